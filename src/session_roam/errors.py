@@ -1,0 +1,154 @@
+"""Every foreseeable failure in session-roam is one of these.
+
+The CLI catches ``RoamError`` in exactly one place (``cli.app.RoamGroup.invoke``), prints the
+message and the hint, and exits with the class's code. Anything else that escapes is a bug and
+is allowed to crash loudly.
+
+Exception tree and exit codes (scripts branch on these, so they never change meaning)::
+
+    RoamError                    exit 1  base; never raised directly
+      InvalidInput               exit 2  bad session/device id, path outside projects/
+        SessionNotFound          exit 2  no session matches what was asked for
+      SetupError                 exit 3  a required program or configuration is missing
+        SyncthingMissing         exit 3  the syncthing binary is not installed
+        ClaudeMissing            exit 3  the claude binary is not installed
+        SyncthingConfigMissing   exit 3  no Syncthing config.xml was found
+      SyncthingError             exit 4  Syncthing did not do what we asked
+        SyncthingUnreachable     exit 4  nothing answers on the REST address
+        ApiKeyRejected           exit 4  Syncthing refused our API key
+        PeerUnreachable          exit 4  a peer we must hear from is not connected
+        SyncTimeout              exit 4  a bounded wait for the cluster ran out
+      LeaseHeld                  exit 5  another node is writing this session
+      MergeError                 exit 6  could not reconcile; originals kept aside
+    VerifyFailed (a result)      exit 7  ``roam verify`` found problems
+
+Messages are one plain sentence about what went wrong; ``hint`` says what to run next. Neither
+ever contains an API key: the client that holds a key never formats it into anything.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import ClassVar
+
+__all__ = [
+    "ApiKeyRejected",
+    "ClaudeMissing",
+    "ExitCode",
+    "InvalidInput",
+    "LeaseHeld",
+    "MergeError",
+    "PeerUnreachable",
+    "RoamError",
+    "SessionNotFound",
+    "SetupError",
+    "SyncTimeout",
+    "SyncthingConfigMissing",
+    "SyncthingError",
+    "SyncthingMissing",
+    "SyncthingUnreachable",
+]
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes. Each error class has its own so that scripts can branch."""
+
+    OK = 0
+    FAILURE = 1
+    INVALID_INPUT = 2
+    SETUP = 3
+    SYNCTHING = 4
+    LEASE_HELD = 5
+    MERGE = 6
+    VERIFY_FAILED = 7
+
+
+class RoamError(Exception):
+    """Base of every error a user can be shown. Never raised directly."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
+    default_hint: ClassVar[str] = "Run the command again with --verbose for details."
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(RoamError):
+    """The user gave something we cannot use as it is (an id, a path, a name)."""
+
+    exit_code = ExitCode.INVALID_INPUT
+    default_hint = "Check the value and run the command again; --help shows what is accepted."
+
+
+class SessionNotFound(InvalidInput):
+    """No session matches the id, name or prefix that was asked for."""
+
+    default_hint = "Run `roam conflicts list` or `roam ls` to see the sessions there are."
+
+
+class SetupError(RoamError):
+    """Something this machine needs is not installed or not configured."""
+
+    exit_code = ExitCode.SETUP
+    default_hint = "Run `roam setup` to configure this machine."
+
+
+class SyncthingMissing(SetupError):
+    default_hint = "Install it with `sudo apt-get install syncthing` (or `brew install syncthing`)."
+
+
+class ClaudeMissing(SetupError):
+    default_hint = (
+        "Install Claude Code (`npm install -g @anthropic-ai/claude-code`) "
+        "or point ROAM_CLAUDE_BIN at the claude binary."
+    )
+
+
+class SyncthingConfigMissing(SetupError):
+    default_hint = "Run `roam setup`, or pass --syncthing-home pointing at Syncthing's config folder."
+
+
+class SyncthingError(RoamError):
+    """Syncthing is there but did not do what we asked."""
+
+    exit_code = ExitCode.SYNCTHING
+    default_hint = "Check that Syncthing is running (`roam status`)."
+
+
+class SyncthingUnreachable(SyncthingError):
+    default_hint = "Start Syncthing (`roam setup` starts it) or check its GUI address in config.xml."
+
+
+class ApiKeyRejected(SyncthingError):
+    default_hint = (
+        "Unset STGUIAPIKEY (or --api-key) to use the key from Syncthing's own config.xml."
+    )
+
+
+class PeerUnreachable(SyncthingError):
+    default_hint = "Bring the peer online, or pass --force to go ahead without it."
+
+
+class SyncTimeout(SyncthingError):
+    default_hint = "Check `roam status` for peers that are not syncing, then try again."
+
+
+class LeaseHeld(RoamError):
+    """Another node holds the lease on this session."""
+
+    exit_code = ExitCode.LEASE_HELD
+    default_hint = (
+        "Finish the session there first, or take it over with `roam lease steal SESSION`."
+    )
+
+
+class MergeError(RoamError):
+    """The versions of a session could not be reconciled; nothing was changed."""
+
+    exit_code = ExitCode.MERGE
+    default_hint = "The originals are untouched; report this with `roam conflicts show SESSION`."

@@ -1,0 +1,31 @@
+"""Fixtures shared by every test.
+
+The autouse ``clean_environ`` moves HOME, the XDG folders and CLAUDE_CONFIG_DIR into the test's
+tmp_path, so no test can read or write the developer's real ~/.claude or roam state.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_LEAKY_PREFIXES = ("CLAUDE", "ANTHROPIC", "STGUIAPIKEY", "ROAM_", "XDG_")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    home.mkdir()
+    keep = {"ROAM_CLAUDE_BIN"}  # where the pinned client is installed; read-only for tests
+    for name in list(os.environ):
+        if name.startswith(_LEAKY_PREFIXES) and name not in keep:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    yield home
