@@ -1,15 +1,319 @@
-"""`roam conflicts`: find Syncthing conflict copies of sessions and merge them back."""
+"""`roam conflicts`: find Syncthing conflict copies of sessions and merge them back.
+
+JSON output (``--json``) is one document per command; its ``schema`` key names the shape and
+changes only with a new version number (see the README for every field).
+"""
 
 from __future__ import annotations
 
-import typer
+import time
+from pathlib import Path
+from typing import Annotated, Any, Final
 
-__all__ = ["register"]
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from session_roam.cli.context import Settings, settings_of
+from session_roam.cli.output import console, emit_json, err_console
+from session_roam.engine.conflicts import (
+    MergeResult,
+    backed_up_sessions,
+    describe_pending,
+    merge_sessions,
+    pending_sessions,
+    resolve_backup_session,
+    resolve_session,
+    undo_session,
+)
+from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
+from session_roam.engine.store import SessionFiles
+from session_roam.errors import InvalidInput
+
+__all__ = ["conflicts_app", "register"]
+
+_PROGRESS_AFTER_S: Final = 1.0
 
 conflicts_app = typer.Typer(
     no_args_is_help=True,
-    help="Find Syncthing conflict copies of sessions and merge them back into one timeline.",
+    help=(
+        "Find Syncthing conflict copies of sessions and merge them back into one timeline.\n\n"
+        "Claude Code never reads `*.sync-conflict-*` files, so the turns in them are invisible "
+        "until they are merged. Start with `roam conflicts list --all`."
+    ),
 )
+
+
+def _roots(settings: Settings) -> tuple[Path, Path]:
+    config = claude_config_dir(settings.claude_dir)
+    return config, projects_dir(config)
+
+
+def _human_size(size: int | None) -> str:
+    if size is None:
+        return "gone"
+    value = float(size)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024 or unit == "MB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+class _LateProgress:
+    """A progress bar that appears only on a terminal and only once a merge passed 1 s."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+        self._bar: Progress | None = None
+        self._task: Any = None
+        self._enabled = err_console().is_terminal
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if not self._enabled:
+            return
+        if self._bar is None:
+            if time.monotonic() - self._start < _PROGRESS_AFTER_S or done >= total:
+                return
+            self._bar = Progress(console=err_console(), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("merging", total=total)
+        self._bar.update(self._task, completed=done, description=f"merged {what[:8]}")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+@conflicts_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    all_projects: Annotated[
+        bool, typer.Option("--all", help="Look in every project, not just this directory's.")
+    ] = False,
+    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """List sessions that have Syncthing conflict copies waiting to be merged.
+
+    Without --all only the project of the current directory is searched (the folder Claude
+    Code uses for it). Example:
+
+        roam conflicts list --all
+    """
+    settings = settings_of(ctx)
+    config, root = _roots(settings)
+    scope = None if all_projects else project_dir_for(Path.cwd(), config)
+    rows = [describe_pending(session) for session in pending_sessions(root, scope)]
+    if settings.wants_json(json_flag):
+        emit_json(
+            {
+                "schema": "roam.conflicts.list/1",
+                "scope": "all" if scope is None else "project",
+                "project_dir": None if scope is None else str(scope),
+                "sessions": rows,
+            }
+        )
+        return
+    out = console()
+    if not rows:
+        where = "any project" if scope is None else f"{scope}"
+        out.print(f"No conflict copies in {where}.", markup=False)
+        return
+    if out.is_terminal:
+        table = Table("session", "project", "copies", "main file")
+        for row in rows:
+            table.add_row(
+                row["session_id"],
+                Path(row["project_dir"]).name,
+                str(len(row["conflict_copies"])),
+                "yes" if row["main_exists"] else "missing",
+            )
+        out.print(table, markup=False)
+    else:
+        for row in rows:
+            out.print(
+                f"{row['session_id']}\t{len(row['conflict_copies'])}\t"
+                f"{Path(row['project_dir']).name}"
+                + ("" if row["main_exists"] else "\tmain file missing"),
+                markup=False,
+            )
+    out.print(f"Run `roam conflicts merge --all` to merge {len(rows)} session(s).", markup=False)
+
+
+def _print_result(result: MergeResult) -> None:
+    out = console()
+    plan = result.plan
+    sid = plan.session.session_id
+    if result.status == "nothing-to-do":
+        out.print(f"{sid}: no conflict copies; nothing to do.", markup=False)
+        return
+    verb = {"dry-run": "would merge", "merged": "merged"}[result.status]
+    out.print(f"{sid} ({plan.session.project_dir.name}): {verb}", markup=False)
+    for file_plan in plan.files:
+        out.print(f"  {file_plan.relative} ({file_plan.kind}: {file_plan.action})", markup=False)
+        for version in file_plan.versions:
+            out.print(
+                f"    {_human_size(version.size):>9} {version.lines:>6} lines  {version.label}",
+                markup=False,
+            )
+        if file_plan.outcome is not None:
+            out.print(f"    -> {file_plan.outcome.report.summary()}", markup=False)
+            if file_plan.outcome.set_aside:
+                count = len(file_plan.outcome.set_aside)
+                out.print(f"    -> {count} line(s) set aside (kept in the backup)", markup=False)
+        for kept, _data in file_plan.kept:
+            out.print(f"    -> the other content is kept as {kept}", markup=False)
+    if result.status == "merged":
+        out.print(
+            f"  Removed {len(result.removed)} conflict copies; originals backed up in "
+            f"{result.backup}",
+            markup=False,
+        )
+        if result.remaining:
+            out.print(
+                f"  Still there (changed meanwhile): {', '.join(result.remaining)}", markup=False
+            )
+            out.print(
+                "  Run `roam conflicts merge` again once Syncthing has settled.", markup=False
+            )
+    elif result.status == "dry-run":
+        out.print("  Nothing was written (dry run).", markup=False)
+
+
+@conflicts_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    session: Annotated[
+        str, typer.Argument(metavar="SESSION", help="Session id, unique id prefix, or file path.")
+    ],
+    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Show the versions of a session and what merging them would do, without writing anything.
+
+    Lists every file with conflict copies (the transcript, subagent transcripts, other files
+    in the session's folder), their sizes and line counts, and the merge report. Example:
+
+        roam conflicts show 3f2a
+    """
+    settings = settings_of(ctx)
+    _config, root = _roots(settings)
+    found = resolve_session(session, root)
+    (result,) = merge_sessions([found], dry_run=True)
+    if settings.wants_json(json_flag):
+        emit_json({"schema": "roam.conflicts.show/1", "session": result.to_dict()})
+        return
+    _print_result(result)
+
+
+@conflicts_app.command("merge")
+def merge_command(
+    ctx: typer.Context,
+    session: Annotated[
+        str | None,
+        typer.Argument(metavar="SESSION", help="Session id, unique id prefix, or file path."),
+    ] = None,
+    all_projects: Annotated[
+        bool, typer.Option("--all", help="Merge every session with conflicts, in every project.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+    with_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--with",
+            metavar="FILE",
+            help="Another version of the session file to merge in (repeatable): a backup, "
+            "a file from .stversions, a copy from another machine.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Merge even if another node holds the lease.")
+    ] = False,
+    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Merge conflict copies back into one timeline that Claude Code resumes whole.
+
+    Every record of every version is kept; the originals go to a backup outside the synced
+    folder first (`roam conflicts undo` restores them), then the merged file is written
+    atomically and the conflict copies are removed. Without SESSION or --all, the sessions of
+    the current directory's project are merged. Examples:
+
+        roam conflicts merge --all --dry-run
+        roam conflicts merge 3f2a --with ~/old/3f2a....jsonl
+    """
+    settings = settings_of(ctx)
+    config, root = _roots(settings)
+    if session is not None and all_projects:
+        raise InvalidInput("Give either a SESSION or --all, not both.")
+    sessions: tuple[SessionFiles, ...]
+    if session is not None:
+        sessions = (resolve_session(session, root),)
+    else:
+        sessions = pending_sessions(
+            root, None if all_projects else project_dir_for(Path.cwd(), config)
+        )
+    progress = _LateProgress()
+    try:
+        # Leases (issue 5) plug in through is_locked; until then nothing is reported locked.
+        results = merge_sessions(
+            sessions,
+            extras=tuple(with_files or ()),
+            dry_run=dry_run,
+            is_locked=None,
+            force=force,
+            on_progress=progress,
+        )
+    finally:
+        progress.close()
+    if settings.wants_json(json_flag):
+        emit_json(
+            {
+                "schema": "roam.conflicts.merge/1",
+                "dry_run": dry_run,
+                "sessions": [result.to_dict() for result in results],
+            }
+        )
+        return
+    if not results:
+        console().print("No conflict copies to merge.")
+    for result in results:
+        _print_result(result)
+
+
+@conflicts_app.command("undo")
+def undo_command(
+    ctx: typer.Context,
+    session: Annotated[
+        str, typer.Argument(metavar="SESSION", help="Session id or unique id prefix.")
+    ],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Restore even if the merged file was written to since."),
+    ] = False,
+    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Undo the last merge of a session: put the original files back byte for byte.
+
+    The merged files are replaced by the backed-up originals, conflict copies included, and
+    files the merge created are removed. If the session was continued after the merge, undo
+    refuses unless --force (which first backs up the current files). Example:
+
+        roam conflicts undo 3f2a
+    """
+    settings = settings_of(ctx)
+    _config, root = _roots(settings)
+    session_id = resolve_backup_session(session, backed_up_sessions())
+    result = undo_session(session_id, root, force=force)
+    if settings.wants_json(json_flag):
+        emit_json({"schema": "roam.conflicts.undo/1"} | result.to_dict())
+        return
+    out = console()
+    out.print(
+        f"{session_id}: restored {len(result.restored)} file(s) from {result.backup}", markup=False
+    )
+    for relative in result.removed:
+        out.print(f"  removed {relative} (created by the merge)", markup=False)
 
 
 def register(app: typer.Typer) -> None:

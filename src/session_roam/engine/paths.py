@@ -1,0 +1,133 @@
+"""Where Claude Code keeps sessions, and the checks every name passes before it becomes a path.
+
+The project-folder rule is copied from Claude Code 2.1.331 (see research/claude-code-format.md
+§1.2): every UTF-16 code unit outside ``[A-Za-z0-9]`` becomes ``-``; names longer than 200
+characters are cut to 200 and get ``-`` plus base36 of ``abs(String.hashCode(path))``. The rule is
+lossy and not injective, so nothing here ever tries to decode a slug back into a cwd.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Final
+
+from session_roam.errors import InvalidInput
+
+__all__ = [
+    "SLUG_MAX",
+    "claude_config_dir",
+    "ensure_inside",
+    "project_dir_for",
+    "project_slug",
+    "projects_dir",
+    "validate_session_id",
+]
+
+#: Claude Code cuts an encoded cwd at this many characters and appends a hash.
+SLUG_MAX: Final = 200
+
+_BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
+_UUID_RE: Final = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
+def claude_config_dir(override: Path | None = None) -> Path:
+    """Claude Code's config folder: the explicit override, else $CLAUDE_CONFIG_DIR, else ~/.claude.
+
+    Resolved the same way Claude Code resolves it, so roam reads the folder Claude writes.
+    """
+    if override is not None:
+        return override.expanduser()
+    from_env = os.environ.get("CLAUDE_CONFIG_DIR")
+    if from_env:
+        return Path(from_env).expanduser()
+    return Path.home() / ".claude"
+
+
+def projects_dir(config_dir: Path) -> Path:
+    """The folder Syncthing shares: one sub-folder per project slug."""
+    return config_dir / "projects"
+
+
+def _utf16_units(text: str) -> list[int]:
+    # JavaScript strings are UTF-16: an emoji is two code units, and both the replacement and
+    # the hash work per unit, so Python's code points would give the wrong answer.
+    raw = text.encode("utf-16-le", "surrogatepass")
+    return [raw[i] | (raw[i + 1] << 8) for i in range(0, len(raw), 2)]
+
+
+def _java_hash(units: list[int]) -> int:
+    value = 0
+    for unit in units:
+        value = (value * 31 + unit) & 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+def _base36(number: int) -> str:
+    digits = ""
+    while True:
+        number, rest = divmod(number, 36)
+        digits = _BASE36[rest] + digits
+        if number == 0:
+            return digits
+
+
+def _is_alnum_unit(unit: int) -> bool:
+    return 0x30 <= unit <= 0x39 or 0x41 <= unit <= 0x5A or 0x61 <= unit <= 0x7A
+
+
+def project_slug(path: str) -> str:
+    """The folder name Claude Code gives the project of an absolute ``path`` (no realpath here).
+
+    >>> project_slug("/Users/alice/code/my-app")
+    '-Users-alice-code-my-app'
+    """
+    units = _utf16_units(path)
+    encoded = "".join(chr(u) if _is_alnum_unit(u) else "-" for u in units)
+    if len(encoded) <= SLUG_MAX:
+        return encoded
+    return f"{encoded[:SLUG_MAX]}-{_base36(abs(_java_hash(units)))}"
+
+
+def project_dir_for(cwd: Path | str, config_dir: Path) -> Path:
+    """The project folder Claude Code uses for ``cwd``.
+
+    Claude Code encodes the physical directory, so a symlinked cwd is resolved first; otherwise
+    roam would look in a folder Claude never writes.
+    """
+    return projects_dir(config_dir) / project_slug(os.path.realpath(cwd))
+
+
+def validate_session_id(value: str) -> str:
+    """Return ``value`` in canonical lower case if it is a UUID, else raise InvalidInput.
+
+    Session ids become file names, so anything else (``..``, slashes, globs) is refused before
+    it can touch a path.
+    """
+    if not _UUID_RE.fullmatch(value):
+        raise InvalidInput(
+            f"{value!r} is not a session id; a session id is a UUID like "
+            "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70.",
+            hint="Run `roam conflicts list --all` to see the session ids there are.",
+        )
+    return str(uuid.UUID(value))
+
+
+def ensure_inside(path: Path, root: Path) -> Path:
+    """Return ``path`` resolved if it lies inside ``root``; anything else is InvalidInput.
+
+    Used for every path that comes from a user or from a backup manifest before roam writes or
+    deletes there, so a crafted ``../`` can never reach outside the synced projects folder.
+    """
+    resolved = Path(os.path.realpath(path))
+    base = Path(os.path.realpath(root))
+    if resolved == base or base not in resolved.parents:
+        raise InvalidInput(
+            f"{path} is not inside Claude Code's projects folder {base}.",
+            hint="Give a session id, or a file under that folder (see --claude-dir).",
+        )
+    return resolved

@@ -1,0 +1,363 @@
+"""Merge diverged copies of one session into a single timeline Claude Code resumes whole.
+
+The algorithm, in the order it runs:
+
+1. Versions with identical bytes count once, and a version that is a byte prefix of another
+   (a stale copy) adds nothing: if one version is left it is returned as it is.
+2. The bytes every version shares are copied once, unparsed (``prefix.py``).
+3. Each version's remaining lines are cut into *turns*. A turn starts at a typed user prompt
+   whose parent is the row just before it on the main chain (and not itself a prompt), or at a
+   ``compact_boundary``; everything up to the next start travels with it: the assistant rows
+   of a reply, their tool_use/tool_result pairs, attachment/progress rows, inline 1.0.x
+   sidechains and the metadata lines written in between. The ``queue-operation`` lines just
+   before a prompt belong to that prompt's turn.
+4. A turn is known by the uuid of its first row, so the same turn in two versions is one node.
+   Turns are ordered by a topological sort of each version's own order, ties broken by the
+   first row's timestamp (then uuid): one version's turns never swap, and the versions'
+   turns interleave in time. The file is never sorted by timestamp.
+5. The first row of a turn that now follows a different turn is re-parented onto that turn's
+   last main-chain row. Compact boundaries keep ``parentUuid: null`` and their
+   ``logicalParentUuid``/``compactMetadata`` untouched.
+6. A uuid is written once. Copies that differ only in ``parentUuid`` are one record; copies
+   that differ otherwise are compared with deepdiff, the one with the latest timestamp (then
+   the longest, then the greatest bytes) is kept and the others are set aside.
+7. If the versions had ``last-prompt`` rows, the file ends with one pointing at the merged
+   leaf unless the last one already does. A file that never had one gets none: 2.1.331 then
+   resumes from the last message row in file order, which is the merged leaf.
+
+Unparseable lines (torn, non-UTF-8, non-JSON) outside the shared bytes are set aside, since
+some 2.1.x builds stop reading at the first bad line; inside the shared bytes they are left
+where every version already had them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+from collections import Counter
+from typing import TYPE_CHECKING, Final
+
+from session_roam.errors import MergeError
+from session_roam.merge.model import MergeOutcome, SetAside
+from session_roam.merge.prefix import (
+    SharedPrefix,
+    common_prefix_length,
+    count_rows,
+    read_shared_prefix,
+)
+from session_roam.merge.records import Line, parse_line, reparent
+from session_roam.merge.report import MergeReport
+from session_roam.merge.variants import resolve_duplicates
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from session_roam.merge.model import Version
+    from session_roam.merge.variants import Resolution
+
+__all__ = ["merge_versions"]
+
+_HEAD: Final = ""  # key of the lines before a version's first turn
+_Tagged = tuple[int, Line]  # (version index, line)
+_Segments = list[tuple[str, list[Line]]]
+
+
+def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
+    """Merge copies of one session file into one; see the module docstring for the rules.
+
+    Deterministic and independent of the order of ``versions`` (labels only name things in
+    the report and in ``set_aside``). Raises ``MergeError`` only when given nothing to merge.
+    """
+    if not versions:
+        raise MergeError("There is no version of the session to merge.")
+    labels_of: dict[bytes, list[str]] = {}
+    for version in versions:
+        labels_of.setdefault(version.data, []).append(version.label)
+    datas = sorted(labels_of)
+    labels = [sorted(labels_of[data])[0] for data in datas]
+    kept = [i for i, d in enumerate(datas) if not any(o != d and o.startswith(d) for o in datas)]
+    superseded = tuple(sorted(labels[i] for i in range(len(datas)) if i not in kept))
+    if len(kept) == 1:
+        return _as_is(versions, datas, labels, kept[0], superseded)
+    kept_datas = [datas[i] for i in kept]
+    kept_labels = [labels[i] for i in kept]
+    prefix = read_shared_prefix(kept_datas[0], common_prefix_length(kept_datas))
+    tails = [_parse_suffix(data, prefix) for data in kept_datas]
+    if _prefix_unsafe(prefix, tails):
+        prefix = read_shared_prefix(kept_datas[0], 0)
+        tails = [_parse_suffix(data, prefix) for data in kept_datas]
+    counts = {labels[i]: count_rows(datas[i]) for i in range(len(datas)) if i not in kept}
+    for label, lines in zip(kept_labels, tails, strict=True):
+        counts[label] = prefix.uuid_count + sum(1 for line in lines if line.kind == "row")
+    return _merge(kept_datas, kept_labels, prefix, tails, counts, superseded)
+
+
+def _as_is(
+    versions: Sequence[Version],
+    datas: list[bytes],
+    labels: list[str],
+    keep: int,
+    superseded: tuple[str, ...],
+) -> MergeOutcome:
+    report = MergeReport(
+        labels=tuple(sorted(version.label for version in versions)),
+        records_per_version=tuple(sorted((labels[i], count_rows(d)) for i, d in enumerate(datas))),
+        records_out=count_rows(datas[keep]),
+        turns_moved=0,
+        reparented=(),
+        conflicts=(),
+        unparseable_lines=0,
+        pure_prefix=len(datas) > 1,
+        kept_as_is=labels[keep],
+        superseded=superseded,
+        shared_prefix_bytes=min(len(d) for d in datas),
+        exact_duplicates=0,
+        last_prompt_added=False,
+        leaf=None,
+    )
+    return MergeOutcome(data=datas[keep], set_aside=(), report=report)
+
+
+def _parse_suffix(data: bytes, prefix: SharedPrefix) -> list[Line]:
+    lines: list[Line] = []
+    start, size, number = prefix.end, len(data), prefix.lines
+    while start < size:
+        stop = data.find(b"\n", start)
+        stop = size if stop < 0 else stop
+        number += 1
+        lines.append(parse_line(data[start:stop], number, start))
+        start = stop + 1
+    return lines
+
+
+def _prefix_unsafe(prefix: SharedPrefix, tails: list[list[Line]]) -> bool:
+    """True when a uuid may repeat inside the shared bytes or between them and a suffix."""
+    if prefix.end == 0:
+        return False
+    if not prefix.uuids_exact or prefix.uuid_count != len(prefix.uuids):
+        return True
+    return any(line.uuid in prefix.uuids for lines in tails for line in lines if line.uuid)
+
+
+def _starts_turn(line: Line, previous: Line | None) -> bool:
+    if line.boundary or previous is None:
+        return True
+    return line.parent == previous.uuid and not previous.prompt_like
+
+
+def _segment(lines: list[Line], tail: Line | None) -> _Segments:
+    """Cut one version's lines into (key, lines) turns; the first one is the head."""
+    segments: _Segments = [(_HEAD, [])]
+    seen: set[str] = set()
+    previous = tail
+    for line in lines:
+        if line.kind == "row" and not line.sidechain and line.uuid is not None:
+            if line.cut_candidate and line.uuid not in seen and _starts_turn(line, previous):
+                seen.add(line.uuid)
+                current = segments[-1][1]
+                queued: list[Line] = []
+                while current and current[-1].type == "queue-operation":
+                    queued.append(current.pop())
+                queued.reverse()
+                segments.append((line.uuid, queued))
+            previous = line
+        segments[-1][1].append(line)
+    return segments
+
+
+def _fullness(raws: tuple[bytes, ...], lines: list[Line]) -> tuple[int, int, tuple[bytes, ...]]:
+    return (sum(1 for line in lines if line.kind == "row"), len(raws), raws)
+
+
+def _same_raws(a: list[Line], b: list[Line]) -> bool:
+    return len(a) == len(b) and all(x.raw == y.raw for x, y in zip(a, b, strict=True))
+
+
+def _union(candidates: list[tuple[int, list[Line]]]) -> list[_Tagged]:
+    """One turn seen by several versions: the fullest copy, plus lines only others have."""
+    first_index, first_lines = candidates[0]
+    if all(_same_raws(lines, first_lines) for _, lines in candidates[1:]):  # the common case
+        return [(first_index, line) for line in first_lines]
+    distinct: dict[tuple[bytes, ...], tuple[int, list[Line]]] = {}
+    for index, lines in candidates:
+        distinct.setdefault(tuple(line.raw for line in lines), (index, lines))
+    ranked = sorted(distinct.items(), key=lambda item: _fullness(item[0], item[1][1]), reverse=True)
+    primary_raws, (primary_index, primary) = ranked[0]
+    out: list[_Tagged] = [(primary_index, line) for line in primary]
+    have = Counter(primary_raws)
+    for raws, (index, lines) in ranked[1:]:
+        if primary_raws[: len(raws)] == raws:
+            continue
+        need: Counter[bytes] = Counter()
+        for line in lines:
+            need[line.raw] += 1
+            if need[line.raw] > have[line.raw]:
+                have[line.raw] += 1
+                out.append((index, line))
+    return out
+
+
+def _order(sequences: list[list[str]], stamps: dict[str, str]) -> list[str]:
+    """Topological order of every version's turn sequence, earliest timestamp first."""
+    successors: dict[str, set[str]] = {key: set() for key in stamps}
+    indegree: dict[str, int] = dict.fromkeys(stamps, 0)
+    for sequence in sequences:
+        for before, after in itertools.pairwise(sequence):
+            if after not in successors[before]:
+                successors[before].add(after)
+                indegree[after] += 1
+    heap = [(stamps[key], key) for key, degree in indegree.items() if degree == 0]
+    heapq.heapify(heap)
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(stamps):
+        if not heap:  # versions disagree on an order (a cycle): earliest remaining turn goes
+            heapq.heappush(heap, min((stamps[k], k) for k in stamps if k not in done))
+        _, key = heapq.heappop(heap)
+        if key in done:
+            continue
+        done.add(key)
+        order.append(key)
+        for after in sorted(successors[key]):
+            indegree[after] -= 1
+            if indegree[after] == 0:
+                heapq.heappush(heap, (stamps[after], after))
+    return order
+
+
+def _moved_turns(order: list[str], sequences: list[list[str]]) -> int:
+    before: dict[str, set[str]] = {}
+    for sequence in sequences:
+        for previous, key in zip([_HEAD, *sequence], sequence, strict=False):
+            before.setdefault(key, set()).add(previous)
+    return sum(
+        1
+        for previous, key in zip([_HEAD, *order], order, strict=False)
+        if previous not in before[key]
+    )
+
+
+def _merge(
+    datas: list[bytes],
+    labels: list[str],
+    prefix: SharedPrefix,
+    tails: list[list[Line]],
+    counts: dict[str, int],
+    superseded: tuple[str, ...],
+) -> MergeOutcome:
+    per_version = [_segment(lines, prefix.tail) for lines in tails]
+    by_key: dict[str, list[tuple[int, list[Line]]]] = {}
+    stamps: dict[str, str] = {}
+    for index, segments in enumerate(per_version):
+        for key, lines in segments:
+            by_key.setdefault(key, []).append((index, lines))
+            if key != _HEAD:
+                stamp = next(line.timestamp for line in lines if line.uuid == key)
+                stamps[key] = min(stamps.get(key, stamp), stamp)
+    sequences = [[key for key, _ in segments[1:]] for segments in per_version]
+    order = _order(sequences, stamps)
+    resolution = resolve_duplicates(tails, labels)
+    out, set_aside, state = _assemble(datas, labels, prefix, by_key, order, resolution)
+    # Only views of the inputs are left in ``out``: drop every parsed line before joining, so
+    # the peak is the inputs plus the output, not plus a copy of every line as well.
+    per_version.clear()
+    by_key.clear()
+    for lines in tails:
+        lines.clear()
+    data = b"".join(out)
+    kept_as_is = next((label for d, label in zip(datas, labels, strict=True) if d == data), None)
+    report = MergeReport(
+        labels=tuple(sorted(counts)),
+        records_per_version=tuple(sorted(counts.items())),
+        records_out=prefix.uuid_count + state.records,
+        turns_moved=_moved_turns(order, sequences),
+        reparented=tuple(state.reparented),
+        conflicts=resolution.conflicts,
+        unparseable_lines=sum(1 for item in set_aside if item.reason != "duplicate-uuid-variant"),
+        pure_prefix=False,
+        kept_as_is=kept_as_is,
+        superseded=superseded,
+        shared_prefix_bytes=prefix.end,
+        exact_duplicates=resolution.exact_duplicates,
+        last_prompt_added=state.last_prompt_added,
+        leaf=state.tail,
+    )
+    set_aside.extend(resolution.set_aside)
+    set_aside.sort(key=lambda item: (item.label, item.line_number, item.raw))
+    return MergeOutcome(data=data, set_aside=tuple(set_aside), report=report)
+
+
+class _State:
+    """Running facts while the output is written (mutable on purpose, private)."""
+
+    __slots__ = ("last_prompt", "last_prompt_added", "records", "reparented", "tail")
+
+    def __init__(self, prefix: SharedPrefix) -> None:
+        self.tail: str | None = prefix.tail.uuid if prefix.tail is not None else None
+        self.last_prompt: Line | None = prefix.last_prompt
+        self.records = 0
+        self.reparented: list[tuple[str, str]] = []
+        self.last_prompt_added = False
+
+
+def _assemble(
+    datas: list[bytes],
+    labels: list[str],
+    prefix: SharedPrefix,
+    by_key: dict[str, list[tuple[int, list[Line]]]],
+    order: list[str],
+    resolution: Resolution,
+) -> tuple[list[bytes | memoryview], list[SetAside], _State]:
+    views = [memoryview(data) for data in datas]
+    out: list[bytes | memoryview] = [views[0][: prefix.end]]
+    set_aside: list[SetAside] = []
+    state = _State(prefix)
+    emitted: set[str] = set()
+    head = _union(by_key[_HEAD]) if _HEAD in by_key else []
+    for key, tagged in [(_HEAD, head)] + [(key, _union(by_key[key])) for key in order]:
+        for index, line in tagged:
+            if line.kind == "unparseable":
+                set_aside.append(SetAside(labels[index], line.number, line.raw, line.reason))
+                continue
+            if line.kind == "meta":
+                out += (_view(views, index, line), b"\n")
+                if line.type == "last-prompt":
+                    state.last_prompt = line
+                continue
+            assert line.uuid is not None  # noqa: S101 - kind "row" always has a uuid
+            if line.uuid in emitted:
+                continue
+            emitted.add(line.uuid)
+            chosen = resolution.winners.get(line.uuid, line)
+            raw: bytes | memoryview = chosen.raw if chosen is not line else _view(views, index, line)
+            tail = state.tail
+            if line.uuid == key and not chosen.boundary and tail not in (None, chosen.parent):
+                raw = reparent(chosen.raw, tail)
+                state.reparented.append((line.uuid, tail))
+            out += (raw, b"\n")
+            state.records += 1
+            if not chosen.sidechain:
+                state.tail = line.uuid
+    _close_with_last_prompt(out, state)
+    return out, set_aside, state
+
+
+def _view(views: list[memoryview], index: int, line: Line) -> bytes | memoryview:
+    """The line as a view of its version's bytes, so the parsed copies can be freed early."""
+    if line.offset < 0:
+        return line.raw
+    return views[index][line.offset : line.offset + len(line.raw)]
+
+
+def _close_with_last_prompt(out: list[bytes | memoryview], state: _State) -> None:
+    """End with one last-prompt naming the merged leaf, if the session used them at all."""
+    template = state.last_prompt
+    if template is None or state.tail is None or template.leaf == state.tail:
+        return
+    obj = json.loads(template.raw.decode("utf-8"))
+    obj["leafUuid"] = state.tail
+    for stale in ("rewound", "cutUuid", "explicit"):  # described a rewind, not this checkpoint
+        obj.pop(stale, None)
+    out += (json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), b"\n")
+    state.last_prompt_added = True

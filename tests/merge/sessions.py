@@ -1,0 +1,182 @@
+"""Build session files the way Claude Code writes them, for the merge laws and unit tests.
+
+``SessionWriter`` appends rows to one file's worth of lines; ``sessions()`` is the hypothesis
+strategy: a shared history plus two or three versions that each went on alone, with split
+assistant rows, tool_use/tool_result pairs, metadata rows, torn and unknown lines.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+from session_roam.merge import Version, parse_line, split_lines
+
+__all__ = ["SessionWriter", "diverge", "rows_of", "sessions", "turn_starts", "uuids_of"]
+
+_SESSION = "5e55a0e0-0000-4000-8000-000000000000"
+
+
+def _dump(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _stamp(second: int) -> str:
+    minutes, seconds = divmod(second, 60)
+    return f"2026-11-24T15:{minutes % 60:02d}:{seconds:02d}.{second % 1000:03d}Z"
+
+
+@dataclass
+class SessionWriter:
+    """Appends rows; ``tail`` is the last main-chain uuid, ``namespace`` keeps uuids unique."""
+
+    namespace: int
+    lines: list[bytes] = field(default_factory=list)
+    tail: str | None = None
+    counter: int = 0
+
+    def new_uuid(self) -> str:
+        self.counter += 1
+        return str(uuidlib.UUID(int=(self.namespace << 32) + self.counter))
+
+    def row(self, kind: str, second: int, message: dict[str, Any], **extra: Any) -> str:
+        uid = self.new_uuid()
+        obj: dict[str, Any] = {"parentUuid": extra.pop("parent", self.tail), "isSidechain": False}
+        obj |= {"type": kind, "message": message, "uuid": uid, "timestamp": _stamp(second)}
+        obj |= {"sessionId": _SESSION, "version": "2.1.331", **extra}
+        self.lines.append(_dump(obj))
+        self.tail = uid
+        return uid
+
+    def meta(self, obj: dict[str, Any]) -> None:
+        self.lines.append(_dump({**obj, "sessionId": _SESSION}))
+
+    def turn(self, second: int, prompt: str, replies: list[int]) -> None:
+        """A prompt and one reply; ``replies[i]`` tool calls on split assistant row ``i``."""
+        self.meta({"type": "queue-operation", "operation": "enqueue", "content": prompt})
+        self.row("user", second, {"role": "user", "content": prompt})
+        message_id = f"msg_{self.namespace}_{self.counter}"
+        for index, tools in enumerate(replies):
+            if tools == 0:
+                self.row("assistant", second, {"id": message_id, "content": [{"type": "text"}]})
+                continue
+            ids = [f"toolu_{self.namespace}_{self.counter}_{n}" for n in range(tools)]
+            holders = []
+            for tool_id in ids:
+                block = {"type": "tool_use", "id": tool_id, "name": "Bash", "input": {}}
+                holders.append(self.row("assistant", second, {"id": message_id, "content": [block]}))
+            for holder, tool_id in zip(holders, ids, strict=True):
+                result = {"type": "tool_result", "tool_use_id": tool_id, "content": str(index)}
+                self.row("user", second, {"role": "user", "content": [result]}, parent=holder)
+        self.meta({"type": "last-prompt", "lastPrompt": prompt, "leafUuid": self.tail})
+        self.meta({"type": "custom-title", "customTitle": f"title-{self.namespace}"})
+
+    def data(self) -> bytes:
+        return b"".join(line + b"\n" for line in self.lines)
+
+
+_TORN = st.sampled_from(
+    [b'{"parentUuid":"x","type":"user","mess', b"\xff\xfe garbage", b"[1, 2]", b"not json"]
+)
+_REPLIES = st.lists(st.integers(min_value=0, max_value=2), min_size=1, max_size=3)
+_TURN = st.tuples(st.integers(min_value=0, max_value=3000), _REPLIES)
+
+
+@st.composite
+def sessions(draw: st.DrawFn, min_versions: int = 2, max_versions: int = 3) -> list[Version]:
+    """Versions of one session that share a history and then each went on alone."""
+    base = SessionWriter(namespace=1)
+    clock = 0
+    for gap, replies in draw(st.lists(_TURN, min_size=0, max_size=2)):
+        clock += gap + 1
+        base.turn(clock, f"base {clock}", replies)
+    count = draw(st.integers(min_value=min_versions, max_value=max_versions))
+    versions: list[Version] = []
+    for number in range(count):
+        writer = SessionWriter(
+            namespace=10 + number, lines=list(base.lines), tail=base.tail, counter=0
+        )
+        start = clock
+        for gap, replies in draw(st.lists(_TURN, min_size=0, max_size=3)):
+            start += gap + 1
+            writer.turn(start, f"v{number} {start}", replies)
+            if draw(st.booleans()) and draw(st.booleans()):
+                writer.lines.append(draw(_TORN))
+        if draw(st.booleans()) and draw(st.booleans()) and base.lines:
+            writer.meta({"type": "mode", "mode": f"mode-{number}"})
+        data = writer.data()
+        if draw(st.booleans()) and draw(st.booleans()):
+            data += draw(_TORN)  # a torn tail: no newline after it
+        versions.append(Version(label=f"v{number}", data=data))
+    return versions
+
+
+def rows_of(data: bytes) -> list[dict[str, Any]]:
+    """Parsed rows with a uuid, in file order (unparseable lines skipped)."""
+    rows = []
+    for number, raw in enumerate(split_lines(data), 1):
+        line = parse_line(raw, number)
+        if line.kind == "row":
+            rows.append(json.loads(raw))
+    return rows
+
+
+def uuids_of(data: bytes) -> list[str]:
+    return [str(row["uuid"]) for row in rows_of(data)]
+
+
+def turn_starts(data: bytes) -> list[int]:
+    """0-based line indexes where a typed prompt continues the main chain (a turn start)."""
+    starts: list[int] = []
+    previous = None
+    for index, raw in enumerate(split_lines(data)):
+        line = parse_line(raw, index + 1)
+        if line.kind != "row" or line.sidechain:
+            continue
+        if (
+            line.cut_candidate
+            and not line.boundary
+            and previous is not None
+            and line.parent == previous.uuid
+            and not previous.prompt_like
+        ):
+            starts.append(index)
+        previous = line
+    return starts
+
+
+def diverge(data: bytes) -> tuple[bytes, list[str]]:
+    """Another machine's copy: the history up to a middle turn, then one turn of its own.
+
+    The new turn (a prompt, an assistant row with a tool_use, its tool_result, a reply) hangs
+    off the main-chain row before that middle turn and is stamped with that turn's timestamp,
+    so a merge has to interleave it with the turns the original went on with.
+    """
+    lines = split_lines(data)
+    starts = turn_starts(data)
+    if starts:  # a one-turn file can only be continued at its end
+        cut = starts[len(starts) // 2]
+        cut_row = json.loads(lines[cut])
+        tail = cut_row["parentUuid"]
+    else:
+        cut = len(lines)
+        main = [r for r in map(json.loads, lines) if "uuid" in r and not r.get("isSidechain")]
+        cut_row, tail = main[-1], main[-1]["uuid"]
+    writer = SessionWriter(namespace=0xB0B, lines=lines[:cut], tail=tail)
+    second = 0
+    writer.meta({"type": "queue-operation", "operation": "enqueue", "content": "from B"})
+    first = writer.row("user", second, {"role": "user", "content": "from B"})
+    tool = {"type": "tool_use", "id": "toolu_from_b", "name": "Bash", "input": {}}
+    holder = writer.row("assistant", second, {"id": "msg_from_b", "content": [tool]})
+    result = {"type": "tool_result", "tool_use_id": "toolu_from_b", "content": "ok"}
+    writer.row("user", second, {"role": "user", "content": [result]}, parent=holder)
+    writer.row("assistant", second, {"id": "msg_from_b2", "content": [{"type": "text"}]})
+    new = [json.loads(raw)["uuid"] for raw in writer.lines[cut:] if b'"uuid"' in raw]
+    stamp = str(cut_row["timestamp"])
+    out = writer.data().replace(f'"timestamp":"{_stamp(0)}"'.encode(), f'"timestamp":"{stamp}"'.encode())
+    assert first in new
+    return out, new

@@ -1,0 +1,99 @@
+"""The laws a merge obeys whatever the sessions look like (hypothesis)."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from session_roam.merge import (
+    Version,
+    merge_versions,
+    parse_line,
+    resume_chain,
+    serialise_line,
+    split_lines,
+)
+from tests.merge.sessions import rows_of, sessions, uuids_of
+
+LAWS = settings(max_examples=150, deadline=None)
+
+
+def _merged(versions: list[Version]) -> Version:
+    outcome = merge_versions(versions)
+    return Version(label="+".join(v.label for v in versions), data=outcome.data)
+
+
+@LAWS
+@given(sessions())
+def test_merge_is_idempotent(versions: list[Version]) -> None:
+    once = _merged(versions)
+    assert merge_versions([once, once]).data == once.data
+
+
+@LAWS
+@given(st.data())
+def test_merge_ignores_input_order(data: st.DataObject) -> None:
+    versions = data.draw(sessions())
+    shuffled = data.draw(st.permutations(versions))
+    assert merge_versions(shuffled).data == merge_versions(versions).data
+
+
+def _shape(data: bytes) -> tuple[list[str], list[tuple[str, str]]]:
+    """What associativity preserves: the timeline and every record with its parent.
+
+    Not the bytes: metadata lines without uuid or timestamp that two versions appended after
+    the same turn are placed by which copy of that turn is fullest, which depends on grouping.
+    """
+    records = sorted((str(row["uuid"]), str(row.get("parentUuid"))) for row in rows_of(data))
+    return resume_chain(data, through_compaction=True), records
+
+
+@LAWS
+@given(sessions(min_versions=3, max_versions=3))
+def test_merge_is_associative(versions: list[Version]) -> None:
+    a, b, c = versions
+    left = merge_versions([_merged([a, b]), c]).data
+    right = merge_versions([a, _merged([b, c])]).data
+    assert _shape(left) == _shape(right)
+
+
+@LAWS
+@given(sessions())
+def test_merge_loses_no_record(versions: list[Version]) -> None:
+    outcome = merge_versions(versions)
+    kept = set(split_lines(outcome.data)) | {item.raw for item in outcome.set_aside}
+    kept_uuids = set(uuids_of(outcome.data)) | {
+        str(row["uuid"]) for row in rows_of(b"\n".join(item.raw for item in outcome.set_aside))
+    }
+    lost = [
+        raw
+        for version in versions
+        for number, raw in enumerate(split_lines(version.data), 1)
+        if (line := parse_line(raw, number)).kind == "unparseable"
+        and raw not in kept
+        or line.kind == "row"
+        and line.uuid not in kept_uuids
+    ]
+    assert lost == []
+
+
+@LAWS
+@given(sessions())
+def test_records_round_trip(versions: list[Version]) -> None:
+    lines = list(itertools.chain.from_iterable(split_lines(v.data) for v in versions))
+    assert [serialise_line(parse_line(raw, n)) for n, raw in enumerate(lines, 1)] == lines
+
+
+@LAWS
+@given(sessions())
+def test_merge_keeps_parents_first(versions: list[Version]) -> None:
+    rows = rows_of(merge_versions(versions).data)
+    position = {row["uuid"]: index for index, row in enumerate(rows)}
+    late = [
+        row["uuid"]
+        for index, row in enumerate(rows)
+        if position.get(row.get("parentUuid"), -1) > index
+    ]
+    assert late == []
