@@ -31,7 +31,20 @@ from pathlib import Path
 from typing import Any, Final
 
 _SESSION: Final = "be0c4b00-0000-4000-8000-000000000000"
-_WORDS: Final = "the of merge session turn record tool result line file sync machine".split()
+_WORDS: Final = [
+    "the",
+    "of",
+    "merge",
+    "session",
+    "turn",
+    "record",
+    "tool",
+    "result",
+    "line",
+    "file",
+    "sync",
+    "machine",
+]
 
 
 def _text(rng: random.Random, size: int) -> str:

@@ -38,6 +38,7 @@ class SessionWriter:
     lines: list[bytes] = field(default_factory=list)
     tail: str | None = None
     counter: int = 0
+    prompt_id: str = ""  # 2.1.x marks the user rows of one run with one promptId
 
     def new_uuid(self) -> str:
         self.counter += 1
@@ -48,6 +49,8 @@ class SessionWriter:
         obj: dict[str, Any] = {"parentUuid": extra.pop("parent", self.tail), "isSidechain": False}
         obj |= {"type": kind, "message": message, "uuid": uid, "timestamp": _stamp(second)}
         obj |= {"sessionId": _SESSION, "version": "2.1.331", **extra}
+        if kind == "user" and self.prompt_id:
+            obj["promptId"] = self.prompt_id
         self.lines.append(_dump(obj))
         self.tail = uid
         return uid
@@ -58,6 +61,7 @@ class SessionWriter:
     def turn(self, second: int, prompt: str, replies: list[int]) -> None:
         """A prompt and one reply; ``replies[i]`` tool calls on split assistant row ``i``."""
         self.meta({"type": "queue-operation", "operation": "enqueue", "content": prompt})
+        self.prompt_id = f"prompt-{self.namespace}-{self.counter}"
         self.row("user", second, {"role": "user", "content": prompt})
         message_id = f"msg_{self.namespace}_{self.counter}"
         for index, tools in enumerate(replies):
@@ -68,12 +72,32 @@ class SessionWriter:
             holders = []
             for tool_id in ids:
                 block = {"type": "tool_use", "id": tool_id, "name": "Bash", "input": {}}
-                holders.append(self.row("assistant", second, {"id": message_id, "content": [block]}))
+                holders.append(
+                    self.row("assistant", second, {"id": message_id, "content": [block]})
+                )
             for holder, tool_id in zip(holders, ids, strict=True):
                 result = {"type": "tool_result", "tool_use_id": tool_id, "content": str(index)}
                 self.row("user", second, {"role": "user", "content": [result]}, parent=holder)
         self.meta({"type": "last-prompt", "lastPrompt": prompt, "leafUuid": self.tail})
         self.meta({"type": "custom-title", "customTitle": f"title-{self.namespace}"})
+
+    def compact(self, second: int) -> None:
+        """``/compact``: a boundary (parentUuid null) then the summary row hanging off it."""
+        logical = self.tail
+        self.prompt_id = f"prompt-{self.namespace}-{self.counter}"
+        metadata = {"trigger": "manual", "preservedMessages": {"uuids": [logical]}}
+        self.tail = None
+        self.row(
+            "system",
+            second,
+            {},
+            subtype="compact_boundary",
+            logicalParentUuid=logical,
+            compactMetadata=metadata,
+        )
+        summary = {"role": "user", "content": "summary"}
+        self.row("user", second, summary, isCompactSummary=True)
+        self.meta({"type": "last-prompt", "lastPrompt": "/compact", "leafUuid": self.tail})
 
     def data(self) -> bytes:
         return b"".join(line + b"\n" for line in self.lines)
@@ -83,7 +107,7 @@ _TORN = st.sampled_from(
     [b'{"parentUuid":"x","type":"user","mess', b"\xff\xfe garbage", b"[1, 2]", b"not json"]
 )
 _REPLIES = st.lists(st.integers(min_value=0, max_value=2), min_size=1, max_size=3)
-_TURN = st.tuples(st.integers(min_value=0, max_value=3000), _REPLIES)
+_TURN = st.tuples(st.integers(min_value=0, max_value=3000), _REPLIES, st.integers(0, 7))
 
 
 @st.composite
@@ -91,7 +115,7 @@ def sessions(draw: st.DrawFn, min_versions: int = 2, max_versions: int = 3) -> l
     """Versions of one session that share a history and then each went on alone."""
     base = SessionWriter(namespace=1)
     clock = 0
-    for gap, replies in draw(st.lists(_TURN, min_size=0, max_size=2)):
+    for gap, replies, _ in draw(st.lists(_TURN, min_size=0, max_size=2)):
         clock += gap + 1
         base.turn(clock, f"base {clock}", replies)
     count = draw(st.integers(min_value=min_versions, max_value=max_versions))
@@ -101,8 +125,13 @@ def sessions(draw: st.DrawFn, min_versions: int = 2, max_versions: int = 3) -> l
             namespace=10 + number, lines=list(base.lines), tail=base.tail, counter=0
         )
         start = clock
-        for gap, replies in draw(st.lists(_TURN, min_size=0, max_size=3)):
+        for gap, replies, dice in draw(st.lists(_TURN, min_size=0, max_size=3)):
             start += gap + 1
+            # Now and then a /compact, on the first machine only: when two machines compacted
+            # apart, each boundary must follow the other's turns (a cycle, broken by time).
+            if dice == 0 and number == 0 and writer.tail is not None:
+                writer.compact(start)
+                continue
             writer.turn(start, f"v{number} {start}", replies)
             if draw(st.booleans()) and draw(st.booleans()):
                 writer.lines.append(draw(_TORN))
@@ -177,6 +206,8 @@ def diverge(data: bytes) -> tuple[bytes, list[str]]:
     writer.row("assistant", second, {"id": "msg_from_b2", "content": [{"type": "text"}]})
     new = [json.loads(raw)["uuid"] for raw in writer.lines[cut:] if b'"uuid"' in raw]
     stamp = str(cut_row["timestamp"])
-    out = writer.data().replace(f'"timestamp":"{_stamp(0)}"'.encode(), f'"timestamp":"{stamp}"'.encode())
+    out = writer.data().replace(
+        f'"timestamp":"{_stamp(0)}"'.encode(), f'"timestamp":"{stamp}"'.encode()
+    )
     assert first in new
     return out, new

@@ -87,7 +87,9 @@ def test_corpus_diverged_merge_moves_only_prompt_rows(corpus: Corpus, name: str)
     outcome = merge_versions([Version("orig", original), Version("other", other)])
     before = {**_by_uuid(other), **_by_uuid(original)}
     after = _by_uuid(outcome.data)
-    changed = {u for u, row in after.items() if row.get("parentUuid") != before[u].get("parentUuid")}
+    changed = {
+        u for u, row in after.items() if row.get("parentUuid") != before[u].get("parentUuid")
+    }
     assert changed == {child for child, _ in outcome.report.reparented}
 
 
@@ -106,7 +108,9 @@ def test_inline_sidechains_keep_their_own_roots(corpus: Corpus) -> None:
     other, _ = diverge(original)
     merged = merge_versions([Version("orig", original), Version("other", other)]).data
     roots = {u for u, r in _by_uuid(merged).items() if r.get("isSidechain") and not r["parentUuid"]}
-    expected = {u for u, r in _by_uuid(original).items() if r.get("isSidechain") and not r["parentUuid"]}
+    expected = {
+        u for u, r in _by_uuid(original).items() if r.get("isSidechain") and not r["parentUuid"]
+    }
     assert roots == expected
 
 
@@ -126,13 +130,17 @@ def test_files_without_last_prompt_get_none(corpus: Corpus) -> None:
 
 
 def test_fork_and_origin_keep_each_uuid_once(corpus: Corpus) -> None:
-    outcome = merge_versions([Version("a", corpus(A)), Version("fork", corpus("fork-5418129e.jsonl"))])
+    outcome = merge_versions(
+        [Version("a", corpus(A)), Version("fork", corpus("fork-5418129e.jsonl"))]
+    )
     uuids = uuids_of(outcome.data)
     assert len(uuids) == len(set(uuids))
 
 
 def test_fork_and_origin_set_aside_the_losing_variants(corpus: Corpus) -> None:
-    outcome = merge_versions([Version("a", corpus(A)), Version("fork", corpus("fork-5418129e.jsonl"))])
+    outcome = merge_versions(
+        [Version("a", corpus(A)), Version("fork", corpus("fork-5418129e.jsonl"))]
+    )
     lost = {json.loads(item.raw)["uuid"] for item in outcome.set_aside}
     assert lost == {conflict.uuid for conflict in outcome.report.conflicts}
 
@@ -142,7 +150,7 @@ def test_machines_merge_keeps_every_uuid_of_both(corpus: Corpus) -> None:
     assert sorted(uuids_of(_merge_machines(corpus).data)) == sorted(expected)
 
 
-def test_machines_merge_is_one_chain_with_both_machines_prompts_in_time_order(
+def test_machines_merge_is_one_chain_with_both_machines_prompts_in_order(
     corpus: Corpus,
 ) -> None:
     merged = _merge_machines(corpus).data
@@ -185,9 +193,33 @@ def test_machines_merge_keeps_the_rows_compaction_preserved(corpus: Corpus) -> N
 def test_machines_merge_reparents_one_turn_of_each_machine(corpus: Corpus) -> None:
     report = _merge_machines(corpus).report
     assert dict(report.reparented) == {
-        "baf62da7-8448-4ce2-976e-2a01bcf0b31c": "69fc5ef4-5051-43d0-b7e4-a9f2b0fb1a83",
-        "c5bd9322-e18a-4563-ac0b-d9709e23278c": "1d211ccc-650c-4925-8ec4-d91925bfc313",
+        # B's first turn goes after A's compaction (the last row of the /compact turn) ...
+        "baf62da7-8448-4ce2-976e-2a01bcf0b31c": "6c0c341e-2274-4171-bb1d-3c5179d24b88",
+        # ... and A's next turn after B's last row.
+        "56e2819c-6de4-49aa-91cc-018013bde2b8": "1d211ccc-650c-4925-8ec4-d91925bfc313",
     }
+
+
+def test_machines_merge_resumes_the_other_machines_turns_after_the_compaction(
+    corpus: Corpus,
+) -> None:
+    """A's compaction never saw B's turns: placed before it, the model would never see them.
+
+    Checked with the real 2.1.331 client: it sends the summary, the rows the boundary
+    preserved, then every turn after the boundary, so B's turns must come after it.
+    """
+    merged = _merge_machines(corpus).data
+    rows = _by_uuid(merged)
+    prompts = [
+        rows[u]["message"]["content"]
+        for u in resume_chain(merged)
+        if str(rows[u].get("message", {}).get("content", "")).startswith("On ")
+    ]
+    assert prompts == [
+        "On B: continuing the same session elsewhere.",
+        "On B: USE_TOOL: echo from-b",
+        "On A: after compaction.",
+    ]
 
 
 def test_machines_merge_does_not_depend_on_input_order(corpus: Corpus) -> None:

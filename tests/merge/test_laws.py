@@ -67,15 +67,14 @@ def test_merge_loses_no_record(versions: list[Version]) -> None:
     kept_uuids = set(uuids_of(outcome.data)) | {
         str(row["uuid"]) for row in rows_of(b"\n".join(item.raw for item in outcome.set_aside))
     }
-    lost = [
-        raw
-        for version in versions
-        for number, raw in enumerate(split_lines(version.data), 1)
-        if (line := parse_line(raw, number)).kind == "unparseable"
-        and raw not in kept
-        or line.kind == "row"
-        and line.uuid not in kept_uuids
-    ]
+    lost = []
+    for version in versions:
+        for number, raw in enumerate(split_lines(version.data), 1):
+            line = parse_line(raw, number)
+            missing_line = line.kind == "unparseable" and raw not in kept
+            missing_row = line.kind == "row" and line.uuid not in kept_uuids
+            if missing_line or missing_row:
+                lost.append(raw)
     assert lost == []
 
 

@@ -12,19 +12,24 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeAlias
 
 __all__ = [
     "Line",
     "LineKind",
+    "Raw",
     "content_without_parent",
     "parse_line",
     "reparent",
+    "same_bytes",
     "serialise_line",
     "split_lines",
 ]
 
 LineKind = Literal["row", "meta", "unparseable"]
+#: A line's bytes: ``bytes``, or a read-only view into a version's bytes (the merge parses
+#: views so that it never holds a second copy of its inputs).
+Raw: TypeAlias = bytes | memoryview
 
 _PARENT_RE: Final = re.compile(rb'"parentUuid"\s*:\s*(null|"(?:[^"\\]|\\.)*")')
 
@@ -38,7 +43,7 @@ class Line:
     ``unparseable`` for torn, non-UTF-8, non-JSON or non-object lines (``reason`` says which).
     """
 
-    raw: bytes
+    raw: Raw
     number: int
     kind: LineKind
     reason: str = ""
@@ -51,6 +56,7 @@ class Line:
     cut_candidate: bool = False  # may start a turn: a typed prompt or a compact boundary
     boundary: bool = False  # system/compact_boundary: parentUuid null on purpose
     leaf: str | None = None  # last-prompt's leafUuid
+    prompt_id: str | None = None  # 2.1.x ``promptId``: the rows of one run share it
     offset: int = -1  # where ``raw`` starts in the version's bytes, when the caller knows
 
 
@@ -68,14 +74,14 @@ def _is_tool_result(content: object) -> bool:
     return any(isinstance(block, dict) and block.get("type") == "tool_result" for block in content)
 
 
-def parse_line(raw: bytes, number: int, offset: int = -1) -> Line:
+def parse_line(raw: Raw, number: int, offset: int = -1) -> Line:
     """Classify one line (1-based ``number``); never raises, whatever the bytes are."""
     try:
-        obj = json.loads(raw.decode("utf-8"))
+        obj = json.loads(str(raw, "utf-8"))
     except UnicodeDecodeError:
         return Line(raw, number, "unparseable", reason="not-utf8", offset=offset)
     except ValueError:
-        reason = "blank" if not raw or raw.isspace() else "unparseable"
+        reason = "blank" if not raw or bytes(raw).isspace() else "unparseable"
         return Line(raw, number, "unparseable", reason=reason, offset=offset)
     if not isinstance(obj, dict):
         return Line(raw, number, "unparseable", reason="not-an-object", offset=offset)
@@ -96,6 +102,7 @@ def parse_line(raw: bytes, number: int, offset: int = -1) -> Line:
             offset=offset,
         )
     parent = obj.get("parentUuid")
+    prompt_id = obj.get("promptId")
     sidechain = obj.get("isSidechain") is True
     boundary = rtype == "system" and obj.get("subtype") == "compact_boundary"
     prompt_like = False
@@ -103,9 +110,7 @@ def parse_line(raw: bytes, number: int, offset: int = -1) -> Line:
         message = obj.get("message")
         content = message.get("content") if isinstance(message, dict) else None
         prompt_like = not _is_tool_result(content)
-    cut = not sidechain and (
-        boundary or (prompt_like and obj.get("isCompactSummary") is not True)
-    )
+    cut = not sidechain and (boundary or (prompt_like and obj.get("isCompactSummary") is not True))
     return Line(
         raw,
         number,
@@ -118,22 +123,24 @@ def parse_line(raw: bytes, number: int, offset: int = -1) -> Line:
         prompt_like=prompt_like and not sidechain,
         cut_candidate=cut,
         boundary=boundary,
+        prompt_id=prompt_id if isinstance(prompt_id, str) else None,
         offset=offset,
     )
 
 
 def serialise_line(line: Line) -> bytes:
     """The exact bytes the line was read from: records are never re-encoded."""
-    return line.raw
+    return bytes(line.raw)
 
 
-def reparent(raw: bytes, new_parent: str) -> bytes:
+def reparent(raw: Raw, new_parent: str) -> bytes:
     """``raw`` with its top-level ``parentUuid`` set to ``new_parent``, every other byte kept.
 
     Claude Code writes ``parentUuid`` as the first key, so the first match is the top-level
     one; the result is checked by parsing it, and a line where that does not hold (a nested key
     came first) is re-encoded the way Claude Code encodes rows (compact, non-ASCII as is).
     """
+    raw = bytes(raw)
     original = json.loads(raw.decode("utf-8"))
     wanted = dict(original)
     wanted["parentUuid"] = new_parent
@@ -146,12 +153,21 @@ def reparent(raw: bytes, new_parent: str) -> bytes:
     return json.dumps(wanted, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def content_without_parent(raw: bytes) -> dict[str, Any]:
+def same_bytes(x: Line, y: Line) -> bool:
+    """Byte equality at memcmp speed (two memoryviews are compared item by item otherwise)."""
+    if len(x.raw) != len(y.raw):
+        return False
+    if isinstance(x.raw, memoryview) and isinstance(x.raw.obj, bytes) and x.offset >= 0:
+        return x.raw.obj.startswith(y.raw, x.offset)
+    return bytes(x.raw) == bytes(y.raw)
+
+
+def content_without_parent(raw: Raw) -> dict[str, Any]:
     """The record minus ``parentUuid``: two copies that differ only there are one record.
 
     A merge re-parents the first row of a moved turn, so a later merge meets that row with two
     parents; the parent is the merge's to decide, so it is not a conflict.
     """
-    obj: dict[str, Any] = json.loads(raw.decode("utf-8"))
+    obj: dict[str, Any] = json.loads(str(raw, "utf-8"))
     obj.pop("parentUuid", None)
     return obj

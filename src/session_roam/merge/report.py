@@ -77,6 +77,8 @@ class MergeReport:
         """One line for a human, e.g. in ``roam conflicts merge`` output."""
         if self.kept_as_is is not None and len(self.labels) == 1:
             return f"{self.kept_as_is}: single version, left as it is"
+        if self.kept_as_is is not None and not self.superseded:
+            return f"kept {self.kept_as_is} as it is: the other versions add nothing to it"
         if self.pure_prefix:
             return (
                 f"kept {self.kept_as_is} as it is: "

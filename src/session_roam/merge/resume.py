@@ -36,7 +36,7 @@ class _Row:
 def _logical_parent(line: Line) -> str | None:
     if not line.boundary:
         return None
-    value = json.loads(line.raw.decode("utf-8")).get("logicalParentUuid")
+    value = json.loads(str(line.raw, "utf-8")).get("logicalParentUuid")
     return value if isinstance(value, str) else None
 
 

@@ -4,17 +4,22 @@ The algorithm, in the order it runs:
 
 1. Versions with identical bytes count once, and a version that is a byte prefix of another
    (a stale copy) adds nothing: if one version is left it is returned as it is.
-2. The bytes every version shares are copied once, unparsed (``prefix.py``).
+2. The bytes every version shares are copied once, unparsed (``prefix.py``). If a uuid may
+   repeat inside them, or between them and the rest, the merge parses everything instead.
 3. Each version's remaining lines are cut into *turns*. A turn starts at a typed user prompt
-   whose parent is the row just before it on the main chain (and not itself a prompt), or at a
+   whose parent is the row just before it on the main chain and that begins a new run (a new
+   ``promptId``; without one, a parent that is not itself a prompt), or at a
    ``compact_boundary``; everything up to the next start travels with it: the assistant rows
    of a reply, their tool_use/tool_result pairs, attachment/progress rows, inline 1.0.x
    sidechains and the metadata lines written in between. The ``queue-operation`` lines just
    before a prompt belong to that prompt's turn.
-4. A turn is known by the uuid of its first row, so the same turn in two versions is one node.
+4. A turn is known by the uuid of its first row, so the same turn in two versions is one node
+   (its lines: the fullest copy, plus any line only another copy has).
    Turns are ordered by a topological sort of each version's own order, ties broken by the
    first row's timestamp (then uuid): one version's turns never swap, and the versions'
-   turns interleave in time. The file is never sorted by timestamp.
+   turns interleave in time. The file is never sorted by timestamp. One exception to time
+   order: a turn that a version's compaction never saw goes after that compact boundary,
+   or the resumed model would never see it (the summary does not cover it).
 5. The first row of a turn that now follows a different turn is re-parented onto that turn's
    last main-chain row. Compact boundaries keep ``parentUuid: null`` and their
    ``logicalParentUuid``/``compactMetadata`` untouched.
@@ -32,21 +37,20 @@ where every version already had them.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
 from collections import Counter
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from session_roam.errors import MergeError
 from session_roam.merge.model import MergeOutcome, SetAside
+from session_roam.merge.order import HEAD, after_compaction, moved_turns, order_turns
 from session_roam.merge.prefix import (
     SharedPrefix,
     common_prefix_length,
     count_rows,
     read_shared_prefix,
 )
-from session_roam.merge.records import Line, parse_line, reparent
+from session_roam.merge.records import Line, parse_line, reparent, same_bytes
 from session_roam.merge.report import MergeReport
 from session_roam.merge.variants import resolve_duplicates
 
@@ -58,7 +62,6 @@ if TYPE_CHECKING:
 
 __all__ = ["merge_versions"]
 
-_HEAD: Final = ""  # key of the lines before a version's first turn
 _Tagged = tuple[int, Line]  # (version index, line)
 _Segments = list[tuple[str, list[Line]]]
 
@@ -87,9 +90,10 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     if _prefix_unsafe(prefix, tails):
         prefix = read_shared_prefix(kept_datas[0], 0)
         tails = [_parse_suffix(data, prefix) for data in kept_datas]
-    counts = {labels[i]: count_rows(datas[i]) for i in range(len(datas)) if i not in kept}
-    for label, lines in zip(kept_labels, tails, strict=True):
-        counts[label] = prefix.uuid_count + sum(1 for line in lines if line.kind == "row")
+    rows_in = {datas[i]: count_rows(datas[i]) for i in range(len(datas)) if i not in kept}
+    for data, lines in zip(kept_datas, tails, strict=True):
+        rows_in[data] = prefix.uuid_count + sum(1 for line in lines if line.kind == "row")
+    counts = sorted((version.label, rows_in[version.data]) for version in versions)
     return _merge(kept_datas, kept_labels, prefix, tails, counts, superseded)
 
 
@@ -102,13 +106,13 @@ def _as_is(
 ) -> MergeOutcome:
     report = MergeReport(
         labels=tuple(sorted(version.label for version in versions)),
-        records_per_version=tuple(sorted((labels[i], count_rows(d)) for i, d in enumerate(datas))),
+        records_per_version=tuple(sorted((v.label, count_rows(v.data)) for v in versions)),
         records_out=count_rows(datas[keep]),
         turns_moved=0,
         reparented=(),
         conflicts=(),
         unparseable_lines=0,
-        pure_prefix=len(datas) > 1,
+        pure_prefix=bool(superseded),
         kept_as_is=labels[keep],
         superseded=superseded,
         shared_prefix_bytes=min(len(d) for d in datas),
@@ -120,13 +124,15 @@ def _as_is(
 
 
 def _parse_suffix(data: bytes, prefix: SharedPrefix) -> list[Line]:
+    """Parse every line after the shared bytes, as views of ``data`` (no copies kept)."""
+    view = memoryview(data)
     lines: list[Line] = []
     start, size, number = prefix.end, len(data), prefix.lines
     while start < size:
         stop = data.find(b"\n", start)
         stop = size if stop < 0 else stop
         number += 1
-        lines.append(parse_line(data[start:stop], number, start))
+        lines.append(parse_line(view[start:stop], number, start))
         start = stop + 1
     return lines
 
@@ -141,14 +147,24 @@ def _prefix_unsafe(prefix: SharedPrefix, tails: list[list[Line]]) -> bool:
 
 
 def _starts_turn(line: Line, previous: Line | None) -> bool:
+    """A prompt starts a turn when it continues the main chain and is not part of a run.
+
+    Several prompt-like user rows can make one run (``/rename``: caveat, command, output).
+    2.1.x marks a run with one ``promptId``; without it, a prompt that follows another
+    prompt-like row stays with it (coarser units are safe, split runs are not).
+    """
     if line.boundary or previous is None:
         return True
-    return line.parent == previous.uuid and not previous.prompt_like
+    if line.parent != previous.uuid:
+        return False
+    if line.prompt_id is not None and previous.prompt_id is not None:
+        return line.prompt_id != previous.prompt_id
+    return not previous.prompt_like
 
 
 def _segment(lines: list[Line], tail: Line | None) -> _Segments:
     """Cut one version's lines into (key, lines) turns; the first one is the head."""
-    segments: _Segments = [(_HEAD, [])]
+    segments: _Segments = [(HEAD, [])]
     seen: set[str] = set()
     previous = tail
     for line in lines:
@@ -170,8 +186,12 @@ def _fullness(raws: tuple[bytes, ...], lines: list[Line]) -> tuple[int, int, tup
     return (sum(1 for line in lines if line.kind == "row"), len(raws), raws)
 
 
+def _raws(lines: list[Line]) -> tuple[bytes, ...]:
+    return tuple(bytes(line.raw) for line in lines)
+
+
 def _same_raws(a: list[Line], b: list[Line]) -> bool:
-    return len(a) == len(b) and all(x.raw == y.raw for x, y in zip(a, b, strict=True))
+    return len(a) == len(b) and all(same_bytes(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _union(candidates: list[tuple[int, list[Line]]]) -> list[_Tagged]:
@@ -181,7 +201,7 @@ def _union(candidates: list[tuple[int, list[Line]]]) -> list[_Tagged]:
         return [(first_index, line) for line in first_lines]
     distinct: dict[tuple[bytes, ...], tuple[int, list[Line]]] = {}
     for index, lines in candidates:
-        distinct.setdefault(tuple(line.raw for line in lines), (index, lines))
+        distinct.setdefault(_raws(lines), (index, lines))
     ranked = sorted(distinct.items(), key=lambda item: _fullness(item[0], item[1][1]), reverse=True)
     primary_raws, (primary_index, primary) = ranked[0]
     out: list[_Tagged] = [(primary_index, line) for line in primary]
@@ -191,51 +211,12 @@ def _union(candidates: list[tuple[int, list[Line]]]) -> list[_Tagged]:
             continue
         need: Counter[bytes] = Counter()
         for line in lines:
-            need[line.raw] += 1
-            if need[line.raw] > have[line.raw]:
-                have[line.raw] += 1
+            raw = bytes(line.raw)
+            need[raw] += 1
+            if need[raw] > have[raw]:
+                have[raw] += 1
                 out.append((index, line))
     return out
-
-
-def _order(sequences: list[list[str]], stamps: dict[str, str]) -> list[str]:
-    """Topological order of every version's turn sequence, earliest timestamp first."""
-    successors: dict[str, set[str]] = {key: set() for key in stamps}
-    indegree: dict[str, int] = dict.fromkeys(stamps, 0)
-    for sequence in sequences:
-        for before, after in itertools.pairwise(sequence):
-            if after not in successors[before]:
-                successors[before].add(after)
-                indegree[after] += 1
-    heap = [(stamps[key], key) for key, degree in indegree.items() if degree == 0]
-    heapq.heapify(heap)
-    order: list[str] = []
-    done: set[str] = set()
-    while len(order) < len(stamps):
-        if not heap:  # versions disagree on an order (a cycle): earliest remaining turn goes
-            heapq.heappush(heap, min((stamps[k], k) for k in stamps if k not in done))
-        _, key = heapq.heappop(heap)
-        if key in done:
-            continue
-        done.add(key)
-        order.append(key)
-        for after in sorted(successors[key]):
-            indegree[after] -= 1
-            if indegree[after] == 0:
-                heapq.heappush(heap, (stamps[after], after))
-    return order
-
-
-def _moved_turns(order: list[str], sequences: list[list[str]]) -> int:
-    before: dict[str, set[str]] = {}
-    for sequence in sequences:
-        for previous, key in zip([_HEAD, *sequence], sequence, strict=False):
-            before.setdefault(key, set()).add(previous)
-    return sum(
-        1
-        for previous, key in zip([_HEAD, *order], order, strict=False)
-        if previous not in before[key]
-    )
 
 
 def _merge(
@@ -243,20 +224,25 @@ def _merge(
     labels: list[str],
     prefix: SharedPrefix,
     tails: list[list[Line]],
-    counts: dict[str, int],
+    counts: list[tuple[str, int]],
     superseded: tuple[str, ...],
 ) -> MergeOutcome:
     per_version = [_segment(lines, prefix.tail) for lines in tails]
     by_key: dict[str, list[tuple[int, list[Line]]]] = {}
     stamps: dict[str, str] = {}
+    versions_of: dict[str, set[int]] = {}
+    boundaries: set[str] = set()
     for index, segments in enumerate(per_version):
         for key, lines in segments:
             by_key.setdefault(key, []).append((index, lines))
-            if key != _HEAD:
-                stamp = next(line.timestamp for line in lines if line.uuid == key)
-                stamps[key] = min(stamps.get(key, stamp), stamp)
+            if key != HEAD:
+                first = next(line for line in lines if line.uuid == key)
+                stamps[key] = min(stamps.get(key, first.timestamp), first.timestamp)
+                versions_of.setdefault(key, set()).add(index)
+                if first.boundary:
+                    boundaries.add(key)
     sequences = [[key for key, _ in segments[1:]] for segments in per_version]
-    order = _order(sequences, stamps)
+    order = order_turns(sequences, stamps, after_compaction(boundaries, versions_of))
     resolution = resolve_duplicates(tails, labels)
     out, set_aside, state = _assemble(datas, labels, prefix, by_key, order, resolution)
     # Only views of the inputs are left in ``out``: drop every parsed line before joining, so
@@ -268,10 +254,10 @@ def _merge(
     data = b"".join(out)
     kept_as_is = next((label for d, label in zip(datas, labels, strict=True) if d == data), None)
     report = MergeReport(
-        labels=tuple(sorted(counts)),
-        records_per_version=tuple(sorted(counts.items())),
+        labels=tuple(label for label, _ in counts),
+        records_per_version=tuple(counts),
         records_out=prefix.uuid_count + state.records,
-        turns_moved=_moved_turns(order, sequences),
+        turns_moved=moved_turns(order, sequences),
         reparented=tuple(state.reparented),
         conflicts=resolution.conflicts,
         unparseable_lines=sum(1 for item in set_aside if item.reason != "duplicate-uuid-variant"),
@@ -314,11 +300,12 @@ def _assemble(
     set_aside: list[SetAside] = []
     state = _State(prefix)
     emitted: set[str] = set()
-    head = _union(by_key[_HEAD]) if _HEAD in by_key else []
-    for key, tagged in [(_HEAD, head)] + [(key, _union(by_key[key])) for key in order]:
+    head = _union(by_key[HEAD]) if HEAD in by_key else []
+    for key, tagged in [(HEAD, head)] + [(key, _union(by_key[key])) for key in order]:
         for index, line in tagged:
             if line.kind == "unparseable":
-                set_aside.append(SetAside(labels[index], line.number, line.raw, line.reason))
+                item = SetAside(labels[index], line.number, bytes(line.raw), line.reason)
+                set_aside.append(item)
                 continue
             if line.kind == "meta":
                 out += (_view(views, index, line), b"\n")
@@ -330,7 +317,9 @@ def _assemble(
                 continue
             emitted.add(line.uuid)
             chosen = resolution.winners.get(line.uuid, line)
-            raw: bytes | memoryview = chosen.raw if chosen is not line else _view(views, index, line)
+            raw: bytes | memoryview = (
+                chosen.raw if chosen is not line else _view(views, index, line)
+            )
             tail = state.tail
             if line.uuid == key and not chosen.boundary and tail not in (None, chosen.parent):
                 raw = reparent(chosen.raw, tail)
@@ -344,8 +333,8 @@ def _assemble(
 
 
 def _view(views: list[memoryview], index: int, line: Line) -> bytes | memoryview:
-    """The line as a view of its version's bytes, so the parsed copies can be freed early."""
-    if line.offset < 0:
+    """The line as a view of its version's bytes (never a copy)."""
+    if isinstance(line.raw, memoryview) or line.offset < 0:
         return line.raw
     return views[index][line.offset : line.offset + len(line.raw)]
 
@@ -355,7 +344,7 @@ def _close_with_last_prompt(out: list[bytes | memoryview], state: _State) -> Non
     template = state.last_prompt
     if template is None or state.tail is None or template.leaf == state.tail:
         return
-    obj = json.loads(template.raw.decode("utf-8"))
+    obj = json.loads(str(template.raw, "utf-8"))
     obj["leafUuid"] = state.tail
     for stale in ("rewound", "cutUuid", "explicit"):  # described a rewind, not this checkpoint
         obj.pop(stale, None)

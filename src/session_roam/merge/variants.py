@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from session_roam.merge.model import SetAside
-from session_roam.merge.records import Line, content_without_parent
+from session_roam.merge.records import Line, content_without_parent, same_bytes
 from session_roam.merge.report import VariantConflict
 
 __all__ = ["Resolution", "resolve_duplicates"]
@@ -32,14 +32,14 @@ class Resolution:
 
 
 def _rank(line: Line) -> tuple[str, int, bytes]:
-    return (line.timestamp, len(line.raw), line.raw)
+    return (line.timestamp, len(line.raw), bytes(line.raw))
 
 
 def _diff_summary(kept: dict[str, Any], lost: dict[str, Any]) -> str:
     from deepdiff import DeepDiff  # a heavy import, needed only when records conflict
 
     parts: list[str] = []
-    for kind, changes in sorted(DeepDiff(kept, lost, verbose_level=0).items()):
+    for kind, changes in sorted(DeepDiff(kept, lost).items()):
         paths = sorted(str(path) for path in changes)
         more = f" (+{len(paths) - _PATHS_SHOWN} more)" if len(paths) > _PATHS_SHOWN else ""
         parts.append(f"{kind}: {', '.join(paths[:_PATHS_SHOWN])}{more}")
@@ -47,7 +47,7 @@ def _diff_summary(kept: dict[str, Any], lost: dict[str, Any]) -> str:
 
 
 def _exact_extra(occurrences: list[tuple[int, Line]]) -> int:
-    per_version = Counter((index, line.raw) for index, line in occurrences)
+    per_version = Counter((index, bytes(line.raw)) for index, line in occurrences)
     return sum(count - 1 for count in per_version.values())
 
 
@@ -70,26 +70,31 @@ def resolve_duplicates(tails: list[list[Line]], labels: list[str]) -> Resolution
     exact = 0
     for uuid in sorted(repeated):
         occurrences = repeated[uuid]
-        distinct = {line.raw: line for _, line in occurrences}
-        if len(distinct) == 1:  # the same row in several versions (or repeated): no choice
+        first_line = occurrences[0][1]
+        if all(same_bytes(first_line, line) for _, line in occurrences[1:]):
+            # the same row in several versions (or repeated in one): nothing to choose
             exact += len(occurrences) - len({index for index, _ in occurrences})
             continue
+        distinct = {bytes(line.raw): line for _, line in occurrences}
         exact += _exact_extra(occurrences)
         best = max(distinct.values(), key=_rank)
         winners[uuid] = best
         contents = {raw: content_without_parent(raw) for raw in distinct}
-        kept_content = contents[best.raw]
-        lost = [(i, line) for i, line in occurrences if contents[line.raw] != kept_content]
+        best_raw = bytes(best.raw)
+        kept_content = contents[best_raw]
+        lost = [(i, line) for i, line in occurrences if contents[bytes(line.raw)] != kept_content]
         if not lost:
             continue
-        set_aside.extend(SetAside(labels[i], line.number, line.raw, _REASON) for i, line in lost)
-        kept_labels = sorted({labels[i] for i, line in occurrences if line.raw == best.raw})
+        set_aside.extend(
+            SetAside(labels[i], line.number, bytes(line.raw), _REASON) for i, line in lost
+        )
+        kept_labels = sorted({labels[i] for i, line in occurrences if bytes(line.raw) == best_raw})
         conflicts.append(
             VariantConflict(
                 uuid=uuid,
                 kept_label=kept_labels[0],
                 lost_labels=tuple(sorted({labels[i] for i, _ in lost})),
-                diff=_diff_summary(kept_content, contents[lost[0][1].raw]),
+                diff=_diff_summary(kept_content, contents[bytes(lost[0][1].raw)]),
             )
         )
     return Resolution(
@@ -98,4 +103,3 @@ def resolve_duplicates(tails: list[list[Line]], labels: list[str]) -> Resolution
         conflicts=tuple(conflicts),
         exact_duplicates=exact,
     )
-
