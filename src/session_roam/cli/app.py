@@ -20,6 +20,8 @@ __all__ = ["app", "main"]
 #: Command modules, each exposing ``register(app)``. One module per verb or verb group.
 COMMAND_MODULES: Final = (
     "session_roam.cli.conflicts",
+    "session_roam.cli.sync",
+    "session_roam.cli.peers",
 )
 
 

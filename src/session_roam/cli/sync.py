@@ -1,0 +1,207 @@
+"""`roam setup` and `roam status`: make Syncthing carry ~/.claude/projects, and check on it.
+
+JSON output (``--json``) is one document; its ``schema`` key names the shape and changes only
+with a new version number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from session_roam.cli.context import Settings, settings_of
+from session_roam.cli.output import console, emit_json, err_console
+from session_roam.engine.local import connect_local
+from session_roam.engine.paths import claude_config_dir, projects_dir
+from session_roam.engine.setup import SetupRequest, SetupResult, run_setup
+from session_roam.engine.status import StatusReport, collect_status
+
+__all__ = ["print_rows", "register", "setup_command", "status_command"]
+
+SyncthingHome = Annotated[
+    Path | None,
+    typer.Option(
+        "--syncthing-home",
+        envvar="ROAM_SYNCTHING_HOME",
+        help="Syncthing's config folder (default: the one Syncthing itself uses).",
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def print_rows(out: Console, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A rich table on a terminal; plain tab-separated lines otherwise, never truncated, so a
+    device ID printed into a pipe or a log is still whole."""
+    if out.is_terminal:
+        table = Table(*headers, box=None, pad_edge=False)
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    for row in (headers, *rows):
+        out.print("\t".join(row), markup=False, highlight=False, soft_wrap=True)
+
+
+def _projects(settings: Settings) -> Path:
+    return projects_dir(claude_config_dir(settings.claude_dir))
+
+
+def setup_command(
+    ctx: typer.Context,
+    device_id: Annotated[
+        list[str] | None,
+        typer.Option("--device-id", help="Another machine's Syncthing device ID (repeatable)."),
+    ] = None,
+    address: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--address",
+            help="Where to reach that machine, tcp://HOST:PORT (one per --device-id, in order).",
+        ),
+    ] = None,
+    listen: Annotated[
+        str | None,
+        typer.Option("--listen", help="This machine's sync listen address, tcp://HOST:PORT."),
+    ] = None,
+    gui_address: Annotated[
+        str | None,
+        typer.Option("--gui-address", help="Syncthing GUI/API address for a new config."),
+    ] = None,
+    no_discovery: Annotated[
+        bool,
+        typer.Option(
+            "--no-discovery",
+            help="No global/local discovery, relays, NAT or usage reports: peers only at the "
+            "addresses given.",
+        ),
+    ] = False,
+    syncthing_home: SyncthingHome = None,
+    folder_id: Annotated[
+        str | None,
+        typer.Option(
+            "--folder-id",
+            help="Syncthing folder id for a new folder (default claude-projects; an existing "
+            "folder sharing the same path is reused whatever its id).",
+        ),
+    ] = None,
+    allow_remote_gui: Annotated[
+        bool,
+        typer.Option("--allow-remote-gui", help="Accept a GUI/API reachable from the network."),
+    ] = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Make Syncthing share ~/.claude/projects with your other machines. Safe to run again.
+
+    Starts Syncthing if needed, creates the shared folder (watcher delay 1 s, unlimited
+    conflict copies), installs .stignore, and pairs the machines you name. Run it on each
+    machine with the other's device ID. Example:
+
+        roam setup --device-id ABCDEF1-... --address tcp://laptop.local:22000
+    """
+    settings = settings_of(ctx)
+    result = run_setup(
+        SetupRequest(
+            projects_dir=_projects(settings),
+            device_ids=tuple(device_id or ()),
+            addresses=tuple(address or ()),
+            listen_address=listen,
+            gui_address=gui_address,
+            no_discovery=no_discovery,
+            syncthing_home=syncthing_home,
+            folder_id=folder_id,
+            allow_remote_gui=allow_remote_gui,
+        )
+    )
+    if settings.wants_json(json_flag):
+        emit_json({"schema": "roam.setup/1", **asdict(result)})
+        return
+    _render_setup(result)
+
+
+def _render_setup(result: SetupResult) -> None:
+    out = console()
+    out.print(f"This machine's device ID: {result.device_id}", markup=False)
+    out.print(f"Folder {result.folder_id} shares {result.folder_path}", markup=False)
+    out.print(f"Syncthing: {result.started}; config in {result.syncthing_home}", markup=False)
+    if result.changes:
+        for change in result.changes:
+            out.print(f"  changed: {change}", markup=False)
+    else:
+        out.print("Nothing to change: this machine was already set up.", markup=False)
+    for warning in result.warnings:
+        err_console().print(f"warning: {warning}", markup=False)
+    out.print("On the other machine, run:", markup=False)
+    out.print(f"  {result.next_step}", markup=False)
+
+
+def status_command(
+    ctx: typer.Context,
+    syncthing_home: SyncthingHome = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show whether sessions are syncing: Syncthing, peers, what they still need, conflicts.
+
+    Check it before you walk to another machine: every peer should be connected and need
+    nothing. Example:
+
+        roam status
+    """
+    settings = settings_of(ctx)
+    with connect_local(syncthing_home) as local:
+        report = collect_status(local, _projects(settings))
+    if settings.wants_json(json_flag):
+        emit_json({"schema": "roam.status/1", **report.to_json()})
+        return
+    _render_status(report)
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count //= 1024
+    return f"{count} B"
+
+
+def _render_status(report: StatusReport) -> None:
+    out = console()
+    out.print(f"Syncthing {report.version} at {report.gui_url}", markup=False)
+    out.print(f"This machine: {report.device_id}", markup=False)
+    folder = report.folder
+    if folder is not None:
+        out.print(
+            f"Folder {folder.id}: {folder.state}, {folder.local_files} files"
+            + (f", {folder.errors} errors" if folder.errors else ""),
+            markup=False,
+        )
+        if folder.last_change_file:
+            out.print(
+                f"Last change received: {folder.last_change_file} at {folder.last_change}",
+                markup=False,
+            )
+    if report.peers:
+        rows = []
+        for peer in report.peers:
+            state = "paused" if peer.paused else ("yes" if peer.connected else "no")
+            needs = (
+                "nothing"
+                if peer.in_sync
+                else f"{peer.need_items} items, {_size(peer.need_bytes)}"
+                + (f", {peer.need_deletes} deletes" if peer.need_deletes else "")
+            )
+            rows.append((peer.name, peer.device_id, state, needs))
+        print_rows(out, ("peer", "device", "connected", "needs"), rows)
+    out.print(f"Conflict copies waiting: {report.conflicts}", markup=False)
+    for warning in report.warnings:
+        err_console().print(f"warning: {warning}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("setup")(setup_command)
+    app.command("status")(status_command)

@@ -1,0 +1,60 @@
+"""The settings every roam-managed Syncthing folder gets, in one place for setup and clusters.
+
+- ``fsWatcherDelayS`` 1: an append reaches a peer ~1.006 s later; the default 10 means up to 10 s,
+  long enough for a second machine to start writing and conflict.
+- ``maxConflicts`` -1: a conflict copy is somebody's turn; 0 silently deletes it, 10 prunes.
+- ``ignorePerms``: session files are 0600 on one machine and need not be on another.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "DEFAULT_FOLDER_ID",
+    "FOLDER_SETTINGS",
+    "LEGACY_FOLDER_IDS",
+    "folder_body",
+    "folder_drift",
+]
+
+DEFAULT_FOLDER_ID: Final = "claude-projects"
+#: The bash project this one succeeds shared the same path as ``claude-sessions``.
+LEGACY_FOLDER_IDS: Final = ("claude-sessions",)
+
+FOLDER_SETTINGS: Final[Mapping[str, Any]] = {
+    "type": "sendreceive",
+    "fsWatcherEnabled": True,
+    "fsWatcherDelayS": 1,
+    "maxConflicts": -1,
+    "ignorePerms": True,
+    "rescanIntervalS": 3600,
+}
+
+
+def folder_body(
+    folder_id: str,
+    path: str,
+    device_ids: Iterable[str],
+    *,
+    label: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A complete ``POST /rest/config/folders`` body. List self among ``device_ids``."""
+    body: dict[str, Any] = {
+        "id": folder_id,
+        "label": label or folder_id,
+        "path": path,
+        "devices": [{"deviceID": device} for device in dict.fromkeys(device_ids)],
+        **FOLDER_SETTINGS,
+    }
+    body.update(overrides or {})
+    return body
+
+
+def folder_drift(current: Mapping[str, Any]) -> dict[str, Any]:
+    """The roam settings an existing folder does not have yet (empty when it is in order)."""
+    return {key: value for key, value in FOLDER_SETTINGS.items() if current.get(key) != value}

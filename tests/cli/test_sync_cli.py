@@ -1,0 +1,467 @@
+"""`roam setup`, `roam status` and `roam peers` against real Syncthing on 127.0.0.1.
+
+The e2e tests share one machine set up once per module (``machine``); tests that need a fresh
+machine or two make their own. Every node started by ``roam setup`` is stopped by a finaliser.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from session_roam.cli.app import app
+from session_roam.engine.cluster import free_ports
+from session_roam.engine.deviceid import luhn_base32
+from session_roam.engine.node import stop_pid
+from session_roam.engine.stconfig import generate_config, harden_config, read_config
+from session_roam.engine.syncthing import SyncthingClient
+from tests.support.cluster import wait_until
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+
+SYNCTHING = shutil.which("syncthing")
+needs_syncthing = pytest.mark.skipif(SYNCTHING is None, reason="syncthing is not installed")
+
+
+def _fake_device_id(seed: str) -> str:
+    data = base64.b32encode(hashlib.sha256(seed.encode()).digest()).decode().rstrip("=")
+    checked = "".join(data[i : i + 13] + luhn_base32(data[i : i + 13]) for i in range(0, 52, 13))
+    return "-".join(checked[i : i + 7] for i in range(0, 56, 7))
+
+
+OTHER = _fake_device_id("another machine")
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    """One simulated machine: its Claude dir and the Syncthing home `roam setup` manages."""
+
+    root: Path
+    claude_dir: Path
+    syncthing_home: Path
+    listen: str
+    gui: str
+
+    @property
+    def projects_dir(self) -> Path:
+        return self.claude_dir / "projects"
+
+    def roam(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        """`roam --claude-dir ... ARGS`, with --syncthing-home added to setup and status."""
+        argv = ["--claude-dir", str(self.claude_dir), *args]
+        if {"setup", "status"} & set(args) and "--syncthing-home" not in args:
+            argv += ["--syncthing-home", str(self.syncthing_home)]
+        return CliRunner().invoke(app, argv, env=env)
+
+    def peers(self, *args: str) -> Result:
+        argv = ["--claude-dir", str(self.claude_dir), "peers", *args]
+        return CliRunner().invoke(app, [*argv, "--syncthing-home", str(self.syncthing_home)])
+
+    def setup(self, *extra: str) -> Result:
+        return self.roam(
+            "setup", "--no-discovery", "--listen", self.listen, "--gui-address", self.gui, *extra
+        )
+
+    def client(self) -> SyncthingClient:
+        config = read_config(self.syncthing_home)
+        return SyncthingClient(config.base_url, config.api_key)
+
+
+def _machine(root: Path) -> Machine:
+    gui_port, listen_port = free_ports(2)
+    return Machine(
+        root=root,
+        claude_dir=root / "claude",
+        syncthing_home=root / "syncthing",
+        listen=f"tcp://127.0.0.1:{listen_port}",
+        gui=f"127.0.0.1:{gui_port}",
+    )
+
+
+def _private_env(root: Path) -> dict[str, str]:
+    home = root / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "ROAM_NO_SYSTEMD": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
+    """A machine on which `roam setup` has run once (module-scoped: one node for many tests)."""
+    if SYNCTHING is None:
+        pytest.skip("syncthing is not installed")
+    made = _machine(tmp_path_factory.mktemp("machine"))
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in _private_env(made.root).items():
+            patch.setenv(name, value)
+        try:
+            result = made.setup()
+            assert result.exit_code == 0, result.output
+            yield made
+        finally:
+            stop_pid(made.syncthing_home)
+
+
+@pytest.fixture
+def make_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str], Machine]]:
+    """Factory for fresh machines owned by one test; their nodes are stopped afterwards."""
+    for name, value in _private_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    made: list[Machine] = []
+
+    def make(name: str) -> Machine:
+        made.append(_machine(tmp_path / name))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for each in made:
+            stop_pid(each.syncthing_home)
+
+
+def _json(result: Result) -> dict[str, Any]:
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def _no_traceback(result: Result) -> None:
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# -- failures that need no running Syncthing --------------------------------------------------
+
+
+def test_setup_without_syncthing_on_path_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = _machine(tmp_path).setup()
+    assert result.exit_code == 3
+    assert "Syncthing is not installed" in result.output
+    _no_traceback(result)
+
+
+def test_status_without_syncthing_on_path_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = _machine(tmp_path).roam("status")
+    assert result.exit_code == 3
+    assert "Syncthing is not installed" in result.output
+
+
+@needs_syncthing
+def test_status_when_syncthing_is_not_running_says_so(tmp_path: Path) -> None:
+    assert SYNCTHING is not None
+    made = _machine(tmp_path)
+    generate_config(SYNCTHING, made.syncthing_home)
+    harden_config(made.syncthing_home, gui_address=made.gui, listen_address=made.listen)
+    result = made.roam("status")
+    assert result.exit_code == 4
+    assert f"Syncthing is not running (nothing answers at http://{made.gui})." in result.output
+    assert "roam setup" in result.output
+    _no_traceback(result)
+
+
+@needs_syncthing
+def test_status_without_config_points_at_setup(tmp_path: Path) -> None:
+    result = _machine(tmp_path).roam("status")
+    assert result.exit_code == 3
+    assert "There is no Syncthing config.xml in" in result.output
+
+
+def test_setup_rejects_malformed_device_id_before_touching_syncthing(tmp_path: Path) -> None:
+    result = _machine(tmp_path).setup("--device-id", "PEER1111")
+    assert result.exit_code == 2
+    assert "'PEER1111' is not a Syncthing device ID" in result.output
+    assert not (tmp_path / "syncthing").exists()
+    _no_traceback(result)
+
+
+def test_peers_add_rejects_malformed_device_id(tmp_path: Path) -> None:
+    result = _machine(tmp_path).peers("add", OTHER[:-1] + "A")
+    assert result.exit_code == 2
+    assert "is not a Syncthing device ID" in result.output
+
+
+def test_peers_add_rejects_bad_address(tmp_path: Path) -> None:
+    result = _machine(tmp_path).peers("add", OTHER, "--address", "laptop:22000")
+    assert result.exit_code == 2
+    assert "'laptop:22000' is not a Syncthing address." in result.output
+
+
+def test_setup_refuses_gui_on_network_address(tmp_path: Path) -> None:
+    result = _machine(tmp_path).roam("setup", "--gui-address", "0.0.0.0:8384")
+    assert result.exit_code == 2
+    assert "would open Syncthing's API to the network" in result.output
+
+
+@needs_syncthing
+def test_setup_refuses_existing_config_with_gui_on_network(tmp_path: Path) -> None:
+    assert SYNCTHING is not None
+    made = _machine(tmp_path)
+    generate_config(SYNCTHING, made.syncthing_home)
+    harden_config(made.syncthing_home, gui_address="0.0.0.0:8384")
+    result = made.roam("setup")
+    assert result.exit_code == 3
+    assert "listens on 0.0.0.0:8384, reachable from other machines" in result.output
+    assert "--allow-remote-gui" in result.output
+
+
+def test_setup_error_under_json_is_an_envelope(tmp_path: Path) -> None:
+    result = _machine(tmp_path).roam("--json", "setup", "--device-id", "nope")
+    assert result.exit_code == 2
+    assert _json(result)["error"]["type"] == "InvalidInput"
+
+
+# -- one machine, set up once ------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_setup_creates_folder_with_roam_settings(machine: Machine) -> None:
+    with machine.client() as client:
+        folder = client.folder("claude-projects")
+    assert Path(folder.path) == machine.projects_dir
+    assert folder.fs_watcher_enabled
+    assert folder.fs_watcher_delay_s == 1
+    assert folder.max_conflicts == -1
+    assert folder.type == "sendreceive"
+
+
+@pytest.mark.e2e
+def test_setup_keeps_gui_and_listen_on_loopback_without_discovery(machine: Machine) -> None:
+    with machine.client() as client:
+        options = client.options()
+        gui = client.gui()
+    assert gui["address"] == machine.gui
+    assert options["listenAddresses"] == [machine.listen]
+    for key in ("globalAnnounceEnabled", "localAnnounceEnabled", "relaysEnabled", "natEnabled"):
+        assert options[key] is False, key
+
+
+@pytest.mark.e2e
+def test_setup_installs_stignore_from_template(machine: Machine) -> None:
+    text = (machine.projects_dir / ".stignore").read_text()
+    assert "(?d).roam-tmp-*" in text
+    assert (machine.projects_dir / ".stignore").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.e2e
+def test_setup_run_twice_changes_nothing(machine: Machine) -> None:
+    config_xml = (machine.syncthing_home / "config.xml").read_bytes()
+    with machine.client() as client:
+        before = client.config()
+    result = machine.setup()
+    assert result.exit_code == 0, result.output
+    assert "Nothing to change" in result.output
+    with machine.client() as client:
+        assert client.config() == before
+    assert (machine.syncthing_home / "config.xml").read_bytes() == config_xml
+
+
+@pytest.mark.e2e
+def test_setup_prints_device_id_and_next_step(machine: Machine) -> None:
+    result = machine.roam("--json", "setup")
+    data = _json(result)
+    assert data["schema"] == "roam.setup/1"
+    assert (
+        data["next_step"]
+        == f"roam setup --device-id {data['device_id']} --address tcp://THIS-MACHINE:22000"
+    )
+    assert data["changes"] == []
+
+
+@pytest.mark.e2e
+def test_status_reports_folder_peers_and_version(machine: Machine) -> None:
+    result = machine.roam("--json", "status")
+    assert result.exit_code == 0, result.output
+    data = _json(result)
+    assert data["schema"] == "roam.status/1"
+    assert data["syncthing"]["version"].startswith("v")
+    assert data["syncthing"]["gui_on_loopback"] is True
+    assert data["folder"]["id"] == "claude-projects"
+
+
+@pytest.mark.e2e
+def test_status_counts_conflict_copies_waiting(machine: Machine) -> None:
+    project = machine.projects_dir / "-home-user-proj"
+    project.mkdir(parents=True, exist_ok=True)
+    copy = project / "s.sync-conflict-20261125-131239-MRUWJBM.jsonl"
+    copy.write_text("{}\n")
+    try:
+        result = machine.roam("status")
+        assert result.exit_code == 0, result.output
+        assert "Conflict copies waiting: 1" in result.output
+        assert "roam conflicts list" in result.output
+    finally:
+        copy.unlink()
+
+
+@pytest.mark.e2e
+def test_status_with_wrong_api_key_is_rejected(machine: Machine) -> None:
+    result = machine.roam("status", env={"STGUIAPIKEY": "not-the-key"})
+    assert result.exit_code == 4
+    assert "refused the API key (403)" in result.output
+    assert "not-the-key" not in result.output
+    _no_traceback(result)
+
+
+@pytest.mark.e2e
+def test_peers_add_list_remove_round_trip(machine: Machine) -> None:
+    added = machine.peers(
+        "add", OTHER.lower(), "--name", "laptop", "--address", "tcp://127.0.0.1:9"
+    )
+    assert added.exit_code == 0, added.output
+    assert f"laptop ({OTHER}): added" in added.output
+    listed = _json(machine.peers("list", "--json"))
+    assert [(p["device_id"], p["shares_folder"]) for p in listed["peers"]] == [(OTHER, True)]
+    removed = machine.peers("remove", OTHER)
+    assert removed.exit_code == 0
+    assert "removed" in removed.output
+    assert _json(machine.peers("list", "--json"))["peers"] == []
+
+
+@pytest.mark.e2e
+def test_peers_list_prints_whole_device_id(machine: Machine) -> None:
+    assert machine.peers("add", OTHER, "--name", "laptop").exit_code == 0
+    try:
+        listed = machine.peers("list")
+        assert listed.exit_code == 0
+        assert OTHER in listed.output
+        assert "laptop" in listed.output
+    finally:
+        machine.peers("remove", OTHER)
+
+
+@pytest.mark.e2e
+def test_status_lists_peer_and_what_it_needs(machine: Machine) -> None:
+    assert machine.peers("add", OTHER, "--name", "laptop").exit_code == 0
+    try:
+        result = machine.roam("status")
+        assert result.exit_code == 0, result.output
+        assert "laptop" in result.output
+        assert OTHER[:7] in result.output
+    finally:
+        machine.peers("remove", OTHER)
+
+
+@pytest.mark.e2e
+def test_peers_add_twice_is_unchanged(machine: Machine) -> None:
+    assert machine.peers("add", OTHER).exit_code == 0
+    try:
+        again = machine.peers("add", OTHER)
+        assert again.exit_code == 0
+        assert "unchanged" in again.output
+    finally:
+        machine.peers("remove", OTHER)
+
+
+@pytest.mark.e2e
+def test_peers_remove_unknown_peer_says_so(machine: Machine) -> None:
+    result = machine.peers("remove", OTHER)
+    assert result.exit_code == 2
+    assert f"{OTHER[:7]} is not a peer of this machine." in result.output
+    _no_traceback(result)
+
+
+@pytest.mark.e2e
+def test_peers_add_own_id_is_refused(machine: Machine) -> None:
+    own = _json(machine.roam("--json", "status"))["syncthing"]["device_id"]
+    result = machine.peers("add", own)
+    assert result.exit_code == 2
+    assert "is this machine's own device ID" in result.output
+
+
+# -- fresh machines ------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_setup_reuses_existing_folder_for_the_same_path(
+    make_machine: Callable[[str], Machine],
+) -> None:
+    legacy = make_machine("legacy")
+    assert legacy.setup("--folder-id", "claude-sessions").exit_code == 0
+    result = legacy.roam("--json", "setup")
+    assert _json(result)["folder_id"] == "claude-sessions"
+    with legacy.client() as client:
+        assert [f.id for f in client.folders()] == ["claude-sessions"]
+
+
+@pytest.mark.e2e
+def test_setup_merges_missing_patterns_into_users_stignore(
+    make_machine: Callable[[str], Machine],
+) -> None:
+    made = make_machine("own-ignores")
+    made.projects_dir.mkdir(parents=True)
+    (made.projects_dir / ".stignore").write_text("my-private-notes\n")
+    first = made.setup()
+    assert first.exit_code == 0, first.output
+    assert "appended" in first.output
+    text = (made.projects_dir / ".stignore").read_text()
+    assert text.startswith("my-private-notes\n")
+    assert "(?d).roam-tmp-*" in text
+    assert "Nothing to change" in made.setup().output
+
+
+@pytest.mark.e2e
+def test_setup_on_two_machines_pairs_them_and_syncs_a_session(
+    make_machine: Callable[[str], Machine],
+) -> None:
+    a, b = make_machine("a"), make_machine("b")
+    id_a = _json(a.roam("--json", *_setup_args(a)))["device_id"]
+    id_b = _json(b.roam("--json", *_setup_args(b, "--device-id", id_a, "--address", a.listen)))[
+        "device_id"
+    ]
+    # the earlier machine learns the later one's ID last; only it dials (see engine/cluster.py)
+    assert a.setup("--device-id", id_b, "--address", b.listen).exit_code == 0
+    session = a.projects_dir / "-home-user-proj" / "s.jsonl"
+    session.parent.mkdir(parents=True)
+    session.write_bytes(b'{"type":"user"}\n')
+    target = b.projects_dir / "-home-user-proj" / "s.jsonl"
+    wait_until(
+        lambda: target.is_file() and target.read_bytes() == session.read_bytes(),
+        timeout_s=30,
+        what="session on machine b",
+    )
+    status = _json(a.roam("--json", "status"))
+    assert [p["device_id"] for p in status["peers"]] == [id_b]
+
+
+def _setup_args(made: Machine, *extra: str) -> list[str]:
+    return [
+        "setup",
+        "--syncthing-home",
+        str(made.syncthing_home),
+        "--no-discovery",
+        "--listen",
+        made.listen,
+        "--gui-address",
+        made.gui,
+        *extra,
+    ]
+
+
+def test_fake_device_id_is_valid() -> None:
+    from session_roam.engine.deviceid import parse_device_id
+
+    assert parse_device_id(OTHER).canonical == OTHER

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from session_roam.engine.local import LocalSyncthing
+from session_roam.engine.status import collect_status, count_conflicts
+from session_roam.engine.stconfig import StConfig
+from session_roam.engine.stmodels import SyncthingVersion
+from session_roam.engine.syncthing import SyncthingClient
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+ME = "HKHFN7Y-7TI5ZIW-ZIOBERK-MKLXZ7V-EKJOADU-PXKGBAY-DNV5YJL-EJSGTQL"
+PEER = "LTZE65E-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA"
+
+
+def _local(projects: Path, gui_address: str = "127.0.0.1:8384") -> LocalSyncthing:
+    answers: dict[str, Any] = {
+        "/rest/system/status": {"myID": ME},
+        "/rest/config/folders": [
+            {
+                "id": "claude-projects",
+                "path": str(projects),
+                "devices": [{"deviceID": ME}, {"deviceID": PEER}],
+            }
+        ],
+        "/rest/config/devices": [
+            {"deviceID": ME, "name": "me"},
+            {"deviceID": PEER, "name": "laptop"},
+        ],
+        "/rest/db/status": {"state": "idle", "localFiles": 3, "globalFiles": 3},
+        "/rest/stats/folder": {
+            "claude-projects": {"lastFile": {"at": "2026-11-25T13:00:00Z", "filename": "p/s.jsonl"}}
+        },
+        "/rest/system/connections": {
+            "connections": {PEER: {"connected": True, "address": "127.0.0.1:22001"}}
+        },
+        "/rest/db/completion": {"completion": 99.9, "needItems": 1, "needBytes": 900},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answers[request.url.path])
+
+    config = StConfig(
+        home=projects, gui_address=gui_address, gui_tls=False, listen_addresses=(), api_key="k"
+    )
+    client = SyncthingClient("http://127.0.0.1:8384", "k", transport=httpx.MockTransport(handler))
+    return LocalSyncthing("syncthing", config, SyncthingVersion(1, 19, 2, "v1.19.2"), client)
+
+
+def test_status_reports_what_peer_still_needs(tmp_path: Path) -> None:
+    report = collect_status(_local(tmp_path), tmp_path)
+    (peer,) = report.peers
+    assert (peer.name, peer.connected, peer.need_items, peer.need_bytes) == ("laptop", True, 1, 900)
+    assert not peer.in_sync
+
+
+def test_status_reports_last_change_received(tmp_path: Path) -> None:
+    folder = collect_status(_local(tmp_path), tmp_path).folder
+    assert folder is not None
+    assert folder.last_change_file == "p/s.jsonl"
+
+
+def test_status_warns_when_gui_listens_on_network(tmp_path: Path) -> None:
+    report = collect_status(_local(tmp_path, "0.0.0.0:8384"), tmp_path)
+    assert not report.gui_on_loopback
+    assert any("reachable from other machines" in w for w in report.warnings)
+
+
+def test_status_has_no_gui_warning_on_loopback(tmp_path: Path) -> None:
+    report = collect_status(_local(tmp_path), tmp_path)
+    assert not any("reachable" in w for w in report.warnings)
+
+
+def test_count_conflicts_skips_versions_archive_and_temp_files(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / ".stversions").mkdir()
+    (tmp_path / "p" / "s.sync-conflict-20261125-131239-MRUWJBM.jsonl").write_text("")
+    (tmp_path / ".stversions" / "s.sync-conflict-20261125-131239-MRUWJBM.jsonl").write_text("")
+    (tmp_path / "p" / ".syncthing.s.sync-conflict-20261125-131239-MRUWJBM.jsonl.tmp").write_text("")
+    assert count_conflicts(tmp_path) == 1
+
+
+def test_status_json_has_stable_top_level_keys(tmp_path: Path) -> None:
+    document = collect_status(_local(tmp_path), tmp_path).to_json()
+    assert sorted(document) == [
+        "conflicts",
+        "folder",
+        "peers",
+        "projects_dir",
+        "syncthing",
+        "warnings",
+    ]
