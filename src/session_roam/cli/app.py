@@ -22,6 +22,7 @@ COMMAND_MODULES: Final = (
     "session_roam.cli.conflicts",
     "session_roam.cli.sync",
     "session_roam.cli.peers",
+    "session_roam.cli.lease",
 )
 
 

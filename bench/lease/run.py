@@ -1,0 +1,109 @@
+"""Lease acquisition time on real Syncthing clusters on 127.0.0.1 (pair and trio).
+
+For each cluster size: ``--runs`` uncontended acquisitions (one node, release, next node) and
+``--runs`` races (every node at once, exactly one must win). Prints p50/p95 of the winner's
+acquisition time and the count of races with other than one winner (must be 0).
+
+    .venv/bin/python -m bench.lease.run [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from session_roam.engine import lease
+from session_roam.engine.cluster import Cluster, ClusterSpec
+from session_roam.engine.lease_syncthing import SyncthingTransport
+from session_roam.errors import LeaseHeld
+
+if TYPE_CHECKING:
+    from session_roam.engine.lease_engine import LeaseEngine
+
+_SPECS: Final = Path(__file__).resolve().parents[2] / "fixtures" / "clusters"
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _race(engines: list[LeaseEngine], session: str) -> tuple[list[lease.Lease], list[float]]:
+    start = threading.Barrier(len(engines))
+    won: list[lease.Lease] = []
+    took: list[float] = []
+
+    def contend(eng: LeaseEngine) -> None:
+        start.wait()
+        began = time.perf_counter()
+        try:
+            held = lease.acquire(session, engine=eng, ttl_s=10, timeout_s=20)
+        except LeaseHeld:
+            return
+        took.append(time.perf_counter() - began)
+        won.append(held)
+
+    threads = [threading.Thread(target=contend, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return won, took
+
+
+def bench(spec_name: str, runs: int) -> None:
+    spec = ClusterSpec.load(_SPECS / f"{spec_name}.toml")
+    with tempfile.TemporaryDirectory() as tmp, Cluster(spec, Path(tmp)) as cluster:
+        engines = [
+            lease.engine_for(SyncthingTransport(n.client, n.projects_dir, spec.folder_id))
+            for n in cluster.nodes
+        ]
+        session = str(uuid.uuid4())
+        alone: list[float] = []
+        for i in range(runs):
+            began = time.perf_counter()
+            held = lease.acquire(session, engine=engines[i % len(engines)], ttl_s=10)
+            alone.append(time.perf_counter() - began)
+            held.release()
+        raced: list[float] = []
+        undecided = 0
+        for _ in range(runs):
+            won, took = _race(engines, session)
+            raced.extend(took)
+            undecided += len(won) != 1
+            for held in won:
+                held.release()
+        size = len(engines)
+        ms = {
+            "alone50": statistics.median(alone) * 1000,
+            "alone95": _pct(alone, 0.95) * 1000,
+            "raced50": statistics.median(raced) * 1000,
+            "raced95": _pct(raced, 0.95) * 1000,
+        }
+        print(
+            f"{size} nodes: uncontended p50 {ms['alone50']:.0f} ms p95 {ms['alone95']:.0f} ms; "
+            f"raced p50 {ms['raced50']:.0f} ms p95 {ms['raced95']:.0f} ms; "
+            f"races {runs}, not exactly one winner {undecided}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="roam-bench-state-"))
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, Syncthing on 127.0.0.1")
+    for spec in ("pair", "trio"):
+        bench(spec, args.runs)
+
+
+if __name__ == "__main__":
+    main()

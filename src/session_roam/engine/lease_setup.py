@@ -1,0 +1,38 @@
+"""Building the lease engine for this machine: its Syncthing, its projects folder, its memory."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from session_roam.engine.lease_engine import LeaseEngine, LocalLocks, ObservationStore
+from session_roam.engine.paths import claude_config_dir, projects_dir
+from session_roam.engine.xdg import state_dir
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from session_roam.engine.lease_engine import LeaseTransport
+
+__all__ = ["engine_for", "open_engine"]
+
+
+def open_engine(claude_dir: Path | None = None) -> LeaseEngine:
+    """The engine for this machine: its Syncthing (from config.xml) and Claude's projects folder."""
+    from session_roam.engine.lease_syncthing import SyncthingTransport
+    from session_roam.engine.stconfig import find_syncthing_home, read_config
+    from session_roam.engine.syncthing import SyncthingClient
+
+    config = read_config(find_syncthing_home())
+    client = SyncthingClient(config.base_url, config.api_key)
+    transport = SyncthingTransport(client, projects_dir(claude_config_dir(claude_dir)))
+    return engine_for(transport)
+
+
+def engine_for(transport: LeaseTransport) -> LeaseEngine:
+    """An engine whose memory lives in roam's XDG state, one folder per device id."""
+    base = state_dir() / "leases" / transport.device_id
+    return LeaseEngine(
+        transport,
+        observations=ObservationStore(base / "observations.json"),
+        locks=LocalLocks(base / "locks"),
+    )
