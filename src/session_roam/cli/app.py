@@ -23,6 +23,7 @@ COMMAND_MODULES: Final = (
     "session_roam.cli.sync",
     "session_roam.cli.peers",
     "session_roam.cli.lease",
+    "session_roam.cli.demo",
 )
 
 
