@@ -69,7 +69,9 @@ def _translate_http_errors(base_url: str, what: str, secret: str = "") -> Iterat
         status = exc.response.status_code
         if status in (401, 403):
             raise ApiKeyRejected(
-                f"Syncthing at {base_url} refused the API key ({status}) for {what}."
+                f"Syncthing at {base_url} refused the API key ({status}) for {what}.",
+                hint="Unset STGUIAPIKEY to use the key in Syncthing's own config.xml, or point "
+                "--syncthing-home at the config of the Syncthing that is running there.",
             ) from exc
         body = scrub(exc.response.text.strip().splitlines()[0][:200]) if exc.response.text else ""
         detail = f": {body}" if body else ""
