@@ -126,7 +126,8 @@ class SyncthingUnreachable(SyncthingError):
 
 class ApiKeyRejected(SyncthingError):
     default_hint = (
-        "Unset STGUIAPIKEY (or --api-key) to use the key from Syncthing's own config.xml."
+        "Unset STGUIAPIKEY so roam reads the key from Syncthing's own config.xml, "
+        "or pass --syncthing-home pointing at that config."
     )
 
 
