@@ -8,9 +8,7 @@ from session_roam.errors import ExitCode, RoamError
 
 def _error_classes() -> list[type[RoamError]]:
     return [
-        obj
-        for _, obj in inspect.getmembers(errors, inspect.isclass)
-        if issubclass(obj, RoamError)
+        obj for _, obj in inspect.getmembers(errors, inspect.isclass) if issubclass(obj, RoamError)
     ]
 
 

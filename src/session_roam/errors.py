@@ -110,7 +110,9 @@ class ClaudeMissing(SetupError):
 
 
 class SyncthingConfigMissing(SetupError):
-    default_hint = "Run `roam setup`, or pass --syncthing-home pointing at Syncthing's config folder."
+    default_hint = (
+        "Run `roam setup`, or pass --syncthing-home pointing at Syncthing's config folder."
+    )
 
 
 class SyncthingError(RoamError):
@@ -121,7 +123,9 @@ class SyncthingError(RoamError):
 
 
 class SyncthingUnreachable(SyncthingError):
-    default_hint = "Start Syncthing (`roam setup` starts it) or check its GUI address in config.xml."
+    default_hint = (
+        "Start Syncthing (`roam setup` starts it) or check its GUI address in config.xml."
+    )
 
 
 class ApiKeyRejected(SyncthingError):

@@ -21,7 +21,10 @@ def test_app_version_prints_version() -> None:
 
 def test_module_entry_point_prints_help() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "session_roam", "--help"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "session_roam", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0
     assert "Claude Code" in result.stdout
