@@ -7,16 +7,18 @@ tmp_path, so no test can read or write the developer's real ~/.claude or roam st
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _LEAKY_PREFIXES = ("CLAUDE", "ANTHROPIC", "STGUIAPIKEY", "ROAM_", "XDG_")
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     keep = {"ROAM_CLAUDE_BIN"}  # where the pinned client is installed; read-only for tests
@@ -28,4 +30,4 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("NO_COLOR", "1")
-    yield home
+    return home
