@@ -20,10 +20,17 @@ __all__ = ["app", "main"]
 #: Command modules, each exposing ``register(app)``. One module per verb or verb group.
 COMMAND_MODULES: Final = (
     "session_roam.cli.conflicts",
+    "session_roam.cli.resume",
+    "session_roam.cli.hooks",
+    "session_roam.cli.journal",
     "session_roam.cli.sync",
     "session_roam.cli.peers",
     "session_roam.cli.lease",
     "session_roam.cli.demo",
+    "session_roam.cli.sessions",
+    "session_roam.cli.new",
+    "session_roam.cli.paths",
+    "session_roam.cli.shell",
 )
 
 
@@ -44,7 +51,7 @@ app = typer.Typer(
     name="roam",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
     help=(
         "Continue the same Claude Code conversation on any of your machines.\n\n"
         "Syncthing carries ~/.claude/projects between machines; roam makes sure only one "
