@@ -1,0 +1,225 @@
+"""What ``roam cr`` costs, on a real Syncthing pair on 127.0.0.1 with the real claude client.
+
+1. Overhead when everything is already in sync: ``roam cr ID -- -p X`` against
+   ``claude -r ID -p X`` launched directly (and roam alone, with a claude that exits at once).
+2. Hand-over, from the moment alpha's session ends to the moment claude starts on beta:
+   roam (lease + wait for the release stamp) against the seed's way (Syncthing watcher delay
+   2 s, then ``cr`` sleeps a fixed 2 s). Each hand-over also records whether beta's claude was
+   sent alpha's last turn: a fast hand-over that resumes a stale copy is not a hand-over.
+
+    ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.run [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from tests.e2e.cr_support import executable, home_of, roam_argv, roam_env
+from tests.support.claude import ClaudeDriver
+from tests.support.conversation import conversation_of
+from tests.support.fake_api import FakeMessagesApi
+
+from session_roam.engine.cluster import Cluster, ClusterSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from session_roam.engine.cluster import ClusterNode
+
+_SPEC: Final = Path(__file__).resolve().parents[2] / "fixtures" / "clusters" / "pair.toml"
+_STAMP_SCRIPT: Final = """#!/bin/sh
+date +%s.%N > "$ROAM_BENCH_STAMP"
+"$ROAM_BENCH_REAL" "$@"
+code=$?
+date +%s.%N > "$ROAM_BENCH_STAMP.exit"
+exit $code
+"""
+_SEED_SLEEP_S: Final = 2.0
+_SEED_WATCHER_S: Final = 2
+
+
+def _timed(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def _median_ms(values: Sequence[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+def _saw(api: FakeMessagesApi, mark: int, text: str) -> bool:
+    turns = api.turns_since(mark)
+    return bool(turns) and text in conversation_of(turns[0].messages).user_texts
+
+
+class Bench:
+    def __init__(self, cluster: Cluster, api: FakeMessagesApi, claude: Path, work: Path) -> None:
+        self.cluster = cluster
+        self.api = api
+        self.claude = claude
+        self.driver = ClaudeDriver(binary=claude, base_url=api.base_url)
+        self.cwd = work / "proj"
+        self.cwd.mkdir(parents=True)
+        self.stamp = work / "stamp"
+        self.stamper = executable(work / "bin" / "claude", _STAMP_SCRIPT)
+        self.instant = executable(work / "bin-true" / "claude", "#!/bin/sh\nexit 0\n")
+
+    def env(self, node: ClusterNode, binary: Path) -> dict[str, str]:
+        return roam_env(
+            self.driver,
+            node,
+            binary,
+            {"ROAM_BENCH_STAMP": str(self.stamp), "ROAM_BENCH_REAL": str(self.claude)},
+        )
+
+    def overhead(self, runs: int) -> None:
+        alpha = self.cluster["alpha"]
+        session = self.driver.new(home_of(alpha), self.cwd, "start").session_id
+        self.cluster.wait_in_sync()
+        direct: list[float] = []
+        roam: list[float] = []
+        roam_alone: list[float] = []
+        for i in range(runs):
+            direct.append(
+                _timed(
+                    [str(self.claude), "-r", session, "-p", f"direct {i}"],
+                    cwd=self.cwd,
+                    env=self.env(alpha, self.claude),
+                )
+            )
+            roam.append(
+                _timed(
+                    roam_argv(["cr", session, "--", "-p", f"roam {i}"]),
+                    cwd=self.cwd,
+                    env=self.env(alpha, self.claude),
+                )
+            )
+            roam_alone.append(
+                _timed(roam_argv(["cr", session]), cwd=self.cwd, env=self.env(alpha, self.instant))
+            )
+        d, r, a = _median_ms(direct), _median_ms(roam), _median_ms(roam_alone)
+        print(f"\n1. overhead, in sync, {runs} runs each (median)")
+        print(f"   claude -r ID -p X            {d:8.0f} ms")
+        print(
+            f"   roam cr ID -- -p X           {r:8.0f} ms   ratio {r / d:.2f}x  (+{r - d:.0f} ms)"
+        )
+        print(f"   roam cr ID (claude = true)   {a:8.0f} ms   roam's own work")
+
+    def _handoff_roam(self, session: str, i: int) -> tuple[float, bool]:
+        alpha, beta = self.cluster["alpha"], self.cluster["beta"]
+        text = f"last on alpha {i}"
+        argv = roam_argv(["cr", session, "--", "-p", text])
+        subprocess.run(
+            argv,
+            cwd=self.cwd,
+            env=self.env(alpha, self.claude),
+            check=True,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=180,
+        )
+        ended = time.time()
+        mark = self.api.mark()
+        _timed(
+            roam_argv(["cr", session, "--", "-p", f"on beta {i}"]),
+            cwd=self.cwd,
+            env=self.env(beta, self.stamper),
+        )
+        started = float(self.stamp.read_text())
+        return started - ended, _saw(self.api, mark, text)
+
+    def _handoff_seed(self, session: str, i: int) -> tuple[float, bool]:
+        alpha, beta = self.cluster["alpha"], self.cluster["beta"]
+        text = f"seed last on alpha {i}"
+        subprocess.run(
+            [str(self.claude), "-r", session, "-p", text],
+            cwd=self.cwd,
+            env=self.env(alpha, self.claude),
+            check=True,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=180,
+        )
+        ended = time.time()
+        mark = self.api.mark()
+        time.sleep(_SEED_SLEEP_S)  # cr.sh: `sleep 2`, then claude
+        _timed(
+            [str(self.stamper), "-r", session, "-p", f"seed on beta {i}"],
+            cwd=self.cwd,
+            env=self.env(beta, self.stamper),
+        )
+        started = float(self.stamp.read_text())
+        return started - ended, _saw(self.api, mark, text)
+
+    def _watcher(self, seconds: int) -> None:
+        folder = self.cluster.spec.folder_id
+        for node in self.cluster.nodes:
+            node.client.patch_folder(folder, {"fsWatcherDelayS": seconds})
+
+    def handoff(self, runs: int) -> None:
+        alpha = self.cluster["alpha"]
+        session = self.driver.new(home_of(alpha), self.cwd, "handoff start").session_id
+        self.cluster.wait_in_sync()
+        roam = [self._handoff_roam(session, i) for i in range(runs)]
+        self._watcher(_SEED_WATCHER_S)
+        time.sleep(1)
+        self.cluster.wait_in_sync()
+        seed = [self._handoff_seed(session, i) for i in range(runs)]
+        self._watcher(1)
+        r = _median_ms([t for t, _ in roam])
+        s = _median_ms([t for t, _ in seed])
+        print(f"\n2. hand-over alpha exit -> claude starts on beta, {runs} runs (median)")
+        print(
+            f"   roam cr (lease + release stamp)     {r:8.0f} ms   "
+            f"saw alpha's last turn {sum(ok for _, ok in roam)}/{runs}"
+        )
+        print(
+            f"   seed (watcher 2 s + sleep 2 s)      {s:8.0f} ms   "
+            f"saw alpha's last turn {sum(ok for _, ok in seed)}/{runs}"
+        )
+        print(f"   ratio roam/seed {r / s:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    claude = os.environ.get("ROAM_CLAUDE_BIN")
+    if not claude:
+        raise SystemExit("Set ROAM_CLAUDE_BIN to the pinned claude binary.")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, python {sys.version.split()[0]}"
+    )
+    with tempfile.TemporaryDirectory(prefix="roam-bench-cr-") as tmp:
+        root = Path(tmp)
+        spec = ClusterSpec.load(_SPEC)
+        with FakeMessagesApi() as api, Cluster(spec, root / "cluster") as cluster:
+            bench = Bench(cluster, api, Path(claude).absolute(), root / "work")
+            bench.overhead(args.runs)
+            bench.handoff(args.runs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""`roam cr`: resume a session here, safely, the way `claude -c` / `claude -r` would."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import typer
+import typer.core
+from rich.status import Status
+
+from session_roam.cli.context import settings_of
+from session_roam.cli.output import err_console
+from session_roam.engine.coordinate import CrOptions, run_cr
+from session_roam.engine.resume import Terminated
+
+__all__ = ["TerminalUI", "register"]
+
+_CLAUDE_ARGS: Final = "roam.claude_args"
+
+
+class ClaudeArgsCommand(typer.core.TyperCommand):
+    """Everything after the first ``--`` goes to claude untouched, never to roam's parser.
+
+    Click would otherwise hand ``roam cr -- -p hi`` to the SESSION argument as ``-p``.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if "--" in args:
+            cut = args.index("--")
+            ctx.meta[_CLAUDE_ARGS] = tuple(args[cut + 1 :])
+            args = args[:cut]
+        else:
+            ctx.meta[_CLAUDE_ARGS] = ()
+        result: list[str] = super().parse_args(ctx, args)
+        return result
+
+
+class TerminalUI:
+    """Warnings and questions on stderr; a spinner while waiting, only on a terminal."""
+
+    def __init__(self) -> None:
+        self._err = err_console()
+        self._status: Status | None = None
+        self._last_wait = ""
+        self.interactive = sys.stdin.isatty() and self._err.is_terminal
+
+    def _settle(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def warn(self, message: str) -> None:
+        self._settle()
+        self._err.print(f"[bold yellow]warning:[/] {message}", markup=True)
+
+    def info(self, message: str) -> None:
+        self._settle()
+        self._err.print(message, markup=False)
+
+    def confirm(self, question: str) -> bool:
+        self._settle()
+        if not self.interactive:
+            return False
+        try:
+            answer = self._err.input(f"{question} [y/N] ")
+        except EOFError:
+            return False
+        return answer.strip().lower() in {"y", "yes"}
+
+    def waiting(self, message: str) -> None:
+        if self._err.is_terminal:
+            if self._status is None:
+                self._status = self._err.status(message)
+                self._status.start()
+            else:
+                self._status.update(message)
+        elif message != self._last_wait:
+            self._err.print(message, markup=False)
+        self._last_wait = message
+
+    def close(self) -> None:
+        self._settle()
+
+
+def cr(
+    ctx: typer.Context,
+    session: Annotated[
+        str | None,
+        typer.Argument(help="Session id, unique id prefix or custom title (default: newest here)."),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            "-f",
+            help="Skip the checks and waits and take the lease over (loud, and recorded).",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=0.0, help="Seconds to wait for the cluster before giving up."
+        ),
+    ] = 60.0,
+) -> None:
+    """Resume a Claude Code session here once every machine's turns have arrived.
+
+    With no SESSION, resumes the session `claude -c` would pick (the newest in this directory's
+    project). Before starting claude, roam takes the session's lease (so no other machine
+    writes it meanwhile), waits until Syncthing has delivered the previous writer's last turn,
+    merges conflict copies, and warns about stale sessions. The lease is released when claude
+    exits, however it exits. Arguments after `--` go to claude. Examples:
+
+        roam cr
+        roam cr shared-notes
+        roam cr 3f2a -- -p "summarise where we are"
+    """
+    settings = settings_of(ctx)
+    ui = TerminalUI()
+    options = CrOptions(
+        cwd=Path.cwd(),
+        claude_dir=settings.claude_dir,
+        query=session,
+        force=force,
+        claude_args=tuple(ctx.meta.get(_CLAUDE_ARGS, ())),
+        sync_timeout_s=timeout,
+    )
+    try:
+        outcome = run_cr(options, ui)
+    except Terminated as stop:
+        raise typer.Exit(128 + stop.signum) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    finally:
+        ui.close()
+    raise typer.Exit(outcome.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cr", cls=ClaudeArgsCommand)(cr)

@@ -1,0 +1,274 @@
+"""``roam cr`` wired to the real world: the local Syncthing, the lease, the merge, claude itself.
+
+roam works with whatever Syncthing runs here, as long as one of its folders shares Claude's
+projects folder (any folder id; ``roam setup`` is not required). With no Syncthing configured,
+or none sharing that folder, ``roam cr`` still resumes, with a warning that it cannot
+coordinate. A Syncthing that is configured but not answering is different: it may be hiding a
+peer's newer turns, so roam refuses unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from session_roam.engine import lease as lease_api
+from session_roam.engine import xdg
+from session_roam.engine.conflicts import merge_session
+from session_roam.engine.journal import Journal
+from session_roam.engine.launch import ChildExit, find_claude, run_child
+from session_roam.engine.lease_syncthing import SyncthingTransport
+from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
+from session_roam.engine.pick import PickedSession, pick_session
+from session_roam.engine.resume import ResumeOutcome, Resumer, ResumeRequest
+from session_roam.engine.store import find_session_files
+from session_roam.errors import (
+    ApiKeyRejected,
+    LeaseHeld,
+    SyncthingConfigMissing,
+    SyncthingError,
+    SyncthingUnreachable,
+    SyncTimeout,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from session_roam.engine.lease_engine import LeaseEngine
+    from session_roam.engine.resume import ResumeUI
+    from session_roam.engine.syncthing import SyncthingClient
+
+__all__ = [
+    "CrOptions",
+    "SyncthingCoordinator",
+    "acquire_lease",
+    "agent_namespaces",
+    "merge_pending",
+    "open_coordinator",
+    "run_cr",
+]
+
+log = logging.getLogger(__name__)
+
+_POLL_S: Final = 0.1
+_ACQUIRE_ATTEMPTS: Final = 3
+_RETRY_PAUSE_S: Final = 0.5
+_CONFIG_NAME: Final = "config.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class CrOptions:
+    """What ``roam cr`` was asked to do."""
+
+    cwd: Path
+    claude_dir: Path | None = None
+    query: str | None = None
+    force: bool = False
+    claude_args: tuple[str, ...] = ()
+    sync_timeout_s: float = 60.0
+
+
+def acquire_lease(
+    session_id: str,
+    session_file: Path,
+    *,
+    force: bool = False,
+    engine: LeaseEngine | None = None,
+    attempts: int = _ACQUIRE_ATTEMPTS,
+) -> lease_api.Lease:
+    """``lease.acquire`` that tries again after a transient Syncthing error.
+
+    A scan can fail with a 500 for a moment (seen here: "folder marker missing" right after a
+    folder starts); the protocol then withdraws its claim cleanly, so trying again is safe. A
+    verdict (LeaseHeld, PeerUnreachable, SyncTimeout, a rejected key) is never retried.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return lease_api.acquire(
+                session_id,
+                force=force,
+                session_file=session_file,
+                stamp_timeout_s=None,  # waited for separately, with progress shown
+                engine=engine,
+            )
+        except SyncthingError as exc:
+            if type(exc) is not SyncthingError or attempt == attempts:
+                raise
+            log.warning("lease on %s: %s; trying again", session_id, exc.message)
+            time.sleep(_RETRY_PAUSE_S * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+class _HeldLease:
+    def __init__(self, lease: lease_api.Lease) -> None:
+        self._lease = lease
+
+    def release(self, *, wrote: bool) -> None:
+        self._lease.release(stamp=wrote)
+
+
+class SyncthingCoordinator:
+    """The ``Coordinator`` of ``engine.resume`` on top of ``engine.lease`` and Syncthing's REST."""
+
+    def __init__(
+        self, engine: LeaseEngine, client: SyncthingClient, folder_id: str, root: Path
+    ) -> None:
+        self._engine = engine
+        self._client = client
+        self._folder = folder_id
+        self._root = root
+
+    @classmethod
+    def on(cls, engine: LeaseEngine) -> SyncthingCoordinator:
+        """The coordinator for an engine whose transport is the real Syncthing one."""
+        transport = engine.transport
+        if not isinstance(transport, SyncthingTransport):
+            raise TypeError("SyncthingCoordinator needs a SyncthingTransport")
+        return cls(engine, transport.client, transport.folder_id, transport.root)
+
+    def acquire(self, session: PickedSession, *, forced: bool) -> _HeldLease:
+        if forced:
+            taken = lease_api.steal(session.session_id, engine=self._engine)
+            if taken is not None:
+                log.warning(
+                    "forced: took session %s over from %s", session.session_id, taken.device
+                )
+        try:
+            held = acquire_lease(
+                session.session_id, session.path, force=forced, engine=self._engine
+            )
+        except LeaseHeld as exc:
+            raise LeaseHeld(
+                exc.message,
+                hint="Finish the session on that machine first, or take it over with "
+                f"`roam cr --force {session.session_id}` (the takeover is recorded).",
+            ) from exc
+        return _HeldLease(held)
+
+    def _pulling(self) -> int:
+        status = self._client.folder_status(self._folder)
+        return status.need_items + status.need_deletes
+
+    def wait_in_sync(
+        self, session: PickedSession, *, timeout_s: float, on_wait: Callable[[str], None]
+    ) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pulling = self._pulling()
+            try:
+                lease_api.wait_for_release_stamp(
+                    session.session_id, session.path, timeout_s=0, engine=self._engine
+                )
+                stamp_problem: SyncTimeout | None = None
+            except SyncTimeout as exc:
+                stamp_problem = exc
+            if not pulling and stamp_problem is None:
+                return
+            if time.monotonic() >= deadline:
+                if stamp_problem is not None:
+                    raise SyncTimeout(
+                        stamp_problem.message,
+                        hint="Check that the other machine is connected (`roam status`); "
+                        "`roam cr --force` resumes the older copy here anyway.",
+                    )
+                raise SyncTimeout(
+                    f"Syncthing still had {pulling} files to pull after {timeout_s:g} s.",
+                    hint="Check `roam status`; `roam cr --force` resumes without waiting.",
+                )
+            what = "the previous writer's last turn" if stamp_problem else f"{pulling} files"
+            on_wait(f"Waiting for Syncthing to deliver {what}...")
+            time.sleep(_POLL_S)
+
+    def newer_elsewhere(self, session: PickedSession) -> str | None:
+        root = Path(os.path.realpath(self._root))
+        try:
+            relative = Path(os.path.realpath(session.path)).relative_to(root).as_posix()
+        except ValueError:  # resumed from outside the synced folder: nothing to compare
+            return None
+        try:
+            info = self._client.file_info(self._folder, relative)
+        except SyncthingError:
+            return None
+        if info is None:
+            return None
+        global_version = (info.raw.get("global") or {}).get("version")
+        local_version = (info.raw.get("local") or {}).get("version")
+        if global_version and global_version != local_version:
+            return (
+                f"Another machine has a newer version of session {session.session_id} "
+                "that has not arrived here yet."
+            )
+        return None
+
+
+def open_coordinator(claude_dir: Path | None, *, force: bool) -> SyncthingCoordinator | None:
+    """The coordinator for this machine, or None when no Syncthing shares the projects folder."""
+    try:
+        engine = lease_api.open_engine(claude_dir)
+    except SyncthingConfigMissing:
+        return None
+    except (SyncthingUnreachable, ApiKeyRejected) as exc:
+        if force:
+            log.warning("forced: going ahead without Syncthing (%s)", exc)
+            return None
+        raise
+    except SyncthingError as exc:  # configured, running, but not sharing the projects folder
+        log.info("no Syncthing folder shares the projects folder: %s", exc)
+        return None
+    return SyncthingCoordinator.on(engine)
+
+
+def agent_namespaces(config_dir: Path | None = None) -> tuple[Path, ...]:
+    """Folders listed as agent namespaces in roam's config (``agent_namespaces = [...]``)."""
+    path = (config_dir if config_dir is not None else xdg.config_dir()) / _CONFIG_NAME
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return ()
+    raw = data.get("agent_namespaces", [])
+    if not isinstance(raw, list):
+        return ()
+    return tuple(Path(os.path.realpath(Path(str(item)).expanduser())) for item in raw)
+
+
+def merge_pending(session: PickedSession) -> int:
+    """Merge the session's conflict copies (this node holds the lease); how many were merged."""
+    files = find_session_files(session.project_dir, session.session_id)
+    if not files.has_conflicts:
+        return 0
+    result = merge_session(files)
+    return len(result.removed)
+
+
+def _launch(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:
+    return run_child(argv, env={**os.environ, **env})
+
+
+def run_cr(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
+    """Pick the session, then check, lease, wait, merge, run claude and release (engine.resume)."""
+    config = claude_config_dir(options.claude_dir)
+    project = project_dir_for(options.cwd, config)
+    session = pick_session(project, projects_dir(config), options.query)
+    claude = find_claude()
+    resumer = Resumer(
+        coordinator=open_coordinator(options.claude_dir, force=options.force),
+        journal=Journal(),
+        ui=ui,
+        merge_conflicts=merge_pending,
+        launch=_launch,
+    )
+    request = ResumeRequest(
+        project_dir=project,
+        claude_bin=claude,
+        query=options.query,
+        force=options.force,
+        claude_args=options.claude_args,
+        agent_namespaces=agent_namespaces(),
+        sync_timeout_s=options.sync_timeout_s,
+    )
+    return resumer.run(session, request)

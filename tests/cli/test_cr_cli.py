@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import json
+import os
+import stat
+from typing import TYPE_CHECKING
+
+import pytest
+from typer.testing import CliRunner
+
+from session_roam.cli.app import app
+from session_roam.engine.journal import Journal
+from session_roam.engine.paths import project_slug
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+SID = "aaaaaaaa-1111-4111-8111-111111111111"
+
+_STAND_IN = """#!/usr/bin/env python3
+import json, os, sys
+log = os.environ["STANDIN_LOG"]
+with open(log, "w") as handle:
+    json.dump({"argv": sys.argv[1:], "cr": os.environ.get("ROAM_CR_SESSION")}, handle)
+session = os.environ.get("STANDIN_SESSION")
+if session:
+    with open(session, "a") as handle:
+        row = {"type": "user", "uuid": "from-claude", "parentUuid": "u1"}
+        handle.write(json.dumps(row) + "\\n")
+sys.exit(int(os.environ.get("STANDIN_EXIT", "0")))
+"""
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "work" / "proj"
+    folder.mkdir(parents=True)
+    monkeypatch.chdir(folder)
+    return folder
+
+
+@pytest.fixture
+def project(cwd: Path, clean_environ: Path) -> Path:
+    return clean_environ / ".claude" / "projects" / project_slug(os.path.realpath(cwd))
+
+
+@pytest.fixture
+def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in claude that logs its argv and appends one row; returns the log path."""
+    binary = tmp_path / "bin" / "claude"
+    binary.parent.mkdir()
+    binary.write_text(_STAND_IN)
+    binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
+    log = tmp_path / "standin.json"
+    monkeypatch.setenv("ROAM_CLAUDE_BIN", str(binary))
+    monkeypatch.setenv("STANDIN_LOG", str(log))
+    return log
+
+
+def _session(project: Path, *, title: str | None = None) -> Path:
+    project.mkdir(parents=True, exist_ok=True)
+    rows = [{"type": "user", "uuid": "u1", "parentUuid": None, "cwd": "/work/proj"}]
+    if title:
+        rows.append({"type": "custom-title", "customTitle": title})
+    path = project / f"{SID}.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_cr_without_a_session_here_exits_2(cwd: Path, stand_in: Path) -> None:
+    result = CliRunner().invoke(app, ["cr"])
+    assert result.exit_code == 2
+    assert "No session here yet" in result.output
+    assert "roam cn NAME" in result.output
+    assert not stand_in.exists()
+
+
+def test_cr_resumes_the_newest_session_with_claude_args(
+    project: Path, stand_in: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _session(project)
+    monkeypatch.setenv("STANDIN_SESSION", str(path))
+    monkeypatch.setenv("STANDIN_EXIT", "3")
+    result = CliRunner().invoke(app, ["cr", "--", "-p", "hello"])
+    assert result.exit_code == 3
+    assert json.loads(stand_in.read_text()) == {"argv": ["-r", SID, "-p", "hello"], "cr": SID}
+
+
+def test_cr_warns_that_it_cannot_coordinate_without_syncthing(
+    project: Path, stand_in: Path
+) -> None:
+    _session(project)
+    result = CliRunner().invoke(app, ["cr"])
+    assert result.exit_code == 0
+    assert "cannot coordinate" in result.output
+
+
+def test_cr_journals_the_rows_claude_wrote(
+    project: Path, stand_in: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STANDIN_SESSION", str(_session(project)))
+    CliRunner().invoke(app, ["cr"])
+    records = Journal().records(SID)
+    assert [json.loads(line)["uuid"] for line in records] == ["from-claude"]
+
+
+def test_cr_picks_a_session_by_title(project: Path, stand_in: Path) -> None:
+    _session(project, title="notes")
+    result = CliRunner().invoke(app, ["cr", "notes"])
+    assert result.exit_code == 0
+    assert json.loads(stand_in.read_text())["argv"] == ["-r", SID]
+
+
+def test_cr_unknown_session_lists_candidates(project: Path, stand_in: Path) -> None:
+    _session(project, title="notes")
+    result = CliRunner().invoke(app, ["cr", "other"])
+    assert result.exit_code == 2
+    assert "No session matches 'other'" in result.output
+    assert SID in result.output
+
+
+def test_cr_refuses_an_agent_session_without_a_terminal(project: Path, stand_in: Path) -> None:
+    _session(project, title="agent:ci/nightly")
+    result = CliRunner().invoke(app, ["cr"])
+    assert result.exit_code == 2
+    assert "belongs to an agent" in result.output
+    assert not stand_in.exists()
+
+
+def test_cr_force_resumes_an_agent_session_loudly(project: Path, stand_in: Path) -> None:
+    _session(project, title="agent:ci/nightly")
+    result = CliRunner().invoke(app, ["cr", "--force"])
+    assert result.exit_code == 0
+    assert "--force" in result.output
+    assert Journal().events(SID)[0]["forced"] is True
+
+
+def test_cr_without_claude_exits_3(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _session(project)
+    monkeypatch.setenv("ROAM_CLAUDE_BIN", str(tmp_path / "missing"))
+    result = CliRunner().invoke(app, ["cr"])
+    assert result.exit_code == 3
+    assert "ROAM_CLAUDE_BIN" in result.output
+
+
+def test_cr_help_shows_an_example() -> None:
+    result = CliRunner().invoke(app, ["cr", "--help"])
+    assert result.exit_code == 0
+    assert "roam cr 3f2a -- -p" in result.output

@@ -1,0 +1,168 @@
+"""``roam cr`` hands a session from one real machine to another (real Syncthing, real claude).
+
+What the resumed client sends to the Messages API is the ground truth: after ``roam cr`` on
+beta, the model must see every turn alpha made, in order. When alpha's last turn cannot reach
+beta, beta must refuse rather than resume the older copy.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.e2e.cr_support import (
+    GATE_SCRIPT,
+    claim_state,
+    executable,
+    home_of,
+    protect_markers,
+    roam_argv,
+    roam_env,
+    run_roam,
+)
+from tests.support.cluster import wait_until
+from tests.support.conversation import conversation_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from session_roam.engine.cluster import Cluster
+    from tests.support.claude import ClaudeDriver, MakeHome
+    from tests.support.fake_api import FakeMessagesApi
+
+pytest_plugins = ["tests.support.cluster_fixtures"]
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def connected(pair: Cluster) -> Iterator[Cluster]:
+    """The module's pair, guaranteed connected again after the test (which may pause it)."""
+    protect_markers(pair)
+    yield pair
+    alpha, beta = pair["alpha"], pair["beta"]
+    alpha.client.resume(beta.device_id)
+    beta.client.resume(alpha.device_id)
+    pair.wait_connected()
+
+
+def _user_texts(api: FakeMessagesApi, mark: int) -> list[str]:
+    turns = api.turns_since(mark)
+    assert turns, "the client sent no model call"
+    return conversation_of(turns[0].messages).user_texts
+
+
+def test_cr_handoff_resumes_every_turn_made_on_the_other_machine(
+    connected: Cluster,
+    claude: ClaudeDriver,
+    claude_bin: Path,
+    fake_api: FakeMessagesApi,
+    project_cwd: Path,
+) -> None:
+    alpha, beta = connected["alpha"], connected["beta"]
+    session = claude.new(home_of(alpha), project_cwd, "one on alpha").session_id
+    on_alpha = run_roam(
+        ["cr", session, "--", "-p", "two on alpha"],
+        cwd=project_cwd,
+        env=roam_env(claude, alpha, claude_bin),
+    )
+    assert on_alpha.returncode == 0, on_alpha.stderr
+    mark = fake_api.mark()
+    on_beta = run_roam(
+        ["cr", session, "--", "-p", "three on beta"],
+        cwd=project_cwd,
+        env=roam_env(claude, beta, claude_bin),
+    )
+    assert on_beta.returncode == 0, on_beta.stderr
+    assert _user_texts(fake_api, mark) == ["one on alpha", "two on alpha", "three on beta"]
+
+
+def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arrives(
+    connected: Cluster,
+    claude: ClaudeDriver,
+    claude_bin: Path,
+    fake_api: FakeMessagesApi,
+    project_cwd: Path,
+    tmp_path: Path,
+) -> None:
+    alpha, beta = connected["alpha"], connected["beta"]
+    session = claude.new(home_of(alpha), project_cwd, "first").session_id
+    gate = tmp_path / "gate"
+    gated = executable(tmp_path / "bin" / "claude", GATE_SCRIPT)
+    env = roam_env(
+        claude,
+        alpha,
+        gated,
+        {"ROAM_TEST_GATE": str(gate), "ROAM_TEST_REAL_CLAUDE": str(claude_bin)},
+    )
+    writer = subprocess.Popen(
+        roam_argv(["cr", session, "--", "-p", "held back"]),
+        cwd=project_cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(
+            lambda: claim_state(beta, session, alpha.device_id) == "held",
+            timeout_s=30,
+            what="beta to see alpha holding the lease",
+        )
+        # Cut the link while alpha writes: its last turn and its release stay on alpha.
+        alpha.client.pause(beta.device_id)
+        beta.client.pause(alpha.device_id)
+        gate.touch()
+        _out, err = writer.communicate(timeout=120)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+    assert writer.returncode == 0, err
+    mark = fake_api.mark()
+    refused = run_roam(
+        ["cr", session, "--", "-p", "on beta"],
+        cwd=project_cwd,
+        env=roam_env(claude, beta, claude_bin),
+    )
+    assert refused.returncode in (4, 5), refused.stderr
+    assert "error:" in refused.stderr
+    assert fake_api.turns_since(mark) == []
+    alpha.client.resume(beta.device_id)
+    beta.client.resume(alpha.device_id)
+    connected.wait_connected()
+    started = time.monotonic()
+    resumed = run_roam(
+        ["cr", session, "--", "-p", "on beta"],
+        cwd=project_cwd,
+        env=roam_env(claude, beta, claude_bin),
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert time.monotonic() - started < 60
+    assert _user_texts(fake_api, mark) == ["first", "held back", "on beta"]
+
+
+def test_cr_with_no_syncthing_warns_and_resumes_locally(
+    claude: ClaudeDriver,
+    claude_bin: Path,
+    fake_api: FakeMessagesApi,
+    project_cwd: Path,
+    make_home: MakeHome,
+) -> None:
+    home = make_home("solo")
+    claude.new(home, project_cwd, "solo one")
+    env = claude.environment(home)
+    env.update(
+        ROAM_CLAUDE_BIN=str(claude_bin),
+        XDG_CONFIG_HOME=str(home.path / ".config"),
+        XDG_STATE_HOME=str(home.path / ".local" / "state"),
+        STHOMEDIR=str(home.path / "no-syncthing-here"),
+    )
+    mark = fake_api.mark()
+    done = run_roam(["cr", "--", "-p", "solo two"], cwd=project_cwd, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "cannot coordinate" in done.stderr
+    assert _user_texts(fake_api, mark) == ["solo one", "solo two"]

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from session_roam.engine import coordinate as coordinate_module
+from session_roam.engine import lease
+from session_roam.engine.coordinate import acquire_lease, agent_namespaces, open_coordinator
+from session_roam.errors import (
+    LeaseHeld,
+    RoamError,
+    SyncthingConfigMissing,
+    SyncthingError,
+    SyncthingUnreachable,
+)
+
+SID = "aaaaaaaa-1111-4111-8111-111111111111"
+
+
+def _failing(error: RoamError) -> object:
+    def open_engine(_claude_dir: Path | None = None) -> object:
+        raise error
+
+    return open_engine
+
+
+def test_open_coordinator_without_syncthing_config_is_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lease, "open_engine", _failing(SyncthingConfigMissing("none")))
+    assert open_coordinator(None, force=False) is None
+
+
+def test_open_coordinator_refuses_a_syncthing_that_does_not_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lease, "open_engine", _failing(SyncthingUnreachable("down")))
+    with pytest.raises(SyncthingUnreachable):
+        open_coordinator(None, force=False)
+
+
+def test_open_coordinator_forced_goes_on_without_a_silent_syncthing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lease, "open_engine", _failing(SyncthingUnreachable("down")))
+    assert open_coordinator(None, force=True) is None
+
+
+def test_open_coordinator_when_no_folder_shares_the_projects_is_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lease, "open_engine", _failing(SyncthingError("no share")))
+    assert open_coordinator(None, force=False) is None
+
+
+def test_agent_namespaces_reads_roam_config(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('agent_namespaces = ["/srv/agents", "~/bots"]\n')
+    found = agent_namespaces(tmp_path)
+    assert found[0] == Path("/srv/agents")
+    assert found[1] == (tmp_path / "home" / "bots").resolve()
+
+
+def test_agent_namespaces_without_config_is_empty(tmp_path: Path) -> None:
+    assert agent_namespaces(tmp_path) == ()
+
+
+def test_acquire_lease_tries_again_after_a_transient_syncthing_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls: list[str] = []
+
+    def flaky(session_id: str, **_kwargs: object) -> str:
+        calls.append(session_id)
+        if len(calls) == 1:
+            raise SyncthingError("Syncthing answered 500 to POST /rest/db/scan.")
+        return "lease"
+
+    monkeypatch.setattr(lease, "acquire", flaky)
+    monkeypatch.setattr(coordinate_module, "_RETRY_PAUSE_S", 0.0)
+    assert str(acquire_lease(SID, tmp_path / "s.jsonl")) == "lease"
+    assert len(calls) == 2
+
+
+def test_acquire_lease_never_retries_a_verdict(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls: list[str] = []
+
+    def held(session_id: str, **_kwargs: object) -> str:
+        calls.append(session_id)
+        raise LeaseHeld("held by beta")
+
+    monkeypatch.setattr(lease, "acquire", held)
+    with pytest.raises(LeaseHeld):
+        acquire_lease(SID, tmp_path / "s.jsonl")
+    assert len(calls) == 1
