@@ -27,6 +27,10 @@ COMMAND_MODULES: Final = (
     "session_roam.cli.peers",
     "session_roam.cli.lease",
     "session_roam.cli.demo",
+    "session_roam.cli.sessions",
+    "session_roam.cli.new",
+    "session_roam.cli.paths",
+    "session_roam.cli.shell",
 )
 
 

@@ -1,0 +1,150 @@
+"""Benchmark ``roam cf``: index build, incremental re-index, warm query latency, and references.
+
+    python bench/search/run.py                     # 1 GB, 5,000 sessions (the README figures)
+    python bench/search/run.py --mb 100 --sessions 1000   # quicker
+
+Everything runs in one temp dir: a generated corpus (bench/search/corpus.py), a fresh XDG cache.
+References measured in the same run, on the same files: ``rg -l -F WORD`` and the bare
+interpreter (``python -c "import sqlite3, json"``), the floor of any Python command.
+End-to-end figures run the ``roam cf --json`` process two ways: the proposed fast entry point
+(``python -m session_roam.cli.fast``) and today's console script (the full typer app).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus import COMMON_WORD, RARE_WORD, append_turns, generate
+
+from session_roam.engine.search import _run, search_sessions
+from session_roam.engine.search_index import INDEX_NAME, SearchIndex
+
+
+def _pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _fmt(samples: list[float]) -> str:
+    return f"p50 {_pct(samples, 0.5) * 1000:7.1f} ms  p95 {_pct(samples, 0.95) * 1000:7.1f} ms"
+
+
+def _time_process(argv: list[str], env: dict[str, str], cwd: Path, runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, check=False)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mb", type=int, default=1024)
+    parser.add_argument("--sessions", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--keep", action="store_true", help="Leave the temp dir behind.")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="roam-bench-search-"))
+    try:
+        _bench(work, args.mb, args.sessions, args.runs)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
+    config, cache = work / "claude", work / "cache" / "session-roam"
+    cache.mkdir(parents=True)
+    start = time.perf_counter()
+    corpus = generate(config, sessions=sessions, target_bytes=mb * 1024 * 1024)
+    print(
+        f"corpus: {len(corpus.files)} sessions, {corpus.total_bytes / 2**20:.0f} MB, "
+        f"{corpus.rare_sessions} with the rare word "
+        f"(generated in {time.perf_counter() - start:.0f} s)"
+    )
+    root = config / "projects"
+    nproc = os.cpu_count()
+    print(f"machine: {nproc} cores, python {sys.version.split()[0]}, load {os.getloadavg()[0]:.1f}")
+
+    index = SearchIndex(cache / INDEX_NAME)
+    start = time.perf_counter()
+    stats = index.refresh(root)
+    build = time.perf_counter() - start
+    db_mb = (cache / INDEX_NAME).stat().st_size / 2**20
+    print(
+        f"build: {stats.bytes_read / 2**20:.0f} MB in {build:.1f} s = "
+        f"{stats.bytes_read / 2**20 / build:.1f} MB/s (index {db_mb:.0f} MB)"
+    )
+    start = time.perf_counter()
+    index.refresh(root)
+    print(f"no-op refresh (stat every file): {(time.perf_counter() - start) * 1000:.1f} ms")
+    touched = list(corpus.files[:: max(1, len(corpus.files) // max(1, len(corpus.files) // 100))])
+    touched = touched[: max(1, len(corpus.files) // 100)]
+    added = append_turns(touched)
+    start = time.perf_counter()
+    stats = index.refresh(root)
+    incr = time.perf_counter() - start
+    print(
+        f"incremental: {len(touched)} sessions (1%), {added / 2**20:.2f} MB appended, "
+        f"{stats.bytes_read / 2**20:.2f} MB read, {incr * 1000:.0f} ms "
+        f"({stats.bytes_read / 2**20 / incr:.1f} MB/s)"
+    )
+    index.close()
+
+    env = {
+        **os.environ,
+        "CLAUDE_CONFIG_DIR": str(config),
+        "XDG_CACHE_HOME": str(work / "cache"),
+        "XDG_CONFIG_HOME": str(work / "config"),
+    }
+    results: dict[str, float] = {}
+    floor = _time_process([sys.executable, "-c", "import sqlite3, json"], env, work, runs)
+    print(f"floor  python -c 'import sqlite3, json'        {_fmt(floor)}")
+    results["floor"] = _pct(floor, 0.5)
+    for label, word in (("rare", RARE_WORD), ("common", COMMON_WORD)):
+        inproc = []
+        query_only = []
+        index = SearchIndex(cache / INDEX_NAME)
+        for _ in range(runs * 2):
+            t0 = time.perf_counter()
+            search_sessions([word], projects_root=root, cache_dir=cache, limit=20)
+            inproc.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            _run(index.db, word, None, 20)
+            query_only.append(time.perf_counter() - t0)
+        index.close()
+        fast = _time_process(
+            [sys.executable, "-m", "session_roam.cli.fast", "cf", "--json", "--all", word],
+            env,
+            work,
+            runs,
+        )
+        full = _time_process(
+            [sys.executable, "-m", "session_roam", "cf", "--json", "--all", word], env, work, 3
+        )
+        rg = _time_process(["rg", "-l", "-F", word, str(root)], env, work, max(3, runs // 3))
+        print(f"{label:6} query only (in process)              {_fmt(query_only)}")
+        print(f"{label:6} refresh + query (in process)         {_fmt(inproc)}")
+        print(f"{label:6} roam cf --json, fast entry (process)  {_fmt(fast)}")
+        print(f"{label:6} roam cf --json, full app (process)    {_fmt(full)}")
+        print(f"{label:6} rg -l -F (process)                   {_fmt(rg)}")
+        p50 = _pct(fast, 0.5)
+        print(
+            f"{label:6} ratios: fast/floor {p50 / results['floor']:.2f}x, "
+            f"rg/fast {_pct(rg, 0.5) / p50:.2f}x, "
+            f"full/floor {_pct(full, 0.5) / results['floor']:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

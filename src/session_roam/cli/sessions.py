@@ -1,0 +1,245 @@
+"""`roam ls`, `roam cf` and `roam cs`: see, search and pick the sessions there are."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import typer
+
+from session_roam.cli.context import settings_of
+from session_roam.cli.output import console, emit_json, err_console
+from session_roam.engine import xdg
+from session_roam.engine.pathmap import load_pathmap, local_project_dirs
+from session_roam.engine.paths import claude_config_dir, projects_dir
+from session_roam.engine.search import Match, search_sessions
+from session_roam.engine.sessions import (
+    SessionSummary,
+    foreign_cwds,
+    lease_facts,
+    list_summaries,
+    suggest_for_cwd,
+    suggest_mapping,
+    with_lease_facts,
+)
+
+__all__ = ["register"]
+
+_PROGRESS_FROM_BYTES: Final = 16 * 1024 * 1024
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def _when(stamp: str | None) -> str:
+    return stamp[:16].replace("T", " ") if stamp else "-"
+
+
+def _label(summary: SessionSummary) -> str:
+    return summary.title or summary.first_prompt or "(no prompt yet)"
+
+
+def ls(
+    ctx: typer.Context,
+    all_projects: Annotated[
+        bool, typer.Option("--all", "-a", help="Every project's sessions, not just this one's.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List this directory's Claude Code sessions, newest first.
+
+    Shows each session's id, name (from `claude -n` or /rename), first and last prompt, last
+    activity, turns, size and pending Syncthing conflict copies. Sessions recorded under
+    another machine's path count as this directory's once `roam paths map` says so. Examples:
+
+        roam ls
+        roam ls --all --json | jq '.[].session_id'
+    """
+    settings = settings_of(ctx)
+    config = claude_config_dir(settings.claude_dir)
+    pathmap = load_pathmap(xdg.config_dir())
+    summaries = list_summaries(config, pathmap, cwd=None if all_projects else Path.cwd())
+    if summaries:
+        summaries = with_lease_facts(summaries, lease_facts(settings.claude_dir))
+    if settings.wants_json(json_output):
+        emit_json([summary.as_json() for summary in summaries])
+        return
+    out = console()
+    if not summaries:
+        err_console().print(
+            "No sessions here yet. Start one with `roam cn NAME`, or see every project's with "
+            "`roam ls --all`.",
+            markup=False,
+        )
+    else:
+        from rich.table import Table  # only a person at a terminal pays for tables
+
+        table = Table(box=None, pad_edge=False)
+        wide = out.width >= 120
+        table.add_column("id", no_wrap=True, min_width=8)
+        table.add_column("name / first prompt", no_wrap=True, overflow="ellipsis", ratio=2)
+        if wide:
+            table.add_column("last prompt", no_wrap=True, overflow="ellipsis", ratio=1)
+        table.add_column("last activity", no_wrap=True, min_width=16)
+        table.add_column("turns", justify="right", no_wrap=True, min_width=5)
+        table.add_column("size", justify="right", no_wrap=True, min_width=7)
+        table.add_column("conflicts", justify="right", no_wrap=True)
+        leases = any(s.lease_holder or s.last_writer for s in summaries)
+        if leases:
+            table.add_column("writer", no_wrap=True)
+        if all_projects:
+            table.add_column("cwd", no_wrap=True, overflow="ellipsis", ratio=1)
+        for s in summaries:
+            cells = [s.session_id[:8], _label(s)]
+            if wide:
+                cells.append(s.last_prompt or "-")
+            cells += [
+                _when(s.last_activity),
+                str(s.turns),
+                _size(s.size),
+                str(s.conflict_copies) if s.conflict_copies else "",
+            ]
+            if leases:
+                cells.append(
+                    f"{s.lease_holder} (writing)" if s.lease_holder else (s.last_writer or "")
+                )
+            if all_projects:
+                cells.append(s.local_cwd or "?")
+            table.add_row(*cells)
+        out.print(table)
+    suggestion = (
+        suggest_mapping(foreign_cwds(summaries, pathmap), Path.home())
+        if all_projects
+        else suggest_for_cwd(Path.cwd(), Path.home(), projects_dir(config), pathmap)
+    )
+    if suggestion is not None:
+        err_console().print(
+            f"Some sessions were recorded under {suggestion.source}, which does not exist here. "
+            f"If that is this machine's {suggestion.target}, run: {suggestion.command}",
+            markup=False,
+        )
+
+
+def _print_matches(matches: tuple[Match, ...]) -> None:
+    from rich.text import Text
+
+    out = console()
+    for match in matches:
+        head = Text(f"{match.session_id}  {_when(match.timestamp)}  ", style="bold")
+        head.append(match.title or match.cwd or match.project)
+        out.print(head)
+        body = Text("    " + match.snippet)
+        for start, end in match.highlights:
+            body.stylize("bold reverse", start + 4, end + 4)
+        out.print(body)
+
+
+def cf(
+    ctx: typer.Context,
+    keywords: Annotated[list[str], typer.Argument(help="Words to find (FTS5 syntax allowed).")],
+    all_projects: Annotated[
+        bool, typer.Option("--all", "-a", help="Search every project, not just this one.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many sessions.")] = 20,
+) -> None:
+    """Find sessions that mention something, best match first (exit 1 when none does).
+
+    Searches what you typed, what Claude answered and the tools it ran, through an index in
+    roam's cache that only reads what was appended since the last search. Words must all
+    appear; "quoted phrases", OR, NOT and prefix* work as in SQLite FTS5. Examples:
+
+        roam cf rsync backup
+        roam cf --all '"rate limit" OR throttle' --json
+    """
+    settings = settings_of(ctx)
+    as_json = settings.wants_json(json_output)
+    config = claude_config_dir(settings.claude_dir)
+    scope = None
+    if not all_projects:
+        folders = local_project_dirs(Path.cwd(), config, load_pathmap(xdg.config_dir()))
+        scope = frozenset(folder.name for folder in folders)
+    progress = None if as_json or not sys.stderr.isatty() else _ProgressBar()
+    try:
+        result = search_sessions(
+            keywords,
+            projects_root=projects_dir(config),
+            cache_dir=xdg.cache_dir(),
+            scope=scope,
+            limit=limit,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    if as_json:
+        emit_json([match.as_json() for match in result.matches])
+    elif result.matches:
+        _print_matches(result.matches)
+    else:
+        where = "any session" if all_projects else "this directory's sessions (try --all)"
+        err_console().print(f"Nothing in {where} matches {' '.join(keywords)!r}.", markup=False)
+    if not result.matches:
+        raise typer.Exit(1)
+
+
+class _ProgressBar:
+    """A progress bar for the first, long index build; nothing for the usual small refresh."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None  # rich.progress.Progress, imported only when a bar is shown
+        self._task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < _PROGRESS_FROM_BYTES:
+            return
+        if self._bar is None:
+            from rich.progress import Progress
+
+            self._bar = Progress(console=err_console(), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("Indexing sessions", total=total)
+        self._bar.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def cs(
+    ctx: typer.Context,
+    all_projects: Annotated[
+        bool, typer.Option("--all", "-a", help="Browse every project's sessions.")
+    ] = False,
+    fzf: Annotated[
+        bool, typer.Option("--fzf/--no-fzf", help="Use fzf when installed (default), or not.")
+    ] = True,
+) -> None:
+    """Browse sessions with a preview and resume the one you pick (through `roam cr`).
+
+    Uses fzf when it is installed (type to filter, the conversation shows on the right), a
+    numbered list otherwise; both work in a plain terminal over SSH. Enter resumes the session
+    the safe way: lease first, then wait for sync, then claude. Example:
+
+        roam cs
+    """
+    from session_roam.cli.browse import browse_and_resume
+
+    settings = settings_of(ctx)
+    config = claude_config_dir(settings.claude_dir)
+    pathmap = load_pathmap(xdg.config_dir())
+    summaries = list_summaries(config, pathmap, cwd=None if all_projects else Path.cwd())
+    raise typer.Exit(browse_and_resume(ctx, summaries, use_fzf=fzf))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ls")(ls)
+    app.command("cf")(cf)
+    app.command("cs")(cs)
