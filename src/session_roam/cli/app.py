@@ -31,6 +31,8 @@ COMMAND_MODULES: Final = (
     "session_roam.cli.new",
     "session_roam.cli.paths",
     "session_roam.cli.shell",
+    "session_roam.cli.verify",
+    "session_roam.cli.watch",
 )
 
 

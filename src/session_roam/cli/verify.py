@@ -1,0 +1,106 @@
+"""`roam verify`: is every part of session sync healthy, and what exactly fixes what is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from session_roam.cli.context import settings_of
+from session_roam.cli.output import console, emit_json
+from session_roam.errors import ExitCode
+
+if TYPE_CHECKING:
+    from session_roam.engine.verify_model import VerifyReport
+
+__all__ = ["register", "render", "verify_command"]
+
+_MARK = {"ok": "ok", "warn": "warn", "fail": "FAIL"}
+_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def render(report: VerifyReport) -> None:
+    """A rich table on a terminal; one plain line per finding (and its fix) otherwise."""
+    out = console()
+    for action in report.fixes:
+        mark = "fixed" if action.ok else "not fixed"
+        out.print(f"{mark}: {action.dimension}: {action.detail}", markup=False)
+    if out.is_terminal:
+        table = Table("", "dimension", "finding", "fix", box=None, pad_edge=False)
+        for f in report.findings:
+            table.add_row(
+                f"[{_STYLE[f.status]}]{_MARK[f.status]}[/]", f.dimension, f.message, f.fix or ""
+            )
+        out.print(table)
+    else:
+        for f in report.findings:
+            out.print(f"{_MARK[f.status]:<4} {f.dimension:<10} {f.message}", markup=False)
+            if f.fix and f.status != "ok":
+                out.print(f"{'':<15} fix: {f.fix}", markup=False)
+    fails = sum(1 for f in report.findings if f.status == "fail")
+    warns = sum(1 for f in report.findings if f.status == "warn")
+    if not fails and not warns:
+        out.print("All checks passed.", markup=False)
+    elif not fails:
+        out.print(f"Passed with {warns} warning(s).", markup=False)
+    else:
+        out.print(f"{fails} problem(s), {warns} warning(s).", markup=False)
+        if any(f.auto for f in report.findings) and not report.fixed:
+            out.print("`roam verify --fix` repairs the ones marked safe to fix.", markup=False)
+
+
+def verify_command(
+    ctx: typer.Context,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Apply the safe fixes (.stignore patterns, merging conflicts of sessions "
+            "nobody holds, restarting a Syncthing roam started), then check again.",
+        ),
+    ] = False,
+    syncthing_home: Annotated[
+        Path | None,
+        typer.Option(
+            "--syncthing-home",
+            envvar="ROAM_SYNCTHING_HOME",
+            help="Syncthing's config folder (default: the one Syncthing itself uses).",
+        ),
+    ] = None,
+    shell: Annotated[
+        str | None,
+        typer.Option("--shell", help="Check the shortcuts of this shell (default: $SHELL)."),
+    ] = None,
+    json_flag: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document (schema roam.verify/1).")
+    ] = False,
+) -> None:
+    """Check every part of session sync and say the exact command that fixes each problem.
+
+    Checks Syncthing (running, API key, loopback-only GUI), the sessions folder, peers, that
+    this machine's sessions are on every peer, .stignore, conflict copies, shell shortcuts,
+    agent namespaces, leases, version and clock skew between peers, paths with no mapping, and
+    disk space. Exits 0 when nothing fails (warnings allowed) and 7 when something does.
+    Example:
+
+        roam verify --fix
+    """
+    from session_roam.engine import verify as engine  # lazily: keeps every other command quick
+
+    settings = settings_of(ctx)
+    request = engine.VerifyRequest(
+        claude_dir=settings.claude_dir, syncthing_home=syncthing_home, shell=shell
+    )
+    report = engine.verify(request, fix=fix)
+    if settings.wants_json(json_flag):
+        emit_json(report.to_json())
+    else:
+        render(report)
+    if report.failed:
+        raise typer.Exit(int(ExitCode.VERIFY_FAILED))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify_command)

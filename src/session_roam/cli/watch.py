@@ -1,0 +1,152 @@
+"""`roam watch`: merge Syncthing conflict copies on their own, and run that at login."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from session_roam.cli.context import settings_of
+from session_roam.cli.output import console, emit_json, err_console
+from session_roam.engine.paths import claude_config_dir, projects_dir
+from session_roam.engine.watch_service import ServiceChange, install_service, uninstall_service
+from session_roam.errors import RoamError, SyncthingConfigMissing
+
+if TYPE_CHECKING:
+    from session_roam.engine.watch import WatchEvent
+
+__all__ = ["register", "watch_app"]
+
+watch_app = typer.Typer(
+    help=(
+        "Merge conflict copies of sessions as they appear, never while a lease holds one.\n\n"
+        "`roam watch` runs in the foreground; `roam watch install` runs it at login."
+    ),
+)
+
+NoStart = Annotated[
+    bool, typer.Option("--no-start", help="Only write the file; do not enable or start it.")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print what changed as JSON.")]
+
+
+@watch_app.callback(invoke_without_command=True)
+def watch_command(
+    ctx: typer.Context,
+    syncthing_home: Annotated[
+        Path | None,
+        typer.Option(
+            "--syncthing-home",
+            envvar="ROAM_SYNCTHING_HOME",
+            help="Syncthing's config folder (default: the one Syncthing itself uses).",
+        ),
+    ] = None,
+    debounce: Annotated[
+        float, typer.Option("--debounce", help="Seconds of quiet before a session is merged.")
+    ] = 1.0,
+) -> None:
+    """Watch the sessions folder and merge each new conflict copy within seconds.
+
+    A session whose lease is live (someone is writing it) is left alone until it is released.
+    Stop with Ctrl-C or SIGTERM. Example:
+
+        roam watch --verbose
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    # lazily: the lease and watchdog machinery is only needed here, not by every roam command
+    from session_roam.engine import lease
+    from session_roam.engine.lease_syncthing import SyncthingTransport
+    from session_roam.engine.local import connect_local, find_roam_folder
+    from session_roam.engine.nodeinfo import claude_version, publish
+    from session_roam.engine.watch import Watcher
+
+    settings = settings_of(ctx)
+    projects = projects_dir(claude_config_dir(settings.claude_dir))
+    with connect_local(syncthing_home) as local:
+        folder = find_roam_folder(local.client, projects)
+        if folder is None:
+            raise SyncthingConfigMissing(f"Syncthing does not share {projects}.")
+        engine = lease.engine_for(SyncthingTransport(local.client, projects, folder.id))
+        status = local.client.system_status()
+        names = {d.device_id: d.name for d in local.client.devices()}
+        publish(
+            projects,
+            device_id=status.my_id,
+            name=names.get(status.my_id, ""),
+            syncthing_version=str(local.version),
+            claude=claude_version(),
+        )
+
+        def is_live(session: str) -> bool:
+            try:
+                return lease.is_live(session, engine=engine)
+            except RoamError:
+                return True  # cannot tell: never merge under a possible writer
+
+        def report(event: WatchEvent) -> None:
+            err_console().print(
+                f"{event.action}: {event.session.session_id}: {event.detail}", markup=False
+            )
+
+        watcher = Watcher(projects, is_live=is_live, debounce_s=debounce, on_event=report)
+        previous = signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
+        err_console().print(f"Watching {projects} for conflict copies.", markup=False)
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                watcher.run()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _report(ctx: typer.Context, change: ServiceChange, json_flag: bool, verb: str) -> None:
+    if settings_of(ctx).wants_json(json_flag):
+        emit_json(
+            {
+                "schema": "roam.watch.service/1",
+                "platform": change.platform,
+                "path": str(change.path),
+                "changed": change.changed,
+                "activated": change.activated,
+            }
+        )
+        return
+    state = verb if change.changed else "already " + verb
+    console().print(f"{change.path}: {state}.", markup=False)
+    if change.activated:
+        console().print(change.activated, markup=False)
+
+
+@watch_app.command("install")
+def install_command(
+    ctx: typer.Context, no_start: NoStart = False, json_flag: JsonFlag = False
+) -> None:
+    """Run `roam watch` at login: a systemd user unit on Linux, a launchd agent on macOS.
+
+    Example:
+
+        roam watch install
+    """
+    change = install_service(Path.home(), activate=not no_start)
+    _report(ctx, change, json_flag, "installed")
+
+
+@watch_app.command("uninstall")
+def uninstall_command(
+    ctx: typer.Context, no_start: NoStart = False, json_flag: JsonFlag = False
+) -> None:
+    """Stop running `roam watch` at login and remove its unit or agent.
+
+    Example:
+
+        roam watch uninstall
+    """
+    change = uninstall_service(Path.home(), activate=not no_start)
+    _report(ctx, change, json_flag, "removed")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(watch_app, name="watch")

@@ -1,0 +1,55 @@
+"""Each node's published versions and clock sample."""
+
+from __future__ import annotations
+
+import json
+import stat
+from typing import TYPE_CHECKING
+
+import pytest
+
+from session_roam.engine.nodeinfo import NodeInfo, info_path, publish, read_nodes
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+DEVICE = "AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA"
+
+
+def test_publish_writes_private_file_under_roam_nodes(tmp_path: Path) -> None:
+    publish(tmp_path, device_id=DEVICE, name="a", syncthing_version="v1.19.2", claude="2.1.331")
+    path = info_path(tmp_path, DEVICE)
+    assert path == tmp_path / ".roam" / "nodes" / f"{DEVICE}.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_publish_round_trips_through_read_nodes(tmp_path: Path) -> None:
+    info = publish(
+        tmp_path, device_id=DEVICE, name="a", syncthing_version="v1", claude="2", clock=5.0
+    )
+    assert read_nodes(tmp_path)[DEVICE].info == info
+
+
+def test_read_nodes_measures_offset_against_arrival(tmp_path: Path) -> None:
+    publish(tmp_path, device_id=DEVICE, name="a", syncthing_version="v1", claude="", clock=0.0)
+    found = read_nodes(tmp_path)[DEVICE]
+    assert found.clock_offset_s is not None
+    assert found.clock_offset_s < -1_000_000  # a clock at 1970 is far behind this one
+
+
+def test_read_nodes_reports_unreadable_file(tmp_path: Path) -> None:
+    path = info_path(tmp_path, DEVICE)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"schema": "something-else"}))
+    found = read_nodes(tmp_path)[DEVICE]
+    assert found.info is None
+    assert found.error
+
+
+def test_read_nodes_without_folder_is_empty(tmp_path: Path) -> None:
+    assert read_nodes(tmp_path) == {}
+
+
+def test_node_info_rejects_missing_fields() -> None:
+    with pytest.raises(ValueError, match="malformed"):
+        NodeInfo.from_json({"schema": "roam.node/1", "device_id": DEVICE})

@@ -1,0 +1,104 @@
+"""The watcher's decisions, without Syncthing: which session a copy belongs to, merge or wait."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from session_roam.engine.watch import SessionKey, Watcher, WatchEvent, session_of
+from session_roam.engine.watch_service import (
+    install_service,
+    render_launchd,
+    render_systemd,
+    uninstall_service,
+)
+from tests.support.cluster import wait_until
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "examples" / "conflicts" / "projects"
+SESSION = "3f2a9c4e-1b7d-4e8a-9c3f-5d6e7f8a9b0c"
+KEY = SessionKey("-tmp-demo", SESSION)
+
+
+@pytest.fixture
+def projects(tmp_path: Path) -> Path:
+    target = tmp_path / "projects"
+    shutil.copytree(EXAMPLE, target)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("relative", "expected"),
+    [
+        (f"-tmp-demo/{SESSION}.sync-conflict-20261125-131239-MRUWJBM.jsonl", KEY),
+        (f"-tmp-demo/{SESSION}/subagents/agent-a.sync-conflict-20261125-131240-MRUWJBM.jsonl", KEY),
+        (f"-tmp-demo/{SESSION}.jsonl", None),
+        (".roam/leases/x.sync-conflict-20261125-131240-MRUWJBM.json", None),
+        ("-tmp-demo/memory/MEMORY.sync-conflict-20261125-131240-MRUWJBM.md", None),
+    ],
+)
+def test_session_of_maps_conflict_copies_to_their_session(
+    tmp_path: Path, relative: str, expected: SessionKey | None
+) -> None:
+    assert session_of(tmp_path, tmp_path / relative) == expected
+
+
+def test_watch_handle_merges_unleased_session(projects: Path) -> None:
+    event = Watcher(projects, is_live=lambda _s: False).handle(KEY)
+    assert event is not None
+    assert event.action == "merged"
+    assert not list((projects / "-tmp-demo").rglob("*.sync-conflict-*"))
+
+
+def test_watch_handle_waits_while_leased(projects: Path) -> None:
+    event = Watcher(projects, is_live=lambda _s: True).handle(KEY)
+    assert event is not None
+    assert event.action == "waiting"
+    assert list((projects / "-tmp-demo").rglob("*.sync-conflict-*"))
+
+
+def test_watch_handle_ignores_session_without_copies(projects: Path) -> None:
+    watcher = Watcher(projects, is_live=lambda _s: False)
+    watcher.handle(KEY)
+    assert watcher.handle(KEY) is None
+
+
+def test_watch_run_catches_up_on_existing_copies(projects: Path) -> None:
+    events: list[WatchEvent] = []
+    watcher = Watcher(projects, is_live=lambda _s: False, debounce_s=0.1, on_event=events.append)
+    thread = threading.Thread(target=watcher.run)
+    thread.start()
+    try:
+        wait_until(lambda: [e.action for e in events] == ["merged"], timeout_s=10, what="merge")
+    finally:
+        watcher.stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_watch_systemd_unit_runs_this_python(tmp_path: Path) -> None:
+    unit = render_systemd(["/venv/bin/python", "-m", "session_roam", "watch"])
+    assert "ExecStart=/venv/bin/python -m session_roam watch" in unit
+    assert "WantedBy=default.target" in unit
+
+
+def test_watch_launchd_agent_escapes_arguments(tmp_path: Path) -> None:
+    plist = render_launchd(["/a&b/python", "watch"], tmp_path / "log")
+    assert "<string>/a&amp;b/python</string>" in plist
+
+
+def test_watch_install_writes_private_unit_once(tmp_path: Path) -> None:
+    first = install_service(tmp_path, activate=False, platform="systemd")
+    again = install_service(tmp_path, activate=False, platform="systemd")
+    assert (first.changed, again.changed) == (True, False)
+    assert stat.S_IMODE(first.path.stat().st_mode) == 0o600
+
+
+def test_watch_uninstall_removes_unit(tmp_path: Path) -> None:
+    path = install_service(tmp_path, activate=False, platform="launchd").path
+    change = uninstall_service(tmp_path, activate=False, platform="launchd")
+    assert change.changed
+    assert not path.exists()
