@@ -20,7 +20,7 @@ import tenacity
 from session_roam.engine.atomic import make_private_dirs
 from session_roam.engine.node import SyncthingProcess, find_syncthing_binary
 from session_roam.engine.stconfig import generate_config, harden_config, read_config
-from session_roam.engine.stfolder import DEFAULT_FOLDER_ID, folder_body
+from session_roam.engine.stfolder import DEFAULT_FOLDER_ID, folder_body, protect_folder_marker
 from session_roam.engine.stignore import install_stignore
 from session_roam.errors import InvalidInput, SetupError, SyncthingError, SyncTimeout
 
@@ -209,6 +209,7 @@ class Cluster:
     def start(self) -> None:
         for node in self.nodes:
             make_private_dirs(node.projects_dir)
+            protect_folder_marker(node.projects_dir)
             if self.spec.stignore:
                 install_stignore(node.projects_dir)
             node.device_id = str(generate_config(self.binary, node.syncthing_home))

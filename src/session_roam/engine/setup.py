@@ -30,7 +30,12 @@ from session_roam.engine.stconfig import (
     harden_config,
     read_config,
 )
-from session_roam.engine.stfolder import DEFAULT_FOLDER_ID, folder_body, folder_drift
+from session_roam.engine.stfolder import (
+    DEFAULT_FOLDER_ID,
+    folder_body,
+    folder_drift,
+    protect_folder_marker,
+)
 from session_roam.engine.stignore import install_stignore
 from session_roam.engine.syncthing import SyncthingClient
 from session_roam.errors import InvalidInput, SetupError, SyncthingUnreachable
@@ -204,6 +209,7 @@ def run_setup(request: SetupRequest) -> SetupResult:
         changes += _apply_options(client, request)
         my_id = client.my_id()
         make_private_dirs(request.projects_dir)
+        protect_folder_marker(request.projects_dir)
         # before the folder exists, so that its very first scan already honours the rules
         ignore = install_stignore(request.projects_dir)
         folder_id, folder_changes, peers, created = _folder_and_peers(client, my_id, request)

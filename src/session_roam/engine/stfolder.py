@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.engine.atomic import make_private_dirs
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from pathlib import Path
 
 __all__ = [
     "DEFAULT_FOLDER_ID",
@@ -19,6 +22,7 @@ __all__ = [
     "LEGACY_FOLDER_IDS",
     "folder_body",
     "folder_drift",
+    "protect_folder_marker",
 ]
 
 DEFAULT_FOLDER_ID: Final = "claude-projects"
@@ -58,3 +62,26 @@ def folder_body(
 def folder_drift(current: Mapping[str, Any]) -> dict[str, Any]:
     """The roam settings an existing folder does not have yet (empty when it is in order)."""
     return {key: value for key, value in FOLDER_SETTINGS.items() if current.get(key) != value}
+
+
+MARKER_KEEP: Final = ".roam-keep"
+
+
+def protect_folder_marker(projects_dir: Path) -> Path:
+    """Put a file inside Syncthing's ``.stfolder`` marker so that it is never empty.
+
+    Measured with Claude Code 2.1.331: a session that runs a few seconds removes every empty
+    directory under ``projects/``, the marker included, and Syncthing then refuses to scan the
+    folder ("folder marker missing") until someone recreates it. Syncthing never syncs
+    ``.stfolder``, so the file stays on this machine.
+    """
+    marker = projects_dir / ".stfolder"
+    make_private_dirs(marker)
+    keep = marker / MARKER_KEEP
+    if not keep.exists():
+        keep.write_text(
+            "Keeps Syncthing's folder marker from being removed as an empty directory.\n",
+            encoding="utf-8",
+        )
+        keep.chmod(0o600)
+    return keep
