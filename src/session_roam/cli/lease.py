@@ -42,7 +42,8 @@ def status_command(
     its TTL as judged by THIS machine's clock. Example: `roam lease status --json`.
     """
     settings = settings_of(ctx)
-    views = lease.status(session, engine=lease.open_engine(settings.claude_dir))
+    with lease.open_engine(settings.claude_dir) as engine:
+        views = lease.status(session, engine=engine)
     for view in views:
         if view.is_self and view.superseded_by:
             err_console().print(
@@ -91,7 +92,8 @@ def release_command(ctx: typer.Context, session: SessionArg) -> None:
     `roam lease release 0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70`.
     """
     settings = settings_of(ctx)
-    done = lease.release(session, engine=lease.open_engine(settings.claude_dir))
+    with lease.open_engine(settings.claude_dir) as engine:
+        done = lease.release(session, engine=engine)
     if settings.json:
         emit_json({"session": session, "released": done})
     elif done:
@@ -110,7 +112,8 @@ def steal_command(ctx: typer.Context, session: SessionArg) -> None:
     then `roam cr` to continue the session here.
     """
     settings = settings_of(ctx)
-    victim = lease.steal(session, engine=lease.open_engine(settings.claude_dir))
+    with lease.open_engine(settings.claude_dir) as engine:
+        victim = lease.steal(session, engine=engine)
     if settings.json:
         emit_json({"session": session, "stolen_from": victim.device if victim else None})
     elif victim is None:

@@ -31,7 +31,7 @@ from session_roam.engine.lease_model import (
     resolve_steals,
 )
 from session_roam.engine.lease_protocol import Lost, acquire_flow, overtaken_by, steal_flow
-from session_roam.engine.lease_setup import engine_for, open_engine
+from session_roam.engine.lease_setup import engine_for, engine_scope, open_engine
 from session_roam.engine.lease_stamp import file_stamp, wait_for_release_stamp
 from session_roam.engine.paths import validate_session_id
 from session_roam.errors import LeaseHeld, PeerUnreachable, SyncthingError, SyncTimeout
@@ -145,9 +145,16 @@ class Lease:
     """
 
     def __init__(
-        self, engine: LeaseEngine, claim: Claim, lock_fd: int, session_file: Path | None
+        self,
+        engine: LeaseEngine,
+        claim: Claim,
+        lock_fd: int,
+        session_file: Path | None,
+        *,
+        owns_engine: bool = False,
     ) -> None:
         self.engine = engine
+        self._owns_engine = owns_engine
         self.claim = claim
         self.session_file = session_file
         self.overtaken: ClaimView | None = None
@@ -235,6 +242,8 @@ class Lease:
                     )
             finally:
                 self.engine.locks.unlock(self._lock_fd)
+                if self._owns_engine:
+                    self.engine.close()
 
     def __enter__(self) -> Lease:
         if threading.current_thread() is threading.main_thread():
@@ -300,7 +309,30 @@ def acquire(
     released (``wait_for_release_stamp``) before returning.
     """
     session = validate_session_id(session_id)
-    engine = engine or open_engine()
+    if engine is not None:
+        return _acquire(
+            session, engine, False, force, timeout_s, ttl_s, session_file, stamp_timeout_s
+        )
+    owned = open_engine()
+    try:
+        return _acquire(
+            session, owned, True, force, timeout_s, ttl_s, session_file, stamp_timeout_s
+        )
+    except BaseException:
+        owned.close()
+        raise
+
+
+def _acquire(
+    session: str,
+    engine: LeaseEngine,
+    owns_engine: bool,
+    force: bool,
+    timeout_s: float,
+    ttl_s: float,
+    session_file: Path | None,
+    stamp_timeout_s: float | None,
+) -> Lease:
     fd = engine.locks.try_lock(session)
     if fd is None:
         raise LeaseHeld(
@@ -322,7 +354,7 @@ def acquire(
     if isinstance(result, Lost):
         engine.locks.unlock(fd)
         raise _held_error(session, result.blocker)
-    lease = Lease(engine, result.claim, fd, session_file).start()
+    lease = Lease(engine, result.claim, fd, session_file, owns_engine=owns_engine).start()
     if session_file is not None and stamp_timeout_s is not None:
         try:
             wait_for_release_stamp(session, session_file, timeout_s=stamp_timeout_s, engine=engine)
@@ -334,25 +366,29 @@ def acquire(
 
 def status(session_id: str | None = None, *, engine: LeaseEngine | None = None) -> list[LeaseView]:
     """Every claim this machine can see (of one session, or all), judged now."""
-    engine = engine or open_engine()
-    sessions = [validate_session_id(session_id)] if session_id else engine.transport.sessions()
-    result: list[LeaseView] = []
-    for session in sessions:
-        views = resolve_steals(engine.views(session))
-        result.extend(_lease_view(session, v, v.live, engine.device_id) for v in views)
-    return result
+    with engine_scope(engine) as eng:
+        sessions = [validate_session_id(session_id)] if session_id else eng.transport.sessions()
+        result: list[LeaseView] = []
+        for session in sessions:
+            views = resolve_steals(eng.views(session))
+            result.extend(_lease_view(session, v, v.live, eng.device_id) for v in views)
+        return result
 
 
 def is_live(session_id: str, *, engine: LeaseEngine | None = None) -> bool:
     """Is anybody (this machine included) holding or claiming the session right now?"""
-    engine = engine or open_engine()
-    return bool(live_views(engine.views(validate_session_id(session_id))))
+    with engine_scope(engine) as eng:
+        return bool(live_views(eng.views(validate_session_id(session_id))))
 
 
 def release(session_id: str, *, engine: LeaseEngine | None = None) -> bool:
     """Release this machine's claim left behind (say, by a crashed roam). False: nothing to do."""
     session = validate_session_id(session_id)
-    engine = engine or open_engine()
+    with engine_scope(engine) as eng:
+        return _release_left_behind(session, eng)
+
+
+def _release_left_behind(session: str, engine: LeaseEngine) -> bool:
     fd = engine.locks.try_lock(session)
     if fd is None:
         raise LeaseHeld(
@@ -383,10 +419,10 @@ def steal(
     The old holder's renew loop, or its next roam command, warns that it was overtaken.
     """
     session = validate_session_id(session_id)
-    engine = engine or open_engine()
-    wait_for, forced = engine.required_peers(force=True)
-    base = _base_claim(engine, session, DEFAULT_TTL_S, forced)
-    result = engine.run(steal_flow(base), session=session, wait_for=wait_for, timeout_s=timeout_s)
+    with engine_scope(engine) as eng:
+        wait_for, forced = eng.required_peers(force=True)
+        base = _base_claim(eng, session, DEFAULT_TTL_S, forced)
+        result = eng.run(steal_flow(base), session=session, wait_for=wait_for, timeout_s=timeout_s)
     if isinstance(result, Lost):
         log.warning("Stole session %s from %s.", session, _who(result.blocker))
         return result.blocker

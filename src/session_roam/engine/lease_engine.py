@@ -221,6 +221,18 @@ class LeaseEngine:
         self.sleep = sleep
         self.boot = boot_id() if boot is None else boot
 
+    def close(self) -> None:
+        """Let go of the transport's connection (a SyncthingTransport holds an httpx client)."""
+        closer = getattr(self.transport, "close", None)
+        if callable(closer):
+            closer()
+
+    def __enter__(self) -> LeaseEngine:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     @property
     def device_id(self) -> str:
         return self.transport.device_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from session_roam.engine.lease_engine import LeaseEngine, LocalLocks, ObservationStore
@@ -9,11 +10,12 @@ from session_roam.engine.paths import claude_config_dir, projects_dir
 from session_roam.engine.xdg import state_dir
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from session_roam.engine.lease_engine import LeaseTransport
 
-__all__ = ["engine_for", "open_engine"]
+__all__ = ["engine_for", "engine_scope", "open_engine"]
 
 
 def open_engine(claude_dir: Path | None = None) -> LeaseEngine:
@@ -24,8 +26,22 @@ def open_engine(claude_dir: Path | None = None) -> LeaseEngine:
 
     config = read_config(find_syncthing_home())
     client = SyncthingClient(config.base_url, config.api_key)
-    transport = SyncthingTransport(client, projects_dir(claude_config_dir(claude_dir)))
+    try:
+        transport = SyncthingTransport(client, projects_dir(claude_config_dir(claude_dir)))
+    except BaseException:
+        client.close()
+        raise
     return engine_for(transport)
+
+
+@contextlib.contextmanager
+def engine_scope(engine: LeaseEngine | None) -> Iterator[LeaseEngine]:
+    """The caller's engine as it is, or this machine's for the duration (then closed)."""
+    if engine is not None:
+        yield engine
+        return
+    with open_engine() as owned:
+        yield owned
 
 
 def engine_for(transport: LeaseTransport) -> LeaseEngine:

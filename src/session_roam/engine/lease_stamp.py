@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from session_roam.engine.lease_model import ClaimState, ReleaseStamp
-from session_roam.engine.lease_setup import open_engine
+from session_roam.engine.lease_setup import engine_scope
 from session_roam.engine.paths import validate_session_id
 from session_roam.errors import SyncTimeout
 
@@ -60,7 +60,13 @@ def wait_for_release_stamp(
     it was waiting for.
     """
     session = validate_session_id(session_id)
-    engine = engine or open_engine()
+    with engine_scope(engine) as scoped:
+        return _wait_for_stamp(session, session_file, scoped, timeout_s, poll_s)
+
+
+def _wait_for_stamp(
+    session: str, session_file: Path, engine: LeaseEngine, timeout_s: float, poll_s: float
+) -> ReleaseStamp | None:
     claims = [v.claim for v in engine.views(session) if v.claim is not None]
     stamped = [c for c in claims if c.release is not None]
     latest = max(stamped, key=lambda c: c.release.ticket if c.release else 0, default=None)

@@ -71,6 +71,9 @@ class SyncthingTransport:
         self._device_id = client.my_id()
         self._names: dict[str, str] = {}
 
+    def close(self) -> None:
+        self.client.close()
+
     def __repr__(self) -> str:
         return f"SyncthingTransport({self.client!r}, {self.folder_id!r})"
 

@@ -257,7 +257,8 @@ def lease_facts(claude_dir: Path | None) -> dict[str, LeaseFacts]:
     from session_roam.errors import RoamError
 
     try:
-        views = lease_api.status(engine=lease_api.open_engine(claude_dir))
+        with lease_api.open_engine(claude_dir) as engine:
+            views = lease_api.status(engine=engine)
     except (RoamError, OSError) as exc:
         log.info("no lease information: %s", exc)
         return {}
