@@ -1,4 +1,4 @@
-"""`roam demo` is the README's main job: it must work on a fresh machine and leave nothing behind."""
+"""`roam demo` is the README's main job: it must work on a fresh machine, leave nothing behind."""
 
 from __future__ import annotations
 

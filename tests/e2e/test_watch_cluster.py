@@ -142,7 +142,12 @@ def test_watch_merges_conflict_made_by_two_nodes(cluster: Cluster, watching: Run
     alpha = cluster["alpha"]
     session, parent = shared_session(cluster)
     reconnected = fork(cluster, session, parent)
-    wait_until(lambda: merged(alpha, session), timeout_s=MERGE_WITHIN_S, what="the merge")
+    # the file can be merged a moment before the watcher records its event: wait for both
+    wait_until(
+        lambda: merged(alpha, session) and "merged" in watching.actions(),
+        timeout_s=MERGE_WITHIN_S,
+        what="the merge",
+    )
     took = next(t for t, e in watching.events if e.action == "merged") - reconnected
     print(f"\nwatch merged a two-node conflict {took:.2f} s after the nodes reconnected")
     assert "waiting" not in watching.actions()
@@ -168,7 +173,12 @@ def test_watch_waits_for_live_lease_then_merges(cluster: Cluster, watching: Runn
     finally:
         held.release(stamp=False)
         released = time.monotonic()
-    wait_until(lambda: merged(alpha, session), timeout_s=MERGE_WITHIN_S, what="the merge")
+    # the file can be merged a moment before the watcher records its event: wait for both
+    wait_until(
+        lambda: merged(alpha, session) and "merged" in watching.actions(),
+        timeout_s=MERGE_WITHIN_S,
+        what="the merge",
+    )
     took = next(t for t, e in watching.events if e.action == "merged") - released
     print(f"\nwatch merged {took:.2f} s after the lease was released")
 
