@@ -307,3 +307,49 @@ def test_merge_draws_no_progress_bar_off_a_terminal(tree: Tree) -> None:
     result = roam("conflicts", "merge", SID)
     assert result.exit_code == 0
     assert "merging" not in result.output
+
+
+# -- leases ------------------------------------------------------------------------------------
+
+
+class _NoEngine:
+    def __enter__(self) -> _NoEngine:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+@pytest.fixture
+def leased(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every session's lease is live on some machine (the cluster itself is faked)."""
+    from session_roam.engine import lease
+
+    monkeypatch.setattr(lease, "open_engine", lambda claude_dir=None: _NoEngine())
+    monkeypatch.setattr(lease, "is_live", lambda session_id, engine=None: True)
+
+
+@pytest.mark.usefixtures("leased")
+def test_merge_refuses_a_session_whose_lease_is_live_with_exit_5(tree: Tree) -> None:
+    tree.conflicted_session(SID)
+
+    result = roam("conflicts", "merge", SID)
+
+    _fails_cleanly(result, 5, "being written on another machine")
+    assert roam_json("conflicts", "list", "--all")["sessions"]
+
+
+@pytest.mark.usefixtures("leased")
+def test_merge_force_goes_past_a_live_lease(tree: Tree) -> None:
+    tree.conflicted_session(SID)
+
+    result = roam("conflicts", "merge", SID, "--force")
+
+    assert result.exit_code == 0, result.output
+    assert roam_json("conflicts", "list", "--all")["sessions"] == []
+
+
+def test_merge_without_syncthing_set_up_needs_no_lease(tree: Tree) -> None:
+    tree.conflicted_session(SID)
+
+    assert roam("conflicts", "merge", SID).exit_code == 0

@@ -26,6 +26,7 @@ from session_roam.engine.conflicts import (
     resolve_session,
     undo_session,
 )
+from session_roam.engine.lease import held_check
 from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
 from session_roam.engine.store import SessionFiles
 from session_roam.errors import InvalidInput
@@ -255,12 +256,11 @@ def merge_command(
         )
     progress = _LateProgress()
     try:
-        # Leases (issue 5) plug in through is_locked; until then nothing is reported locked.
         results = merge_sessions(
             sessions,
             extras=tuple(with_files or ()),
             dry_run=dry_run,
-            is_locked=None,
+            is_locked=held_check(settings.claude_dir),
             force=force,
             on_progress=progress,
         )

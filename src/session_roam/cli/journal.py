@@ -12,7 +12,7 @@ from session_roam.cli.output import console, emit_json
 from session_roam.engine import lease as lease_api
 from session_roam.engine.journal import Journal, JournalStatus
 from session_roam.engine.journal_restore import restore_journal
-from session_roam.errors import SessionNotFound, SyncthingConfigMissing
+from session_roam.errors import SessionNotFound
 
 __all__ = ["journal_app", "register"]
 
@@ -39,14 +39,6 @@ def _resolve(journal: Journal, ref: str) -> str:
         f"{ref!r} matches {len(matches)} journaled sessions: {', '.join(matches[:8])}.",
         hint="Give more characters of the id.",
     )
-
-
-def _held_elsewhere(session_id: str) -> bool:
-    """Restoring rewrites the session file: not while someone holds its lease."""
-    try:
-        return lease_api.is_live(session_id)
-    except SyncthingConfigMissing:
-        return False
 
 
 def _as_json(status: JournalStatus) -> dict[str, object]:
@@ -109,7 +101,11 @@ def restore_command(
         roam journal restore 3f2a
     """
     journal = Journal()
-    result = restore_journal(journal, _resolve(journal, session), is_locked=_held_elsewhere)
+    result = restore_journal(
+        journal,
+        _resolve(journal, session),
+        is_locked=lease_api.held_check(settings_of(ctx).claude_dir),
+    )
     if settings_of(ctx).wants_json(json_flag):
         emit_json(
             {

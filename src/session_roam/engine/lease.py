@@ -34,9 +34,16 @@ from session_roam.engine.lease_protocol import Lost, acquire_flow, overtaken_by,
 from session_roam.engine.lease_setup import engine_for, engine_scope, open_engine
 from session_roam.engine.lease_stamp import file_stamp, wait_for_release_stamp
 from session_roam.engine.paths import validate_session_id
-from session_roam.errors import LeaseHeld, PeerUnreachable, SyncthingError, SyncTimeout
+from session_roam.errors import (
+    LeaseHeld,
+    PeerUnreachable,
+    SyncthingConfigMissing,
+    SyncthingError,
+    SyncTimeout,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import FrameType, TracebackType
 
     from session_roam.engine.lease_engine import LeaseEngine
@@ -48,6 +55,7 @@ __all__ = [
     "acquire",
     "engine_for",
     "file_stamp",
+    "held_check",
     "is_live",
     "open_engine",
     "release",
@@ -379,6 +387,25 @@ def is_live(session_id: str, *, engine: LeaseEngine | None = None) -> bool:
     """Is anybody (this machine included) holding or claiming the session right now?"""
     with engine_scope(engine) as eng:
         return bool(live_views(eng.views(validate_session_id(session_id))))
+
+
+def held_check(claude_dir: Path | None = None) -> Callable[[str], bool]:
+    """A predicate for commands that rewrite a session file: is its lease live anywhere?
+
+    With no Syncthing set up on this machine there is no cluster and so no lease to respect.
+    An unreadable claim, or a Syncthing that is set up but not answering, raises: rewriting a
+    session someone may be appending to is exactly what the lease exists to prevent.
+    """
+
+    def held(session_id: str) -> bool:
+        try:
+            engine = open_engine(claude_dir)
+        except SyncthingConfigMissing:
+            return False
+        with engine:
+            return is_live(session_id, engine=engine)
+
+    return held
 
 
 def release(session_id: str, *, engine: LeaseEngine | None = None) -> bool:
