@@ -93,4 +93,5 @@ def test_status_json_has_stable_top_level_keys(tmp_path: Path) -> None:
         "projects_dir",
         "syncthing",
         "warnings",
+        "watch",
     ]

@@ -198,6 +198,7 @@ def _render_status(report: StatusReport) -> None:
             rows.append((peer.name, peer.device_id, state, needs))
         print_rows(out, ("peer", "device", "connected", "needs"), rows)
     out.print(f"Conflict copies waiting: {report.conflicts}", markup=False)
+    out.print(f"roam watch (merges conflict copies on its own): {report.watch}", markup=False)
     for warning in report.warnings:
         err_console().print(f"warning: {warning}", markup=False)
 

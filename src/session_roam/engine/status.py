@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.local import find_roam_folder
+from session_roam.engine.watch_service import service_state
 from session_roam.errors import SyncthingError
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from session_roam.engine.local import LocalSyncthing
 
 __all__ = [
@@ -72,6 +72,8 @@ class StatusReport:
     peers: tuple[PeerReport, ...]
     conflicts: int
     warnings: tuple[str, ...]
+    #: The `roam watch` service: running, installed or not installed.
+    watch: str = "not installed"
 
     def to_json(self) -> dict[str, Any]:
         """A stable document for ``--json``; field names never change meaning."""
@@ -111,6 +113,7 @@ class StatusReport:
                 for p in self.peers
             ],
             "conflicts": self.conflicts,
+            "watch": self.watch,
             "warnings": list(self.warnings),
         }
 
@@ -190,6 +193,7 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
         peers=tuple(peers),
         conflicts=conflicts,
         warnings=tuple(warnings),
+        watch=service_state(Path.home()),
     )
 
 

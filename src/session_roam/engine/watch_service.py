@@ -27,6 +27,7 @@ __all__ = [
     "render_launchd",
     "render_systemd",
     "service_file",
+    "service_state",
     "uninstall_service",
 ]
 
@@ -59,6 +60,30 @@ def service_file(platform: Platform, home: Path) -> Path:
         return home / "Library" / "LaunchAgents" / f"{LAUNCHD_LABEL}.plist"
     config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
     return config / "systemd" / "user" / SYSTEMD_UNIT
+
+
+def service_state(home: Path, *, platform: Platform | None = None) -> str:
+    """``running``, ``installed`` (but not running) or ``not installed``, for `roam status`.
+
+    Only the service `roam watch install` writes is looked at; a `roam watch` started by hand
+    in a terminal is not.
+    """
+    platform = platform or _platform()
+    if not service_file(platform, home).exists():
+        return "not installed"
+    if platform == "systemd":
+        argv = ["systemctl", "--user", "is-active", SYSTEMD_UNIT]
+    else:
+        argv = ["launchctl", "list", LAUNCHD_LABEL]
+    if shutil.which(argv[0]) is None:
+        return "installed"
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "installed"
+    if platform == "systemd":
+        return "running" if result.stdout.strip() == "active" else "installed"
+    return "running" if result.returncode == 0 else "installed"
 
 
 def render_systemd(argv: list[str]) -> str:
