@@ -159,3 +159,50 @@ def test_journal_as_version_adds_the_lost_rows_to_the_synced_file(
     version = journal.as_version(SID)
     assert _uuids(version.data.splitlines()) == ["u1", "u2", "u3", "u4"]
     assert version.label == "journal of node-a"
+
+
+def _turn(uuid: str, parent: str, second: int) -> list[bytes]:
+    """A user prompt and the assistant's reply, as a real turn is written."""
+    stamp = f"2026-11-25T12:00:0{second}.000Z"
+    user = {
+        "type": "user",
+        "uuid": f"{uuid}-u",
+        "parentUuid": parent,
+        "timestamp": stamp,
+        "message": {"role": "user", "content": f"prompt {uuid}"},
+    }
+    reply = {
+        "type": "assistant",
+        "uuid": f"{uuid}-a",
+        "parentUuid": f"{uuid}-u",
+        "timestamp": stamp,
+        "message": {
+            "role": "assistant",
+            "id": f"msg_{uuid}",
+            "content": [{"type": "text", "text": "ok"}],
+        },
+    }
+    return [json.dumps(user).encode(), json.dumps(reply).encode()]
+
+
+def test_journal_version_puts_a_lost_turn_back_into_the_one_resumed_timeline(
+    journal: Journal, session: Path
+) -> None:
+    """Three machines diverged and Syncthing kept gamma's file and beta's copy, dropping ours."""
+    from session_roam.merge import Version, merge_versions, resume_chain
+
+    base = _turn("base", "u2", 0)
+    _append(session, *base)
+    journal.record(session, "launch")
+    _append(session, *_turn("alpha", "base-a", 1))
+    journal.record(session, "release")
+    synced = [_line("u1"), _line("u2", "u1"), *base]
+    _write(session, *synced, *_turn("gamma", "base-a", 3))
+    copy = b"".join(line + b"\n" for line in [*synced, *_turn("beta", "base-a", 2)])
+
+    merged = merge_versions(
+        [Version("main", session.read_bytes()), Version("copy", copy), journal.as_version(SID)]
+    )
+
+    chain = resume_chain(merged.data)
+    assert [u for u in chain if u.endswith("-u")] == ["base-u", "alpha-u", "beta-u", "gamma-u"]

@@ -79,6 +79,36 @@ class _Checkpoint:
     open: bool
 
 
+def _parent_uuid(line: bytes) -> str | None:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    value = row.get("parentUuid") if isinstance(row, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _through_row(data: bytes, uuid: str | None) -> bytes:
+    """``data`` cut just after the line of the row ``uuid``; all of it when that row is absent.
+
+    The journal's lost rows hang off a row the synced file still has. Laying them right after
+    that row, not after the file's newest row, makes them a branch the merge sees as this
+    node's own continuation, so it re-parents them into the one timeline like any other
+    machine's turn (appended at the end they would fork off an earlier row and hide every turn
+    written after it from the resumed chain).
+    """
+    if uuid is None:
+        return data
+    needle = f'"uuid":"{uuid}"'.encode()
+    start = 0
+    for line in data.splitlines(keepends=True):
+        end = start + len(line)
+        if needle in line.replace(b'": "', b'":"') and _row_uuid(line) == uuid:
+            return data[:end]
+        start = end
+    return data
+
+
 def _row_uuid(line: bytes) -> str | None:
     if b'"uuid"' not in line:
         return None
@@ -332,7 +362,8 @@ class Journal:
         return found
 
     def as_version(self, session_id: str, *, session_path: Path | None = None) -> Version:
-        """The session as this node knows it: the synced file plus every journaled row it lacks.
+        """The session as this node knows it: the synced file up to the row the lost rows hang
+        off, then every journaled row the file lacks.
 
         A whole file rather than the journal alone, so the merge sees each journaled row with
         its ancestors; merged with the synced file (``roam journal restore``, or ``roam
@@ -355,6 +386,8 @@ class Journal:
             for line in self.records(sid)
             if (uuid := _row_uuid(line)) is not None and uuid not in present
         ]
+        if extra:
+            base = _through_row(base, _parent_uuid(extra[0]))
         data = base + b"".join(line + b"\n" for line in extra)
         return Version(label=f"journal of {self.node}", data=data)
 
