@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from session_roam.cli.context import settings_of
-from session_roam.cli.resume import ClaudeArgsCommand, TerminalUI
+from session_roam.cli.resume import ClaudeArgsCommand, TerminalUI, exit_with_outcome
 from session_roam.engine.newsession import NewOptions, run_fork, run_new
-from session_roam.engine.resume import ResumeOutcome, ResumeUI, Terminated
+from session_roam.engine.resume import ResumeOutcome, ResumeUI
 
 __all__ = ["register"]
 
@@ -42,15 +42,7 @@ def _launch(
         claude_args=tuple(ctx.meta.get(_CLAUDE_ARGS, ())),
         sync_timeout_s=timeout,
     )
-    try:
-        outcome = run(options, ui)
-    except Terminated as stop:
-        raise typer.Exit(128 + stop.signum) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-    finally:
-        ui.close()
-    raise typer.Exit(outcome.exit_code)
+    exit_with_outcome(lambda: run(options, ui), ui)
 
 
 def cn(

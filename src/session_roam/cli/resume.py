@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, NoReturn
 
 import typer
 import typer.core
@@ -13,9 +14,9 @@ from rich.status import Status
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import err_console
 from session_roam.engine.coordinate import CrOptions, run_cr
-from session_roam.engine.resume import Terminated
+from session_roam.engine.resume import ResumeOutcome, Terminated
 
-__all__ = ["TerminalUI", "register"]
+__all__ = ["TerminalUI", "exit_with_outcome", "register"]
 
 _CLAUDE_ARGS: Final = "roam.claude_args"
 
@@ -127,8 +128,13 @@ def cr(
         claude_args=tuple(ctx.meta.get(_CLAUDE_ARGS, ())),
         sync_timeout_s=timeout,
     )
+    exit_with_outcome(lambda: run_cr(options, ui), ui)
+
+
+def exit_with_outcome(run: Callable[[], ResumeOutcome], ui: TerminalUI) -> NoReturn:
+    """Run a launch and leave with claude's exit code, or 128+N when a signal ended roam."""
     try:
-        outcome = run_cr(options, ui)
+        outcome = run()
     except Terminated as stop:
         raise typer.Exit(128 + stop.signum) from None
     except KeyboardInterrupt:
