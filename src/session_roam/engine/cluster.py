@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["Cluster", "ClusterNode", "ClusterSpec", "NodeSpec", "SeedFile", "free_ports"]
 
 _CONNECT_TIMEOUT_S: Final = 30.0
+#: Loopback peers normally connect in well under a second; past this, nudge the dialers.
+_FIRST_CONNECT_S: Final = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +239,23 @@ class Cluster:
         self._each(self._add_peers)
         self._each(self._dial_peers)
         self._each(self._share_folder)
-        self.wait_connected()
+        try:
+            self.wait_connected(_FIRST_CONNECT_S)
+        except SyncTimeout:
+            # A dial refused during start-up (seen on a loaded machine) backs off for up to
+            # ~20 s; pausing and resuming the device on the dialling side re-dials at once.
+            self._redial()
+            self.wait_connected()
+
+    def _redial(self) -> None:
+        for node in self.nodes:
+            connections = node.client.connections()
+            for peer in self._peers(node):
+                state = connections.get(peer.device_id)
+                dials = self.nodes.index(node) < self.nodes.index(peer)
+                if dials and (state is None or not state.connected):
+                    node.client.pause(peer.device_id)
+                    node.client.resume(peer.device_id)
 
     def _peers(self, node: ClusterNode) -> list[ClusterNode]:
         return [self[p] for p in self.spec.peers_of(node.name)]
