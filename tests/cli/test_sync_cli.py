@@ -210,6 +210,49 @@ def test_peers_add_rejects_bad_address(tmp_path: Path) -> None:
     assert "'laptop:22000' is not a Syncthing address." in result.output
 
 
+VAULT = _fake_device_id("an always-on node")
+VAULT_SECRET = "vault-pw-never-printed-0123"  # noqa: S105 - a test secret that must never leak
+
+
+def _vault_password(root: Path, mode: int = 0o600) -> Path:
+    path = root / "vault-password"
+    path.write_text(VAULT_SECRET + "\n", encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def test_peers_add_untrusted_without_password_file_is_refused(tmp_path: Path) -> None:
+    result = _machine(tmp_path).peers("add", VAULT, "--untrusted")
+    assert result.exit_code == 2
+    assert "--untrusted and --password-file go together." in result.output
+    _no_traceback(result)
+
+
+def test_peers_add_password_file_without_untrusted_is_refused(tmp_path: Path) -> None:
+    result = _machine(tmp_path).peers(
+        "add", VAULT, "--password-file", str(_vault_password(tmp_path))
+    )
+    assert result.exit_code == 2
+    assert "--untrusted and --password-file go together." in result.output
+
+
+def test_peers_add_untrusted_missing_password_file_says_so(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    result = _machine(tmp_path).peers("add", VAULT, "--untrusted", "--password-file", str(missing))
+    assert result.exit_code == 2
+    assert "does not exist." in result.output
+    _no_traceback(result)
+
+
+def test_peers_add_untrusted_world_readable_password_file_is_refused(tmp_path: Path) -> None:
+    secret = _vault_password(tmp_path, mode=0o644)
+    result = _machine(tmp_path).peers("add", VAULT, "--untrusted", "--password-file", str(secret))
+    assert result.exit_code == 2
+    assert "can be read by other users" in result.output
+    assert VAULT_SECRET not in result.output
+    _no_traceback(result)
+
+
 def test_setup_refuses_gui_on_network_address(tmp_path: Path) -> None:
     result = _machine(tmp_path).roam("setup", "--gui-address", "0.0.0.0:8384")
     assert result.exit_code == 2
@@ -390,6 +433,28 @@ def test_peers_add_own_id_is_refused(machine: Machine) -> None:
     result = machine.peers("add", own)
     assert result.exit_code == 2
     assert "is this machine's own device ID" in result.output
+
+
+@pytest.mark.e2e
+def test_peers_add_untrusted_shares_folder_encrypted(machine: Machine) -> None:
+    secret = _vault_password(machine.root)
+    result = machine.peers(
+        "add", VAULT, "--name", "nas", "--untrusted", "--password-file", str(secret), "--json"
+    )
+    try:
+        assert result.exit_code == 0, result.output
+        assert VAULT_SECRET not in result.output
+        answer = _json(result)
+        assert answer["untrusted"] is True
+        assert (answer["device_id"], answer["action"]) == (VAULT, "added")
+        with machine.client() as client:
+            folder = next(f for f in client.folders() if f.path == str(machine.projects_dir))
+            entries = {d["deviceID"]: d for d in folder.raw["devices"]}
+            assert entries[VAULT]["encryptionPassword"] == VAULT_SECRET
+            device = next(d for d in client.devices() if d.device_id == VAULT)
+            assert device.raw["untrusted"] is True
+    finally:
+        machine.peers("remove", VAULT)
 
 
 # -- fresh machines ------------------------------------------------------------------------

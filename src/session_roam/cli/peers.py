@@ -21,6 +21,8 @@ from session_roam.engine.peers import (
     remove_peer,
     validate_address,
 )
+from session_roam.engine.untrusted import add_untrusted_peer, read_password_file
+from session_roam.errors import InvalidInput
 
 __all__ = ["peers_app", "register"]
 
@@ -48,12 +50,21 @@ def _projects(ctx: typer.Context) -> Path:
     return projects_dir(claude_config_dir(settings_of(ctx).claude_dir))
 
 
-def _report(ctx: typer.Context, change: PeerChange, json_flag: bool) -> None:
+def _report(
+    ctx: typer.Context, change: PeerChange, json_flag: bool, *, untrusted: bool = False
+) -> None:
     if settings_of(ctx).wants_json(json_flag):
-        emit_json({"schema": "roam.peers.change/1", **asdict(change)})
+        extra = {"untrusted": True} if untrusted else {}
+        emit_json({"schema": "roam.peers.change/1", **asdict(change), **extra})
         return
     console().print(f"{change.name} ({change.device_id}): {change.action}", markup=False)
-    if change.action == "added":
+    if untrusted:
+        console().print(
+            "Shared encrypted: that node stores your sessions but cannot read them. On it, add "
+            f"device {change.my_id} and accept the folder as 'receive encrypted'.",
+            markup=False,
+        )
+    elif change.action == "added":
         console().print(f"On that machine, run: roam peers add {change.my_id}", markup=False)
 
 
@@ -65,6 +76,22 @@ def add_command(
     address: Annotated[
         str | None, typer.Option("--address", help="Where to reach it, tcp://HOST:PORT.")
     ] = None,
+    untrusted: Annotated[
+        bool,
+        typer.Option(
+            "--untrusted",
+            help="An always-on node (NAS, VPS) that stores sessions encrypted and cannot read "
+            "them; needs --password-file.",
+        ),
+    ] = False,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="File (mode 600) holding the folder's encryption password; the same on every "
+            "trusted machine.",
+        ),
+    ] = None,
     syncthing_home: SyncthingHome = None,
     json_flag: JsonFlag = False,
 ) -> None:
@@ -73,13 +100,30 @@ def add_command(
     Without --address Syncthing finds the machine through discovery. Example:
 
         roam peers add ABCDEF1-... --name laptop --address tcp://laptop.local:22000
+
+    An always-on node that should keep sessions while your machines are off, without being
+    able to read them, is added with --untrusted; the password is read from a file so that it
+    never shows on a command line:
+
+        roam peers add ABCDEF1-... --name nas --untrusted --password-file ~/.roam-vault-pw
     """
     device = parse_device_id(device_id).canonical  # a typo fails before Syncthing is needed
     if address is not None:
         validate_address(address)
+    if untrusted != (password_file is not None):
+        raise InvalidInput(
+            "--untrusted and --password-file go together.",
+            hint="Add an always-on node with: roam peers add ID --untrusted --password-file FILE",
+        )
+    password = read_password_file(password_file) if password_file is not None else None
     with connect_local(syncthing_home) as local:
-        change = add_peer(local, _projects(ctx), device, name=name, address=address)
-    _report(ctx, change, json_flag)
+        if password is None:
+            change = add_peer(local, _projects(ctx), device, name=name, address=address)
+        else:
+            change = add_untrusted_peer(
+                local, _projects(ctx), device, password, name=name, address=address
+            )
+    _report(ctx, change, json_flag, untrusted=password is not None)
 
 
 @peers_app.command("remove")
