@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json
 from session_roam.cli.sync import print_rows
 from session_roam.engine.deviceid import parse_device_id
@@ -34,16 +35,6 @@ peers_app = typer.Typer(
         "(`roam status` shows it)."
     ),
 )
-
-SyncthingHome = Annotated[
-    Path | None,
-    typer.Option(
-        "--syncthing-home",
-        envvar="ROAM_SYNCTHING_HOME",
-        help="Syncthing's config folder (default: the one Syncthing itself uses).",
-    ),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def _projects(ctx: typer.Context) -> Path:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from session_roam.cli.context import Settings, settings_of
+from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine.local import connect_local
 from session_roam.engine.paths import claude_config_dir, projects_dir
@@ -23,16 +24,6 @@ from session_roam.engine.setup import SetupRequest, SetupResult, run_setup
 from session_roam.engine.status import StatusReport, collect_status
 
 __all__ = ["print_rows", "register", "setup_command", "status_command"]
-
-SyncthingHome = Annotated[
-    Path | None,
-    typer.Option(
-        "--syncthing-home",
-        envvar="ROAM_SYNCTHING_HOME",
-        help="Syncthing's config folder (default: the one Syncthing itself uses).",
-    ),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def print_rows(out: Console, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
