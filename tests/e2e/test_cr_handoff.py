@@ -113,6 +113,13 @@ def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arri
             timeout_s=30,
             what="beta to see alpha holding the lease",
         )
+        # The claim is scanned at once, the session file only after the watcher delay: wait
+        # for it too, so that what is held back below is the last turn, not the whole session.
+        wait_until(
+            lambda: any(beta.projects_dir.glob(f"*/{session}.jsonl")),
+            timeout_s=30,
+            what="beta to have the session's first turn",
+        )
         # Cut the link while alpha writes: its last turn and its release stay on alpha.
         alpha.client.pause(beta.device_id)
         beta.client.pause(alpha.device_id)
