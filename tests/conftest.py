@@ -31,3 +31,16 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("NO_COLOR", "1")
     return home
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A real-cluster test that fails is run once more, and the rerun shows in the summary.
+
+    Real Syncthing nodes on a shared 2-core machine occasionally miss a timing window that has
+    nothing to do with roam (a refused dial that backs off for 20 s, a watcher firing late).
+    One rerun keeps CI honest about such noise without hiding a real failure, which fails twice;
+    every rerun is listed as R in the report so flakes stay visible and get fixed.
+    """
+    for item in items:
+        if item.get_closest_marker("e2e") is not None:
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))
