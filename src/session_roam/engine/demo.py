@@ -157,7 +157,7 @@ def _steps(cluster: Cluster, summary: DemoSummary) -> Generator[DemoEvent, None,
     alpha, beta, gamma = (cluster[name] for name in _NODES)
     session = SessionWriter(_SESSION_ID, _CWD, seed=1)
 
-    title = "Claude Code writes a session on alpha; it reaches beta and gamma"
+    title = "A Claude Code session is written on alpha; it reaches beta and gamma"
     yield DemoEvent("start", title)
     path = _append(alpha, session.turn("Sketch a plan for the notes app.", "Here is a plan."))
     _append(alpha, session.turn("Check the tests pass.", "All green.", command="echo 12 passed"))
@@ -236,7 +236,7 @@ def _steps(cluster: Cluster, summary: DemoSummary) -> Generator[DemoEvent, None,
         "done",
         title,
         f"{len(prompts)} prompts on the resumed chain, both machines' turns "
-        f"included; alpha keeps the originals in {result.backup}",
+        f"included; alpha kept the originals in its backup store (see them with --keep)",
         time.monotonic() - started,
     )
     return session
