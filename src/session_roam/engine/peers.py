@@ -16,6 +16,7 @@ from session_roam.engine.local import find_roam_folder
 from session_roam.errors import InvalidInput, SetupError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from session_roam.engine.local import LocalSyncthing
@@ -120,8 +121,13 @@ def add_peer(
     *,
     name: str | None = None,
     address: str | None = None,
+    share: Callable[[SyncthingClient, str, str], bool] | None = None,
 ) -> PeerChange:
-    """Pair with a machine and share roam's folder with it."""
+    """Pair with a machine and share roam's folder with it.
+
+    ``share(client, folder_id, device_id)`` says how (an always-on node gets the folder
+    encrypted) and returns whether the config changed; the default shares it in the clear.
+    """
     client = local.client
     my_id = client.my_id()
     change = ensure_peer(client, my_id, device, name=name, address=address)
@@ -131,7 +137,11 @@ def add_peer(
             f"Syncthing does not share {projects_dir} yet.",
             hint="Run `roam setup` first; it creates the folder and pairs peers in one go.",
         )
-    if share_folder_with(client, folder.id, [change.device_id]) and change.action == "unchanged":
+    if share is None:
+        changed = share_folder_with(client, folder.id, [change.device_id])
+    else:
+        changed = share(client, folder.id, change.device_id)
+    if changed and change.action == "unchanged":
         change = PeerChange(change.device_id, change.name, "updated", my_id)
     return change
 

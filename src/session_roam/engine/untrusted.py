@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from session_roam.engine.local import find_roam_folder
-from session_roam.engine.peers import PeerChange, ensure_peer
+from session_roam.engine.peers import PeerChange, add_peer
 from session_roam.engine.stfolder import folder_body
 from session_roam.errors import InvalidInput, RoamError, SetupError
 
@@ -170,20 +169,16 @@ def add_untrusted_peer(
     address: str | None = None,
 ) -> PeerChange:
     """Pair with an always-on node and share roam's folder with it, encrypted."""
-    client = local.client
-    my_id = client.my_id()
-    change = ensure_peer(client, my_id, device, name=name, address=address)
-    folder = find_roam_folder(client, projects_dir)
-    if folder is None:
-        raise SetupError(
-            f"Syncthing does not share {projects_dir} yet.",
-            hint="Run `roam setup` first; it creates the folder and pairs peers in one go.",
-        )
-    if share_encrypted(client, folder.id, change.device_id, password) and (
-        change.action == "unchanged"
-    ):
-        change = PeerChange(change.device_id, change.name, "updated", my_id)
-    return change
+    return add_peer(
+        local,
+        projects_dir,
+        device,
+        name=name,
+        address=address,
+        share=lambda client, folder_id, device_id: share_encrypted(
+            client, folder_id, device_id, password
+        ),
+    )
 
 
 def encrypted_folder_body(
