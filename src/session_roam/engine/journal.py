@@ -99,13 +99,12 @@ def _through_row(data: bytes, uuid: str | None) -> bytes:
     """
     if uuid is None:
         return data
-    needle = f'"uuid":"{uuid}"'.encode()
-    start = 0
+    needle = uuid.encode()
+    end = 0
     for line in data.splitlines(keepends=True):
-        end = start + len(line)
-        if needle in line.replace(b'": "', b'":"') and _row_uuid(line) == uuid:
+        end += len(line)
+        if needle in line and _row_uuid(line) == uuid:
             return data[:end]
-        start = end
     return data
 
 
