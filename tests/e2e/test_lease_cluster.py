@@ -191,17 +191,34 @@ def test_lease_cluster_kill_9_holder_expires_after_its_ttl(pair: Cluster) -> Non
     assert TTL_S * 2 / 3 - 0.5 <= freed_after <= TTL_S + 10
 
 
-def test_lease_cluster_refuses_with_a_paused_peer_and_force_proceeds(trio: Cluster) -> None:
+def test_lease_cluster_grants_with_one_of_three_paused_through_the_majority(
+    trio: Cluster,
+) -> None:
     alpha, _, gamma = trio.nodes
     session = str(uuid.uuid4())
     alpha.client.pause(gamma.device_id)
     try:
-        with pytest.raises(PeerUnreachable, match=r"gamma \(.{7}\) is not connected"):
+        held = lease.acquire(session, engine=engine(trio, alpha), ttl_s=TTL_S)
+        assert held.claim.forced_past == ()
+        held.release()
+    finally:
+        alpha.client.resume(gamma.device_id)
+        trio.wait_connected()
+
+
+def test_lease_cluster_refuses_without_a_majority_and_force_proceeds(trio: Cluster) -> None:
+    alpha, beta, gamma = trio.nodes
+    session = str(uuid.uuid4())
+    alpha.client.pause(beta.device_id)
+    alpha.client.pause(gamma.device_id)
+    try:
+        with pytest.raises(PeerUnreachable, match=r"\(.{7}\) are not connected: only 1 of the 3"):
             lease.acquire(session, engine=engine(trio, alpha), ttl_s=TTL_S)
         forced = lease.acquire(session, engine=engine(trio, alpha), ttl_s=TTL_S, force=True)
-        assert forced.claim.forced_past == (gamma.device_id,)
+        assert set(forced.claim.forced_past) == {beta.device_id, gamma.device_id}
         forced.release()
     finally:
+        alpha.client.resume(beta.device_id)
         alpha.client.resume(gamma.device_id)
         trio.wait_connected()
 

@@ -42,6 +42,15 @@ class FakeNet:
     def cut(self, a: str, b: str) -> None:
         self.down.add(frozenset((a, b)))
 
+    def isolate(self, name: str) -> None:
+        """Switch one machine off, as far as every other machine can tell."""
+        for other in self.nodes:
+            if other != name:
+                self.cut(name, other)
+
+    def heal(self) -> None:
+        self.down.clear()
+
 
 class FakeTransport:
     def __init__(self, net: FakeNet, device_id: str, root: Path) -> None:
@@ -80,8 +89,15 @@ class FakeTransport:
         self.claims.setdefault(session, {})[device] = raw
 
     def publish(
-        self, claim: Claim, *, wait_for: Sequence[str], timeout_s: float, extra: Sequence[str] = ()
+        self,
+        claim: Claim,
+        *,
+        wait_for: Sequence[str],
+        timeout_s: float,
+        extra: Sequence[str] = (),
+        pull: bool = False,
     ) -> None:
+        # Delivery is instant, so there is never anything left to pull.
         self.published.append(claim)
         raw = self.claims[claim.session][claim.device]
         for device, node in self.net.nodes.items():

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from session_roam.engine import lease
-from session_roam.engine.lease_model import ClaimState, parse_claim
+from session_roam.engine.lease_engine import Quorum
+from session_roam.engine.lease_model import Claim, ClaimState, parse_claim, serialize_claim
 from session_roam.errors import LeaseHeld, PeerUnreachable, SyncTimeout
 from tests.engine.lease_fakes import FakeClock, FakeNet, FakeTransport, make_engine
 
@@ -80,10 +81,64 @@ def test_lease_is_granted_again_after_release(trio: Trio) -> None:
     second.release()
 
 
-def test_lease_refuses_when_a_peer_is_unreachable(trio: Trio) -> None:
+def test_lease_is_granted_with_one_of_three_machines_off(trio: Trio) -> None:
+    trio.net.isolate("C")  # A and B are a majority, and C never claimed the session
+    held = trio.acquire("A")
+    assert held.claim.state is ClaimState.HELD
+    assert held.claim.forced_past == ()
+    held.release()
+
+
+def test_lease_refuses_without_a_majority_of_machines(trio: Trio) -> None:
+    trio.net.cut("A", "B")
     trio.net.cut("A", "C")
-    with pytest.raises(PeerUnreachable, match=r"c \(C\) is not connected"):
+    with pytest.raises(PeerUnreachable, match=r"only 1 of the 3 machines"):
         trio.acquire("A")
+
+
+def test_lease_refuses_while_an_offline_machine_never_released(trio: Trio) -> None:
+    trio.acquire("C")  # C holds, then goes off without releasing
+    trio.net.isolate("C")
+    with pytest.raises(LeaseHeld, match=r"by c \(C\), which is not connected now and never"):
+        trio.acquire("A")
+
+
+def test_lease_offline_holder_still_blocks_after_its_ttl(trio: Trio) -> None:
+    trio.acquire("C")
+    trio.net.isolate("C")
+    with pytest.raises(LeaseHeld):
+        trio.acquire("A")
+    trio.clock.now += TTL * 10  # expired by A's clock, yet its last turn may never have left C
+    with pytest.raises(LeaseHeld, match="never released"):
+        trio.acquire("A")
+
+
+def test_lease_offline_machine_that_released_does_not_block(trio: Trio) -> None:
+    trio.acquire("C").release()
+    trio.net.isolate("C")
+    held = trio.acquire("A")
+    assert held.claim.state is ClaimState.HELD
+    held.release()
+
+
+def test_lease_steal_lets_a_machine_past_an_offline_holder(trio: Trio) -> None:
+    trio.acquire("C")
+    trio.net.isolate("C")
+    lease.steal(SESSION, engine=trio.engines["A"])
+    held = trio.acquire("A")
+    assert held.claim.state is ClaimState.HELD
+    held.release()
+
+
+def test_lease_degraded_mode_republishes_before_every_comparison_read(trio: Trio) -> None:
+    trio.net.isolate("C")
+    choosing = Claim(SESSION, "B", 0, ClaimState.CHOOSING, TTL, 1)
+    trio.transports["A"].put_raw(SESSION, "B", serialize_claim(choosing))
+    with pytest.raises(SyncTimeout, match="still choosing"):
+        lease.acquire(SESSION, engine=trio.engines["A"], ttl_s=TTL, timeout_s=1.0)
+    claiming = [c for c in trio.transports["A"].published if c.state is ClaimState.CLAIMING]
+    assert len(claiming) > 5  # one publish, through the barrier, per poll of the choosing peer
+    assert [c.counter for c in claiming] == sorted({c.counter for c in claiming})
 
 
 def test_lease_force_goes_past_an_unreachable_peer_and_records_it(trio: Trio) -> None:
@@ -278,7 +333,7 @@ def test_lease_withdraws_its_claim_when_a_peer_never_confirms(
     trio: Trio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     eng = trio.engines["A"]
-    monkeypatch.setattr(eng, "required_peers", lambda **_: (["B", "C"], ()))
+    monkeypatch.setattr(eng, "quorum", lambda **_: Quorum(["B", "C"]))
     trio.net.cut("A", "C")  # C drops away after the connection check
     with pytest.raises(SyncTimeout, match=r"\['C'\] did not confirm"):
         trio.acquire("A")

@@ -15,6 +15,7 @@ from session_roam.engine.lease_model import (
     ReleaseStamp,
     Verdict,
     decide,
+    has_majority,
     judge,
     live_views,
     make_view,
@@ -89,6 +90,54 @@ def test_decide_fails_closed_on_an_unreadable_claim() -> None:
     decision = decide(mine, [view(mine), corrupt])
     assert decision.verdict is Verdict.LOSE
     assert decision.blocker == corrupt
+
+
+def test_decide_loses_to_an_absent_machine_that_never_released() -> None:
+    mine = claim("A", 3)
+    gone = view(claim("C", 1, ClaimState.HELD), expired=True)
+    decision = decide(mine, [view(mine), gone], absent={"C"})
+    assert decision.verdict is Verdict.LOSE
+    assert decision.offline
+    assert decision.blocker == gone
+
+
+def test_decide_loses_to_an_absent_machine_stuck_choosing() -> None:
+    mine = claim("A", 3)
+    gone = view(claim("C", 0, ClaimState.CHOOSING), expired=True)
+    assert decide(mine, [view(mine), gone], absent={"C"}).offline
+
+
+def test_decide_loses_to_an_absent_machines_unreadable_claim() -> None:
+    mine = claim("A", 3)
+    decision = decide(mine, [view(mine), ClaimView("C", None, error="torn")], absent={"C"})
+    assert decision.verdict is Verdict.LOSE
+    assert decision.offline
+
+
+def test_decide_ignores_an_absent_machine_that_released() -> None:
+    mine = claim("A", 3)
+    gone = view(claim("C", 1, ClaimState.RELEASED))
+    assert decide(mine, [view(mine), gone], absent={"C"}).verdict is Verdict.WIN
+
+
+def test_decide_ignores_an_absent_holder_that_was_stolen_from() -> None:
+    mine = claim("A", 8, stolen_from="C", stolen_below=7)
+    gone = view(claim("C", 1, ClaimState.HELD))
+    assert decide(mine, [view(mine), gone], absent={"C"}).verdict is Verdict.WIN
+
+
+def test_decide_without_absent_machines_lets_an_expired_holder_go() -> None:
+    mine = claim("A", 3)
+    gone = view(claim("C", 1, ClaimState.HELD), expired=True)
+    assert decide(mine, [view(mine), gone]).verdict is Verdict.WIN
+
+
+@pytest.mark.parametrize(
+    ("devices", "reachable", "majority"),
+    [(2, 1, False), (2, 2, True), (3, 2, True), (3, 1, False), (4, 2, False), (4, 3, True)],
+)
+def test_has_majority_needs_more_than_half(devices: int, reachable: int, majority: bool) -> None:
+    assert has_majority(devices, reachable) is majority
 
 
 def test_next_ticket_is_above_every_visible_ticket_released_included() -> None:

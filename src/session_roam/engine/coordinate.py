@@ -143,6 +143,8 @@ class SyncthingCoordinator:
                 session.session_id, session.path, force=forced, engine=self._engine
             )
         except LeaseHeld as exc:
+            if exc.hint != LeaseHeld.default_hint:
+                raise
             raise LeaseHeld(
                 exc.message,
                 hint="Finish the session on that machine first, or take it over with "

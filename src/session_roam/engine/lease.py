@@ -80,6 +80,19 @@ def _who(view: ClaimView) -> str:
     return f"{claim.name or claim.host or view.device[:7]} ({view.device[:7]})"
 
 
+def _offline_error(session: str, view: ClaimView) -> LeaseHeld:
+    claim = view.claim
+    state = "an unreadable claim" if claim is None else f"its claim is still {claim.state.value}"
+    since = f" since {claim.since}" if claim is not None and claim.since else ""
+    return LeaseHeld(
+        f"Session {session} was last taken by {_who(view)}, which is not connected now and never "
+        f"released it ({state}{since}): it may still be writing, or its last turn never left it.",
+        hint=f"Bring {_who(view)} online and try again; if it is gone for good, "
+        f"`roam cr --force {session}` resumes the copy here (recorded; anything it wrote later "
+        "is merged in when it returns).",
+    )
+
+
 def _held_error(session: str, view: ClaimView) -> LeaseHeld:
     claim = view.claim
     if claim is None:
@@ -349,11 +362,11 @@ def _acquire(
             hint="Finish it there first; `roam lease status` shows every claim.",
         )
     try:
-        wait_for, forced = engine.required_peers(force=force, session=session)
+        quorum = engine.quorum(force=force, session=session)
         result = engine.run(
-            acquire_flow(_base_claim(engine, session, ttl_s, forced)),
+            acquire_flow(_base_claim(engine, session, ttl_s, quorum.forced), absent=quorum.absent),
             session=session,
-            wait_for=wait_for,
+            wait_for=quorum.wait_for,
             timeout_s=timeout_s,
         )
     except BaseException:
@@ -361,6 +374,8 @@ def _acquire(
         raise
     if isinstance(result, Lost):
         engine.locks.unlock(fd)
+        if result.offline:
+            raise _offline_error(session, result.blocker)
         raise _held_error(session, result.blocker)
     lease = Lease(engine, result.claim, fd, session_file, owns_engine=owns_engine).start()
     if session_file is not None and stamp_timeout_s is not None:
@@ -447,9 +462,11 @@ def steal(
     """
     session = validate_session_id(session_id)
     with engine_scope(engine) as eng:
-        wait_for, forced = eng.required_peers(force=True)
-        base = _base_claim(eng, session, DEFAULT_TTL_S, forced)
-        result = eng.run(steal_flow(base), session=session, wait_for=wait_for, timeout_s=timeout_s)
+        quorum = eng.quorum(force=True)
+        base = _base_claim(eng, session, DEFAULT_TTL_S, quorum.forced)
+        result = eng.run(
+            steal_flow(base), session=session, wait_for=quorum.wait_for, timeout_s=timeout_s
+        )
     if isinstance(result, Lost):
         log.warning("Stole session %s from %s.", session, _who(result.blocker))
         return result.blocker

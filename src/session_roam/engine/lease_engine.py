@@ -25,6 +25,7 @@ from session_roam.engine.lease_model import (
     Claim,
     ClaimView,
     Observation,
+    has_majority,
     live_views,
     make_view,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "LocalLocks",
     "ObservationStore",
     "Peer",
+    "Quorum",
     "boot_id",
 ]
 
@@ -55,6 +57,20 @@ class Peer:
     device_id: str
     name: str
     connected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Quorum:
+    """Whom an acquisition waits for, whom it goes past, and whom it must account for.
+
+    ``forced``: peers a ``--force`` run goes past (recorded in the claim). ``absent``: peers that
+    are off while the rest are a majority (degraded mode): not waited for, but their claims
+    must be cleanly released (``lease_model.decide``).
+    """
+
+    wait_for: list[str]
+    forced: tuple[str, ...] = ()
+    absent: frozenset[str] = frozenset()
 
 
 class LeaseTransport(Protocol):
@@ -82,12 +98,20 @@ class LeaseTransport(Protocol):
         ...
 
     def publish(
-        self, claim: Claim, *, wait_for: Sequence[str], timeout_s: float, extra: Sequence[str] = ()
+        self,
+        claim: Claim,
+        *,
+        wait_for: Sequence[str],
+        timeout_s: float,
+        extra: Sequence[str] = (),
+        pull: bool = False,
     ) -> None:
         """Have Syncthing scan ``extra`` (folder-relative), then our claim, at once.
 
         Then, for each device in ``wait_for``, block until it announced our claim's new version
-        (SyncTimeout after ``timeout_s``; PeerUnreachable when one disconnects meanwhile).
+        (SyncTimeout after ``timeout_s``; PeerUnreachable when one disconnects meanwhile). With
+        ``pull``, then also until this node has every version of the session's claim files that
+        those peers announced (they announced them before ours, on the same connection).
         """
         ...
 
@@ -264,17 +288,20 @@ class LeaseEngine:
         self.observations.save()
         return result
 
-    def required_peers(
-        self, *, force: bool, session: str | None = None
-    ) -> tuple[list[str], tuple[str, ...]]:
-        """Peers the barrier waits for, and those a forced run goes past (PeerUnreachable else).
+    def quorum(self, *, force: bool, session: str | None = None) -> Quorum:
+        """Decide whom an acquisition of ``session`` waits for, or refuse (PeerUnreachable).
+
+        Every peer connected: wait for all of them. Some off, but this machine and its connected
+        peers are a majority of the folder's devices: wait for those, and treat the rest as
+        ``absent``. Fewer than a majority: refuse, unless ``force`` goes past them.
 
         With ``session``, a live claim from a machine that is not a direct peer is refused too:
-        its claims reach us through a third machine, so our barrier cannot see whether it has
-        ours (the lease needs every machine sharing the folder to peer with every other).
+        its claims reach us through a third machine, and the majority rule assumes every machine
+        counts the same devices (docs/design/lease.md, Limits).
         """
         peers = self.transport.peers()
         missing = [p for p in peers if not p.connected]
+        connected = [p.device_id for p in peers if p.connected]
         if session is not None and not force:
             known = {p.device_id for p in peers} | {self.device_id}
             for view in live_views(self.views(session)):
@@ -285,24 +312,42 @@ class LeaseEngine:
                         hint="Pair every machine with every other (`roam peers add`), or pass "
                         "--force.",
                     )
-        if missing and not force:
-            names = ", ".join(f"{p.name or p.device_id[:7]} ({p.device_id[:7]})" for p in missing)
-            raise PeerUnreachable(
-                f"Cannot take the lease while {names} "
-                f"{'is' if len(missing) == 1 else 'are'} not connected: "
-                "it might be writing this session right now."
-            )
-        if missing:
+        if not missing:
+            return Quorum(connected)
+        labels = [f"{p.name or p.device_id[:7]} ({p.device_id[:7]})" for p in missing]
+        names = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+        if force:
             log.warning(
                 "FORCED: going ahead without %s; if it is writing this session, expect a conflict",
                 ", ".join(p.device_id[:7] for p in missing),
             )
-        return [p.device_id for p in peers if p.connected], tuple(p.device_id for p in missing)
+            return Quorum(connected, forced=tuple(p.device_id for p in missing))
+        if has_majority(len(peers) + 1, len(connected) + 1):
+            log.info("%s not connected; the lease is decided by the majority that is", names)
+            return Quorum(connected, absent=frozenset(p.device_id for p in missing))
+        verb = "is" if len(missing) == 1 else "are"
+        raise PeerUnreachable(
+            f"Cannot take the lease while {names} {verb} not connected: only "
+            f"{len(connected) + 1} of the {len(peers) + 1} machines sharing the folder can be "
+            "asked, a lease needs more than half, and the others might be writing this session.",
+            hint="Connect them (`roam status` shows who is missing), or pass --force if they are "
+            "not using this session.",
+        )
 
     def run(
-        self, flow: Flow, *, session: str, wait_for: Sequence[str], timeout_s: float
+        self,
+        flow: Flow,
+        *,
+        session: str,
+        wait_for: Sequence[str],
+        timeout_s: float,
     ) -> Won | Lost:
-        """Drive a flow to its end; on the deadline throw SyncTimeout into it (it withdraws)."""
+        """Drive a flow to its end; on the deadline throw SyncTimeout into it (it withdraws).
+
+        Every barrier of a flow also pulls what the peers announced before confirming (see
+        ``LeaseTransport.publish``): a machine deciding in degraded mode writes only to a
+        majority, and a read that missed its claim could grant the session twice.
+        """
         deadline = self.clock() + timeout_s
         reply: Any = None
         error: BaseException | None = None
@@ -341,7 +386,10 @@ class LeaseEngine:
         # expired before our next write reaches them: give up instead (the flow withdraws).
         remaining = max(0.1, min(deadline - self.clock(), step.claim.ttl_s / 3))
         self.transport.publish(
-            step.claim, wait_for=wait_for if step.wait else (), timeout_s=remaining
+            step.claim,
+            wait_for=wait_for if step.wait else (),
+            timeout_s=remaining,
+            pull=step.wait,
         )
         return None
 

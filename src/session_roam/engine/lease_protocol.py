@@ -12,6 +12,12 @@ The acquisition is Lamport's bakery over Syncthing (docs/design/lease.md has the
 2. read, take ``ticket = 1 + max(visible tickets)``, publish ``claiming`` with it, barrier;
 3. read and ``decide``: lose to a live claim ordered before ours, wait while a peer is choosing,
    otherwise win and publish ``held``.
+
+With machines off (``absent``; allowed only when the rest are a majority of the folder's devices)
+the barrier covers only the connected peers, so a plain local read may miss a claim that reached
+a majority without us. Then every read in the comparison loop is a quorum read: republish our
+claim with the barrier (which also pulls whatever the peers announced before confirming it),
+then read. See docs/design/lease.md, "When a machine is off".
 """
 
 from __future__ import annotations
@@ -79,10 +85,14 @@ class Won:
 
 @dataclass(frozen=True, slots=True)
 class Lost:
-    """We withdrew; ``blocker`` is the claim that is ahead of us (the holder, or next in line)."""
+    """We withdrew; ``blocker`` is the claim that is ahead of us (the holder, or next in line).
+
+    ``offline``: the blocker's machine is not connected and never released the session.
+    """
 
     claim: Claim
     blocker: ClaimView
+    offline: bool = False
 
 
 Flow = Generator[Step, Any, Won | Lost]
@@ -95,8 +105,13 @@ def _own(views: Sequence[ClaimView], device: str) -> Claim | None:
     return None
 
 
-def acquire_flow(base: Claim, *, poll_s: float = DEFAULT_POLL_S) -> Flow:
+def acquire_flow(
+    base: Claim, *, poll_s: float = DEFAULT_POLL_S, absent: frozenset[str] = frozenset()
+) -> Flow:
     """Run the bakery for ``base.session`` as ``base.device``; ``base`` carries the metadata.
+
+    ``absent``: the machines sharing the folder that are not connected (degraded mode). Their
+    unreleased claims make us lose, and every comparison read is a quorum read.
 
     Whatever happens after the first publish (a loss, a timeout thrown in by the driver, an
     interrupt), the flow leaves its claim ``released`` so it never blocks anyone.
@@ -127,8 +142,13 @@ def acquire_flow(base: Claim, *, poll_s: float = DEFAULT_POLL_S) -> Flow:
         refresh_every = max(1, int(claim.ttl_s / 3 / poll_s))
         polls = 0
         while True:
+            if absent and polls:
+                # A quorum read: the barrier's peers confirm our new version only after sending
+                # us everything they had before it, so the read below misses no finished write.
+                claim = claim.bump()
+                yield Publish(claim, wait=True)
             views = yield Read()
-            decision = decide(claim, views)
+            decision = decide(claim, views, absent=absent)
             if decision.verdict is Verdict.WIN:
                 claim = claim.bump(state=ClaimState.HELD)
                 yield Publish(claim, wait=False)
@@ -140,9 +160,9 @@ def acquire_flow(base: Claim, *, poll_s: float = DEFAULT_POLL_S) -> Flow:
                 # race lose to a ticket nobody is using. If they are slow, the answer stands.
                 with contextlib.suppress(SyncTimeout, PeerUnreachable):
                     yield Publish(claim, wait=True)
-                return Lost(claim, decision.blocker)
+                return Lost(claim, decision.blocker, offline=decision.offline)
             polls += 1
-            if polls % refresh_every == 0:
+            if not absent and polls % refresh_every == 0:
                 claim = claim.bump()
                 yield Publish(claim, wait=False)
             yield Sleep(poll_s)

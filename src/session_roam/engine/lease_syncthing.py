@@ -176,7 +176,13 @@ class SyncthingTransport:
             os.utime(path, ns=(stamp, stamp))
 
     def publish(
-        self, claim: Claim, *, wait_for: Sequence[str], timeout_s: float, extra: Sequence[str] = ()
+        self,
+        claim: Claim,
+        *,
+        wait_for: Sequence[str],
+        timeout_s: float,
+        extra: Sequence[str] = (),
+        pull: bool = False,
     ) -> None:
         name = self.relative_claim(claim.session, claim.device)
         # Subscribe before the scan: events from before a subscription are never replayed.
@@ -197,6 +203,8 @@ class SyncthingTransport:
             if info is not None:
                 pending -= _has_it(info.raw)
             if not pending:
+                if pull:
+                    self._pull_claims(claim.session, deadline, timeout_s)
                 return
             if time.monotonic() > deadline:
                 names = ", ".join(self.peer_name(d) for d in sorted(pending))
@@ -209,4 +217,37 @@ class SyncthingTransport:
                         f"{self.peer_name(str(event.data.get('id')))} disconnected while "
                         "confirming this machine's lease claim."
                     )
+            time.sleep(_POLL_S)
+
+    def _behind(self, session: str) -> list[str]:
+        """Claim files of ``session`` whose announced (global) version this node lacks."""
+        devices = set(self.client.folder(self.folder_id).device_ids) | set(
+            self.read_claims(session)
+        )
+        behind = []
+        for device in sorted(devices):
+            info = self.client.file_info(self.folder_id, self.relative_claim(session, device))
+            if info is None:
+                continue
+            glob = info.raw.get("global") or {}
+            local = info.raw.get("local") or {}
+            if glob.get("deleted") or not glob.get("version"):
+                continue
+            if glob.get("version") != local.get("version"):
+                behind.append(device)
+        return behind
+
+    def _pull_claims(self, session: str, deadline: float, timeout_s: float) -> None:
+        """Wait until this node has every claim version its peers announced (the pull barrier).
+
+        A peer sends its index updates in order over one connection, so once it has confirmed
+        our claim we have been told of every claim it had before; a read after this sees them.
+        """
+        while behind := self._behind(session):
+            if time.monotonic() > deadline:
+                names = ", ".join(self.peer_name(d) for d in behind)
+                raise SyncTimeout(
+                    f"This machine did not receive the lease claims of {names} within "
+                    f"{timeout_s:g} s."
+                )
             time.sleep(_POLL_S)
