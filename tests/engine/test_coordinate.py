@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from session_roam.engine import coordinate as coordinate_module
 from session_roam.engine import lease
-from session_roam.engine.coordinate import acquire_lease, agent_namespaces, open_coordinator
+from session_roam.engine.coordinate import (
+    SyncthingCoordinator,
+    acquire_lease,
+    agent_namespaces,
+    open_coordinator,
+)
+from session_roam.engine.stmodels import Connection, FileInfo, FolderStatus
 from session_roam.errors import (
     LeaseHeld,
     RoamError,
@@ -95,3 +102,47 @@ def test_acquire_lease_never_retries_a_verdict(
     with pytest.raises(LeaseHeld):
         acquire_lease(SID, tmp_path / "s.jsonl")
     assert len(calls) == 1
+
+
+class _Client:
+    """Just enough of SyncthingClient for the coordinator's "still pulling" count."""
+
+    def __init__(self, online: set[str], holders: dict[str, tuple[str, ...]]) -> None:
+        self.online = online
+        self.holders = holders
+
+    def folder_status(self, _folder: str) -> FolderStatus:
+        return FolderStatus.from_json({"needFiles": len(self.holders)})
+
+    def connections(self) -> dict[str, Connection]:
+        return {
+            d: Connection(d, d in self.online, False, "", "") for d in ("ME", "ALPHA", "VAULT")
+        }
+
+    def folder(self, _folder: str) -> SimpleNamespace:
+        return SimpleNamespace(device_ids=("ME", "ALPHA", "VAULT"))
+
+    def needed_names(self, _folder: str, *, limit: int) -> list[str]:
+        return list(self.holders)[:limit]
+
+    def file_info(self, _folder: str, name: str) -> FileInfo:
+        return FileInfo.from_json(
+            {"global": {"name": name}, "availability": [{"id": d} for d in self.holders[name]]}
+        )
+
+
+def _coordinator(client: _Client, tmp_path: Path) -> SyncthingCoordinator:
+    engine = SimpleNamespace(device_id="ME")
+    return SyncthingCoordinator(engine, client, "f", tmp_path)  # type: ignore[arg-type]  # fakes
+
+
+def test_coordinator_does_not_wait_for_files_only_an_offline_machine_has(tmp_path: Path) -> None:
+    client = _Client({"VAULT"}, {"a.jsonl": ("ALPHA",), "b.jsonl": ("ALPHA", "VAULT")})
+    assert _coordinator(client, tmp_path)._pulling() == 1
+
+
+def test_coordinator_waits_for_every_needed_file_while_all_peers_are_connected(
+    tmp_path: Path,
+) -> None:
+    client = _Client({"ALPHA", "VAULT"}, {"a.jsonl": (), "b.jsonl": ("VAULT",)})
+    assert _coordinator(client, tmp_path)._pulling() == 2

@@ -56,6 +56,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _POLL_S: Final = 0.1
+#: Above this many needed files, roam waits for all of them rather than asking about each.
+_NEED_CHECK_LIMIT: Final = 200
 _ACQUIRE_ATTEMPTS: Final = 3
 _RETRY_PAUSE_S: Final = 0.5
 _CONFIG_NAME: Final = "config.toml"
@@ -122,6 +124,8 @@ class SyncthingCoordinator:
         self._client = client
         self._folder = folder_id
         self._root = root
+        self._me = engine.device_id
+        self._stranded: list[str] = []
 
     @classmethod
     def on(cls, engine: LeaseEngine) -> SyncthingCoordinator:
@@ -153,8 +157,37 @@ class SyncthingCoordinator:
         return _HeldLease(held)
 
     def _pulling(self) -> int:
+        """Files Syncthing still has to pull that a connected machine can actually provide.
+
+        Syncthing keeps the index of a machine that went off, so a file it announced but nobody
+        else has stays "needed" until it returns: waiting for it would only run into the
+        timeout. Those are left out (and logged) when some peer is off.
+        """
         status = self._client.folder_status(self._folder)
-        return status.need_items + status.need_deletes
+        needed = status.need_items + status.need_deletes
+        if not needed or needed > _NEED_CHECK_LIMIT:
+            return needed
+        connections = self._client.connections()
+        online = {d for d, c in connections.items() if c.connected and not c.paused}
+        if all(d in online for d in self._client.folder(self._folder).device_ids if d != self._me):
+            return needed
+        available = 0
+        stranded = []
+        for name in self._client.needed_names(self._folder, limit=_NEED_CHECK_LIMIT):
+            info = self._client.file_info(self._folder, name)
+            if info is not None and online.intersection(info.availability):
+                available += 1
+            else:
+                stranded.append(name)
+        if stranded and stranded != self._stranded:
+            self._stranded = stranded
+            log.warning(
+                "%d file(s) announced by a machine that is off cannot be fetched now "
+                "(first: %s); going on without them.",
+                len(stranded),
+                stranded[0],
+            )
+        return available
 
     def wait_in_sync(
         self, session: PickedSession, *, timeout_s: float, on_wait: Callable[[str], None]

@@ -321,6 +321,18 @@ class SyncthingClient:
         data = self._object("GET", "/rest/db/status", params={"folder": folder})
         return FolderStatus.from_json(data)
 
+    def needed_names(self, folder: str, *, limit: int = 1000) -> list[str]:
+        """Names of the files this node still needs in ``folder`` (first ``limit`` of them)."""
+        data = self._object(
+            "GET", "/rest/db/need", params={"folder": folder, "page": 1, "perpage": limit}
+        )
+        names: list[str] = []
+        for key in ("progress", "queued", "rest"):
+            for item in data.get(key) or ():
+                if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+                    names.append(item["name"])
+        return names
+
     def scan(self, folder: str, sub: str | None = None, *, timeout_s: float = 120.0) -> None:
         """Scan now and return when the scan is done (the call blocks server-side)."""
         params: dict[str, str | int] = {"folder": folder}
