@@ -115,9 +115,7 @@ class _Client:
         return FolderStatus.from_json({"needFiles": len(self.holders)})
 
     def connections(self) -> dict[str, Connection]:
-        return {
-            d: Connection(d, d in self.online, False, "", "") for d in ("ME", "ALPHA", "VAULT")
-        }
+        return {d: Connection(d, d in self.online, False, "", "") for d in ("ME", "ALPHA", "VAULT")}
 
     def folder(self, _folder: str) -> SimpleNamespace:
         return SimpleNamespace(device_ids=("ME", "ALPHA", "VAULT"))

@@ -245,6 +245,12 @@ def test_verify_unpublished_peer_warns_versions() -> None:
     assert statuses(dataclasses.replace(healthy(), nodes={}))["versions"] == "warn"
 
 
+def test_verify_does_not_expect_versions_from_an_always_on_node() -> None:
+    snap = healthy()
+    vault = dataclasses.replace(snap.peers[0], untrusted=True, encrypted=True)
+    assert statuses(dataclasses.replace(snap, peers=(vault,), nodes={}))["versions"] == "ok"
+
+
 @pytest.mark.parametrize(("offset", "status"), [(2, "ok"), (30, "warn"), (-300, "fail")])
 def test_verify_clock_skew_thresholds(offset: float, status: str) -> None:
     info = NodeInfo(PEER, "beta", "0.1.0", "v1.19.2", "2.1.331", 1000.0 + offset)

@@ -85,6 +85,36 @@ def setup_command(
         bool,
         typer.Option("--allow-remote-gui", help="Accept a GUI/API reachable from the network."),
     ] = False,
+    always_on: Annotated[
+        str | None,
+        typer.Option(
+            "--always-on",
+            help="Device ID of an always-on node (NAS, VPS) that keeps your sessions encrypted "
+            "and cannot read them; needs --password-file.",
+        ),
+    ] = None,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="File (mode 600) holding the folder's encryption password for --always-on; "
+            "the same on every machine. Never give the password itself.",
+        ),
+    ] = None,
+    always_on_address: Annotated[
+        str | None,
+        typer.Option(
+            "--always-on-address",
+            help="Where to reach the always-on node, tcp://HOST:PORT.",
+        ),
+    ] = None,
+    always_on_name: Annotated[
+        str | None,
+        typer.Option(
+            "--always-on-name",
+            help="A name to show for the always-on node (default for a new one: always-on).",
+        ),
+    ] = None,
     json_flag: JsonFlag = False,
 ) -> None:
     """Make Syncthing share ~/.claude/projects with your other machines. Safe to run again.
@@ -94,6 +124,13 @@ def setup_command(
     machine with the other's device ID. Example:
 
         roam setup --device-id ABCDEF1-... --address tcp://laptop.local:22000
+
+    An always-on node keeps sessions moving while your machines are off. It gets the folder
+    encrypted, so it stores them without being able to read them. The password is read from a
+    file only, so that it never shows in `ps` or your shell history (docs/always-on.md):
+
+        roam setup --always-on NASID12-... --always-on-address tcp://nas:22000 \\
+            --password-file ~/.config/session-roam/vault-password
     """
     settings = settings_of(ctx)
     result = run_setup(
@@ -107,6 +144,10 @@ def setup_command(
             syncthing_home=syncthing_home,
             folder_id=folder_id,
             allow_remote_gui=allow_remote_gui,
+            always_on=always_on,
+            password_file=password_file,
+            always_on_address=always_on_address,
+            always_on_name=always_on_name,
         )
     )
     if settings.wants_json(json_flag):
@@ -125,10 +166,23 @@ def _render_setup(result: SetupResult) -> None:
             out.print(f"  changed: {change}", markup=False)
     else:
         out.print("Nothing to change: this machine was already set up.", markup=False)
+    node = result.always_on
+    if node is not None:
+        out.print(
+            f"Always-on node {node.name} ({node.device_id}): {node.action}, untrusted, "
+            "shared encrypted (it stores your sessions but cannot read them).",
+            markup=False,
+        )
     for warning in result.warnings:
         err_console().print(f"warning: {warning}", markup=False)
     out.print("On the other machine, run:", markup=False)
     out.print(f"  {result.next_step}", markup=False)
+    if node is not None:
+        out.print(
+            f"On the always-on node, add device {result.device_id} and accept folder "
+            f"{result.folder_id} as 'Receive Encrypted' (no password there).",
+            markup=False,
+        )
 
 
 def status_command(

@@ -81,8 +81,9 @@ def verify_command(
 
     Checks Syncthing (running, API key, loopback-only GUI), the sessions folder, peers, that
     this machine's sessions are on every peer, .stignore, conflict copies, shell shortcuts,
-    agent namespaces, leases, version and clock skew between peers, paths with no mapping, and
-    disk space. Exits 0 when nothing fails (warnings allowed) and 7 when something does.
+    agent namespaces, leases, version and clock skew between peers, paths with no mapping, disk
+    space, and that an always-on node gets the folder encrypted only. Exits 0 when nothing
+    fails (warnings allowed) and 7 when something does.
     Example:
 
         roam verify --fix

@@ -5,6 +5,12 @@ hardened BEFORE its first start when asked), start Syncthing if it is not runnin
 unit where that works, else a background process), install ``.stignore`` before the folder's
 first scan, pair peers BEFORE sharing the folder with them, and change only what differs - a
 second run with the same arguments leaves Syncthing's config byte for byte as it was.
+
+An always-on node (``--always-on``, see ``engine.setup_always_on``) is added last, once the
+folder exists, through ``engine.untrusted.add_untrusted_peer``: it is never listed in the folder
+without its encryption password, so it never receives a plain-text byte. Its password file is
+read before Syncthing is touched (a bad file fails fast, nothing half done), and the result
+names the node, never the password.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ from typing import TYPE_CHECKING, Any, Final
 from session_roam.engine import xdg
 from session_roam.engine.atomic import make_private_dirs
 from session_roam.engine.deviceid import parse_device_id
-from session_roam.engine.local import find_roam_folder, same_path
+from session_roam.engine.local import LocalSyncthing, find_roam_folder, same_path
 from session_roam.engine.node import find_syncthing_binary, spawn_detached
 from session_roam.engine.peers import ensure_peer, share_folder_with, validate_address
+from session_roam.engine.setup_always_on import AlwaysOnNode, check_always_on, ensure_always_on
 from session_roam.engine.stconfig import (
     CONFIG_NAME,
     candidate_homes,
@@ -43,6 +50,8 @@ from session_roam.errors import InvalidInput, SetupError, SyncthingUnreachable
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
+
+    from session_roam.engine.untrusted import EncryptionPassword
 
 __all__ = ["NO_DISCOVERY_OPTIONS", "SetupRequest", "SetupResult", "run_setup"]
 
@@ -73,6 +82,10 @@ class SetupRequest:
     folder_id: str | None = None
     allow_remote_gui: bool = False
     api_key: str | None = field(default=None, repr=False)
+    always_on: str | None = None
+    password_file: Path | None = None
+    always_on_address: str | None = None
+    always_on_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +101,10 @@ class SetupResult:
     stignore: str
     warnings: tuple[str, ...]
     next_step: str
+    always_on: AlwaysOnNode | None = None
 
 
-def _check_request(request: SetupRequest) -> None:
+def _check_request(request: SetupRequest) -> EncryptionPassword | None:
     if request.addresses and len(request.addresses) not in (1, len(request.device_ids)):
         raise InvalidInput(
             "Give one --address per --device-id (in the same order), or a single one.",
@@ -108,6 +122,13 @@ def _check_request(request: SetupRequest) -> None:
             f"--gui-address {gui} would open Syncthing's API to the network.",
             hint="Use 127.0.0.1:PORT, or add --allow-remote-gui if you really mean it.",
         )
+    return check_always_on(
+        request.always_on,
+        request.password_file,
+        address=request.always_on_address,
+        name=request.always_on_name,
+        plain_ids=request.device_ids,
+    )
 
 
 def _systemd_ready() -> bool:
@@ -163,7 +184,7 @@ def _apply_options(client: SyncthingClient, request: SetupRequest) -> list[str]:
 
 def run_setup(request: SetupRequest) -> SetupResult:
     """Do everything ``roam setup`` promises; see the module docstring for the order."""
-    _check_request(request)
+    password = _check_request(request)
     binary = find_syncthing_binary()
     changes: list[str] = []
     warnings: list[str] = []
@@ -205,7 +226,7 @@ def run_setup(request: SetupRequest) -> SetupResult:
             changes.append(f"started Syncthing as {started}")
     with SyncthingClient(config.base_url, config.api_key) as client:
         client.wait_until_ready(_READY_TIMEOUT_S)
-        client.check_supported()
+        version = client.check_supported()
         changes += _apply_options(client, request)
         my_id = client.my_id()
         make_private_dirs(request.projects_dir)
@@ -223,6 +244,23 @@ def run_setup(request: SetupRequest) -> SetupResult:
             changes.append(f".stignore {ignore.action}")
             if not created:  # a new folder's first scan reads it anyway
                 client.scan(folder_id)
+        always_on = None
+        if request.always_on is not None and password is not None:
+            local = LocalSyncthing(binary=binary, config=config, version=version, client=client)
+            always_on, found = ensure_always_on(
+                local,
+                request.projects_dir,
+                request.always_on,
+                password,
+                name=request.always_on_name,
+                address=request.always_on_address,
+                no_discovery=request.no_discovery,
+            )
+            warnings += found
+            if always_on.action != "unchanged":
+                changes.append(
+                    f"always-on node {always_on.device_id[:7]} {always_on.action}, shared encrypted"
+                )
     listen = request.listen_address or "tcp://THIS-MACHINE:22000"
     next_step = f"roam setup --device-id {my_id} --address {listen}"
     return SetupResult(
@@ -237,6 +275,7 @@ def run_setup(request: SetupRequest) -> SetupResult:
         stignore=ignore.action,
         warnings=tuple(warnings),
         next_step=next_step,
+        always_on=always_on,
     )
 
 

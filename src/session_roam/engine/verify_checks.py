@@ -28,6 +28,7 @@ from session_roam.engine.verify_checks_sync import (
     check_service,
     check_sessions,
 )
+from session_roam.engine.verify_checks_untrusted import check_encryption
 from session_roam.engine.verify_model import DIMENSIONS
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ CHECKS: Final[dict[str, Callable[[Snapshot], list[Finding]]]] = {
     "clock": check_clock,
     "paths": check_paths,
     "disk": check_disk,
+    "encryption": check_encryption,
 }
 assert tuple(CHECKS) == DIMENSIONS  # noqa: S101 - a module invariant, not input validation
 

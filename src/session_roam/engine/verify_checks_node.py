@@ -185,6 +185,8 @@ def check_versions(snap: Snapshot) -> list[Finding]:
     found: list[Finding] = []
     names = {p.device_id: p.name or p.device_id[:7] for p in snap.peers}
     for peer in snap.peers:
+        if peer.untrusted:
+            continue  # an always-on node runs plain Syncthing: it publishes no roam versions
         node = snap.nodes.get(peer.device_id)
         who = names[peer.device_id]
         if node is None or node.info is None:

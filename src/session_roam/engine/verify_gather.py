@@ -143,6 +143,10 @@ def connect(request: VerifyRequest) -> Iterator[Connection]:
 def _peers(client: SyncthingClient, folder: FolderConfig | None, me: str) -> tuple[PeerFacts, ...]:
     connections = client.connections()
     shared = set(folder.device_ids) if folder else set()
+    entries = (folder.raw.get("devices") or []) if folder else []
+    encrypted = {  # whether a password is set; the password itself is not kept
+        e.get("deviceID") for e in entries if isinstance(e, dict) and e.get("encryptionPassword")
+    }
     found = []
     for device in client.devices():
         if device.device_id == me:
@@ -162,6 +166,8 @@ def _peers(client: SyncthingClient, folder: FolderConfig | None, me: str) -> tup
                 shares_folder=device.device_id in shared,
                 need_items=need,
                 completion=completion,
+                untrusted=bool(device.raw.get("untrusted", False)),
+                encrypted=device.device_id in encrypted,
             )
         )
     return tuple(found)

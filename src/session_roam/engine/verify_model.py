@@ -51,6 +51,7 @@ DIMENSIONS: Final = (
     "clock",
     "paths",
     "disk",
+    "encryption",
 )
 
 
@@ -143,6 +144,10 @@ class PeerFacts:
     shares_folder: bool
     need_items: int
     completion: float
+    #: Syncthing's "untrusted" mark, and whether the folder lists this device with an
+    #: encryption password (never the password itself).
+    untrusted: bool = False
+    encrypted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
