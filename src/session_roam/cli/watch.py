@@ -79,6 +79,7 @@ def watch_command(
             name=names.get(status.my_id, ""),
             syncthing_version=str(local.version),
             claude=claude_version(),
+            folder_devices=folder.device_ids,
         )
 
         def is_live(session: str) -> bool:

@@ -5,6 +5,12 @@ and Claude Code's versions, and a sample of its wall clock. A peer cannot read a
 clock directly, but it can compare that sample with the moment the file arrived here (the
 file's ctime, stamped by *this* machine's clock when Syncthing renamed it into place): the
 difference is the clock offset plus the sync latency (about the watcher delay, one second).
+
+It also lists the devices the node shares the folder with (``folder_devices``): the lease is
+safe only when every machine counts the same devices (docs/design/lease.md, "Limits"), and no
+machine can ask another's Syncthing, so each says it here. The field is optional within schema
+``roam.node/1``: older readers ignore keys they do not know, and a file from an older roam,
+without it, means "unknown", not "malformed".
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from session_roam import __version__
 from session_roam.engine.atomic import atomic_write, make_private_dirs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "NODES_DIR",
@@ -41,7 +50,8 @@ _VERSION_TIMEOUT_S: Final = 10.0
 
 @dataclass(frozen=True, slots=True)
 class NodeInfo:
-    """One node's published facts. ``clock`` is its ``time.time()`` when it wrote the file."""
+    """One node's published facts. ``clock`` is its ``time.time()`` when it wrote the file;
+    ``folder_devices`` (sorted, itself included) is None when an older roam wrote it."""
 
     device_id: str
     name: str
@@ -49,9 +59,10 @@ class NodeInfo:
     syncthing_version: str
     claude_version: str
     clock: float
+    folder_devices: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "schema": SCHEMA,
             "device_id": self.device_id,
             "name": self.name,
@@ -60,6 +71,9 @@ class NodeInfo:
             "claude_version": self.claude_version,
             "clock": self.clock,
         }
+        if self.folder_devices is not None:
+            data["folder_devices"] = list(self.folder_devices)
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> NodeInfo:
@@ -74,9 +88,18 @@ class NodeInfo:
                 syncthing_version=str(data["syncthing_version"]),
                 claude_version=str(data.get("claude_version", "")),
                 clock=float(data["clock"]),
+                folder_devices=_devices(data.get("folder_devices")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed roam node file ({exc})") from exc
+
+
+def _devices(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("folder_devices is not a list of device ids")
+    return tuple(sorted(set(value)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +154,11 @@ def publish(
     claude: str,
     roam_version: str = __version__,
     clock: float | None = None,
+    folder_devices: Iterable[str] | None = None,
 ) -> NodeInfo:
-    """Write this node's file (atomically, so a peer never syncs half of it)."""
+    """Write this node's file (atomically, so a peer never syncs half of it). ``folder_devices``
+    are the devices Syncthing shares the folder with here; this node is added if missing."""
+    shared = None if folder_devices is None else tuple(sorted({*folder_devices, device_id}))
     info = NodeInfo(
         device_id=device_id,
         name=name,
@@ -140,6 +166,7 @@ def publish(
         syncthing_version=syncthing_version,
         claude_version=claude,
         clock=time.time() if clock is None else clock,
+        folder_devices=shared,
     )
     path = info_path(projects_dir, device_id)
     make_private_dirs(path.parent)

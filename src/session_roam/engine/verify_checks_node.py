@@ -18,6 +18,7 @@ from session_roam.engine.verify_base import (
     ok,
     unchecked,
 )
+from session_roam.engine.verify_checks_mesh import check_mesh
 from session_roam.engine.verify_model import Finding, Status
 
 if TYPE_CHECKING:
@@ -104,7 +105,8 @@ def check_namespaces(snap: Snapshot) -> list[Finding]:
 
 def check_leases(snap: Snapshot) -> list[Finding]:
     if snap.leases is None:
-        return [Finding("leases", Status.WARN, f"Not checked: {snap.lease_error or snap.skipped}.")]
+        reason = snap.lease_error or snap.skipped
+        return [Finding("leases", Status.WARN, f"Not checked: {reason}."), *check_mesh(snap)]
     known = {p.device_id for p in snap.peers} | {snap.service.device_id}
     found: list[Finding] = []
     held: dict[str, list[str]] = defaultdict(list)
@@ -170,6 +172,7 @@ def check_leases(snap: Snapshot) -> list[Finding]:
                     subject=session,
                 )
             )
+    found.extend(check_mesh(snap))  # the lease is only safe in a full mesh
     live = sum(1 for v in snap.leases if v.live)
     return found or ok("leases", f"No orphaned or doubly held claims ({live} live).")
 

@@ -331,6 +331,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
                 name=facts.device_name,
                 syncthing_version=facts.version,
                 claude=claude,
+                folder_devices=folder.device_ids,
             )
         return replace(
             snap,
