@@ -140,7 +140,9 @@ class SyncthingCoordinator:
             taken = lease_api.steal(session.session_id, engine=self._engine)
             if taken is not None:
                 log.warning(
-                    "forced: took session %s over from %s", session.session_id, taken.device
+                    "forced: took session %s over from %s",
+                    session.session_id,
+                    lease_api.holder_label(taken),
                 )
         try:
             held = acquire_lease(

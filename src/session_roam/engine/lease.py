@@ -56,6 +56,7 @@ __all__ = [
     "engine_for",
     "file_stamp",
     "held_check",
+    "holder_label",
     "is_live",
     "open_engine",
     "release",
@@ -73,7 +74,8 @@ RELEASE_WAIT_S: Final = 10.0
 _SIGNALS: Final = (signal.SIGTERM, signal.SIGHUP)
 
 
-def _who(view: ClaimView) -> str:
+def holder_label(view: ClaimView) -> str:
+    """How people see a claim's machine: its name and short device id, "alpha (SRVQLDF)"."""
     claim = view.claim
     if claim is None:
         return view.device[:7]
@@ -84,10 +86,11 @@ def _offline_error(session: str, view: ClaimView) -> LeaseHeld:
     claim = view.claim
     state = "an unreadable claim" if claim is None else f"its claim is still {claim.state.value}"
     since = f" since {claim.since}" if claim is not None and claim.since else ""
+    who = holder_label(view)
     return LeaseHeld(
-        f"Session {session} was last taken by {_who(view)}, which is not connected now and never "
+        f"Session {session} was last taken by {who}, which is not connected now and never "
         f"released it ({state}{since}): it may still be writing, or its last turn never left it.",
-        hint=f"Bring {_who(view)} online and try again; if it is gone for good, "
+        hint=f"Bring {who} online and try again; if it is gone for good, "
         f"`roam cr --force {session}` resumes the copy here (recorded; anything it wrote later "
         "is merged in when it returns).",
     )
@@ -103,7 +106,7 @@ def _held_error(session: str, view: ClaimView) -> LeaseHeld:
         )
     verb = "is held by" if claim.state is ClaimState.HELD else "is being claimed by"
     since = f" since {claim.since}" if claim.since else ""
-    return LeaseHeld(f"Session {session} {verb} {_who(view)}{since}.")
+    return LeaseHeld(f"Session {session} {verb} {holder_label(view)}{since}.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +213,7 @@ class Lease:
                 log.warning(
                     "Session %s was taken over by %s (roam lease steal); stop writing it here.",
                     self.session,
-                    _who(thief),
+                    holder_label(thief),
                 )
                 return
             self.claim = self.claim.bump()
@@ -462,12 +465,12 @@ def steal(
     """
     session = validate_session_id(session_id)
     with engine_scope(engine) as eng:
-        quorum = eng.quorum(force=True)
+        quorum = eng.quorum(force=True, warn=False)  # the steal itself is the loud part
         base = _base_claim(eng, session, DEFAULT_TTL_S, quorum.forced)
         result = eng.run(
             steal_flow(base), session=session, wait_for=quorum.wait_for, timeout_s=timeout_s
         )
     if isinstance(result, Lost):
-        log.warning("Stole session %s from %s.", session, _who(result.blocker))
+        log.warning("Stole session %s from %s.", session, holder_label(result.blocker))
         return result.blocker
     return None

@@ -288,7 +288,7 @@ class LeaseEngine:
         self.observations.save()
         return result
 
-    def quorum(self, *, force: bool, session: str | None = None) -> Quorum:
+    def quorum(self, *, force: bool, session: str | None = None, warn: bool = True) -> Quorum:
         """Decide whom an acquisition of ``session`` waits for, or refuse (PeerUnreachable).
 
         Every peer connected: wait for all of them. Some off, but this machine and its connected
@@ -317,6 +317,8 @@ class LeaseEngine:
         labels = [f"{p.name or p.device_id[:7]} ({p.device_id[:7]})" for p in missing]
         names = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
         if force:
+            if not warn:
+                return Quorum(connected, forced=tuple(p.device_id for p in missing))
             log.warning(
                 "FORCED: going ahead without %s; if it is writing this session, expect a conflict",
                 ", ".join(p.device_id[:7] for p in missing),
