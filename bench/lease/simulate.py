@@ -1,35 +1,105 @@
 """Run the lease simulation at scale and print schedules/s, grants and double grants.
 
-    .venv/bin/python -m bench.lease.simulate --schedules 20000 --seed 1
+    .venv/bin/python -m bench.lease.simulate --schedules 50000 --faults all --seed 1
 
 The same model and the same decision code as tests/engine/test_lease_simulation.py, bigger.
+``--faults all`` is the issue-8 mix (vaults, long partitions, machines off and back, crashes,
+degraded mode); ``--faults partition`` keeps only long partitions; ``--faults pauses`` is the mix
+from before issue 8 (short pauses and crashes, no vault); ``--faults apart`` is two machines that
+cannot reach each other but both reach the vault. Negative controls, which must show double
+grants: ``--rule any`` (degraded mode without a majority) and ``--faults apart --pull never
+--pull-s 0.5`` (barriers that do not wait for the data the peers announced).
 Exit status 1 if any schedule granted a session twice.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import sys
 import time
+from typing import TYPE_CHECKING, cast
 
-from tests.engine.lease_sim import simulate
+from tests.engine.lease_sim import SimConfig, StartRule, mixed_faults, simulate
+
+if TYPE_CHECKING:
+    import random
+
+
+def _partitions_only(rng: random.Random, *, horizon_s: float, rule: StartRule) -> SimConfig:
+    config = mixed_faults(rng, horizon_s=horizon_s, rule=rule)
+    return dataclasses.replace(
+        config,
+        pause_p=0.0,
+        crash_p=0.0,
+        off_p=0.0,
+        vault_off_p=0.0,
+        vault_crash_p=0.0,
+        partition_p=1.0,
+    )
+
+
+def _pauses_only(rng: random.Random, *, horizon_s: float, rule: StartRule) -> SimConfig:
+    return SimConfig(nodes=rng.choice([2, 3, 3, 4]), horizon_s=horizon_s, rule=rule)
+
+
+def _apart(rng: random.Random, *, horizon_s: float, rule: StartRule) -> SimConfig:
+    del rng
+    return SimConfig(
+        nodes=2, vaults=1, horizon_s=horizon_s, rule=rule, pause_p=0.0, crash_p=0.0, apart=True
+    )
+
+
+_MIXES = {
+    "all": mixed_faults,
+    "apart": _apart,
+    "partition": _partitions_only,
+    "pauses": _pauses_only,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--schedules", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--horizon", type=float, default=8.0, help="simulated seconds per schedule")
+    parser.add_argument("--horizon", type=float, default=5.0, help="simulated seconds each")
+    parser.add_argument("--faults", choices=sorted(_MIXES), default="all")
+    parser.add_argument("--rule", choices=["majority", "strict", "any"], default="majority")
+    parser.add_argument(
+        "--pull",
+        choices=["always", "degraded", "never"],
+        default="always",
+        help="which barriers wait for the data the peers announced (the driver: always)",
+    )
+    parser.add_argument(
+        "--pull-s",
+        type=float,
+        default=None,
+        help="most seconds between an announcement and its data (default: the mix's 0-0.3)",
+    )
     args = parser.parse_args(argv)
+    mix = functools.partial(
+        _MIXES[args.faults], horizon_s=args.horizon, rule=cast("StartRule", args.rule)
+    )
+
+    def configs(rng: random.Random) -> SimConfig:
+        config = dataclasses.replace(mix(rng), pull=args.pull)
+        return config if args.pull_s is None else dataclasses.replace(config, pull_s=args.pull_s)
+
     began = time.perf_counter()
-    result = simulate(args.schedules, seed=args.seed, horizon_s=args.horizon)
+    result = simulate(args.schedules, seed=args.seed, configs=configs)
     took = time.perf_counter() - began
     print(
-        f"schedules {args.schedules} ({args.schedules / took:.0f}/s, {took:.1f} s), "
-        f"grants {result.grants}, double grants {result.double_grants}, "
-        f"lost races {result.losses}, refusals (peer unreachable) {result.refusals}, "
-        f"timeouts {result.timeouts}, crashes {result.crashes}, "
-        f"takeovers after a crash {result.takeovers_after_crash}"
+        f"schedules {result.schedules} ({result.schedules / took:.0f}/s, {took:.1f} s), "
+        f"faults {args.faults}, rule {args.rule}, pull {args.pull}, seed {args.seed}\n"
+        f"grants {result.grants}, degraded grants {result.degraded_grants} "
+        f"(in {result.degraded_schedules} schedules), double grants {result.double_grants}\n"
+        f"lost races {result.losses} (to an absent machine that never released: "
+        f"{result.offline_losses}), refusals without a majority {result.refusals}, "
+        f"withdrew as a peer disconnected {result.unreachable}, timeouts {result.timeouts}\n"
+        f"partitions {result.partitions}, machines off {result.offs}, "
+        f"crashes {result.crashes}, takeovers after a crash {result.takeovers_after_crash}"
     )
     for line in result.log[:10]:
         print(line)

@@ -1,220 +1,152 @@
 """A discrete-event model of Syncthing carrying lease claims, driving the real lease flows.
 
-What is modelled, and why it is enough for the protocol:
+What is modelled (links and faults in ``lease_sim_net`` and ``lease_sim_faults``, the replicas'
+storing and relaying in ``lease_sim_replicas``, settings and counts in ``lease_sim_config``):
 
-- each node keeps its own copy of every claim file; a node's publish sends its claim to every
-  peer over one FIFO connection per pair (Syncthing sends one device's index updates in order
-  over one connection) with a random delay, and the receiver answers with an announcement
-  ("I have version N"), the writer's ``RemoteIndexUpdated``, over the reverse connection;
-- connections drop and come back (pauses): messages wait, order is kept;
-- nodes crash for good (kill -9): they stop renewing, their claim stays behind and must expire
-  by the readers' own clocks;
+- every replica keeps the newest version of every claim file and relays what it stores to every
+  other replica over FIFO links with random delays; a version coming back to its writer is that
+  peer's announcement, the writer's ack; so a claim reaches B through the always-on vault while
+  A-B is down, and every ack comes after the peer's announcements of what it had before;
+- always-on replicas (``vaults``) that store and forward but never run roam;
+- faults: short pauses of one link, long partitions (a replica cut off from some or all others,
+  or the cluster split in two), machines that go off and come back (files persist, the roam
+  process and its lease are gone, observations restart with the boot) and crashes for good;
+- the start rule of the real engine (``SimConfig.rule``): every peer connected -> the plain
+  protocol; else a majority of the folder's devices connected -> degraded mode with
+  ``absent`` = the missing ones; else refuse, unless every missing machine is dead for good (the
+  user then forces past it); a required peer that disconnects during a barrier throws
+  ``PeerUnreachable`` into the flow, as the real transport does;
 - every decision is made by ``acquire_flow`` and ``make_view``, the code roam runs.
 
-A double grant is two live nodes holding at once; the simulation counts them (there must be
-none). Time is simulated, so thousands of schedules run in seconds.
+A double grant is two machines that are on holding at once; a holder cut off by a partition
+keeps holding and renewing (the renewals just do not arrive). Time is simulated, so thousands of
+schedules run in seconds.
+
+A file's data may lag its announcement (``SimConfig.pull_s``; a third of the random schedules):
+the barrier then also waits for the data the peers announced before confirming, as the real
+driver does after every barrier (``pull``; switched off it is a negative control).
+
+Not modelled: steals, torn or unreadable claim files, clock skew (no decision reads another
+machine's clock), topologies other than a full mesh, and machines that disagree about who shares
+the folder. A machine's own active claim counts as ``local_dead`` only while no roam process runs
+there, as ``LocalLocks`` has it; flows read only while their process is alive, so their
+decisions never see that flag set.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import heapq
-import itertools
 import random
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from session_roam.engine.lease_model import (
     Claim,
     ClaimState,
     ClaimView,
-    Observation,
+    has_majority,
     make_view,
-    serialize_claim,
 )
 from session_roam.engine.lease_protocol import Flow, Lost, Publish, Read, Sleep, Won, acquire_flow
-from session_roam.errors import SyncTimeout
+from session_roam.errors import PeerUnreachable, SyncTimeout
+from tests.engine.lease_sim_config import Replica, SimConfig, SimResult, StartRule, mixed_faults
+from tests.engine.lease_sim_faults import schedule_faults
+from tests.engine.lease_sim_net import Power
+from tests.engine.lease_sim_replicas import Replicas
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+__all__ = [
+    "SESSION",
+    "SimConfig",
+    "SimResult",
+    "StartRule",
+    "World",
+    "mixed_faults",
+    "simulate",
+]
+
 SESSION = "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70"
 
 
-@dataclass(slots=True)
-class SimConfig:
-    nodes: int = 3
-    horizon_s: float = 30.0
-    ttl_s: float = 3.0
-    acquire_timeout_s: float = 6.0
-    max_delay_s: float = 0.05
-    spike_delay_s: float = 0.5
-    spike_p: float = 0.05
-    pause_p: float = 0.3
-    max_pause_s: float = 0.8
-    crash_p: float = 0.3
-    max_scan_s: float = 0.02
+class World(Replicas):
+    """One schedule: the replicas, the roam process on each trusted machine, and the faults."""
 
-
-@dataclass(slots=True)
-class SimResult:
-    grants: int = 0
-    double_grants: int = 0
-    losses: int = 0
-    refusals: int = 0
-    timeouts: int = 0
-    takeovers_after_crash: int = 0
-    crashes: int = 0
-    log: list[str] = field(default_factory=list)
-
-    def add(self, other: SimResult) -> None:
-        self.grants += other.grants
-        self.double_grants += other.double_grants
-        self.losses += other.losses
-        self.refusals += other.refusals
-        self.timeouts += other.timeouts
-        self.takeovers_after_crash += other.takeovers_after_crash
-        self.crashes += other.crashes
-        self.log.extend(other.log)
-
-
-@dataclass(slots=True)
-class _Node:
-    device: str
-    files: dict[str, bytes] = field(default_factory=dict)
-    observations: dict[str, Observation] = field(default_factory=dict)
-    acked: dict[str, int] = field(default_factory=dict)
-    alive: bool = True
-    flow: Flow | None = None
-    waiting: tuple[int, frozenset[str], float] | None = None  # counter, peers, deadline
-    holding: Claim | None = None
-    counter: int = 0
-
-
-class _World:
     def __init__(
         self, config: SimConfig, rng: random.Random, flow: Callable[..., Flow] = acquire_flow
     ) -> None:
-        self.flow = flow
-        self.config = config
-        self.rng = rng
-        self.now = 0.0
-        self.queue: list[tuple[float, int, Callable[[], None]]] = []
-        self.seq = itertools.count()
-        self.nodes = {f"DEV{i}": _Node(f"DEV{i}") for i in range(config.nodes)}
-        self.channel_free: dict[tuple[str, str], float] = {}
-        self.down_until: dict[frozenset[str], float] = {}
-        self.result = SimResult()
-        self.deadlines: dict[str, float] = {}
-        self.required: dict[str, frozenset[str]] = {}
-
-    # --- scheduling -------------------------------------------------------------------------
-    def at(self, when: float, action: Callable[[], None]) -> None:
-        heapq.heappush(self.queue, (when, next(self.seq), action))
+        super().__init__(config, rng)
+        self.flow_factory = flow
+        self.result = SimResult(schedules=1)
 
     def run(self) -> SimResult:
-        for node in self.nodes.values():
-            self.at(self.rng.uniform(0, 0.5), functools.partial(self.start, node))
-        self.schedule_faults()
-        while self.queue:
-            when, _, action = heapq.heappop(self.queue)
-            if when > self.config.horizon_s:
-                break
-            self.now = when
-            action()
+        if self.config.handover:
+            self.at(0.0, functools.partial(self.start, self.nodes["DEV1"]))
+        else:
+            for name in self.trusted:
+                self.at(self.rng.uniform(0, 0.5), functools.partial(self.start, self.nodes[name]))
+            schedule_faults(self, self.config)
+        if self.config.apart:
+            self.fault([frozenset(("DEV0", "DEV1"))], self.config.horizon_s)
+        self.run_until(self.config.horizon_s)
+        self.result.degraded_schedules = int(self.result.degraded_grants > 0)
         return self.result
 
-    def schedule_faults(self) -> None:
-        cfg = self.config
-        names = list(self.nodes)
-        for a, b in itertools.combinations(names, 2):
-            if self.rng.random() < cfg.pause_p:
-                start = self.rng.uniform(0, cfg.horizon_s)
-                self.at(start, functools.partial(self.pause, a, b))
-        if self.rng.random() < cfg.crash_p:
-            victim = self.rng.choice(names)
-            self.at(self.rng.uniform(0, cfg.horizon_s), lambda: self.crash(self.nodes[victim]))
-
-    # --- network ------------------------------------------------------------------------------
-    def connected(self, a: str, b: str) -> bool:
-        if not (self.nodes[a].alive and self.nodes[b].alive):
-            return False
-        return self.down_until.get(frozenset((a, b)), 0.0) <= self.now
-
-    def pause(self, a: str, b: str) -> None:
-        self.down_until[frozenset((a, b))] = self.now + self.rng.uniform(
-            0.05, self.config.max_pause_s
-        )
-
-    def send(self, src: str, dst: str, deliver: Callable[[], None]) -> None:
-        cfg = self.config
-        delay = self.rng.uniform(0.001, cfg.max_delay_s)
-        if self.rng.random() < cfg.spike_p:
-            delay += self.rng.uniform(0, cfg.spike_delay_s)
-        when = max(self.now + delay, self.channel_free.get((src, dst), 0.0))
-        down = self.down_until.get(frozenset((src, dst)), 0.0)
-        if down > self.now:
-            when = max(when, down + delay)
-        self.channel_free[(src, dst)] = when  # FIFO per connection, as Syncthing's index stream
-
-        def arrive() -> None:
-            if self.nodes[src].alive and self.nodes[dst].alive:
-                deliver()
-
-        self.at(when, arrive)
-
-    # --- node behaviour ----------------------------------------------------------------------
-    def views(self, node: _Node) -> list[ClaimView]:
+    def views(self, node: Replica) -> list[ClaimView]:
         result = []
-        for device, raw in sorted(node.files.items()):
+        for device, (_, raw) in sorted(node.files.items()):
             view, obs = make_view(
                 raw,
                 session=SESSION,
                 device=device,
                 previous=node.observations.get(device),
                 now=self.now,
+                boot=str(node.boot),
             )
             node.observations[device] = obs
+            if (
+                device == node.device
+                and view.claim is not None
+                and view.claim.active
+                and node.flow is None
+                and node.holding is None
+            ):
+                # LocalLocks.owner_alive: no roam process here holds the session's lock.
+                view = dataclasses.replace(view, local_dead=True)
             result.append(view)
         return result
 
-    def publish(self, node: _Node, claim: Claim) -> None:
-        raw = serialize_claim(claim)
-        node.files[node.device] = raw
-        for peer in self.nodes:
-            if peer == node.device:
-                continue
+    # --- the roam process: acquire ------------------------------------------------------------
+    def retry(self, node: Replica, low: float, high: float) -> None:
+        token = node.token
+        self.at(self.now + self.rng.uniform(low, high), lambda: self.start(node, token))
 
-            def deliver(peer: str = peer, counter: int = claim.counter) -> None:
-                self.nodes[peer].files[node.device] = raw
-                self.send(peer, node.device, lambda: self.ack(node, peer, counter))
-
-            self.send(node.device, peer, deliver)
-
-    def ack(self, node: _Node, peer: str, counter: int) -> None:
-        node.acked[peer] = max(node.acked.get(peer, 0), counter)
-        self.check_barrier(node)
-
-    def check_barrier(self, node: _Node) -> None:
-        if node.waiting is None or not node.alive:
+    def start(self, node: Replica, token: int | None = None) -> None:
+        if token is not None and token != node.token:
             return
-        counter, peers, _ = node.waiting
-        if all(node.acked.get(p, 0) >= counter for p in peers):
-            node.waiting = None
-            self.step(node, None)
-
-    def start(self, node: _Node) -> None:
-        if not node.alive or node.flow is not None or node.holding is not None:
+        if self.power[node.device] is not Power.UP or node.flow is not None or node.holding:
             return
-        peers = [p for p in self.nodes if p != node.device]
-        unreachable = [p for p in peers if not self.connected(node.device, p)]
-        if any(self.nodes[p].alive for p in unreachable):
+        peers = [p for p in self.names if p != node.device]
+        connected = frozenset(p for p in peers if self.connected(node.device, p))
+        missing = frozenset(peers) - connected
+        rule = self.config.rule
+        forced: frozenset[str] = frozenset()
+        absent: frozenset[str] = frozenset()
+        if (
+            missing
+            and rule != "strict"
+            and (rule == "any" or has_majority(len(self.names), len(connected) + 1))
+        ):
+            absent = missing
+        dead = bool(missing) and all(self.power[p] is Power.DEAD for p in missing)
+        if dead and (rule == "strict" or not absent or node.force_past_dead):
+            # The user forces past machines known to be dead (--force, on the record).
+            forced, absent = missing, frozenset()
+        if missing and not absent and not forced:
             self.result.refusals += 1  # PeerUnreachable; try again later
-            self.at(self.now + self.rng.uniform(0.2, 1.0), lambda: self.start(node))
+            self.retry(node, 0.2, 1.0)
             return
-        # Unreachable only because crashed: the user forces past it (recorded in the claim).
-        forced = tuple(unreachable)
-        node.counter += 1
         base = Claim(
             session=SESSION,
             device=node.device,
@@ -222,28 +154,24 @@ class _World:
             state=ClaimState.CHOOSING,
             ttl_s=self.config.ttl_s,
             counter=0,
-            forced_past=forced,
+            forced_past=tuple(sorted(forced)),
         )
-        node.flow = self.flow(base, poll_s=0.05)
-        deadline = self.now + self.config.acquire_timeout_s
-        self.step(node, None, deadline=deadline, required=frozenset(set(peers) - set(forced)))
+        node.token += 1
+        node.force_past_dead = False
+        node.flow = (
+            self.flow_factory(base, poll_s=0.05, absent=absent)
+            if absent
+            else self.flow_factory(base, poll_s=0.05)
+        )
+        node.absent = absent
+        node.required = connected
+        node.deadline = self.now + self.config.acquire_timeout_s
+        self.step(node, None)
 
-    def step(
-        self,
-        node: _Node,
-        reply: Any,
-        *,
-        deadline: float | None = None,
-        required: frozenset[str] | None = None,
-        throw: BaseException | None = None,
-    ) -> None:
+    def step(self, node: Replica, reply: Any, *, throw: BaseException | None = None) -> None:
         flow = node.flow
-        if flow is None or not node.alive:
+        if flow is None:
             return
-        if deadline is not None:
-            self.deadlines[node.device] = deadline
-        if required is not None:
-            self.required[node.device] = required
         try:
             request = flow.throw(throw) if throw is not None else flow.send(reply)
             while True:
@@ -252,18 +180,18 @@ class _World:
                 elif isinstance(request, Publish):
                     # Writing the file and Syncthing's scan take time, during which other
                     # claims keep arriving: the gap between a read and our publish.
-                    publish = request
                     self.at(
                         self.now + self.rng.uniform(0.0, self.config.max_scan_s),
-                        functools.partial(self.published, node, publish),
+                        functools.partial(self.published, node, request, node.token),
                     )
                     return
                 else:
                     assert isinstance(request, Sleep)
-                    if self.now + request.seconds > self.deadlines[node.device]:
+                    if self.now + request.seconds > node.deadline:
                         request = flow.throw(SyncTimeout("choosing peer never finished"))
                         continue
-                    self.at(self.now + request.seconds, lambda: self.step(node, None))
+                    wake = functools.partial(self.wake, node, node.token)
+                    self.at(self.now + request.seconds, wake)
                     return
         except StopIteration as stop:
             node.flow = None
@@ -271,63 +199,164 @@ class _World:
         except SyncTimeout:
             node.flow = None
             self.result.timeouts += 1
-            self.at(self.now + self.rng.uniform(0.1, 1.0), lambda: self.start(node))
+            self.retry(node, 0.1, 1.0)
+        except PeerUnreachable:
+            node.flow = None
+            self.result.unreachable += 1
+            self.retry(node, 0.2, 1.0)
 
-    def published(self, node: _Node, request: Publish) -> None:
-        if not node.alive or node.flow is None:
+    def wake(self, node: Replica, token: int) -> None:
+        if token == node.token:
+            self.step(node, None)
+
+    def published(self, node: Replica, request: Publish, token: int) -> None:
+        if token != node.token or node.flow is None:
             return
-        self.publish(node, request.claim)
+        version = self.publish(node, request.claim)
         if not request.wait:
             self.step(node, None)
             return
-        # The driver's rule: a barrier is bounded to TTL/3, then the flow withdraws.
-        barrier_deadline = min(self.deadlines[node.device], self.now + request.claim.ttl_s / 3)
-        node.waiting = (request.claim.counter, self.required[node.device], barrier_deadline)
-        self.at(barrier_deadline, lambda: self.timeout(node))
+        # The driver's rule: a barrier is bounded to TTL/3, then the flow withdraws. A peer
+        # that is already disconnected sends no DeviceDisconnected: the barrier times out,
+        # unless the link comes back and the peer confirms in time.
+        barrier_deadline = min(node.deadline, self.now + request.claim.ttl_s / 3)
+        node.waiting, node.pulling = (version, barrier_deadline), None
+        self.at(barrier_deadline, lambda: self.barrier_timeout(node, token))
         self.check_barrier(node)
 
-    def timeout(self, node: _Node) -> None:
-        if node.waiting is not None and node.waiting[2] <= self.now:
+    def check_barrier(self, node: Replica) -> None:
+        if node.waiting is None:
+            return
+        if node.pulling is None:
+            version, acked = node.waiting[0], node.acked
+            if not all(acked.get(p, 0) >= version for p in node.required):
+                return
+            pull = self.config.pull
+            if pull == "always" or (pull == "degraded" and node.absent):
+                # The pull: every version the peers announced before confirming ours.
+                node.pulling = dict(node.announced)
+            else:
+                node.pulling = {}
+        files = node.files
+        if any(files.get(w, (0, b""))[0] < v for w, v in node.pulling.items()):
+            return
+        node.waiting = node.pulling = None
+        self.step(node, None)
+
+    def barrier_timeout(self, node: Replica, token: int) -> None:
+        if token == node.token and node.waiting is not None and node.waiting[1] <= self.now:
             node.waiting = None
             self.step(node, None, throw=SyncTimeout("barrier timed out"))
 
-    def finish(self, node: _Node, outcome: Won | Lost) -> None:
+    def link_lost(self, a: str, b: str) -> None:
+        node = self.nodes[a]
+        # The transport watches for DeviceDisconnected only until the peers confirmed.
+        if node.waiting is not None and node.pulling is None and b in node.required:
+            node.waiting = None
+            self.step(node, None, throw=PeerUnreachable(f"{b} disconnected"))
+
+    # --- the roam process: hold, renew, release -----------------------------------------------
+    def finish(self, node: Replica, outcome: Won | Lost) -> None:
         if isinstance(outcome, Lost):
             self.result.losses += 1
-            self.at(self.now + self.rng.uniform(0.05, 2.0), lambda: self.start(node))
+            self.result.offline_losses += outcome.offline
+            blocker = outcome.blocker.device
+            if outcome.offline and self.power.get(blocker) is Power.DEAD:
+                node.force_past_dead = True  # its user will pass --force next time
+            self.retry(node, 0.05, 2.0)
             return
-        others = [n.device for n in self.nodes.values() if n.holding is not None and n.alive]
+        others = [
+            n.device
+            for n in self.nodes.values()
+            if n.holding is not None and self.power[n.device] is Power.UP
+        ]
         self.result.grants += 1
+        self.result.degraded_grants += bool(node.absent)
         if others:
             self.result.double_grants += 1
-            self.result.log.append(f"t={self.now:.3f} {node.device} granted while {others} hold")
-        if any(not n.alive and n.holding is not None for n in self.nodes.values()):
+            mode = f"degraded without {sorted(node.absent)}" if node.absent else "normal"
+            self.result.log.append(
+                f"t={self.now:.3f} {node.device} granted ({mode}) while {others} hold"
+            )
+        if any(self.power[n] is Power.DEAD and self.nodes[n].holding for n in self.names):
             self.result.takeovers_after_crash += 1
         node.holding = outcome.claim
         hold = self.rng.choice([0.05, 0.3, 1.0, self.config.ttl_s * 2])
-        self.at(self.now + self.config.ttl_s / 3, lambda: self.renew(node))
-        self.at(self.now + hold, lambda: self.release(node))
+        if self.config.handover and node.device == "DEV1":
+            hold = self.hand_over(node)
+        token = node.token
+        self.at(self.now + self.config.ttl_s / 3, lambda: self.renew(node, token))
+        self.at(self.now + hold, lambda: self.release(node, token))
 
-    def renew(self, node: _Node) -> None:
-        if node.alive and node.holding is not None:
+    def hand_over(self, laptop: Replica) -> float:
+        """The scripted schedules: how the laptop (DEV1) leaves; DEV0 then tries to continue."""
+        how = self.config.handover
+        if how == "release":
+            return 0.3  # then release() closes the lid
+        leave = self.now + 0.3
+        if how == "off":  # the lid closes mid-session: no release
+            self.at(leave, lambda: self.power_off(laptop, back_after=None))
+        else:  # "cut": the laptop keeps writing behind a partition that outlasts the run
+            pairs = [frozenset((laptop.device, n)) for n in self.names if n != laptop.device]
+            self.at(leave, functools.partial(self.fault, pairs, self.config.horizon_s))
+        self.at(leave + 0.5, functools.partial(self.start, self.nodes["DEV0"]))
+        return self.config.horizon_s
+
+    def renew(self, node: Replica, token: int) -> None:
+        if token == node.token and node.holding is not None:
             node.holding = node.holding.bump()
             self.publish(node, node.holding)
-            self.at(self.now + self.config.ttl_s / 3, lambda: self.renew(node))
+            self.at(self.now + self.config.ttl_s / 3, lambda: self.renew(node, token))
 
-    def release(self, node: _Node) -> None:
-        if node.alive and node.holding is not None:
-            claim = node.holding.bump(state=ClaimState.RELEASED)
-            node.holding = None
-            self.publish(node, claim)
-            self.at(self.now + self.rng.uniform(0.01, 1.5), lambda: self.start(node))
+    def release(self, node: Replica, token: int) -> None:
+        if token != node.token or node.holding is None:
+            return
+        claim = node.holding.bump(state=ClaimState.RELEASED)
+        node.holding = None
+        self.publish(node, claim)
+        if self.config.handover == "release" and node.device == "DEV1":
+            # A clean release reaches the others, then the laptop is closed for the night.
+            off_at = self.now + self.rng.uniform(0.3, 1.0)
+            self.at(off_at, lambda: self.power_off(node, back_after=None))
+            self.at(off_at + 0.5, functools.partial(self.start, self.nodes["DEV0"]))
+            return
+        self.retry(node, 0.01, 1.5)
 
-    def crash(self, node: _Node) -> None:
-        if node.alive:
-            node.alive = False
-            node.flow = None
-            node.waiting = None
-            self.result.crashes += 1
-            # A dead node writes nothing more: it no longer holds, but its claim file stays.
+    # --- power ----------------------------------------------------------------------------------
+    def _kill_process(self, node: Replica) -> None:
+        if node.flow is not None:
+            node.flow.close()
+        node.flow = None
+        node.waiting = None
+        node.holding = None
+        node.token += 1
+
+    def crash(self, node: Replica) -> None:
+        if self.power[node.device] is Power.DEAD:
+            return
+        self.result.crashes += 1
+        holding = node.holding
+        self._kill_process(node)
+        # A dead machine writes nothing more; its claim file stays where it reached.
+        node.holding = holding  # remembered only to count takeovers after a crash
+        self.set_power(node.device, Power.DEAD)
+
+    def power_off(self, node: Replica, back_after: float | None) -> None:
+        if self.power[node.device] is not Power.UP:
+            return
+        self.result.offs += 1
+        self._kill_process(node)
+        self.set_power(node.device, Power.OFF)
+        if back_after is not None:
+            self.at(self.now + back_after, lambda: self.power_on(node))
+
+    def power_on(self, node: Replica) -> None:
+        if self.power[node.device] is not Power.OFF:
+            return
+        node.boot += 1  # the monotonic clock restarted: every claim is "first seen now"
+        self.set_power(node.device, Power.UP)
+        if not node.vault:
+            self.retry(node, 0.1, 1.0)
 
 
 def simulate(
@@ -337,15 +366,20 @@ def simulate(
     config: SimConfig | None = None,
     horizon_s: float = 30.0,
     flow: Callable[..., Flow] = acquire_flow,
+    configs: Callable[[random.Random], SimConfig] | None = None,
 ) -> SimResult:
     """Run ``schedules`` independent random schedules and add up what happened.
 
-    Without ``config`` each schedule draws its cluster size (2-4 nodes) from the seed.
+    ``configs`` draws each schedule's configuration from the seeded generator; without it and
+    without ``config`` each schedule draws its cluster size (2-4 nodes) from the seed.
     """
     total = SimResult()
     master = random.Random(seed)
     for _ in range(schedules):
-        cfg = config or SimConfig(nodes=master.choice([2, 3, 3, 4]), horizon_s=horizon_s)
-        world = _World(cfg, random.Random(master.getrandbits(64)), flow)
+        if configs is not None:
+            cfg = configs(master)
+        else:
+            cfg = config or SimConfig(nodes=master.choice([2, 3, 3, 4]), horizon_s=horizon_s)
+        world = World(cfg, random.Random(master.getrandbits(64)), flow)
         total.add(world.run())
     return total
