@@ -324,6 +324,11 @@ def test_verify_reports_folder_not_shared(cluster: Cluster) -> None:
                 overrides={"fsWatcherDelayS": 1},
             )
         )
+    # Syncthing 1.19.2 sometimes starts no index exchange for a folder re-added while the
+    # connection stays up (1 of ~10 runs here: the nodes disagreed on the folder's contents for
+    # over 30 s). A reconnect exchanges cluster configs and indexes afresh.
+    cluster.pause("alpha")
+    cluster.resume("alpha")
     cluster.wait_in_sync()
     assert_healthy(alpha)
 
