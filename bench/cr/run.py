@@ -2,10 +2,12 @@
 
 1. Overhead when everything is already in sync: ``roam cr ID -- -p X`` against
    ``claude -r ID -p X`` launched directly (and roam alone, with a claude that exits at once).
-2. Hand-over, from the moment alpha's session ends to the moment claude starts on beta:
-   roam (lease + wait for the release stamp) against the seed's way (Syncthing watcher delay
-   2 s, then ``cr`` sleeps a fixed 2 s). Each hand-over also records whether beta's claude was
-   sent alpha's last turn: a fast hand-over that resumes a stale copy is not a hand-over.
+2. Hand-over, from the moment claude exits on alpha to the moment claude starts on beta:
+   roam (alpha's release, then beta's lease + wait for the release stamp) against the seed's
+   way (Syncthing watcher delay 2 s, then ``cr`` sleeps a fixed 2 s). Each hand-over also
+   records whether beta's claude was sent alpha's last turn: a fast hand-over that resumes a
+   stale copy is not a hand-over. The clock starts at claude's exit, not roam's: alpha's
+   release (stamp, publish, wait for beta) is part of the hand-over.
 
     ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.run [--runs 5]
 """
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -69,6 +72,17 @@ def _median_ms(values: Sequence[float]) -> float:
     return statistics.median(values) * 1000
 
 
+def _p95_ms(values: Sequence[float]) -> float:
+    """Nearest-rank 95th percentile (with 10 runs or fewer, the slowest run)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)] * 1000
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
 def _saw(api: FakeMessagesApi, mark: int, text: str) -> bool:
     turns = api.turns_since(mark)
     return bool(turns) and text in conversation_of(turns[0].messages).user_texts
@@ -120,27 +134,32 @@ class Bench:
                 _timed(roam_argv(["cr", session]), cwd=self.cwd, env=self.env(alpha, self.instant))
             )
         d, r, a = _median_ms(direct), _median_ms(roam), _median_ms(roam_alone)
-        print(f"\n1. overhead, in sync, {runs} runs each (median)")
-        print(f"   claude -r ID -p X            {d:8.0f} ms")
+        print(f"\n1. overhead, in sync, {runs} runs each (p50 / p95)")
+        print(f"   claude -r ID -p X            {d:8.0f} / {_p95_ms(direct):5.0f} ms")
         print(
-            f"   roam cr ID -- -p X           {r:8.0f} ms   ratio {r / d:.2f}x  (+{r - d:.0f} ms)"
+            f"   roam cr ID -- -p X           {r:8.0f} / {_p95_ms(roam):5.0f} ms   "
+            f"ratio {r / d:.2f}x  (+{r - d:.0f} ms)"
         )
-        print(f"   roam cr ID (claude = true)   {a:8.0f} ms   roam's own work")
+        print(
+            f"   roam cr ID (claude = true)   {a:8.0f} / {_p95_ms(roam_alone):5.0f} ms   "
+            "roam's own work"
+        )
 
-    def _handoff_roam(self, session: str, i: int) -> tuple[float, bool]:
+    def _handoff_roam(self, session: str, i: int) -> tuple[float, bool, float]:
         alpha, beta = self.cluster["alpha"], self.cluster["beta"]
         text = f"last on alpha {i}"
         argv = roam_argv(["cr", session, "--", "-p", text])
         subprocess.run(
             argv,
             cwd=self.cwd,
-            env=self.env(alpha, self.claude),
+            env=self.env(alpha, self.stamper),
             check=True,
             capture_output=True,
             stdin=subprocess.DEVNULL,
             timeout=180,
         )
-        ended = time.time()
+        roam_done = time.time()
+        ended = float(Path(f"{self.stamp}.exit").read_text())  # alpha's claude exited
         mark = self.api.mark()
         _timed(
             roam_argv(["cr", session, "--", "-p", f"on beta {i}"]),
@@ -148,7 +167,7 @@ class Bench:
             env=self.env(beta, self.stamper),
         )
         started = float(self.stamp.read_text())
-        return started - ended, _saw(self.api, mark, text)
+        return started - ended, _saw(self.api, mark, text), roam_done - ended
 
     def _handoff_seed(self, session: str, i: int) -> tuple[float, bool]:
         alpha, beta = self.cluster["alpha"], self.cluster["beta"]
@@ -182,7 +201,9 @@ class Bench:
         alpha = self.cluster["alpha"]
         session = self.driver.new(home_of(alpha), self.cwd, "handoff start").session_id
         self.cluster.wait_in_sync()
-        roam = [self._handoff_roam(session, i) for i in range(runs)]
+        runs_roam = [self._handoff_roam(session, i) for i in range(runs)]
+        roam = [(t, ok) for t, ok, _ in runs_roam]
+        release = [r for _, _, r in runs_roam]
         self._watcher(_SEED_WATCHER_S)
         time.sleep(1)
         self.cluster.wait_in_sync()
@@ -190,16 +211,22 @@ class Bench:
         self._watcher(1)
         r = _median_ms([t for t, _ in roam])
         s = _median_ms([t for t, _ in seed])
-        print(f"\n2. hand-over alpha exit -> claude starts on beta, {runs} runs (median)")
+        r95 = _p95_ms([t for t, _ in roam])
+        s95 = _p95_ms([t for t, _ in seed])
+        print(f"\n2. hand-over alpha exit -> claude starts on beta, {runs} runs (p50 / p95)")
         print(
-            f"   roam cr (lease + release stamp)     {r:8.0f} ms   "
+            f"   roam cr (lease + release stamp)     {r:8.0f} / {r95:5.0f} ms   "
             f"saw alpha's last turn {sum(ok for _, ok in roam)}/{runs}"
         )
         print(
-            f"   seed (watcher 2 s + sleep 2 s)      {s:8.0f} ms   "
+            f"   seed (watcher 2 s + sleep 2 s)      {s:8.0f} / {s95:5.0f} ms   "
             f"saw alpha's last turn {sum(ok for _, ok in seed)}/{runs}"
         )
-        print(f"   ratio roam/seed {r / s:.2f}x")
+        print(f"   ratio roam/seed {r / s:.2f}x (p50)")
+        print(
+            f"   of roam's: alpha's claude exit -> alpha's roam exit (the release) "
+            f"{_median_ms(release):.0f} / {_p95_ms(release):.0f} ms"
+        )
 
 
 def main() -> None:
@@ -212,6 +239,7 @@ def main() -> None:
     print(
         f"machine: {platform.platform()}, {os.cpu_count()} cores, python {sys.version.split()[0]}"
     )
+    print(f"before: {_load()}")
     with tempfile.TemporaryDirectory(prefix="roam-bench-cr-") as tmp:
         root = Path(tmp)
         spec = ClusterSpec.load(_SPEC)
@@ -219,6 +247,7 @@ def main() -> None:
             bench = Bench(cluster, api, Path(claude).absolute(), root / "work")
             bench.overhead(args.runs)
             bench.handoff(args.runs)
+    print(f"\nafter: {_load()} (the machine's other work shows in these figures)")
 
 
 if __name__ == "__main__":

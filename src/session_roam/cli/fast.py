@@ -1,21 +1,29 @@
-"""A start-up fast path for ``roam cf ... --json``, the command scripts call in a loop.
+"""Start-up fast paths for the two command lines whose start-up time people feel.
 
-Importing the full typer app costs about 0.8 s here (rich, httpx, every command module), ten
-times the bare interpreter. A search must cost about the interpreter, so this entry point
-recognises the plain ``cf --json`` form with only the standard library and the search engine,
-and hands every other command line (help, completion, anything it does not fully understand)
-to the full app unchanged. Output and exit codes are the same as the full command's.
+``roam cf ... --json`` is what scripts call in a loop, and ``roam cr`` stands between a person
+and claude. Through typer, each pays for typer itself and for pydantic, which typer 0.29 builds
+a validator with for every parameter it parses (0.2-0.3 s here, more than the work). So this
+entry point recognises the plain forms of those two commands with the standard library and the
+engine only, and hands every other command line (help, completion, anything it does not fully
+understand) to the full app unchanged. Output and exit codes are the same as the full
+command's; tests/cli/test_fast_cr.py holds ``cr`` to that.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-__all__ = ["main", "parse_fast_cf", "run_fast_cf"]
+if TYPE_CHECKING:
+    from session_roam.cli.resume import TerminalUI
+
+__all__ = ["FastCr", "main", "parse_fast_cf", "parse_fast_cr", "run_fast_cf", "run_fast_cr"]
 
 _FLAGS: Final = frozenset({"--json", "--all", "-a"})
 _VALUED: Final = frozenset({"--limit", "-n", "--claude-dir"})
@@ -130,15 +138,152 @@ def _cache_dir() -> Path:
     return xdg.cache_dir()
 
 
+@dataclass(frozen=True, slots=True)
+class FastCr:
+    """``[--json] [-v] [--claude-dir D] cr [SESSION] [-f] [--timeout S] [-- CLAUDE ARGS]``."""
+
+    json: bool = False
+    verbose: bool = False
+    claude_dir: str | None = None
+    query: str | None = None
+    force: bool = False
+    timeout_s: float = 60.0
+    claude_args: tuple[str, ...] = ()
+
+
+_SECONDS: Final = re.compile(r"\d+(\.\d*)?|\.\d+")
+
+
+def parse_fast_cr(argv: list[str]) -> FastCr | None:
+    """The options of a plain ``roam cr`` command line, or None for anything else.
+
+    Only forms whose meaning is certain are taken; any doubt (help, an unknown or combined
+    flag, a second SESSION, a value that looks like an option) goes to the full app, which
+    parses it, explains it or refuses it exactly as before.
+    """
+    fields: dict[str, Any] = {}
+    items = iter(argv)
+    seen_cr = False
+    for arg in items:
+        name, eq, inline = arg.partition("=")
+        if seen_cr and arg == "--":
+            fields["claude_args"] = tuple(items)
+        elif not seen_cr and arg in ("--json", "--verbose", "-v") and not eq:
+            fields["json" if arg == "--json" else "verbose"] = True
+        elif seen_cr and arg in ("--force", "-f") and not eq:
+            fields["force"] = True
+        elif name == ("--timeout" if seen_cr else "--claude-dir"):
+            value = inline if eq else next(items, None)
+            if value is None or value == "" or value.startswith("-"):
+                return None
+            if seen_cr and _SECONDS.fullmatch(value) is None:
+                return None
+            fields["timeout_s" if seen_cr else "claude_dir"] = float(value) if seen_cr else value
+        elif arg.startswith("-") or not arg:
+            return None
+        elif not seen_cr:
+            if arg != "cr":
+                return None
+            seen_cr = True
+        elif "query" in fields:
+            return None  # a second SESSION: click's error message, not ours
+        else:
+            fields["query"] = arg
+    return FastCr(**fields) if seen_cr else None
+
+
+class _LazyTerminalUI:
+    """``cli.resume.TerminalUI``, imported (with typer and rich) only once there is something
+    to show: an uneventful ``roam cr`` prints nothing before claude starts."""
+
+    def __init__(self) -> None:
+        self._ui: TerminalUI | None = None
+
+    def _real(self) -> TerminalUI:
+        if self._ui is None:
+            from session_roam.cli.resume import TerminalUI
+
+            self._ui = TerminalUI()
+        return self._ui
+
+    def warn(self, message: str) -> None:
+        self._real().warn(message)
+
+    def info(self, message: str) -> None:
+        self._real().info(message)
+
+    def confirm(self, question: str) -> bool:
+        return self._real().confirm(question)
+
+    @property
+    def interactive(self) -> bool:
+        return self._real().interactive
+
+    def waiting(self, message: str) -> None:
+        self._real().waiting(message)
+
+    def close(self) -> None:
+        if self._ui is not None:
+            self._ui.close()
+
+
+def run_fast_cr(options: FastCr) -> int:
+    """What ``cli.resume.cr`` under ``cli.app``'s root callback and error boundary does."""
+    from session_roam.cli.logs import configure_logging
+
+    configure_logging(options.verbose)
+    # The imports make ~100k objects that live until roam exits; the collector would only
+    # walk them again and again (about a tenth of the import time). Freeze them instead.
+    gc.disable()
+    try:
+        from session_roam.engine.coordinate import CrOptions, run_cr
+        from session_roam.engine.resume import Terminated
+        from session_roam.errors import RoamError
+    finally:
+        gc.freeze()
+        gc.enable()
+    override = options.claude_dir or os.environ.get("CLAUDE_CONFIG_DIR") or None
+    request = CrOptions(
+        cwd=Path.cwd(),
+        claude_dir=Path(override) if override else None,
+        query=options.query,
+        force=options.force,
+        claude_args=options.claude_args,
+        sync_timeout_s=options.timeout_s,
+    )
+    ui = _LazyTerminalUI()
+    try:
+        try:
+            return run_cr(request, ui).exit_code
+        finally:
+            ui.close()
+    except Terminated as stop:
+        return 128 + stop.signum
+    except KeyboardInterrupt:
+        return 130
+    except RoamError as error:
+        from session_roam.cli.output import print_error
+
+        print_error(error, as_json=options.json)
+        return int(error.exit_code)
+
+
 def main() -> None:
-    """Console entry point: the fast path when it applies, else the full ``roam``."""
-    options = parse_fast_cf(sys.argv[1:])
-    if options is None:
+    """Console entry point: a fast path when one applies, else the full ``roam``."""
+    try:
+        argv = sys.argv[1:]
+        if "_ROAM_COMPLETE" not in os.environ:  # shell completion is the full app's protocol
+            cf = parse_fast_cf(argv)
+            if cf is not None:
+                sys.exit(run_fast_cf(cf))
+            cr = parse_fast_cr(argv)
+            if cr is not None:
+                sys.exit(run_fast_cr(cr))
         from session_roam.cli.app import main as full_main
 
         full_main()
-        return
-    sys.exit(run_fast_cf(options))
+    finally:
+        gc.freeze()  # see cli.app.main: nothing left to collect on the way out
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ from session_roam.engine.backup import (
     restore_file,
     sha256_hex,
 )
-from session_roam.engine.conflict_plan import SessionPlan, plan_session, written_files
 from session_roam.engine.paths import ensure_inside, validate_session_id
 from session_roam.engine.store import (
     SessionFiles,
@@ -48,6 +47,8 @@ from session_roam.errors import InvalidInput, LeaseHeld, MergeError, SessionNotF
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from session_roam.engine.conflict_plan import SessionPlan
 
 __all__ = [
     "MergeResult",
@@ -244,6 +245,8 @@ def _check_still_as_read(plan: SessionPlan, created: Sequence[str]) -> None:
 
 
 def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
+    from session_roam.engine.conflict_plan import written_files
+
     session = plan.session
     written = written_files(plan.files)
     created = [rel for rel in written if not (session.project_dir / rel).exists()]
@@ -293,6 +296,10 @@ def merge_session(
     ``is_locked(session_id)`` is asked before anything is written; a True answer raises
     LeaseHeld unless ``force``. A dry run reads and merges in memory and writes nothing.
     """
+    # The merge engine is imported on first use: `roam cr` imports this module on every start
+    # and almost never has conflict copies to merge.
+    from session_roam.engine.conflict_plan import plan_session
+
     plan = plan_session(session, extras)
     if not plan.has_work:
         return MergeResult(plan, "nothing-to-do")

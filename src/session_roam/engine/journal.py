@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING, Final, Literal
 from session_roam.engine import xdg
 from session_roam.engine.atomic import atomic_write
 from session_roam.engine.paths import validate_session_id
-from session_roam.merge import Version
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from session_roam.merge import Version
 
 __all__ = [
     "Journal",
@@ -368,6 +369,8 @@ class Journal:
         its ancestors; merged with the synced file (``roam journal restore``, or ``roam
         conflicts merge --with``) it puts back exactly the rows that were lost.
         """
+        from session_roam.merge import Version  # only restores need the merge engine
+
         sid = validate_session_id(session_id)
         if session_path is None:
             checkpoint = self._load(sid)

@@ -1,0 +1,75 @@
+"""``roam`` with a stopwatch on each phase of ``roam cr``, for ``bench.cr.phases``.
+
+Run as a script (``python bench/cr/phase_child.py cr ID``) with ``ROAM_BENCH_PHASES`` naming
+the JSON file to write. Wraps the engine's steps by patching module attributes before the CLI
+imports them, so the command runs exactly as ``roam cr`` does, only timed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import os
+import sys
+import time
+from typing import Any
+
+_T_UP = time.time()
+_EVENTS: list[tuple[str, float, float]] = []
+
+
+def _timed(name: str, function: Any) -> Any:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _EVENTS.append((name, started, time.time()))
+
+    return wrapper
+
+
+def _patch(owner: Any, attribute: str, name: str) -> None:
+    setattr(owner, attribute, _timed(name, getattr(owner, attribute)))
+
+
+def _write() -> None:
+    document = {"up": _T_UP, "exit": time.time(), "events": _EVENTS}
+    with open(os.environ["ROAM_BENCH_PHASES"], "w", encoding="utf-8") as handle:
+        json.dump(document, handle)
+
+
+def main() -> None:
+    atexit.register(_write)
+    started = time.time()
+    from session_roam.engine import coordinate, journal, lease_syncthing, syncthing
+
+    _EVENTS.append(("import engine.coordinate", started, time.time()))
+    for attribute in (
+        "pick_session",
+        "find_claude",
+        "open_coordinator",
+        "merge_pending",
+        "agent_namespaces",
+        "_launch",
+        "run_cr",
+    ):
+        _patch(coordinate, attribute, attribute)
+    for attribute in ("acquire", "wait_in_sync", "newer_elsewhere"):
+        _patch(coordinate.SyncthingCoordinator, attribute, attribute)
+    _patch(coordinate._HeldLease, "release", "release")
+    _patch(journal.Journal, "record", "journal.record")
+    _patch(journal.Journal, "note", "journal.note")
+    _patch(lease_syncthing.SyncthingTransport, "publish", "publish")
+    _patch(syncthing.SyncthingClient, "scan", "scan")
+    _patch(syncthing.SyncthingClient, "file_info", "file_info")
+    sys.argv[0] = "roam"
+    from session_roam.cli.fast import main as roam_main
+
+    roam_main()
+
+
+if __name__ == "__main__":
+    main()

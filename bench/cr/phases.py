@@ -1,0 +1,116 @@
+"""Where ``roam cr`` spends its time, phase by phase, on a real Syncthing pair on 127.0.0.1.
+
+The same set-up as ``bench.cr.run`` (alpha and beta, a session written by the real claude on
+alpha, everything in sync), then ``roam cr ID`` on alpha N times with a claude that only
+records when it started and exited. Each run goes through ``phase_child.py``, which times the
+engine's steps; the table shows the median of each phase in milliseconds.
+
+    ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.phases [--runs 7] [--work 1]
+
+With ``--work S`` the stand-in works like a short claude turn: it waits S seconds, then
+appends a row to the session file (so the release has new bytes to stamp and publish).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Final
+
+from tests.e2e.cr_support import executable, home_of, roam_env
+from tests.support.claude import ClaudeDriver
+from tests.support.fake_api import FakeMessagesApi
+
+from session_roam.engine.cluster import Cluster, ClusterSpec
+
+_ROOT: Final = Path(__file__).resolve().parents[2]
+_SPEC: Final = _ROOT / "fixtures" / "clusters" / "pair.toml"
+_CHILD: Final = Path(__file__).resolve().with_name("phase_child.py")
+_STAMPER: Final = """#!/bin/sh
+date +%s.%N > "$ROAM_BENCH_STAMP"
+if [ -n "$ROAM_BENCH_WORK_S" ]; then
+    sleep "$ROAM_BENCH_WORK_S"
+    echo '{"type":"system","uuid":"bench-'"$$"'"}' >> "$ROAM_BENCH_SESSION_FILE"
+fi
+date +%s.%N > "$ROAM_BENCH_STAMP.exit"
+"""
+
+
+def _one_run(argv: list[str], cwd: Path, env: dict[str, str], work: Path) -> dict[str, float]:
+    phases = work / "phases.json"
+    stamp = work / "stamp"
+    env = {**env, "ROAM_BENCH_PHASES": str(phases), "ROAM_BENCH_STAMP": str(stamp)}
+    spawned = time.time()
+    done = subprocess.run(
+        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=120
+    )
+    ended = time.time()
+    if done.returncode != 0:
+        raise SystemExit(f"roam cr failed ({done.returncode}):\n{done.stderr.decode()[-2000:]}")
+    data = json.loads(phases.read_text())
+    claude_start = float(stamp.read_text())
+    claude_exit = float(Path(f"{stamp}.exit").read_text())
+    row: dict[str, float] = defaultdict(float)
+    row["total (spawn -> exit)"] = ended - spawned
+    row["spawn -> python running"] = data["up"] - spawned
+    run_cr_start = None
+    for name, start, end in data["events"]:
+        row[name] += end - start
+        if name == "run_cr":
+            run_cr_start = start
+    import_end = next(end for name, _, end in data["events"] if name == "import engine.coordinate")
+    if run_cr_start is not None:
+        row["cli import + parse (after coordinate)"] = run_cr_start - import_end
+    row["== spawn -> claude starts"] = claude_start - spawned
+    row["== claude exit -> roam exit"] = ended - claude_exit
+    row["interpreter teardown (atexit -> exit)"] = ended - data["exit"]
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--work", type=float, default=0.0, help="seconds the stand-in works")
+    args = parser.parse_args()
+    claude = os.environ.get("ROAM_CLAUDE_BIN")
+    if not claude:
+        raise SystemExit("Set ROAM_CLAUDE_BIN to the pinned claude binary.")
+    with tempfile.TemporaryDirectory(prefix="roam-bench-phases-") as tmp:
+        root = Path(tmp)
+        with (
+            FakeMessagesApi() as api,
+            Cluster(ClusterSpec.load(_SPEC), root / "cluster") as cluster,
+        ):
+            alpha = cluster["alpha"]
+            driver = ClaudeDriver(binary=Path(claude).absolute(), base_url=api.base_url)
+            cwd = root / "proj"
+            cwd.mkdir()
+            session = driver.new(home_of(alpha), cwd, "start").session_id
+            cluster.wait_in_sync()
+            stamper = executable(root / "bin" / "claude", _STAMPER)
+            env = roam_env(driver, alpha, stamper)
+            if args.work:
+                (session_file,) = alpha.projects_dir.glob(f"*/{session}.jsonl")
+                env.update(
+                    ROAM_BENCH_WORK_S=str(args.work), ROAM_BENCH_SESSION_FILE=str(session_file)
+                )
+            argv = [sys.executable, str(_CHILD), "cr", session]
+            rows = [_one_run(argv, cwd, env, root) for _ in range(args.runs)]
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    work = f", working {args.work:g} s" if args.work else ""
+    print(f"roam cr ID, claude = a stamp script{work}, {args.runs} runs; median (min) in ms")
+    for name in names:
+        values = [row.get(name, 0.0) * 1000 for row in rows]
+        print(f"  {name:40s} {statistics.median(values):7.0f}  ({min(values):5.0f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""How roam's log lines look on stderr: like its other messages, not like a Python traceback.
+
+Without ``--verbose`` only warnings show, as ``warning: <sentence>``, the same shape as the
+warnings the commands print themselves. With ``--verbose`` every line also names its level and
+the module it came from, for a bug report. Standard library only: the ``cr`` and ``cf`` fast
+paths configure logging before anything heavy is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+
+__all__ = ["configure_logging"]
+
+
+class _PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def configure_logging(verbose: bool) -> None:
+    """Send roam's log records to stderr, once per process (later calls change nothing)."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    if verbose:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(_PlainFormatter())
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
