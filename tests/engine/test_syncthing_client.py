@@ -180,6 +180,18 @@ def test_client_scan_sends_folder_and_sub(seen: list[httpx.Request]) -> None:
     assert dict(seen[0].url.params) == {"folder": "claude-projects", "sub": "p/s.jsonl"}
 
 
+def test_client_scan_sends_several_subs_in_one_call(seen: list[httpx.Request]) -> None:
+    _client(_recording(seen, _answer({}))).scan("f", ["p/s.jsonl", ".roam/leases/x/A.json"])
+    assert len(seen) == 1
+    assert seen[0].url.params.get_list("sub") == ["p/s.jsonl", ".roam/leases/x/A.json"]
+
+
+def test_client_needed_names_lists_every_queue(seen: list[httpx.Request]) -> None:
+    payload = {"progress": [{"name": "a"}], "queued": [{"name": "b"}], "rest": [{"name": "c"}]}
+    assert _client(_recording(seen, _answer(payload))).needed_names("f") == ["a", "b", "c"]
+    assert seen[0].url.path == "/rest/db/need"
+
+
 def test_client_file_info_unknown_file_is_none() -> None:
     handler = lambda request: httpx.Response(404, text="no such object in the index")  # noqa: E731
     assert _client(handler).file_info("f", "nope.jsonl") is None

@@ -143,7 +143,7 @@ class SyncthingClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, str | int] | Sequence[tuple[str, str]] | None = None,
         body: Any = None,
         timeout: float | None = None,
     ) -> httpx.Response:
@@ -333,11 +333,16 @@ class SyncthingClient:
                     names.append(item["name"])
         return names
 
-    def scan(self, folder: str, sub: str | None = None, *, timeout_s: float = 120.0) -> None:
-        """Scan now and return when the scan is done (the call blocks server-side)."""
-        params: dict[str, str | int] = {"folder": folder}
-        if sub:
-            params["sub"] = sub
+    def scan(
+        self, folder: str, sub: str | Sequence[str] | None = None, *, timeout_s: float = 120.0
+    ) -> None:
+        """Scan now and return when the scan is done (the call blocks server-side).
+
+        Several ``sub`` paths go in one call, so their changes leave in one index update:
+        Syncthing waits a fixed 250 ms after each index update it sends to a peer.
+        """
+        subs = [sub] if isinstance(sub, str) else list(sub or ())
+        params = [("folder", folder), *(("sub", one) for one in subs if one)]
         self._request("POST", "/rest/db/scan", params=params, timeout=timeout_s)
 
     def file_info(self, folder: str, name: str) -> FileInfo | None:
