@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any, Final
 from session_roam.engine.atomic import atomic_write
 from session_roam.engine.lease_engine import LEASES_DIR, Peer
 from session_roam.engine.lease_model import Claim, serialize_claim
-from session_roam.errors import InvalidInput, PeerUnreachable, SyncthingError, SyncTimeout
+from session_roam.errors import (
+    InvalidInput,
+    LeaseHeld,
+    PeerUnreachable,
+    SyncthingError,
+    SyncTimeout,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -219,12 +225,15 @@ class SyncthingTransport:
                     )
             time.sleep(_POLL_S)
 
-    def _behind(self, session: str) -> list[str]:
-        """Claim files of ``session`` whose announced (global) version this node lacks."""
+    def _behind(self, session: str) -> dict[str, set[str]]:
+        """Claim files of ``session`` whose announced (global) version this node lacks.
+
+        Maps the claim's device to the devices that hold that version.
+        """
         devices = set(self.client.folder(self.folder_id).device_ids) | set(
             self.read_claims(session)
         )
-        behind = []
+        behind: dict[str, set[str]] = {}
         for device in sorted(devices):
             info = self.client.file_info(self.folder_id, self.relative_claim(session, device))
             if info is None:
@@ -234,7 +243,7 @@ class SyncthingTransport:
             if glob.get("deleted") or not glob.get("version"):
                 continue
             if glob.get("version") != local.get("version"):
-                behind.append(device)
+                behind[device] = set(info.availability)
         return behind
 
     def _pull_claims(self, session: str, deadline: float, timeout_s: float) -> None:
@@ -242,8 +251,20 @@ class SyncthingTransport:
 
         A peer sends its index updates in order over one connection, so once it has confirmed
         our claim we have been told of every claim it had before; a read after this sees them.
+        A version that only machines which are off hold can never arrive: that machine's state
+        is unknown, so we refuse at once (LeaseHeld) instead of waiting for the deadline.
         """
         while behind := self._behind(session):
+            online = {d for d, c in self.client.connections().items() if c.connected}
+            for device, holders in behind.items():
+                if not holders & online:
+                    name = self.peer_name(device)
+                    raise LeaseHeld(
+                        f"The newest lease claim of {name} on session {session} is only on "
+                        "machines that are off, so whether it holds the session cannot be known.",
+                        hint=f"Bring {name} online and try again, or take the session over with "
+                        f"`roam cr --force {session}` (recorded).",
+                    )
             if time.monotonic() > deadline:
                 names = ", ".join(self.peer_name(d) for d in behind)
                 raise SyncTimeout(

@@ -1,0 +1,72 @@
+"""The pull after a lease barrier, against a stand-in for Syncthing's REST client."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from session_roam.engine.lease_syncthing import SyncthingTransport
+from session_roam.engine.stmodels import Connection, FileInfo
+from session_roam.errors import LeaseHeld, SyncTimeout
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+SESSION = "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70"
+
+
+class _Client:
+    """Each claim's global version is ALPHA:2, held by ``holders[device]``; ours is ``local``."""
+
+    def __init__(self, *, online: set[str], holders: dict[str, list[str]]) -> None:
+        self.online = online
+        self.holders = holders
+        self.local: dict[str, list[str]] = {}
+
+    def my_id(self) -> str:
+        return "ME"
+
+    def devices(self) -> list[Any]:
+        return [SimpleNamespace(device_id=d, name=d.lower()) for d in ("ME", "ALPHA", "VAULT")]
+
+    def folder(self, _folder: str) -> Any:
+        return SimpleNamespace(device_ids=("ME", "ALPHA", "VAULT"))
+
+    def connections(self) -> dict[str, Connection]:
+        return {d: Connection(d, d in self.online, False, "", "") for d in ("ALPHA", "VAULT")}
+
+    def file_info(self, _folder: str, name: str) -> FileInfo | None:
+        device = name.rsplit("/", 1)[-1].removesuffix(".json")
+        if device not in self.holders:
+            return None
+        return FileInfo.from_json(
+            {
+                "global": {"name": name, "version": ["ALPHA:2"]},
+                "local": {"name": name, "version": self.local.get(device, ["ALPHA:1"])},
+                "availability": [{"id": d} for d in self.holders[device]],
+            }
+        )
+
+
+def _transport(client: _Client, tmp_path: Path) -> SyncthingTransport:
+    return SyncthingTransport(client, tmp_path, folder_id="f")  # type: ignore[arg-type]  # stand-in
+
+
+def test_lease_pull_refuses_at_once_a_claim_only_an_offline_machine_has(tmp_path: Path) -> None:
+    client = _Client(online={"VAULT"}, holders={"ALPHA": ["ALPHA"]})
+    with pytest.raises(LeaseHeld, match="only on machines that are off"):
+        _transport(client, tmp_path)._pull_claims(SESSION, deadline=1e18, timeout_s=10)
+
+
+def test_lease_pull_waits_for_a_claim_a_connected_peer_has(tmp_path: Path) -> None:
+    client = _Client(online={"VAULT"}, holders={"ALPHA": ["ALPHA", "VAULT"]})
+    with pytest.raises(SyncTimeout, match="did not receive the lease claims of alpha"):
+        _transport(client, tmp_path)._pull_claims(SESSION, deadline=0, timeout_s=0)
+
+
+def test_lease_pull_returns_once_every_announced_claim_is_here(tmp_path: Path) -> None:
+    client = _Client(online={"VAULT"}, holders={"ALPHA": ["ALPHA", "VAULT"]})
+    client.local["ALPHA"] = ["ALPHA:2"]
+    _transport(client, tmp_path)._pull_claims(SESSION, deadline=0, timeout_s=0)
