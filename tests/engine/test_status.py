@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from session_roam.engine.local import LocalSyncthing
-from session_roam.engine.status import collect_status, count_conflicts
+from session_roam.engine.status import LeaseReach, collect_status, count_conflicts
 from session_roam.engine.stconfig import StConfig
 from session_roam.engine.stmodels import SyncthingVersion
 from session_roam.engine.syncthing import SyncthingClient
@@ -75,6 +75,22 @@ def test_status_has_no_gui_warning_on_loopback(tmp_path: Path) -> None:
     assert not any("reachable" in w for w in report.warnings)
 
 
+def test_status_counts_this_machine_and_connected_peers_toward_a_lease(tmp_path: Path) -> None:
+    leases = collect_status(_local(tmp_path), tmp_path).leases
+    assert leases is not None
+    assert (leases.devices, leases.reachable, leases.majority) == (2, 2, True)
+    assert leases.describe() == "all 2 machines sharing the folder are reachable"
+
+
+def test_status_lease_reach_with_a_machine_off_names_the_majority_rule() -> None:
+    assert (
+        LeaseReach(devices=3, reachable=2)
+        .describe()
+        .startswith("2 of 3 machines reachable, a majority")
+    )
+    assert "not a majority" in LeaseReach(devices=2, reachable=1).describe()
+
+
 def test_count_conflicts_skips_versions_archive_and_temp_files(tmp_path: Path) -> None:
     (tmp_path / "p").mkdir()
     (tmp_path / ".stversions").mkdir()
@@ -89,6 +105,7 @@ def test_status_json_has_stable_top_level_keys(tmp_path: Path) -> None:
     assert sorted(document) == [
         "conflicts",
         "folder",
+        "leases",
         "peers",
         "projects_dir",
         "syncthing",

@@ -242,6 +242,8 @@ def _render_status(report: StatusReport) -> None:
             )
             rows.append((peer.name, peer.device_id, state, needs))
         print_rows(out, ("peer", "device", "connected", "needs"), rows)
+    if report.leases is not None:
+        out.print(f"Leases: {report.leases.describe()}", markup=False)
     out.print(f"Conflict copies waiting: {report.conflicts}", markup=False)
     out.print(f"roam watch (merges conflict copies on its own): {report.watch}", markup=False)
     for warning in report.warnings:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.engine.lease_model import has_majority
 from session_roam.engine.local import find_roam_folder
 from session_roam.engine.watch_service import service_state
 from session_roam.errors import SyncthingError
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFLICT_MARK",
     "FolderReport",
+    "LeaseReach",
     "PeerReport",
     "StatusReport",
     "collect_status",
@@ -62,6 +64,34 @@ class FolderReport:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseReach:
+    """Whether this machine can take a session's lease right now, by the majority rule.
+
+    ``devices`` and ``reachable`` count this machine; an always-on node counts like any other.
+    """
+
+    devices: int
+    reachable: int
+
+    @property
+    def majority(self) -> bool:
+        return has_majority(self.devices, self.reachable)
+
+    def describe(self) -> str:
+        if self.reachable == self.devices:
+            return f"all {self.devices} machines sharing the folder are reachable"
+        if self.majority:
+            return (
+                f"{self.reachable} of {self.devices} machines reachable, a majority: a session "
+                "can be taken if each missing machine released it cleanly"
+            )
+        return (
+            f"{self.reachable} of {self.devices} machines reachable, not a majority: taking a "
+            "session refuses until more connect (or --force)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StatusReport:
     version: str
     device_id: str
@@ -74,6 +104,7 @@ class StatusReport:
     warnings: tuple[str, ...]
     #: The `roam watch` service: running, installed or not installed.
     watch: str = "not installed"
+    leases: LeaseReach | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A stable document for ``--json``; field names never change meaning."""
@@ -114,6 +145,13 @@ class StatusReport:
             ],
             "conflicts": self.conflicts,
             "watch": self.watch,
+            "leases": None
+            if self.leases is None
+            else {
+                "devices": self.leases.devices,
+                "reachable": self.leases.reachable,
+                "majority": self.leases.majority,
+            },
             "warnings": list(self.warnings),
         }
 
@@ -178,6 +216,10 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
                 need_deletes=need.need_deletes if need else 0,
             )
         )
+    leases = None
+    if folder_config is not None:
+        reachable = 1 + sum(1 for p in peers if p.connected and p.device_id in shared)
+        leases = LeaseReach(devices=len(shared | {my_id}), reachable=reachable)
     if folder_config is not None and not peers:
         warnings.append("No peers yet: run `roam peers add ID` with the other machine's ID.")
     conflicts = count_conflicts(projects_dir) if projects_dir.is_dir() else 0
@@ -194,6 +236,7 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
         conflicts=conflicts,
         warnings=tuple(warnings),
         watch=service_state(Path.home()),
+        leases=leases,
     )
 
 
