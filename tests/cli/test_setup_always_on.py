@@ -9,8 +9,6 @@ one test with a second, real always-on node that must end up holding the session
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 import shutil
@@ -23,68 +21,26 @@ from typer.testing import CliRunner, Result
 
 from session_roam.cli.app import app
 from session_roam.engine.cluster import free_ports
-from session_roam.engine.deviceid import luhn_base32
 from session_roam.engine.node import SyncthingProcess, stop_pid
 from session_roam.engine.peers import ensure_peer
-from session_roam.engine.stconfig import generate_config, harden_config, read_config
-from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.stconfig import generate_config, harden_config
 from session_roam.engine.untrusted import serve_encrypted_folder
 from tests.support.cluster import wait_until
+from tests.support.machine import Machine, fake_device_id, new_machine, private_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from session_roam.engine.syncthing import SyncthingClient
 
 SYNCTHING = shutil.which("syncthing")
 SECRET = "always-on-pw-must-never-leak-7319"  # noqa: S105 - a test secret that must never leak
 FOLDER = "claude-projects"
 
 
-def _fake_device_id(seed: str) -> str:
-    data = base64.b32encode(hashlib.sha256(seed.encode()).digest()).decode().rstrip("=")
-    checked = "".join(data[i : i + 13] + luhn_base32(data[i : i + 13]) for i in range(0, 52, 13))
-    return "-".join(checked[i : i + 7] for i in range(0, 56, 7))
-
-
-VAULT = _fake_device_id("the always-on node of test_setup_always_on")
+VAULT = fake_device_id("the always-on node of test_setup_always_on")
 VAULT_ADDRESS = "tcp://127.0.0.1:9"  # nothing listens: these tests check config, not traffic
-
-
-@dataclass(frozen=True, slots=True)
-class Machine:
-    """One simulated machine: its Claude dir and the Syncthing home `roam setup` manages."""
-
-    root: Path
-    claude_dir: Path
-    syncthing_home: Path
-    listen: str
-    gui: str
-
-    @property
-    def projects_dir(self) -> Path:
-        return self.claude_dir / "projects"
-
-    def setup(self, *extra: str, before: tuple[str, ...] = ()) -> Result:
-        """`roam setup` with the loopback options every machine in these tests uses."""
-        argv = [*before, "--claude-dir", str(self.claude_dir), "setup"]
-        argv += ["--syncthing-home", str(self.syncthing_home), "--no-discovery"]
-        argv += ["--listen", self.listen, "--gui-address", self.gui, *extra]
-        return CliRunner().invoke(app, argv)
-
-    def client(self) -> SyncthingClient:
-        config = read_config(self.syncthing_home)
-        return SyncthingClient(config.base_url, config.api_key)
-
-
-def _machine(root: Path) -> Machine:
-    gui_port, listen_port = free_ports(2)
-    return Machine(
-        root=root,
-        claude_dir=root / "claude",
-        syncthing_home=root / "syncthing",
-        listen=f"tcp://127.0.0.1:{listen_port}",
-        gui=f"127.0.0.1:{gui_port}",
-    )
 
 
 def _password_file(root: Path, text: str = SECRET + "\n", mode: int = 0o600) -> Path:
@@ -111,20 +67,15 @@ def _no_traceback(result: Result) -> None:
 
 
 def _private_env(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = root / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("ROAM_NO_SYSTEMD", "1")
+    for name, value in private_env(root).items():
+        monkeypatch.setenv(name, value)
 
 
 # -- refused before Syncthing is touched -------------------------------------------------------
 
 
 def test_setup_always_on_without_password_file_is_refused(tmp_path: Path) -> None:
-    made = _machine(tmp_path)
+    made = new_machine(tmp_path)
     result = made.setup("--always-on", VAULT)
     assert result.exit_code == 2
     assert "--always-on needs --password-file" in result.output
@@ -134,20 +85,20 @@ def test_setup_always_on_without_password_file_is_refused(tmp_path: Path) -> Non
 
 
 def test_setup_password_file_without_always_on_is_refused(tmp_path: Path) -> None:
-    result = _machine(tmp_path).setup("--password-file", str(_password_file(tmp_path)))
+    result = new_machine(tmp_path).setup("--password-file", str(_password_file(tmp_path)))
     assert result.exit_code == 2
     assert "--password-file is only used with --always-on ID." in result.output
     assert SECRET not in result.output
 
 
 def test_setup_always_on_address_without_always_on_is_refused(tmp_path: Path) -> None:
-    result = _machine(tmp_path).setup("--always-on-address", VAULT_ADDRESS)
+    result = new_machine(tmp_path).setup("--always-on-address", VAULT_ADDRESS)
     assert result.exit_code == 2
     assert "--always-on-address is only used with --always-on ID." in result.output
 
 
 def test_setup_always_on_malformed_device_id_is_refused(tmp_path: Path) -> None:
-    made = _machine(tmp_path)
+    made = new_machine(tmp_path)
     password = _password_file(tmp_path)
     result = made.setup("--always-on", "NAS1234", "--password-file", str(password))
     assert result.exit_code == 2
@@ -158,20 +109,20 @@ def test_setup_always_on_malformed_device_id_is_refused(tmp_path: Path) -> None:
 
 def test_setup_always_on_bad_address_is_refused(tmp_path: Path) -> None:
     password = _password_file(tmp_path)
-    result = _machine(tmp_path).setup(*_always_on(password, "--always-on-address", "nas:22000"))
+    result = new_machine(tmp_path).setup(*_always_on(password, "--always-on-address", "nas:22000"))
     assert result.exit_code == 2
     assert "'nas:22000' is not a Syncthing address." in result.output
 
 
 def test_setup_always_on_also_given_as_device_id_is_refused(tmp_path: Path) -> None:
     password = _password_file(tmp_path)
-    result = _machine(tmp_path).setup("--device-id", VAULT, *_always_on(password))
+    result = new_machine(tmp_path).setup("--device-id", VAULT, *_always_on(password))
     assert result.exit_code == 2
     assert "given both as --device-id and as --always-on." in result.output
 
 
 def test_setup_always_on_missing_password_file_says_so(tmp_path: Path) -> None:
-    made = _machine(tmp_path)
+    made = new_machine(tmp_path)
     result = made.setup(*_always_on(tmp_path / "nope"))
     assert result.exit_code == 2
     assert "does not exist." in result.output
@@ -180,14 +131,14 @@ def test_setup_always_on_missing_password_file_says_so(tmp_path: Path) -> None:
 
 
 def test_setup_always_on_empty_password_file_says_so(tmp_path: Path) -> None:
-    result = _machine(tmp_path).setup(*_always_on(_password_file(tmp_path, "\n")))
+    result = new_machine(tmp_path).setup(*_always_on(_password_file(tmp_path, "\n")))
     assert result.exit_code == 2
     assert "is empty." in result.output
 
 
 def test_setup_always_on_group_readable_password_file_is_refused(tmp_path: Path) -> None:
     password = _password_file(tmp_path, mode=0o640)
-    result = _machine(tmp_path).setup(*_always_on(password), before=("--json",))
+    result = new_machine(tmp_path).setup(*_always_on(password), before=("--json",))
     assert result.exit_code == 2
     assert _json(result)["error"]["type"] == "InvalidInput"
     assert "can be read by other users (mode 0640)" in result.output
@@ -236,7 +187,7 @@ class SetUp:
 def set_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SetUp]:
     if SYNCTHING is None:
         pytest.skip("syncthing is not installed")
-    made = _machine(tmp_path_factory.mktemp("always-on"))
+    made = new_machine(tmp_path_factory.mktemp("always-on"))
     password = _password_file(made.root / "secrets")
     args = _always_on(password, "--always-on-name", "nas", "--always-on-address", VAULT_ADDRESS)
     collect, root = _Collect(), logging.getLogger()
@@ -425,7 +376,7 @@ def test_setup_always_on_node_stores_sessions_it_cannot_read(
     if SYNCTHING is None:
         pytest.skip("syncthing is not installed")
     _private_env(tmp_path, monkeypatch)
-    made = _machine(tmp_path / "laptop")
+    made = new_machine(tmp_path / "laptop")
     vault, vault_id, vault_listen = _start_vault(tmp_path / "vault", SYNCTHING)
     try:
         first = made.setup(before=("--json",))

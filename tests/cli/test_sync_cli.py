@@ -6,98 +6,29 @@ machine or two make their own. Every node started by ``roam setup`` is stopped b
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from session_roam.cli.app import app
-from session_roam.engine.cluster import free_ports
-from session_roam.engine.deviceid import luhn_base32
 from session_roam.engine.node import stop_pid
-from session_roam.engine.stconfig import generate_config, harden_config, read_config
-from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.stconfig import generate_config, harden_config
 from tests.support.cluster import wait_until
+from tests.support.machine import Machine, fake_device_id, new_machine, private_env
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from typer.testing import Result
 
 
 SYNCTHING = shutil.which("syncthing")
 needs_syncthing = pytest.mark.skipif(SYNCTHING is None, reason="syncthing is not installed")
 
 
-def _fake_device_id(seed: str) -> str:
-    data = base64.b32encode(hashlib.sha256(seed.encode()).digest()).decode().rstrip("=")
-    checked = "".join(data[i : i + 13] + luhn_base32(data[i : i + 13]) for i in range(0, 52, 13))
-    return "-".join(checked[i : i + 7] for i in range(0, 56, 7))
-
-
-OTHER = _fake_device_id("another machine")
-
-
-@dataclass(frozen=True, slots=True)
-class Machine:
-    """One simulated machine: its Claude dir and the Syncthing home `roam setup` manages."""
-
-    root: Path
-    claude_dir: Path
-    syncthing_home: Path
-    listen: str
-    gui: str
-
-    @property
-    def projects_dir(self) -> Path:
-        return self.claude_dir / "projects"
-
-    def roam(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        """`roam --claude-dir ... ARGS`, with --syncthing-home added to setup and status."""
-        argv = ["--claude-dir", str(self.claude_dir), *args]
-        if {"setup", "status"} & set(args) and "--syncthing-home" not in args:
-            argv += ["--syncthing-home", str(self.syncthing_home)]
-        return CliRunner().invoke(app, argv, env=env)
-
-    def peers(self, *args: str) -> Result:
-        argv = ["--claude-dir", str(self.claude_dir), "peers", *args]
-        return CliRunner().invoke(app, [*argv, "--syncthing-home", str(self.syncthing_home)])
-
-    def setup(self, *extra: str) -> Result:
-        return self.roam(
-            "setup", "--no-discovery", "--listen", self.listen, "--gui-address", self.gui, *extra
-        )
-
-    def client(self) -> SyncthingClient:
-        config = read_config(self.syncthing_home)
-        return SyncthingClient(config.base_url, config.api_key)
-
-
-def _machine(root: Path) -> Machine:
-    gui_port, listen_port = free_ports(2)
-    return Machine(
-        root=root,
-        claude_dir=root / "claude",
-        syncthing_home=root / "syncthing",
-        listen=f"tcp://127.0.0.1:{listen_port}",
-        gui=f"127.0.0.1:{gui_port}",
-    )
-
-
-def _private_env(root: Path) -> dict[str, str]:
-    home = root / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    return {
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "ROAM_NO_SYSTEMD": "1",
-    }
+OTHER = fake_device_id("another machine")
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +36,9 @@ def machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
     """A machine on which `roam setup` has run once (module-scoped: one node for many tests)."""
     if SYNCTHING is None:
         pytest.skip("syncthing is not installed")
-    made = _machine(tmp_path_factory.mktemp("machine"))
+    made = new_machine(tmp_path_factory.mktemp("machine"))
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in _private_env(made.root).items():
+        for name, value in private_env(made.root).items():
             patch.setenv(name, value)
         try:
             result = made.setup()
@@ -122,12 +53,12 @@ def make_machine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[str], Machine]]:
     """Factory for fresh machines owned by one test; their nodes are stopped afterwards."""
-    for name, value in _private_env(tmp_path).items():
+    for name, value in private_env(tmp_path).items():
         monkeypatch.setenv(name, value)
     made: list[Machine] = []
 
     def make(name: str) -> Machine:
-        made.append(_machine(tmp_path / name))
+        made.append(new_machine(tmp_path / name))
         return made[-1]
 
     try:
@@ -155,7 +86,7 @@ def test_setup_without_syncthing_on_path_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    result = _machine(tmp_path).setup()
+    result = new_machine(tmp_path).setup()
     assert result.exit_code == 3
     assert "Syncthing is not installed" in result.output
     _no_traceback(result)
@@ -165,7 +96,7 @@ def test_status_without_syncthing_on_path_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    result = _machine(tmp_path).roam("status")
+    result = new_machine(tmp_path).roam("status")
     assert result.exit_code == 3
     assert "Syncthing is not installed" in result.output
 
@@ -173,7 +104,7 @@ def test_status_without_syncthing_on_path_says_so(
 @needs_syncthing
 def test_status_when_syncthing_is_not_running_says_so(tmp_path: Path) -> None:
     assert SYNCTHING is not None
-    made = _machine(tmp_path)
+    made = new_machine(tmp_path)
     generate_config(SYNCTHING, made.syncthing_home)
     harden_config(made.syncthing_home, gui_address=made.gui, listen_address=made.listen)
     result = made.roam("status")
@@ -185,13 +116,13 @@ def test_status_when_syncthing_is_not_running_says_so(tmp_path: Path) -> None:
 
 @needs_syncthing
 def test_status_without_config_points_at_setup(tmp_path: Path) -> None:
-    result = _machine(tmp_path).roam("status")
+    result = new_machine(tmp_path).roam("status")
     assert result.exit_code == 3
     assert "There is no Syncthing config.xml in" in result.output
 
 
 def test_setup_rejects_malformed_device_id_before_touching_syncthing(tmp_path: Path) -> None:
-    result = _machine(tmp_path).setup("--device-id", "PEER1111")
+    result = new_machine(tmp_path).setup("--device-id", "PEER1111")
     assert result.exit_code == 2
     assert "'PEER1111' is not a Syncthing device ID" in result.output
     assert not (tmp_path / "syncthing").exists()
@@ -199,18 +130,18 @@ def test_setup_rejects_malformed_device_id_before_touching_syncthing(tmp_path: P
 
 
 def test_peers_add_rejects_malformed_device_id(tmp_path: Path) -> None:
-    result = _machine(tmp_path).peers("add", OTHER[:-1] + "A")
+    result = new_machine(tmp_path).peers("add", OTHER[:-1] + "A")
     assert result.exit_code == 2
     assert "is not a Syncthing device ID" in result.output
 
 
 def test_peers_add_rejects_bad_address(tmp_path: Path) -> None:
-    result = _machine(tmp_path).peers("add", OTHER, "--address", "laptop:22000")
+    result = new_machine(tmp_path).peers("add", OTHER, "--address", "laptop:22000")
     assert result.exit_code == 2
     assert "'laptop:22000' is not a Syncthing address." in result.output
 
 
-VAULT = _fake_device_id("an always-on node")
+VAULT = fake_device_id("an always-on node")
 VAULT_SECRET = "vault-pw-never-printed-0123"  # noqa: S105 - a test secret that must never leak
 
 
@@ -222,14 +153,14 @@ def _vault_password(root: Path, mode: int = 0o600) -> Path:
 
 
 def test_peers_add_untrusted_without_password_file_is_refused(tmp_path: Path) -> None:
-    result = _machine(tmp_path).peers("add", VAULT, "--untrusted")
+    result = new_machine(tmp_path).peers("add", VAULT, "--untrusted")
     assert result.exit_code == 2
     assert "--untrusted and --password-file go together." in result.output
     _no_traceback(result)
 
 
 def test_peers_add_password_file_without_untrusted_is_refused(tmp_path: Path) -> None:
-    result = _machine(tmp_path).peers(
+    result = new_machine(tmp_path).peers(
         "add", VAULT, "--password-file", str(_vault_password(tmp_path))
     )
     assert result.exit_code == 2
@@ -238,7 +169,9 @@ def test_peers_add_password_file_without_untrusted_is_refused(tmp_path: Path) ->
 
 def test_peers_add_untrusted_missing_password_file_says_so(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
-    result = _machine(tmp_path).peers("add", VAULT, "--untrusted", "--password-file", str(missing))
+    result = new_machine(tmp_path).peers(
+        "add", VAULT, "--untrusted", "--password-file", str(missing)
+    )
     assert result.exit_code == 2
     assert "does not exist." in result.output
     _no_traceback(result)
@@ -246,7 +179,9 @@ def test_peers_add_untrusted_missing_password_file_says_so(tmp_path: Path) -> No
 
 def test_peers_add_untrusted_world_readable_password_file_is_refused(tmp_path: Path) -> None:
     secret = _vault_password(tmp_path, mode=0o644)
-    result = _machine(tmp_path).peers("add", VAULT, "--untrusted", "--password-file", str(secret))
+    result = new_machine(tmp_path).peers(
+        "add", VAULT, "--untrusted", "--password-file", str(secret)
+    )
     assert result.exit_code == 2
     assert "can be read by other users" in result.output
     assert VAULT_SECRET not in result.output
@@ -254,7 +189,7 @@ def test_peers_add_untrusted_world_readable_password_file_is_refused(tmp_path: P
 
 
 def test_setup_refuses_gui_on_network_address(tmp_path: Path) -> None:
-    result = _machine(tmp_path).roam("setup", "--gui-address", "0.0.0.0:8384")
+    result = new_machine(tmp_path).roam("setup", "--gui-address", "0.0.0.0:8384")
     assert result.exit_code == 2
     assert "would open Syncthing's API to the network" in result.output
 
@@ -262,7 +197,7 @@ def test_setup_refuses_gui_on_network_address(tmp_path: Path) -> None:
 @needs_syncthing
 def test_setup_refuses_existing_config_with_gui_on_network(tmp_path: Path) -> None:
     assert SYNCTHING is not None
-    made = _machine(tmp_path)
+    made = new_machine(tmp_path)
     generate_config(SYNCTHING, made.syncthing_home)
     harden_config(made.syncthing_home, gui_address="0.0.0.0:8384")
     result = made.roam("setup")
@@ -272,7 +207,7 @@ def test_setup_refuses_existing_config_with_gui_on_network(tmp_path: Path) -> No
 
 
 def test_setup_error_under_json_is_an_envelope(tmp_path: Path) -> None:
-    result = _machine(tmp_path).roam("--json", "setup", "--device-id", "nope")
+    result = new_machine(tmp_path).roam("--json", "setup", "--device-id", "nope")
     assert result.exit_code == 2
     assert _json(result)["error"]["type"] == "InvalidInput"
 
