@@ -4,13 +4,11 @@ against an in-memory Syncthing (the real one is in tests/cli/test_setup_always_o
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
-from session_roam.engine.local import LocalSyncthing
 from session_roam.engine.setup import SetupRequest, run_setup
 from session_roam.engine.setup_always_on import (
     DEFAULT_ALWAYS_ON_NAME,
@@ -18,86 +16,31 @@ from session_roam.engine.setup_always_on import (
     check_always_on,
     ensure_always_on,
 )
-from session_roam.engine.stconfig import StConfig
-from session_roam.engine.stmodels import SyncthingVersion
-from session_roam.engine.syncthing import SyncthingClient
 from session_roam.engine.untrusted import EncryptionPassword
 from session_roam.errors import InvalidInput
+from tests.support.fake_config import VAULT, FakeConfig, local_over, password_file
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-ME = "HKHFN7Y-7TI5ZIW-ZIOBERK-MKLXZ7V-EKJOADU-PXKGBAY-DNV5YJL-EJSGTQL"
-VAULT = "RFF44FX-7GLVHMA-DHSCGKJ-LHXSPMO-YMDG4LK-2XELPWS-OYST7G7-UJUR3A3"
-FOLDER = "claude-projects"
+    from session_roam.engine.local import LocalSyncthing
+
 SECRET = "always-on-secret-never-shown-42"  # noqa: S105 - a test secret that must never leak
 ADDRESS = "tcp://127.0.0.1:22001"
 
 
-@dataclass
-class FakeSyncthing:
-    """The few /rest/config endpoints pairing and an encrypted share use, kept in memory."""
-
-    projects: str
-    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    writes: int = 0
-
-    def __post_init__(self) -> None:
-        self.devices[ME] = {"deviceID": ME, "name": "me", "addresses": ["dynamic"]}
-        self.folders[FOLDER] = {
-            "id": FOLDER,
-            "path": self.projects,
-            "type": "sendreceive",
-            "devices": [{"deviceID": ME, "encryptionPassword": ""}],
-        }
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        path, method = request.url.path, request.method
-        body: dict[str, Any] = json.loads(request.content) if request.content else {}
-        if method != "GET":
-            self.writes += 1
-        if path == "/rest/system/status":
-            return httpx.Response(200, json={"myID": ME})
-        if path == "/rest/config/devices":
-            if method == "POST":
-                self.devices[body["deviceID"]] = body
-            return httpx.Response(200, json=list(self.devices.values()))
-        if path.startswith("/rest/config/devices/"):
-            self.devices[path.rsplit("/", 1)[1]].update(body)
-            return httpx.Response(200, json={})
-        if path == "/rest/config/folders":
-            return httpx.Response(200, json=list(self.folders.values()))
-        folder = self.folders[path.rsplit("/", 1)[1]]
-        if method == "PATCH":
-            folder.update(body)
-        return httpx.Response(200, json=folder)
-
-    def vault_entry(self) -> dict[str, Any]:
-        return next(d for d in self.folders[FOLDER]["devices"] if d["deviceID"] == VAULT)
+@pytest.fixture
+def fake(tmp_path: Path) -> FakeConfig:
+    return FakeConfig(str(tmp_path / "projects"))
 
 
 @pytest.fixture
-def fake(tmp_path: Path) -> FakeSyncthing:
-    return FakeSyncthing(str(tmp_path / "projects"))
-
-
-@pytest.fixture
-def local(fake: FakeSyncthing, tmp_path: Path) -> LocalSyncthing:
-    client = SyncthingClient(
-        "http://127.0.0.1:8384", "k", transport=httpx.MockTransport(fake.handle)
-    )
-    config = StConfig(
-        home=tmp_path, gui_address="127.0.0.1:8384", gui_tls=False, listen_addresses=(), api_key="k"
-    )
-    return LocalSyncthing("syncthing", config, SyncthingVersion(1, 19, 2, "v1.19.2"), client)
+def local(fake: FakeConfig, tmp_path: Path) -> LocalSyncthing:
+    return local_over(fake, tmp_path)
 
 
 def _password_file(tmp_path: Path, text: str = SECRET + "\n", mode: int = 0o600) -> Path:
-    path = tmp_path / "vault-password"
-    path.write_text(text, encoding="utf-8")
-    path.chmod(mode)
-    return path
+    return password_file(tmp_path, text, mode)
 
 
 def _add(local: LocalSyncthing, tmp_path: Path, **options: Any) -> tuple[AlwaysOnNode, list[str]]:
@@ -198,7 +141,7 @@ def test_setup_request_repr_names_the_file_not_the_password(tmp_path: Path) -> N
 
 
 def test_ensure_always_on_shares_folder_encrypted_with_untrusted_node(
-    fake: FakeSyncthing, local: LocalSyncthing, tmp_path: Path
+    fake: FakeConfig, local: LocalSyncthing, tmp_path: Path
 ) -> None:
     node, warnings = _add(local, tmp_path, address=ADDRESS)
     assert node == AlwaysOnNode(VAULT, DEFAULT_ALWAYS_ON_NAME, "added")
@@ -215,7 +158,7 @@ def test_ensure_always_on_uses_the_name_given(local: LocalSyncthing, tmp_path: P
 
 
 def test_ensure_always_on_keeps_a_known_nodes_name(
-    fake: FakeSyncthing, local: LocalSyncthing, tmp_path: Path
+    fake: FakeConfig, local: LocalSyncthing, tmp_path: Path
 ) -> None:
     fake.devices[VAULT] = {"deviceID": VAULT, "name": "renamed", "addresses": [ADDRESS]}
     node, _ = _add(local, tmp_path)
@@ -224,7 +167,7 @@ def test_ensure_always_on_keeps_a_known_nodes_name(
 
 
 def test_ensure_always_on_twice_is_unchanged(
-    fake: FakeSyncthing, local: LocalSyncthing, tmp_path: Path
+    fake: FakeConfig, local: LocalSyncthing, tmp_path: Path
 ) -> None:
     _add(local, tmp_path, name="nas", address=ADDRESS)
     shared = json.dumps(fake.folders), json.dumps(fake.devices)

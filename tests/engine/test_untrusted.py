@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from session_roam.engine.local import LocalSyncthing
-from session_roam.engine.stconfig import StConfig
-from session_roam.engine.stmodels import SyncthingVersion
 from session_roam.engine.syncthing import SyncthingClient
 from session_roam.engine.untrusted import (
     ENCRYPTED_FOLDER_TYPE,
@@ -24,84 +20,22 @@ from session_roam.engine.untrusted import (
     share_encrypted,
 )
 from session_roam.errors import InvalidInput, RoamError, SetupError, SyncthingError
+from tests.support.fake_config import FOLDER, ME, VAULT, FakeConfig, local_over, password_file
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-ME = "HKHFN7Y-7TI5ZIW-ZIOBERK-MKLXZ7V-EKJOADU-PXKGBAY-DNV5YJL-EJSGTQL"
-VAULT = "RFF44FX-7GLVHMA-DHSCGKJ-LHXSPMO-YMDG4LK-2XELPWS-OYST7G7-UJUR3A3"
-FOLDER = "claude-projects"
+
 SECRET = "hunter2-correct-horse-battery"  # noqa: S105 - a test secret that must never leak
 
 
-@dataclass
-class FakeSyncthing:
-    """Just enough of /rest/config for sharing; ``echo_errors`` answers folder writes with a
-    500 that repeats the request body, as a confused server might."""
-
-    projects: str
-    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    echo_errors: bool = False
-
-    def __post_init__(self) -> None:
-        self.devices[ME] = {"deviceID": ME, "name": "me", "addresses": ["dynamic"]}
-        self.folders[FOLDER] = {
-            "id": FOLDER,
-            "path": self.projects,
-            "type": "sendreceive",
-            "devices": [{"deviceID": ME, "encryptionPassword": ""}],
-        }
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        path, method = request.url.path, request.method
-        body: dict[str, Any] = json.loads(request.content) if request.content else {}
-        if self.echo_errors and method != "GET" and path.startswith("/rest/config/folders"):
-            return httpx.Response(500, text=f"rejected {request.content.decode()}")
-        if path == "/rest/system/status":
-            return httpx.Response(200, json={"myID": ME})
-        if path == "/rest/config/devices":
-            if method == "POST":
-                self.devices[body["deviceID"]] = body
-            return httpx.Response(200, json=list(self.devices.values()))
-        if path.startswith("/rest/config/devices/"):
-            self.devices[path.rsplit("/", 1)[1]].update(body)
-            return httpx.Response(200, json={})
-        if path == "/rest/config/folders":
-            if method == "POST":
-                self.folders[body["id"]] = body
-            return httpx.Response(200, json=list(self.folders.values()))
-        folder = self.folders[path.rsplit("/", 1)[1]]
-        if method == "PATCH":
-            folder.update(body)
-        return httpx.Response(200, json=folder)
-
-
 @pytest.fixture
-def fake(tmp_path: Path) -> FakeSyncthing:
-    return FakeSyncthing(str(tmp_path / "projects"))
-
-
-def _client(fake: FakeSyncthing) -> SyncthingClient:
-    return SyncthingClient("http://127.0.0.1:8384", "k", transport=httpx.MockTransport(fake.handle))
-
-
-def _local(fake: FakeSyncthing, tmp_path: Path) -> LocalSyncthing:
-    config = StConfig(
-        home=tmp_path, gui_address="127.0.0.1:8384", gui_tls=False, listen_addresses=(), api_key="k"
-    )
-    return LocalSyncthing("syncthing", config, SyncthingVersion(1, 19, 2, "v1.19.2"), _client(fake))
+def fake(tmp_path: Path) -> FakeConfig:
+    return FakeConfig(str(tmp_path / "projects"))
 
 
 def _password_file(tmp_path: Path, text: str = SECRET + "\n", mode: int = 0o600) -> Path:
-    path = tmp_path / "vault-password"
-    path.write_text(text, encoding="utf-8")
-    path.chmod(mode)
-    return path
-
-
-def _vault_entry(fake: FakeSyncthing) -> dict[str, Any]:
-    return next(d for d in fake.folders[FOLDER]["devices"] if d["deviceID"] == VAULT)
+    return password_file(tmp_path, text, mode)
 
 
 def test_password_file_first_line_is_the_password(tmp_path: Path) -> None:
@@ -151,34 +85,34 @@ def test_password_file_not_text_does_not_chain_its_bytes(tmp_path: Path) -> None
     assert caught.value.__suppress_context__
 
 
-def test_share_encrypted_sets_password_and_marks_device_untrusted(fake: FakeSyncthing) -> None:
+def test_share_encrypted_sets_password_and_marks_device_untrusted(fake: FakeConfig) -> None:
     fake.devices[VAULT] = {"deviceID": VAULT, "name": "vault"}
-    changed = share_encrypted(_client(fake), FOLDER, VAULT, EncryptionPassword(SECRET))
+    changed = share_encrypted(fake.client(), FOLDER, VAULT, EncryptionPassword(SECRET))
     assert changed
-    assert _vault_entry(fake)["encryptionPassword"] == SECRET
+    assert fake.vault_entry()["encryptionPassword"] == SECRET
     assert fake.devices[VAULT]["untrusted"] is True
 
 
-def test_share_encrypted_twice_is_unchanged(fake: FakeSyncthing) -> None:
+def test_share_encrypted_twice_is_unchanged(fake: FakeConfig) -> None:
     fake.devices[VAULT] = {"deviceID": VAULT, "name": "vault"}
-    client = _client(fake)
+    client = fake.client()
     share_encrypted(client, FOLDER, VAULT, EncryptionPassword(SECRET))
     assert not share_encrypted(client, FOLDER, VAULT, EncryptionPassword(SECRET))
 
 
-def test_share_encrypted_adds_password_to_plain_share(fake: FakeSyncthing) -> None:
+def test_share_encrypted_adds_password_to_plain_share(fake: FakeConfig) -> None:
     fake.devices[VAULT] = {"deviceID": VAULT, "name": "vault"}
     fake.folders[FOLDER]["devices"].append({"deviceID": VAULT, "encryptionPassword": ""})
-    assert share_encrypted(_client(fake), FOLDER, VAULT, EncryptionPassword(SECRET))
-    assert _vault_entry(fake)["encryptionPassword"] == SECRET
+    assert share_encrypted(fake.client(), FOLDER, VAULT, EncryptionPassword(SECRET))
+    assert fake.vault_entry()["encryptionPassword"] == SECRET
     assert len(fake.folders[FOLDER]["devices"]) == 2
 
 
 def test_share_encrypted_error_never_shows_password(
-    fake: FakeSyncthing, caplog: pytest.LogCaptureFixture
+    fake: FakeConfig, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.devices[VAULT] = {"deviceID": VAULT, "name": "vault"}
-    client = _client(fake)
+    client = fake.client()
     fake.echo_errors = True
     caplog.set_level(logging.DEBUG)
     with pytest.raises(SyncthingError) as caught:
@@ -192,7 +126,7 @@ def test_share_encrypted_error_never_shows_password(
     assert error.__cause__ is None
 
 
-def test_share_encrypted_dropped_by_syncthing_is_setup_error(fake: FakeSyncthing) -> None:
+def test_share_encrypted_dropped_by_syncthing_is_setup_error(fake: FakeConfig) -> None:
     fake.devices[VAULT] = {"deviceID": VAULT, "name": "vault"}
     original = fake.handle
 
@@ -207,10 +141,10 @@ def test_share_encrypted_dropped_by_syncthing_is_setup_error(fake: FakeSyncthing
     assert SECRET not in str(caught.value)
 
 
-def test_add_untrusted_peer_pairs_and_shares_encrypted(fake: FakeSyncthing, tmp_path: Path) -> None:
+def test_add_untrusted_peer_pairs_and_shares_encrypted(fake: FakeConfig, tmp_path: Path) -> None:
     password = EncryptionPassword(SECRET)
     change = add_untrusted_peer(
-        _local(fake, tmp_path),
+        local_over(fake, tmp_path),
         tmp_path / "projects",
         VAULT,
         password,
@@ -219,24 +153,22 @@ def test_add_untrusted_peer_pairs_and_shares_encrypted(fake: FakeSyncthing, tmp_
     )
     assert (change.device_id, change.name, change.action) == (VAULT, "nas", "added")
     assert fake.devices[VAULT]["addresses"] == ["tcp://127.0.0.1:22001"]
-    assert _vault_entry(fake)["encryptionPassword"] == SECRET
+    assert fake.vault_entry()["encryptionPassword"] == SECRET
     assert SECRET not in repr(change)
 
 
-def test_add_untrusted_peer_again_is_unchanged(fake: FakeSyncthing, tmp_path: Path) -> None:
-    local = _local(fake, tmp_path)
+def test_add_untrusted_peer_again_is_unchanged(fake: FakeConfig, tmp_path: Path) -> None:
+    local = local_over(fake, tmp_path)
     add_untrusted_peer(local, tmp_path / "projects", VAULT, EncryptionPassword(SECRET))
     again = add_untrusted_peer(local, tmp_path / "projects", VAULT, EncryptionPassword(SECRET))
     assert again.action == "unchanged"
 
 
-def test_add_untrusted_peer_without_folder_says_run_setup(
-    fake: FakeSyncthing, tmp_path: Path
-) -> None:
+def test_add_untrusted_peer_without_folder_says_run_setup(fake: FakeConfig, tmp_path: Path) -> None:
     fake.folders.clear()
     with pytest.raises(SetupError, match=r"does not share .* yet\.$") as caught:
         add_untrusted_peer(
-            _local(fake, tmp_path), tmp_path / "projects", VAULT, EncryptionPassword(SECRET)
+            local_over(fake, tmp_path), tmp_path / "projects", VAULT, EncryptionPassword(SECRET)
         )
     assert "roam setup" in caught.value.hint
 
@@ -249,21 +181,21 @@ def test_encrypted_folder_body_is_receiveencrypted_without_passwords() -> None:
 
 
 def test_serve_encrypted_folder_creates_receiveencrypted_share(
-    fake: FakeSyncthing, tmp_path: Path
+    fake: FakeConfig, tmp_path: Path
 ) -> None:
     fake.folders.clear()
     fake.devices[VAULT] = {"deviceID": VAULT}
-    serve_encrypted_folder(_client(fake), FOLDER, tmp_path / "store", [VAULT])
+    serve_encrypted_folder(fake.client(), FOLDER, tmp_path / "store", [VAULT])
     folder = fake.folders[FOLDER]
     assert folder["type"] == ENCRYPTED_FOLDER_TYPE
     assert [d["deviceID"] for d in folder["devices"]] == [ME, VAULT]
 
 
 def test_serve_encrypted_folder_refuses_existing_plain_folder(
-    fake: FakeSyncthing, tmp_path: Path
+    fake: FakeConfig, tmp_path: Path
 ) -> None:
     with pytest.raises(SetupError, match=r"already exists on this node as sendreceive"):
-        serve_encrypted_folder(_client(fake), FOLDER, tmp_path / "store", [VAULT])
+        serve_encrypted_folder(fake.client(), FOLDER, tmp_path / "store", [VAULT])
 
 
 def test_untrusted_errors_are_roam_errors() -> None:
