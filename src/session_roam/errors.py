@@ -19,6 +19,7 @@ Exception tree and exit codes (scripts branch on these, so they never change mea
         PeerUnreachable          exit 4  a peer we must hear from is not connected
         SyncTimeout              exit 4  a bounded wait for the cluster ran out
       LeaseHeld                  exit 5  another node is writing this session
+        HolderOffline            exit 5  its last holder is off and never released it
       MergeError                 exit 6  could not reconcile; originals kept aside
     VerifyFailed (a result)      exit 7  ``roam verify`` found problems
 
@@ -35,6 +36,7 @@ __all__ = [
     "ApiKeyRejected",
     "ClaudeMissing",
     "ExitCode",
+    "HolderOffline",
     "InvalidInput",
     "LeaseHeld",
     "MergeError",
@@ -149,6 +151,16 @@ class LeaseHeld(RoamError):
     exit_code = ExitCode.LEASE_HELD
     default_hint = (
         "Finish the session there first, or take it over with `roam lease steal SESSION`."
+    )
+
+
+class HolderOffline(LeaseHeld):
+    """The session's last holder is not connected and never released it: its last turn may
+    exist only there, so nobody can know whether the copy here is complete."""
+
+    default_hint = (
+        "Bring that machine online and try again, or continue the copy here with "
+        "`roam cr --force SESSION` (recorded; its later turns are merged when it returns)."
     )
 
 

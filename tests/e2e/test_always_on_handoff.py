@@ -257,6 +257,7 @@ def test_always_on_refuses_a_session_whose_holder_went_off_without_releasing(
     assert len(errors) == 1, refused.stderr
     assert "alpha" in errors[0]
     assert re.search(r"not connected|unreachable|never released|has not released", errors[0])
+    assert re.search(r"This machine has \d+ turns? of it; the last, at ", errors[0])
     assert "--force" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert fake_api.turns_since(mark) == []

@@ -13,6 +13,7 @@ from session_roam.engine.coordinate import (
     agent_namespaces,
     open_coordinator,
 )
+from session_roam.engine.pick import PickedSession
 from session_roam.engine.stmodels import Connection, FileInfo, FolderStatus
 from session_roam.errors import (
     LeaseHeld,
@@ -144,3 +145,29 @@ def test_coordinator_waits_for_every_needed_file_while_all_peers_are_connected(
 ) -> None:
     client = _Client({"ALPHA", "VAULT"}, {"a.jsonl": (), "b.jsonl": ("VAULT",)})
     assert _coordinator(client, tmp_path)._pulling() == 2
+
+
+def _picked(tmp_path: Path, rows: list[str]) -> PickedSession:
+    path = tmp_path / "-proj" / f"{SID}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(row + "\n" for row in rows))
+    return PickedSession(SID, path, None, "id")
+
+
+def _user(text: str, stamp: str) -> str:
+    return (
+        '{"type":"user","message":{"role":"user","content":"' + text + '"},'
+        '"timestamp":"' + stamp + '","cwd":"/home/u/proj"}'
+    )
+
+
+def test_what_is_here_names_the_turns_and_the_last_prompt(tmp_path: Path) -> None:
+    rows = [_user("one", "2026-11-25T10:00:00Z"), _user("two on alpha", "2026-11-25T10:05:00Z")]
+    assert coordinate_module.what_is_here(_picked(tmp_path, rows)) == (
+        "This machine has 2 turns of it; the last, at 2026-11-25T10:05:00Z, was 'two on alpha'."
+    )
+
+
+def test_what_is_here_says_when_there_is_no_turn_yet(tmp_path: Path) -> None:
+    picked = _picked(tmp_path, ['{"type":"summary","summary":"x"}'])
+    assert coordinate_module.what_is_here(picked) == "This machine has no turn of it yet."

@@ -12,7 +12,7 @@ import pytest
 from session_roam.engine import lease
 from session_roam.engine.lease_engine import Quorum
 from session_roam.engine.lease_model import Claim, ClaimState, parse_claim, serialize_claim
-from session_roam.errors import LeaseHeld, PeerUnreachable, SyncTimeout
+from session_roam.errors import HolderOffline, LeaseHeld, PeerUnreachable, SyncTimeout
 from tests.engine.lease_fakes import FakeClock, FakeNet, FakeTransport, make_engine
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def test_lease_refuses_without_a_majority_of_machines(trio: Trio) -> None:
 def test_lease_refuses_while_an_offline_machine_never_released(trio: Trio) -> None:
     trio.acquire("C")  # C holds, then goes off without releasing
     trio.net.isolate("C")
-    with pytest.raises(LeaseHeld, match=r"by c \(C\), which is not connected now and never"):
+    with pytest.raises(HolderOffline, match=r"by c \(C\), which is not connected now and never"):
         trio.acquire("A")
 
 

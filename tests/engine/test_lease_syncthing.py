@@ -9,7 +9,7 @@ import pytest
 
 from session_roam.engine.lease_syncthing import SyncthingTransport
 from session_roam.engine.stmodels import Connection, FileInfo
-from session_roam.errors import LeaseHeld, SyncTimeout
+from session_roam.errors import HolderOffline, SyncTimeout
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -56,7 +56,7 @@ def _transport(client: _Client, tmp_path: Path) -> SyncthingTransport:
 
 def test_lease_pull_refuses_at_once_a_claim_only_an_offline_machine_has(tmp_path: Path) -> None:
     client = _Client(online={"VAULT"}, holders={"ALPHA": ["ALPHA"]})
-    with pytest.raises(LeaseHeld, match="only on machines that are off"):
+    with pytest.raises(HolderOffline, match="only on machines that are off"):
         _transport(client, tmp_path)._pull_claims(SESSION, deadline=1e18, timeout_s=10)
 
 

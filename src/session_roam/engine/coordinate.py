@@ -29,6 +29,7 @@ from session_roam.engine.resume import ResumeOutcome, Resumer, ResumeRequest
 from session_roam.engine.store import find_session_files
 from session_roam.errors import (
     ApiKeyRejected,
+    HolderOffline,
     LeaseHeld,
     SyncthingConfigMissing,
     SyncthingError,
@@ -51,6 +52,7 @@ __all__ = [
     "merge_pending",
     "open_coordinator",
     "run_cr",
+    "what_is_here",
 ]
 
 log = logging.getLogger(__name__)
@@ -106,6 +108,19 @@ def acquire_lease(
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
+def what_is_here(session: PickedSession) -> str:
+    """What this machine's copy of a session holds, for a person deciding whether to --force."""
+    from session_roam.engine.sessions import summarize
+
+    summary = summarize(find_session_files(session.project_dir, session.session_id))
+    if summary is None or not summary.turns:
+        return "This machine has no turn of it yet."
+    turns = "1 turn" if summary.turns == 1 else f"{summary.turns} turns"
+    when = f", at {summary.last_activity}," if summary.last_activity else ""
+    last = f"; the last{when} was {summary.last_prompt!r}" if summary.last_prompt else ""
+    return f"This machine has {turns} of it{last}."
+
+
 class _HeldLease:
     def __init__(self, lease: lease_api.Lease) -> None:
         self._lease = lease
@@ -148,6 +163,8 @@ class SyncthingCoordinator:
             held = acquire_lease(
                 session.session_id, session.path, force=forced, engine=self._engine
             )
+        except HolderOffline as exc:
+            raise HolderOffline(f"{exc.message} {what_is_here(session)}", hint=exc.hint) from exc
         except LeaseHeld as exc:
             if exc.hint != LeaseHeld.default_hint:
                 raise

@@ -35,6 +35,7 @@ from session_roam.engine.lease_setup import engine_for, engine_scope, open_engin
 from session_roam.engine.lease_stamp import file_stamp, wait_for_release_stamp
 from session_roam.engine.paths import validate_session_id
 from session_roam.errors import (
+    HolderOffline,
     LeaseHeld,
     PeerUnreachable,
     SyncthingConfigMissing,
@@ -82,12 +83,12 @@ def holder_label(view: ClaimView) -> str:
     return f"{claim.name or claim.host or view.device[:7]} ({view.device[:7]})"
 
 
-def _offline_error(session: str, view: ClaimView) -> LeaseHeld:
+def _offline_error(session: str, view: ClaimView) -> HolderOffline:
     claim = view.claim
     state = "an unreadable claim" if claim is None else f"its claim is still {claim.state.value}"
     since = f" since {claim.since}" if claim is not None and claim.since else ""
     who = holder_label(view)
-    return LeaseHeld(
+    return HolderOffline(
         f"Session {session} was last taken by {who}, which is not connected now and never "
         f"released it ({state}{since}): it may still be writing, or its last turn never left it.",
         hint=f"Bring {who} online and try again; if it is gone for good, "

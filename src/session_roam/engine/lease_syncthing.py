@@ -19,8 +19,8 @@ from session_roam.engine.atomic import atomic_write
 from session_roam.engine.lease_engine import LEASES_DIR, Peer
 from session_roam.engine.lease_model import Claim, serialize_claim
 from session_roam.errors import (
+    HolderOffline,
     InvalidInput,
-    LeaseHeld,
     PeerUnreachable,
     SyncthingError,
     SyncTimeout,
@@ -252,14 +252,14 @@ class SyncthingTransport:
         A peer sends its index updates in order over one connection, so once it has confirmed
         our claim we have been told of every claim it had before; a read after this sees them.
         A version that only machines which are off hold can never arrive: that machine's state
-        is unknown, so we refuse at once (LeaseHeld) instead of waiting for the deadline.
+        is unknown, so we refuse at once (HolderOffline) instead of waiting for the deadline.
         """
         while behind := self._behind(session):
             online = {d for d, c in self.client.connections().items() if c.connected}
             for device, holders in behind.items():
                 if not holders & online:
                     name = self.peer_name(device)
-                    raise LeaseHeld(
+                    raise HolderOffline(
                         f"The newest lease claim of {name} on session {session} is only on "
                         "machines that are off, so whether it holds the session cannot be known.",
                         hint=f"Bring {name} online and try again, or take the session over with "
