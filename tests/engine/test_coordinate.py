@@ -2,26 +2,35 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
 
 from session_roam.engine import coordinate as coordinate_module
 from session_roam.engine import lease
 from session_roam.engine.coordinate import (
+    CrOptions,
     SyncthingCoordinator,
     acquire_lease,
     agent_namespaces,
     open_coordinator,
+    run_cr,
 )
+from session_roam.engine.lease_model import Claim, ClaimState, serialize_claim
 from session_roam.engine.pick import PickedSession
 from session_roam.engine.stmodels import Connection, FileInfo, FolderStatus
 from session_roam.errors import (
     LeaseHeld,
     RoamError,
+    SessionNotFound,
     SyncthingConfigMissing,
     SyncthingError,
     SyncthingUnreachable,
 )
+from tests.engine.lease_fakes import FakeClock, FakeNet, FakeTransport, make_engine
+
+if TYPE_CHECKING:
+    from session_roam.engine.lease_engine import LeaseEngine
 
 SID = "aaaaaaaa-1111-4111-8111-111111111111"
 
@@ -171,3 +180,38 @@ def test_what_is_here_names_the_turns_and_the_last_prompt(tmp_path: Path) -> Non
 def test_what_is_here_says_when_there_is_no_turn_yet(tmp_path: Path) -> None:
     picked = _picked(tmp_path, ['{"type":"summary","summary":"x"}'])
     assert coordinate_module.what_is_here(picked) == "This machine has no turn of it yet."
+
+
+def _engine_with_claim(tmp_path: Path, state: ClaimState) -> LeaseEngine:
+    net, clock = FakeNet(), FakeClock()
+    here = FakeTransport(net, "B", tmp_path / "b")
+    FakeTransport(net, "A", tmp_path / "a")
+    claim = Claim(SID, "A", 3, state, 30.0, 1, name="alpha")
+    here.put_raw(SID, "A", serialize_claim(claim))
+    return make_engine(here, clock, tmp_path / "state")
+
+
+def test_cr_says_a_session_still_on_its_way_is_being_written_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    engine = _engine_with_claim(tmp_path, ClaimState.HELD)
+    monkeypatch.setattr(lease, "open_engine", lambda _claude_dir=None: engine)
+    with pytest.raises(SessionNotFound, match=r"is being written on alpha \(A\), and its file"):
+        run_cr(CrOptions(cwd=tmp_path, query=SID), ui=None)  # type: ignore[arg-type]  # unused
+
+
+def test_cr_says_a_released_session_has_not_arrived_yet(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    engine = _engine_with_claim(tmp_path, ClaimState.RELEASED)
+    monkeypatch.setattr(lease, "open_engine", lambda _claude_dir=None: engine)
+    with pytest.raises(SessionNotFound, match=r"was last written on alpha \(A\)"):
+        run_cr(CrOptions(cwd=tmp_path, query=SID), ui=None)  # type: ignore[arg-type]  # unused
+
+
+def test_cr_unknown_session_without_claims_is_plainly_not_found(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(lease, "open_engine", _failing(SyncthingConfigMissing("none")))
+    with pytest.raises(SessionNotFound, match="No session matches"):
+        run_cr(CrOptions(cwd=tmp_path, query=SID), ui=None)  # type: ignore[arg-type]  # unused

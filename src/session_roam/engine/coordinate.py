@@ -22,8 +22,14 @@ from session_roam.engine import xdg
 from session_roam.engine.conflicts import merge_session
 from session_roam.engine.journal import Journal
 from session_roam.engine.launch import ChildExit, find_claude, run_child
+from session_roam.engine.lease_model import resolve_steals
 from session_roam.engine.lease_syncthing import SyncthingTransport
-from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
+from session_roam.engine.paths import (
+    claude_config_dir,
+    project_dir_for,
+    projects_dir,
+    validate_session_id,
+)
 from session_roam.engine.pick import PickedSession, pick_session
 from session_roam.engine.resume import ResumeOutcome, Resumer, ResumeRequest
 from session_roam.engine.store import find_session_files
@@ -31,6 +37,8 @@ from session_roam.errors import (
     ApiKeyRejected,
     HolderOffline,
     LeaseHeld,
+    RoamError,
+    SessionNotFound,
     SyncthingConfigMissing,
     SyncthingError,
     SyncthingUnreachable,
@@ -303,11 +311,47 @@ def _launch(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:
     return run_child(argv, env={**os.environ, **env})
 
 
+def _known_elsewhere(query: str | None, claude_dir: Path | None) -> str | None:
+    """Why a session id that is not here exists anyway: its lease claims arrived, its file not.
+
+    A claim is published before claude writes a byte, so right after another machine started
+    (or released) a session its claims can be here while the file is still on its way.
+    """
+    try:
+        session_id = validate_session_id(query or "")
+        engine = lease_api.open_engine(claude_dir)
+    except RoamError:
+        return None
+    with engine:
+        try:
+            views = resolve_steals(engine.views(session_id))
+        except (RoamError, OSError):
+            return None
+    claims = [v for v in views if v.claim is not None and v.device != engine.device_id]
+    if not claims:
+        return None
+    live = [v for v in claims if v.live]
+    latest = max(live or claims, key=lambda v: v.claim.ticket if v.claim else 0)
+    doing = "is being written on" if live else "was last written on"
+    return (
+        f"Session {session_id} {doing} {lease_api.holder_label(latest)}, and its file has not "
+        "reached this machine yet."
+    )
+
+
 def run_cr(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
     """Pick the session, then check, lease, wait, merge, run claude and release (engine.resume)."""
     config = claude_config_dir(options.claude_dir)
     project = project_dir_for(options.cwd, config)
-    session = pick_session(project, projects_dir(config), options.query)
+    try:
+        session = pick_session(project, projects_dir(config), options.query)
+    except SessionNotFound as missing:
+        known = _known_elsewhere(options.query, options.claude_dir)
+        if known is None:
+            raise
+        raise SessionNotFound(
+            known, hint="Wait for Syncthing to deliver it (`roam status`), then run this again."
+        ) from missing
     claude = find_claude()
     resumer = Resumer(
         coordinator=open_coordinator(options.claude_dir, force=options.force),
