@@ -317,12 +317,12 @@ class LeaseEngine:
         labels = [f"{p.name or p.device_id[:7]} ({p.device_id[:7]})" for p in missing]
         names = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
         if force:
-            if not warn:
-                return Quorum(connected, forced=tuple(p.device_id for p in missing))
-            log.warning(
-                "FORCED: going ahead without %s; if it is writing this session, expect a conflict",
-                ", ".join(p.device_id[:7] for p in missing),
-            )
+            if warn:
+                log.warning(
+                    "FORCED: going ahead without %s; if it is writing this session, expect a "
+                    "conflict",
+                    names,
+                )
             return Quorum(connected, forced=tuple(p.device_id for p in missing))
         if has_majority(len(peers) + 1, len(connected) + 1):
             log.info("%s not connected; the lease is decided by the majority that is", names)
