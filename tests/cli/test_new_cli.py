@@ -11,31 +11,17 @@ import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from tests.engine.sessions_fixtures import SessionWriter
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from tests.engine.sessions_fixtures import SessionWriter
 
 _STAND_IN = """#!/usr/bin/env python3
 import json, os, sys
 with open(os.environ["STANDIN_LOG"], "w") as handle:
     json.dump({"argv": sys.argv[1:], "cr": os.environ.get("ROAM_CR_SESSION")}, handle)
 """
-
-
-@pytest.fixture
-def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "work" / "proj"
-    folder.mkdir(parents=True)
-    monkeypatch.chdir(folder)
-    return folder.resolve()
-
-
-@pytest.fixture
-def writer(clean_environ: Path) -> SessionWriter:
-    config = clean_environ / ".claude"
-    config.mkdir()
-    return SessionWriter(config)
 
 
 @pytest.fixture

@@ -5,29 +5,16 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from tests.engine.sessions_fixtures import SessionWriter
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import pytest
 
-@pytest.fixture
-def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "work" / "proj"
-    folder.mkdir(parents=True)
-    monkeypatch.chdir(folder)
-    return folder.resolve()
-
-
-@pytest.fixture
-def writer(clean_environ: Path) -> SessionWriter:
-    config = clean_environ / ".claude"
-    config.mkdir()
-    return SessionWriter(config)
+    from tests.engine.sessions_fixtures import SessionWriter
 
 
 def _run(*args: str) -> tuple[int, str, str]:

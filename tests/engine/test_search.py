@@ -11,17 +11,11 @@ from session_roam.engine.paths import projects_dir
 from session_roam.engine.search import quoted_query, search_sessions
 from session_roam.engine.search_index import INDEX_NAME, SCHEMA_VERSION, SearchIndex
 from session_roam.errors import InvalidInput
-from tests.engine.sessions_fixtures import SessionWriter
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "claude"
-    folder.mkdir()
-    return folder
+    from tests.engine.sessions_fixtures import SessionWriter
 
 
 @pytest.fixture
@@ -29,18 +23,6 @@ def cache(tmp_path: Path) -> Path:
     folder = tmp_path / "cache"
     folder.mkdir()
     return folder
-
-
-@pytest.fixture
-def writer(config_dir: Path) -> SessionWriter:
-    return SessionWriter(config_dir)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    cwd = tmp_path / "proj"
-    cwd.mkdir()
-    return cwd.resolve()
 
 
 def _ids(config_dir: Path, cache: Path, *words: str) -> list[str]:

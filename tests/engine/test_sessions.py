@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING
 
 from session_roam.engine.pathmap import PathMap, PathMapping, local_project_dirs
 from session_roam.engine.sessions import (
@@ -19,26 +18,9 @@ from session_roam.engine.sessions import (
     with_lease_facts,
 )
 from session_roam.engine.store import list_sessions
-from tests.engine.sessions_fixtures import SessionWriter
 
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "claude"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def writer(config_dir: Path) -> SessionWriter:
-    return SessionWriter(config_dir)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    cwd = tmp_path / "proj"
-    cwd.mkdir()
-    return cwd.resolve()
+if TYPE_CHECKING:
+    from tests.engine.sessions_fixtures import SessionWriter
 
 
 def _only(path: Path) -> object:
