@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from session_roam.cli.context import settings_of
-from session_roam.cli.resume import ClaudeArgsCommand, TerminalUI, exit_with_outcome
-from session_roam.engine.newsession import NewOptions, run_fork, run_new
+from session_roam.cli.resume import (
+    ClaudeArgsCommand,
+    TerminalUI,
+    exit_with_outcome,
+    launch_options,
+)
+from session_roam.engine.coordinate import CrOptions
+from session_roam.engine.newsession import run_fork, run_new
 from session_roam.engine.resume import ResumeOutcome, ResumeUI
 
 __all__ = ["register"]
-
-_CLAUDE_ARGS = "roam.claude_args"
 
 _Force = Annotated[
     bool, typer.Option("--force", "-f", help="Skip the waits and take the lease over (recorded).")
@@ -27,21 +29,13 @@ _Timeout = Annotated[
 
 def _launch(
     ctx: typer.Context,
-    run: Callable[[NewOptions, ResumeUI], ResumeOutcome],
+    run: Callable[[CrOptions, ResumeUI], ResumeOutcome],
     query: str | None,
     force: bool,
     timeout: float,
 ) -> None:
-    settings = settings_of(ctx)
+    options = launch_options(ctx, query, force=force, timeout=timeout)
     ui = TerminalUI()
-    options = NewOptions(
-        cwd=Path.cwd(),
-        claude_dir=settings.claude_dir,
-        query=query,
-        force=force,
-        claude_args=tuple(ctx.meta.get(_CLAUDE_ARGS, ())),
-        sync_timeout_s=timeout,
-    )
     exit_with_outcome(lambda: run(options, ui), ui)
 
 

@@ -118,17 +118,24 @@ def cr(
         roam cr shared-notes
         roam cr 3f2a -- -p "summarise where we are"
     """
-    settings = settings_of(ctx)
+    options = launch_options(ctx, session, force=force, timeout=timeout)
     ui = TerminalUI()
-    options = CrOptions(
+    exit_with_outcome(lambda: run_cr(options, ui), ui)
+
+
+def launch_options(
+    ctx: typer.Context, query: str | None, *, force: bool, timeout: float
+) -> CrOptions:
+    """The options of a command that launches claude (cr, cn, cfork, crf): here, with the
+    global options and whatever came after ``--``."""
+    return CrOptions(
         cwd=Path.cwd(),
-        claude_dir=settings.claude_dir,
-        query=session,
+        claude_dir=settings_of(ctx).claude_dir,
+        query=query,
         force=force,
         claude_args=tuple(ctx.meta.get(_CLAUDE_ARGS, ())),
         sync_timeout_s=timeout,
     )
-    exit_with_outcome(lambda: run_cr(options, ui), ui)
 
 
 def exit_with_outcome(run: Callable[[], ResumeOutcome], ui: TerminalUI) -> NoReturn:

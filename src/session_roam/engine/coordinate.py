@@ -75,7 +75,10 @@ _CONFIG_NAME: Final = "config.toml"
 
 @dataclass(frozen=True, slots=True)
 class CrOptions:
-    """What ``roam cr`` was asked to do."""
+    """What ``roam cr`` (or ``cn``/``cfork``/``crf``) was asked to do.
+
+    For ``cn`` ``query`` is the new session's name, for ``cfork``/``crf`` the session to fork.
+    """
 
     cwd: Path
     claude_dir: Path | None = None

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from session_roam.errors import InvalidInput, SessionNotFound
@@ -29,12 +28,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
+    from session_roam.engine.coordinate import CrOptions
     from session_roam.engine.launch import ChildExit
     from session_roam.engine.pick import PickedSession
     from session_roam.engine.resume import ResumeOutcome, ResumeUI
 
 __all__ = [
-    "NewOptions",
     "fork_argv_args",
     "newest_local_session",
     "run_fork",
@@ -59,18 +58,6 @@ def validate_session_name(name: str) -> str:
         "64, starting with a letter or digit), or agent:<agent-name>/<topic> for an agent.",
         hint="For example `roam cn refactor-auth` or `roam cn agent:reviewer/pr-42`.",
     )
-
-
-@dataclass(frozen=True, slots=True)
-class NewOptions:
-    """What ``cn``/``cfork``/``crf`` were asked to do."""
-
-    cwd: Path
-    claude_dir: Path | None = None
-    query: str | None = None  # cfork: the session to fork; cn: the new session's name
-    force: bool = False
-    claude_args: tuple[str, ...] = ()
-    sync_timeout_s: float = 60.0
 
 
 def fork_argv_args(extra: Sequence[str]) -> tuple[str, ...]:
@@ -120,7 +107,7 @@ def _mtime(path: Path) -> float:
 
 def _run(
     session: PickedSession,
-    options: NewOptions,
+    options: CrOptions,
     ui: ResumeUI,
     *,
     claude_args: tuple[str, ...],
@@ -158,7 +145,7 @@ def _run(
     return resumer.run(session, request)
 
 
-def run_new(options: NewOptions, ui: ResumeUI) -> ResumeOutcome:
+def run_new(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
     """``roam cn NAME``: a new named session, leased under an id roam picked."""
     from session_roam.engine.paths import claude_config_dir, project_dir_for
     from session_roam.engine.pick import PickedSession
@@ -172,7 +159,7 @@ def run_new(options: NewOptions, ui: ResumeUI) -> ResumeOutcome:
     return _run(session, options, ui, claude_args=options.claude_args, merge=False, name=name)
 
 
-def run_fork(options: NewOptions, ui: ResumeUI) -> ResumeOutcome:
+def run_fork(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
     """``roam cfork ID`` (or ``roam crf`` when ``query`` is None): fork under the lease."""
     from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
     from session_roam.engine.pick import pick_session
