@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import SyncthingHome
 from session_roam.cli.output import console, emit_json
 from session_roam.errors import ExitCode
 
@@ -61,14 +61,7 @@ def verify_command(
             "nobody holds, restarting a Syncthing roam started), then check again.",
         ),
     ] = False,
-    syncthing_home: Annotated[
-        Path | None,
-        typer.Option(
-            "--syncthing-home",
-            envvar="ROAM_SYNCTHING_HOME",
-            help="Syncthing's config folder (default: the one Syncthing itself uses).",
-        ),
-    ] = None,
+    syncthing_home: SyncthingHome = None,
     shell: Annotated[
         str | None,
         typer.Option("--shell", help="Check the shortcuts of this shell (default: $SHELL)."),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine.paths import claude_config_dir, projects_dir
 from session_roam.engine.watch_service import ServiceChange, install_service, uninstall_service
@@ -36,14 +37,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print what changed as JS
 @watch_app.callback(invoke_without_command=True)
 def watch_command(
     ctx: typer.Context,
-    syncthing_home: Annotated[
-        Path | None,
-        typer.Option(
-            "--syncthing-home",
-            envvar="ROAM_SYNCTHING_HOME",
-            help="Syncthing's config folder (default: the one Syncthing itself uses).",
-        ),
-    ] = None,
+    syncthing_home: SyncthingHome = None,
     debounce: Annotated[
         float, typer.Option("--debounce", help="Seconds of quiet before a session is merged.")
     ] = 1.0,
