@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from session_roam.engine.hookrun import HookPayload
-from session_roam.engine.keeper import ProcessKeeper, claude_pid_of_hook, keep, pid_alive
+from session_roam.engine.keeper import ProcessKeeper, claude_pid_of_hook, keep
+from session_roam.engine.procs import pid_alive
 from session_roam.errors import LeaseHeld
 
 if TYPE_CHECKING:

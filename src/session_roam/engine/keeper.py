@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from session_roam.engine import xdg
 from session_roam.engine.atomic import atomic_write
 from session_roam.engine.paths import validate_session_id
+from session_roam.engine.procs import pid_alive
 from session_roam.errors import RoamError
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ __all__ = [
     "ProcessKeeper",
     "claude_pid_of_hook",
     "keep",
-    "pid_alive",
     "report_to_stdout",
 ]
 
@@ -63,22 +63,6 @@ class KeeperRecord:
     session_id: str
     keeper_pid: int
     claude_pid: int
-
-
-def pid_alive(pid: int) -> bool:
-    """True while ``pid`` runs; a zombie (exited, not yet reaped) counts as gone."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat[stat.rindex(")") + 2] != "Z"
-    return True
 
 
 def _parent_and_name(pid: int) -> tuple[int, str]:

@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Final
 
 import tenacity
 
+from session_roam.engine.procs import pid_alive
 from session_roam.engine.stconfig import read_config
 from session_roam.engine.syncthing import SyncthingClient
 from session_roam.errors import RoamError, SyncthingError, SyncthingMissing, SyncthingUnreachable
@@ -278,13 +279,7 @@ def _client_for(home: Path) -> SyncthingClient:
 
 def _alive(pid: int) -> bool:
     _reap(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 def _reap(pid: int) -> None:
