@@ -225,16 +225,14 @@ class SyncthingTransport:
                     )
             time.sleep(_POLL_S)
 
-    def _behind(self, session: str) -> dict[str, set[str]]:
+    def _behind(self, session: str, sharing: set[str]) -> dict[str, set[str]]:
         """Claim files of ``session`` whose announced (global) version this node lacks.
 
-        Maps the claim's device to the devices that hold that version.
+        Maps the claim's device to the devices that hold that version. ``sharing``: the devices
+        the folder is shared with (a claim of any of them may be on its way).
         """
-        devices = set(self.client.folder(self.folder_id).device_ids) | set(
-            self.read_claims(session)
-        )
         behind: dict[str, set[str]] = {}
-        for device in sorted(devices):
+        for device in sorted(sharing | set(self.read_claims(session))):
             info = self.client.file_info(self.folder_id, self.relative_claim(session, device))
             if info is None:
                 continue
@@ -254,7 +252,8 @@ class SyncthingTransport:
         A version that only machines which are off hold can never arrive: that machine's state
         is unknown, so we refuse at once (HolderOffline) instead of waiting for the deadline.
         """
-        while behind := self._behind(session):
+        sharing = set(self.client.folder(self.folder_id).device_ids)
+        while behind := self._behind(session, sharing):
             online = {d for d, c in self.client.connections().items() if c.connected}
             for device, holders in behind.items():
                 if not holders & online:
