@@ -43,6 +43,7 @@ from session_roam.engine.store import (
     read_bytes,
     read_bytes_if_present,
 )
+from session_roam.engine.temps import sweep_dead_temps
 from session_roam.errors import InvalidInput, LeaseHeld, MergeError, SessionNotFound
 
 if TYPE_CHECKING:
@@ -294,12 +295,16 @@ def merge_session(
     """Merge every conflict copy of ``session`` (and ``extras``) into one set of files.
 
     ``is_locked(session_id)`` is asked before anything is written; a True answer raises
-    LeaseHeld unless ``force``. A dry run reads and merges in memory and writes nothing.
+    LeaseHeld unless ``force``. A dry run reads and merges in memory and writes nothing. Temps
+    that a killed write left in the session's folders are removed first (``engine.temps``).
     """
     # The merge engine is imported on first use: `roam cr` imports this module on every start
     # and almost never has conflict copies to merge.
     from session_roam.engine.conflict_plan import plan_session
 
+    if not dry_run:  # what a killed earlier merge (or any killed write) left here
+        sweep_dead_temps(session.project_dir)
+        sweep_dead_temps(session.project_dir / session.session_id, recursive=True)
     plan = plan_session(session, extras)
     if not plan.has_work:
         return MergeResult(plan, "nothing-to-do")
