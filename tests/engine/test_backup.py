@@ -3,10 +3,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import stat
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -24,9 +21,10 @@ from session_roam.engine.backup import (
     mark_undone,
     objects_root,
 )
-from session_roam.engine.temps import TEMP_PREFIX, temp_prefix
+from session_roam.engine.temps import TEMP_PREFIX
 from session_roam.errors import InvalidInput, SessionNotFound
 from tests.engine.sessiontree import SID, SID2
+from tests.support.litter import dead_temp_name
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -214,14 +212,7 @@ def test_a_backup_killed_while_being_built_is_not_listed(tmp_path: Path) -> None
 
 
 def test_the_next_backup_removes_one_a_dead_process_was_building(tmp_path: Path) -> None:
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    building = temp_prefix().replace(f"-{os.getpid()}-", f"-{int(dead.stdout)}-")
-    half = backups_root() / SID / f"{building}x"
+    half = backups_root() / SID / dead_temp_name("building")
     (half / "files").mkdir(parents=True)
     folder = _backup(tmp_path)
     assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -16,20 +14,10 @@ from session_roam.engine.temps import (
     sweep_dead_temps,
     temp_prefix,
 )
+from tests.support.litter import dead_temp_name
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-
-def _dead_pid() -> int:
-    """The pid of a process that has exited and been reaped."""
-    child = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(child.stdout)
 
 
 def _folder(tmp_path: Path) -> Path:
@@ -37,11 +25,6 @@ def _folder(tmp_path: Path) -> Path:
     folder = tmp_path / "p"
     folder.mkdir()
     return folder
-
-
-def _temp_of(pid: int, start: int = 0) -> str:
-    host = temp_prefix().removeprefix(TEMP_PREFIX).split("-")[0]
-    return f"{TEMP_PREFIX}{host}-{pid}-{start}-abc123.tmp"
 
 
 def test_temp_prefix_names_this_process() -> None:
@@ -54,14 +37,14 @@ def test_temp_of_a_live_process_is_not_dead() -> None:
 
 
 def test_temp_of_an_exited_process_is_dead() -> None:
-    assert is_dead_temp(_temp_of(_dead_pid()), time.time())
+    assert is_dead_temp(dead_temp_name(), time.time())
 
 
 def test_temp_of_a_recycled_pid_is_dead() -> None:
     mine = temp_prefix().removeprefix(TEMP_PREFIX).split("-")
     if mine[2] == "0":  # no /proc: start times unknown, a live pid is trusted
         return
-    assert is_dead_temp(_temp_of(os.getpid(), int(mine[2]) + 1), time.time())
+    assert is_dead_temp(dead_temp_name(pid=os.getpid(), start=int(mine[2]) + 1), time.time())
 
 
 def test_unowned_temp_is_dead_only_once_stale() -> None:
@@ -81,7 +64,7 @@ def test_files_that_are_not_temps_are_never_dead() -> None:
 
 def test_sweep_removes_dead_temps_and_keeps_everything_else(tmp_path: Path) -> None:
     tmp_path = _folder(tmp_path)
-    dead = tmp_path / _temp_of(_dead_pid())
+    dead = tmp_path / dead_temp_name()
     live = tmp_path / (temp_prefix() + "x.tmp")
     session = tmp_path / "s.jsonl"
     for path in (dead, live, session):
@@ -92,7 +75,7 @@ def test_sweep_removes_dead_temps_and_keeps_everything_else(tmp_path: Path) -> N
 
 def test_sweep_removes_a_dead_temp_folder_whole(tmp_path: Path) -> None:
     tmp_path = _folder(tmp_path)
-    folder = tmp_path / _temp_of(_dead_pid())
+    folder = tmp_path / dead_temp_name()
     (folder / "files").mkdir(parents=True)
     (folder / "files" / "a").write_bytes(b"x")
     sweep_dead_temps(tmp_path)
@@ -102,11 +85,11 @@ def test_sweep_removes_a_dead_temp_folder_whole(tmp_path: Path) -> None:
 def test_sweep_never_follows_or_removes_a_symlink(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / _temp_of(_dead_pid())).write_bytes(b"x")
+    (outside / dead_temp_name()).write_bytes(b"x")
     inside = tmp_path / "synced"
     inside.mkdir()
     (inside / "link").symlink_to(outside)
-    (inside / _temp_of(_dead_pid())).symlink_to(outside / "x")
+    (inside / dead_temp_name()).symlink_to(outside / "x")
     assert sweep_dead_temps(inside, recursive=True) == ()
     assert len(list(outside.iterdir())) == 1
 
@@ -114,7 +97,7 @@ def test_sweep_never_follows_or_removes_a_symlink(tmp_path: Path) -> None:
 def test_recursive_sweep_reaches_subfolders(tmp_path: Path) -> None:
     nested = tmp_path / "sid" / "subagents"
     nested.mkdir(parents=True)
-    (nested / _temp_of(_dead_pid())).write_bytes(b"x")
+    (nested / dead_temp_name()).write_bytes(b"x")
     assert len(sweep_dead_temps(tmp_path, recursive=True)) == 1
     assert list(nested.iterdir()) == []
 
@@ -125,6 +108,6 @@ def test_sweep_of_a_missing_folder_removes_nothing(tmp_path: Path) -> None:
 
 def test_atomic_write_removes_a_dead_writers_temp_next_to_its_target(tmp_path: Path) -> None:
     tmp_path = _folder(tmp_path)
-    (tmp_path / _temp_of(_dead_pid())).write_bytes(b"half")
+    (tmp_path / dead_temp_name()).write_bytes(b"half")
     atomic_write(tmp_path / "s.jsonl", b"line\n")
     assert [p.name for p in tmp_path.iterdir()] == ["s.jsonl"]

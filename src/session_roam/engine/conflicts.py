@@ -6,7 +6,8 @@ The order of a merge is what makes it safe:
 2. refuse if another node holds the session's lease (``is_locked``), unless forced;
 3. back up every byte that was read, fsynced, outside the synced folder;
 4. write merged files atomically; remove each conflict copy only if it still holds exactly the
-   bytes that were merged (a copy that changed meanwhile is left for the next run).
+   bytes that were merged (a copy that changed meanwhile is left for the next run);
+5. prune backups beyond their bound (``engine.backup_bound``; never a young one).
 
 ``undo`` puts the newest backup back byte for byte, after checking that nobody wrote to the
 merged files since (a continued session would otherwise lose its new turns).
@@ -280,6 +281,9 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
                 _log.warning("left %s: it changed or vanished after it was read", copy)
     after = find_session_files(session.project_dir, session.session_id)
     remaining = tuple(os.path.relpath(c.path, session.project_dir) for c in after.conflict_copies)
+    from session_roam.engine.backup_bound import prune_quietly
+
+    prune_quietly()  # every merge adds a backup; the store stays within its bound
     return MergeResult(plan, "merged", backup.path, tuple(written), tuple(removed), remaining)
 
 
