@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BackupBound",
     "BackupUsage",
+    "backups_report",
+    "config_path",
     "load_bound",
     "measure",
     "prune",
@@ -124,20 +126,40 @@ class BackupUsage:
         }
 
 
-def _number(table: dict[str, Any], key: str, default: float, path: Path) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+def config_path(config_dir: Path | None = None) -> Path:
+    """roam's config.toml, where ``[backups]`` sets the bound."""
+    return (config_dir if config_dir is not None else xdg.config_dir()) / _CONFIG_NAME
+
+
+def _checked(values: dict[str, Any], where: str) -> BackupBound:
+    """A bound from ``values`` (missing keys take the defaults), or InvalidInput naming the fix."""
+    default = BackupBound()
+    numbers: dict[str, float] = {}
+    for key in ("keep_days", "max_days", "max_mb"):
+        value = values.get(key)
+        if value is None:
+            numbers[key] = getattr(default, key)
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            unit = "megabytes" if key == "max_mb" else "days"
+            raise InvalidInput(
+                f"The backup bound {key} must be a number of {unit} (0 or more), not {value!r}.",
+                hint=f"Fix {key} {where}.",
+            )
+        numbers[key] = float(value)
+    bound = BackupBound(**numbers)
+    if bound.max_days < bound.keep_days:
         raise InvalidInput(
-            f"[backups] {key} in {path} must be a number of "
-            f"{'megabytes' if key == 'max_mb' else 'days'} (0 or more), not {value!r}.",
-            hint=f"Fix or remove the line `{key} = ...` under [backups] in {path}.",
+            f"The backup bound max_days ({bound.max_days:g}) is below keep_days "
+            f"({bound.keep_days:g}).",
+            hint=f"Make max_days at least keep_days {where}.",
         )
-    return float(value)
+    return bound
 
 
 def load_bound(config_dir: Path | None = None) -> BackupBound:
     """The bound from ``[backups]`` in config.toml, the defaults for what it does not set."""
-    path = (config_dir if config_dir is not None else xdg.config_dir()) / _CONFIG_NAME
+    path = config_path(config_dir)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -149,20 +171,27 @@ def load_bound(config_dir: Path | None = None) -> BackupBound:
         ) from None
     table = data.get("backups", {})
     if not isinstance(table, dict):
-        raise InvalidInput(f"backups in {path} must be a [backups] table.", hint="See README.")
-    default = BackupBound()
-    bound = BackupBound(
-        keep_days=_number(table, "keep_days", default.keep_days, path),
-        max_days=_number(table, "max_days", default.max_days, path),
-        max_mb=_number(table, "max_mb", default.max_mb, path),
-    )
-    if bound.max_days < bound.keep_days:
         raise InvalidInput(
-            f"[backups] max_days ({bound.max_days:g}) in {path} is below keep_days "
-            f"({bound.keep_days:g}).",
-            hint="Make max_days at least keep_days.",
+            f"backups in {path} is not a table.", hint=f"Write it as a [backups] table in {path}."
         )
-    return bound
+    return _checked(table, f"under [backups] in {path}")
+
+
+def backups_report(
+    *,
+    prune_now: bool = False,
+    keep_days: float | None = None,
+    max_days: float | None = None,
+    max_mb: float | None = None,
+) -> BackupUsage:
+    """``roam backups``: the store against the configured bound (each given value overrides
+    it for this run), pruned first when ``prune_now``."""
+    configured = load_bound().to_dict()
+    given = {"keep_days": keep_days, "max_days": max_days, "max_mb": max_mb}
+    bound = _checked(
+        configured | {k: v for k, v in given.items() if v is not None}, "on the command line"
+    )
+    return prune(bound) if prune_now else measure(bound)
 
 
 def _files_of(folder: Path) -> Iterable[os.stat_result]:
