@@ -173,8 +173,9 @@ def _object_holds(path: Path, digest: str, size: int) -> bool:
         return False
 
 
-def _store(target: Path, data: bytes) -> None:
-    """Save ``data`` at ``target`` as a hard link to its object, writing the object if new."""
+def _store(target: Path, data: bytes) -> str:
+    """Save ``data`` at ``target`` as a hard link to its object, writing the object if new;
+    return its sha256."""
     digest = sha256_hex(data)
     obj = objects_root() / digest[:2] / digest
     if not _object_holds(obj, digest, len(data)):
@@ -187,6 +188,7 @@ def _store(target: Path, data: bytes) -> None:
         os.link(obj, target)
     except OSError:  # no hard links here (some FUSE and network file systems), or too many
         _write_private(target, data)
+    return digest
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -262,11 +264,11 @@ def create_backup(
     files: list[dict[str, Any]] = []
     for original in originals:
         relative = _safe_relative(original.relative)
-        _store(folder / "files" / relative, original.data)
+        digest = _store(folder / "files" / relative, original.data)
         files.append(
             {
                 "relative": relative,
-                "sha256": sha256_hex(original.data),
+                "sha256": digest,
                 "size": len(original.data),
                 "mode": original.mode,
             }
@@ -274,10 +276,8 @@ def create_backup(
     extra_records: list[dict[str, Any]] = []
     for index, (source, data) in enumerate(extras, start=1):
         name = f"{index}-{source.name}"
-        _store(folder / "with" / name, data)
-        extra_records.append(
-            {"source": str(source), "stored": f"with/{name}", "sha256": sha256_hex(data)}
-        )
+        digest = _store(folder / "with" / name, data)
+        extra_records.append({"source": str(source), "stored": f"with/{name}", "sha256": digest})
     lines = b"".join(
         json.dumps(_set_aside_record(line), sort_keys=True).encode() + b"\n" for line in set_aside
     )
