@@ -15,6 +15,7 @@ Each run uses a fresh HOME and XDG state folder under a temp folder.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -25,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.merge.run import generate
 
 _SESSION = "be0c4b00-0000-4000-8000-000000000000"
 _STAMP = "20261125-131239-MRUWJBM"
@@ -55,6 +55,9 @@ def _run(work: Path, megabytes: int, repeat: int, prune: bool) -> dict[str, Any]
     projects = work / "claude" / "projects"
     project = projects / "-home-u-proj"
     project.mkdir(parents=True)
+    # The merge bench's generator, imported by name: mypy maps each bench/ folder as a package
+    # of its own, so a static ``bench.merge.run`` import would be the same file twice.
+    generate = importlib.import_module("bench.merge.run").generate
     main, copy = generate(work, megabytes, "conflict")
     main.rename(project / f"{_SESSION}.jsonl")
     copy.rename(project / f"{_SESSION}.sync-conflict-{_STAMP}.jsonl")
