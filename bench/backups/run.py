@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-
 _SESSION = "be0c4b00-0000-4000-8000-000000000000"
 _STAMP = "20261125-131239-MRUWJBM"
 
