@@ -12,6 +12,7 @@ import pytest
 
 from session_roam.engine.backup import (
     Original,
+    adopt_into_store,
     backed_up_sessions,
     backups_root,
     create_backup,
@@ -21,10 +22,11 @@ from session_roam.engine.backup import (
     mark_undone,
     objects_root,
 )
+from session_roam.engine.conflicts import undo_session
 from session_roam.engine.temps import TEMP_PREFIX
 from session_roam.errors import InvalidInput, SessionNotFound
 from tests.engine.sessiontree import SID, SID2
-from tests.support.litter import dead_temp_name
+from tests.support.litter import dead_temp_name, legacy_backup
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -180,25 +182,7 @@ def test_a_damaged_object_is_stored_again_for_the_next_backup(tmp_path: Path) ->
 
 
 def test_a_backup_made_before_the_store_still_loads_and_reads(tmp_path: Path) -> None:
-    legacy = backups_root() / SID / "20260101T000000.000000Z"
-    (legacy / "files").mkdir(parents=True)
-    (legacy / "files" / f"{SID}.jsonl").write_bytes(b"old\n")
-    manifest = {
-        "schema": "roam.backup/1",
-        "session_id": SID,
-        "project_dir": str(tmp_path),
-        "created": "2026-01-01T00:00:00+00:00",
-        "files": [
-            {
-                "relative": f"{SID}.jsonl",
-                "sha256": hashlib.sha256(b"old\n").hexdigest(),
-                "size": 4,
-                "mode": 0o600,
-            }
-        ],
-        "details": {"kind": "merge"},
-    }
-    (legacy / "manifest.json").write_text(json.dumps(manifest))
+    legacy_backup(SID, "20260101T000000.000000Z", b"old\n", tmp_path)
     backup = latest_backup(SID)
     assert backup.data_of(backup.files[0]) == b"old\n"
 
@@ -229,3 +213,23 @@ def test_latest_backup_refuses_one_whose_files_were_pruned(tmp_path: Path) -> No
     (folder / "pruned").write_text("now\n")
     with pytest.raises(SessionNotFound, match="pruned"):
         latest_backup(SID)
+
+
+def test_undo_restores_from_a_backup_made_before_the_store(tmp_path: Path) -> None:
+    projects = tmp_path / "projects"
+    project = projects / "-p"
+    project.mkdir(parents=True)
+    (project / f"{SID}.jsonl").write_bytes(b"merged\n")
+    legacy_backup(SID, "20260101T000000.000000Z", b"original\n", project)
+    undo_session(SID, projects)
+    assert (project / f"{SID}.jsonl").read_bytes() == b"original\n"
+
+
+def test_undo_restores_from_an_older_backup_once_it_is_in_the_store(tmp_path: Path) -> None:
+    projects = tmp_path / "projects"
+    project = projects / "-p"
+    project.mkdir(parents=True)
+    folder = legacy_backup(SID, "20260101T000000.000000Z", b"original\n", project)
+    adopt_into_store(folder / "files" / f"{SID}.jsonl")
+    undo_session(SID, projects)
+    assert (project / f"{SID}.jsonl").read_bytes() == b"original\n"

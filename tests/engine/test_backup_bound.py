@@ -24,7 +24,7 @@ from session_roam.engine.paths import claude_config_dir
 from session_roam.engine.store import find_session_files
 from session_roam.errors import InvalidInput, SessionNotFound
 from tests.engine.sessiontree import SID, SID2, Tree
-from tests.support.litter import dead_temp_name
+from tests.support.litter import dead_temp_name, legacy_backup
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -170,3 +170,13 @@ def test_a_merge_prunes_backups_beyond_the_bound(clean_environ: Path) -> None:
     merge_session(find_session_files(tree.project(), SID))
     assert old.path not in [b.path for b in list_backups(SID)]
     assert len(list_backups(SID)) == 1
+
+
+def test_prune_stores_older_backups_of_the_same_bytes_once() -> None:
+    data = b"z" * MB
+    for day in (1, 2, 3):
+        legacy_backup(SID, f"2026120{day}T000000.000000Z", data, backups_root().parent)
+    assert _store_bytes() >= 3 * MB
+    prune(BOUND, now=NOW)
+    assert _store_bytes() < 1.1 * MB
+    assert [b.data_of(b.files[0]) for b in list_backups(SID)] == [data] * 3

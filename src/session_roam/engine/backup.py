@@ -19,7 +19,8 @@ file under ``files/`` and ``with/`` is a hard link to its object (a copy where t
 has no hard links), so a backup of bytes already backed up adds directory entries only, and
 the byte-exact files stay where undo and people look for them. An object no backup links to
 any more (link count 1) is garbage for ``backup_bound``. Backups made before the store (plain
-files) read and undo the same way.
+files) read and undo the same way, and the next prune stores their bytes once too
+(``adopt_into_store``).
 
 A backup is built in a ``.roam-tmp-*`` folder and renamed to its stamp once complete, so a
 killed merge leaves no half backup that looks whole; the next backup of the session removes
@@ -55,6 +56,7 @@ __all__ = [
     "Backup",
     "Original",
     "SetAsideLine",
+    "adopt_into_store",
     "backed_up_sessions",
     "backups_root",
     "create_backup",
@@ -160,6 +162,30 @@ def objects_root() -> Path:
     return root
 
 
+def _object_path(digest: str) -> Path:
+    return objects_root() / digest[:2] / digest
+
+
+def adopt_into_store(path: Path) -> bool:
+    """Make ``path``, a file of a backup made before the store, a hard link to its object, so
+    its bytes are kept once; True if that freed or shared anything. The bytes never change."""
+    data = path.read_bytes()
+    digest = sha256_hex(data)
+    obj = _object_path(digest)
+    make_private_dirs(obj.parent)
+    if not obj.exists():
+        os.link(path, obj)  # the file becomes the object: nothing copied, nothing freed yet
+    elif _object_holds(obj, digest, len(data)):
+        temp = path.with_name(f"{temp_prefix()}{digest[:12]}")
+        os.link(obj, temp)
+        os.replace(temp, path)  # same bytes, now stored once
+    else:
+        return False
+    fsync_dir(obj.parent)
+    fsync_dir(path.parent)
+    return True
+
+
 def _object_holds(path: Path, digest: str, size: int) -> bool:
     """Whether the stored object at ``path`` is intact (a damaged one is stored again)."""
     try:
@@ -177,7 +203,7 @@ def _store(target: Path, data: bytes) -> str:
     """Save ``data`` at ``target`` as a hard link to its object, writing the object if new;
     return its sha256."""
     digest = sha256_hex(data)
-    obj = objects_root() / digest[:2] / digest
+    obj = _object_path(digest)
     if not _object_holds(obj, digest, len(data)):
         if not obj.parent.is_dir():
             make_private_dirs(obj.parent)

@@ -40,6 +40,7 @@ from session_roam.engine import xdg
 from session_roam.engine.atomic import atomic_write, fsync_dir
 from session_roam.engine.backup import (
     Backup,
+    adopt_into_store,
     backups_root,
     list_backups,
     objects_root,
@@ -287,6 +288,7 @@ def _run(bound: BackupBound | None, now: datetime | None, *, apply: bool) -> Bac
     if apply:
         for session in _sessions():
             sweep_dead_temps(backups_root() / session)
+        _adopt_older_backups()
     entries, sizes, orphans = _entries(moment)
     chosen, freed = _choose(entries, sizes, orphans, limits)
     total = sum(sizes.values())
@@ -317,6 +319,22 @@ def _remove(backup: Backup, now: datetime) -> None:
     backup.path.rename(doomed / "backup")
     fsync_dir(backup.path.parent)
     shutil.rmtree(doomed)
+
+
+def _adopt_older_backups() -> None:
+    """Store the files of backups made before the content-addressed store once (migration):
+    a plain file (link count 1) becomes a link to its object. Cheap once done: an adopted file
+    has two links and is not read again."""
+    for session in _sessions():
+        with contextlib.suppress(RoamError, OSError):
+            for backup in list_backups(session):
+                for sub in ("files", "with"):
+                    for root, _dirs, names in os.walk(backup.path / sub):
+                        for name in names:
+                            path = Path(root, name)
+                            info = path.lstat()
+                            if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
+                                adopt_into_store(path)
 
 
 def _collect_garbage() -> None:
