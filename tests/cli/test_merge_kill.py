@@ -9,20 +9,19 @@ projects folder or the backup store.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pytest
 
 from session_roam.engine.backup import backups_root, list_backups
 from session_roam.engine.temps import TEMP_PREFIX
 from tests.engine.sessiontree import SID, STAMP_A, Tree, row, u
+from tests.support.crash import run_roam
 
-ROOT: Final = Path(__file__).resolve().parents[2]
+if TYPE_CHECKING:
+    from pathlib import Path
+
 AGENT_A: Final = row(u(10), None, "subagent on A") + row(u(11), u(10), "more on A")
 AGENT_B: Final = row(u(10), None, "subagent on A") + row(u(12), u(10), "more on B")
 ALL_UUIDS: Final = {u(n) for n in (1, 2, 3, 4, 10, 11, 12)}
@@ -32,18 +31,6 @@ def _conflicted(tree: Tree) -> None:
     tree.conflicted_session(SID)
     tree.write(f"{SID}/subagents/agent-a1.jsonl", AGENT_B)
     tree.write(f"{SID}/subagents/agent-a1.sync-conflict-{STAMP_A}.jsonl", AGENT_A)
-
-
-def _roam(kill_at: int, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tests.support.crash", str(kill_at), "--", *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _uuids_in(folder: Path) -> set[str]:
@@ -73,7 +60,7 @@ def durable_steps(tmp_path_factory: pytest.TempPathFactory) -> int:
         patch.setenv("XDG_CONFIG_HOME", str(home / "config"))
         patch.delenv("CLAUDE_CONFIG_DIR", raising=False)
         _conflicted(Tree(home / ".claude"))
-        done = _roam(0, "conflicts", "merge", "--all", "--json")
+        done = run_roam(0, "conflicts", "merge", "--all", "--json")
     assert done.returncode == 0, done.stderr
     return int(re.findall(r"durable-steps=(\d+)", done.stderr)[-1])
 
@@ -89,10 +76,10 @@ def test_merge_killed_at_any_step_loses_no_line_and_leaves_no_litter(
     if kill_at > durable_steps:
         pytest.skip(f"a merge takes {durable_steps} durable steps")
     _conflicted(tree)
-    killed = _roam(kill_at, "conflicts", "merge", "--all")
+    killed = run_roam(kill_at, "conflicts", "merge", "--all")
     assert killed.returncode == -9
     assert _uuids_in(tree.projects) == ALL_UUIDS
-    again = _roam(0, "conflicts", "merge", "--all", "--json")
+    again = run_roam(0, "conflicts", "merge", "--all", "--json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["schema"] == "roam.conflicts.merge/1"
     assert _litter(tree.projects) == []
