@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -180,3 +181,11 @@ def test_prune_stores_older_backups_of_the_same_bytes_once() -> None:
     prune(BOUND, now=NOW)
     assert _store_bytes() < 1.1 * MB
     assert [b.data_of(b.files[0]) for b in list_backups(SID)] == [data] * 3
+
+
+def test_a_backup_whose_time_cannot_be_read_counts_as_young() -> None:
+    folder = legacy_backup(SID, "20200101T000000.000000Z", b"old\n", backups_root().parent)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps(manifest | {"created": "yesterday"}))
+    assert prune(BOUND, now=NOW).beyond == ()
+    assert list_backups(SID)

@@ -213,6 +213,17 @@ def _sessions() -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and p != objects_root())
 
 
+def _age_days(created: str, now: datetime) -> float:
+    """Days since ``created``; 0 (young: never pruned) when the manifest's time is unreadable."""
+    try:
+        moment = datetime.fromisoformat(created)
+    except ValueError:
+        return 0.0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (now - moment).total_seconds() / _DAY_S
+
+
 def _entries(now: datetime) -> tuple[list[_Entry], dict[tuple[int, int], int], int]:
     """Every complete backup with the inodes it holds, the size of every inode stored, and the
     bytes of objects no backup links to (a killed merge's: garbage the next prune collects)."""
@@ -225,9 +236,7 @@ def _entries(now: datetime) -> tuple[list[_Entry], dict[tuple[int, int], int], i
         with contextlib.suppress(RoamError, OSError):
             for backup in list_backups(session):
                 inodes = frozenset((i.st_dev, i.st_ino) for i in _files_of(backup.path))
-                created = datetime.fromisoformat(backup.created)
-                age = (now - created).total_seconds() / _DAY_S
-                entries.append(_Entry(backup, age, inodes))
+                entries.append(_Entry(backup, _age_days(backup.created, now), inodes))
     entries.sort(key=lambda e: (-e.age_days, str(e.backup.path)))
     return entries, sizes, orphans
 
