@@ -12,7 +12,6 @@ import pytest
 
 from session_roam.engine.backup import (
     Original,
-    adopt_into_store,
     backed_up_sessions,
     backups_root,
     create_backup,
@@ -20,8 +19,8 @@ from session_roam.engine.backup import (
     list_backups,
     load_backup,
     mark_undone,
-    objects_root,
 )
+from session_roam.engine.backup_store import adopt_into_store, objects_root
 from session_roam.engine.conflicts import undo_session
 from session_roam.engine.temps import TEMP_PREFIX
 from session_roam.errors import InvalidInput, SessionNotFound

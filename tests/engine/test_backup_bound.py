@@ -17,9 +17,9 @@ from session_roam.engine.backup import (
     create_backup,
     latest_backup,
     list_backups,
-    objects_root,
 )
 from session_roam.engine.backup_bound import BackupBound, load_bound, measure, prune
+from session_roam.engine.backup_store import objects_root
 from session_roam.engine.conflicts import merge_session
 from session_roam.engine.paths import claude_config_dir
 from session_roam.engine.store import find_session_files

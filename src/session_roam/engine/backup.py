@@ -18,9 +18,9 @@ Content-addressed, so that a repeated or killed-and-rerun merge costs no space t
 file under ``files/`` and ``with/`` is a hard link to its object (a copy where the file system
 has no hard links), so a backup of bytes already backed up adds directory entries only, and
 the byte-exact files stay where undo and people look for them. An object no backup links to
-any more (link count 1) is garbage for ``backup_bound``. Backups made before the store (plain
-files) read and undo the same way, and the next prune stores their bytes once too
-(``adopt_into_store``).
+any more (link count 1) is garbage for ``backup_bound``; the store is ``backup_store``. Backups
+made before the store (plain files) read and undo the same way, and the next prune stores
+their bytes once too.
 
 A backup is built in a ``.roam-tmp-*`` folder and renamed to its stamp once complete, so a
 killed merge leaves no half backup that looks whole; the next backup of the session removes
@@ -42,8 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from session_roam.engine import xdg
 from session_roam.engine.atomic import FILE_MODE, atomic_write, fsync_dir, make_private_dirs
+from session_roam.engine.backup_store import OBJECTS, backups_root, store_file
 from session_roam.engine.temps import TEMP_PREFIX, sweep_dead_temps, temp_prefix
 from session_roam.errors import InvalidInput, SessionNotFound
 
@@ -56,7 +56,6 @@ __all__ = [
     "Backup",
     "Original",
     "SetAsideLine",
-    "adopt_into_store",
     "backed_up_sessions",
     "backups_root",
     "create_backup",
@@ -64,7 +63,6 @@ __all__ = [
     "list_backups",
     "load_backup",
     "mark_undone",
-    "objects_root",
     "restore_file",
     "sha256_hex",
 ]
@@ -72,7 +70,6 @@ __all__ = [
 MANIFEST_SCHEMA: Final = "roam.backup/1"
 _UNDONE: Final = "undone"
 _PRUNED: Final = "pruned"
-_OBJECTS: Final = ".objects"
 
 
 class SetAsideLine(Protocol):
@@ -149,74 +146,6 @@ class Backup:
         return data
 
 
-def backups_root() -> Path:
-    root = xdg.state_dir() / "backups"
-    make_private_dirs(root)
-    return root
-
-
-def objects_root() -> Path:
-    """The content-addressed store every backup's files are hard links to."""
-    root = backups_root() / _OBJECTS
-    make_private_dirs(root)
-    return root
-
-
-def _object_path(digest: str) -> Path:
-    return objects_root() / digest[:2] / digest
-
-
-def adopt_into_store(path: Path) -> bool:
-    """Make ``path``, a file of a backup made before the store, a hard link to its object, so
-    its bytes are kept once; True if that freed or shared anything. The bytes never change."""
-    data = path.read_bytes()
-    digest = sha256_hex(data)
-    obj = _object_path(digest)
-    make_private_dirs(obj.parent)
-    if not obj.exists():
-        os.link(path, obj)  # the file becomes the object: nothing copied, nothing freed yet
-    elif _object_holds(obj, digest, len(data)):
-        temp = path.with_name(f"{temp_prefix()}{digest[:12]}")
-        os.link(obj, temp)
-        os.replace(temp, path)  # same bytes, now stored once
-    else:
-        return False
-    fsync_dir(obj.parent)
-    fsync_dir(path.parent)
-    return True
-
-
-def _object_holds(path: Path, digest: str, size: int) -> bool:
-    """Whether the stored object at ``path`` is intact (a damaged one is stored again)."""
-    try:
-        info = path.lstat()
-        return (
-            stat.S_ISREG(info.st_mode)
-            and info.st_size == size
-            and sha256_hex(path.read_bytes()) == digest
-        )
-    except OSError:
-        return False
-
-
-def _store(target: Path, data: bytes) -> str:
-    """Save ``data`` at ``target`` as a hard link to its object, writing the object if new;
-    return its sha256."""
-    digest = sha256_hex(data)
-    obj = _object_path(digest)
-    if not _object_holds(obj, digest, len(data)):
-        if not obj.parent.is_dir():
-            make_private_dirs(obj.parent)
-            fsync_dir(obj.parent.parent)
-        atomic_write(obj, data, mode=FILE_MODE)
-    make_private_dirs(target.parent)
-    try:
-        os.link(obj, target)
-    except OSError:  # no hard links here (some FUSE and network file systems), or too many
-        _write_private(target, data)
-    return digest
-
-
 def _write_private(path: Path, data: bytes) -> None:
     make_private_dirs(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
@@ -290,7 +219,7 @@ def create_backup(
     files: list[dict[str, Any]] = []
     for original in originals:
         relative = _safe_relative(original.relative)
-        digest = _store(folder / "files" / relative, original.data)
+        digest = store_file(folder / "files" / relative, original.data)
         files.append(
             {
                 "relative": relative,
@@ -302,7 +231,7 @@ def create_backup(
     extra_records: list[dict[str, Any]] = []
     for index, (source, data) in enumerate(extras, start=1):
         name = f"{index}-{source.name}"
-        digest = _store(folder / "with" / name, data)
+        digest = store_file(folder / "with" / name, data)
         extra_records.append({"source": str(source), "stored": f"with/{name}", "sha256": digest})
     lines = b"".join(
         json.dumps(_set_aside_record(line), sort_keys=True).encode() + b"\n" for line in set_aside
@@ -379,7 +308,7 @@ def backed_up_sessions() -> tuple[str, ...]:
         sorted(
             folder.name
             for folder in backups_root().iterdir()
-            if folder.name != _OBJECTS and list_backups(folder.name)
+            if folder.name != OBJECTS and list_backups(folder.name)
         )
     )
 

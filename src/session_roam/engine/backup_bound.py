@@ -38,13 +38,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine import xdg
 from session_roam.engine.atomic import atomic_write, fsync_dir
-from session_roam.engine.backup import (
-    Backup,
-    adopt_into_store,
-    backups_root,
-    list_backups,
-    objects_root,
-)
+from session_roam.engine.backup import Backup, list_backups
+from session_roam.engine.backup_store import adopt_into_store, backups_root, objects_root
 from session_roam.engine.temps import sweep_dead_temps, temp_prefix
 from session_roam.errors import InvalidInput, RoamError
 
