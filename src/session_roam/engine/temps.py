@@ -22,7 +22,6 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import stat
 import time
 from functools import cache
@@ -45,7 +44,7 @@ _OWNED_RE: Final = re.compile(
 
 @cache
 def _host_tag() -> str:
-    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+    return hashlib.sha256(os.uname().nodename.encode()).hexdigest()[:8]
 
 
 def _start_ticks(pid: int) -> int:
