@@ -7,7 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
+from session_roam.engine import xdg
 from session_roam.engine.journal import Journal
+from tests.support.litter import dead_temp_name
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -61,6 +63,14 @@ def test_journal_restore_puts_the_lost_turn_back(lost_turn: Path) -> None:
     assert "Restored 1 rows" in result.output
     uuids = [json.loads(line)["uuid"] for line in lost_turn.read_text().splitlines()]
     assert "u4" in uuids
+
+
+def test_journal_restore_removes_the_temp_a_killed_restore_left(lost_turn: Path) -> None:
+    folder = xdg.state_dir() / "restore"
+    folder.mkdir()
+    (folder / dead_temp_name(f"{SID}.x.jsonl")).write_text("half a version\n")
+    assert CliRunner().invoke(app, ["journal", "restore", SID]).exit_code == 0
+    assert list(folder.iterdir()) == []
 
 
 def test_journal_restore_when_nothing_is_missing(lost_turn: Path) -> None:

@@ -20,8 +20,12 @@ from session_roam.engine.backup import (
     load_backup,
     mark_undone,
 )
+from session_roam.engine.backup_store import adopt_into_store, objects_root
+from session_roam.engine.conflicts import undo_session
+from session_roam.engine.temps import TEMP_PREFIX
 from session_roam.errors import InvalidInput, SessionNotFound
 from tests.engine.sessiontree import SID, SID2
+from tests.support.litter import dead_temp_name, legacy_backup
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -139,3 +143,92 @@ def test_latest_backup_refuses_one_already_undone(tmp_path: Path) -> None:
 def test_backed_up_sessions_lists_ids(tmp_path: Path) -> None:
     _backup(tmp_path)
     assert backed_up_sessions() == (SID,)
+
+
+def _blocks_under(root: Path) -> int:
+    """Bytes on disk under ``root``, each inode counted once (what ``du`` reports)."""
+    seen: dict[tuple[int, int], int] = {}
+    for path in root.rglob("*"):
+        info = path.lstat()
+        if stat.S_ISREG(info.st_mode):
+            seen[(info.st_dev, info.st_ino)] = info.st_blocks * 512
+    return sum(seen.values())
+
+
+def test_backup_files_are_hard_links_to_one_stored_object(tmp_path: Path) -> None:
+    folder = _backup(tmp_path)
+    saved = folder / "files" / f"{SID}.jsonl"
+    digest = hashlib.sha256(b"main\n").hexdigest()
+    assert saved.samefile(objects_root() / digest[:2] / digest)
+
+
+def test_repeated_backups_of_the_same_bytes_cost_one_copy(tmp_path: Path) -> None:
+    big = Original(f"{SID}.jsonl", b"x" * 1_000_000)
+    for _ in range(3):
+        create_backup(session_id=SID, project_dir=tmp_path, originals=[big])
+    assert len(list_backups(SID)) == 3
+    assert _blocks_under(backups_root()) < 1_100_000
+
+
+def test_a_damaged_object_is_stored_again_for_the_next_backup(tmp_path: Path) -> None:
+    first = load_backup(_backup(tmp_path))
+    digest = first.files[0].sha256
+    damaged = objects_root() / digest[:2] / digest
+    damaged.unlink()
+    damaged.write_bytes(b"rot\n")
+    second = load_backup(_backup(tmp_path))
+    assert second.data_of(second.files[0]) == b"main\n"
+
+
+def test_a_backup_made_before_the_store_still_loads_and_reads(tmp_path: Path) -> None:
+    legacy_backup(SID, "20260101T000000.000000Z", b"old\n", tmp_path)
+    backup = latest_backup(SID)
+    assert backup.data_of(backup.files[0]) == b"old\n"
+
+
+def test_a_backup_killed_while_being_built_is_not_listed(tmp_path: Path) -> None:
+    session_dir = backups_root() / SID
+    half = session_dir / f"{TEMP_PREFIX}00000000-1-1-x"
+    (half / "files").mkdir(parents=True)
+    (half / "manifest.json").write_text("{}")
+    assert list_backups(SID) == ()
+
+
+def test_the_next_backup_removes_one_a_dead_process_was_building(tmp_path: Path) -> None:
+    half = backups_root() / SID / dead_temp_name("building")
+    (half / "files").mkdir(parents=True)
+    folder = _backup(tmp_path)
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]
+
+
+def test_backed_up_sessions_ignore_the_object_store(tmp_path: Path) -> None:
+    _backup(tmp_path)
+    assert objects_root().is_dir()
+    assert backed_up_sessions() == (SID,)
+
+
+def test_latest_backup_refuses_one_whose_files_were_pruned(tmp_path: Path) -> None:
+    folder = _backup(tmp_path)
+    (folder / "pruned").write_text("now\n")
+    with pytest.raises(SessionNotFound, match="pruned"):
+        latest_backup(SID)
+
+
+def test_undo_restores_from_a_backup_made_before_the_store(tmp_path: Path) -> None:
+    projects = tmp_path / "projects"
+    project = projects / "-p"
+    project.mkdir(parents=True)
+    (project / f"{SID}.jsonl").write_bytes(b"merged\n")
+    legacy_backup(SID, "20260101T000000.000000Z", b"original\n", project)
+    undo_session(SID, projects)
+    assert (project / f"{SID}.jsonl").read_bytes() == b"original\n"
+
+
+def test_undo_restores_from_an_older_backup_once_it_is_in_the_store(tmp_path: Path) -> None:
+    projects = tmp_path / "projects"
+    project = projects / "-p"
+    project.mkdir(parents=True)
+    folder = legacy_backup(SID, "20260101T000000.000000Z", b"original\n", project)
+    adopt_into_store(folder / "files" / f"{SID}.jsonl")
+    undo_session(SID, projects)
+    assert (project / f"{SID}.jsonl").read_bytes() == b"original\n"

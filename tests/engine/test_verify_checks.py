@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from session_roam.engine.backup_bound import BackupBound, BackupUsage
 from session_roam.engine.lease import LeaseView
 from session_roam.engine.nodeinfo import NodeInfo, PeerNodeInfo
 from session_roam.engine.stignore import template_text
@@ -62,6 +63,7 @@ def healthy() -> Snapshot:
         roam_version="0.1.0",
         claude_version="2.1.331",
         disk=DiskFacts(50 * 2**30, 100 * 2**30),
+        backups=BackupUsage(BackupBound(), 2**20, 1, 3.0, (), 0, 2**20),
     )
 
 

@@ -43,6 +43,7 @@ COMMAND_MODULES: Final = (
     "session_roam.cli.shell",
     "session_roam.cli.verify",
     "session_roam.cli.watch",
+    "session_roam.cli.backups",
 )
 
 #: Which module defines each top-level command, so ``roam NAME`` imports only that one. A name
@@ -61,6 +62,7 @@ COMMANDS: Final = MappingProxyType(
         "cfork": "session_roam.cli.new",
         "crf": "session_roam.cli.new",
         "verify": "session_roam.cli.verify",
+        "backups": "session_roam.cli.backups",
         "conflicts": "session_roam.cli.conflicts",
         "hooks": "session_roam.cli.hooks",
         "journal": "session_roam.cli.journal",

@@ -2,31 +2,49 @@
 
 Layout (folders 0700, files 0600)::
 
-    $XDG_STATE_HOME/session-roam/backups/<session-id>/<UTC stamp>/
-        files/<path relative to the project folder>   main file and every conflict copy
-        with/<n>-<name>                               versions given with --with
-        set_aside.jsonl                               lines the merge could not place
-        manifest.json                                 written last: its presence = complete
+    $XDG_STATE_HOME/session-roam/backups/
+        .objects/<sha256[:2]>/<sha256>                one stored copy per distinct content
+        <session-id>/<UTC stamp>/
+            files/<path relative to the project folder>   main file and every conflict copy
+            with/<n>-<name>                               versions given with --with
+            set_aside.jsonl                               lines the merge could not place
+            manifest.json                                 the per-merge record undo reads
+            pruned                                        present once the bound removed files/
 
 The backup is fsynced before the caller touches the synced folder, so a crash in the middle of
 a merge never loses a version. Backups never sync: they live under roam's XDG state folder.
+
+Content-addressed, so that a repeated or killed-and-rerun merge costs no space twice: each
+file under ``files/`` and ``with/`` is a hard link to its object (a copy where the file system
+has no hard links), so a backup of bytes already backed up adds directory entries only, and
+the byte-exact files stay where undo and people look for them. An object no backup links to
+any more (link count 1) is garbage for ``backup_bound``; the store is ``backup_store``. Backups
+made before the store (plain files) read and undo the same way, and the next prune stores
+their bytes once too.
+
+A backup is built in a ``.roam-tmp-*`` folder and renamed to its stamp once complete, so a
+killed merge leaves no half backup that looks whole; the next backup of the session removes
+a dead one (``engine.temps``).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import stat
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from session_roam.engine import xdg
 from session_roam.engine.atomic import FILE_MODE, atomic_write, fsync_dir, make_private_dirs
+from session_roam.engine.backup_store import OBJECTS, backups_root, store_file
+from session_roam.engine.temps import TEMP_PREFIX, sweep_dead_temps, temp_prefix
 from session_roam.errors import InvalidInput, SessionNotFound
 
 if TYPE_CHECKING:
@@ -50,8 +68,8 @@ __all__ = [
 ]
 
 MANIFEST_SCHEMA: Final = "roam.backup/1"
-_DIR_MODE: Final = 0o700
 _UNDONE: Final = "undone"
+_PRUNED: Final = "pruned"
 
 
 class SetAsideLine(Protocol):
@@ -112,6 +130,11 @@ class Backup:
     def undone(self) -> bool:
         return (self.path / _UNDONE).exists()
 
+    @property
+    def pruned(self) -> bool:
+        """The bound removed this backup's files; its manifest and set-aside lines stay."""
+        return (self.path / _PRUNED).exists()
+
     def data_of(self, item: BackedUpFile) -> bytes:
         """The saved bytes of ``item``, checked against the manifest's sha256."""
         data = (self.path / "files" / item.relative).read_bytes()
@@ -121,12 +144,6 @@ class Backup:
                 hint="The backup was changed after it was made; restore that file by hand.",
             )
         return data
-
-
-def backups_root() -> Path:
-    root = xdg.state_dir() / "backups"
-    make_private_dirs(root)
-    return root
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -145,14 +162,26 @@ def _safe_relative(relative: str) -> str:
     return relative
 
 
-def _new_backup_dir(session_dir: Path, now: datetime) -> Path:
+def _building_dir(session_dir: Path) -> Path:
+    """A fresh temp-named folder to build a backup in; dead ones of killed runs go first."""
+    make_private_dirs(session_dir)
+    sweep_dead_temps(session_dir)
+    return Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=session_dir))  # mode 0700
+
+
+def _publish(building: Path, now: datetime) -> Path:
+    """Rename the complete backup to its UTC stamp (``-<n>`` when the stamp is taken)."""
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    candidate, n = session_dir / stamp, 1
-    while candidate.exists():
-        candidate, n = session_dir / f"{stamp}-{n}", n + 1
-    make_private_dirs(candidate.parent)
-    candidate.mkdir(mode=_DIR_MODE)
-    return candidate
+    candidate, n = building.parent / stamp, 1
+    while True:
+        if not candidate.exists():
+            try:
+                building.rename(candidate)
+                return candidate
+            except OSError as exc:  # taken between the check and the rename
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+        candidate, n = building.parent / f"{stamp}-{n}", n + 1
 
 
 def _set_aside_record(line: SetAsideLine) -> dict[str, Any]:
@@ -186,15 +215,15 @@ def create_backup(
     paths the merge creates that did not exist before, which undo removes again.
     """
     moment = now if now is not None else datetime.now(UTC)
-    folder = _new_backup_dir(backups_root() / session_id, moment)
+    folder = _building_dir(backups_root() / session_id)
     files: list[dict[str, Any]] = []
     for original in originals:
         relative = _safe_relative(original.relative)
-        _write_private(folder / "files" / relative, original.data)
+        digest = store_file(folder / "files" / relative, original.data)
         files.append(
             {
                 "relative": relative,
-                "sha256": sha256_hex(original.data),
+                "sha256": digest,
                 "size": len(original.data),
                 "mode": original.mode,
             }
@@ -202,10 +231,8 @@ def create_backup(
     extra_records: list[dict[str, Any]] = []
     for index, (source, data) in enumerate(extras, start=1):
         name = f"{index}-{source.name}"
-        _write_private(folder / "with" / name, data)
-        extra_records.append(
-            {"source": str(source), "stored": f"with/{name}", "sha256": sha256_hex(data)}
-        )
+        digest = store_file(folder / "with" / name, data)
+        extra_records.append({"source": str(source), "stored": f"with/{name}", "sha256": digest})
     lines = b"".join(
         json.dumps(_set_aside_record(line), sort_keys=True).encode() + b"\n" for line in set_aside
     )
@@ -228,8 +255,9 @@ def create_backup(
     text = json.dumps(manifest, indent=2, sort_keys=True)
     _write_private(folder / "manifest.json", text.encode())
     fsync_dir(folder)
-    fsync_dir(folder.parent)
-    return load_backup(folder)
+    published = _publish(folder, moment)
+    fsync_dir(published.parent)
+    return load_backup(published)
 
 
 def load_backup(folder: Path) -> Backup:
@@ -270,14 +298,18 @@ def list_backups(session_id: str) -> tuple[Backup, ...]:
     return tuple(
         load_backup(folder)
         for folder in sorted(session_dir.iterdir())
-        if (folder / "manifest.json").is_file()
+        if not folder.name.startswith(TEMP_PREFIX) and (folder / "manifest.json").is_file()
     )
 
 
 def backed_up_sessions() -> tuple[str, ...]:
     """Ids of sessions that have at least one complete backup, sorted."""
     return tuple(
-        sorted(folder.name for folder in backups_root().iterdir() if list_backups(folder.name))
+        sorted(
+            folder.name
+            for folder in backups_root().iterdir()
+            if folder.name != OBJECTS and list_backups(folder.name)
+        )
     )
 
 
@@ -293,6 +325,12 @@ def latest_backup(session_id: str) -> Backup:
         raise SessionNotFound(
             f"The last merge of session {session_id} was already undone.",
             hint=f"Its backup stays in {found[-1].path} if you need a file from it.",
+        )
+    if found[-1].pruned:
+        raise SessionNotFound(
+            f"The originals of the last merge of session {session_id} were pruned by the "
+            "backup bound.",
+            hint=f"Lines the merge set aside stay in {found[-1].path}/set_aside.jsonl.",
         )
     return found[-1]
 

@@ -6,7 +6,8 @@ The order of a merge is what makes it safe:
 2. refuse if another node holds the session's lease (``is_locked``), unless forced;
 3. back up every byte that was read, fsynced, outside the synced folder;
 4. write merged files atomically; remove each conflict copy only if it still holds exactly the
-   bytes that were merged (a copy that changed meanwhile is left for the next run).
+   bytes that were merged (a copy that changed meanwhile is left for the next run);
+5. prune backups beyond their bound (``engine.backup_bound``; never a young one).
 
 ``undo`` puts the newest backup back byte for byte, after checking that nobody wrote to the
 merged files since (a continued session would otherwise lose its new turns).
@@ -43,6 +44,7 @@ from session_roam.engine.store import (
     read_bytes,
     read_bytes_if_present,
 )
+from session_roam.engine.temps import sweep_dead_temps
 from session_roam.errors import InvalidInput, LeaseHeld, MergeError, SessionNotFound
 
 if TYPE_CHECKING:
@@ -279,6 +281,9 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
                 _log.warning("left %s: it changed or vanished after it was read", copy)
     after = find_session_files(session.project_dir, session.session_id)
     remaining = tuple(os.path.relpath(c.path, session.project_dir) for c in after.conflict_copies)
+    from session_roam.engine.backup_bound import prune_quietly
+
+    prune_quietly()  # every merge adds a backup; the store stays within its bound
     return MergeResult(plan, "merged", backup.path, tuple(written), tuple(removed), remaining)
 
 
@@ -294,12 +299,16 @@ def merge_session(
     """Merge every conflict copy of ``session`` (and ``extras``) into one set of files.
 
     ``is_locked(session_id)`` is asked before anything is written; a True answer raises
-    LeaseHeld unless ``force``. A dry run reads and merges in memory and writes nothing.
+    LeaseHeld unless ``force``. A dry run reads and merges in memory and writes nothing. Temps
+    that a killed write left in the session's folders are removed first (``engine.temps``).
     """
     # The merge engine is imported on first use: `roam cr` imports this module on every start
     # and almost never has conflict copies to merge.
     from session_roam.engine.conflict_plan import plan_session
 
+    if not dry_run:  # what a killed earlier merge (or any killed write) left here
+        sweep_dead_temps(session.project_dir)
+        sweep_dead_temps(session.project_dir / session.session_id, recursive=True)
     plan = plan_session(session, extras)
     if not plan.has_work:
         return MergeResult(plan, "nothing-to-do")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from session_roam.engine import xdg
 from session_roam.engine.conflicts import MergeResult, merge_session
 from session_roam.engine.store import find_session_files
+from session_roam.engine.temps import sweep_dead_temps, temp_prefix
 from session_roam.errors import SessionNotFound
 
 if TYPE_CHECKING:
@@ -57,7 +58,10 @@ def restore_journal(
     version = journal.as_version(status.session_id, session_path=path)
     folder = xdg.state_dir() / "restore"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f"{status.session_id}.", suffix=".jsonl", dir=folder)
+    sweep_dead_temps(folder)  # what a killed restore left
+    fd, name = tempfile.mkstemp(
+        prefix=f"{temp_prefix()}{status.session_id}.", suffix=".jsonl", dir=folder
+    )
     temp = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:

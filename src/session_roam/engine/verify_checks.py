@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.verify_checks_node import (
+    check_backups,
     check_clock,
     check_disk,
     check_leases,
@@ -54,6 +55,7 @@ CHECKS: Final[dict[str, Callable[[Snapshot], list[Finding]]]] = {
     "paths": check_paths,
     "disk": check_disk,
     "encryption": check_encryption,
+    "backups": check_backups,
 }
 assert tuple(CHECKS) == DIMENSIONS  # noqa: S101 - a module invariant, not input validation
 

@@ -1,5 +1,5 @@
 """The checks of this machine and the cluster's agreements: shortcuts, namespaces, leases,
-versions, clocks, paths and disk."""
+versions, clocks, paths, disk and the backup store's bound."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from session_roam.engine.verify_model import Snapshot
 
 __all__ = [
+    "check_backups",
     "check_clock",
     "check_disk",
     "check_leases",
@@ -319,3 +320,49 @@ def check_disk(snap: Snapshot) -> list[Finding]:
             Finding("disk", Status.WARN, f"Only {free_mib} MiB free below the projects folder.")
         ]
     return ok("disk", f"{free_mib // 1024} GiB free.")
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def check_backups(snap: Snapshot) -> list[Finding]:
+    """The backup store against its bound: beyond it is advice (a warning), never a failure,
+    because what is kept is the user's data and pruning it is their call."""
+    usage = snap.backups
+    if usage is None:
+        reason = snap.backups_error or "the backup store could not be read"
+        return [Finding("backups", Status.WARN, f"Not checked: {reason}.", fix="roam backups")]
+    bound = usage.bound
+    limits = (
+        f"kept {bound.keep_days:g} days, at most {bound.max_days:g} days and {bound.max_mb:g} MB"
+    )
+    found: list[Finding] = []
+    if usage.beyond:
+        found.append(
+            Finding(
+                "backups",
+                Status.WARN,
+                f"{len(usage.beyond)} backup(s) ({_mib(usage.beyond_bytes)}) are beyond the "
+                f"bound ({limits}).",
+                fix="roam backups --prune",
+            )
+        )
+    if usage.over_size:
+        found.append(
+            Finding(
+                "backups",
+                Status.WARN,
+                f"Backups younger than {bound.keep_days:g} days use {_mib(usage.kept_bytes)}, "
+                f"over the {bound.max_mb:g} MB bound; they are kept so their merges can be "
+                "undone.",
+                fix=f"roam backups --prune --keep-days {bound.keep_days / 2:g}"
+                "   # or raise max_mb under [backups] in config.toml",
+            )
+        )
+    oldest = "" if usage.oldest_days is None else f", the oldest {usage.oldest_days:.0f} days old"
+    return found or ok(
+        "backups",
+        f"Backups use {_mib(usage.total_bytes)} in {usage.backups} backup(s){oldest}; "
+        f"within the bound ({limits}).",
+    )

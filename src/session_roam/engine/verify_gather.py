@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 from session_roam import __version__
 from session_roam.engine import lease as lease_api
 from session_roam.engine import xdg
+from session_roam.engine.backup_bound import BackupUsage, measure
 from session_roam.engine.conflicts import pending_sessions
 from session_roam.engine.lease_setup import engine_for
 from session_roam.engine.lease_syncthing import SyncthingTransport
@@ -251,6 +252,16 @@ def _disk(projects: Path) -> DiskFacts | None:
     return DiskFacts(usage.free, usage.total)
 
 
+def _backups() -> tuple[BackupUsage | None, str]:
+    """The backup store against its bound, or why it could not be measured."""
+    try:
+        return measure(), ""
+    except RoamError as exc:
+        return None, exc.message
+    except OSError as exc:
+        return None, f"{exc.strerror or exc.__class__.__name__}: {exc.filename}"
+
+
 def _read_stignore(projects: Path) -> str | None:
     try:
         return (projects / STIGNORE).read_text(encoding="utf-8")
@@ -271,6 +282,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
     cwds = foreign_cwds(summaries, pathmap)
     suggestion = suggest_mapping(cwds, request.user_home)
     claude = claude_version()
+    usage, backups_error = _backups()
     local = Snapshot(
         projects_dir=str(projects),
         service=ServiceFacts(False, None, False, False),
@@ -285,6 +297,8 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         foreign_cwds=cwds,
         path_suggestion=None if suggestion is None else suggestion.command,
         disk=_disk(projects),
+        backups=usage,
+        backups_error=backups_error,
     )
     pending = pending_sessions(projects) if projects.is_dir() else ()
     with connect(request) as conn:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from session_roam.engine.backup_bound import BackupUsage
     from session_roam.engine.lease import LeaseView
     from session_roam.engine.nodeinfo import PeerNodeInfo
 
@@ -52,6 +53,7 @@ DIMENSIONS: Final = (
     "paths",
     "disk",
     "encryption",
+    "backups",
 )
 
 
@@ -214,6 +216,8 @@ class Snapshot:
     foreign_cwds: tuple[str, ...] = ()
     path_suggestion: str | None = None
     disk: DiskFacts | None = None
+    backups: BackupUsage | None = None
+    backups_error: str = ""
     skipped: str = ""
 
 
