@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.sthome import record_syncthing_home
 from session_roam.engine.stconfig import FoundHome, find_syncthing_home, locate_syncthing_home
+from session_roam.engine.sthome import record_syncthing_home
 from session_roam.errors import SetupError, SyncthingConfigMissing
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _home(path: Path) -> Path:

@@ -30,14 +30,15 @@ __all__ = [
     "FoundHome",
     "StConfig",
     "candidate_homes",
+    "config_folders",
     "default_home",
     "device_id_from_cert",
     "find_syncthing_home",
-    "folder_paths",
     "generate_config",
     "gui_base_url",
     "gui_is_loopback",
     "harden_config",
+    "is_default_home",
     "locate_syncthing_home",
     "read_config",
 ]
@@ -140,7 +141,12 @@ class FoundHome:
     @property
     def is_default(self) -> bool:
         """Whether a plain ``syncthing serve`` (its systemd unit, its launchd agent) uses it."""
-        return self.source == _DEFAULT or self.path in _default_homes()
+        return self.source == _DEFAULT or is_default_home(self.path)
+
+
+def is_default_home(path: Path) -> bool:
+    """Whether ``path`` is one of the homes Syncthing uses when given none."""
+    return path in _default_homes()
 
 
 _DEFAULT: Final = "Syncthing's default"
@@ -204,14 +210,16 @@ def find_syncthing_home(explicit: Path | None = None, *, binary: str | None = No
     return found.path
 
 
-def folder_paths(home: Path) -> tuple[str, ...]:
-    """The paths of the folders ``config.xml`` shares, as written there (``~`` unexpanded).
+def config_folders(home: Path) -> tuple[tuple[str, str], ...]:
+    """The ``(id, path)`` of each folder ``config.xml`` shares, path as written (``~`` kept).
 
     Read from the file, so it works while Syncthing is not running: that is when ``roam cr``
     must decide whether this machine is set up for sync and its Syncthing must be started.
     """
     root = _parse(home / CONFIG_NAME).getroot()
-    return tuple(f.get("path", "") for f in root.findall("folder") if f.get("path"))
+    return tuple(
+        (f.get("id", ""), f.get("path", "")) for f in root.findall("folder") if f.get("path")
+    )
 
 
 def gui_is_loopback(address: str) -> bool:

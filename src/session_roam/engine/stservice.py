@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine import xdg
-from session_roam.engine.node import PID_FILE, spawn_detached
+from session_roam.engine.node import PID_FILE, find_syncthing_binary, spawn_detached
 from session_roam.engine.procs import pid_alive
 from session_roam.engine.syncthing import SyncthingClient
 from session_roam.errors import SyncthingError, SyncthingUnreachable
@@ -116,16 +116,17 @@ def _answers(client: SyncthingClient) -> bool:
 
 
 def ensure_running(
-    config: StConfig, *, binary: str, use_systemd: bool, timeout_s: float = 30.0
+    config: StConfig, *, use_systemd: bool, timeout_s: float = 30.0
 ) -> Started | None:
     """None when Syncthing already answers; else start it and wait until it does.
 
-    Raises SyncthingUnreachable, naming the log, when it exits while starting or does not
-    answer within ``timeout_s``.
+    Raises SyncthingMissing when there is no binary to start, SyncthingUnreachable (naming the
+    log) when it exits while starting or does not answer within ``timeout_s``.
     """
     with SyncthingClient(config.base_url, config.api_key, timeout=3.0) as client:
         if _answers(client):
             return None
+        binary = find_syncthing_binary()
         started = start_syncthing(binary, config.home, use_systemd=use_systemd, enable=False)
         log.info("Syncthing was not running; started it as %s", started.how)
         where = f"; see {started.log_path}" if started.log_path else ""
