@@ -50,6 +50,9 @@ main()
         (["--claude-dir=/c", "cr", "--timeout=0"], FastCr(claude_dir="/c", timeout_s=0.0)),
         (["cr", "x", "--", "-p", "hi", "--"], FastCr(query="x", claude_args=("-p", "hi", "--"))),
         (["cr", "--force", "--", "cr"], FastCr(force=True, claude_args=("cr",))),
+        (["cr", "--no-lease"], FastCr(no_lease=True)),
+        (["cr", "--syncthing-home", "/h", "x"], FastCr(syncthing_home="/h", query="x")),
+        (["cr", "--syncthing-home=/h"], FastCr(syncthing_home="/h")),
     ],
 )
 def test_parse_fast_cr_reads_plain_command_lines(argv: list[str], expected: FastCr) -> None:
@@ -72,6 +75,9 @@ def test_parse_fast_cr_reads_plain_command_lines(argv: list[str], expected: Fast
         ["cr", "--timeout", "-1"],
         ["cr", "--timeout", "soon"],
         ["cr", "--timeout"],
+        ["cr", "--syncthing-home"],
+        ["cr", "--syncthing-home", "--force"],
+        ["--no-lease", "cr"],
         ["--claude-dir", "cr"],
         ["--force", "cr"],
         ["--", "cr"],
