@@ -82,9 +82,18 @@ def test_cr_force_does_not_go_past_a_syncthing_that_cannot_start(
 def test_cr_no_lease_resumes_and_says_what_it_risks(silent_syncthing: Path, stand_in: Path) -> None:
     result = CliRunner().invoke(app, ["cr", "--no-lease"])
     assert result.exit_code == 0, result.output
-    assert "--no-lease: resuming without the lease" in result.output
+    assert "--no-lease: going on without the lease" in result.output
     assert "conflict copy" in result.output
     assert stand_in.read_text().split() == ["-r", SID]
+
+
+def test_cn_no_lease_starts_the_new_session_with_the_warning(
+    silent_syncthing: Path, stand_in: Path
+) -> None:
+    result = CliRunner().invoke(app, ["cn", "notes", "--no-lease"])
+    assert result.exit_code == 0, result.output
+    assert "--no-lease: going on without the lease" in result.output
+    assert stand_in.exists()
 
 
 def test_cr_with_a_syncthing_home_that_has_no_config_exits_3_before_launching(

@@ -163,5 +163,5 @@ def test_cr_refuses_when_syncthing_cannot_start_and_no_lease_resumes_with_the_wa
         ["cr", session, "--no-lease", "--", "-p", "knowingly"], cwd=project_cwd, env=env
     )
     assert done.returncode == 0, done.stderr
-    assert "--no-lease: resuming without the lease" in done.stderr
+    assert "--no-lease: going on without the lease" in done.stderr
     assert _user_texts(fake_api, mark) == ["one", "knowingly"]

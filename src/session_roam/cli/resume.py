@@ -12,7 +12,7 @@ import typer.core
 from rich.status import Status
 
 from session_roam.cli.context import settings_of
-from session_roam.cli.options import SyncthingHome
+from session_roam.cli.options import NoLease, SyncthingHome
 from session_roam.cli.output import err_console
 from session_roam.engine.coordinate import CrOptions, run_cr
 from session_roam.engine.resume import ResumeOutcome, Terminated
@@ -106,14 +106,7 @@ def cr(
             "--timeout", min=0.0, help="Seconds to wait for the cluster before giving up."
         ),
     ] = 60.0,
-    no_lease: Annotated[
-        bool,
-        typer.Option(
-            "--no-lease",
-            help="Resume without the lease, even on a machine set up for sync. Another machine "
-            "may then write the session too: a conflict copy, merged later.",
-        ),
-    ] = False,
+    no_lease: NoLease = False,
     syncthing_home: SyncthingHome = None,
 ) -> None:
     """Resume a Claude Code session here once every machine's turns have arrived.

@@ -99,7 +99,7 @@ class CrOptions:
 
 #: Said when ``--no-lease`` skips the lease, so that nobody uses it without knowing the cost.
 NO_LEASE_WARNING: Final = (
-    "--no-lease: resuming without the lease, so another machine may write this session at the "
+    "--no-lease: going on without the lease, so another machine may write this session at the "
     "same time; Syncthing then keeps a conflict copy, which `roam conflicts merge` joins back."
 )
 
@@ -297,14 +297,14 @@ def open_coordinator(
 ) -> SyncthingCoordinator | None:
     """The coordinator for this machine; None with ``no_lease`` or when it is not set up for
     sync. Its Syncthing is started when it is not running; one that cannot be reached raises,
-    whatever ``force`` says: --force takes a lease over, it never writes without one."""
-    del force  # kept for callers; see the docstring
+    whatever ``force`` says: --force takes a lease over, it never writes without one (it only
+    skips the wait for peers after a start, as it skips every wait)."""
     if no_lease:
         return None
     here = sync_here(
         projects_dir(claude_config_dir(claude_dir)),
         syncthing_home,
-        peer_wait_s=min(_PEER_WAIT_S, sync_timeout_s),
+        peer_wait_s=0.0 if force else min(_PEER_WAIT_S, sync_timeout_s),
     )
     if here is None:
         return None
@@ -317,7 +317,9 @@ def open_coordinator(
     try:
         engine = lease_api.open_engine(claude_dir, syncthing_home=here.home.path)
     except SyncthingUnreachable as exc:
-        raise SyncthingUnreachable(exc.message, hint=f"{exc.hint} {NO_LEASE_HINT}") from exc
+        raise SyncthingUnreachable(
+            exc.message, hint=f"{exc.hint} Then try again, {NO_LEASE_HINT}"
+        ) from exc
     return SyncthingCoordinator.on(engine)
 
 

@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 #: What every refusal to resume without a lease offers as the deliberate way past it.
 NO_LEASE_HINT: Final = (
-    "`roam cr --no-lease` resumes anyway, without the one-writer rule: if another machine "
-    "writes the session meanwhile, Syncthing makes a conflict copy for `roam conflicts merge`."
+    "or add --no-lease (`roam cr --no-lease`) to go on without the one-writer rule: if another "
+    "machine writes the session meanwhile, Syncthing makes a conflict copy for "
+    "`roam conflicts merge`."
 )
 _PEER_WAIT_S: Final = 15.0
 _START_TIMEOUT_S: Final = 30.0
@@ -77,7 +78,7 @@ def sync_here(
     except SyncthingUnreachable as exc:
         raise SyncthingUnreachable(
             f"Syncthing is set up here but not running, and roam could not start it: {exc.message}",
-            hint=f"Start it and run the command again; {NO_LEASE_HINT}",
+            hint=f"Start it and run the command again, {NO_LEASE_HINT}",
         ) from exc
     if started is None:
         return SyncHere(home)
