@@ -17,6 +17,8 @@ from session_roam.engine.paths import project_slug
 if TYPE_CHECKING:
     from pathlib import Path
 
+pytest_plugins = ["tests.support.st_home_fixtures"]
+
 SID = "bbbbbbbb-2222-4222-8222-222222222222"
 
 _STAND_IN = """#!/usr/bin/env python3
@@ -178,3 +180,14 @@ def test_fast_cr_leaves_shell_completion_to_the_full_app(
     code, out, _ = _run(_FAST, ["cr"], cwd, env)
     assert code == 0
     assert out.split() == ["cr", "crf"]
+
+
+@pytest.mark.parametrize(("args", "code"), [(["cr"], 4), (["cr", "--no-lease"], 0)])
+def test_fast_cr_where_syncthing_cannot_start_ends_as_the_full_app_does(
+    silent_syncthing: Path, cwd: Path, environment: dict[str, str], args: list[str], code: int
+) -> None:
+    environment["STANDIN_EXIT"] = "0"
+    fast = _run(_FAST, args, cwd, environment)
+    full = _run(_FULL, args, cwd, environment)
+    assert fast[:2] == full[:2]
+    assert fast[0] == code

@@ -23,8 +23,8 @@ from tests.e2e.cr_support import (
     protect_markers,
     roam_env,
     run_roam,
+    sent_user_texts,
 )
-from tests.support.conversation import conversation_of
 from tests.support.st_home import FAILING_SYNCTHING
 
 if TYPE_CHECKING:
@@ -65,12 +65,6 @@ def _stop_own_syncthing(node: ClusterNode) -> None:
     node.process = None
 
 
-def _user_texts(api: FakeMessagesApi, mark: int) -> list[str]:
-    turns = api.turns_since(mark)
-    assert turns, "the client sent no model call"
-    return conversation_of(turns[0].messages).user_texts
-
-
 def test_cr_after_setup_with_a_syncthing_home_takes_the_lease_through_the_recorded_home(
     pair_of_own: Cluster,
     claude: ClaudeDriver,
@@ -90,7 +84,7 @@ def test_cr_after_setup_with_a_syncthing_home_takes_the_lease_through_the_record
     assert done.returncode == 0, done.stderr
     assert "without a lease" not in done.stderr
     assert claim_state(alpha, session, alpha.device_id) == "released"
-    assert _user_texts(fake_api, mark) == ["one", "two"]
+    assert sent_user_texts(fake_api, mark) == ["one", "two"]
 
 
 def test_cr_with_only_roam_syncthing_home_takes_the_lease(
@@ -129,7 +123,7 @@ def test_cr_starts_the_stopped_syncthing_and_resumes_under_the_lease(
     print(f"roam cr with Syncthing to start: {took:.1f} s, of which starting {started[1]} s")
     assert claim_state(alpha, session, alpha.device_id) == "released"
     assert claim_state(beta, session, alpha.device_id) in ("held", "released")
-    assert _user_texts(fake_api, mark) == ["before the reboot", "after the reboot"]
+    assert sent_user_texts(fake_api, mark) == ["before the reboot", "after the reboot"]
     stop_pid(alpha.syncthing_home)
     assert not pid_alive(pid)
 
@@ -164,4 +158,4 @@ def test_cr_refuses_when_syncthing_cannot_start_and_no_lease_resumes_with_the_wa
     )
     assert done.returncode == 0, done.stderr
     assert "--no-lease: going on without the lease" in done.stderr
-    assert _user_texts(fake_api, mark) == ["one", "knowingly"]
+    assert sent_user_texts(fake_api, mark) == ["one", "knowingly"]

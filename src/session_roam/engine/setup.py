@@ -42,9 +42,9 @@ from session_roam.engine.stfolder import (
 )
 from session_roam.engine.sthome import record_syncthing_home
 from session_roam.engine.stignore import install_stignore
-from session_roam.engine.stservice import start_syncthing
+from session_roam.engine.stservice import is_running, start_syncthing
 from session_roam.engine.syncthing import SyncthingClient
-from session_roam.errors import InvalidInput, SetupError, SyncthingUnreachable
+from session_roam.errors import InvalidInput, SetupError
 
 log = logging.getLogger(__name__)
 
@@ -136,14 +136,6 @@ def _start(binary: str, home: Path, explicit_home: bool) -> str:
     return start_syncthing(binary, home, use_systemd=not explicit_home, enable=True).how
 
 
-def _running(client: SyncthingClient) -> bool:
-    try:
-        client.ping()
-    except SyncthingUnreachable:
-        return False
-    return True
-
-
 def _apply_options(client: SyncthingClient, request: SetupRequest) -> list[str]:
     wanted: dict[str, Any] = dict(NO_DISCOVERY_OPTIONS) if request.no_discovery else {}
     if request.listen_address is not None:
@@ -187,7 +179,7 @@ def run_setup(request: SetupRequest) -> SetupResult:
         )
     started = "already running"
     with SyncthingClient(config.base_url, config.api_key) as client:
-        if not _running(client):
+        if not is_running(client):
             if not fresh and (
                 request.no_discovery or request.listen_address or request.gui_address
             ):

@@ -41,6 +41,7 @@ __all__ = [
     "Started",
     "autostart",
     "ensure_running",
+    "is_running",
     "start_syncthing",
     "systemd_ready",
     "wait_for_peers",
@@ -107,7 +108,8 @@ def start_syncthing(binary: str, home: Path, *, use_systemd: bool, enable: bool)
     return Started(f"background process {pid}, log {log_path}", pid=pid, log_path=log_path)
 
 
-def _answers(client: SyncthingClient) -> bool:
+def is_running(client: SyncthingClient) -> bool:
+    """Whether the node answers on its REST address (with our key)."""
     try:
         client.ping()
     except SyncthingUnreachable:
@@ -124,14 +126,14 @@ def ensure_running(
     log) when it exits while starting or does not answer within ``timeout_s``.
     """
     with SyncthingClient(config.base_url, config.api_key, timeout=3.0) as client:
-        if _answers(client):
+        if is_running(client):
             return None
         binary = find_syncthing_binary()
         started = start_syncthing(binary, config.home, use_systemd=use_systemd, enable=False)
         log.info("Syncthing was not running; started it as %s", started.how)
         where = f"; see {started.log_path}" if started.log_path else ""
         deadline = time.monotonic() + timeout_s
-        while not _answers(client):
+        while not is_running(client):
             if started.pid is not None and not _alive(started.pid):
                 raise SyncthingUnreachable(
                     f"Syncthing in {config.home} exited while starting{where}."
