@@ -96,7 +96,9 @@ def test_cr_with_only_roam_syncthing_home_takes_the_lease(
     beta = pair_of_own["beta"]
     env = _env(claude, beta, claude_bin, ROAM_SYNCTHING_HOME=str(beta.syncthing_home))
     session = claude.new(home_of(beta), project_cwd, "one on beta").session_id
+    began = time.monotonic()
     done = run_roam(["cr", session, "--", "-p", "two on beta"], cwd=project_cwd, env=env)
+    print(f"roam cr with Syncthing running: {time.monotonic() - began:.1f} s")
     assert done.returncode == 0, done.stderr
     assert claim_state(beta, session, beta.device_id) == "released"
 
