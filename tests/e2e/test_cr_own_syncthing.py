@@ -28,7 +28,7 @@ from tests.e2e.cr_support import (
 from tests.support.st_home import FAILING_SYNCTHING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from session_roam.engine.cluster import Cluster, ClusterNode
@@ -41,14 +41,25 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def pair_of_own(make_cluster: MakeCluster) -> Iterator[Cluster]:
-    """A pair this test owns; a node whose Syncthing roam restarted is stopped afterwards."""
-    cluster = make_cluster("pair")
-    protect_markers(cluster)
-    yield cluster
-    for node in cluster.nodes:
+def own_cluster(make_cluster: MakeCluster) -> Iterator[Callable[[str], Cluster]]:
+    """Clusters this test owns; a Syncthing roam started on one of their nodes is stopped after."""
+    made: list[Cluster] = []
+
+    def make(name: str) -> Cluster:
+        cluster = make_cluster(name)
+        protect_markers(cluster)
+        made.append(cluster)
+        return cluster
+
+    yield make
+    for node in (node for cluster in made for node in cluster.nodes):
         if node.process is None:
             stop_pid(node.syncthing_home)
+
+
+@pytest.fixture
+def pair_of_own(own_cluster: Callable[[str], Cluster]) -> Cluster:
+    return own_cluster("pair")
 
 
 def _env(claude: ClaudeDriver, node: ClusterNode, claude_bin: Path, **extra: str) -> dict[str, str]:
@@ -161,3 +172,29 @@ def test_cr_refuses_when_syncthing_cannot_start_and_no_lease_resumes_with_the_wa
     assert done.returncode == 0, done.stderr
     assert "--no-lease: going on without the lease" in done.stderr
     assert sent_user_texts(fake_api, mark) == ["one", "knowingly"]
+
+
+def test_cr_starts_its_syncthing_with_a_machine_off_and_resumes_by_the_majority(
+    own_cluster: Callable[[str], Cluster],
+    claude: ClaudeDriver,
+    claude_bin: Path,
+    fake_api: FakeMessagesApi,
+    project_cwd: Path,
+) -> None:
+    trio = own_cluster("trio")
+    alpha, beta, gamma = trio["alpha"], trio["beta"], trio["gamma"]
+    env = _env(claude, alpha, claude_bin, ROAM_SYNCTHING_HOME=str(alpha.syncthing_home))
+    session = claude.new(home_of(alpha), project_cwd, "before the reboot").session_id
+    _stop_own_syncthing(gamma)  # a machine that is off, and stays off
+    _stop_own_syncthing(alpha)  # this machine, after a reboot
+    mark = fake_api.mark()
+    began = time.monotonic()
+    done = run_roam(
+        ["cr", session, "--timeout", "5", "--", "-p", "after the reboot"], cwd=project_cwd, env=env
+    )
+    took = time.monotonic() - began
+    print(f"roam cr with Syncthing to start and a machine off: {took:.1f} s")
+    assert done.returncode == 0, done.stderr
+    assert claim_state(beta, session, alpha.device_id) in ("held", "released")
+    assert sent_user_texts(fake_api, mark) == ["before the reboot", "after the reboot"]
+    assert took < 5 + 30  # the wait for the machine that is off is bounded by --timeout
