@@ -198,6 +198,15 @@ def test_cr_no_lease_resumes_and_says_what_it_risks(
     assert json.loads(stand_in.read_text())["argv"] == ["-r", SID]
 
 
+def test_cr_no_lease_is_on_the_record(
+    silent_syncthing: Path, project: Path, stand_in: Path
+) -> None:
+    _session(project)
+    CliRunner().invoke(app, ["cr", "--no-lease"])
+    launch = Journal().events(SID)[0]
+    assert (launch["event"], launch["leased"]) == ("launch", False)
+
+
 def test_cn_no_lease_starts_the_new_session_with_the_warning(
     silent_syncthing: Path, cwd: Path, stand_in: Path
 ) -> None:

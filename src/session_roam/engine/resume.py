@@ -319,7 +319,13 @@ class Resumer:
                 for warning in warnings:
                     self._ui.warn(warning)
                 self._journal.record(session.path, "launch", session_id=session.session_id)
-                self._journal.note(session.session_id, "launch", forced=force, by="roam cr")
+                self._journal.note(
+                    session.session_id,
+                    "launch",
+                    forced=force,
+                    leased=lease is not None,  # False: --no-lease, or a machine that does not sync
+                    by="roam cr",
+                )
                 launched = True
                 result = self._launch(
                     claude_argv(request.claude_bin, session.session_id, request.claude_args),
