@@ -295,6 +295,16 @@ def test_status_finds_the_home_setup_recorded_and_says_a_reboot_would_stop_it(
 
 
 @pytest.mark.e2e
+def test_lease_status_finds_the_home_setup_recorded(machine: Machine) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["--claude-dir", str(machine.claude_dir), "lease", "status"],
+        env=private_env(machine.root),
+    )
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.e2e
 def test_status_counts_conflict_copies_waiting(machine: Machine) -> None:
     project = machine.projects_dir / "-home-user-proj"
     project.mkdir(parents=True, exist_ok=True)
