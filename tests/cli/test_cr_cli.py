@@ -15,6 +15,8 @@ from session_roam.engine.paths import project_slug
 if TYPE_CHECKING:
     from pathlib import Path
 
+pytest_plugins = ["tests.support.st_home_fixtures"]
+
 SID = "aaaaaaaa-1111-4111-8111-111111111111"
 
 _STAND_IN = """#!/usr/bin/env python3
@@ -149,3 +151,76 @@ def test_cr_help_shows_an_example() -> None:
     result = CliRunner().invoke(app, ["cr", "--help"])
     assert result.exit_code == 0
     assert "roam cr 3f2a -- -p" in result.output
+
+
+# A machine set up for sync whose Syncthing is down and cannot start (``silent_syncthing``):
+# roam cr never writes without the lease there, --force included; --no-lease goes on, loudly.
+
+
+def test_cr_refuses_when_the_syncthing_it_must_start_will_not_start(
+    silent_syncthing: Path, project: Path, stand_in: Path
+) -> None:
+    _session(project)
+    result = CliRunner().invoke(app, ["cr"])
+    assert result.exit_code == 4
+    assert "roam could not start it" in result.output
+    assert "roam cr --no-lease" in result.output
+    assert "Traceback" not in result.output
+    assert not stand_in.exists()
+
+
+def test_cr_refusal_under_json_is_one_document_with_the_exit_code(
+    silent_syncthing: Path, project: Path, stand_in: Path
+) -> None:
+    _session(project)
+    result = CliRunner().invoke(app, ["--json", "cr"])
+    assert result.exit_code == 4
+    error = json.loads(result.stdout)["error"]
+    assert (error["type"], error["exit_code"]) == ("SyncthingUnreachable", 4)
+
+
+def test_cr_force_does_not_go_past_a_syncthing_that_cannot_start(
+    silent_syncthing: Path, project: Path, stand_in: Path
+) -> None:
+    _session(project)
+    assert CliRunner().invoke(app, ["cr", "--force"]).exit_code == 4
+    assert not stand_in.exists()
+
+
+def test_cr_no_lease_resumes_and_says_what_it_risks(
+    silent_syncthing: Path, project: Path, stand_in: Path
+) -> None:
+    _session(project)
+    result = CliRunner().invoke(app, ["cr", "--no-lease"])
+    assert result.exit_code == 0, result.output
+    assert "--no-lease: going on without the lease" in result.output
+    assert "conflict copy" in result.output
+    assert json.loads(stand_in.read_text())["argv"] == ["-r", SID]
+
+
+def test_cr_no_lease_is_on_the_record(
+    silent_syncthing: Path, project: Path, stand_in: Path
+) -> None:
+    _session(project)
+    CliRunner().invoke(app, ["cr", "--no-lease"])
+    launch = Journal().events(SID)[0]
+    assert (launch["event"], launch["leased"]) == ("launch", False)
+
+
+def test_cn_no_lease_starts_the_new_session_with_the_warning(
+    silent_syncthing: Path, cwd: Path, stand_in: Path
+) -> None:
+    result = CliRunner().invoke(app, ["cn", "notes", "--no-lease"])
+    assert result.exit_code == 0, result.output
+    assert "--no-lease: going on without the lease" in result.output
+    assert stand_in.exists()
+
+
+def test_cr_with_a_syncthing_home_that_has_no_config_exits_3_before_launching(
+    project: Path, stand_in: Path, tmp_path: Path
+) -> None:
+    _session(project)
+    result = CliRunner().invoke(app, ["cr", "--syncthing-home", str(tmp_path / "typo")])
+    assert result.exit_code == 3
+    assert "There is no Syncthing config.xml in" in result.output
+    assert not stand_in.exists()

@@ -17,6 +17,8 @@ from session_roam.engine.paths import project_slug
 if TYPE_CHECKING:
     from pathlib import Path
 
+pytest_plugins = ["tests.support.st_home_fixtures"]
+
 SID = "bbbbbbbb-2222-4222-8222-222222222222"
 
 _STAND_IN = """#!/usr/bin/env python3
@@ -50,6 +52,9 @@ main()
         (["--claude-dir=/c", "cr", "--timeout=0"], FastCr(claude_dir="/c", timeout_s=0.0)),
         (["cr", "x", "--", "-p", "hi", "--"], FastCr(query="x", claude_args=("-p", "hi", "--"))),
         (["cr", "--force", "--", "cr"], FastCr(force=True, claude_args=("cr",))),
+        (["cr", "--no-lease"], FastCr(no_lease=True)),
+        (["cr", "--syncthing-home", "/h", "x"], FastCr(syncthing_home="/h", query="x")),
+        (["cr", "--syncthing-home=/h"], FastCr(syncthing_home="/h")),
     ],
 )
 def test_parse_fast_cr_reads_plain_command_lines(argv: list[str], expected: FastCr) -> None:
@@ -72,6 +77,9 @@ def test_parse_fast_cr_reads_plain_command_lines(argv: list[str], expected: Fast
         ["cr", "--timeout", "-1"],
         ["cr", "--timeout", "soon"],
         ["cr", "--timeout"],
+        ["cr", "--syncthing-home"],
+        ["cr", "--syncthing-home", "--force"],
+        ["--no-lease", "cr"],
         ["--claude-dir", "cr"],
         ["--force", "cr"],
         ["--", "cr"],
@@ -172,3 +180,14 @@ def test_fast_cr_leaves_shell_completion_to_the_full_app(
     code, out, _ = _run(_FAST, ["cr"], cwd, env)
     assert code == 0
     assert out.split() == ["cr", "crf"]
+
+
+@pytest.mark.parametrize(("args", "code"), [(["cr"], 4), (["cr", "--no-lease"], 0)])
+def test_fast_cr_where_syncthing_cannot_start_ends_as_the_full_app_does(
+    silent_syncthing: Path, cwd: Path, environment: dict[str, str], args: list[str], code: int
+) -> None:
+    environment["STANDIN_EXIT"] = "0"
+    fast = _run(_FAST, args, cwd, environment)
+    full = _run(_FULL, args, cwd, environment)
+    assert fast[:2] == full[:2]
+    assert fast[0] == code

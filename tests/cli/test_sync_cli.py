@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from typer.testing import CliRunner
 
+from session_roam.cli.app import app
 from session_roam.engine.node import stop_pid
 from session_roam.engine.stconfig import generate_config, harden_config
 from tests.support.cluster import wait_until
@@ -278,6 +280,28 @@ def test_status_reports_folder_peers_and_version(machine: Machine) -> None:
     assert data["syncthing"]["version"].startswith("v")
     assert data["syncthing"]["gui_on_loopback"] is True
     assert data["folder"]["id"] == "claude-projects"
+
+
+@pytest.mark.e2e
+def test_status_finds_the_home_setup_recorded_and_says_a_reboot_would_stop_it(
+    machine: Machine,
+) -> None:
+    result = CliRunner().invoke(
+        app, ["--claude-dir", str(machine.claude_dir), "status"], env=private_env(machine.root)
+    )
+    assert result.exit_code == 0, result.output
+    assert "Syncthing after a reboot: started by roam in the background (pid" in result.output
+    assert "nothing starts it after a reboot" in result.output
+
+
+@pytest.mark.e2e
+def test_lease_status_finds_the_home_setup_recorded(machine: Machine) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["--claude-dir", str(machine.claude_dir), "lease", "status"],
+        env=private_env(machine.root),
+    )
+    assert result.exit_code == 0, result.output
 
 
 @pytest.mark.e2e

@@ -15,12 +15,14 @@ import sys
 from typing import TYPE_CHECKING, Final
 
 from tests.support.claude import ClaudeDriver, ClaudeHome
+from tests.support.conversation import conversation_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from session_roam.engine.cluster import Cluster, ClusterNode
+    from tests.support.fake_api import FakeMessagesApi
 
 __all__ = [
     "GATE_SCRIPT",
@@ -32,6 +34,7 @@ __all__ = [
     "roam_argv",
     "roam_env",
     "run_roam",
+    "sent_user_texts",
 ]
 
 ROAM_TIMEOUT_S: Final = 120.0
@@ -113,6 +116,13 @@ def run_roam(
         timeout=ROAM_TIMEOUT_S,
         check=False,
     )
+
+
+def sent_user_texts(api: FakeMessagesApi, mark: int) -> list[str]:
+    """The user turns of the first model call since ``mark``: what the resumed client saw."""
+    turns = api.turns_since(mark)
+    assert turns, "the client sent no model call"
+    return conversation_of(turns[0].messages).user_texts
 
 
 def claim_state(node: ClusterNode, session_id: str, device_id: str) -> str:

@@ -32,10 +32,10 @@ from tests.e2e.cr_support import (
     roam_argv,
     roam_env,
     run_roam,
+    sent_user_texts,
 )
 from tests.support.claude import project_slug
 from tests.support.cluster import wait_until
-from tests.support.conversation import conversation_of
 from tests.support.vault import VAULT_PASSWORD, Vaulted, connected, running_vaulted
 
 if TYPE_CHECKING:
@@ -103,12 +103,6 @@ def remember(needles: Needles, project_cwd: Path) -> Needles:
     return needles
 
 
-def _user_texts(api: FakeMessagesApi, mark: int) -> list[str]:
-    turns = api.turns_since(mark)
-    assert turns, "the client sent no model call"
-    return conversation_of(turns[0].messages).user_texts
-
-
 def _session_text(node: ClusterNode, cwd: Path, session: str) -> str:
     try:
         return home_of(node).session_file(cwd, session).read_text(encoding="utf-8")
@@ -162,7 +156,7 @@ def test_always_on_resumes_on_beta_the_turn_alpha_left_on_the_vault_before_going
         env=roam_env(claude, beta, claude_bin),
     )
     assert on_beta.returncode == 0, on_beta.stderr
-    assert _user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
+    assert sent_user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
     assert _connections_logged_since(beta, since, online.vault_id), "the log check is blind"
     assert _connections_logged_since(beta, since, alpha.device_id) == []
 
@@ -279,7 +273,7 @@ def test_always_on_forced_takeover_then_merge_keeps_both_machines_turns(
     mark = fake_api.mark()
     forced = run_roam(["cr", "--force", session, "--", "-p", ON_BETA], cwd=project_cwd, env=on_beta)
     assert forced.returncode == 0, forced.stderr
-    assert _user_texts(fake_api, mark) == [FIRST, ON_BETA]
+    assert sent_user_texts(fake_api, mark) == [FIRST, ON_BETA]
     online.start("alpha")  # alpha wakes up, still paused as it was left
     alpha.client.resume()
     online.wait_connected("alpha")
@@ -296,7 +290,7 @@ def test_always_on_forced_takeover_then_merge_keeps_both_machines_turns(
     resumed = run_roam(["cr", session, "--", "-p", AFTER], cwd=project_cwd, env=on_beta)
     assert resumed.returncode == 0, resumed.stderr
     # every turn of both machines, each once, in the order they were written
-    assert _user_texts(fake_api, mark) == [FIRST, UNSYNCED, ON_BETA, AFTER]
+    assert sent_user_texts(fake_api, mark) == [FIRST, UNSYNCED, ON_BETA, AFTER]
 
 
 def test_always_on_vault_holds_no_plaintext_of_any_session(

@@ -22,9 +22,9 @@ from tests.e2e.cr_support import (
     roam_argv,
     roam_env,
     run_roam,
+    sent_user_texts,
 )
 from tests.support.cluster import wait_until
-from tests.support.conversation import conversation_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -49,12 +49,6 @@ def connected(pair: Cluster) -> Iterator[Cluster]:
     pair.wait_connected()
 
 
-def _user_texts(api: FakeMessagesApi, mark: int) -> list[str]:
-    turns = api.turns_since(mark)
-    assert turns, "the client sent no model call"
-    return conversation_of(turns[0].messages).user_texts
-
-
 def test_cr_handoff_resumes_every_turn_made_on_the_other_machine(
     connected: Cluster,
     claude: ClaudeDriver,
@@ -77,7 +71,7 @@ def test_cr_handoff_resumes_every_turn_made_on_the_other_machine(
         env=roam_env(claude, beta, claude_bin),
     )
     assert on_beta.returncode == 0, on_beta.stderr
-    assert _user_texts(fake_api, mark) == ["one on alpha", "two on alpha", "three on beta"]
+    assert sent_user_texts(fake_api, mark) == ["one on alpha", "two on alpha", "three on beta"]
 
 
 def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arrives(
@@ -149,7 +143,7 @@ def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arri
     )
     assert resumed.returncode == 0, resumed.stderr
     assert time.monotonic() - started < 60
-    assert _user_texts(fake_api, mark) == ["first", "held back", "on beta"]
+    assert sent_user_texts(fake_api, mark) == ["first", "held back", "on beta"]
 
 
 def test_cr_with_no_syncthing_warns_and_resumes_locally(
@@ -172,4 +166,4 @@ def test_cr_with_no_syncthing_warns_and_resumes_locally(
     done = run_roam(["cr", "--", "-p", "solo two"], cwd=project_cwd, env=env)
     assert done.returncode == 0, done.stderr
     assert "cannot coordinate" in done.stderr
-    assert _user_texts(fake_api, mark) == ["solo one", "solo two"]
+    assert sent_user_texts(fake_api, mark) == ["solo one", "solo two"]

@@ -23,14 +23,18 @@ from session_roam.errors import (
     LeaseHeld,
     RoamError,
     SessionNotFound,
+    SetupError,
     SyncthingConfigMissing,
     SyncthingError,
     SyncthingUnreachable,
 )
 from tests.engine.lease_fakes import FakeClock, FakeNet, FakeTransport, make_engine
+from tests.support.st_home import write_st_config
 
 if TYPE_CHECKING:
     from session_roam.engine.lease_engine import LeaseEngine
+
+pytest_plugins = ["tests.support.st_home_fixtures"]
 
 SID = "aaaaaaaa-1111-4111-8111-111111111111"
 
@@ -49,26 +53,42 @@ def test_open_coordinator_without_syncthing_config_is_none(
     assert open_coordinator(None, force=False) is None
 
 
-def test_open_coordinator_refuses_a_syncthing_that_does_not_answer(
-    monkeypatch: pytest.MonkeyPatch,
+def test_open_coordinator_refuses_a_set_up_syncthing_that_cannot_start(
+    silent_syncthing: Path,
 ) -> None:
-    monkeypatch.setattr(lease, "open_engine", _failing(SyncthingUnreachable("down")))
-    with pytest.raises(SyncthingUnreachable):
+    with pytest.raises(SyncthingUnreachable, match="roam could not start it") as raised:
         open_coordinator(None, force=False)
+    assert "roam cr --no-lease" in raised.value.hint
 
 
-def test_open_coordinator_forced_goes_on_without_a_silent_syncthing(
-    monkeypatch: pytest.MonkeyPatch,
+def test_open_coordinator_forced_still_refuses_to_go_without_a_lease(
+    silent_syncthing: Path,
 ) -> None:
-    monkeypatch.setattr(lease, "open_engine", _failing(SyncthingUnreachable("down")))
-    assert open_coordinator(None, force=True) is None
+    with pytest.raises(SyncthingUnreachable):
+        open_coordinator(None, force=True)
+
+
+def test_open_coordinator_with_no_lease_asks_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ROAM_SYNCTHING_HOME", str(tmp_path / "not-even-checked"))
+    assert open_coordinator(None, no_lease=True) is None
 
 
 def test_open_coordinator_when_no_folder_shares_the_projects_is_none(
-    monkeypatch: pytest.MonkeyPatch,
+    clean_environ: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lease, "open_engine", _failing(SyncthingError("no share")))
+    home = write_st_config(clean_environ / ".config" / "syncthing", shares=None)
+    monkeypatch.setenv("ROAM_SYNCTHING_BIN", str(home / "never-run"))
     assert open_coordinator(None, force=False) is None
+
+
+def test_open_coordinator_refuses_a_roam_syncthing_home_without_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ROAM_SYNCTHING_HOME", str(tmp_path / "typo"))
+    with pytest.raises(SetupError, match="given by ROAM_SYNCTHING_HOME"):
+        open_coordinator(None, force=False)
 
 
 def test_agent_namespaces_reads_roam_config(tmp_path: Path) -> None:

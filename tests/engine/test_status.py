@@ -103,6 +103,7 @@ def test_count_conflicts_skips_versions_archive_and_temp_files(tmp_path: Path) -
 def test_status_json_has_stable_top_level_keys(tmp_path: Path) -> None:
     document = collect_status(_local(tmp_path), tmp_path).to_json()
     assert sorted(document) == [
+        "autostart",
         "conflicts",
         "folder",
         "leases",
@@ -112,3 +113,12 @@ def test_status_json_has_stable_top_level_keys(tmp_path: Path) -> None:
         "warnings",
         "watch",
     ]
+
+
+def test_status_says_a_syncthing_outside_its_default_home_will_not_survive_a_reboot(
+    tmp_path: Path,
+) -> None:
+    report = collect_status(_local(tmp_path), tmp_path)
+    assert report.autostart is not None
+    assert not report.autostart.survives_reboot
+    assert report.to_json()["autostart"]["survives_reboot"] is False

@@ -16,7 +16,7 @@ from session_roam.engine.stconfig import (
     harden_config,
     read_config,
 )
-from session_roam.errors import SyncthingConfigMissing
+from session_roam.errors import SetupError, SyncthingConfigMissing
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -62,8 +62,9 @@ def test_find_syncthing_home_honours_sthomedir(
 
 
 def test_find_syncthing_home_explicit_without_config_fails(tmp_path: Path) -> None:
-    with pytest.raises(SyncthingConfigMissing, match=r"no Syncthing config\.xml in"):
+    with pytest.raises(SetupError, match=r"no Syncthing config\.xml in") as raised:
         find_syncthing_home(tmp_path)
+    assert not isinstance(raised.value, SyncthingConfigMissing)  # not "this machine is unsynced"
 
 
 def test_find_syncthing_home_nothing_found_fails() -> None:

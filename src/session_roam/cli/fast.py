@@ -140,7 +140,8 @@ def _cache_dir() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class FastCr:
-    """``[--json] [-v] [--claude-dir D] cr [SESSION] [-f] [--timeout S] [-- CLAUDE ARGS]``."""
+    """``[--json] [-v] [--claude-dir D] cr [SESSION] [-f] [--timeout S] [--no-lease]
+    [--syncthing-home H] [-- CLAUDE ARGS]``."""
 
     json: bool = False
     verbose: bool = False
@@ -149,6 +150,8 @@ class FastCr:
     force: bool = False
     timeout_s: float = 60.0
     claude_args: tuple[str, ...] = ()
+    no_lease: bool = False
+    syncthing_home: str | None = None
 
 
 _SECONDS: Final = re.compile(r"\d+(\.\d*)?|\.\d+")
@@ -172,6 +175,13 @@ def parse_fast_cr(argv: list[str]) -> FastCr | None:
             fields["json" if arg == "--json" else "verbose"] = True
         elif seen_cr and arg in ("--force", "-f") and not eq:
             fields["force"] = True
+        elif seen_cr and arg == "--no-lease":
+            fields["no_lease"] = True
+        elif seen_cr and name == "--syncthing-home":
+            value = inline if eq else next(items, None)
+            if not value or value.startswith("-"):
+                return None
+            fields["syncthing_home"] = value
         elif name == ("--timeout" if seen_cr else "--claude-dir"):
             value = inline if eq else next(items, None)
             if value is None or value == "" or value.startswith("-"):
@@ -250,6 +260,9 @@ def run_fast_cr(options: FastCr) -> int:
         force=options.force,
         claude_args=options.claude_args,
         sync_timeout_s=options.timeout_s,
+        # typer's envvar for the full command's option, so both paths name the same source
+        syncthing_home=_syncthing_home(options.syncthing_home),
+        no_lease=options.no_lease,
     )
     ui = _LazyTerminalUI()
     try:
@@ -266,6 +279,11 @@ def run_fast_cr(options: FastCr) -> int:
 
         print_error(error, as_json=options.json)
         return int(error.exit_code)
+
+
+def _syncthing_home(option: str | None) -> Path | None:
+    value = option or os.environ.get("ROAM_SYNCTHING_HOME") or None
+    return Path(value) if value else None
 
 
 def main() -> None:

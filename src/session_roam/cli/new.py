@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from session_roam.cli.options import NoLease
 from session_roam.cli.resume import (
     ClaudeArgsCommand,
     TerminalUI,
@@ -33,8 +34,9 @@ def _launch(
     query: str | None,
     force: bool,
     timeout: float,
+    no_lease: bool,
 ) -> None:
-    options = launch_options(ctx, query, force=force, timeout=timeout)
+    options = launch_options(ctx, query, force=force, timeout=timeout, no_lease=no_lease)
     ui = TerminalUI()
     exit_with_outcome(lambda: run(options, ui), ui)
 
@@ -44,6 +46,7 @@ def cn(
     name: Annotated[str, typer.Argument(help="The new session's name (or agent:NAME/TOPIC).")],
     force: _Force = False,
     timeout: _Timeout = 60.0,
+    no_lease: NoLease = False,
 ) -> None:
     """Start a new Claude Code session with a name you can resume it by later.
 
@@ -54,7 +57,7 @@ def cn(
         roam cn refactor-auth
         roam cn agent:reviewer/pr-42 -- -p "review the open PR"
     """
-    _launch(ctx, run_new, name, force, timeout)
+    _launch(ctx, run_new, name, force, timeout, no_lease)
 
 
 def cfork(
@@ -62,6 +65,7 @@ def cfork(
     session: Annotated[str, typer.Argument(help="Session id, unique prefix or name to fork.")],
     force: _Force = False,
     timeout: _Timeout = 60.0,
+    no_lease: NoLease = False,
 ) -> None:
     """Fork a past session into a new one; the original file stays byte-identical.
 
@@ -70,10 +74,15 @@ def cfork(
 
         roam cfork 3f2a9c1e
     """
-    _launch(ctx, run_fork, session, force, timeout)
+    _launch(ctx, run_fork, session, force, timeout, no_lease)
 
 
-def crf(ctx: typer.Context, force: _Force = False, timeout: _Timeout = 60.0) -> None:
+def crf(
+    ctx: typer.Context,
+    force: _Force = False,
+    timeout: _Timeout = 60.0,
+    no_lease: NoLease = False,
+) -> None:
     """Fork the most recent session of this directory (the one `claude -c` would continue).
 
     Unlike the seed's `crf`, there is no fixed sleep: roam waits for sync through the lease.
@@ -81,7 +90,7 @@ def crf(ctx: typer.Context, force: _Force = False, timeout: _Timeout = 60.0) -> 
 
         roam crf -- -p "try the other approach"
     """
-    _launch(ctx, run_fork, None, force, timeout)
+    _launch(ctx, run_fork, None, force, timeout, no_lease)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["JsonFlag", "SyncthingHome"]
+__all__ = ["JsonFlag", "NoLease", "SyncthingHome"]
 
 SyncthingHome = Annotated[
     Path | None,
@@ -15,6 +15,14 @@ SyncthingHome = Annotated[
         "--syncthing-home",
         envvar="ROAM_SYNCTHING_HOME",
         help="Syncthing's config folder (default: the one Syncthing itself uses).",
+    ),
+]
+NoLease = Annotated[
+    bool,
+    typer.Option(
+        "--no-lease",
+        help="Launch without the lease, even on a machine set up for sync. Another machine may "
+        "then write the session too: a conflict copy, merged later.",
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]

@@ -12,6 +12,7 @@ import typer.core
 from rich.status import Status
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import NoLease, SyncthingHome
 from session_roam.cli.output import err_console
 from session_roam.engine.coordinate import CrOptions, run_cr
 from session_roam.engine.resume import ResumeOutcome, Terminated
@@ -105,6 +106,8 @@ def cr(
             "--timeout", min=0.0, help="Seconds to wait for the cluster before giving up."
         ),
     ] = 60.0,
+    no_lease: NoLease = False,
+    syncthing_home: SyncthingHome = None,
 ) -> None:
     """Resume a Claude Code session here once every machine's turns have arrived.
 
@@ -112,19 +115,34 @@ def cr(
     project). Before starting claude, roam takes the session's lease (so no other machine
     writes it meanwhile), waits until Syncthing has delivered the previous writer's last turn,
     merges conflict copies, and warns about stale sessions. The lease is released when claude
-    exits, however it exits. Arguments after `--` go to claude. Examples:
+    exits, however it exits. If this machine's Syncthing is set up but not running, roam starts
+    it; if the lease still cannot be had, roam refuses (`--no-lease` goes on without it).
+    Arguments after `--` go to claude. Examples:
 
         roam cr
         roam cr shared-notes
         roam cr 3f2a -- -p "summarise where we are"
     """
-    options = launch_options(ctx, session, force=force, timeout=timeout)
+    options = launch_options(
+        ctx,
+        session,
+        force=force,
+        timeout=timeout,
+        no_lease=no_lease,
+        syncthing_home=syncthing_home,
+    )
     ui = TerminalUI()
     exit_with_outcome(lambda: run_cr(options, ui), ui)
 
 
 def launch_options(
-    ctx: typer.Context, query: str | None, *, force: bool, timeout: float
+    ctx: typer.Context,
+    query: str | None,
+    *,
+    force: bool,
+    timeout: float,
+    no_lease: bool = False,
+    syncthing_home: Path | None = None,
 ) -> CrOptions:
     """The options of a command that launches claude (cr, cn, cfork, crf): here, with the
     global options and whatever came after ``--``."""
@@ -135,6 +153,8 @@ def launch_options(
         force=force,
         claude_args=tuple(ctx.meta.get(_CLAUDE_ARGS, ())),
         sync_timeout_s=timeout,
+        syncthing_home=syncthing_home,
+        no_lease=no_lease,
     )
 
 

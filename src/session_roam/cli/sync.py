@@ -246,6 +246,9 @@ def _render_status(report: StatusReport) -> None:
         out.print(f"Leases: {report.leases.describe()}", markup=False)
     out.print(f"Conflict copies waiting: {report.conflicts}", markup=False)
     out.print(f"roam watch (merges conflict copies on its own): {report.watch}", markup=False)
+    if report.autostart is not None:
+        fix = f"; to start it at login: {report.autostart.fix}" if report.autostart.fix else ""
+        out.print(f"Syncthing after a reboot: {report.autostart.how}{fix}", markup=False)
     for warning in report.warnings:
         err_console().print(f"warning: {warning}", markup=False)
 

@@ -3,8 +3,10 @@
 roam works with whatever Syncthing runs here, as long as one of its folders shares Claude's
 projects folder (any folder id; ``roam setup`` is not required). With no Syncthing configured,
 or none sharing that folder, ``roam cr`` still resumes, with a warning that it cannot
-coordinate. A Syncthing that is configured but not answering is different: it may be hiding a
-peer's newer turns, so roam refuses unless ``--force``.
+coordinate: nothing it writes reaches another machine. On a machine set up for sync roam never
+writes without the lease: a Syncthing that is not running is started (``engine.syncready``),
+and one that cannot be reached makes ``roam cr`` refuse, ``--force`` included, since it may be
+hiding a peer's newer turns. ``--no-lease`` is the deliberate, announced way past.
 """
 
 from __future__ import annotations
@@ -31,15 +33,14 @@ from session_roam.engine.paths import (
     validate_session_id,
 )
 from session_roam.engine.pick import PickedSession, pick_session
-from session_roam.engine.resume import ResumeOutcome, Resumer, ResumeRequest
+from session_roam.engine.resume import NO_SYNC_WARNING, ResumeOutcome, Resumer, ResumeRequest
 from session_roam.engine.store import find_session_files
+from session_roam.engine.syncready import NO_LEASE_HINT, sync_here
 from session_roam.errors import (
-    ApiKeyRejected,
     HolderOffline,
     LeaseHeld,
     RoamError,
     SessionNotFound,
-    SyncthingConfigMissing,
     SyncthingError,
     SyncthingUnreachable,
     SyncTimeout,
@@ -53,10 +54,13 @@ if TYPE_CHECKING:
     from session_roam.engine.syncthing import SyncthingClient
 
 __all__ = [
+    "NO_LEASE_WARNING",
     "CrOptions",
     "SyncthingCoordinator",
     "acquire_lease",
     "agent_namespaces",
+    "coordinator_for",
+    "local_warning",
     "merge_pending",
     "open_coordinator",
     "run_cr",
@@ -71,6 +75,7 @@ _NEED_CHECK_LIMIT: Final = 200
 _ACQUIRE_ATTEMPTS: Final = 3
 _RETRY_PAUSE_S: Final = 0.5
 _CONFIG_NAME: Final = "config.toml"
+_PEER_WAIT_S: Final = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,17 @@ class CrOptions:
     force: bool = False
     claude_args: tuple[str, ...] = ()
     sync_timeout_s: float = 60.0
+    #: ``--syncthing-home``: this machine's Syncthing home, when not the one roam would find.
+    syncthing_home: Path | None = None
+    #: ``--no-lease``: resume without coordinating, knowingly (see ``NO_LEASE_WARNING``).
+    no_lease: bool = False
+
+
+#: Said when ``--no-lease`` skips the lease, so that nobody uses it without knowing the cost.
+NO_LEASE_WARNING: Final = (
+    "--no-lease: going on without the lease, so another machine may write this session at the "
+    "same time; Syncthing then keeps a conflict copy, which `roam conflicts merge` joins back."
+)
 
 
 def acquire_lease(
@@ -271,21 +287,56 @@ class SyncthingCoordinator:
         return None
 
 
-def open_coordinator(claude_dir: Path | None, *, force: bool) -> SyncthingCoordinator | None:
-    """The coordinator for this machine, or None when no Syncthing shares the projects folder."""
+def open_coordinator(
+    claude_dir: Path | None,
+    *,
+    force: bool = False,
+    syncthing_home: Path | None = None,
+    no_lease: bool = False,
+    sync_timeout_s: float = 60.0,
+) -> SyncthingCoordinator | None:
+    """The coordinator for this machine; None with ``no_lease`` or when it is not set up for
+    sync. Its Syncthing is started when it is not running; one that cannot be reached raises,
+    whatever ``force`` says: --force takes a lease over, it never writes without one (it only
+    skips the wait for peers after a start, as it skips every wait)."""
+    if no_lease:
+        return None
+    here = sync_here(
+        projects_dir(claude_config_dir(claude_dir)),
+        syncthing_home,
+        peer_wait_s=0.0 if force else min(_PEER_WAIT_S, sync_timeout_s),
+    )
+    if here is None:
+        return None
+    if here.started is not None:
+        log.warning(
+            "Syncthing was not running; roam started it (%s) in %.1f s",
+            here.started.how,
+            here.started_s,
+        )
     try:
-        engine = lease_api.open_engine(claude_dir)
-    except SyncthingConfigMissing:
-        return None
-    except (SyncthingUnreachable, ApiKeyRejected) as exc:
-        if force:
-            log.warning("forced: going ahead without Syncthing (%s)", exc)
-            return None
-        raise
-    except SyncthingError as exc:  # configured, running, but not sharing the projects folder
-        log.info("no Syncthing folder shares the projects folder: %s", exc)
-        return None
+        engine = lease_api.open_engine(claude_dir, syncthing_home=here.home.path)
+    except SyncthingUnreachable as exc:
+        raise SyncthingUnreachable(
+            exc.message, hint=f"{exc.hint} Then try again, {NO_LEASE_HINT}"
+        ) from exc
     return SyncthingCoordinator.on(engine)
+
+
+def coordinator_for(options: CrOptions) -> SyncthingCoordinator | None:
+    """``open_coordinator`` for one launch (cr, cn, cfork, crf)."""
+    return open_coordinator(
+        options.claude_dir,
+        force=options.force,
+        syncthing_home=options.syncthing_home,
+        no_lease=options.no_lease,
+        sync_timeout_s=options.sync_timeout_s,
+    )
+
+
+def local_warning(options: CrOptions) -> str:
+    """What a launch says when it goes on without a lease (``ResumeRequest.local_warning``)."""
+    return NO_LEASE_WARNING if options.no_lease else NO_SYNC_WARNING
 
 
 def agent_namespaces(config_dir: Path | None = None) -> tuple[Path, ...]:
@@ -357,7 +408,7 @@ def run_cr(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
         ) from missing
     claude = find_claude()
     resumer = Resumer(
-        coordinator=open_coordinator(options.claude_dir, force=options.force),
+        coordinator=coordinator_for(options),
         journal=Journal(),
         ui=ui,
         merge_conflicts=merge_pending,
@@ -371,5 +422,6 @@ def run_cr(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
         claude_args=options.claude_args,
         agent_namespaces=agent_namespaces(),
         sync_timeout_s=options.sync_timeout_s,
+        local_warning=local_warning(options),
     )
     return resumer.run(session, request)

@@ -18,13 +18,16 @@ if TYPE_CHECKING:
 __all__ = ["engine_for", "engine_scope", "open_engine"]
 
 
-def open_engine(claude_dir: Path | None = None) -> LeaseEngine:
-    """The engine for this machine: its Syncthing (from config.xml) and Claude's projects folder."""
+def open_engine(
+    claude_dir: Path | None = None, *, syncthing_home: Path | None = None
+) -> LeaseEngine:
+    """The engine for this machine: its Syncthing (from config.xml, found by the one resolver,
+    ``stconfig.locate_syncthing_home``) and Claude's projects folder."""
     from session_roam.engine.lease_syncthing import SyncthingTransport
     from session_roam.engine.stconfig import find_syncthing_home, read_config
     from session_roam.engine.syncthing import SyncthingClient
 
-    config = read_config(find_syncthing_home())
+    config = read_config(find_syncthing_home(syncthing_home))
     client = SyncthingClient(config.base_url, config.api_key)
     try:
         transport = SyncthingTransport(client, projects_dir(claude_config_dir(claude_dir)))

@@ -116,8 +116,9 @@ def _run(
 ) -> ResumeOutcome:
     from session_roam.engine.coordinate import (
         agent_namespaces,
+        coordinator_for,
+        local_warning,
         merge_pending,
-        open_coordinator,
     )
     from session_roam.engine.journal import Journal
     from session_roam.engine.launch import find_claude, run_child
@@ -127,7 +128,7 @@ def _run(
         return run_child(argv, env={**os.environ, **env}, cwd=options.cwd)
 
     resumer = Resumer(
-        coordinator=open_coordinator(options.claude_dir, force=options.force),
+        coordinator=coordinator_for(options),
         journal=Journal(),
         ui=ui,
         merge_conflicts=merge_pending if merge else (lambda _session: 0),
@@ -141,6 +142,7 @@ def _run(
         claude_args=claude_args,
         agent_namespaces=agent_namespaces() if name is None else (),
         sync_timeout_s=options.sync_timeout_s,
+        local_warning=local_warning(options),
     )
     return resumer.run(session, request)
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGENT_PREFIX",
+    "NO_SYNC_WARNING",
     "STALE_AFTER_S",
     "Coordinator",
     "HeldLease",
@@ -121,6 +122,13 @@ class ResumeUI(Protocol):
         ...
 
 
+#: Why a machine that is not set up for sync resumes without a lease.
+NO_SYNC_WARNING: Final = (
+    "No Syncthing here shares the projects folder, so roam cannot coordinate with other "
+    "machines (and nothing written here reaches them): resuming locally without a lease."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ResumeRequest:
     """One ``roam cr`` invocation."""
@@ -133,6 +141,8 @@ class ResumeRequest:
     agent_namespaces: tuple[Path, ...] = ()
     sync_timeout_s: float = 60.0
     stale_after_s: float = STALE_AFTER_S
+    #: Said when there is no coordinator: why this launch goes on without a lease.
+    local_warning: str = NO_SYNC_WARNING
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,10 +298,7 @@ class Resumer:
         else:
             self._check_namespace(session, request)
         if self._coordinator is None:
-            self._ui.warn(
-                "No Syncthing is configured here, so roam cannot coordinate with other machines: "
-                "resuming locally without a lease."
-            )
+            self._ui.warn(request.local_warning)
         lease: HeldLease | None = None
         launched = False
         details: dict[str, object] = {"forced": force}
@@ -312,7 +319,13 @@ class Resumer:
                 for warning in warnings:
                     self._ui.warn(warning)
                 self._journal.record(session.path, "launch", session_id=session.session_id)
-                self._journal.note(session.session_id, "launch", forced=force, by="roam cr")
+                self._journal.note(
+                    session.session_id,
+                    "launch",
+                    forced=force,
+                    leased=lease is not None,  # False: --no-lease, or a machine that does not sync
+                    by="roam cr",
+                )
                 launched = True
                 result = self._launch(
                     claude_argv(request.claude_bin, session.session_id, request.claude_args),

@@ -15,26 +15,23 @@ names the node, never the password.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from session_roam.engine import xdg
 from session_roam.engine.atomic import make_private_dirs
 from session_roam.engine.deviceid import parse_device_id
 from session_roam.engine.local import LocalSyncthing, find_roam_folder, same_path
-from session_roam.engine.node import find_syncthing_binary, spawn_detached
+from session_roam.engine.node import find_syncthing_binary
 from session_roam.engine.peers import ensure_peer, share_folder_with, validate_address
 from session_roam.engine.setup_always_on import AlwaysOnNode, check_always_on, ensure_always_on
 from session_roam.engine.stconfig import (
     CONFIG_NAME,
-    candidate_homes,
     default_home,
     generate_config,
     gui_is_loopback,
     harden_config,
+    locate_syncthing_home,
     read_config,
 )
 from session_roam.engine.stfolder import (
@@ -43,9 +40,13 @@ from session_roam.engine.stfolder import (
     folder_drift,
     protect_folder_marker,
 )
+from session_roam.engine.sthome import record_syncthing_home
 from session_roam.engine.stignore import install_stignore
+from session_roam.engine.stservice import is_running, start_syncthing
 from session_roam.engine.syncthing import SyncthingClient
-from session_roam.errors import InvalidInput, SetupError, SyncthingUnreachable
+from session_roam.errors import InvalidInput, SetupError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -131,44 +132,8 @@ def _check_request(request: SetupRequest) -> EncryptionPassword | None:
     )
 
 
-def _systemd_ready() -> bool:
-    """A working user manager with Syncthing's packaged unit installed."""
-    if os.environ.get("ROAM_NO_SYSTEMD") or shutil.which("systemctl") is None:
-        return False
-    try:
-        found = subprocess.run(
-            ["systemctl", "--user", "cat", "syncthing.service"],
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return found.returncode == 0
-
-
 def _start(binary: str, home: Path, explicit_home: bool) -> str:
-    if not explicit_home and _systemd_ready():
-        done = subprocess.run(
-            ["systemctl", "--user", "enable", "--now", "syncthing.service"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        if done.returncode == 0:
-            return "systemd user unit syncthing.service"
-    log_path = xdg.state_dir() / "syncthing.log"
-    pid = spawn_detached(binary, home, log_path)
-    return f"background process {pid}, log {log_path}"
-
-
-def _running(client: SyncthingClient) -> bool:
-    try:
-        client.ping()
-    except SyncthingUnreachable:
-        return False
-    return True
+    return start_syncthing(binary, home, use_systemd=not explicit_home, enable=True).how
 
 
 def _apply_options(client: SyncthingClient, request: SetupRequest) -> list[str]:
@@ -189,9 +154,12 @@ def run_setup(request: SetupRequest) -> SetupResult:
     changes: list[str] = []
     warnings: list[str] = []
     home = request.syncthing_home
+    # Syncthing's systemd unit serves only its default home; any other is started by roam.
+    systemd_home = home is None
     if home is None:
-        existing = [h for h in candidate_homes() if (h / CONFIG_NAME).is_file()]
-        home = existing[0] if existing else default_home(binary)
+        located = locate_syncthing_home()
+        home = located.path if located is not None else default_home(binary)
+        systemd_home = located is None or located.is_default
     fresh = not (home / CONFIG_NAME).is_file()
     if fresh:
         generate_config(binary, home)
@@ -211,7 +179,7 @@ def run_setup(request: SetupRequest) -> SetupResult:
         )
     started = "already running"
     with SyncthingClient(config.base_url, config.api_key) as client:
-        if not _running(client):
+        if not is_running(client):
             if not fresh and (
                 request.no_discovery or request.listen_address or request.gui_address
             ):
@@ -222,7 +190,7 @@ def run_setup(request: SetupRequest) -> SetupResult:
                     no_discovery=request.no_discovery,
                 )
                 config = read_config(home, api_key=request.api_key)
-            started = _start(binary, home, request.syncthing_home is not None)
+            started = _start(binary, home, not systemd_home)
             changes.append(f"started Syncthing as {started}")
     with SyncthingClient(config.base_url, config.api_key) as client:
         client.wait_until_ready(_READY_TIMEOUT_S)
@@ -261,6 +229,7 @@ def run_setup(request: SetupRequest) -> SetupResult:
                 changes.append(
                     f"always-on node {always_on.device_id[:7]} {always_on.action}, shared encrypted"
                 )
+    warnings += _record_home(home)
     listen = request.listen_address or "tcp://THIS-MACHINE:22000"
     next_step = f"roam setup --device-id {my_id} --address {listen}"
     return SetupResult(
@@ -277,6 +246,16 @@ def run_setup(request: SetupRequest) -> SetupResult:
         next_step=next_step,
         always_on=always_on,
     )
+
+
+def _record_home(home: Path) -> list[str]:
+    """Remember the home for every later command (``stconfig.locate_syncthing_home``)."""
+    try:
+        record_syncthing_home(home)
+    except SetupError as exc:
+        log.debug("could not record the Syncthing home", exc_info=True)
+        return [f"{exc.message} {exc.hint}"]
+    return []
 
 
 def _folder_and_peers(

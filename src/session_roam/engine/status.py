@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.lease_model import has_majority
 from session_roam.engine.local import find_roam_folder
+from session_roam.engine.stconfig import is_default_home
+from session_roam.engine.stservice import Autostart, autostart
 from session_roam.engine.watch_service import service_state
 from session_roam.errors import SyncthingError
 
@@ -105,6 +107,8 @@ class StatusReport:
     #: The `roam watch` service: running, installed or not installed.
     watch: str = "not installed"
     leases: LeaseReach | None = None
+    #: Whether Syncthing comes back after a reboot, and how (``stservice.autostart``).
+    autostart: Autostart | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A stable document for ``--json``; field names never change meaning."""
@@ -151,6 +155,13 @@ class StatusReport:
                 "devices": self.leases.devices,
                 "reachable": self.leases.reachable,
                 "majority": self.leases.majority,
+            },
+            "autostart": None
+            if self.autostart is None
+            else {
+                "survives_reboot": self.autostart.survives_reboot,
+                "how": self.autostart.how,
+                "fix": self.autostart.fix,
             },
             "warnings": list(self.warnings),
         }
@@ -237,6 +248,7 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
         warnings=tuple(warnings),
         watch=service_state(Path.home()),
         leases=leases,
+        autostart=autostart(local.config.home, is_default=is_default_home(local.config.home)),
     )
 
 

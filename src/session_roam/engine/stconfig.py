@@ -21,12 +21,16 @@ from pathlib import Path
 from typing import Final
 
 from session_roam.engine.deviceid import DeviceId, luhn_base32
+from session_roam.engine.sthome import recorded_syncthing_home
 from session_roam.errors import SetupError, SyncthingConfigMissing
 
 __all__ = [
     "CONFIG_NAME",
+    "HOME_ENV",
+    "FoundHome",
     "StConfig",
     "candidate_homes",
+    "config_folders",
     "default_home",
     "device_id_from_cert",
     "find_syncthing_home",
@@ -34,10 +38,14 @@ __all__ = [
     "gui_base_url",
     "gui_is_loopback",
     "harden_config",
+    "is_default_home",
+    "locate_syncthing_home",
     "read_config",
 ]
 
 CONFIG_NAME: Final = "config.xml"
+#: roam's own variable for Syncthing's home; the ``--syncthing-home`` options read it too.
+HOME_ENV: Final = "ROAM_SYNCTHING_HOME"
 _PATHS_TIMEOUT_S: Final = 10.0
 _DEAD_URL: Final = "http://127.0.0.1:9/"  # discard port: nothing is ever sent anywhere real
 
@@ -87,16 +95,20 @@ def candidate_homes() -> list[Path]:
     """Where Syncthing 1.x and 2.x keep their config by default, in the order they prefer it.
 
     Syncthing 1.27+ and 2.x keep using the legacy ``~/.config/syncthing`` when a config exists
-    there, else ``$XDG_STATE_HOME/syncthing``; macOS uses Application Support.
+    there, else ``$XDG_STATE_HOME/syncthing``; macOS uses Application Support. STHOMEDIR, when
+    set, comes first: it is what a plain ``syncthing serve`` in this environment would use.
     """
-    home = _home_dir()
     found: list[Path] = []
     if explicit := os.environ.get("STHOMEDIR"):
         found.append(Path(explicit))
+    return found + _default_homes()
+
+
+def _default_homes() -> list[Path]:
+    home = _home_dir()
     config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
     state_home = Path(os.environ.get("XDG_STATE_HOME") or home / ".local" / "state")
-    found.append(config_home / "syncthing")
-    found.append(state_home / "syncthing")
+    found = [config_home / "syncthing", state_home / "syncthing"]
     if sys.platform == "darwin":
         found.append(home / "Library" / "Application Support" / "Syncthing")
     return found
@@ -117,19 +129,97 @@ def _home_from_binary(binary: str) -> Path | None:
     return None
 
 
-def find_syncthing_home(explicit: Path | None = None, *, binary: str | None = None) -> Path:
-    """The Syncthing home that holds ``config.xml``; SyncthingConfigMissing when there is none."""
+@dataclass(frozen=True, slots=True)
+class FoundHome:
+    """A Syncthing home that holds ``config.xml``, and how roam learnt of it (``source``:
+    ``--syncthing-home``, ``ROAM_SYNCTHING_HOME``, ``STHOMEDIR``, ``roam setup`` or
+    ``Syncthing's default``)."""
+
+    path: Path
+    source: str
+
+    @property
+    def is_default(self) -> bool:
+        """Whether a plain ``syncthing serve`` (its systemd unit, its launchd agent) uses it."""
+        return self.source == _DEFAULT or is_default_home(self.path)
+
+
+def is_default_home(path: Path) -> bool:
+    """Whether ``path`` is one of the homes Syncthing uses when given none."""
+    return path in _default_homes()
+
+
+_DEFAULT: Final = "Syncthing's default"
+
+
+def locate_syncthing_home(
+    explicit: Path | None = None, *, binary: str | None = None
+) -> FoundHome | None:
+    """This machine's Syncthing home; None when there is none at all. The one resolver.
+
+    Order: ``explicit`` (the ``--syncthing-home`` option), ``ROAM_SYNCTHING_HOME``,
+    ``STHOMEDIR``, the home ``roam setup`` recorded, then Syncthing's own defaults (and, with
+    ``binary``, wherever it says). A home roam was told about (the option, the variable, the
+    record) that holds no ``config.xml`` is a SetupError, never a fall-through: falling through
+    could find no Syncthing and let ``roam cr`` write without a lease on a machine set up for
+    sync. STHOMEDIR is Syncthing's variable and may be set for other reasons, so it is only a
+    candidate. The error is deliberately not SyncthingConfigMissing, which callers read as
+    "this machine does not sync".
+    """
+    env = os.environ.get(HOME_ENV, "").strip()
     if explicit is not None:
-        if (explicit / CONFIG_NAME).is_file():
-            return explicit
-        raise SyncthingConfigMissing(f"There is no Syncthing config.xml in {explicit}.")
-    for home in candidate_homes():
+        named = HOME_ENV if env and Path(env) == explicit else "--syncthing-home"
+        return _holding_config(explicit, named)
+    if env:
+        return _holding_config(Path(env), HOME_ENV)
+    sthomedir = os.environ.get("STHOMEDIR")
+    if sthomedir and (Path(sthomedir) / CONFIG_NAME).is_file():
+        return FoundHome(Path(sthomedir), "STHOMEDIR")
+    recorded = recorded_syncthing_home()
+    if recorded is not None:
+        return _holding_config(recorded, "roam setup")
+    for home in _default_homes():
         if (home / CONFIG_NAME).is_file():
-            return home
+            return FoundHome(home, _DEFAULT)
     asked = _home_from_binary(binary) if binary is not None else None
     if asked is not None and (asked / CONFIG_NAME).is_file():
-        return asked
-    raise SyncthingConfigMissing("No Syncthing config.xml was found on this machine.")
+        return FoundHome(asked, _DEFAULT)
+    return None
+
+
+def _holding_config(home: Path, source: str) -> FoundHome:
+    if (home / CONFIG_NAME).is_file():
+        return FoundHome(home, source)
+    if source == "roam setup":
+        raise SetupError(
+            f"roam setup recorded Syncthing's home as {home}, but there is no config.xml there.",
+            hint="Run `roam setup --syncthing-home DIR` with the folder that holds it now.",
+        )
+    raise SetupError(
+        f"There is no Syncthing config.xml in {home} (given by {source}).",
+        hint=f"Point {source} at the folder that holds Syncthing's config.xml, or run "
+        f"`roam setup --syncthing-home {home}` to create one there.",
+    )
+
+
+def find_syncthing_home(explicit: Path | None = None, *, binary: str | None = None) -> Path:
+    """``locate_syncthing_home``'s path; SyncthingConfigMissing when there is none."""
+    found = locate_syncthing_home(explicit, binary=binary)
+    if found is None:
+        raise SyncthingConfigMissing("No Syncthing config.xml was found on this machine.")
+    return found.path
+
+
+def config_folders(home: Path) -> tuple[tuple[str, str], ...]:
+    """The ``(id, path)`` of each folder ``config.xml`` shares, path as written (``~`` kept).
+
+    Read from the file, so it works while Syncthing is not running: that is when ``roam cr``
+    must decide whether this machine is set up for sync and its Syncthing must be started.
+    """
+    root = _parse(home / CONFIG_NAME).getroot()
+    return tuple(
+        (f.get("id", ""), f.get("path", "")) for f in root.findall("folder") if f.get("path")
+    )
 
 
 def gui_is_loopback(address: str) -> bool:

@@ -13,16 +13,20 @@ from typing import Final
 
 from session_roam.engine.atomic import make_private_dirs
 
-__all__ = ["APP_NAME", "cache_dir", "config_dir", "state_dir"]
+__all__ = ["APP_NAME", "cache_dir", "config_dir", "config_dir_path", "state_dir"]
 
 APP_NAME: Final = "session-roam"
 
 
-def _xdg(variable: str, default: Path) -> Path:
+def _where(variable: str, default: Path) -> Path:
     value = os.environ.get(variable, "")
     # The spec says relative values are invalid and must be ignored.
     base = Path(value) if value and os.path.isabs(value) else default
-    folder = base / APP_NAME
+    return base / APP_NAME
+
+
+def _xdg(variable: str, default: Path) -> Path:
+    folder = _where(variable, default)
     make_private_dirs(folder)
     folder.chmod(0o700)
     return folder
@@ -31,6 +35,12 @@ def _xdg(variable: str, default: Path) -> Path:
 def config_dir() -> Path:
     """Settings (``$XDG_CONFIG_HOME/session-roam``, default ~/.config/session-roam)."""
     return _xdg("XDG_CONFIG_HOME", Path.home() / ".config")
+
+
+def config_dir_path() -> Path:
+    """Where ``config_dir`` is, without creating it: for readers that run on every command and
+    must not leave an empty folder behind on a machine roam was never set up on."""
+    return _where("XDG_CONFIG_HOME", Path.home() / ".config")
 
 
 def state_dir() -> Path:
