@@ -38,6 +38,7 @@ COMMAND_MODULES: Final = (
     "session_roam.cli.lease",
     "session_roam.cli.demo",
     "session_roam.cli.sessions",
+    "session_roam.cli.restore",
     "session_roam.cli.new",
     "session_roam.cli.paths",
     "session_roam.cli.shell",
@@ -69,6 +70,8 @@ COMMANDS: Final = MappingProxyType(
         "paths": "session_roam.cli.paths",
         "shell": "session_roam.cli.shell",
         "watch": "session_roam.cli.watch",
+        "restore": "session_roam.cli.restore",
+        "rm": "session_roam.cli.restore",
     }
 )
 
