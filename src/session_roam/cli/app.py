@@ -38,12 +38,12 @@ COMMAND_MODULES: Final = (
     "session_roam.cli.lease",
     "session_roam.cli.demo",
     "session_roam.cli.sessions",
-    "session_roam.cli.restore",
     "session_roam.cli.new",
     "session_roam.cli.paths",
     "session_roam.cli.shell",
     "session_roam.cli.verify",
     "session_roam.cli.watch",
+    "session_roam.cli.restore",
 )
 
 #: Which module defines each top-level command, so ``roam NAME`` imports only that one. A name
@@ -62,6 +62,8 @@ COMMANDS: Final = MappingProxyType(
         "cfork": "session_roam.cli.new",
         "crf": "session_roam.cli.new",
         "verify": "session_roam.cli.verify",
+        "restore": "session_roam.cli.restore",
+        "rm": "session_roam.cli.restore",
         "conflicts": "session_roam.cli.conflicts",
         "hooks": "session_roam.cli.hooks",
         "journal": "session_roam.cli.journal",
@@ -70,8 +72,6 @@ COMMANDS: Final = MappingProxyType(
         "paths": "session_roam.cli.paths",
         "shell": "session_roam.cli.shell",
         "watch": "session_roam.cli.watch",
-        "restore": "session_roam.cli.restore",
-        "rm": "session_roam.cli.restore",
     }
 )
 

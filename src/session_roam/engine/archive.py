@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import uuid
 from dataclasses import dataclass
@@ -34,12 +35,15 @@ if TYPE_CHECKING:
 __all__ = [
     "ArchiveRefresh",
     "LostFile",
+    "archive_before_launch",
     "archive_dir",
     "drop_from_archive",
     "lost_files",
     "refresh_archive",
     "restore_file",
 ]
+
+log = logging.getLogger(__name__)
 
 _NO_LINK: Final = (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP)
 
@@ -166,3 +170,15 @@ def drop_from_archive(relpaths: Iterable[str], archive: Path | None = None) -> N
     for relpath in relpaths:
         with contextlib.suppress(FileNotFoundError):
             (root / relpath).unlink()
+
+
+def archive_before_launch(projects_dir: Path) -> None:
+    """Refresh the archive right before Claude Code starts: its clean-up runs at start-up.
+
+    A failure is logged, never fatal: the archive is a second line of defence (``ignoreDelete``
+    and ``cleanupPeriodDays`` are the first) and must not stop a resume.
+    """
+    try:
+        refresh_archive(projects_dir)
+    except OSError as exc:
+        log.warning("Could not refresh the session archive before starting claude: %s", exc)

@@ -29,6 +29,7 @@ from session_roam.engine.local import LocalSyncthing, find_roam_folder, same_pat
 from session_roam.engine.node import find_syncthing_binary, spawn_detached
 from session_roam.engine.peers import ensure_peer, share_folder_with, validate_address
 from session_roam.engine.repair import needs_repair, repair_folder
+from session_roam.engine.restore import heal
 from session_roam.engine.setup_always_on import AlwaysOnNode, check_always_on, ensure_always_on
 from session_roam.engine.stconfig import (
     CONFIG_NAME,
@@ -248,6 +249,11 @@ def run_setup(request: SetupRequest) -> SetupResult:
             changes.append(f".stignore {ignore.action}")
             if not created:  # a new folder's first scan reads it anyway
                 client.scan(folder_id)
+        healed = heal(request.projects_dir, client, folder_id)
+        if healed.reannounced:
+            changes.append(
+                f"gave back {len(healed.reannounced)} file(s) another machine had deleted"
+            )
         always_on = None
         if request.always_on is not None and password is not None:
             local = LocalSyncthing(binary=binary, config=config, version=version, client=client)
