@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from session_roam.engine.verify_checks_deletions import check_deletions
 from session_roam.engine.verify_checks_node import (
     check_clock,
     check_disk,
@@ -54,6 +55,7 @@ CHECKS: Final[dict[str, Callable[[Snapshot], list[Finding]]]] = {
     "paths": check_paths,
     "disk": check_disk,
     "encryption": check_encryption,
+    "deletions": check_deletions,
 }
 assert tuple(CHECKS) == DIMENSIONS  # noqa: S101 - a module invariant, not input validation
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 from session_roam import __version__
 from session_roam.engine import lease as lease_api
 from session_roam.engine import xdg
+from session_roam.engine.cleanup import cleanup_days
 from session_roam.engine.conflicts import pending_sessions
 from session_roam.engine.lease_setup import engine_for
 from session_roam.engine.lease_syncthing import SyncthingTransport
@@ -26,6 +27,7 @@ from session_roam.engine.node import PID_FILE, find_syncthing_binary
 from session_roam.engine.nodeinfo import claude_version, publish, read_nodes
 from session_roam.engine.pathmap import PathMap, load_pathmap
 from session_roam.engine.paths import claude_config_dir, projects_dir
+from session_roam.engine.restore import list_lost
 from session_roam.engine.sessions import foreign_cwds, suggest_mapping, summarize
 from session_roam.engine.shell import BEGIN_MARKER, detect_shell, rc_file
 from session_roam.engine.stconfig import find_syncthing_home, read_config
@@ -35,6 +37,7 @@ from session_roam.engine.store import list_all_sessions
 from session_roam.engine.syncthing import SyncthingClient
 from session_roam.engine.verify_model import (
     ConflictFacts,
+    DeletionFacts,
     DiskFacts,
     FolderFacts,
     NamespaceFacts,
@@ -212,6 +215,7 @@ def _folder_facts(client: SyncthingClient, folder: FolderConfig) -> FolderFacts:
         paused=folder.paused,
         drift=tuple(sorted(folder_drift(folder.raw))),
         errors=status.errors,
+        state_error=str(status.raw.get("error") or ""),
     )
 
 
@@ -251,6 +255,21 @@ def _disk(projects: Path) -> DiskFacts | None:
     return DiskFacts(usage.free, usage.total)
 
 
+def _deletions(projects: Path) -> DeletionFacts:
+    """Claude Code's clean-up setting here and what the archive could bring back."""
+    try:
+        days, error = cleanup_days(projects.parent), ""
+    except RoamError as exc:
+        days, error = None, exc.message
+    lost = list_lost(projects)
+    return DeletionFacts(
+        cleanup_days=days,
+        settings_error=error,
+        lost=len(lost),
+        lost_bytes=sum(item.bytes for item in lost),
+    )
+
+
 def _read_stignore(projects: Path) -> str | None:
     try:
         return (projects / STIGNORE).read_text(encoding="utf-8")
@@ -285,6 +304,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         foreign_cwds=cwds,
         path_suggestion=None if suggestion is None else suggestion.command,
         disk=_disk(projects),
+        deletions=_deletions(projects),
     )
     pending = pending_sessions(projects) if projects.is_dir() else ()
     with connect(request) as conn:
@@ -332,6 +352,10 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
                 syncthing_version=facts.version,
                 claude=claude,
                 folder_devices=folder.device_ids,
+                policy=(
+                    folder.raw.get("ignoreDelete") is True,
+                    local.deletions.cleanup_days if local.deletions else None,
+                ),
             )
         return replace(
             snap,

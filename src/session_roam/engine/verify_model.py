@@ -19,6 +19,7 @@ __all__ = [
     "DIMENSIONS",
     "SCHEMA",
     "ConflictFacts",
+    "DeletionFacts",
     "DiskFacts",
     "Finding",
     "FixAction",
@@ -52,6 +53,7 @@ DIMENSIONS: Final = (
     "paths",
     "disk",
     "encryption",
+    "deletions",
 )
 
 
@@ -133,6 +135,8 @@ class FolderFacts:
     paused: bool
     drift: tuple[str, ...]
     errors: int
+    #: Why Syncthing stopped the folder ("folder path missing"); "" while it runs.
+    state_error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +196,20 @@ class DiskFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class DeletionFacts:
+    """The deletion policy on this node (docs/design/deletions.md).
+
+    ``cleanup_days`` is Claude Code's ``cleanupPeriodDays`` here (None: unset, so 30);
+    ``lost`` the sessions this node lost that its archive holds.
+    """
+
+    cleanup_days: int | None
+    settings_error: str = ""
+    lost: int = 0
+    lost_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the checks read. A ``None`` field was not gathered; ``skipped`` says why."""
 
@@ -214,6 +232,7 @@ class Snapshot:
     foreign_cwds: tuple[str, ...] = ()
     path_suggestion: str | None = None
     disk: DiskFacts | None = None
+    deletions: DeletionFacts | None = None
     skipped: str = ""
 
 
