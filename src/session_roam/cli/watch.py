@@ -53,6 +53,7 @@ def watch_command(
         return
     # lazily: the lease and watchdog machinery is only needed here, not by every roam command
     from session_roam.engine import lease
+    from session_roam.engine.cleanup import deletion_policy
     from session_roam.engine.lease_syncthing import SyncthingTransport
     from session_roam.engine.local import connect_local, find_roam_folder
     from session_roam.engine.nodeinfo import claude_version, publish
@@ -75,6 +76,7 @@ def watch_command(
             syncthing_version=str(local.version),
             claude=claude_version(),
             folder_devices=folder.device_ids,
+            policy=deletion_policy(folder.raw, projects.parent),
         )
 
         def is_live(session: str) -> bool:

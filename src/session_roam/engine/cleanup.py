@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.hooks import load_settings, settings_path, write_settings
+from session_roam.errors import RoamError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "SAFE_CLEANUP_DAYS",
     "CleanupChange",
     "cleanup_days",
+    "deletion_policy",
     "ensure_safe_cleanup",
 ]
 
@@ -66,3 +69,15 @@ def ensure_safe_cleanup(claude_dir: Path, *, backup_dir: Path | None = None) -> 
         return CleanupChange(path, before, before, changed=False)
     backup = write_settings(path, {**document, KEY: SAFE_CLEANUP_DAYS}, raw, backup_dir)
     return CleanupChange(path, before, SAFE_CLEANUP_DAYS, changed=True, backup=backup)
+
+
+def deletion_policy(folder: Mapping[str, Any], claude_dir: Path) -> tuple[bool, int | None]:
+    """``(ignoreDelete, cleanupPeriodDays)`` as ``engine.nodeinfo`` publishes them.
+
+    A settings file roam cannot read counts as unset: Claude Code then cleans up after 30 days.
+    """
+    try:
+        days = cleanup_days(claude_dir)
+    except RoamError:
+        days = None
+    return folder.get("ignoreDelete") is True, days

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 from session_roam import __version__
 from session_roam.engine import lease as lease_api
 from session_roam.engine import xdg
-from session_roam.engine.cleanup import cleanup_days
+from session_roam.engine.cleanup import cleanup_days, deletion_policy
 from session_roam.engine.conflicts import pending_sessions
 from session_roam.engine.lease_setup import engine_for
 from session_roam.engine.lease_syncthing import SyncthingTransport
@@ -352,10 +352,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
                 syncthing_version=facts.version,
                 claude=claude,
                 folder_devices=folder.device_ids,
-                policy=(
-                    folder.raw.get("ignoreDelete") is True,
-                    local.deletions.cleanup_days if local.deletions else None,
-                ),
+                policy=deletion_policy(folder.raw, projects.parent),
             )
         return replace(
             snap,
