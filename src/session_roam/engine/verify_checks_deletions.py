@@ -8,7 +8,9 @@ Three risks, each with its fix (docs/design/deletions.md):
   sessions at start-up (the peers keep theirs and give them back, but this machine loses them
   between two heals): a warning;
 - this machine lost sessions that the local archive still holds: a warning naming
-  ``roam restore --all``.
+  ``roam restore --all``;
+- files held here were deleted on another machine and not yet given back: a warning that
+  ``--fix`` resolves (one heal pass).
 
 A stopped folder ("folder path missing") is reported by the folder dimension.
 """
@@ -57,6 +59,17 @@ def _this_node(snap: Snapshot) -> list[Finding]:
                 Status.WARN,
                 f"Claude Code's cleanupPeriodDays is {_days(facts.cleanup_days)} here: it deletes "
                 "older sessions when it starts (the peers keep theirs; roam gives them back).",
+                "roam verify --fix",
+                auto=True,
+            )
+        )
+    if facts.deleted_elsewhere:
+        found.append(
+            Finding(
+                _DIM,
+                Status.WARN,
+                f"{facts.deleted_elsewhere} file(s) held here were deleted on another machine; "
+                "it gets them back when this machine re-announces them.",
                 "roam verify --fix",
                 auto=True,
             )

@@ -27,6 +27,7 @@ from session_roam.engine.node import PID_FILE, find_syncthing_binary
 from session_roam.engine.nodeinfo import claude_version, publish, read_nodes
 from session_roam.engine.pathmap import PathMap, load_pathmap
 from session_roam.engine.paths import claude_config_dir, projects_dir
+from session_roam.engine.reassert import reassert
 from session_roam.engine.restore import list_lost
 from session_roam.engine.sessions import foreign_cwds, suggest_mapping, summarize
 from session_roam.engine.shell import BEGIN_MARKER, detect_shell, rc_file
@@ -35,6 +36,7 @@ from session_roam.engine.stfolder import folder_drift
 from session_roam.engine.stignore import STIGNORE, template_text
 from session_roam.engine.store import list_all_sessions
 from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.tombstones import tombstoned_sessions
 from session_roam.engine.verify_model import (
     ConflictFacts,
     DeletionFacts,
@@ -270,6 +272,21 @@ def _deletions(projects: Path) -> DeletionFacts:
     )
 
 
+def _deleted_elsewhere(
+    client: SyncthingClient, folder: FolderConfig, projects: Path, facts: DeletionFacts | None
+) -> DeletionFacts | None:
+    if facts is None or not projects.is_dir():
+        return facts
+    stones = tombstoned_sessions(projects)
+    try:
+        found = reassert(
+            client, folder.id, projects, is_tombstoned=stones.__contains__, dry_run=True
+        )
+    except RoamError:
+        return facts
+    return replace(facts, deleted_elsewhere=len(found.announced))
+
+
 def _read_stignore(projects: Path) -> str | None:
     try:
         return (projects / STIGNORE).read_text(encoding="utf-8")
@@ -356,6 +373,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
             )
         return replace(
             snap,
+            deletions=_deleted_elsewhere(client, folder, projects, local.deletions),
             folder=_folder_facts(client, folder),
             sessions_checked=checked,
             sessions_missing=missing,

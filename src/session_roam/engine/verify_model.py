@@ -207,6 +207,8 @@ class DeletionFacts:
     settings_error: str = ""
     lost: int = 0
     lost_bytes: int = 0
+    #: Files held here that another machine deleted (``engine.reassert`` would give them back).
+    deleted_elsewhere: int = 0
 
 
 @dataclass(frozen=True, slots=True)
