@@ -1,0 +1,118 @@
+"""The local archive: hard links that keep a session's bytes when its synced path is unlinked."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import pytest
+
+from session_roam.engine.archive import lost_files, refresh_archive, restore_file
+from session_roam.engine.restore import list_lost, restore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+SESSION = "0b5c7a52-9d1e-4b0e-9a55-3c1c1d2e3f40"
+TRANSCRIPT = f"-p/{SESSION}.jsonl"
+COMPANION = f"-p/{SESSION}/subagents/a.jsonl"
+
+
+@pytest.fixture
+def projects(tmp_path: Path) -> Path:
+    root = tmp_path / "projects"
+    (root / "-p" / SESSION / "subagents").mkdir(parents=True)
+    (root / TRANSCRIPT).write_bytes(b'{"a":1}\n')
+    (root / COMPANION).write_bytes(b'{"b":2}\n')
+    return root
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    return tmp_path / "archive"
+
+
+def test_archive_entry_is_the_same_inode_as_the_session(projects: Path, archive: Path) -> None:
+    refresh_archive(projects, archive)
+    assert os.path.samefile(projects / TRANSCRIPT, archive / TRANSCRIPT)
+
+
+def test_archive_keeps_bytes_after_the_session_is_unlinked(projects: Path, archive: Path) -> None:
+    refresh_archive(projects, archive)
+    (projects / TRANSCRIPT).unlink()
+    assert (archive / TRANSCRIPT).read_bytes() == b'{"a":1}\n'
+
+
+def test_archive_relinks_a_file_replaced_by_rename(projects: Path, archive: Path) -> None:
+    refresh_archive(projects, archive)
+    replacement = projects / "-p" / "new.tmp"
+    replacement.write_bytes(b'{"a":1}\n{"a":2}\n')
+    replacement.replace(projects / TRANSCRIPT)
+    assert refresh_archive(projects, archive).linked == 1
+    assert os.path.samefile(projects / TRANSCRIPT, archive / TRANSCRIPT)
+
+
+def test_archive_skips_conflict_copies_roam_state_and_temp_files(
+    projects: Path, archive: Path
+) -> None:
+    (projects / "-p" / f"{SESSION}.sync-conflict-20261125-131239-MRUWJBM.jsonl").write_text("x")
+    (projects / "-p" / ".roam-tmp-abc.tmp").write_text("x")
+    (projects / ".roam" / "leases").mkdir(parents=True)
+    (projects / ".roam" / "leases" / "c.json").write_text("{}")
+    assert refresh_archive(projects, archive).files == 2
+
+
+def test_archive_never_follows_a_symlink(projects: Path, archive: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "secret"
+    outside.write_text("not a session")
+    (projects / "-p" / "link.jsonl").symlink_to(outside)
+    refresh_archive(projects, archive)
+    assert not (archive / "-p" / "link.jsonl").exists()
+
+
+def test_lost_files_lists_what_the_synced_folder_no_longer_has(
+    projects: Path, archive: Path
+) -> None:
+    refresh_archive(projects, archive)
+    (projects / TRANSCRIPT).unlink()
+    assert [f.relpath for f in lost_files(projects, archive)] == [TRANSCRIPT]
+
+
+def test_lost_files_leaves_out_tombstoned_sessions(projects: Path, archive: Path) -> None:
+    refresh_archive(projects, archive)
+    (projects / TRANSCRIPT).unlink()
+    assert lost_files(projects, archive, is_tombstoned=lambda s: s == SESSION) == []
+
+
+def test_restore_file_brings_back_the_exact_bytes(projects: Path, archive: Path) -> None:
+    refresh_archive(projects, archive)
+    (projects / TRANSCRIPT).unlink()
+    assert restore_file(projects, TRANSCRIPT, archive)
+    assert (projects / TRANSCRIPT).read_bytes() == b'{"a":1}\n'
+
+
+def test_restore_file_never_replaces_a_file_that_exists(projects: Path, archive: Path) -> None:
+    refresh_archive(projects, archive)
+    (projects / TRANSCRIPT).unlink()
+    (projects / TRANSCRIPT).write_bytes(b"newer\n")
+    assert not restore_file(projects, TRANSCRIPT, archive)
+    assert (projects / TRANSCRIPT).read_bytes() == b"newer\n"
+
+
+def test_restore_brings_back_a_wiped_project_folder_with_its_companions(
+    projects: Path,
+) -> None:
+    refresh_archive(projects)
+    for path in sorted(projects.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    done = restore(projects, session=None)
+    assert sorted(done.restored) == sorted([COMPANION, TRANSCRIPT])
+    assert list_lost(projects) == []
+
+
+def test_restore_dry_run_changes_nothing(projects: Path) -> None:
+    refresh_archive(projects)
+    (projects / TRANSCRIPT).unlink()
+    done = restore(projects, session=None, dry_run=True)
+    assert [item.session for item in done.lost] == [SESSION]
+    assert not (projects / TRANSCRIPT).exists()
