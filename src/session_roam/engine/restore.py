@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from session_roam.engine.archive import lost_files, refresh_archive, restore_file
+from session_roam.engine.archive import lost_files, refresh_archive, restore_files
 from session_roam.engine.local import connect_local, find_roam_folder
 from session_roam.engine.paths import validate_session_id
 from session_roam.engine.reassert import reassert
@@ -149,10 +149,7 @@ def restore(
     restored: list[str] = []
     skipped: list[str] = []
     if not dry_run:
-        for index, relpath in enumerate(files, start=1):
-            (restored if restore_file(projects_dir, relpath) else skipped).append(relpath)
-            if progress is not None:
-                progress(index, len(files))
+        restored, skipped = restore_files(projects_dir, files, progress=progress)
         if restored and client is not None and folder_id is not None:
             client.scan(folder_id, restored if len(restored) <= _MAX_SUBS else None)
     return RestoreResult(
