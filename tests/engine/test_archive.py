@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from session_roam.engine.archive import lost_files, refresh_archive, restore_file
 from session_roam.engine.restore import list_lost, restore
+from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -116,3 +120,44 @@ def test_restore_dry_run_changes_nothing(projects: Path) -> None:
     done = restore(projects, session=None, dry_run=True)
     assert [item.session for item in done.lost] == [SESSION]
     assert not (projects / TRANSCRIPT).exists()
+
+
+def test_restore_refuses_a_folder_that_is_a_symlink_out_of_the_synced_folder(
+    projects: Path, archive: Path, tmp_path: Path
+) -> None:
+    refresh_archive(projects, archive)
+    shutil.rmtree(projects / "-p")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (projects / "-p").symlink_to(outside)
+    with pytest.raises(InvalidInput):
+        restore_file(projects, TRANSCRIPT, archive)
+    assert list(outside.iterdir()) == []
+
+
+_NAMES = st.sets(st.sampled_from([f"-p{i}/s{j}.jsonl" for i in range(3) for j in range(4)]))
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(held=_NAMES, deleted=_NAMES, rewritten=_NAMES)
+def test_restore_law_every_deleted_file_comes_back_and_no_present_file_changes(
+    tmp_path_factory: pytest.TempPathFactory,
+    held: set[str],
+    deleted: set[str],
+    rewritten: set[str],
+) -> None:
+    root = tmp_path_factory.mktemp("law")
+    projects, archive = root / "projects", root / "archive"
+    for name in held:
+        (projects / name).parent.mkdir(parents=True, exist_ok=True)
+        (projects / name).write_bytes(name.encode())
+    refresh_archive(projects, archive)
+    for name in held & deleted:
+        (projects / name).unlink()
+    for name in held & deleted & rewritten:  # deleted, then written anew: the newer file stays
+        (projects / name).write_bytes(b"newer")
+    for item in lost_files(projects, archive):
+        restore_file(projects, item.relpath, archive)
+    for name in held:
+        expected = b"newer" if name in deleted & rewritten else name.encode()
+        assert (projects / name).read_bytes() == expected

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Final
 
 from session_roam.engine import xdg
 from session_roam.engine.atomic import TEMP_PREFIX, atomic_write, fsync_dir, make_private_dirs
+from session_roam.engine.paths import ensure_inside
 from session_roam.engine.reassert import held_files, session_of
 
 if TYPE_CHECKING:
@@ -163,6 +164,7 @@ def restore_file(
     root = archive if archive is not None else archive_dir()
     source, target = root / relpath, projects_dir / relpath
     make_private_dirs(target.parent)
+    ensure_inside(target.parent / "x", projects_dir)  # no symlinked folder leads outside
     try:
         os.link(source, target, follow_symlinks=False)
     except FileExistsError:
