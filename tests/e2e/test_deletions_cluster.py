@@ -199,6 +199,23 @@ def test_restore_brings_back_a_wiped_project_on_the_machine_that_lost_it(
     assert holds(beta, files)
 
 
+def test_restore_lists_sessions_a_peer_kept_and_the_peer_gives_them_back(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster = make_cluster("pair")
+    alpha, beta = cluster["alpha"], cluster["beta"]
+    files = write_sessions(alpha, SESSIONS)
+    cluster.wait_in_sync()
+    wait_until(lambda: holds(beta, files), what="beta to hold alpha's sessions")
+    shutil.rmtree(alpha.projects_dir / PROJECT)  # before alpha's roam ever archived them
+    settle(alpha)
+    listed = json.loads(roam(alpha, "restore", "--json").stdout)["lost"]
+    assert {item["source"] for item in listed} == {"peer beta"}
+    assert sorted(rel for item in listed for rel in item["files"]) == sorted(files)
+    heal_on(beta)
+    wait_until(lambda: holds(alpha, files), what="beta to give alpha its sessions back")
+
+
 def test_restore_works_from_the_archive_while_the_peer_is_off(make_cluster: MakeCluster) -> None:
     cluster, files = synced_pair(make_cluster)
     alpha, beta = cluster["alpha"], cluster["beta"]

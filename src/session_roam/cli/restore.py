@@ -75,9 +75,18 @@ def restore_command(
         out.print("This machine has lost no session that roam can bring back.", markup=False)
         return
     for item in result.lost:
+        where = (
+            f"held by {item.source.removeprefix('peer ')}"
+            if item.source != "archive"
+            else f"{item.bytes} bytes in the archive"
+        )
         out.print(
-            f"{item.session}  {item.project}  {len(item.files)} file(s), {item.bytes} bytes "
-            f"(from the {item.source})",
+            f"{item.session}  {item.project}  {len(item.files)} file(s), {where}", markup=False
+        )
+    if any(item.source != "archive" for item in result.lost):
+        out.print(
+            "Sessions a peer holds come back by themselves when roam runs there (`roam watch`, "
+            "or `roam verify --fix` on that machine).",
             markup=False,
         )
     if result.dry_run:

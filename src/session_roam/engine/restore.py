@@ -11,6 +11,7 @@ concurrent with the deletion, so Syncthing sends it to every peer and the deleti
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING
 from session_roam.engine.archive import lost_files, refresh_archive, restore_files
 from session_roam.engine.local import connect_local, find_roam_folder
 from session_roam.engine.paths import validate_session_id
-from session_roam.engine.reassert import reassert
+from session_roam.engine.reassert import reassert, session_of
+from session_roam.engine.store import is_conflict_name
 from session_roam.engine.tombstones import (
     Removal,
     apply_tombstones,
@@ -39,6 +41,7 @@ __all__ = [
     "LostSession",
     "RestoreResult",
     "heal",
+    "held_by_peers",
     "list_lost",
     "remove_here",
     "restore",
@@ -122,6 +125,50 @@ def list_lost(projects_dir: Path) -> list[LostSession]:
     ]
 
 
+def held_by_peers(
+    client: SyncthingClient, folder_id: str, projects_dir: Path, known: set[str]
+) -> list[LostSession]:
+    """Sessions gone here that a peer kept through the deletion (``/rest/db/remoteneed``).
+
+    This machine cannot pull them (the global state is its own deletion); the peer gives them
+    back when its roam re-announces them. ``known`` are sessions the archive already lists.
+    """
+    stones = tombstoned_sessions(projects_dir)
+    names = {d.device_id: d.name or d.device_id[:7] for d in client.devices()}
+    me = client.my_id()
+    grouped: dict[tuple[str, str], set[str]] = defaultdict(set)
+    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for device in client.folder(folder_id).device_ids:
+        if device == me:
+            continue
+        for item in client.remote_need(folder_id, device):
+            relpath = str(item.get("name", ""))
+            session = session_of(relpath)
+            if (
+                not item.get("deleted")
+                or item.get("type") != "FILE_INFO_TYPE_FILE"
+                or relpath.startswith(".")
+                or is_conflict_name(relpath)
+                or session in known
+                or session in stones
+                or os.path.lexists(projects_dir / relpath)
+            ):
+                continue
+            key = (relpath.split("/", 1)[0], session or relpath)
+            grouped[key].add(relpath)
+            holders[key].add(names.get(device, device[:7]))
+    return [
+        LostSession(
+            session=session,
+            project=project,
+            files=tuple(sorted(files)),
+            bytes=0,
+            source="peer " + ", ".join(sorted(holders[(project, session)])),
+        )
+        for (project, session), files in sorted(grouped.items())
+    ]
+
+
 def restore(
     projects_dir: Path,
     *,
@@ -137,6 +184,8 @@ def restore(
     if not dry_run:
         healed = heal(projects_dir, client, folder_id)
     lost = list_lost(projects_dir)
+    if client is not None and folder_id is not None:
+        lost += held_by_peers(client, folder_id, projects_dir, {item.session for item in lost})
     if session is not None:
         wanted = validate_session_id(session)
         lost = [item for item in lost if item.session == wanted]
@@ -145,7 +194,7 @@ def restore(
                 f"Session {wanted} is not among the sessions this machine lost.",
                 hint="Run `roam restore --dry-run` to list the ones that can be brought back.",
             )
-    files = [relpath for item in lost for relpath in item.files]
+    files = [relpath for item in lost if item.source == "archive" for relpath in item.files]
     restored: list[str] = []
     skipped: list[str] = []
     if not dry_run:
