@@ -3,9 +3,10 @@
 One pass (``heal``) does, in order: apply tombstones (deliberate ``roam rm`` removals), re-announce
 files this node holds that another machine deleted (``engine.reassert``), then refresh the
 local archive (``engine.archive``). ``roam restore`` lists the sessions this machine lost that
-the archive still holds, and links one or all of them back; with Syncthing reachable it heals
-first, so peers get back what they deleted too. A restored file is a new local version,
-concurrent with the deletion, so Syncthing sends it to every peer and the deletion loses.
+the archive or a peer still holds, and links the archived ones back (a peer gives back its own
+when its roam heals); with Syncthing reachable it heals first, so peers get back what they
+deleted too. A restored file is a new local version, concurrent with the deletion, so Syncthing
+sends it to every peer and the deletion loses.
 """
 
 from __future__ import annotations
