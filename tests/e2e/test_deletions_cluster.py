@@ -301,3 +301,30 @@ def test_rm_removes_a_session_on_both_machines_and_it_sticks(make_cluster: MakeC
         assert not any((node.projects_dir / rel).exists() for rel in gone)
         assert holds(node, kept)
     assert json.loads(roam(beta, "restore", "--json").stdout)["lost"] == []
+
+
+def test_verify_fix_puts_the_policy_in_force_on_a_node_set_up_before_it(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster, files = synced_pair(make_cluster)
+    alpha, beta = cluster["alpha"], cluster["beta"]
+    alpha.client.patch_folder(DEFAULT_FOLDER_ID, {"ignoreDelete": False})  # an older roam's node
+    before = json.loads(roam(alpha, "verify", "--json", "--shell", "bash").stdout)
+    assert before["dimensions"]["deletions"] == "fail"
+    fixed = json.loads(roam(alpha, "verify", "--fix", "--json", "--shell", "bash").stdout)
+    assert fixed["dimensions"]["deletions"] != "fail", fixed["findings"]
+    assert alpha.client.folder(DEFAULT_FOLDER_ID).raw["ignoreDelete"] is True
+    shutil.rmtree(beta.projects_dir / PROJECT)
+    settle(beta)
+    assert holds(alpha, files)
+
+
+def test_setup_migrates_a_node_set_up_before_the_policy(make_cluster: MakeCluster) -> None:
+    cluster, _files = synced_pair(make_cluster)
+    alpha = cluster["alpha"]
+    alpha.client.patch_folder(DEFAULT_FOLDER_ID, {"ignoreDelete": False})
+    result = roam(alpha, "setup", "--json")
+    assert result.exit_code == 0, result.output
+    assert alpha.client.folder(DEFAULT_FOLDER_ID).raw["ignoreDelete"] is True
+    settings = json.loads((alpha.claude_dir / "settings.json").read_text())
+    assert settings["cleanupPeriodDays"] == 99999
