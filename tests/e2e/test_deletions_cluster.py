@@ -172,8 +172,10 @@ def test_claude_cleanup_is_given_back_to_the_machine_that_ran_it(
     alpha, beta = cluster["alpha"], cluster["beta"]
     claude_cleanup(beta)
     settle(beta)
+    started = time.monotonic()
     assert len(heal_on(alpha)) == SESSIONS
     wait_until(lambda: holds(beta, files), what="beta to get its sessions back")
+    print(f"\nalpha gave beta {SESSIONS} sessions back in {time.monotonic() - started:.2f} s")
     assert holds(alpha, files)
 
 
@@ -193,7 +195,9 @@ def test_restore_brings_back_a_wiped_project_on_the_machine_that_lost_it(
     settle(alpha)
     result = roam(alpha, "restore", "--all", "--json")
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.stdout)["restored"]) == len(files)
+    doc = json.loads(result.stdout)
+    assert len(doc["restored"]) == len(files)
+    print(f"\nroam restore --all: {len(files)} files in {doc['seconds']:.3f} s")
     assert holds(alpha, files)
     settle(alpha)
     assert holds(beta, files)
