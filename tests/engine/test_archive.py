@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from session_roam.engine.archive import lost_files, refresh_archive, restore_file
+from session_roam.engine.journal import Journal
 from session_roam.engine.restore import list_lost, restore
 from session_roam.errors import InvalidInput
 
@@ -161,3 +163,21 @@ def test_restore_law_every_deleted_file_comes_back_and_no_present_file_changes(
     for name in held:
         expected = b"newer" if name in deleted & rewritten else name.encode()
         assert (projects / name).read_bytes() == expected
+
+
+def test_restore_falls_back_to_the_journal_when_the_archive_never_held_the_session(
+    tmp_path: Path,
+) -> None:
+    projects = tmp_path / "projects"
+    path = projects / TRANSCRIPT
+    path.parent.mkdir(parents=True)
+    row = {"type": "user", "uuid": "11111111-1111-4111-8111-111111111111", "parentUuid": None}
+    line = json.dumps({**row, "sessionId": SESSION, "message": {"content": "mine"}}) + "\n"
+    journal = Journal()
+    journal.record(path, "launch", session_id=SESSION)
+    path.write_text(line)
+    journal.record(path, "release", session_id=SESSION)
+    path.unlink()
+    done = restore(projects, session=None)
+    assert [item.source for item in done.lost] == ["journal"]
+    assert b'"mine"' in path.read_bytes()

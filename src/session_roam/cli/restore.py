@@ -75,15 +75,14 @@ def restore_command(
         out.print("This machine has lost no session that roam can bring back.", markup=False)
         return
     for item in result.lost:
-        where = (
-            f"held by {item.source.removeprefix('peer ')}"
-            if item.source != "archive"
-            else f"{item.bytes} bytes in the archive"
-        )
+        where = {
+            "archive": f"{item.bytes} bytes in the archive",
+            "journal": "only the rows written here, in this machine's journal",
+        }.get(item.source, f"held by {item.source.removeprefix('peer ')}")
         out.print(
             f"{item.session}  {item.project}  {len(item.files)} file(s), {where}", markup=False
         )
-    if any(item.source != "archive" for item in result.lost):
+    if any(item.source.startswith("peer ") for item in result.lost):
         out.print(
             "Sessions a peer holds come back by themselves when roam runs there (`roam watch`, "
             "or `roam verify --fix` on that machine).",

@@ -16,9 +16,12 @@ import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from session_roam.engine.archive import lost_files, refresh_archive, restore_files
+from session_roam.engine.journal import Journal
+from session_roam.engine.journal_restore import restore_journal
 from session_roam.engine.local import connect_local, find_roam_folder
 from session_roam.engine.paths import validate_session_id
 from session_roam.engine.reassert import reassert, session_of
@@ -33,7 +36,6 @@ from session_roam.errors import SessionNotFound, SetupError, SyncthingError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from session_roam.engine.syncthing import SyncthingClient
 
@@ -43,6 +45,7 @@ __all__ = [
     "RestoreResult",
     "heal",
     "held_by_peers",
+    "journaled_only",
     "list_lost",
     "remove_here",
     "restore",
@@ -170,6 +173,45 @@ def held_by_peers(
     ]
 
 
+def journaled_only(projects_dir: Path, known: set[str]) -> list[LostSession]:
+    """Sessions gone here that neither the archive nor a peer holds, but this node's journal
+    does: the last resort, with only the rows written here through ``roam cr`` or the hooks."""
+    journal = Journal()
+    stones = tombstoned_sessions(projects_dir)
+    found = []
+    for session in journal.session_ids():
+        if session in known or session in stones:
+            continue
+        path = journal.status(session).session_path
+        if path is None or os.path.lexists(path):
+            continue
+        base = Path(os.path.realpath(projects_dir))
+        real = Path(os.path.realpath(path.parent)) / path.name
+        if base not in real.parents:
+            continue  # journaled under another Claude config folder
+        relpath = real.relative_to(base).as_posix()
+        found.append(
+            LostSession(
+                session=session,
+                project=relpath.split("/", 1)[0],
+                files=(relpath,),
+                bytes=0,
+                source="journal",
+            )
+        )
+    return found
+
+
+def _from_journal(projects_dir: Path, lost: list[LostSession]) -> list[str]:
+    journal = Journal()
+    restored: list[str] = []
+    for item in lost:
+        if item.source == "journal":
+            restore_journal(journal, item.session)
+            restored.extend(item.files)
+    return restored
+
+
 def restore(
     projects_dir: Path,
     *,
@@ -187,6 +229,7 @@ def restore(
     lost = list_lost(projects_dir)
     if client is not None and folder_id is not None:
         lost += held_by_peers(client, folder_id, projects_dir, {item.session for item in lost})
+    lost += journaled_only(projects_dir, {item.session for item in lost})
     if session is not None:
         wanted = validate_session_id(session)
         lost = [item for item in lost if item.session == wanted]
@@ -200,6 +243,7 @@ def restore(
     skipped: list[str] = []
     if not dry_run:
         restored, skipped = restore_files(projects_dir, files, progress=progress)
+        restored += _from_journal(projects_dir, lost)
         if restored and client is not None and folder_id is not None:
             client.scan(folder_id, restored if len(restored) <= _MAX_SUBS else None)
     return RestoreResult(
