@@ -75,18 +75,25 @@ def is_tombstoned(projects_dir: Path, session: str) -> bool:
     return bool(session) and _stone(projects_dir, session).is_file()
 
 
-def session_paths(projects_dir: Path, session: str) -> list[str]:
-    """Every file of one session here: transcript, companions, and their conflict copies."""
-    found = []
+def _by_session(projects_dir: Path) -> dict[str, list[str]]:
+    """One walk: every file here (conflict copies included) under the session it belongs to."""
+    found: dict[str, list[str]] = {}
     for relpath in held_files(projects_dir, conflicts=True):
         name = original_name(relpath) if is_conflict_name(relpath) else relpath
-        if session_of(name) == session:
-            found.append(relpath)
+        found.setdefault(session_of(name), []).append(relpath)
     return found
 
 
-def _remove_local(projects_dir: Path, session: str, *, dry_run: bool) -> Removal:
-    paths = session_paths(projects_dir, session)
+def session_paths(projects_dir: Path, session: str) -> list[str]:
+    """Every file of one session here: transcript, companions, and their conflict copies."""
+    return _by_session(projects_dir).get(session, []) if session else []
+
+
+def _remove_local(
+    projects_dir: Path, session: str, *, dry_run: bool, paths: list[str] | None = None
+) -> Removal:
+    if paths is None:
+        paths = session_paths(projects_dir, session)
     if not paths:
         return Removal(session, (), 0, None)
     data = {relpath: (projects_dir / relpath).read_bytes() for relpath in paths}
@@ -134,9 +141,11 @@ def remove_session(
 
 def apply_tombstones(projects_dir: Path) -> list[Removal]:
     """Remove, after a backup, every local copy of a session some node tombstoned."""
-    done = []
-    for session in sorted(tombstoned_sessions(projects_dir)):
-        removal = _remove_local(projects_dir, session, dry_run=False)
-        if removal.paths:
-            done.append(removal)
-    return done
+    stones = tombstoned_sessions(projects_dir)
+    if not stones:
+        return []
+    held = _by_session(projects_dir)
+    return [
+        _remove_local(projects_dir, session, dry_run=False, paths=held[session])
+        for session in sorted(stones & held.keys())
+    ]
