@@ -160,7 +160,12 @@ def test_cluster_conflict_while_peer_paused_appears_as_syncthing_names_it(
 def test_cluster_conflict_merged_on_one_node_is_gone_on_all(
     make_cluster: MakeCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`roam conflicts merge` on alpha: one file with every turn, no copies, on both nodes."""
+    """`roam conflicts merge` on alpha: one file with every turn, no copies, on both nodes.
+
+    Every roam folder ignores peers' deletions (docs/design/deletions.md), so beta keeps its
+    copy until its own roam merges it again, as its `roam watch` does: the second merge finds
+    every record already in the file and only removes the copy, rewriting nothing.
+    """
     cluster = make_cluster("pair")
     alpha = cluster["alpha"]
     relative = f"-home-user-proj/{CONFLICT_SESSION}.jsonl"
@@ -178,6 +183,16 @@ def test_cluster_conflict_merged_on_one_node_is_gone_on_all(
     merged = (alpha.projects_dir / relative).read_bytes()
     for uuid in (BASE_UUID, ALPHA_UUID, BETA_UUID):
         assert uuid.encode() in merged
+    cluster.wait_in_sync()
+    beta = cluster["beta"]
+    wait_until(lambda: _same(cluster, "beta", relative, merged), what="the merge on beta")
+    received = (beta.projects_dir / relative).stat().st_ino
+    monkeypatch.setenv("HOME", str(beta.home))
+    again = CliRunner().invoke(
+        app, ["--claude-dir", str(beta.claude_dir), "conflicts", "merge", "--all"]
+    )
+    assert again.exit_code == 0, again.output
+    assert (beta.projects_dir / relative).stat().st_ino == received  # not rewritten
     cluster.wait_in_sync()
     for node in cluster.nodes:
         assert not (node.projects_dir / copy).exists(), node.name

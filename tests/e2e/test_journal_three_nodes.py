@@ -129,6 +129,13 @@ def settle(cluster: Cluster) -> None:
     wait_until(lambda: all_alike(cluster), timeout_s=SETTLE_S, what="the same files on all nodes")
 
 
+def same_session(cluster: Cluster, session: str) -> bool:
+    try:
+        return len({session_path(node, session).read_bytes() for node in cluster.nodes}) == 1
+    except FileNotFoundError:  # a receiver replaces the file: the path briefly disappears
+        return False
+
+
 def holders(cluster: Cluster, uid: str) -> list[str]:
     """Every ``node:file`` that still holds the row ``uid`` (main file or conflict copy)."""
     found = []
@@ -184,7 +191,11 @@ def test_journal_restores_every_nodes_turn_after_three_way_divergence(
             pending = find_session_files(path.parent, session)
             if pending.has_conflicts:
                 merge_session(pending, is_locked=lambda _sid: False)
-        settle(cluster)
+        # the next node keeps the copies this one merged (peers ignore deletions): it merges
+        # them again, so only the session file has to match before it runs
+        cluster.wait_in_sync(timeout_s=SETTLE_S)
+        wait_until(lambda: same_session(cluster, session), timeout_s=SETTLE_S, what="one file")
+    settle(cluster)
 
     final = session_path(cluster["alpha"], session).read_bytes()
     expected = [base.user, base.reply]

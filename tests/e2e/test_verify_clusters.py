@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from session_roam.cli.app import app
 from session_roam.engine import lease, shell
+from session_roam.engine.cleanup import SAFE_CLEANUP_DAYS, ensure_safe_cleanup
 from session_roam.engine.cluster import Cluster, ClusterSpec, NodeSpec
 from session_roam.engine.lease_model import Claim, ClaimState, serialize_claim
 from session_roam.engine.lease_syncthing import SyncthingTransport
@@ -141,7 +142,8 @@ def healthy_pair(root: Path, syncthing_bin: str) -> Iterator[Cluster]:
         work.mkdir(parents=True)
         for node in started.nodes:
             shell.install("bash", node.home)
-            publish_node(node)
+            ensure_safe_cleanup(node.claude_dir)  # as roam setup does
+            publish_node(node, policy=(True, SAFE_CLEANUP_DAYS))
         write_session(started["alpha"], str(work))
         started.wait_in_sync()
         yield started

@@ -15,6 +15,7 @@ from session_roam.engine.verify_checks import CHECKS, run_checks
 from session_roam.engine.verify_model import (
     DIMENSIONS,
     ConflictFacts,
+    DeletionFacts,
     DiskFacts,
     FolderFacts,
     NamespaceFacts,
@@ -57,14 +58,20 @@ def healthy() -> Snapshot:
         leases=(),
         nodes={
             PEER: PeerNodeInfo(
-                PEER, NodeInfo(PEER, "beta", "0.1.0", "v1.19.2", "2.1.331", 1000.5), 1000.0
+                PEER,
+                NodeInfo(
+                    PEER, "beta", "0.1.0", "v1.19.2", "2.1.331", 1000.5,
+                    ignore_delete=True, cleanup_days=99999, policy_known=True,
+                ),
+                1000.0,
             )
         },
         roam_version="0.1.0",
         claude_version="2.1.331",
         disk=DiskFacts(50 * 2**30, 100 * 2**30),
         backups=BackupUsage(BackupBound(), 2**20, 1, 3.0, (), 0, 2**20),
-    )
+        deletions=DeletionFacts(cleanup_days=99999),
+    )  # fmt: skip
 
 
 def statuses(snap: Snapshot) -> dict[str, str]:

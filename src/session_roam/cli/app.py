@@ -44,6 +44,7 @@ COMMAND_MODULES: Final = (
     "session_roam.cli.verify",
     "session_roam.cli.watch",
     "session_roam.cli.backups",
+    "session_roam.cli.restore",
 )
 
 #: Which module defines each top-level command, so ``roam NAME`` imports only that one. A name
@@ -63,6 +64,8 @@ COMMANDS: Final = MappingProxyType(
         "crf": "session_roam.cli.new",
         "verify": "session_roam.cli.verify",
         "backups": "session_roam.cli.backups",
+        "restore": "session_roam.cli.restore",
+        "rm": "session_roam.cli.restore",
         "conflicts": "session_roam.cli.conflicts",
         "hooks": "session_roam.cli.hooks",
         "journal": "session_roam.cli.journal",

@@ -53,9 +53,11 @@ def watch_command(
         return
     # lazily: the lease and watchdog machinery is only needed here, not by every roam command
     from session_roam.engine import lease
+    from session_roam.engine.cleanup import deletion_policy
     from session_roam.engine.lease_syncthing import SyncthingTransport
     from session_roam.engine.local import connect_local, find_roam_folder
     from session_roam.engine.nodeinfo import claude_version, publish
+    from session_roam.engine.restore import heal
     from session_roam.engine.watch import Watcher
 
     settings = settings_of(ctx)
@@ -74,6 +76,7 @@ def watch_command(
             syncthing_version=str(local.version),
             claude=claude_version(),
             folder_devices=folder.device_ids,
+            policy=deletion_policy(folder.raw, projects.parent),
         )
 
         def is_live(session: str) -> bool:
@@ -87,7 +90,20 @@ def watch_command(
                 f"{event.action}: {event.session.session_id}: {event.detail}", markup=False
             )
 
-        watcher = Watcher(projects, is_live=is_live, debounce_s=debounce, on_event=report)
+        def heal_pass() -> None:
+            try:
+                healed = heal(projects, local.client, folder.id)
+            except RoamError as exc:  # Syncthing busy or gone: the next rescan tries again
+                err_console().print(f"heal: {exc.message}", markup=False)
+                return
+            for session in healed.removed:
+                err_console().print(f"removed: {session}: roam rm tombstone", markup=False)
+            for relpath in healed.reannounced:
+                err_console().print(f"re-announced: {relpath}: deleted elsewhere", markup=False)
+
+        watcher = Watcher(
+            projects, is_live=is_live, debounce_s=debounce, on_event=report, on_rescan=heal_pass
+        )
         previous = signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
         err_console().print(f"Watching {projects} for conflict copies.", markup=False)
         try:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Final
 
 from session_roam.engine import lease as lease_api
 from session_roam.engine import xdg
+from session_roam.engine.archive import archive_before_launch
 from session_roam.engine.conflicts import merge_session
 from session_roam.engine.journal import Journal
 from session_roam.engine.launch import ChildExit, find_claude, run_child
@@ -407,12 +408,17 @@ def run_cr(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
             known, hint="Wait for Syncthing to deliver it (`roam status`), then run this again."
         ) from missing
     claude = find_claude()
+
+    def launch(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:
+        archive_before_launch(projects_dir(config))  # claude's clean-up runs as it starts
+        return _launch(argv, env)
+
     resumer = Resumer(
         coordinator=coordinator_for(options),
         journal=Journal(),
         ui=ui,
         merge_conflicts=merge_pending,
-        launch=_launch,
+        launch=launch,
     )
     request = ResumeRequest(
         project_dir=project,

@@ -220,6 +220,12 @@ def _steps(cluster: Cluster, summary: DemoSummary) -> Generator[DemoEvent, None,
     merged = path.read_bytes()
     for node in (beta, gamma):
         _wait_until(functools.partial(_same_bytes, node, merged), f"deliver it to {node.name}")
+        # peers ignore deletions (docs/design/deletions.md): each one's roam watch merges its
+        # copy again, which finds every record in the file already and only removes the copy
+        theirs = find_session_files(node.projects_dir / project_slug(_CWD), _SESSION_ID)
+        if theirs.has_conflicts:
+            with _as_machine(node):
+                merge_session(theirs)
     prompts = _prompts_resumed(merged)
     if not {"Write the release notes.", "Fix the flaky test."} <= set(prompts):
         raise MergeError("The demo's merged session does not resume both machines' turns.")

@@ -33,10 +33,12 @@ __all__ = [
     "hook_command",
     "install_hooks",
     "is_roam_hook",
+    "load_settings",
     "roam_argv",
     "settings_path",
     "status_hooks",
     "uninstall_hooks",
+    "write_settings",
 ]
 
 #: Claude Code hook event -> the argument of the hidden ``roam hooks run`` subcommand.
@@ -190,6 +192,11 @@ def _write(
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     atomic_write(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return backup
+
+
+#: Public names for the other editors of settings.json (``engine.cleanup``): one safe path.
+load_settings = _load
+write_settings = _write
 
 
 def install_hooks(

@@ -114,6 +114,7 @@ def _run(
     merge: bool,
     name: str | None = None,
 ) -> ResumeOutcome:
+    from session_roam.engine.archive import archive_before_launch
     from session_roam.engine.coordinate import (
         agent_namespaces,
         coordinator_for,
@@ -125,6 +126,7 @@ def _run(
     from session_roam.engine.resume import Resumer, ResumeRequest
 
     def launch(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:
+        archive_before_launch(session.project_dir.parent)  # claude's clean-up runs as it starts
         return run_child(argv, env={**os.environ, **env}, cwd=options.cwd)
 
     resumer = Resumer(

@@ -60,6 +60,11 @@ class NodeInfo:
     claude_version: str
     clock: float
     folder_devices: tuple[str, ...] | None = None
+    #: The deletion policy here: ``ignoreDelete`` on the folder, Claude Code's
+    #: ``cleanupPeriodDays`` (None: unset). ``policy_known`` is False when an older roam wrote it.
+    ignore_delete: bool = False
+    cleanup_days: int | None = None
+    policy_known: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -73,6 +78,11 @@ class NodeInfo:
         }
         if self.folder_devices is not None:
             data["folder_devices"] = list(self.folder_devices)
+        if self.policy_known:
+            data["deletion_policy"] = {
+                "ignore_delete": self.ignore_delete,
+                "cleanup_period_days": self.cleanup_days,
+            }
         return data
 
     @classmethod
@@ -89,9 +99,21 @@ class NodeInfo:
                 claude_version=str(data.get("claude_version", "")),
                 clock=float(data["clock"]),
                 folder_devices=_devices(data.get("folder_devices")),
+                **_policy(data.get("deletion_policy")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed roam node file ({exc})") from exc
+
+
+def _policy(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {}
+    days = value.get("cleanup_period_days")
+    return {
+        "ignore_delete": value.get("ignore_delete") is True,
+        "cleanup_days": days if isinstance(days, int) and not isinstance(days, bool) else None,
+        "policy_known": True,
+    }
 
 
 def _devices(value: Any) -> tuple[str, ...] | None:
@@ -155,9 +177,11 @@ def publish(
     roam_version: str = __version__,
     clock: float | None = None,
     folder_devices: Iterable[str] | None = None,
+    policy: tuple[bool, int | None] | None = None,
 ) -> NodeInfo:
     """Write this node's file (atomically, so a peer never syncs half of it). ``folder_devices``
-    are the devices Syncthing shares the folder with here; this node is added if missing."""
+    are the devices Syncthing shares the folder with here; this node is added if missing.
+    ``policy`` is ``(ignoreDelete, cleanupPeriodDays)`` here, for peers' ``roam verify``."""
     shared = None if folder_devices is None else tuple(sorted({*folder_devices, device_id}))
     info = NodeInfo(
         device_id=device_id,
@@ -167,6 +191,9 @@ def publish(
         claude_version=claude,
         clock=time.time() if clock is None else clock,
         folder_devices=shared,
+        ignore_delete=bool(policy and policy[0]),
+        cleanup_days=None if policy is None else policy[1],
+        policy_known=policy is not None,
     )
     path = info_path(projects_dir, device_id)
     make_private_dirs(path.parent)

@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.atomic import make_private_dirs
+from session_roam.engine.cleanup import ensure_safe_cleanup
 from session_roam.engine.deviceid import parse_device_id
 from session_roam.engine.local import LocalSyncthing, find_roam_folder, same_path
 from session_roam.engine.node import find_syncthing_binary
 from session_roam.engine.peers import ensure_peer, share_folder_with, validate_address
+from session_roam.engine.repair import needs_repair, repair_folder
+from session_roam.engine.restore import heal
 from session_roam.engine.setup_always_on import AlwaysOnNode, check_always_on, ensure_always_on
 from session_roam.engine.stconfig import (
     CONFIG_NAME,
@@ -197,6 +200,8 @@ def run_setup(request: SetupRequest) -> SetupResult:
         version = client.check_supported()
         changes += _apply_options(client, request)
         my_id = client.my_id()
+        changes += _repair_first(client, request)
+        changes += _safe_cleanup(request, warnings)
         make_private_dirs(request.projects_dir)
         protect_folder_marker(request.projects_dir)
         # before the folder exists, so that its very first scan already honours the rules
@@ -212,6 +217,11 @@ def run_setup(request: SetupRequest) -> SetupResult:
             changes.append(f".stignore {ignore.action}")
             if not created:  # a new folder's first scan reads it anyway
                 client.scan(folder_id)
+        healed = heal(request.projects_dir, client, folder_id)
+        if healed.reannounced:
+            changes.append(
+                f"gave back {len(healed.reannounced)} file(s) another machine had deleted"
+            )
         always_on = None
         if request.always_on is not None and password is not None:
             local = LocalSyncthing(binary=binary, config=config, version=version, client=client)
@@ -256,6 +266,33 @@ def _record_home(home: Path) -> list[str]:
         log.debug("could not record the Syncthing home", exc_info=True)
         return [f"{exc.message} {exc.hint}"]
     return []
+
+
+def _safe_cleanup(request: SetupRequest, warnings: list[str]) -> list[str]:
+    """Claude Code's start-up clean-up must not delete the archive a new machine receives."""
+    try:
+        cleanup = ensure_safe_cleanup(request.projects_dir.parent)
+    except InvalidInput as exc:  # the user's settings.json is broken: say so, change nothing
+        warnings.append(f"{exc.message} Set cleanupPeriodDays to 99999 there by hand.")
+        return []
+    if not cleanup.changed:
+        return []
+    return [
+        f"Claude Code's cleanupPeriodDays {cleanup.before or 'unset (30)'} -> {cleanup.after} "
+        f"in {cleanup.settings}, so its start-up clean-up deletes nothing"
+    ]
+
+
+def _repair_first(client: SyncthingClient, request: SetupRequest) -> list[str]:
+    """A vanished folder comes back from the peers BEFORE its marker is recreated (repair.py)."""
+    folder = find_roam_folder(client, request.projects_dir, request.folder_id)
+    if folder is None or not needs_repair(client, folder.id, request.projects_dir):
+        return []
+    done = repair_folder(client, folder.id, request.projects_dir)
+    return [
+        f"folder {folder.id} was missing: brought {done.restored_files} file(s) back from the "
+        f"peers in {done.seconds:.1f} s before sharing again"
+    ]
 
 
 def _folder_and_peers(

@@ -49,7 +49,8 @@ class PeerReport:
 
     @property
     def in_sync(self) -> bool:
-        return self.need_items == 0 and self.need_bytes == 0 and self.need_deletes == 0
+        # need_deletes never clears: peers ignore deletions by design (Completion.in_sync)
+        return self.need_items == 0 and self.need_bytes == 0
 
 
 @dataclass(frozen=True, slots=True)

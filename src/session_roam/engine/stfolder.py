@@ -4,6 +4,10 @@
   long enough for a second machine to start writing and conflict.
 - ``maxConflicts`` -1: a conflict copy is somebody's turn; 0 silently deletes it, 10 prunes.
 - ``ignorePerms``: session files are 0600 on one machine and need not be on another.
+- ``ignoreDelete``: a deletion on one machine (Claude Code's 30-day clean-up, ``rm -rf``, a wiped
+  disk) never takes a session away from another; see docs/design/deletions.md. The node that
+  deleted gets its sessions back when a holder re-announces them (``engine.reassert``), and a
+  removal the user asks for travels as a tombstone instead (``roam rm``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ FOLDER_SETTINGS: Final[Mapping[str, Any]] = {
     "fsWatcherDelayS": 1,
     "maxConflicts": -1,
     "ignorePerms": True,
+    "ignoreDelete": True,
     "rescanIntervalS": 3600,
 }
 

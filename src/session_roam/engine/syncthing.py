@@ -345,6 +345,22 @@ class SyncthingClient:
         params = [("folder", folder), *(("sub", one) for one in subs if one)]
         self._request("POST", "/rest/db/scan", params=params, timeout=timeout_s)
 
+    def revert(self, folder: str) -> None:
+        """Undo a receive-only folder's local changes (deletions included) from the global state."""
+        self._request("POST", "/rest/db/revert", params={"folder": folder})
+
+    def remote_need(self, folder: str, device: str) -> list[Mapping[str, Any]]:
+        """What ``device`` still needs of ``folder`` as this node knows it; with ``ignoreDelete``
+        that includes every deletion the device kept the file through (``deleted: true``)."""
+        data = self._object(
+            "GET", "/rest/db/remoteneed", params={"folder": folder, "device": device}
+        )
+        return [item for item in data.get("files") or () if isinstance(item, Mapping)]
+
+    def browse(self, folder: str) -> Any:
+        """``/rest/db/browse``: the folder's global tree, deleted entries left out."""
+        return self._json("GET", "/rest/db/browse", params={"folder": folder})
+
     def file_info(self, folder: str, name: str) -> FileInfo | None:
         """Who holds the global version of one file; ``None`` when Syncthing does not know it."""
         try:

@@ -1,10 +1,12 @@
 """``roam verify``: gather one snapshot, run every check, and with ``fix`` apply the safe fixes.
 
-The safe fixes are the ones that cannot lose anything: install or merge roam's ``.stignore``
-patterns (the user's own lines are kept), merge the conflict copies of sessions nobody holds a
-live lease on (backups first, see ``engine.conflicts``), and start Syncthing again when roam
-itself started it in the background. Everything else is reported with its command for a person
-to run. After fixing, the snapshot is gathered again, so the report says what is true now.
+The safe fixes are the ones that cannot lose anything: put the deletion policy in force
+(``ignoreDelete``, a safe ``cleanupPeriodDays``, one heal pass), install or merge roam's
+``.stignore`` patterns (the user's own lines are kept), merge the conflict copies of sessions
+nobody holds a live lease on (backups first, see ``engine.conflicts``), and start Syncthing
+again when roam itself started it in the background. Everything else is reported with its
+command for a person to run. After fixing, the snapshot is gathered again, so the report says
+what is true now.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import TYPE_CHECKING
 
 from session_roam.engine import lease as lease_api
 from session_roam.engine import xdg
+from session_roam.engine.cleanup import ensure_safe_cleanup
 from session_roam.engine.conflicts import merge_session
 from session_roam.engine.local import find_roam_folder
 from session_roam.engine.node import spawn_detached
+from session_roam.engine.restore import heal
 from session_roam.engine.stconfig import read_config
 from session_roam.engine.stignore import install_stignore
 from session_roam.engine.store import find_session_files
@@ -52,6 +56,8 @@ def apply_fixes(request: VerifyRequest, findings: tuple[Finding, ...]) -> tuple[
         actions.append(_restart_service(request))
     if any(f.dimension == "ignore" for f in wanted):
         actions.append(_install_ignores(request))
+    if any(f.dimension == "deletions" for f in wanted):
+        actions.append(_deletion_policy(request))
     conflicts = [f for f in wanted if f.dimension == "conflicts"]
     if conflicts:
         with connect(request) as conn:
@@ -97,6 +103,27 @@ def _install_ignores(request: VerifyRequest) -> FixAction:
                 except RoamError as exc:
                     log.warning("Rescan after installing .stignore failed: %s", exc.message)
     return FixAction("ignore", f"stignore-{done.action}", detail, True)
+
+
+def _deletion_policy(request: VerifyRequest) -> FixAction:
+    """ignoreDelete on the folder, a safe cleanupPeriodDays, then one heal pass (restore.py)."""
+    done: list[str] = []
+    try:
+        if ensure_safe_cleanup(request.projects.parent).changed:
+            done.append("cleanupPeriodDays set to 99999")
+        with connect(request) as conn:
+            folder = find_roam_folder(conn.client, request.projects) if conn.client else None
+            if conn.client is not None and folder is not None:
+                if folder.raw.get("ignoreDelete") is not True:
+                    conn.client.patch_folder(folder.id, {"ignoreDelete": True})
+                    done.append(f"folder {folder.id} ignores peers' deletions")
+                healed = heal(request.projects, conn.client, folder.id)
+                if healed.reannounced:
+                    done.append(f"gave back {len(healed.reannounced)} deleted file(s)")
+    except RoamError as exc:
+        return FixAction("deletions", "deletion-policy", exc.message, False)
+    detail = "; ".join(done) or "The deletion policy was already in force."
+    return FixAction("deletions", "deletion-policy", detail + ".", True)
 
 
 def _merge(request: VerifyRequest, conn: Connection, subject: str) -> FixAction:

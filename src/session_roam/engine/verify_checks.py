@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from session_roam.engine.verify_checks_deletions import check_deletions
 from session_roam.engine.verify_checks_node import (
     check_backups,
     check_clock,
@@ -56,6 +57,7 @@ CHECKS: Final[dict[str, Callable[[Snapshot], list[Finding]]]] = {
     "disk": check_disk,
     "encryption": check_encryption,
     "backups": check_backups,
+    "deletions": check_deletions,
 }
 assert tuple(CHECKS) == DIMENSIONS  # noqa: S101 - a module invariant, not input validation
 

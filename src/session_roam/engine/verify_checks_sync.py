@@ -105,6 +105,16 @@ def check_folder(snap: Snapshot) -> list[Finding]:
             )
         ]
     found: list[Finding] = []
+    if f.state_error:  # the folder or its marker vanished: a plain rescan would delete on peers
+        found.append(
+            Finding(
+                "folder",
+                Status.FAIL,
+                f"Syncthing stopped folder {f.id!r} ({f.state_error}); the peers still hold "
+                "its sessions.",
+                "roam setup   # brings them back from the peers before sharing again",
+            )
+        )
     if f.paused:
         found.append(Finding("folder", Status.FAIL, f"Folder {f.id!r} is paused.", "roam setup"))
     if f.type != "sendreceive":

@@ -19,6 +19,7 @@ from session_roam import __version__
 from session_roam.engine import lease as lease_api
 from session_roam.engine import xdg
 from session_roam.engine.backup_bound import BackupUsage, measure
+from session_roam.engine.cleanup import cleanup_days, deletion_policy
 from session_roam.engine.conflicts import pending_sessions
 from session_roam.engine.lease_setup import engine_for
 from session_roam.engine.lease_syncthing import SyncthingTransport
@@ -27,6 +28,8 @@ from session_roam.engine.node import PID_FILE, find_syncthing_binary
 from session_roam.engine.nodeinfo import claude_version, publish, read_nodes
 from session_roam.engine.pathmap import PathMap, load_pathmap
 from session_roam.engine.paths import claude_config_dir, projects_dir
+from session_roam.engine.reassert import reassert
+from session_roam.engine.restore import list_lost
 from session_roam.engine.sessions import foreign_cwds, suggest_mapping, summarize
 from session_roam.engine.shell import BEGIN_MARKER, detect_shell, rc_file
 from session_roam.engine.stconfig import find_syncthing_home, read_config
@@ -34,8 +37,10 @@ from session_roam.engine.stfolder import folder_drift
 from session_roam.engine.stignore import STIGNORE, template_text
 from session_roam.engine.store import list_all_sessions
 from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.tombstones import tombstoned_sessions
 from session_roam.engine.verify_model import (
     ConflictFacts,
+    DeletionFacts,
     DiskFacts,
     FolderFacts,
     NamespaceFacts,
@@ -213,6 +218,7 @@ def _folder_facts(client: SyncthingClient, folder: FolderConfig) -> FolderFacts:
         paused=folder.paused,
         drift=tuple(sorted(folder_drift(folder.raw))),
         errors=status.errors,
+        state_error=str(status.raw.get("error") or ""),
     )
 
 
@@ -262,6 +268,36 @@ def _backups() -> tuple[BackupUsage | None, str]:
         return None, f"{exc.strerror or exc.__class__.__name__}: {exc.filename}"
 
 
+def _deletions(projects: Path) -> DeletionFacts:
+    """Claude Code's clean-up setting here and what the archive could bring back."""
+    try:
+        days, error = cleanup_days(projects.parent), ""
+    except RoamError as exc:
+        days, error = None, exc.message
+    lost = list_lost(projects)
+    return DeletionFacts(
+        cleanup_days=days,
+        settings_error=error,
+        lost=len(lost),
+        lost_bytes=sum(item.bytes for item in lost),
+    )
+
+
+def _deleted_elsewhere(
+    client: SyncthingClient, folder: FolderConfig, projects: Path, facts: DeletionFacts | None
+) -> DeletionFacts | None:
+    if facts is None or not projects.is_dir():
+        return facts
+    stones = tombstoned_sessions(projects)
+    try:
+        found = reassert(
+            client, folder.id, projects, is_tombstoned=stones.__contains__, dry_run=True
+        )
+    except RoamError:
+        return facts
+    return replace(facts, deleted_elsewhere=len(found.announced))
+
+
 def _read_stignore(projects: Path) -> str | None:
     try:
         return (projects / STIGNORE).read_text(encoding="utf-8")
@@ -299,6 +335,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         disk=_disk(projects),
         backups=usage,
         backups_error=backups_error,
+        deletions=_deletions(projects),
     )
     pending = pending_sessions(projects) if projects.is_dir() else ()
     with connect(request) as conn:
@@ -346,9 +383,11 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
                 syncthing_version=facts.version,
                 claude=claude,
                 folder_devices=folder.device_ids,
+                policy=deletion_policy(folder.raw, projects.parent),
             )
         return replace(
             snap,
+            deletions=_deleted_elsewhere(client, folder, projects, local.deletions),
             folder=_folder_facts(client, folder),
             sessions_checked=checked,
             sessions_missing=missing,

@@ -20,6 +20,7 @@ __all__ = [
     "DIMENSIONS",
     "SCHEMA",
     "ConflictFacts",
+    "DeletionFacts",
     "DiskFacts",
     "Finding",
     "FixAction",
@@ -54,6 +55,7 @@ DIMENSIONS: Final = (
     "disk",
     "encryption",
     "backups",
+    "deletions",
 )
 
 
@@ -135,6 +137,8 @@ class FolderFacts:
     paused: bool
     drift: tuple[str, ...]
     errors: int
+    #: Why Syncthing stopped the folder ("folder path missing"); "" while it runs.
+    state_error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +198,22 @@ class DiskFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class DeletionFacts:
+    """The deletion policy on this node (docs/design/deletions.md).
+
+    ``cleanup_days`` is Claude Code's ``cleanupPeriodDays`` here (None: unset, so 30);
+    ``lost`` the sessions this node lost that its archive holds.
+    """
+
+    cleanup_days: int | None
+    settings_error: str = ""
+    lost: int = 0
+    lost_bytes: int = 0
+    #: Files held here that another machine deleted (``engine.reassert`` would give them back).
+    deleted_elsewhere: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the checks read. A ``None`` field was not gathered; ``skipped`` says why."""
 
@@ -218,6 +238,7 @@ class Snapshot:
     disk: DiskFacts | None = None
     backups: BackupUsage | None = None
     backups_error: str = ""
+    deletions: DeletionFacts | None = None
     skipped: str = ""
 
 

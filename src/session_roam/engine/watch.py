@@ -106,6 +106,7 @@ class Watcher:
         rescan_s: float = DEFAULT_RESCAN_S,
         on_event: Callable[[WatchEvent], None] | None = None,
         merge: Callable[[SessionFiles, Callable[[str], bool]], MergeResult] | None = None,
+        on_rescan: Callable[[], None] | None = None,
     ) -> None:
         self.projects = projects
         self.is_live = is_live
@@ -117,6 +118,8 @@ class Watcher:
         self._inbox: queue.Queue[SessionKey] = queue.Queue()
         self._due: dict[SessionKey, float] = {}
         self._stop = threading.Event()
+        #: Runs at every rescan: the deletion policy's heal pass (``engine.restore.heal``).
+        self._on_rescan = on_rescan or (lambda: None)
 
     def stop(self) -> None:
         self._stop.set()
@@ -139,6 +142,7 @@ class Watcher:
                         log.warning("The file-event thread stopped; starting it again.")
                         observer = self._observe()
                     self._catch_up(now)
+                    self._on_rescan()
                     next_rescan = now + self.rescan_s
                 self._drain(self._wait_time(next_rescan))
                 self._process_due()
