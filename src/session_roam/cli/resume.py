@@ -105,11 +105,22 @@ def cr(
             "--timeout", min=0.0, help="Seconds to wait for the cluster before giving up."
         ),
     ] = 60.0,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="If no other machine can be reached, resume from this machine's files anyway "
+            "(the choice may not be the newest; the lease is taken without them, on the record).",
+        ),
+    ] = False,
 ) -> None:
     """Resume a Claude Code session here once every machine's turns have arrived.
 
     With no SESSION, resumes the session `claude -c` would pick (the newest in this directory's
-    project). Before starting claude, roam takes the session's lease (so no other machine
+    project), chosen once this machine knows what the other machines have: right after a wake it
+    first waits (up to --timeout) for the peers' index, so a session another machine started
+    meanwhile is not missed. If no machine can be reached it says so and what it would resume;
+    --offline resumes that anyway. Before starting claude, roam takes the session's lease (so no other machine
     writes it meanwhile), waits until Syncthing has delivered the previous writer's last turn,
     merges conflict copies, and warns about stale sessions. The lease is released when claude
     exits, however it exits. Arguments after `--` go to claude. Examples:
@@ -118,13 +129,13 @@ def cr(
         roam cr shared-notes
         roam cr 3f2a -- -p "summarise where we are"
     """
-    options = launch_options(ctx, session, force=force, timeout=timeout)
+    options = launch_options(ctx, session, force=force, timeout=timeout, offline=offline)
     ui = TerminalUI()
     exit_with_outcome(lambda: run_cr(options, ui), ui)
 
 
 def launch_options(
-    ctx: typer.Context, query: str | None, *, force: bool, timeout: float
+    ctx: typer.Context, query: str | None, *, force: bool, timeout: float, offline: bool = False
 ) -> CrOptions:
     """The options of a command that launches claude (cr, cn, cfork, crf): here, with the
     global options and whatever came after ``--``."""
@@ -135,6 +146,7 @@ def launch_options(
         force=force,
         claude_args=tuple(ctx.meta.get(_CLAUDE_ARGS, ())),
         sync_timeout_s=timeout,
+        offline=offline,
     )
 
 
