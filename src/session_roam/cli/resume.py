@@ -120,10 +120,10 @@ def cr(
     project), chosen once this machine knows what the other machines have: right after a wake it
     first waits (up to --timeout) for the peers' index, so a session another machine started
     meanwhile is not missed. If no machine can be reached it says so and what it would resume;
-    --offline resumes that anyway. Before starting claude, roam takes the session's lease (so no other machine
-    writes it meanwhile), waits until Syncthing has delivered the previous writer's last turn,
-    merges conflict copies, and warns about stale sessions. The lease is released when claude
-    exits, however it exits. Arguments after `--` go to claude. Examples:
+    --offline resumes that anyway. Before starting claude, roam takes the session's lease (so
+    no other machine writes it meanwhile), waits until Syncthing has delivered the previous
+    writer's last turn, merges conflict copies, and warns about stale sessions. The lease is
+    released when claude exits, however it exits. Arguments after `--` go to claude. Examples:
 
         roam cr
         roam cr shared-notes
