@@ -36,7 +36,23 @@ def _local(projects: Path, gui_address: str = "127.0.0.1:8384") -> LocalSyncthin
             "claude-projects": {"lastFile": {"at": "2026-11-25T13:00:00Z", "filename": "p/s.jsonl"}}
         },
         "/rest/system/connections": {
-            "connections": {PEER: {"connected": True, "address": "127.0.0.1:22001"}}
+            "connections": {
+                PEER: {
+                    "connected": True,
+                    "address": "127.0.0.1:22001",
+                    "startedAt": "2026-11-25T12:00:00Z",
+                }
+            }
+        },
+        "/rest/config/folders/claude-projects": {
+            "id": "claude-projects",
+            "devices": [{"deviceID": ME}, {"deviceID": PEER}],
+        },
+        # the peer acknowledged this node's file, written after it connected: its index is here
+        "/rest/db/file": {
+            "availability": [{"id": PEER}],
+            "global": {"version": ["ME:2"], "modified": "2026-11-25T12:30:00Z"},
+            "local": {"version": ["ME:2"], "modified": "2026-11-25T12:30:00Z"},
         },
         "/rest/db/completion": {"completion": 99.9, "needItems": 1, "needBytes": 900},
     }
@@ -103,6 +119,7 @@ def test_count_conflicts_skips_versions_archive_and_temp_files(tmp_path: Path) -
 def test_status_json_has_stable_top_level_keys(tmp_path: Path) -> None:
     document = collect_status(_local(tmp_path), tmp_path).to_json()
     assert sorted(document) == [
+        "cluster",
         "conflicts",
         "folder",
         "leases",
@@ -112,3 +129,9 @@ def test_status_json_has_stable_top_level_keys(tmp_path: Path) -> None:
         "warnings",
         "watch",
     ]
+
+
+def test_status_reports_whether_each_peers_index_has_arrived(tmp_path: Path) -> None:
+    cluster = collect_status(_local(tmp_path), tmp_path).cluster
+    assert cluster is not None
+    assert [(p.name, p.state) for p in cluster.peers] == [("laptop", "indexed")]

@@ -47,11 +47,13 @@ __all__ = [
     "AWAITING_INDEX",
     "CONNECTING",
     "INDEXED",
+    "LIST_WAIT_S",
     "PAUSED",
     "UNREACHABLE",
     "Awareness",
     "PeerView",
     "await_cluster",
+    "cluster_state",
     "observe",
     "probe_name",
     "scope_for",
@@ -67,6 +69,8 @@ PAUSED: Final = "paused"
 _SETTLED: Final = frozenset({INDEXED, UNREACHABLE, PAUSED})
 
 _POLL_S: Final = 0.02
+#: How long ``ls``, ``cs`` and ``status`` wait for the peers' index before showing what is here.
+LIST_WAIT_S: Final = 3.0
 #: A peer with only a ``dynamic`` address is found by discovery or dials in; Syncthing looks
 #: it up at start, so it is waited for this long after Syncthing started, and no longer.
 _DYNAMIC_GRACE_S: Final = 2.0
@@ -148,6 +152,21 @@ class Awareness:
             if p.state != INDEXED
         ]
         return ", ".join(parts)
+
+    def notice(self) -> str | None:
+        """For a list shown before the cluster's state is known: why it may not be whole."""
+        if self.complete:
+            return None
+        if self.isolated:
+            return (
+                f"No other machine can be reached ({self.missing()}): this is what this machine "
+                "has, which may not be everything."
+            )
+        still = self.missing() or f"{len(self.arriving)} announced files not here yet"
+        return (
+            f"The other machines' index is still arriving ({still}): this may not be "
+            "everything yet; run it again in a moment."
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -373,3 +392,38 @@ def await_cluster(
             log.info("cluster state not known after %g s: %s", timeout_s, seen.missing())
             return seen
         sleep(_POLL_S)
+
+
+def cluster_state(
+    claude_dir: Path | None, project_dir: Path | None, *, wait_s: float = LIST_WAIT_S
+) -> Awareness | None:
+    """For ``ls`` and ``cs``: the cluster's state, waited for briefly; None without Syncthing.
+
+    ``project_dir``: the files a list of this directory depends on (None: every session file).
+    """
+    from session_roam.engine.lease_setup import open_engine
+    from session_roam.engine.lease_syncthing import SyncthingTransport
+    from session_roam.errors import RoamError
+
+    try:
+        engine = open_engine(claude_dir)
+    except RoamError as exc:
+        log.info("no cluster state: %s", exc)
+        return None
+    with engine:
+        transport = engine.transport
+        if not isinstance(transport, SyncthingTransport):  # pragma: no cover - always real here
+            return None
+        scope = scope_for(None, project_dir) if project_dir else scope_for("*", Path())
+        try:
+            return await_cluster(
+                transport.client,
+                transport.folder_id,
+                transport.root,
+                scope=scope,
+                timeout_s=wait_s,
+                on_wait=lambda _what: None,
+            )
+        except RoamError as exc:
+            log.info("no cluster state: %s", exc)
+            return None
