@@ -172,3 +172,7 @@ def test_fast_cr_leaves_shell_completion_to_the_full_app(
     code, out, _ = _run(_FAST, ["cr"], cwd, env)
     assert code == 0
     assert out.split() == ["cr", "crf"]
+
+
+def test_parse_fast_cr_reads_offline() -> None:
+    assert parse_fast_cr(["cr", "--offline", "--timeout", "5"]) == FastCr(offline=True, timeout_s=5)

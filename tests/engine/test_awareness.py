@@ -61,6 +61,7 @@ class FakeSyncthing:
         self._acks_due: int | None = None
         self.needed: dict[str, set[str]] = {}  # name -> devices that have it
         self.scans: list[list[str]] = []
+        self.discovery = True
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -102,6 +103,8 @@ class FakeSyncthing:
             answer = {"needFiles": len(self.needed), "needDeletes": 0, "state": "idle"}
         elif path == "/rest/db/need":
             answer = {"progress": [], "queued": [], "rest": [{"name": n} for n in self.needed]}
+        elif path == "/rest/config/options":
+            answer = {"globalAnnounceEnabled": self.discovery, "localAnnounceEnabled": False}
         elif path == "/rest/system/version":
             answer = {"version": "v1.19.2"}
         else:
@@ -208,6 +211,13 @@ def test_awareness_gives_a_peer_with_no_address_a_short_grace_only() -> None:
     fake.uptime = 1
     assert _states(fake)["alpha"] == CONNECTING
     fake.uptime = 5
+    assert _states(fake)["alpha"] == UNREACHABLE
+
+
+def test_awareness_does_not_wait_for_a_peer_nothing_could_find() -> None:
+    fake = FakeSyncthing()
+    fake.addresses[ALPHA] = ["dynamic"]
+    fake.uptime, fake.discovery = 1, False
     assert _states(fake)["alpha"] == UNREACHABLE
 
 

@@ -140,7 +140,7 @@ def _cache_dir() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class FastCr:
-    """``[--json] [-v] [--claude-dir D] cr [SESSION] [-f] [--timeout S] [-- CLAUDE ARGS]``."""
+    """``[--json] [-v] [--claude-dir D] cr [SESSION] [-f] [--offline] [--timeout S] [-- ARGS]``."""
 
     json: bool = False
     verbose: bool = False
@@ -149,6 +149,7 @@ class FastCr:
     force: bool = False
     timeout_s: float = 60.0
     claude_args: tuple[str, ...] = ()
+    offline: bool = False
 
 
 _SECONDS: Final = re.compile(r"\d+(\.\d*)?|\.\d+")
@@ -172,6 +173,8 @@ def parse_fast_cr(argv: list[str]) -> FastCr | None:
             fields["json" if arg == "--json" else "verbose"] = True
         elif seen_cr and arg in ("--force", "-f") and not eq:
             fields["force"] = True
+        elif seen_cr and arg == "--offline" and not eq:
+            fields["offline"] = True
         elif name == ("--timeout" if seen_cr else "--claude-dir"):
             value = inline if eq else next(items, None)
             if value is None or value == "" or value.startswith("-"):
@@ -250,6 +253,7 @@ def run_fast_cr(options: FastCr) -> int:
         force=options.force,
         claude_args=options.claude_args,
         sync_timeout_s=options.timeout_s,
+        offline=options.offline,
     )
     ui = _LazyTerminalUI()
     try:

@@ -35,7 +35,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.engine.awareness_model import (
+    AWAITING_INDEX,
+    CONNECTING,
+    INDEXED,
+    PAUSED,
+    UNREACHABLE,
+    Awareness,
+    PeerView,
+    scope_for,
+)
 from session_roam.engine.nodeinfo import NODES_DIR, NodeInfo, claude_version, info_path, publish
+from session_roam.errors import RoamError, SyncthingError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -61,12 +72,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-INDEXED: Final = "indexed"
-AWAITING_INDEX: Final = "awaiting-index"
-CONNECTING: Final = "connecting"
-UNREACHABLE: Final = "unreachable"
-PAUSED: Final = "paused"
-_SETTLED: Final = frozenset({INDEXED, UNREACHABLE, PAUSED})
 
 _POLL_S: Final = 0.02
 #: How long ``ls``, ``cs`` and ``status`` wait for the peers' index before showing what is here.
@@ -80,128 +85,12 @@ _DIAL_GRACE_S: Final = 30.0
 _NEED_LIMIT: Final = 1000
 #: Above this many files in scope, each is not asked about: they all count as arriving.
 _CHECK_LIMIT: Final = 50
-_FULL_ID_RE: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_PREFIX_RE: Final = re.compile(r"[0-9a-f-]{4,36}")
 _FRACTION_RE: Final = re.compile(r"(\.\d{6})\d+")
-
-
-@dataclass(frozen=True, slots=True)
-class PeerView:
-    """One peer sharing the folder: ``state`` is one of the module's state constants."""
-
-    device_id: str
-    name: str
-    state: str
-    detail: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.name or self.device_id[:7]
-
-    @property
-    def settled(self) -> bool:
-        """Nothing more will be learnt from this peer by waiting (short of it coming back)."""
-        return self.state in _SETTLED
-
-
-@dataclass(frozen=True, slots=True)
-class Awareness:
-    """What this machine knows of the cluster's state of the folder, at one moment."""
-
-    peers: tuple[PeerView, ...]
-    #: Files in scope that the peers' index announces and a connected peer can provide.
-    arriving: tuple[str, ...] = ()
-
-    @property
-    def settled(self) -> bool:
-        return all(p.settled for p in self.peers)
-
-    @property
-    def isolated(self) -> bool:
-        """Peers exist, none can be reached, and none is still being tried."""
-        return bool(self.peers) and self.settled and not self.indexed
-
-    @property
-    def complete(self) -> bool:
-        """Every reachable peer's index is here, at least one peer was reachable (or there are
-        no peers), and what it announced in scope has arrived."""
-        return self.settled and not self.isolated and not self.arriving
-
-    @property
-    def indexed(self) -> tuple[PeerView, ...]:
-        return tuple(p for p in self.peers if p.state == INDEXED)
-
-    def waiting_for(self) -> str:
-        """What a wait is waiting for, for the spinner: "Waiting for vault's index…"."""
-        index = [p.label for p in self.peers if p.state == AWAITING_INDEX]
-        dialling = [p.label for p in self.peers if p.state == CONNECTING]
-        if index:
-            return f"Waiting for {_names(index, possessive=True)} index…"
-        if dialling:
-            return f"Waiting to reach {_names(dialling)}…"
-        if self.arriving:
-            count = len(self.arriving)
-            return f"Waiting for {count} file{'s' if count != 1 else ''} the other machines have…"
-        return "Checking what the other machines have…"
-
-    def missing(self) -> str:
-        """The peers not heard from and why, for a message: "alpha (connection refused)"."""
-        parts = [
-            f"{p.label} ({p.detail or p.state.replace('-', ' ')})"
-            for p in self.peers
-            if p.state != INDEXED
-        ]
-        return ", ".join(parts)
-
-    def notice(self) -> str | None:
-        """For a list shown before the cluster's state is known: why it may not be whole."""
-        if self.complete:
-            return None
-        if self.isolated:
-            return (
-                f"No other machine can be reached ({self.missing()}): this is what this machine "
-                "has, which may not be everything."
-            )
-        still = self.missing() or f"{len(self.arriving)} announced files not here yet"
-        return (
-            f"The other machines' index is still arriving ({still}): this may not be "
-            "everything yet; run it again in a moment."
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "complete": self.complete,
-            "isolated": self.isolated,
-            "peers": [
-                {"device_id": p.device_id, "name": p.name, "state": p.state, "detail": p.detail}
-                for p in self.peers
-            ],
-            "arriving": list(self.arriving),
-        }
-
-
-def _names(labels: list[str], *, possessive: bool = False) -> str:
-    shown = [f"{label}'s" if possessive else label for label in labels]
-    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def probe_name(device_id: str) -> str:
     """The node file, relative to the folder: what a peer acknowledges to prove its index."""
     return (NODES_DIR / f"{device_id}.json").as_posix()
-
-
-def scope_for(query: str | None, project_dir: Path) -> Callable[[str], bool]:
-    """Which announced files matter for a choice: the project's for the newest session; for an
-    id, that session's files; for a prefix or a title, every session file."""
-    if query is None or not query.strip():
-        prefix = f"{project_dir.name}/"
-        return lambda name: name.startswith(prefix)
-    wanted = query.strip().lower()
-    if _FULL_ID_RE.fullmatch(wanted):
-        return lambda name: name.endswith(f"/{wanted}.jsonl") or f"/{wanted}/" in name
-    if _PREFIX_RE.fullmatch(wanted):
-        return lambda name: Path(name).name.startswith(wanted) and name.endswith(".jsonl")
-    return lambda name: name.endswith(".jsonl") and not name.startswith(".")
 
 
 def _when(text: str) -> float | None:
@@ -235,12 +124,14 @@ def _acknowledged(
     return written is not None and started is not None and written >= started + 1.0
 
 
-def _dial_state(device: DeviceConfig, dials: Mapping[str, Any], uptime_s: float) -> PeerView:
+def _dial_state(
+    device: DeviceConfig, dials: Mapping[str, Any], uptime_s: float, discovery: Callable[[], bool]
+) -> PeerView:
     """A peer that is not connected: still being dialled, or unreachable for now."""
     addresses = [a for a in device.addresses if a != "dynamic"]
     name = device.name
     if not addresses:
-        if uptime_s < _DYNAMIC_GRACE_S:
+        if uptime_s < _DYNAMIC_GRACE_S and discovery():
             return PeerView(device.device_id, name, CONNECTING, "looking it up")
         return PeerView(
             device.device_id, name, UNREACHABLE, "not connected; no address to dial from here"
@@ -285,6 +176,12 @@ def _look(
     connected = [d for d in peers_ids if (c := connections.get(d)) and c.connected]
     probe = client.file_info(folder_id, probe_name(me)) if connected else None
     dials = status.raw.get("lastDialStatus") or {}
+
+    def discovery() -> bool:
+        """Whether discovery may yet find a peer that has only a ``dynamic`` address."""
+        options = client.options()
+        return bool(options.get("globalAnnounceEnabled") or options.get("localAnnounceEnabled"))
+
     views = []
     for device_id in peers_ids:
         device = devices.get(device_id)
@@ -298,7 +195,7 @@ def _look(
             else:
                 views.append(PeerView(device_id, name, AWAITING_INDEX, "its index is arriving"))
         elif device is not None:
-            views.append(_dial_state(device, dials, float(status.uptime_s)))
+            views.append(_dial_state(device, dials, float(status.uptime_s), discovery))
         else:
             views.append(PeerView(device_id, name, UNREACHABLE, "not a configured device"))
     seen = Awareness(tuple(views))
@@ -385,8 +282,16 @@ def await_cluster(
         if fresh:
             # Vouch for the connections seen *before* writing: the write comes after them.
             vouched.update(fresh)
-            _republish(client, folder_id, root, facts)
-            continue
+            try:
+                _republish(client, folder_id, root, facts)
+                continue
+            except SyncthingError as exc:
+                if type(exc) is not SyncthingError:  # unreachable, key refused: a verdict
+                    raise
+                # A scan can fail for a moment right after start ("folder marker missing").
+                log.info("announcing this node's file failed (%s); trying again", exc.message)
+                for device in fresh:
+                    vouched.pop(device, None)
         on_wait(seen.waiting_for())
         if clock() >= deadline:
             log.info("cluster state not known after %g s: %s", timeout_s, seen.missing())
@@ -403,7 +308,6 @@ def cluster_state(
     """
     from session_roam.engine.lease_setup import open_engine
     from session_roam.engine.lease_syncthing import SyncthingTransport
-    from session_roam.errors import RoamError
 
     try:
         engine = open_engine(claude_dir)
