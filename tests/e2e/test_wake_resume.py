@@ -13,6 +13,7 @@ time is appended to FILE (seconds, one per line) for the report.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import TYPE_CHECKING, Final
@@ -115,10 +116,12 @@ def _wake_and_resume(
     )
     woke = time.time()
     cluster.start("beta")  # returns as soon as its REST API answers
+    answering = time.time()
     done = run_roam(args, cwd=cwd, env=env)
     if started.exists() and (record := os.environ.get("WAKE_TIMES_FILE")):
-        with open(record, "a", encoding="utf-8") as times:
-            times.write(f"{float(started.read_text()) - woke:.3f}\n")
+        with open(record, "a", encoding="utf-8") as times:  # total, then roam's part of it
+            resumed = float(started.read_text())
+            times.write(f"{resumed - woke:.3f} {resumed - answering:.3f}\n")
     return done
 
 
@@ -164,6 +167,22 @@ def test_wake_resumes_a_session_this_machine_never_had(
     )
     assert resumed.returncode == 0, resumed.stderr
     assert _user_texts(fake_api, mark) == [NEW, MORE, ON_BETA]
+
+
+def test_wake_ls_lists_the_session_alpha_started_while_beta_was_off(
+    cluster: Vaulted,
+    claude: ClaudeDriver,
+    claude_bin: Path,
+    project_cwd: Path,
+) -> None:
+    session = _alpha_works_while_beta_is_off(cluster, claude, claude_bin, project_cwd, ["cr"])
+    cluster.start("beta")
+    listed = run_roam(
+        ["ls", "--json"], cwd=project_cwd, env=roam_env(claude, cluster["beta"], claude_bin)
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert [s["session_id"] for s in json.loads(listed.stdout)] == [session]
+    assert "note:" not in listed.stderr
 
 
 def test_wake_resumes_alphas_new_turn_of_a_session_beta_had_an_older_copy_of(
@@ -220,6 +239,10 @@ def test_wake_with_no_machine_reachable_says_so_and_offline_resumes_the_local_co
     assert "--offline" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert fake_api.turns_since(mark) == []
+    listed = run_roam(["ls"], cwd=project_cwd, env=roam_env(claude, beta, claude_bin))
+    assert listed.returncode == 0, listed.stderr
+    assert "note:" in listed.stderr
+    assert "may not be everything" in listed.stderr
     offline = run_roam(
         ["cr", "--offline", "--timeout", "5", "--", "-p", ON_BETA],
         cwd=project_cwd,
