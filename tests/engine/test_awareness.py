@@ -201,8 +201,15 @@ def test_awareness_waits_for_a_peer_not_dialled_yet() -> None:
 
 def test_awareness_waits_for_a_peer_dialled_but_not_connected_yet() -> None:
     fake = FakeSyncthing()
+    fake.uptime = 2
     fake.dials[ALPHA_ADDRESS] = {"when": _stamp(fake.now), "error": None}
     assert _states(fake)["alpha"] == CONNECTING
+
+
+def test_awareness_stops_waiting_for_a_dial_that_never_completes() -> None:
+    fake = FakeSyncthing()
+    fake.uptime = 12
+    assert _states(fake)["alpha"] == UNREACHABLE
 
 
 def test_awareness_gives_a_peer_with_no_address_a_short_grace_only() -> None:

@@ -79,9 +79,10 @@ LIST_WAIT_S: Final = 3.0
 #: A peer with only a ``dynamic`` address is found by discovery or dials in; Syncthing looks
 #: it up at start, so it is waited for this long after Syncthing started, and no longer.
 _DYNAMIC_GRACE_S: Final = 2.0
-#: An explicit address with no dial result yet is being dialled; after this long without one
-#: (Syncthing dials at start), the address is taken as not answering.
-_DIAL_GRACE_S: Final = 30.0
+#: Syncthing dials every peer at start. A peer still without a connection this long after (its
+#: dial hanging, as to a host that is off without refusing, or answered but not completed) is
+#: taken as unreachable for now: waiting longer would hold every wake up to --timeout.
+_DIAL_GRACE_S: Final = 10.0
 _NEED_LIMIT: Final = 1000
 #: Above this many files in scope, each is not asked about: they all count as arriving.
 _CHECK_LIMIT: Final = 50
@@ -146,7 +147,9 @@ def _dial_state(
                 return PeerView(device.device_id, name, CONNECTING, "being dialled")
             errors.append("not answering")
         elif not entry.get("error"):
-            return PeerView(device.device_id, name, CONNECTING, "dialled, not connected yet")
+            if uptime_s < _DIAL_GRACE_S:
+                return PeerView(device.device_id, name, CONNECTING, "dialled, not connected yet")
+            errors.append("answered, but did not connect")
         else:
             errors.append(str(entry["error"]).rsplit(": ", 1)[-1])
     return PeerView(device.device_id, name, UNREACHABLE, errors[0])
