@@ -40,6 +40,12 @@ def _ms(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a src/ folder of roam before the change (`git archive main src | tar -x`): "
+        "its `roam cr` is timed too, interleaved",
+    )
     args = parser.parse_args()
     claude = os.environ.get("ROAM_CLAUDE_BIN")
     if not claude:
@@ -91,9 +97,13 @@ def main() -> None:
                 warm.append(time.perf_counter() - started)
             by_id: list[float] = []
             newest: list[float] = []
+            before: list[float] = []
+            old_env = {**env, "PYTHONPATH": str(args.before)} if args.before else env
             for _ in range(args.runs):
                 by_id.append(_timed(roam_argv(["cr", session]), cwd=cwd, env=env))
                 newest.append(_timed(roam_argv(["cr"]), cwd=cwd, env=env))
+                if args.before:
+                    before.append(_timed(roam_argv(["cr"]), cwd=cwd, env=old_env))
     print(f"\nawareness in process, p50 / p95 ({args.runs} runs)")
     print(f"   peer already acknowledged (in sync)   {_ms(warm)}")
     print(f"   fresh connection (node-file round trip, {len(fresh)} runs) {_ms(fresh)}")
@@ -102,6 +112,10 @@ def main() -> None:
     print(f"   roam cr    (awareness check + pick)   {_ms(newest)}")
     extra = (statistics.median(newest) - statistics.median(by_id)) * 1000
     print(f"   difference of the medians: {extra:+.1f} ms")
+    if before:
+        print(f"   roam cr    before the change           {_ms(before)}")
+        change = (statistics.median(newest) - statistics.median(before)) * 1000
+        print(f"   roam cr, after minus before (medians): {change:+.1f} ms")
     print(f"after: {_load()}")
 
 
