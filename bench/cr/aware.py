@@ -22,13 +22,14 @@ import time
 from pathlib import Path
 from typing import Final
 
-from bench.cr.run import _load, _p95_ms, _timed
 from tests.e2e.cr_support import executable, home_of, roam_argv, roam_env
 from tests.support.claude import ClaudeDriver
 from tests.support.fake_api import FakeMessagesApi
 
 from session_roam.engine.awareness import await_cluster
 from session_roam.engine.cluster import Cluster, ClusterSpec
+
+from .run import _load, _p95_ms, _timed
 
 _SPEC: Final = Path(__file__).resolve().parents[2] / "fixtures" / "clusters" / "pair.toml"
 
