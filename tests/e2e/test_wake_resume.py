@@ -125,6 +125,7 @@ def _wake_and_resume(
     return done
 
 
+@pytest.mark.parametrize("command", ["cr", "crf"])
 def test_wake_resumes_the_session_alpha_started_while_beta_was_off(
     cluster: Vaulted,
     claude: ClaudeDriver,
@@ -132,6 +133,7 @@ def test_wake_resumes_the_session_alpha_started_while_beta_was_off(
     fake_api: FakeMessagesApi,
     project_cwd: Path,
     tmp_path: Path,
+    command: str,
 ) -> None:
     older = claude.new(home_of(cluster["alpha"]), project_cwd, OLD).session_id
     wait_until(
@@ -142,11 +144,12 @@ def test_wake_resumes_the_session_alpha_started_while_beta_was_off(
     newer = _alpha_works_while_beta_is_off(cluster, claude, claude_bin, project_cwd, ["cr"])
     mark = fake_api.mark()
     resumed = _wake_and_resume(
-        cluster, claude, claude_bin, project_cwd, tmp_path, ["cr", "--", "-p", ON_BETA]
+        cluster, claude, claude_bin, project_cwd, tmp_path, [command, "--", "-p", ON_BETA]
     )
     assert resumed.returncode == 0, resumed.stderr
     assert _user_texts(fake_api, mark) == [NEW, MORE, ON_BETA]
-    assert _has(cluster["beta"], project_cwd, newer, ON_BETA)
+    # cr continues alpha's session; crf forks it and leaves it as it was
+    assert _has(cluster["beta"], project_cwd, newer, ON_BETA) is (command == "cr")
 
 
 @pytest.mark.parametrize("asked", ["newest", "by id"])

@@ -71,6 +71,7 @@ def choose_session(
     offline: bool,
     timeout_s: float,
     ui: ResumeUI,
+    offline_hint: str = _OFFLINE_HINT,
 ) -> PickedSession:
     """``pick()`` once this machine knows what the cluster has; refuse, naming what is here,
     when it cannot know (PeerUnreachable when no machine answered, SyncTimeout otherwise)."""
@@ -97,7 +98,7 @@ def choose_session(
             f"No other machine could be reached within {timeout_s:g} s ({missing}), so roam "
             "cannot tell whether one of them has a newer session. " + _here(local, query),
             hint="Connect one of them (`roam status` shows who is missing), "
-            + (_OFFLINE_HINT + "." if local is not None else "then run this again."),
+            + (offline_hint + "." if local is not None else "then run this again."),
         )
     arriving = f"{len(seen.arriving)} announced files not here yet" if seen.arriving else ""
     raise SyncTimeout(
