@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -48,8 +49,8 @@ def _stamp(at: float) -> str:
 class FakeSyncthing:
     """Just enough of one node's REST API for awareness; mutate the attributes to set a scene."""
 
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
+    def __init__(self) -> None:
+        self.now = time.time()
         self.uptime = 60
         self.addresses = {ALPHA: [ALPHA_ADDRESS], VAULT: [VAULT_ADDRESS]}
         self.paused: set[str] = set()
@@ -177,6 +178,13 @@ def test_awareness_counts_an_acknowledgement_written_during_the_connection_as_in
     fake.connected[VAULT] = fake.now - 60
     fake.probe_modified, fake.probe_holders = fake.now - 10, {VAULT}
     assert _states(fake)["vault"] == INDEXED
+
+
+def test_awareness_asks_again_after_ten_minutes() -> None:
+    fake = FakeSyncthing()
+    fake.connected[VAULT] = fake.now - 7200
+    fake.probe_modified, fake.probe_holders = fake.now - 3600, {VAULT}
+    assert _states(fake)["vault"] == AWAITING_INDEX
 
 
 def test_awareness_ignores_an_acknowledgement_from_before_the_connection() -> None:

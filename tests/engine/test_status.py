@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
 
 ME = "HKHFN7Y-7TI5ZIW-ZIOBERK-MKLXZ7V-EKJOADU-PXKGBAY-DNV5YJL-EJSGTQL"
 PEER = "LTZE65E-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA"
+
+
+def _ago(seconds: float) -> str:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)).isoformat()
 
 
 def _local(projects: Path, gui_address: str = "127.0.0.1:8384") -> LocalSyncthing:
@@ -40,7 +45,7 @@ def _local(projects: Path, gui_address: str = "127.0.0.1:8384") -> LocalSyncthin
                 PEER: {
                     "connected": True,
                     "address": "127.0.0.1:22001",
-                    "startedAt": "2026-11-25T12:00:00Z",
+                    "startedAt": _ago(3600),
                 }
             }
         },
@@ -51,8 +56,8 @@ def _local(projects: Path, gui_address: str = "127.0.0.1:8384") -> LocalSyncthin
         # the peer acknowledged this node's file, written after it connected: its index is here
         "/rest/db/file": {
             "availability": [{"id": PEER}],
-            "global": {"version": ["ME:2"], "modified": "2026-11-25T12:30:00Z"},
-            "local": {"version": ["ME:2"], "modified": "2026-11-25T12:30:00Z"},
+            "global": {"version": ["ME:2"], "modified": _ago(60)},
+            "local": {"version": ["ME:2"], "modified": _ago(60)},
         },
         "/rest/db/completion": {"completion": 99.9, "needItems": 1, "needBytes": 900},
     }

@@ -17,8 +17,8 @@ roam checks, per peer sharing the folder, what Syncthing 1.19.2 shows (measured 
   everything it had announced before: its index as of then has arrived. An untrusted
   (encrypted) node acknowledges too (it announces the encrypted copy). The acknowledgement
   stays in Syncthing's database, so later runs see it (the file's version newer than the
-  connection, the peer in its availability) and skip the round trip: in a connected cluster
-  the check is six local REST reads.
+  connection, the peer in its availability) and skip the round trip for ten minutes: in a
+  connected cluster the check is six local REST reads.
 - *the bytes*: files in scope that the index announces and a connected peer can provide are
   waited for (``/rest/db/need``), so that the choice is made on them; the exact bytes of the
   chosen session are then waited for as before (the release stamp).
@@ -83,6 +83,8 @@ _DYNAMIC_GRACE_S: Final = 2.0
 #: dial hanging, as to a host that is off without refusing, or answered but not completed) is
 #: taken as unreachable for now: waiting longer would hold every wake up to --timeout.
 _DIAL_GRACE_S: Final = 10.0
+#: How long a peer's acknowledgement vouches for its index (see ``_acknowledged``).
+_ACK_FRESH_S: Final = 600.0
 _NEED_LIMIT: Final = 1000
 #: Above this many files in scope, each is not asked about: they all count as arriving.
 _CHECK_LIMIT: Final = 50
@@ -111,7 +113,9 @@ def _acknowledged(
     """The peer announced this node's file at a version written during the current connection.
 
     ``startedAt`` has whole seconds, so a version counts when written a second after it; or
-    when this process wrote it after seeing that very connection (``vouched``).
+    when this process wrote it after seeing that very connection (``vouched``). An older
+    acknowledgement than ``_ACK_FRESH_S`` is asked for again: a laptop that slept keeps its
+    Syncthing running, and its connections can look alive for minutes after it wakes.
     """
     if probe is None or connection.device_id not in probe.availability:
         return False
@@ -122,7 +126,9 @@ def _acknowledged(
     if vouched.get(connection.device_id) == connection.started_at:
         return True
     written, started = _when(str(glob.get("modified", ""))), _when(connection.started_at)
-    return written is not None and started is not None and written >= started + 1.0
+    if written is None or started is None or written < started + 1.0:
+        return False
+    return time.time() - written < _ACK_FRESH_S
 
 
 def _dial_state(
