@@ -191,3 +191,7 @@ def test_fast_cr_where_syncthing_cannot_start_ends_as_the_full_app_does(
     full = _run(_FULL, args, cwd, environment)
     assert fast[:2] == full[:2]
     assert fast[0] == code
+
+
+def test_parse_fast_cr_reads_offline() -> None:
+    assert parse_fast_cr(["cr", "--offline", "--timeout", "5"]) == FastCr(offline=True, timeout_s=5)

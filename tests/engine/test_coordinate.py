@@ -216,6 +216,7 @@ def test_cr_says_a_session_still_on_its_way_is_being_written_elsewhere(
 ) -> None:
     engine = _engine_with_claim(tmp_path, ClaimState.HELD)
     monkeypatch.setattr(lease, "open_engine", lambda _claude_dir=None: engine)
+    monkeypatch.setattr(coordinate_module, "open_coordinator", lambda *_a, **_k: None)
     with pytest.raises(SessionNotFound, match=r"is being written on alpha \(A\), and its file"):
         run_cr(CrOptions(cwd=tmp_path, query=SID), ui=None)  # type: ignore[arg-type]  # unused
 
@@ -225,6 +226,7 @@ def test_cr_says_a_released_session_has_not_arrived_yet(
 ) -> None:
     engine = _engine_with_claim(tmp_path, ClaimState.RELEASED)
     monkeypatch.setattr(lease, "open_engine", lambda _claude_dir=None: engine)
+    monkeypatch.setattr(coordinate_module, "open_coordinator", lambda *_a, **_k: None)
     with pytest.raises(SessionNotFound, match=r"was last written on alpha \(A\)"):
         run_cr(CrOptions(cwd=tmp_path, query=SID), ui=None)  # type: ignore[arg-type]  # unused
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
 
 ME = "HKHFN7Y-7TI5ZIW-ZIOBERK-MKLXZ7V-EKJOADU-PXKGBAY-DNV5YJL-EJSGTQL"
 PEER = "LTZE65E-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA"
+
+
+def _ago(seconds: float) -> str:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)).isoformat()
 
 
 def _local(projects: Path, gui_address: str = "127.0.0.1:8384") -> LocalSyncthing:
@@ -36,7 +41,23 @@ def _local(projects: Path, gui_address: str = "127.0.0.1:8384") -> LocalSyncthin
             "claude-projects": {"lastFile": {"at": "2026-11-25T13:00:00Z", "filename": "p/s.jsonl"}}
         },
         "/rest/system/connections": {
-            "connections": {PEER: {"connected": True, "address": "127.0.0.1:22001"}}
+            "connections": {
+                PEER: {
+                    "connected": True,
+                    "address": "127.0.0.1:22001",
+                    "startedAt": _ago(3600),
+                }
+            }
+        },
+        "/rest/config/folders/claude-projects": {
+            "id": "claude-projects",
+            "devices": [{"deviceID": ME}, {"deviceID": PEER}],
+        },
+        # the peer acknowledged this node's file, written after it connected: its index is here
+        "/rest/db/file": {
+            "availability": [{"id": PEER}],
+            "global": {"version": ["ME:2"], "modified": _ago(60)},
+            "local": {"version": ["ME:2"], "modified": _ago(60)},
         },
         "/rest/db/completion": {"completion": 99.9, "needItems": 1, "needBytes": 900},
     }
@@ -104,6 +125,7 @@ def test_status_json_has_stable_top_level_keys(tmp_path: Path) -> None:
     document = collect_status(_local(tmp_path), tmp_path).to_json()
     assert sorted(document) == [
         "autostart",
+        "cluster",
         "conflicts",
         "folder",
         "leases",
@@ -122,3 +144,9 @@ def test_status_says_a_syncthing_outside_its_default_home_will_not_survive_a_reb
     assert report.autostart is not None
     assert not report.autostart.survives_reboot
     assert report.to_json()["autostart"]["survives_reboot"] is False
+
+
+def test_status_reports_whether_each_peers_index_has_arrived(tmp_path: Path) -> None:
+    cluster = collect_status(_local(tmp_path), tmp_path).cluster
+    assert cluster is not None
+    assert [(p.name, p.state) for p in cluster.peers] == [("laptop", "indexed")]

@@ -140,7 +140,7 @@ def _cache_dir() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class FastCr:
-    """``[--json] [-v] [--claude-dir D] cr [SESSION] [-f] [--timeout S] [--no-lease]
+    """``[--json] [-v] [--claude-dir D] cr [SESSION] [-f] [--offline] [--timeout S] [--no-lease]
     [--syncthing-home H] [-- CLAUDE ARGS]``."""
 
     json: bool = False
@@ -152,6 +152,7 @@ class FastCr:
     claude_args: tuple[str, ...] = ()
     no_lease: bool = False
     syncthing_home: str | None = None
+    offline: bool = False
 
 
 _SECONDS: Final = re.compile(r"\d+(\.\d*)?|\.\d+")
@@ -182,6 +183,8 @@ def parse_fast_cr(argv: list[str]) -> FastCr | None:
             if not value or value.startswith("-"):
                 return None
             fields["syncthing_home"] = value
+        elif seen_cr and arg == "--offline" and not eq:
+            fields["offline"] = True
         elif name == ("--timeout" if seen_cr else "--claude-dir"):
             value = inline if eq else next(items, None)
             if value is None or value == "" or value.startswith("-"):
@@ -263,6 +266,7 @@ def run_fast_cr(options: FastCr) -> int:
         # typer's envvar for the full command's option, so both paths name the same source
         syncthing_home=_syncthing_home(options.syncthing_home),
         no_lease=options.no_lease,
+        offline=options.offline,
     )
     ui = _LazyTerminalUI()
     try:

@@ -108,16 +108,27 @@ def cr(
     ] = 60.0,
     no_lease: NoLease = False,
     syncthing_home: SyncthingHome = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="If no other machine can be reached, resume from this machine's files anyway "
+            "(the choice may not be the newest; the lease is taken without them, on the record).",
+        ),
+    ] = False,
 ) -> None:
     """Resume a Claude Code session here once every machine's turns have arrived.
 
     With no SESSION, resumes the session `claude -c` would pick (the newest in this directory's
-    project). Before starting claude, roam takes the session's lease (so no other machine
-    writes it meanwhile), waits until Syncthing has delivered the previous writer's last turn,
-    merges conflict copies, and warns about stale sessions. The lease is released when claude
-    exits, however it exits. If this machine's Syncthing is set up but not running, roam starts
-    it; if the lease still cannot be had, roam refuses (`--no-lease` goes on without it).
-    Arguments after `--` go to claude. Examples:
+    project), chosen once this machine knows what the other machines have: right after a wake it
+    first waits (up to --timeout) for the peers' index, so a session another machine started
+    meanwhile is not missed. If no machine can be reached it says so and what it would resume;
+    --offline resumes that anyway. Before starting claude, roam takes the session's lease (so
+    no other machine writes it meanwhile), waits until Syncthing has delivered the previous
+    writer's last turn, merges conflict copies, and warns about stale sessions. The lease is
+    released when claude exits, however it exits. If this machine's Syncthing is set up but not
+    running, roam starts it; if the lease still cannot be had, roam refuses (`--no-lease` goes
+    on without it). Arguments after `--` go to claude. Examples:
 
         roam cr
         roam cr shared-notes
@@ -130,6 +141,7 @@ def cr(
         timeout=timeout,
         no_lease=no_lease,
         syncthing_home=syncthing_home,
+        offline=offline,
     )
     ui = TerminalUI()
     exit_with_outcome(lambda: run_cr(options, ui), ui)
@@ -143,6 +155,7 @@ def launch_options(
     timeout: float,
     no_lease: bool = False,
     syncthing_home: Path | None = None,
+    offline: bool = False,
 ) -> CrOptions:
     """The options of a command that launches claude (cr, cn, cfork, crf): here, with the
     global options and whatever came after ``--``."""
@@ -155,6 +168,7 @@ def launch_options(
         sync_timeout_s=timeout,
         syncthing_home=syncthing_home,
         no_lease=no_lease,
+        offline=offline,
     )
 
 

@@ -11,8 +11,9 @@ import typer
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine import xdg
+from session_roam.engine.awareness import cluster_state
 from session_roam.engine.pathmap import load_pathmap, local_project_dirs
-from session_roam.engine.paths import claude_config_dir, projects_dir
+from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
 from session_roam.engine.search import Match, search_sessions
 from session_roam.engine.sessions import (
     SessionSummary,
@@ -65,9 +66,14 @@ def ls(
     settings = settings_of(ctx)
     config = claude_config_dir(settings.claude_dir)
     pathmap = load_pathmap(xdg.config_dir())
+    cluster = cluster_state(
+        settings.claude_dir, None if all_projects else project_dir_for(Path.cwd(), config)
+    )
     summaries = list_summaries(config, pathmap, cwd=None if all_projects else Path.cwd())
     if summaries:
         summaries = with_lease_facts(summaries, lease_facts(settings.claude_dir))
+    if cluster is not None and (notice := cluster.notice()):
+        err_console().print(f"note: {notice}", markup=False)
     if settings.wants_json(json_output):
         emit_json([summary.as_json() for summary in summaries])
         return
@@ -235,6 +241,11 @@ def cs(
     settings = settings_of(ctx)
     config = claude_config_dir(settings.claude_dir)
     pathmap = load_pathmap(xdg.config_dir())
+    cluster = cluster_state(
+        settings.claude_dir, None if all_projects else project_dir_for(Path.cwd(), config)
+    )
+    if cluster is not None and (notice := cluster.notice()):
+        err_console().print(f"note: {notice}", markup=False)
     summaries = list_summaries(config, pathmap, cwd=None if all_projects else Path.cwd())
     raise typer.Exit(browse_and_resume(ctx, summaries, use_fzf=fzf))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 from rich.console import Console
@@ -214,6 +214,15 @@ def _size(count: int) -> str:
     return f"{count} B"
 
 
+_INDEX_STATES: Final = {
+    "indexed": "received",
+    "awaiting-index": "still arriving",
+    "connecting": "not connected yet",
+    "unreachable": "unreachable",
+    "paused": "paused",
+}
+
+
 def _render_status(report: StatusReport) -> None:
     out = console()
     out.print(f"Syncthing {report.version} at {report.gui_url}", markup=False)
@@ -244,6 +253,11 @@ def _render_status(report: StatusReport) -> None:
         print_rows(out, ("peer", "device", "connected", "needs"), rows)
     if report.leases is not None:
         out.print(f"Leases: {report.leases.describe()}", markup=False)
+    if report.cluster is not None and report.cluster.peers:
+        heard = ", ".join(
+            f"{p.label} {_INDEX_STATES.get(p.state, p.state)}" for p in report.cluster.peers
+        )
+        out.print(f"Peers' index since they connected: {heard}", markup=False)
     out.print(f"Conflict copies waiting: {report.conflicts}", markup=False)
     out.print(f"roam watch (merges conflict copies on its own): {report.watch}", markup=False)
     if report.autostart is not None:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Final
 from session_roam.engine import lease as lease_api
 from session_roam.engine import xdg
 from session_roam.engine.archive import archive_before_launch
+from session_roam.engine.awareness import await_cluster, scope_for
+from session_roam.engine.choose import choose_session
 from session_roam.engine.conflicts import merge_session
 from session_roam.engine.journal import Journal
 from session_roam.engine.launch import ChildExit, find_claude, run_child
@@ -50,6 +52,7 @@ from session_roam.errors import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from session_roam.engine.awareness import Awareness
     from session_roam.engine.lease_engine import LeaseEngine
     from session_roam.engine.resume import ResumeUI
     from session_roam.engine.syncthing import SyncthingClient
@@ -96,6 +99,8 @@ class CrOptions:
     syncthing_home: Path | None = None
     #: ``--no-lease``: resume without coordinating, knowingly (see ``NO_LEASE_WARNING``).
     no_lease: bool = False
+    #: With no other machine reachable, resume from this machine's files (engine.choose).
+    offline: bool = False
 
 
 #: Said when ``--no-lease`` skips the lease, so that nobody uses it without knowing the cost.
@@ -169,6 +174,7 @@ class SyncthingCoordinator:
         self._root = root
         self._me = engine.device_id
         self._stranded: list[str] = []
+        self._offline = False
 
     @classmethod
     def on(cls, engine: LeaseEngine) -> SyncthingCoordinator:
@@ -189,7 +195,10 @@ class SyncthingCoordinator:
                 )
         try:
             held = acquire_lease(
-                session.session_id, session.path, force=forced, engine=self._engine
+                session.session_id,
+                session.path,
+                force=forced or self._offline,  # offline: past the unreachable, not a steal
+                engine=self._engine,
             )
         except HolderOffline as exc:
             raise HolderOffline(f"{exc.message} {what_is_here(session)}", hint=exc.hint) from exc
@@ -239,6 +248,8 @@ class SyncthingCoordinator:
     def wait_in_sync(
         self, session: PickedSession, *, timeout_s: float, on_wait: Callable[[str], None]
     ) -> None:
+        if self._offline:
+            return  # nobody can be reached to deliver anything (engine.choose)
         deadline = time.monotonic() + timeout_s
         while True:
             pulling = self._pulling()
@@ -265,6 +276,22 @@ class SyncthingCoordinator:
             what = "the previous writer's last turn" if stamp_problem else f"{pulling} files"
             on_wait(f"Waiting for Syncthing to deliver {what}...")
             time.sleep(_POLL_S)
+
+    def await_cluster(
+        self, scope: Callable[[str], bool], *, timeout_s: float, on_wait: Callable[[str], None]
+    ) -> Awareness:
+        """What the cluster has, waited for (engine.awareness)."""
+        return await_cluster(
+            self._client,
+            self._folder,
+            self._root,
+            scope=scope,
+            timeout_s=timeout_s,
+            on_wait=on_wait,
+        )
+
+    def go_offline(self) -> None:
+        self._offline = True
 
     def newer_elsewhere(self, session: PickedSession) -> str | None:
         root = Path(os.path.realpath(self._root))
@@ -398,15 +425,29 @@ def run_cr(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
     """Pick the session, then check, lease, wait, merge, run claude and release (engine.resume)."""
     config = claude_config_dir(options.claude_dir)
     project = project_dir_for(options.cwd, config)
-    try:
-        session = pick_session(project, projects_dir(config), options.query)
-    except SessionNotFound as missing:
-        known = _known_elsewhere(options.query, options.claude_dir)
-        if known is None:
-            raise
-        raise SessionNotFound(
-            known, hint="Wait for Syncthing to deliver it (`roam status`), then run this again."
-        ) from missing
+    coordinator = coordinator_for(options)
+
+    def pick() -> PickedSession:
+        try:
+            return pick_session(project, projects_dir(config), options.query)
+        except SessionNotFound as missing:
+            known = _known_elsewhere(options.query, options.claude_dir)
+            if known is None:
+                raise
+            raise SessionNotFound(
+                known, hint="Wait for Syncthing to deliver it (`roam status`), then run this again."
+            ) from missing
+
+    session = choose_session(
+        pick,
+        cluster=coordinator,
+        scope=scope_for(options.query, project),
+        query=options.query,
+        force=options.force,
+        offline=options.offline,
+        timeout_s=options.sync_timeout_s,
+        ui=ui,
+    )
     claude = find_claude()
 
     def launch(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:
@@ -414,7 +455,7 @@ def run_cr(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
         return _launch(argv, env)
 
     resumer = Resumer(
-        coordinator=coordinator_for(options),
+        coordinator=coordinator,
         journal=Journal(),
         ui=ui,
         merge_conflicts=merge_pending,

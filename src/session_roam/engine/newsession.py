@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
-    from session_roam.engine.coordinate import CrOptions
+    from session_roam.engine.coordinate import CrOptions, SyncthingCoordinator
     from session_roam.engine.launch import ChildExit
     from session_roam.engine.pick import PickedSession
     from session_roam.engine.resume import ResumeOutcome, ResumeUI
@@ -113,6 +113,7 @@ def _run(
     claude_args: tuple[str, ...],
     merge: bool,
     name: str | None = None,
+    coordinator: SyncthingCoordinator | None = None,
 ) -> ResumeOutcome:
     from session_roam.engine.archive import archive_before_launch
     from session_roam.engine.coordinate import (
@@ -129,8 +130,10 @@ def _run(
         archive_before_launch(session.project_dir.parent)  # claude's clean-up runs as it starts
         return run_child(argv, env={**os.environ, **env}, cwd=options.cwd)
 
+    if coordinator is None:
+        coordinator = coordinator_for(options)
     resumer = Resumer(
-        coordinator=coordinator_for(options),
+        coordinator=coordinator,
         journal=Journal(),
         ui=ui,
         merge_conflicts=merge_pending if merge else (lambda _session: 0),
@@ -165,14 +168,39 @@ def run_new(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
 
 def run_fork(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
     """``roam cfork ID`` (or ``roam crf`` when ``query`` is None): fork under the lease."""
+    from session_roam.engine.awareness import scope_for
+    from session_roam.engine.choose import choose_session
+    from session_roam.engine.coordinate import coordinator_for
     from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
     from session_roam.engine.pick import pick_session
 
-    if options.query is None:
-        session = newest_local_session(options.cwd, options.claude_dir)
-    else:
-        config = claude_config_dir(options.claude_dir)
-        session = pick_session(
-            project_dir_for(options.cwd, config), projects_dir(config), options.query
-        )
-    return _run(session, options, ui, claude_args=fork_argv_args(options.claude_args), merge=True)
+    config = claude_config_dir(options.claude_dir)
+    project = project_dir_for(options.cwd, config)
+
+    def pick() -> PickedSession:
+        if options.query is None:
+            return newest_local_session(options.cwd, options.claude_dir)
+        return pick_session(project, projects_dir(config), options.query)
+
+    # Like cr: the newest session (or one named but not here yet) is chosen on what the
+    # cluster has, not on what this machine happens to hold (engine.choose).
+    coordinator = coordinator_for(options)
+    session = choose_session(
+        pick,
+        cluster=coordinator,
+        scope=scope_for(options.query, project),
+        query=options.query,
+        force=options.force,
+        offline=False,
+        timeout_s=options.sync_timeout_s,
+        ui=ui,
+        offline_hint="or pass --force to fork from this machine's files anyway",
+    )
+    return _run(
+        session,
+        options,
+        ui,
+        claude_args=fork_argv_args(options.claude_args),
+        merge=True,
+        coordinator=coordinator,
+    )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.engine.awareness import LIST_WAIT_S, await_cluster
 from session_roam.engine.lease_model import has_majority
 from session_roam.engine.local import find_roam_folder
 from session_roam.engine.stconfig import is_default_home
@@ -21,6 +22,7 @@ from session_roam.engine.watch_service import service_state
 from session_roam.errors import SyncthingError
 
 if TYPE_CHECKING:
+    from session_roam.engine.awareness import Awareness
     from session_roam.engine.local import LocalSyncthing
 
 __all__ = [
@@ -110,6 +112,8 @@ class StatusReport:
     leases: LeaseReach | None = None
     #: Whether Syncthing comes back after a reboot, and how (``stservice.autostart``).
     autostart: Autostart | None = None
+    #: Whether each peer's index has arrived since it connected (engine.awareness).
+    cluster: Awareness | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A stable document for ``--json``; field names never change meaning."""
@@ -164,6 +168,7 @@ class StatusReport:
                 "how": self.autostart.how,
                 "fix": self.autostart.fix,
             },
+            "cluster": None if self.cluster is None else self.cluster.to_json(),
             "warnings": list(self.warnings),
         }
 
@@ -234,6 +239,18 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
         leases = LeaseReach(devices=len(shared | {my_id}), reachable=reachable)
     if folder_config is not None and not peers:
         warnings.append("No peers yet: run `roam peers add ID` with the other machine's ID.")
+    cluster = None
+    if folder_config is not None:
+        cluster = await_cluster(
+            client,
+            folder_config.id,
+            projects_dir,
+            scope=None,
+            timeout_s=LIST_WAIT_S,
+            on_wait=lambda _what: None,
+        )
+        if (notice := cluster.notice()) is not None:
+            warnings.append(notice)
     conflicts = count_conflicts(projects_dir) if projects_dir.is_dir() else 0
     if conflicts:
         warnings.append(f"{conflicts} conflict copies are waiting: run `roam conflicts list`.")
@@ -250,6 +267,7 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
         watch=service_state(Path.home()),
         leases=leases,
         autostart=autostart(local.config.home, is_default=is_default_home(local.config.home)),
+        cluster=cluster,
     )
 
 

@@ -82,6 +82,9 @@ class Connection:
     paused: bool
     address: str
     client_version: str
+    #: When this connection was established (RFC 3339, whole seconds; Syncthing's zero time when
+    #: not connected). A peer's index arrives over the connection after this moment.
+    started_at: str = ""
 
     @classmethod
     def from_json(cls, device_id: str, data: Json) -> Connection:
@@ -91,6 +94,7 @@ class Connection:
             paused=bool(data.get("paused", False)),
             address=_str(data, "address"),
             client_version=_str(data, "clientVersion"),
+            started_at=_str(data, "startedAt"),
         )
 
 
