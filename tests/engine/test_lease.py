@@ -12,7 +12,6 @@ import pytest
 from session_roam.engine import lease
 from session_roam.engine.lease_engine import Quorum
 from session_roam.engine.lease_model import Claim, ClaimState, parse_claim, serialize_claim
-from session_roam.engine.lease_rule import LeaseRule
 from session_roam.errors import HolderOffline, LeaseHeld, PeerUnreachable, SyncTimeout
 from tests.engine.lease_fakes import FakeClock, FakeNet, FakeTransport, make_engine
 
@@ -90,8 +89,7 @@ def test_lease_is_granted_with_one_of_three_machines_off(trio: Trio) -> None:
     held.release()
 
 
-def test_lease_refuses_without_a_majority_of_machines_under_the_majority_rule(trio: Trio) -> None:
-    trio.engines["A"].rule = LeaseRule.MAJORITY
+def test_lease_refuses_without_a_majority_of_machines(trio: Trio) -> None:
     trio.net.cut("A", "B")
     trio.net.cut("A", "C")
     with pytest.raises(PeerUnreachable, match=r"only 1 of the 3 machines"):

@@ -117,6 +117,20 @@ def test_two_machines_under_the_majority_rule_refuse_a_clean_hand_over(pair: Pai
         pair.acquire("B")
 
 
+def test_three_machines_without_a_majority_refuse_even_after_a_clean_release(
+    tmp_path: Path,
+) -> None:
+    # A third device makes one writer strict: a minority never grants itself the session.
+    net, clock = FakeNet(), FakeClock()
+    nodes = {n: FakeTransport(net, n, tmp_path / n) for n in "ABC"}
+    engines = {n: make_engine(t, clock, tmp_path / "state") for n, t in nodes.items()}
+    lease.acquire(SESSION, engine=engines["A"], ttl_s=30.0).release()
+    net.isolate("A")
+    net.isolate("C")
+    with pytest.raises(PeerUnreachable, match=r"only 1 of the 3 machines"):
+        lease.acquire(SESSION, engine=engines["B"], ttl_s=30.0)
+
+
 def test_two_machines_force_still_takes_over_from_an_offline_holder(pair: Pair) -> None:
     pair.acquire("A")
     pair.net.isolate("A")

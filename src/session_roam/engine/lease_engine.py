@@ -30,7 +30,7 @@ from session_roam.engine.lease_model import (
     make_view,
 )
 from session_roam.engine.lease_protocol import Flow, Lost, Publish, Read, Sleep, Won
-from session_roam.engine.lease_rule import DEFAULT_RULE, LeaseRule
+from session_roam.engine.lease_rule import DEFAULT_RULE, LeaseRule, allows_provisional
 from session_roam.errors import PeerUnreachable, SyncTimeout
 
 if TYPE_CHECKING:
@@ -298,9 +298,9 @@ class LeaseEngine:
 
         Every peer connected: wait for all of them. Some off, but this machine and its connected
         peers are a majority of the folder's devices: wait for those, and treat the rest as
-        ``absent``. Fewer than a majority: refuse, unless ``force`` goes past them, or the rule
-        is ``released`` (the default): then the quorum is ``provisional`` and the caller checks
-        ``lease_rule.provisional`` before running the flow.
+        ``absent``. Fewer than a majority: refuse, unless ``force`` goes past them, or two
+        devices share the folder and the rule is ``released`` (the default): then the quorum is
+        ``provisional`` and the caller checks ``lease_rule.provisional`` before the flow.
 
         With ``session``, a live claim from a machine that is not a direct peer is refused too:
         its claims reach us through a third machine, and the majority rule assumes every machine
@@ -334,7 +334,7 @@ class LeaseEngine:
         if has_majority(len(peers) + 1, len(connected) + 1):
             log.info("%s not connected; the lease is decided by the majority that is", names)
             return Quorum(connected, absent=frozenset(p.device_id for p in missing))
-        if self.rule is LeaseRule.RELEASED:
+        if allows_provisional(self.rule, len(peers) + 1):
             log.info(
                 "%s not connected and no majority here: only a clean release lets us in", names
             )

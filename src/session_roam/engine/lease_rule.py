@@ -3,8 +3,8 @@
 Most clusters are a laptop and a desktop and nothing always on. With one of them closed there
 is no majority, and no protocol can rule out two writers while the two cannot see each other.
 What roam can promise is that nothing is lost and that the person is not stopped when the facts
-say the other side is done. So, by default (``released``), a machine without a majority is
-granted the lease *provisionally* when
+say the other side is done. So, by default (``released``), in a folder shared by exactly two
+devices, a machine whose peer is not connected is granted the lease *provisionally* when
 
 - every absent machine's last claim it can see is a clean release (or it never claimed the
   session), and
@@ -13,8 +13,9 @@ granted the lease *provisionally* when
 An absent machine that was holding still refuses, with the facts. If both sides of a partition
 are granted provisionally (each saw the other's old release), both write: a fork, which the
 merge repairs into one chain. The ``majority`` rule keeps the strict behaviour: refuse without
-a majority. A third always-on Syncthing makes the majority rule apply whenever one machine is
-off (docs/design/lease.md, "Two machines, no third").
+a majority. With a third device (an always-on Syncthing, a NAS, a small server) a majority is
+possible with one machine off, so the provisional grant never applies: one writer is strict
+there, whatever the rule (docs/design/lease.md, "Two machines, no third").
 
 Pure: the caller reads the claims and hashes the session file; the simulation calls the same
 function.
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_RULE",
     "LeaseRule",
     "Provisional",
+    "allows_provisional",
     "newest_stamp",
     "parse_rule",
     "provisional",
@@ -55,6 +57,15 @@ class LeaseRule(enum.StrEnum):
 
 
 DEFAULT_RULE: Final = LeaseRule.RELEASED
+
+
+def allows_provisional(rule: LeaseRule, devices: int) -> bool:
+    """May a machine without a majority be granted provisionally? Only two devices, ``released``.
+
+    With three or more devices, a minority that granted itself the session could fork it while
+    the majority writes; there the majority rule alone decides.
+    """
+    return rule is LeaseRule.RELEASED and devices == 2
 
 
 def parse_rule(value: object) -> LeaseRule | None:
