@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         f"partitions {result.partitions}, machines off {result.offs}, "
         f"crashes {result.crashes}, takeovers after a crash {result.takeovers_after_crash}\n"
         f"provisional grants {result.provisional_grants} (refused {result.provisional_refusals}"
-        f"), forks {result.forks} (on a stale copy {result.stale_forks}, three-way "
-        f"{result.three_way_forks}), turns {result.turns}, lost after healing {result.lost_turns}"
+        f"), forks {result.forks} (on a stale copy {result.stale_forks}), turns {result.turns}, "
+        f"lost after healing {result.lost_turns}"
     )
     for line in result.log[:10]:
         print(line)

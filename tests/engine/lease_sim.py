@@ -336,7 +336,6 @@ class World(Replicas):
             self.result.stale_forks += 1
         elif others and provisional_involved:
             self.result.forks += 1  # two writers at once, at least one without a majority
-            self.result.three_way_forks += len(others) > 1
         elif others:
             self.result.double_grants += 1
             mode = f"degraded without {sorted(node.absent)}" if node.absent else "normal"

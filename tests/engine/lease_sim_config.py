@@ -73,7 +73,6 @@ class SimResult:
     provisional_refusals: int = 0  # not started: an absent holder, or the bytes not here
     forks: int = 0  # provisional grants next to another holder, or on a copy missing turns
     stale_forks: int = 0  # of those: on a copy missing turns (nobody else holding then)
-    three_way_forks: int = 0  # a fork with two other writers: three copies diverge
     turns: int = 0  # turns written by holders
     lost_turns: int = 0  # turns missing from a machine's copy once everything healed
     crashes: int = 0
