@@ -7,7 +7,8 @@ The same model and the same decision code as tests/engine/test_lease_simulation.
 degraded mode); ``--faults partition`` keeps only long partitions; ``--faults pauses`` is the mix
 from before issue 8 (short pauses and crashes, no vault); ``--faults apart`` is two machines that
 cannot reach each other but both reach the vault; ``--faults two`` is issue 20's laptop and
-desktop with nothing always on. ``--rule released`` (roam's default) adds the provisional grant
+desktop with nothing always on (``two-lids``: only lids and crashes, no link ever cut between
+two machines that are on). ``--rule released`` (roam's default) adds the provisional grant
 of two-device folders and counts the forks it makes and the turns lost after every fork healed.
 Negative controls, which must show double grants: ``--rule any`` (degraded mode without a
 majority) and ``--faults apart --pull never --pull-s 0.5`` (barriers that do not wait for the
@@ -55,12 +56,18 @@ def _apart(rng: random.Random, *, horizon_s: float, rule: StartRule) -> SimConfi
     )
 
 
+def _two_lids(rng: random.Random, *, horizon_s: float, rule: StartRule) -> SimConfig:
+    config = two_machines(rng, horizon_s=horizon_s, rule=rule)
+    return dataclasses.replace(config, partition_p=0.0, pause_p=0.0)
+
+
 _MIXES: dict[str, Callable[..., SimConfig]] = {
     "all": mixed_faults,
     "apart": _apart,
     "partition": _partitions_only,
     "pauses": _pauses_only,
     "two": two_machines,
+    "two-lids": _two_lids,
 }
 
 
