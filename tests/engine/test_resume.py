@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -452,3 +453,24 @@ def test_resume_prints_why_a_grant_without_a_majority_stands(
     ui = FakeUI()
     _resumer(FakeCoordinator(lease), journal, ui, FakeClaude(session.path)).run(session, request_)
     assert ui.infos == ["alpha (AAAAAAA) is offline; it released this session at 14:02"]
+
+
+def test_resume_gives_claude_the_lease_guard_hook(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    lease = FakeLease(session.path)
+    lease.claude_args = ("--settings", "{}")  # type: ignore[attr-defined]  # the real lease's attribute
+    claude = FakeClaude(session.path)
+    _resumer(FakeCoordinator(lease), journal, FakeUI(), claude).run(session, request_)
+    assert claude.argv == ["/bin/claude", "-r", SID, "--settings", "{}", "-p", "hi"]
+
+
+def test_resume_gives_a_fork_no_lease_guard_hook(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    lease = FakeLease(session.path)
+    lease.claude_args = ("--settings", "{}")  # type: ignore[attr-defined]  # the real lease's attribute
+    claude = FakeClaude(session.path)
+    fork = dataclasses.replace(request_, claude_args=("--fork-session",))
+    _resumer(FakeCoordinator(lease), journal, FakeUI(), claude).run(session, fork)
+    assert claude.argv == ["/bin/claude", "-r", SID, "--fork-session"]

@@ -331,7 +331,9 @@ class Resumer:
                 self._journal.record(session.path, "launch", session_id=session.session_id)
                 self._journal.note(session.session_id, "launch", forced=force, by="roam cr")
                 launched = True
-                guard = tuple(getattr(lease, "claude_args", ()))  # engine.prompt_guard
+                # engine.prompt_guard; a fork writes a new session, which nobody can take over
+                fork = "--fork-session" in request.claude_args
+                guard = () if fork else tuple(getattr(lease, "claude_args", ()))
                 result = self._launch(
                     claude_argv(
                         request.claude_bin, session.session_id, (*guard, *request.claude_args)
