@@ -141,6 +141,7 @@ class ClosedHolding:
     roam: subprocess.Popen[bytes]
     gate: Path
     out: Path
+    on_beta: dict[str, str]  # roam's environment on beta, with the real client
 
 
 @pytest.fixture
@@ -191,7 +192,7 @@ def alpha_closed_holding(
             what="beta to see alpha holding, with alpha's turn",
         )
         _close_lid(alpha)
-        yield ClosedHolding(session, roam, gate, out)
+        yield ClosedHolding(session, roam, gate, out, roam_env(claude, beta, claude_bin))
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(roam.pid, signal.SIGKILL)
@@ -201,19 +202,13 @@ def alpha_closed_holding(
 def test_two_machines_refuse_while_the_closed_machine_holds_naming_it_and_its_times(
     two: Cluster,
     alpha_closed_holding: ClosedHolding,
-    claude: ClaudeDriver,
-    claude_bin: Path,
     fake_api: FakeMessagesApi,
     project_cwd: Path,
 ) -> None:
-    alpha, beta = two["alpha"], two["beta"]
-    session = alpha_closed_holding.session
+    alpha = two["alpha"]
+    session, on_beta = alpha_closed_holding.session, alpha_closed_holding.on_beta
     mark = fake_api.mark()
-    refused = run_roam(
-        ["cr", session, "--", "-p", ON_BETA],
-        cwd=project_cwd,
-        env=roam_env(claude, beta, claude_bin),
-    )
+    refused = run_roam(["cr", session, "--", "-p", ON_BETA], cwd=project_cwd, env=on_beta)
     assert refused.returncode == 5, refused.stderr
     errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, refused.stderr
@@ -228,19 +223,13 @@ def test_two_machines_refuse_while_the_closed_machine_holds_naming_it_and_its_ti
 def test_two_machines_stop_the_old_holders_next_prompt_after_a_take_over(
     two: Cluster,
     alpha_closed_holding: ClosedHolding,
-    claude: ClaudeDriver,
-    claude_bin: Path,
     fake_api: FakeMessagesApi,
     project_cwd: Path,
 ) -> None:
     alpha, beta = two["alpha"], two["beta"]
-    session = alpha_closed_holding.session
+    session, on_beta = alpha_closed_holding.session, alpha_closed_holding.on_beta
     mark = fake_api.mark()
-    forced = run_roam(
-        ["cr", "--force", session, "--", "-p", ON_BETA],
-        cwd=project_cwd,
-        env=roam_env(claude, beta, claude_bin),
-    )
+    forced = run_roam(["cr", "--force", session, "--", "-p", ON_BETA], cwd=project_cwd, env=on_beta)
     assert forced.returncode == 0, forced.stderr
     assert _user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
     _open_lid(two, alpha)

@@ -137,14 +137,5 @@ def two_machines(
     rng: random.Random, *, horizon_s: float = 5.0, rule: StartRule = "released"
 ) -> SimConfig:
     """Issue 20's cluster: a laptop and a desktop and nothing always on, with every fault."""
-    return SimConfig(
-        nodes=2,
-        vaults=0,
-        rule=rule,
-        horizon_s=horizon_s,
-        pause_p=0.15,
-        crash_p=0.1,
-        partition_p=0.6,
-        off_p=0.3,
-        pull_s=rng.choice([0.0, 0.0, 0.3]),
-    )
+    config = mixed_faults(rng, horizon_s=horizon_s, rule=rule)
+    return dataclasses.replace(config, nodes=2, vaults=0, crash_p=0.1, off_p=0.3)

@@ -64,9 +64,13 @@ def lost_turns(world: Replicas) -> int:
     Turns that never left a machine dead for good are not counted: nothing can bring them.
     """
     alive = [n for n in world.nodes.values() if world.power[n.device] is not Power.DEAD]
-    everything: set[str] = set()
+    # The ground truth, not the copies: every turn a living machine wrote, and every turn of a
+    # dead one that reached a living replica's disk.
+    everything = {f"{n.device}#{i}" for n in alive for i in range(1, n.written + 1)}
     for node in alive:
-        everything |= copy_of(node)
+        for writer, (_, raw) in node.files.items():
+            if is_session_file(writer) and raw:
+                everything.update(raw.decode().split("\n"))
     return sum(
         len(everything - copy_of(node))
         for node in alive

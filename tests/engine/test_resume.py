@@ -421,7 +421,7 @@ def test_resume_asks_on_a_terminal_and_takes_over_from_an_offline_holder(
     ui = FakeUI(interactive=True, answer=True)
     _resumer(coordinator, journal, ui, FakeClaude(session.path)).run(session, request_)
     assert coordinator.forced == [False, True]
-    assert ui.questions[0].startswith(f"Session {SID} was last taken by alpha. Take it over here?")
+    assert ui.questions[0].startswith(f"Session {SID} was last taken by alpha. Take it over here")
     assert "wait" not in coordinator.calls  # nothing can arrive from a machine that is off
 
 
@@ -455,22 +455,27 @@ def test_resume_prints_why_a_grant_without_a_majority_stands(
     assert ui.infos == ["alpha (AAAAAAA) is offline; it released this session at 14:02"]
 
 
-def test_resume_gives_claude_the_lease_guard_hook(
-    session: PickedSession, journal: Journal, request_: ResumeRequest
-) -> None:
+def _argv_under_a_guarded_lease(
+    session: PickedSession, journal: Journal, request: ResumeRequest
+) -> list[str]:
+    """claude's argv when the lease carries the prompt guard's arguments, as the real one does."""
     lease = FakeLease(session.path)
     lease.claude_args = ("--settings", "{}")  # type: ignore[attr-defined]  # the real lease's attribute
     claude = FakeClaude(session.path)
-    _resumer(FakeCoordinator(lease), journal, FakeUI(), claude).run(session, request_)
-    assert claude.argv == ["/bin/claude", "-r", SID, "--settings", "{}", "-p", "hi"]
+    _resumer(FakeCoordinator(lease), journal, FakeUI(), claude).run(session, request)
+    return claude.argv
+
+
+def test_resume_gives_claude_the_lease_guard_hook(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    argv = _argv_under_a_guarded_lease(session, journal, request_)
+    assert argv == ["/bin/claude", "-r", SID, "--settings", "{}", "-p", "hi"]
 
 
 def test_resume_gives_a_fork_no_lease_guard_hook(
     session: PickedSession, journal: Journal, request_: ResumeRequest
 ) -> None:
-    lease = FakeLease(session.path)
-    lease.claude_args = ("--settings", "{}")  # type: ignore[attr-defined]  # the real lease's attribute
-    claude = FakeClaude(session.path)
     fork = dataclasses.replace(request_, claude_args=("--fork-session",))
-    _resumer(FakeCoordinator(lease), journal, FakeUI(), claude).run(session, fork)
-    assert claude.argv == ["/bin/claude", "-r", SID, "--fork-session"]
+    argv = _argv_under_a_guarded_lease(session, journal, fork)
+    assert argv == ["/bin/claude", "-r", SID, "--fork-session"]

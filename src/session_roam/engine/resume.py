@@ -266,8 +266,8 @@ class Resumer:
         try:
             return coordinator.acquire(session, forced=force), force
         except HolderOffline as offline:
-            question = f"{offline.message} Take it over here? Its later turns are merged in when"
-            if force or not self._ui.interactive or not self._ui.confirm(f"{question} it returns."):
+            question = f"{offline.message} Take it over here (its later turns merge in later)?"
+            if force or not self._ui.interactive or not self._ui.confirm(question):
                 raise
         self._ui.warn(f"Taking session {session.session_id} over (recorded in the lease).")
         return coordinator.acquire(session, forced=True), True
