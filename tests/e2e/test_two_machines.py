@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -272,3 +273,58 @@ def _blocked_reasons(raw: bytes) -> list[str]:
             if isinstance(row, dict) and ending.get("kind") == "blocked_by_hook":
                 reasons.append(str(ending.get("reason", "")).strip())
     return reasons
+
+
+def test_two_machines_ask_on_a_terminal_and_take_over_from_the_closed_holder(
+    alpha_closed_holding: ClosedHolding,
+    fake_api: FakeMessagesApi,
+    project_cwd: Path,
+) -> None:
+    session = alpha_closed_holding.session
+    mark = fake_api.mark()
+    asked, done = _answer_on_a_terminal(
+        roam_argv(["cr", session, "--", "-p", ON_BETA]),
+        cwd=project_cwd,
+        env=alpha_closed_holding.on_beta,
+        answer="y",
+    )
+    assert done.returncode == 0, asked
+    assert re.search(r"never released it .* Take it over here .*\[y/N\]", asked, re.DOTALL)
+    assert _user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
+
+
+def _answer_on_a_terminal(
+    argv: list[str], *, cwd: Path, env: dict[str, str], answer: str
+) -> tuple[str, subprocess.CompletedProcess[bytes]]:
+    """Run ``argv`` with stdin and stderr on a pseudo-terminal; answer its y/N question."""
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdin=follower, stdout=subprocess.PIPE, stderr=follower
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 150
+    try:
+        while proc.poll() is None or select.select([leader], [], [], 0)[0]:
+            assert time.monotonic() < deadline, seen.decode(errors="replace")
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            seen += chunk
+            if b"[y/N]" in seen and answer:
+                os.write(leader, f"{answer}\n".encode())
+                answer = ""
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        os.close(leader)
+        if proc.poll() is None:
+            proc.kill()
+    text = seen.decode(errors="replace")
+    return text, subprocess.CompletedProcess(argv, proc.returncode, out, b"")
