@@ -97,6 +97,14 @@ def test_guard_stops_the_prompt_after_a_take_over_with_one_sentence(node: Node) 
     assert "exit this claude and run `roam cr`" in done.stderr
 
 
+def test_guard_says_when_the_new_holder_released_once_it_is_done(node: Node) -> None:
+    stamp = ReleaseStamp(9, "a" * 64, ticket=6)
+    node.write(_claim(BETA, 6, ClaimState.RELEASED, release=stamp, since="2026-12-06T14:09:00Z"))
+    done = node.prompt()
+    assert done.returncode == EXIT_BLOCK
+    assert "continued on beta (BBBBBBB) (released there at " in done.stderr
+
+
 def test_guard_lets_the_prompt_through_when_another_machine_only_tried(node: Node) -> None:
     node.write(_claim(BETA, 6, ClaimState.RELEASED))
     first = node.prompt()

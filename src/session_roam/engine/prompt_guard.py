@@ -104,7 +104,13 @@ def sentence(session: str, taker: ClaimView) -> str:
     from session_roam.engine.lease import holder_label, when
 
     claim = taker.claim
-    since = f" since {when(claim.since)}" if claim is not None and claim.since else ""
+    since = ""
+    if claim is not None and claim.since:
+        # A released claim's time is its release; a holding's is when it was taken.
+        done = claim.state is ClaimState.RELEASED
+        since = (
+            f" (released there at {when(claim.since)})" if done else f" since {when(claim.since)}"
+        )
     return (
         f"roam: session {session} continued on {holder_label(taker)}{since}, so this copy is "
         "out of date: exit this claude and run `roam cr` to continue it with every turn."
