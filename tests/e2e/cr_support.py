@@ -15,12 +15,14 @@ import sys
 from typing import TYPE_CHECKING, Final
 
 from tests.support.claude import ClaudeDriver, ClaudeHome
+from tests.support.conversation import conversation_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from session_roam.engine.cluster import Cluster, ClusterNode
+    from tests.support.fake_api import FakeMessagesApi
 
 __all__ = [
     "GATE_SCRIPT",
@@ -32,6 +34,8 @@ __all__ = [
     "roam_argv",
     "roam_env",
     "run_roam",
+    "session_bytes",
+    "user_texts",
 ]
 
 ROAM_TIMEOUT_S: Final = 120.0
@@ -130,3 +134,18 @@ def pid_exists(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def user_texts(api: FakeMessagesApi, mark: int) -> list[str]:
+    """The user turns of the first model call since ``mark``: what a resume really sent."""
+    turns = api.turns_since(mark)
+    assert turns, "the client sent no model call"
+    return conversation_of(turns[0].messages).user_texts
+
+
+def session_bytes(node: ClusterNode, cwd: Path, session_id: str) -> bytes:
+    """The session file as ``node`` has it now (empty while a receiver swaps it in)."""
+    try:
+        return home_of(node).session_file(cwd, session_id).read_bytes()
+    except FileNotFoundError:
+        return b""

@@ -29,9 +29,10 @@ from tests.e2e.cr_support import (
     roam_argv,
     roam_env,
     run_roam,
+    session_bytes,
+    user_texts,
 )
 from tests.support.cluster import wait_until
-from tests.support.conversation import conversation_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -85,19 +86,6 @@ def two(pair: Cluster) -> Iterator[Cluster]:
         _open_lid(pair, node)
 
 
-def _user_texts(api: FakeMessagesApi, mark: int) -> list[str]:
-    turns = api.turns_since(mark)
-    assert turns, "the client sent no model call"
-    return conversation_of(turns[0].messages).user_texts
-
-
-def _file_bytes(node: ClusterNode, cwd: Path, session: str) -> bytes:
-    try:
-        return home_of(node).session_file(cwd, session).read_bytes()
-    except FileNotFoundError:  # a receiver replaces files: the path briefly disappears
-        return b""
-
-
 def test_two_machines_hand_over_after_alpha_released_and_closed_without_force(
     two: Cluster,
     claude: ClaudeDriver,
@@ -116,7 +104,8 @@ def test_two_machines_hand_over_after_alpha_released_and_closed_without_force(
     wait_until(
         lambda: (
             claim_state(beta, session, alpha.device_id) == "released"
-            and _file_bytes(beta, project_cwd, session) == _file_bytes(alpha, project_cwd, session)
+            and session_bytes(beta, project_cwd, session)
+            == session_bytes(alpha, project_cwd, session)
         ),
         timeout_s=30,
         what="alpha's last turn and its release to reach beta",
@@ -131,7 +120,7 @@ def test_two_machines_hand_over_after_alpha_released_and_closed_without_force(
     assert on_beta.returncode == 0, on_beta.stderr
     short = alpha.device_id[:7]
     assert re.search(rf"\(({short})\) is offline; it released this session at \d", on_beta.stderr)
-    assert _user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
+    assert user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +176,7 @@ def alpha_closed_holding(
         wait_until(
             lambda: (
                 claim_state(beta, session, alpha.device_id) == "held"
-                and ON_ALPHA.encode() in _file_bytes(beta, project_cwd, session)
+                and ON_ALPHA.encode() in session_bytes(beta, project_cwd, session)
             ),
             timeout_s=30,
             what="beta to see alpha holding, with alpha's turn",
@@ -232,7 +221,7 @@ def test_two_machines_stop_the_old_holders_next_prompt_after_a_take_over(
     mark = fake_api.mark()
     forced = run_roam(["cr", "--force", session, "--", "-p", ON_BETA], cwd=project_cwd, env=on_beta)
     assert forced.returncode == 0, forced.stderr
-    assert _user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
+    assert user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
     _open_lid(two, alpha)
     wait_until(
         lambda: _stolen_from(alpha, session, beta.device_id) == alpha.device_id,
@@ -248,7 +237,7 @@ def test_two_machines_stop_the_old_holders_next_prompt_after_a_take_over(
         what="alpha's open claude to try its next prompt",
     )
     assert fake_api.turns_since(mark) == []  # the prompt never reached the model
-    reasons = _blocked_reasons(_file_bytes(alpha, project_cwd, session))
+    reasons = _blocked_reasons(session_bytes(alpha, project_cwd, session))
     assert len(reasons) == 1, reasons
     assert reasons[0].startswith(f"roam: session {session} continued on ")
     # beta's roam cr has exited: its claim says when it released the session
@@ -291,7 +280,7 @@ def test_two_machines_ask_on_a_terminal_and_take_over_from_the_closed_holder(
     )
     assert done.returncode == 0, asked
     assert re.search(r"never released it .* Take it over here .*\[y/N\]", asked, re.DOTALL)
-    assert _user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
+    assert user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
 
 
 def _answer_on_a_terminal(

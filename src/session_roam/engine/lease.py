@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.engine.lease_handover import bytes_missing, handover_notes, holder_label, when
 from session_roam.engine.lease_model import (
     Claim,
     ClaimState,
@@ -75,25 +76,6 @@ DEFAULT_TTL_S: Final = 30.0
 #: How long a release waits for peers to confirm the stamp before leaving it to Syncthing.
 RELEASE_WAIT_S: Final = 10.0
 _SIGNALS: Final = (signal.SIGTERM, signal.SIGHUP)
-
-
-def holder_label(view: ClaimView) -> str:
-    """How people see a claim's machine: its name and short device id, "alpha (SRVQLDF)"."""
-    claim = view.claim
-    if claim is None:
-        return view.device[:7]
-    return f"{claim.name or claim.host or view.device[:7]} ({view.device[:7]})"
-
-
-def when(iso: str) -> str:
-    """A claim's ``since`` as people read it: local time, with the date unless it is today."""
-    try:
-        moment = dt.datetime.fromisoformat(iso).astimezone()
-    except ValueError:
-        return iso
-    if moment.date() == dt.datetime.now().astimezone().date():
-        return moment.strftime("%H:%M")
-    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _offline_error(session: str, view: ClaimView) -> HolderOffline:
@@ -428,31 +410,11 @@ def _check_provisional(
     if verdict.holder is not None:
         raise _offline_error(session, verdict.holder)
     if verdict.stamp is not None and verdict.stamp_from is not None:
-        who = holder_label(verdict.stamp_from)
-        claim = verdict.stamp_from.claim
-        at = f" at {when(claim.since)}" if claim is not None and claim.since else ""
-        size = 0 if have is None else have.size
-        raise PeerUnreachable(
-            f"{who} released session {session}{at} with {verdict.stamp.size} bytes, but this "
-            f"machine has {size} bytes of it: its last turn has not arrived, and {who} is not "
-            "connected to send it.",
-            hint=f"Bring {who} online so Syncthing can deliver it, or run `roam cr --force "
-            f"{session}` to continue the copy here (its turns are merged in when it returns).",
-        )
-    said = {v.device for v in verdict.released}
-    notes = [
-        f"{holder_label(v)} is offline; it released this session"
-        + (f" at {when(v.claim.since)}" if v.claim is not None and v.claim.since else "")
-        for v in verdict.released
-    ]
-    notes += [
-        f"{p.name or p.device_id[:7]} ({p.device_id[:7]}) is offline and never took this session"
-        for p in engine.transport.peers()
-        if p.device_id in quorum.absent and p.device_id not in said
-    ]
+        raise bytes_missing(session, verdict.stamp, verdict.stamp_from, have)
+    notes = handover_notes(verdict, engine.transport.peers(), quorum.absent)
     for note in notes:
         log.info("%s", note)
-    return tuple(notes)
+    return notes
 
 
 def status(session_id: str | None = None, *, engine: LeaseEngine | None = None) -> list[LeaseView]:

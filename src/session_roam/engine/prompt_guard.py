@@ -32,6 +32,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from session_roam.engine.lease_handover import holder_label, when
 from session_roam.engine.lease_model import Claim, ClaimState, ClaimView, parse_claim
 from session_roam.engine.lease_protocol import overtaken_by
 from session_roam.engine.paths import validate_session_id
@@ -101,8 +102,6 @@ def overtaker(mine: Claim, views: Sequence[ClaimView]) -> ClaimView | None:
 
 def sentence(session: str, taker: ClaimView) -> str:
     """The one sentence the old holder reads in its claude."""
-    from session_roam.engine.lease import holder_label, when
-
     claim = taker.claim
     since = ""
     if claim is not None and claim.since:
