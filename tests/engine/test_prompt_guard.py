@@ -15,7 +15,7 @@ from session_roam.engine.lease_model import (
     ReleaseStamp,
     serialize_claim,
 )
-from session_roam.engine.prompt_guard import EXIT_BLOCK, arm, overtaker
+from session_roam.engine.prompt_guard import EXIT_BLOCK, arm, overtaker, read_claims
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -120,3 +120,12 @@ def test_guard_settings_carry_only_the_prompt_hook(node: Node) -> None:
 def test_guard_disarm_removes_its_reference_file(node: Node) -> None:
     node.guard.disarm()
     assert not node.guard.ref.exists()
+
+
+def test_guard_follows_no_symlinked_lease_folder(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / f"{BETA}.json").write_bytes(serialize_claim(_claim(BETA, 6, ClaimState.HELD)))
+    link = tmp_path / "leases"
+    link.symlink_to(elsewhere)
+    assert read_claims(link, SID) == []

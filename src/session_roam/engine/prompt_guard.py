@@ -58,6 +58,8 @@ _MAX_CLAIM: Final = 1 << 16
 def read_claims(folder: Path, session: str) -> list[ClaimView]:
     """The session's claim files in ``folder``, never following a symlink (unreadable: no claim)."""
     views: list[ClaimView] = []
+    if folder.is_symlink():  # nothing in the synced folder is followed
+        return views
     try:
         names = sorted(os.listdir(folder))
     except OSError:
@@ -119,7 +121,7 @@ def sentence(session: str, taker: ClaimView) -> str:
 def check(session: str, device: str, folder: Path, ref: Path) -> str | None:
     """The sentence when the session was taken over from ``device``, else None (and the
     reference file is refreshed, so the next prompt takes the fast path again)."""
-    views = read_claims(folder, session)
+    views = read_claims(folder, validate_session_id(session))
     mine = next((v.claim for v in views if v.device == device and v.claim is not None), None)
     taker = None if mine is None else overtaker(mine, views)
     if taker is not None:
