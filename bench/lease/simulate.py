@@ -6,10 +6,14 @@ The same model and the same decision code as tests/engine/test_lease_simulation.
 ``--faults all`` is the issue-8 mix (vaults, long partitions, machines off and back, crashes,
 degraded mode); ``--faults partition`` keeps only long partitions; ``--faults pauses`` is the mix
 from before issue 8 (short pauses and crashes, no vault); ``--faults apart`` is two machines that
-cannot reach each other but both reach the vault. Negative controls, which must show double
-grants: ``--rule any`` (degraded mode without a majority) and ``--faults apart --pull never
---pull-s 0.5`` (barriers that do not wait for the data the peers announced).
-Exit status 1 if any schedule granted a session twice.
+cannot reach each other but both reach the vault; ``--faults two`` is issue 20's laptop and
+desktop with nothing always on (``two-lids``: only lids and crashes, no link ever cut between
+two machines that are on). ``--rule released`` (roam's default) adds the provisional grant
+of two-device folders and counts the forks it makes and the turns lost after every fork healed.
+Negative controls, which must show double grants: ``--rule any`` (degraded mode without a
+majority) and ``--faults apart --pull never --pull-s 0.5`` (barriers that do not wait for the
+data the peers announced).
+Exit status 1 if any schedule granted a session twice or lost a turn.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import sys
 import time
 from typing import TYPE_CHECKING, cast
 
-from tests.engine.lease_sim import SimConfig, StartRule, mixed_faults, simulate
+from tests.engine.lease_sim import SimConfig, StartRule, mixed_faults, simulate, two_machines
 
 if TYPE_CHECKING:
     import random
+    from collections.abc import Callable
 
 
 def _partitions_only(rng: random.Random, *, horizon_s: float, rule: StartRule) -> SimConfig:
@@ -51,11 +56,18 @@ def _apart(rng: random.Random, *, horizon_s: float, rule: StartRule) -> SimConfi
     )
 
 
-_MIXES = {
+def _two_lids(rng: random.Random, *, horizon_s: float, rule: StartRule) -> SimConfig:
+    config = two_machines(rng, horizon_s=horizon_s, rule=rule)
+    return dataclasses.replace(config, partition_p=0.0, pause_p=0.0)
+
+
+_MIXES: dict[str, Callable[..., SimConfig]] = {
     "all": mixed_faults,
     "apart": _apart,
     "partition": _partitions_only,
     "pauses": _pauses_only,
+    "two": two_machines,
+    "two-lids": _two_lids,
 }
 
 
@@ -65,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--horizon", type=float, default=5.0, help="simulated seconds each")
     parser.add_argument("--faults", choices=sorted(_MIXES), default="all")
-    parser.add_argument("--rule", choices=["majority", "strict", "any"], default="majority")
+    parser.add_argument(
+        "--rule", choices=["majority", "released", "strict", "any"], default="majority"
+    )
     parser.add_argument(
         "--pull",
         choices=["always", "degraded", "never"],
@@ -99,11 +113,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{result.offline_losses}), refusals without a majority {result.refusals}, "
         f"withdrew as a peer disconnected {result.unreachable}, timeouts {result.timeouts}\n"
         f"partitions {result.partitions}, machines off {result.offs}, "
-        f"crashes {result.crashes}, takeovers after a crash {result.takeovers_after_crash}"
+        f"crashes {result.crashes}, takeovers after a crash {result.takeovers_after_crash}\n"
+        f"provisional grants {result.provisional_grants} (refused {result.provisional_refusals}"
+        f"), forks {result.forks} (on a stale copy {result.stale_forks}), turns {result.turns}, "
+        f"lost after healing {result.lost_turns}"
     )
     for line in result.log[:10]:
         print(line)
-    return 1 if result.double_grants else 0
+    return 1 if result.double_grants or result.lost_turns else 0
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ __all__ = [
     "roam_env",
     "run_roam",
     "sent_user_texts",
+    "session_bytes",
 ]
 
 ROAM_TIMEOUT_S: Final = 120.0
@@ -140,3 +141,11 @@ def pid_exists(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def session_bytes(node: ClusterNode, cwd: Path, session_id: str) -> bytes:
+    """The session file as ``node`` has it now (empty while a receiver swaps it in)."""
+    try:
+        return home_of(node).session_file(cwd, session_id).read_bytes()
+    except FileNotFoundError:
+        return b""

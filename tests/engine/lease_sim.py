@@ -48,11 +48,26 @@ from session_roam.engine.lease_model import (
     make_view,
 )
 from session_roam.engine.lease_protocol import Flow, Lost, Publish, Read, Sleep, Won, acquire_flow
+from session_roam.engine.lease_rule import LeaseRule, allows_provisional, provisional
 from session_roam.errors import PeerUnreachable, SyncTimeout
-from tests.engine.lease_sim_config import Replica, SimConfig, SimResult, StartRule, mixed_faults
+from tests.engine.lease_sim_config import (
+    Replica,
+    SimConfig,
+    SimResult,
+    StartRule,
+    mixed_faults,
+    two_machines,
+)
 from tests.engine.lease_sim_faults import schedule_faults
 from tests.engine.lease_sim_net import Power
 from tests.engine.lease_sim_replicas import Replicas
+from tests.engine.lease_sim_session import (
+    copy_of,
+    is_session_file,
+    lost_turns,
+    stamp_of,
+    write_turn,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -65,6 +80,7 @@ __all__ = [
     "World",
     "mixed_faults",
     "simulate",
+    "two_machines",
 ]
 
 SESSION = "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70"
@@ -79,6 +95,7 @@ class World(Replicas):
         super().__init__(config, rng)
         self.flow_factory = flow
         self.result = SimResult(schedules=1)
+        self.settling = False  # after the horizon: nobody starts, every fault heals
 
     def run(self) -> SimResult:
         if self.config.handover:
@@ -91,11 +108,29 @@ class World(Replicas):
             self.fault([frozenset(("DEV0", "DEV1"))], self.config.horizon_s)
         self.run_until(self.config.horizon_s)
         self.result.degraded_schedules = int(self.result.degraded_grants > 0)
+        if self.config.rule == "released":
+            self.settle()
         return self.result
+
+    def settle(self) -> None:
+        """The end of the story: every writer exits, every machine comes back, every link heals;
+        then every turn must be in every machine's copy (the forks repaired whole)."""
+        self.settling = True
+        for node in self.nodes.values():
+            if self.power[node.device] is Power.OFF:
+                self.power_on(node)
+            if node.holding is not None and self.power[node.device] is Power.UP:
+                self.release(node, node.token)
+        # Every fault ends within the horizon plus its own length; messages then drain.
+        longest = max(self.config.max_partition_s, self.config.horizon_s, self.config.max_pause_s)
+        self.run_until(self.config.horizon_s + longest + 10.0)
+        self.result.lost_turns = lost_turns(self)
 
     def views(self, node: Replica) -> list[ClaimView]:
         result = []
         for device, (_, raw) in sorted(node.files.items()):
+            if is_session_file(device):
+                continue
             view, obs = make_view(
                 raw,
                 session=SESSION,
@@ -127,6 +162,8 @@ class World(Replicas):
             return
         if self.power[node.device] is not Power.UP or node.flow is not None or node.holding:
             return
+        if self.settling:
+            return
         peers = [p for p in self.names if p != node.device]
         connected = frozenset(p for p in peers if self.connected(node.device, p))
         missing = frozenset(peers) - connected
@@ -139,10 +176,29 @@ class World(Replicas):
             and (rule == "any" or has_majority(len(self.names), len(connected) + 1))
         ):
             absent = missing
+        provisional_grant = False
+        two = allows_provisional(LeaseRule.RELEASED, len(self.names))
+        if missing and not absent and rule == "released" and two:
+            # Issue 20: no majority, but maybe every absent machine released and its bytes are
+            # here (the same check roam runs before the flow, lease_rule.provisional).
+            verdict = provisional(
+                self.views(node),
+                me=node.device,
+                absent=missing,
+                have=stamp_of(copy_of(node)),
+            )
+            if verdict.granted:
+                absent, provisional_grant = missing, True
+            else:
+                self.result.provisional_refusals += 1
+                node.force_past_dead = node.force_past_dead or (
+                    verdict.holder is not None
+                    and self.power.get(verdict.holder.device) is Power.DEAD
+                )
         dead = bool(missing) and all(self.power[p] is Power.DEAD for p in missing)
         if dead and (rule == "strict" or not absent or node.force_past_dead):
             # The user forces past machines known to be dead (--force, on the record).
-            forced, absent = missing, frozenset()
+            forced, absent, provisional_grant = missing, frozenset(), False
         if missing and not absent and not forced:
             self.result.refusals += 1  # PeerUnreachable; try again later
             self.retry(node, 0.2, 1.0)
@@ -164,6 +220,7 @@ class World(Replicas):
             else self.flow_factory(base, poll_s=0.05)
         )
         node.absent = absent
+        node.provisional = provisional_grant
         node.required = connected
         node.deadline = self.now + self.config.acquire_timeout_s
         self.step(node, None)
@@ -234,7 +291,7 @@ class World(Replicas):
             pull = self.config.pull
             if pull == "always" or (pull == "degraded" and node.absent):
                 # The pull: every version the peers announced before confirming ours.
-                node.pulling = dict(node.announced)
+                node.pulling = {w: v for w, v in node.announced.items() if not is_session_file(w)}
             else:
                 node.pulling = {}
         files = node.files
@@ -271,8 +328,15 @@ class World(Replicas):
             if n.holding is not None and self.power[n.device] is Power.UP
         ]
         self.result.grants += 1
-        self.result.degraded_grants += bool(node.absent)
-        if others:
+        self.result.degraded_grants += bool(node.absent) and not node.provisional
+        self.result.provisional_grants += node.provisional
+        provisional_involved = node.provisional or any(self.nodes[o].provisional for o in others)
+        if not others and node.provisional and self.stale(node):
+            self.result.forks += 1  # it continues a copy that lacks turns written elsewhere
+            self.result.stale_forks += 1
+        elif others and provisional_involved:
+            self.result.forks += 1  # two writers at once, at least one without a majority
+        elif others:
             self.result.double_grants += 1
             mode = f"degraded without {sorted(node.absent)}" if node.absent else "normal"
             self.result.log.append(
@@ -287,6 +351,25 @@ class World(Replicas):
         token = node.token
         self.at(self.now + self.config.ttl_s / 3, lambda: self.renew(node, token))
         self.at(self.now + hold, lambda: self.release(node, token))
+        if self.config.rule == "released":
+            self.turn(node, token)
+
+    def stale(self, node: Replica) -> bool:
+        """Does ``node``'s copy lack a turn that some machine has written by now?"""
+        have = copy_of(node)
+        return any(
+            f"{other.device}#{other.written}" not in have
+            for other in self.nodes.values()
+            if other.written and self.power[other.device] is not Power.DEAD
+        )
+
+    def turn(self, node: Replica, token: int) -> None:
+        """A holder writes a turn now and then, until it releases (or its machine goes off)."""
+        if token != node.token or node.holding is None or self.settling:
+            return
+        write_turn(self, node)
+        self.result.turns += 1
+        self.at(self.now + self.rng.uniform(0.1, 0.6), lambda: self.turn(node, token))
 
     def hand_over(self, laptop: Replica) -> float:
         """The scripted schedules: how the laptop (DEV1) leaves; DEV0 then tries to continue."""
@@ -312,7 +395,12 @@ class World(Replicas):
         if token != node.token or node.holding is None:
             return
         claim = node.holding.bump(state=ClaimState.RELEASED)
+        if self.config.rule == "released":
+            # The turns went out as they were written; the stamp names the copy as it is now.
+            stamp = stamp_of(copy_of(node), claim.ticket)
+            claim = dataclasses.replace(claim, release=stamp or claim.release)
         node.holding = None
+        node.provisional = False
         self.publish(node, claim)
         if self.config.handover == "release" and node.device == "DEV1":
             # A clean release reaches the others, then the laptop is closed for the night.

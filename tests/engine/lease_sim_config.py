@@ -12,12 +12,14 @@ if TYPE_CHECKING:
     from session_roam.engine.lease_model import Claim, Observation
     from session_roam.engine.lease_protocol import Flow
 
-__all__ = ["Replica", "SimConfig", "SimResult", "StartRule", "mixed_faults"]
+__all__ = ["Replica", "SimConfig", "SimResult", "StartRule", "mixed_faults", "two_machines"]
 
 #: ``strict``: refuse unless every peer is connected (or dead: forced past), the rule before
-#: issue 8. ``majority``: the degraded mode of issue 8. ``any``: degraded mode WITHOUT a
-#: majority, a negative control the simulation must catch.
-StartRule = Literal["strict", "majority", "any"]
+#: issue 8. ``majority``: the degraded mode of issue 8. ``released``: issue 20's default, the
+#: majority rule plus a provisional grant without a majority when every absent machine released
+#: cleanly and this machine has the released bytes (``lease_rule.provisional``). ``any``:
+#: degraded mode WITHOUT a majority and without that check, a negative control.
+StartRule = Literal["strict", "majority", "released", "any"]
 
 
 @dataclass(slots=True)
@@ -66,6 +68,13 @@ class SimResult:
     unreachable: int = 0  # withdrew: a required peer disconnected during a barrier
     timeouts: int = 0
     takeovers_after_crash: int = 0
+    # issue 20: grants without a majority, the forks they cause, and whether the forks healed
+    provisional_grants: int = 0
+    provisional_refusals: int = 0  # not started: an absent holder, or the bytes not here
+    forks: int = 0  # provisional grants next to another holder, or on a copy missing turns
+    stale_forks: int = 0  # of those: on a copy missing turns (nobody else holding then)
+    turns: int = 0  # turns written by holders
+    lost_turns: int = 0  # turns missing from a machine's copy once everything healed
     crashes: int = 0
     offs: int = 0
     partitions: int = 0
@@ -101,6 +110,8 @@ class Replica:
     announced: dict[str, int] = field(default_factory=dict)  # writer -> newest announced
     holding: Claim | None = None
     force_past_dead: bool = False  # the user saw "offline" naming a machine that is dead
+    provisional: bool = False  # the holding was granted without a majority
+    written: int = 0  # turns this machine wrote (its own part of the session, issue 20)
 
 
 def mixed_faults(
@@ -120,3 +131,11 @@ def mixed_faults(
         vault_crash_p=0.02,
         pull_s=rng.choice([0.0, 0.0, 0.3]),
     )
+
+
+def two_machines(
+    rng: random.Random, *, horizon_s: float = 5.0, rule: StartRule = "released"
+) -> SimConfig:
+    """Issue 20's cluster: a laptop and a desktop and nothing always on, with every fault."""
+    config = mixed_faults(rng, horizon_s=horizon_s, rule=rule)
+    return dataclasses.replace(config, nodes=2, vaults=0, crash_p=0.1, off_p=0.3)

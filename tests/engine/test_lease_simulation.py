@@ -23,16 +23,29 @@ from session_roam.engine.lease_model import (
     ClaimState,
     ClaimView,
     Decision,
+    ReleaseStamp,
     Verdict,
     decide,
     next_ticket,
 )
 from session_roam.engine.lease_protocol import Flow, Lost, Publish, Read, Sleep, Won
-from tests.engine.lease_sim import SimConfig, SimResult, World, mixed_faults, simulate
+from session_roam.engine.lease_rule import Provisional, newest_stamp, provisional
+from tests.engine import lease_sim, lease_sim_session
+from tests.engine.lease_sim import (
+    SimConfig,
+    SimResult,
+    World,
+    mixed_faults,
+    simulate,
+    two_machines,
+)
 from tests.engine.lease_sim_net import Message
+from tests.engine.lease_sim_session import is_session_file
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
+
+    from tests.engine.lease_sim_config import Replica
 
 #: Schedules per run; ``bench/lease`` runs many more. Override with ROAM_LEASE_SIM_SCHEDULES.
 SCHEDULES = int(os.environ.get("ROAM_LEASE_SIM_SCHEDULES", "2000"))
@@ -204,3 +217,87 @@ def test_lease_simulation_needs_the_pull_after_each_barrier(
     result = simulate(150, seed=8, config=config)
     assert (result.double_grants > 0) is doubles, result.log[:5]
     assert result.degraded_grants > 150
+
+
+# --- issue 20: two machines, no third: provisional grants, the forks they make, the repair ---
+
+
+def test_lease_simulation_two_machines_fork_only_through_provisional_grants() -> None:
+    # A laptop and a desktop with partitions, lids and crashes: no double grant between two
+    # majority decisions (there are none), some provisional grants fork, and no turn is lost.
+    result = simulate(SCHEDULES, seed=20261206, configs=two_machines)
+    assert result.double_grants == 0, result.log[:5]
+    assert result.provisional_grants > SCHEDULES // 10
+    assert result.forks > 0  # the counter sees the forks a partition makes
+    assert result.turns > SCHEDULES
+    assert result.lost_turns == 0
+
+
+def test_lease_simulation_never_grants_twice_with_a_majority_under_the_released_rule() -> None:
+    # The issue-8 mix under the default rule: with three or more devices only a majority
+    # decides; two-device clusters may fork, and every fork is repaired whole.
+    configs = functools.partial(mixed_faults, rule="released")
+    result = simulate(SCHEDULES, seed=20261207, configs=configs)
+    assert result.double_grants == 0, result.log[:5]
+    assert result.lost_turns == 0
+
+
+def _two_hand_over(how: Literal["release", "off", "cut"], schedules: int) -> list[SimResult]:
+    """Two machines and no vault: DEV1 holds, then leaves as ``how`` says; DEV0 follows. The
+    data of a file may arrive up to 2 s after its announcement."""
+    config = SimConfig(
+        nodes=2,
+        horizon_s=20.0,
+        ttl_s=9.0,  # each barrier may wait TTL/3 = 3 s, more than the data's 2 s
+        acquire_timeout_s=18.0,
+        handover=how,
+        pull_s=2.0,
+        rule="released",
+    )
+    return [simulate(1, seed=seed, config=config) for seed in range(schedules)]
+
+
+def test_lease_simulation_two_machines_hand_over_after_a_clean_release_without_a_fork() -> None:
+    results = _two_hand_over("release", 200)
+    assert sum(r.provisional_grants > 0 for r in results) >= 190
+    assert sum(r.forks for r in results) == 0
+    assert sum(r.provisional_refusals for r in results) > 0  # waited for the released bytes
+
+
+@pytest.mark.parametrize("how", ["off", "cut"])
+def test_lease_simulation_two_machines_refuse_while_the_holder_is_away(
+    how: Literal["off", "cut"],
+) -> None:
+    results = _two_hand_over(how, 100)
+    assert all(r.grants == 1 and r.provisional_refusals > 0 for r in results)
+    assert sum(r.forks + r.double_grants for r in results) == 0
+
+
+def test_lease_simulation_catches_a_provisional_grant_that_skips_the_bytes_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def blind(
+        views: Sequence[ClaimView],
+        *,
+        me: str,
+        absent: Collection[str],
+        have: ReleaseStamp | None,
+    ) -> Provisional:
+        newest = newest_stamp(views)
+        stamp = newest.claim.release if newest is not None and newest.claim else have
+        return provisional(views, me=me, absent=absent, have=stamp)
+
+    monkeypatch.setattr(lease_sim, "provisional", blind)
+    assert sum(r.forks for r in _two_hand_over("release", 200)) > 0
+
+
+def test_lease_simulation_catches_a_repair_that_keeps_one_side_of_a_fork(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def one_side(node: Replica) -> frozenset[str]:
+        sides = [raw for w, (_, raw) in node.files.items() if is_session_file(w) and raw]
+        return frozenset(max(sides, key=len).decode().split("\n")) if sides else frozenset()
+
+    monkeypatch.setattr(lease_sim, "copy_of", one_side)
+    monkeypatch.setattr(lease_sim_session, "copy_of", one_side)
+    assert simulate(300, seed=20261206, configs=two_machines).lost_turns > 0

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ from session_roam.engine.resume import (
     ResumeRequest,
     Terminated,
 )
-from session_roam.errors import InvalidInput, LeaseHeld, SyncTimeout
+from session_roam.errors import HolderOffline, InvalidInput, LeaseHeld, SyncTimeout
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -396,3 +397,85 @@ def test_resume_tells_the_hooks_that_roam_cr_holds_the_session(
         session, request_
     )
     assert claude.env == {"ROAM_CR_SESSION": SID}
+
+
+# --- issue 20: the holder is offline; on a terminal roam asks before taking over -------------
+
+
+@dataclass
+class OfflineHolderCoordinator(FakeCoordinator):
+    """The machine holding the session is off: only a forced acquisition gets the lease."""
+
+    def acquire(self, session: PickedSession, *, forced: bool) -> FakeLease:
+        self.calls.append("acquire")
+        self.forced.append(forced)
+        if not forced:
+            raise HolderOffline(f"Session {session.session_id} was last taken by alpha.")
+        return self.lease
+
+
+def test_resume_asks_on_a_terminal_and_takes_over_from_an_offline_holder(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    coordinator = OfflineHolderCoordinator(FakeLease(session.path))
+    ui = FakeUI(interactive=True, answer=True)
+    _resumer(coordinator, journal, ui, FakeClaude(session.path)).run(session, request_)
+    assert coordinator.forced == [False, True]
+    assert ui.questions[0].startswith(f"Session {SID} was last taken by alpha. Take it over here")
+    assert "wait" not in coordinator.calls  # nothing can arrive from a machine that is off
+
+
+def test_resume_refuses_an_offline_holder_when_the_answer_is_no(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    coordinator = OfflineHolderCoordinator(FakeLease(session.path))
+    ui = FakeUI(interactive=True, answer=False)
+    with pytest.raises(HolderOffline, match="last taken by alpha"):
+        _resumer(coordinator, journal, ui, FakeClaude(session.path)).run(session, request_)
+    assert coordinator.forced == [False]
+
+
+def test_resume_refuses_an_offline_holder_without_asking_off_a_terminal(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    coordinator = OfflineHolderCoordinator(FakeLease(session.path))
+    ui = FakeUI(interactive=False)
+    with pytest.raises(HolderOffline):
+        _resumer(coordinator, journal, ui, FakeClaude(session.path)).run(session, request_)
+    assert ui.questions == []
+
+
+def test_resume_prints_why_a_grant_without_a_majority_stands(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    lease = FakeLease(session.path)
+    lease.notes = ("alpha (AAAAAAA) is offline; it released this session at 14:02",)  # type: ignore[attr-defined]  # the real lease's attribute
+    ui = FakeUI()
+    _resumer(FakeCoordinator(lease), journal, ui, FakeClaude(session.path)).run(session, request_)
+    assert ui.infos == ["alpha (AAAAAAA) is offline; it released this session at 14:02"]
+
+
+def _argv_under_a_guarded_lease(
+    session: PickedSession, journal: Journal, request: ResumeRequest
+) -> list[str]:
+    """claude's argv when the lease carries the prompt guard's arguments, as the real one does."""
+    lease = FakeLease(session.path)
+    lease.claude_args = ("--settings", "{}")  # type: ignore[attr-defined]  # the real lease's attribute
+    claude = FakeClaude(session.path)
+    _resumer(FakeCoordinator(lease), journal, FakeUI(), claude).run(session, request)
+    return claude.argv
+
+
+def test_resume_gives_claude_the_lease_guard_hook(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    argv = _argv_under_a_guarded_lease(session, journal, request_)
+    assert argv == ["/bin/claude", "-r", SID, "--settings", "{}", "-p", "hi"]
+
+
+def test_resume_gives_a_fork_no_lease_guard_hook(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    fork = dataclasses.replace(request_, claude_args=("--fork-session",))
+    argv = _argv_under_a_guarded_lease(session, journal, fork)
+    assert argv == ["/bin/claude", "-r", SID, "--fork-session"]

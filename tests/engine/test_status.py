@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from session_roam.engine.lease_rule import LeaseRule
 from session_roam.engine.local import LocalSyncthing
 from session_roam.engine.status import LeaseReach, collect_status, count_conflicts
 from session_roam.engine.stconfig import StConfig
@@ -100,7 +101,7 @@ def test_status_counts_this_machine_and_connected_peers_toward_a_lease(tmp_path:
     leases = collect_status(_local(tmp_path), tmp_path).leases
     assert leases is not None
     assert (leases.devices, leases.reachable, leases.majority) == (2, 2, True)
-    assert leases.describe() == "all 2 machines sharing the folder are reachable"
+    assert leases.describe().startswith("all 2 machines sharing the folder are reachable")
 
 
 def test_status_lease_reach_with_a_machine_off_names_the_majority_rule() -> None:
@@ -110,6 +111,18 @@ def test_status_lease_reach_with_a_machine_off_names_the_majority_rule() -> None
         .startswith("2 of 3 machines reachable, a majority")
     )
     assert "not a majority" in LeaseReach(devices=2, reachable=1).describe()
+
+
+def test_status_lease_reach_of_two_machines_says_a_third_makes_one_writer_strict() -> None:
+    both = LeaseReach(devices=2, reachable=2).describe()
+    assert both.endswith("a third always-on Syncthing makes one writer strict")
+    assert "(provisional)" in LeaseReach(devices=2, reachable=1).describe()
+    assert "third" not in LeaseReach(devices=3, reachable=3).describe()
+
+
+def test_status_lease_reach_of_two_machines_under_the_majority_rule_refuses() -> None:
+    alone = LeaseReach(devices=2, reachable=1, rule=LeaseRule.MAJORITY).describe()
+    assert alone.endswith("refuses until more connect (or --force)")
 
 
 def test_count_conflicts_skips_versions_archive_and_temp_files(tmp_path: Path) -> None:

@@ -25,7 +25,12 @@ from session_roam.engine.hooks import (
 from session_roam.engine.journal import Journal
 from session_roam.engine.keeper import ProcessKeeper, claude_pid_of_hook, keep, report_to_stdout
 from session_roam.engine.paths import claude_config_dir
-from session_roam.errors import RoamError, SyncthingConfigMissing, SyncthingError
+from session_roam.errors import (
+    InvalidInput,
+    RoamError,
+    SyncthingConfigMissing,
+    SyncthingError,
+)
 
 __all__ = ["hooks_app", "register"]
 
@@ -166,7 +171,7 @@ def run_command(
         keeper = ProcessKeeper([*roam_argv(), "hooks", "run", "keep"])
     except SyncthingConfigMissing:
         keeper = None
-    except SyncthingError as exc:
+    except (SyncthingError, InvalidInput) as exc:  # InvalidInput: roam's config.toml
         _warn(f"roam: cannot coordinate session {payload.session_id}: {exc.message}")
         keeper = None
     runner = HookRunner(journal=Journal(), keeper=keeper, warn=_warn)

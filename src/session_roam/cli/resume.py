@@ -66,7 +66,8 @@ class TerminalUI:
         if not self.interactive:
             return False
         try:
-            answer = self._err.input(f"{question} [y/N] ")
+            # markup=False: rich would take "[y/N]" (and any [..] in the question) for a style.
+            answer = self._err.input(f"{question} [y/N] ", markup=False)
         except EOFError:
             return False
         return answer.strip().lower() in {"y", "yes"}

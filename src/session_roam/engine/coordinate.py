@@ -36,6 +36,7 @@ from session_roam.engine.paths import (
     validate_session_id,
 )
 from session_roam.engine.pick import PickedSession, pick_session
+from session_roam.engine.prompt_guard import Armed, arm
 from session_roam.engine.resume import NO_SYNC_WARNING, ResumeOutcome, Resumer, ResumeRequest
 from session_roam.engine.store import find_session_files
 from session_roam.engine.syncready import NO_LEASE_HINT, sync_here
@@ -155,11 +156,17 @@ def what_is_here(session: PickedSession) -> str:
 
 
 class _HeldLease:
-    def __init__(self, lease: lease_api.Lease) -> None:
+    def __init__(self, lease: lease_api.Lease, guard: Armed) -> None:
         self._lease = lease
+        self._guard = guard
+        self.notes = lease.notes  # why a grant without a majority stands, for the person
+        self.claude_args = guard.args  # the hook that stops this claude if it is taken over
 
     def release(self, *, wrote: bool) -> None:
-        self._lease.release(stamp=wrote)
+        try:
+            self._lease.release(stamp=wrote)
+        finally:
+            self._guard.disarm()
 
 
 class SyncthingCoordinator:
@@ -210,7 +217,12 @@ class SyncthingCoordinator:
                 hint="Finish the session on that machine first, or take it over with "
                 f"`roam cr --force {session.session_id}` (the takeover is recorded).",
             ) from exc
-        return _HeldLease(held)
+        try:
+            guard = arm(session.session_id, self._me, self._root, xdg.state_dir() / "guard")
+        except BaseException:
+            held.release(stamp=False)
+            raise
+        return _HeldLease(held, guard)
 
     def _pulling(self) -> int:
         """Files Syncthing still has to pull that a connected machine can actually provide.

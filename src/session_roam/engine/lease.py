@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.engine.lease_handover import bytes_missing, handover_notes, holder_label, when
 from session_roam.engine.lease_model import (
     Claim,
     ClaimState,
@@ -31,6 +32,7 @@ from session_roam.engine.lease_model import (
     resolve_steals,
 )
 from session_roam.engine.lease_protocol import Lost, acquire_flow, overtaken_by, steal_flow
+from session_roam.engine.lease_rule import provisional
 from session_roam.engine.lease_setup import engine_for, engine_scope, open_engine
 from session_roam.engine.lease_stamp import file_stamp, wait_for_release_stamp
 from session_roam.engine.paths import validate_session_id
@@ -47,7 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from types import FrameType, TracebackType
 
-    from session_roam.engine.lease_engine import LeaseEngine
+    from session_roam.engine.lease_engine import LeaseEngine, Quorum
 
 __all__ = [
     "DEFAULT_TTL_S",
@@ -64,6 +66,7 @@ __all__ = [
     "status",
     "steal",
     "wait_for_release_stamp",
+    "when",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,18 +78,10 @@ RELEASE_WAIT_S: Final = 10.0
 _SIGNALS: Final = (signal.SIGTERM, signal.SIGHUP)
 
 
-def holder_label(view: ClaimView) -> str:
-    """How people see a claim's machine: its name and short device id, "alpha (SRVQLDF)"."""
-    claim = view.claim
-    if claim is None:
-        return view.device[:7]
-    return f"{claim.name or claim.host or view.device[:7]} ({view.device[:7]})"
-
-
 def _offline_error(session: str, view: ClaimView) -> HolderOffline:
     claim = view.claim
     state = "an unreadable claim" if claim is None else f"its claim is still {claim.state.value}"
-    since = f" since {claim.since}" if claim is not None and claim.since else ""
+    since = f" since {when(claim.since)}" if claim is not None and claim.since else ""
     who = holder_label(view)
     return HolderOffline(
         f"Session {session} was last taken by {who}, which is not connected now and never "
@@ -183,6 +178,8 @@ class Lease:
         self.claim = claim
         self.session_file = session_file
         self.overtaken: ClaimView | None = None
+        #: Why this grant stands without a majority ("alpha is offline; it released ...").
+        self.notes: tuple[str, ...] = ()
         self._lock_fd = lock_fd
         self._mutex = threading.Lock()
         self._stop = threading.Event()
@@ -249,7 +246,9 @@ class Lease:
                 if final is not None:
                     final = ReleaseStamp(final.size, final.sha256, self.claim.ticket)
                 self.claim = self.claim.bump(
-                    state=ClaimState.RELEASED, release=final or self.claim.release
+                    state=ClaimState.RELEASED,
+                    release=final or self.claim.release,
+                    since=_now_iso(),  # "released at": what the next writer is told
                 )
                 transport = self.engine.transport
                 transport.write_claim(self.claim)
@@ -300,6 +299,10 @@ def _relative(path: Path, transport: Any) -> str:
     return Path(os.path.realpath(path)).relative_to(root).as_posix()
 
 
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
 def _base_claim(engine: LeaseEngine, session: str, ttl_s: float, forced: tuple[str, ...]) -> Claim:
     return Claim(
         session=session,
@@ -308,7 +311,7 @@ def _base_claim(engine: LeaseEngine, session: str, ttl_s: float, forced: tuple[s
         state=ClaimState.CHOOSING,
         ttl_s=ttl_s,
         counter=0,
-        since=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        since=_now_iso(),
         name=engine.transport.device_name(),
         host=socket.gethostname(),
         pid=os.getpid(),
@@ -367,6 +370,7 @@ def _acquire(
         )
     try:
         quorum = engine.quorum(force=force, session=session)
+        notes = _check_provisional(engine, session, quorum, session_file)
         result = engine.run(
             acquire_flow(_base_claim(engine, session, ttl_s, quorum.forced), absent=quorum.absent),
             session=session,
@@ -382,6 +386,7 @@ def _acquire(
             raise _offline_error(session, result.blocker)
         raise _held_error(session, result.blocker)
     lease = Lease(engine, result.claim, fd, session_file, owns_engine=owns_engine).start()
+    lease.notes = notes
     if session_file is not None and stamp_timeout_s is not None:
         try:
             wait_for_release_stamp(session, session_file, timeout_s=stamp_timeout_s, engine=engine)
@@ -389,6 +394,27 @@ def _acquire(
             lease.release(stamp=False)
             raise
     return lease
+
+
+def _check_provisional(
+    engine: LeaseEngine, session: str, quorum: Quorum, session_file: Path | None
+) -> tuple[str, ...]:
+    """Without a majority (``lease_rule``): refuse unless the absent machines are done and their
+    last bytes are here; otherwise the one line per absent machine that says why we may go on."""
+    if not quorum.provisional:
+        return ()
+    have = file_stamp(session_file) if session_file is not None else None
+    verdict = provisional(
+        engine.views(session), me=engine.device_id, absent=quorum.absent, have=have
+    )
+    if verdict.holder is not None:
+        raise _offline_error(session, verdict.holder)
+    if verdict.stamp is not None and verdict.stamp_from is not None:
+        raise bytes_missing(session, verdict.stamp, verdict.stamp_from, have)
+    notes = handover_notes(verdict, engine.transport.peers(), quorum.absent)
+    for note in notes:
+        log.info("%s", note)
+    return notes
 
 
 def status(session_id: str | None = None, *, engine: LeaseEngine | None = None) -> list[LeaseView]:

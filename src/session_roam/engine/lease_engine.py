@@ -30,6 +30,7 @@ from session_roam.engine.lease_model import (
     make_view,
 )
 from session_roam.engine.lease_protocol import Flow, Lost, Publish, Read, Sleep, Won
+from session_roam.engine.lease_rule import DEFAULT_RULE, LeaseRule, allows_provisional
 from session_roam.errors import PeerUnreachable, SyncTimeout
 
 if TYPE_CHECKING:
@@ -65,12 +66,14 @@ class Quorum:
 
     ``forced``: peers a ``--force`` run goes past (recorded in the claim). ``absent``: peers that
     are off while the rest are a majority (degraded mode): not waited for, but their claims
-    must be cleanly released (``lease_model.decide``).
+    must be cleanly released (``lease_model.decide``). ``provisional``: the absent ones are not
+    a minority; the grant also needs their clean release and its bytes here (``lease_rule``).
     """
 
     wait_for: list[str]
     forced: tuple[str, ...] = ()
     absent: frozenset[str] = frozenset()
+    provisional: bool = False
 
 
 class LeaseTransport(Protocol):
@@ -237,8 +240,10 @@ class LeaseEngine:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         boot: str | None = None,
+        rule: LeaseRule = DEFAULT_RULE,
     ) -> None:
         self.transport = transport
+        self.rule = rule
         self.observations = observations or ObservationStore(None)
         self.locks = locks or LocalLocks(None)
         self.clock = clock
@@ -293,7 +298,9 @@ class LeaseEngine:
 
         Every peer connected: wait for all of them. Some off, but this machine and its connected
         peers are a majority of the folder's devices: wait for those, and treat the rest as
-        ``absent``. Fewer than a majority: refuse, unless ``force`` goes past them.
+        ``absent``. Fewer than a majority: refuse, unless ``force`` goes past them, or two
+        devices share the folder and the rule is ``released`` (the default): then the quorum is
+        ``provisional`` and the caller checks ``lease_rule.provisional`` before the flow.
 
         With ``session``, a live claim from a machine that is not a direct peer is refused too:
         its claims reach us through a third machine, and the majority rule assumes every machine
@@ -327,11 +334,19 @@ class LeaseEngine:
         if has_majority(len(peers) + 1, len(connected) + 1):
             log.info("%s not connected; the lease is decided by the majority that is", names)
             return Quorum(connected, absent=frozenset(p.device_id for p in missing))
+        if allows_provisional(self.rule, len(peers) + 1):
+            log.info(
+                "%s not connected and no majority here: only a clean release lets us in", names
+            )
+            return Quorum(
+                connected, absent=frozenset(p.device_id for p in missing), provisional=True
+            )
         verb = "is" if len(missing) == 1 else "are"
         raise PeerUnreachable(
             f"Cannot take the lease while {names} {verb} not connected: only "
             f"{len(connected) + 1} of the {len(peers) + 1} machines sharing the folder can be "
-            "asked, a lease needs more than half, and the others might be writing this session.",
+            'asked, a lease needs more than half (lease_rule = "majority"), and the others '
+            "might be writing this session.",
             hint="Connect them (`roam status` shows who is missing), or pass --force if they are "
             "not using this session.",
         )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import tomllib
 from typing import TYPE_CHECKING
 
 from session_roam.engine.lease_engine import LeaseEngine, LocalLocks, ObservationStore
+from session_roam.engine.lease_rule import CONFIG_KEY, DEFAULT_RULE, LeaseRule, parse_rule
 from session_roam.engine.paths import claude_config_dir, projects_dir
-from session_roam.engine.xdg import state_dir
+from session_roam.engine.xdg import config_dir, state_dir
+from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -15,7 +18,7 @@ if TYPE_CHECKING:
 
     from session_roam.engine.lease_engine import LeaseTransport
 
-__all__ = ["engine_for", "engine_scope", "open_engine"]
+__all__ = ["configured_rule", "engine_for", "engine_scope", "open_engine"]
 
 
 def open_engine(
@@ -54,4 +57,33 @@ def engine_for(transport: LeaseTransport) -> LeaseEngine:
         transport,
         observations=ObservationStore(base / "observations.json"),
         locks=LocalLocks(base / "locks"),
+        rule=configured_rule(),
     )
+
+
+def configured_rule(folder: Path | None = None) -> LeaseRule:
+    """``lease_rule`` from roam's config.toml: ``released`` (the default) or ``majority``.
+
+    A value roam does not know is an error, not a silent default: someone who wrote
+    ``majority`` to get one writer for sure must not get the provisional rule by a typo.
+    """
+    path = (folder if folder is not None else config_dir()) / "config.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return DEFAULT_RULE
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(
+            f"roam cannot read its settings in {path} ({exc}).",
+            hint="Fix the file, or move it away to use the defaults.",
+        ) from None
+    if CONFIG_KEY not in data:
+        return DEFAULT_RULE
+    rule = parse_rule(data[CONFIG_KEY])
+    if rule is None:
+        raise InvalidInput(
+            f"{CONFIG_KEY} = {data[CONFIG_KEY]!r} in {path} is not a lease rule.",
+            hint=f'Write {CONFIG_KEY} = "released" (the default: two machines hand over after a '
+            f'clean release) or {CONFIG_KEY} = "majority" (refuse without a majority).',
+        )
+    return rule

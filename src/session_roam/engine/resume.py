@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
 from session_roam.engine.hookrun import CR_SESSION_ENV
-from session_roam.errors import InvalidInput
+from session_roam.errors import HolderOffline, InvalidInput
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -268,6 +268,20 @@ class Resumer:
                 )
         return warnings
 
+    def _acquire(
+        self, coordinator: Coordinator, session: PickedSession, force: bool
+    ) -> tuple[HeldLease, bool]:
+        """The lease, and whether it was taken over. The machine that holds the session is off:
+        on a terminal, ask whether to take it over rather than only refusing."""
+        try:
+            return coordinator.acquire(session, forced=force), force
+        except HolderOffline as offline:
+            question = f"{offline.message} Take it over here (its later turns merge in later)?"
+            if force or not self._ui.interactive or not self._ui.confirm(question):
+                raise
+        self._ui.warn(f"Taking session {session.session_id} over (recorded in the lease).")
+        return coordinator.acquire(session, forced=True), True
+
     # -- the run ---------------------------------------------------------------------------
     def _release(
         self,
@@ -307,7 +321,10 @@ class Resumer:
         with _terminations_raise():
             try:
                 if self._coordinator is not None:
-                    lease = self._coordinator.acquire(session, forced=force)
+                    lease, force = self._acquire(self._coordinator, session, force)
+                    details["forced"] = force
+                    for note in getattr(lease, "notes", ()):
+                        self._ui.info(note)
                     if not force:
                         self._coordinator.wait_in_sync(
                             session, timeout_s=request.sync_timeout_s, on_wait=self._ui.waiting
@@ -327,8 +344,13 @@ class Resumer:
                     by="roam cr",
                 )
                 launched = True
+                # engine.prompt_guard; a fork writes a new session, which nobody can take over
+                fork = "--fork-session" in request.claude_args
+                guard = () if fork else tuple(getattr(lease, "claude_args", ()))
                 result = self._launch(
-                    claude_argv(request.claude_bin, session.session_id, request.claude_args),
+                    claude_argv(
+                        request.claude_bin, session.session_id, (*guard, *request.claude_args)
+                    ),
                     {CR_SESSION_ENV: session.session_id},
                 )
                 details.update(exit_code=result.exit_code, signals=list(result.signals))

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.awareness import LIST_WAIT_S, await_cluster
 from session_roam.engine.lease_model import has_majority
+from session_roam.engine.lease_rule import DEFAULT_RULE, LeaseRule, allows_provisional
+from session_roam.engine.lease_setup import configured_rule
 from session_roam.engine.local import find_roam_folder
 from session_roam.engine.stconfig import is_default_home
 from session_roam.engine.stservice import Autostart, autostart
@@ -77,18 +79,35 @@ class LeaseReach:
 
     devices: int
     reachable: int
+    rule: LeaseRule = DEFAULT_RULE
 
     @property
     def majority(self) -> bool:
         return has_majority(self.devices, self.reachable)
 
+    @property
+    def provisional(self) -> bool:
+        """Two devices under the ``released`` rule: one writer is not guaranteed while apart."""
+        return allows_provisional(self.rule, self.devices)
+
     def describe(self) -> str:
+        two = (
+            "; with two machines, a third always-on Syncthing makes one writer strict"
+            if self.provisional
+            else ""
+        )
         if self.reachable == self.devices:
-            return f"all {self.devices} machines sharing the folder are reachable"
+            return f"all {self.devices} machines sharing the folder are reachable{two}"
         if self.majority:
             return (
                 f"{self.reachable} of {self.devices} machines reachable, a majority: a session "
                 "can be taken if each missing machine released it cleanly"
+            )
+        if self.provisional:
+            return (
+                f"{self.reachable} of {self.devices} machines reachable, not a majority: a "
+                "session continues here only if the other machine released it cleanly and its "
+                f"last turn is here (provisional){two}"
             )
         return (
             f"{self.reachable} of {self.devices} machines reachable, not a majority: taking a "
@@ -160,6 +179,8 @@ class StatusReport:
                 "devices": self.leases.devices,
                 "reachable": self.leases.reachable,
                 "majority": self.leases.majority,
+                "rule": self.leases.rule.value,
+                "provisional": self.leases.provisional,
             },
             "autostart": None
             if self.autostart is None
@@ -236,7 +257,9 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
     leases = None
     if folder_config is not None:
         reachable = 1 + sum(1 for p in peers if p.connected and p.device_id in shared)
-        leases = LeaseReach(devices=len(shared | {my_id}), reachable=reachable)
+        leases = LeaseReach(
+            devices=len(shared | {my_id}), reachable=reachable, rule=configured_rule()
+        )
     if folder_config is not None and not peers:
         warnings.append("No peers yet: run `roam peers add ID` with the other machine's ID.")
     cluster = None

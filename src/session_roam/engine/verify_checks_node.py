@@ -8,6 +8,8 @@ import sys
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from session_roam.engine.lease_rule import DEFAULT_RULE, LeaseRule, allows_provisional
+from session_roam.engine.lease_setup import configured_rule
 from session_roam.engine.verify_base import (
     AGENT_PREFIX,
     CLOCK_FAIL_S,
@@ -20,6 +22,7 @@ from session_roam.engine.verify_base import (
 )
 from session_roam.engine.verify_checks_mesh import check_mesh
 from session_roam.engine.verify_model import Finding, Status
+from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:
     from session_roam.engine.verify_model import Snapshot
@@ -174,8 +177,25 @@ def check_leases(snap: Snapshot) -> list[Finding]:
                 )
             )
     found.extend(check_mesh(snap))  # the lease is only safe in a full mesh
+    try:
+        rule = configured_rule()
+    except InvalidInput as exc:
+        found.append(Finding("leases", Status.FAIL, exc.message, fix=exc.hint))
+        rule = DEFAULT_RULE
     live = sum(1 for v in snap.leases if v.live)
-    return found or ok("leases", f"No orphaned or doubly held claims ({live} live).")
+    summary = f"No orphaned or doubly held claims ({live} live){_two(snap, rule)}."
+    return found or ok("leases", summary)
+
+
+def _two(snap: Snapshot, rule: LeaseRule) -> str:
+    """What one writer means here: with two devices, only while they see each other (issue 20)."""
+    if not allows_provisional(rule, 1 + sum(1 for p in snap.peers if p.shares_folder)):
+        return ""
+    return (
+        "; two machines and no third: while they cannot see each other, a machine continues a "
+        "session the other released cleanly, and copies written apart are merged when they "
+        'meet (a third always-on Syncthing, or lease_rule = "majority", makes one writer strict)'
+    )
 
 
 def _minor(version: str) -> str:
