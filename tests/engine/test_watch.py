@@ -35,12 +35,13 @@ def projects(tmp_path: Path) -> Path:
     [
         (f"-tmp-demo/{SESSION}.sync-conflict-20261125-131239-MRUWJBM.jsonl", KEY),
         (f"-tmp-demo/{SESSION}/subagents/agent-a.sync-conflict-20261125-131240-MRUWJBM.jsonl", KEY),
-        (f"-tmp-demo/{SESSION}.jsonl", None),
+        (f"-tmp-demo/{SESSION}.jsonl", KEY),  # a late writer can fork it with no copy
+        (f"-tmp-demo/{SESSION}/subagents/agent-a.jsonl", None),
         (".roam/leases/x.sync-conflict-20261125-131240-MRUWJBM.json", None),
         ("-tmp-demo/memory/MEMORY.sync-conflict-20261125-131240-MRUWJBM.md", None),
     ],
 )
-def test_session_of_maps_conflict_copies_to_their_session(
+def test_session_of_maps_conflict_copies_and_transcripts_to_their_session(
     tmp_path: Path, relative: str, expected: SessionKey | None
 ) -> None:
     assert session_of(tmp_path, tmp_path / relative) == expected

@@ -33,6 +33,7 @@ from session_roam.engine.backup import (
     restore_file,
     sha256_hex,
 )
+from session_roam.engine.forks import needs_repair
 from session_roam.engine.paths import ensure_inside, validate_session_id
 from session_roam.engine.store import (
     SessionFiles,
@@ -116,13 +117,18 @@ class UndoResult:
 
 
 def pending_sessions(
-    projects_root: Path, project_dir: Path | None = None
+    projects_root: Path, project_dir: Path | None = None, *, forks: bool = True
 ) -> tuple[SessionFiles, ...]:
-    """Sessions that have conflict copies: in one project folder, or everywhere when ``None``."""
+    """Sessions with conflict copies or a take-over fork in their transcript (``forks.py``).
+
+    In one project folder, or everywhere when ``project_dir`` is ``None``. Finding forks reads
+    every transcript; ``forks=False`` looks for conflict copies only.
+    """
     found = (
         list_sessions(project_dir) if project_dir is not None else list_all_sessions(projects_root)
     )
-    return tuple(session for session in found if session.has_conflicts)
+    wanted = needs_repair if forks else (lambda session: session.has_conflicts)
+    return tuple(session for session in found if wanted(session))
 
 
 def describe_pending(session: SessionFiles) -> dict[str, Any]:

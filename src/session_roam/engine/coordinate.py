@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 from session_roam.engine import lease as lease_api
 from session_roam.engine import xdg
 from session_roam.engine.conflicts import merge_session
+from session_roam.engine.forks import mark_fork_point, needs_repair
 from session_roam.engine.journal import Journal
 from session_roam.engine.launch import ChildExit, find_claude, run_child
 from session_roam.engine.lease_model import resolve_steals
@@ -184,6 +185,10 @@ class SyncthingCoordinator:
                 hint="Finish the session on that machine first, or take it over with "
                 f"`roam cr --force {session.session_id}` (the takeover is recorded).",
             ) from exc
+        if forced:
+            # The holder taken over may still be writing: record where this machine's turns
+            # start, so a late turn of the old holder in this same file is merged, not lost.
+            mark_fork_point(session.path, session.session_id, self._me)
         return _HeldLease(held)
 
     def _pulling(self) -> int:
@@ -302,9 +307,12 @@ def agent_namespaces(config_dir: Path | None = None) -> tuple[Path, ...]:
 
 
 def merge_pending(session: PickedSession) -> int:
-    """Merge the session's conflict copies (this node holds the lease); how many were merged."""
+    """Merge the session's conflict copies and take-over forks (this node holds the lease).
+
+    Returns how many conflict copies were merged.
+    """
     files = find_session_files(session.project_dir, session.session_id)
-    if not files.has_conflicts:
+    if not needs_repair(files):
         return 0
     result = merge_session(files)
     return len(result.removed)

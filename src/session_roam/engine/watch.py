@@ -24,6 +24,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from session_roam.engine.conflicts import merge_session, pending_sessions
+from session_roam.engine.forks import needs_repair
 from session_roam.engine.store import find_session_files, is_conflict_name
 from session_roam.errors import LeaseHeld, RoamError
 
@@ -62,9 +63,11 @@ class WatchEvent:
 
 
 def session_of(projects: Path, path: Path) -> SessionKey | None:
-    """The session a conflict copy belongs to (a transcript or a file in its sibling folder)."""
-    if not is_conflict_name(path.name):
-        return None
+    """The session a conflict copy (of a transcript or a file in its sibling folder) belongs to.
+
+    A transcript itself counts too: a late writer's turn can fork it without any conflict copy
+    (``engine/forks.py``).
+    """
     try:
         parts = path.relative_to(projects).parts
     except ValueError:
@@ -72,7 +75,12 @@ def session_of(projects: Path, path: Path) -> SessionKey | None:
     if len(parts) < 2 or parts[0].startswith("."):
         return None
     match = _SESSION_RE.match(parts[1])
-    return SessionKey(parts[0], match.group(1)) if match else None
+    if match is None:
+        return None
+    transcript = len(parts) == 2 and parts[1] == f"{match.group(1)}.jsonl"
+    if not (transcript or is_conflict_name(path.name)):
+        return None
+    return SessionKey(parts[0], match.group(1))
 
 
 class _Handler(FileSystemEventHandler):
@@ -153,7 +161,7 @@ class Watcher:
         return observer
 
     def _catch_up(self, now: float) -> None:
-        for files in pending_sessions(self.projects):
+        for files in pending_sessions(self.projects, forks=False):  # file events find forks
             key = SessionKey(files.project_dir.name, files.session_id)
             self._due.setdefault(key, now)
 
@@ -192,9 +200,11 @@ class Watcher:
             files = find_session_files(self.projects / key.project, key.session_id)
         except RoamError:
             return None
-        if not files.has_conflicts:
-            return None
         try:
+            if not files.has_conflicts and (
+                self.is_live(key.session_id) or not needs_repair(files)
+            ):
+                return None  # a transcript being written, or one without a fork: nothing to do
             if self.is_live(key.session_id):
                 return WatchEvent(key, "waiting", "a live lease holds it")
             result = self._merge(files, self.is_live)

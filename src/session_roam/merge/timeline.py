@@ -2,6 +2,9 @@
 
 The algorithm, in the order it runs:
 
+0. A version that holds a fork between two writers (a take-over's fork point with branches from
+   both machines, ``forks.py``) counts as one version per branch, so a fork inside one file is
+   repaired exactly like a conflict copy.
 1. Versions with identical bytes count once, and a version that is a byte prefix of another
    (a stale copy) adds nothing: if one version is left it is returned as it is.
 2. The bytes every version shares are copied once, unparsed (``prefix.py``). If a uuid may
@@ -30,6 +33,10 @@ The algorithm, in the order it runs:
    leaf unless the last one already does. A file that never had one gets none: 2.1.331 then
    resumes from the last message row in file order, which is the merged leaf.
 
+8. Every tool_use the merged chain goes on from is answered right after its reply: a result
+   found elsewhere is moved there, one found nowhere is written as Claude Code writes an
+   interrupted call's (``pairs.py``).
+
 Unparseable lines (torn, non-UTF-8, non-JSON) outside the shared bytes are set aside, since
 some 2.1.x builds stop reading at the first bad line; inside the shared bytes they are left
 where every version already had them.
@@ -39,11 +46,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from session_roam.errors import MergeError
-from session_roam.merge.model import MergeOutcome, SetAside
+from session_roam.merge.forks import split_forks
+from session_roam.merge.model import MergeOutcome, SetAside, Version
 from session_roam.merge.order import HEAD, after_compaction, moved_turns, order_turns
+from session_roam.merge.pairs import close_tool_pairs
 from session_roam.merge.prefix import (
     SharedPrefix,
     common_prefix_length,
@@ -57,7 +67,6 @@ from session_roam.merge.variants import resolve_duplicates
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from session_roam.merge.model import Version
     from session_roam.merge.variants import Resolution
 
 __all__ = ["merge_versions"]
@@ -74,6 +83,7 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     """
     if not versions:
         raise MergeError("There is no version of the session to merge.")
+    versions, forks = _split_forks(versions)
     labels_of: dict[bytes, list[str]] = {}
     for version in versions:
         labels_of.setdefault(version.data, []).append(version.label)
@@ -94,7 +104,27 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     for data, lines in zip(kept_datas, tails, strict=True):
         rows_in[data] = prefix.uuid_count + sum(1 for line in lines if line.kind == "row")
     counts = sorted((version.label, rows_in[version.data]) for version in versions)
-    return _merge(kept_datas, kept_labels, prefix, tails, counts, superseded)
+    outcome = _merge(kept_datas, kept_labels, prefix, tails, counts, superseded)
+    data, closed = close_tool_pairs(outcome.data, prefix.end)
+    if not (closed or forks):
+        return outcome
+    kept_as_is = outcome.report.kept_as_is if data is outcome.data else None
+    report = replace(outcome.report, tool_pairs_closed=closed, forks_split=forks)
+    return replace(outcome, data=data, report=replace(report, kept_as_is=kept_as_is))
+
+
+def _split_forks(versions: Sequence[Version]) -> tuple[list[Version], int]:
+    """Each version with a fork between writers becomes one version per branch (forks.py)."""
+    out: list[Version] = []
+    forks = 0
+    for version in versions:
+        parts = split_forks(version.data)
+        if len(parts) == 1:
+            out.append(version)
+            continue
+        forks += len(parts) - 1
+        out.extend(Version(f"{version.label}#{n}", part) for n, part in enumerate(parts, 1))
+    return out, forks
 
 
 def _as_is(

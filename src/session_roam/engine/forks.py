@@ -1,0 +1,91 @@
+"""Mark where a take-over starts writing, and find sessions whose file forked there.
+
+A take-over (``roam cr --force``) starts a second writer while the first may still be writing:
+its claude can be running under a closed lid and append a late turn when the machine wakes.
+If that late turn lands in the file that already holds the new holder's turns (no conflict
+copy), the file has two branches and Claude Code resumes only one. Only the taking-over machine
+knows, at that moment, that the row it resumes from is a point where two writers may part, so
+it records it in the session itself (``session_roam.merge.forks``): the fact then travels to
+every machine with the bytes it explains, and any of them can repair the fork the same way,
+long after the lease claims have moved on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
+
+from session_roam.engine.store import read_bytes_if_present
+from session_roam.errors import RoamError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from session_roam.engine.store import SessionFiles
+
+__all__ = ["TAKEOVER_NEEDLE", "file_has_fork", "mark_fork_point", "needs_repair"]
+
+log = logging.getLogger(__name__)
+
+#: The bytes every take-over line holds (``merge.forks.TAKEOVER_TYPE``). Spelled out here so that
+#: ``roam cr``, which checks every session it resumes, imports the merge only when it must.
+TAKEOVER_NEEDLE: Final = b'"type":"roam-takeover"'
+
+
+def mark_fork_point(path: Path, session_id: str, device: str) -> str | None:
+    """Append the take-over line naming the row ``path`` resumes from; that row, or None.
+
+    The line is appended the way Claude Code appends (one write of one whole line, O_APPEND,
+    fsync), not by replacing the file: a replace could drop a line that Syncthing or a claude
+    appended meanwhile, an append cannot. Nothing is written when the file is missing, holds no
+    conversation yet, or its last take-over line already names the same row.
+    """
+    data = read_bytes_if_present(path)
+    if not data:
+        return None
+    from session_roam.merge.forks import takeover_line
+    from session_roam.merge.resume import resume_chain
+
+    chain = resume_chain(data)
+    if not chain:
+        return None
+    point = chain[-1]
+    if _has_mark(data, point):
+        return point
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    line = takeover_line(session_id, point, device, stamp) + b"\n"
+    if not data.endswith(b"\n"):
+        line = b"\n" + line  # never glue the line to a torn last line
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    log.info("session %s: take-over from row %s recorded", session_id, point)
+    return point
+
+
+def _has_mark(data: bytes, point: str) -> bool:
+    """True when a take-over line in ``data`` already names ``point``."""
+    return TAKEOVER_NEEDLE + b',"forkPoint":"' + point.encode() + b'"' in data
+
+
+def file_has_fork(path: Path) -> bool:
+    """True when the transcript at ``path`` holds a take-over fork not yet merged."""
+    try:
+        data = read_bytes_if_present(path)
+    except (OSError, RoamError):
+        return False  # unreadable: the merge that would repair it says why, with the fix
+    if data is None or TAKEOVER_NEEDLE not in data:
+        return False
+    from session_roam.merge.forks import has_unmerged_fork
+
+    return has_unmerged_fork(data)
+
+
+def needs_repair(session: SessionFiles) -> bool:
+    """Conflict copies to merge, or a fork between writers inside the transcript itself."""
+    return session.has_conflicts or (session.main_exists and file_has_fork(session.main))
