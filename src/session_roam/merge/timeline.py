@@ -71,7 +71,7 @@ if TYPE_CHECKING:
 
 __all__ = ["merge_versions"]
 
-_Tagged = tuple[int, Line]  # (version index, line)
+_Tagged = tuple[int, Line, int]  # (version index, line, copy: 0 the fullest, n the n-th other)
 _Segments = list[tuple[str, list[Line]]]
 
 
@@ -225,18 +225,23 @@ def _same_raws(a: list[Line], b: list[Line]) -> bool:
 
 
 def _union(candidates: list[tuple[int, list[Line]]]) -> list[_Tagged]:
-    """One turn seen by several versions: the fullest copy, plus lines only others have."""
+    """One turn seen by several versions: the fullest copy, plus lines only others have.
+
+    Each line is tagged with the copy it comes from (0: the fullest), so that ``_assemble`` can
+    attach the first row only another copy has to the end of what came before it: two machines
+    that each answered the same prompt (a late reply after a take-over) both stay on the chain.
+    """
     first_index, first_lines = candidates[0]
     if all(_same_raws(lines, first_lines) for _, lines in candidates[1:]):  # the common case
-        return [(first_index, line) for line in first_lines]
+        return [(first_index, line, 0) for line in first_lines]
     distinct: dict[tuple[bytes, ...], tuple[int, list[Line]]] = {}
     for index, lines in candidates:
         distinct.setdefault(_raws(lines), (index, lines))
     ranked = sorted(distinct.items(), key=lambda item: _fullness(item[0], item[1][1]), reverse=True)
     primary_raws, (primary_index, primary) = ranked[0]
-    out: list[_Tagged] = [(primary_index, line) for line in primary]
+    out: list[_Tagged] = [(primary_index, line, 0) for line in primary]
     have = Counter(primary_raws)
-    for raws, (index, lines) in ranked[1:]:
+    for copy, (raws, (index, lines)) in enumerate(ranked[1:], 1):
         if primary_raws[: len(raws)] == raws:
             continue
         need: Counter[bytes] = Counter()
@@ -245,7 +250,7 @@ def _union(candidates: list[tuple[int, list[Line]]]) -> list[_Tagged]:
             need[raw] += 1
             if need[raw] > have[raw]:
                 have[raw] += 1
-                out.append((index, line))
+                out.append((index, line, copy))
     return out
 
 
@@ -332,7 +337,8 @@ def _assemble(
     emitted: set[str] = set()
     head = _union(by_key[HEAD]) if HEAD in by_key else []
     for key, tagged in [(HEAD, head)] + [(key, _union(by_key[key])) for key in order]:
-        for index, line in tagged:
+        joined: set[int] = {0}
+        for index, line, copy in tagged:
             if line.kind == "unparseable":
                 item = SetAside(labels[index], line.number, bytes(line.raw), line.reason)
                 set_aside.append(item)
@@ -351,7 +357,11 @@ def _assemble(
                 chosen.raw if chosen is not line else _view(views, index, line)
             )
             tail = state.tail
-            if line.uuid == key and not chosen.boundary and tail not in (None, chosen.parent):
+            first_of_copy = copy not in joined and not chosen.sidechain
+            if first_of_copy:
+                joined.add(copy)
+            moves = line.uuid == key or (first_of_copy and _continues(chosen))
+            if moves and not chosen.boundary and tail not in (None, chosen.parent):
                 raw = reparent(chosen.raw, tail)
                 state.reparented.append((line.uuid, tail))
             out += (raw, b"\n")
@@ -360,6 +370,11 @@ def _assemble(
                 state.tail = line.uuid
     _close_with_last_prompt(out, state)
     return out, set_aside, state
+
+
+def _continues(line: Line) -> bool:
+    """A row that carries the conversation on: not a tool_result, which stays on its tool_use."""
+    return line.type != "user" or line.prompt_like
 
 
 def _view(views: list[memoryview], index: int, line: Line) -> bytes | memoryview:
