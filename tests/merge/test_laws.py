@@ -15,7 +15,15 @@ from session_roam.merge import (
     serialise_line,
     split_lines,
 )
-from tests.merge.sessions import rows_of, sessions, uuids_of
+from tests.merge.sessions import (
+    broken_tool_pairs,
+    forked_sessions,
+    rewound_sessions,
+    rows_of,
+    sessions,
+    split_pair_sessions,
+    uuids_of,
+)
 
 LAWS = settings(max_examples=150, deadline=None)
 
@@ -96,3 +104,52 @@ def test_merge_keeps_parents_first(versions: list[Version]) -> None:
         if position.get(row.get("parentUuid"), -1) > index
     ]
     assert late == []
+
+
+@LAWS
+@given(st.one_of(sessions(), split_pair_sessions()))
+def test_merge_keeps_tool_pairs_adjacent_on_the_resumed_chain(versions: list[Version]) -> None:
+    outcome = merge_versions(versions)
+    if outcome.report.kept_as_is is None:  # a version kept byte for byte is not the merge's
+        assert broken_tool_pairs(outcome.data) == []
+
+
+def _off_chain(data: bytes) -> list[str]:
+    """Rows the resumed chain misses, other than a tool_result hanging off a row on it."""
+    chain = set(resume_chain(data))
+    return [
+        str(row["uuid"])
+        for row in rows_of(data)
+        if row["uuid"] not in chain
+        and not (row.get("type") == "user" and row.get("parentUuid") in chain)
+    ]
+
+
+@LAWS
+@given(forked_sessions())
+def test_merge_puts_both_writers_of_a_take_over_fork_on_the_resumed_chain(
+    version: Version,
+) -> None:
+    assert _off_chain(merge_versions([version]).data) == []
+
+
+@LAWS
+@given(forked_sessions())
+def test_merge_of_a_repaired_fork_neither_changes_nor_rewrites_it(version: Version) -> None:
+    repaired = merge_versions([version]).data
+    again = merge_versions([Version("repaired", repaired)])
+    assert (again.changed, again.data) == (False, repaired)
+
+
+@LAWS
+@given(forked_sessions())
+def test_merge_of_a_take_over_fork_loses_no_record(version: Version) -> None:
+    outcome = merge_versions([version])
+    assert set(uuids_of(version.data)) <= set(uuids_of(outcome.data))
+
+
+@LAWS
+@given(rewound_sessions())
+def test_merge_leaves_intended_branches_untouched(version: Version) -> None:
+    outcome = merge_versions([version])
+    assert (outcome.changed, outcome.data) == (False, version.data)

@@ -39,8 +39,8 @@ def mark_fork_point(path: Path, session_id: str, device: str) -> str | None:
 
     The line is appended the way Claude Code appends (one write of one whole line, O_APPEND,
     fsync), not by replacing the file: a replace could drop a line that Syncthing or a claude
-    appended meanwhile, an append cannot. Nothing is written when the file is missing, holds no
-    conversation yet, or its last take-over line already names the same row.
+    appended meanwhile, an append cannot. Nothing is written when the file is missing or a
+    symlink, holds no conversation yet, or a take-over line already names the same row.
     """
     data = read_bytes_if_present(path)
     if not data:
@@ -58,7 +58,11 @@ def mark_fork_point(path: Path, session_id: str, device: str) -> str | None:
     line = takeover_line(session_id, point, device, stamp) + b"\n"
     if not data.endswith(b"\n"):
         line = b"\n" + line  # never glue the line to a torn last line
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+    except OSError as exc:  # a symlink (never followed in the synced folder), or it vanished
+        log.warning("session %s: could not record the take-over point: %s", session_id, exc)
+        return None
     try:
         os.write(fd, line)
         os.fsync(fd)
