@@ -17,7 +17,7 @@ import pytest
 
 from session_roam.merge import Version, merge_versions
 from session_roam.merge.pairs import INTERRUPTED_RESULT
-from tests.support.conversation import ToolResult, conversation_of
+from tests.support.conversation import Event, ToolResult, conversation_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -82,7 +82,7 @@ def _resume_merged(
     home: ClaudeHome,
     cwd: Path,
     found: tuple[str, bytes, bytes],
-) -> list[Any]:
+) -> tuple[Event, ...]:
     session, x, y = found
     merged = merge_versions([Version("x", x), Version("y", y)]).data
     home.session_file(cwd, session).write_bytes(merged)
