@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 from tests.support.claude import ClaudeDriver, ClaudeHome
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from pathlib import Path
 
     from session_roam.engine.cluster import Cluster, ClusterNode
@@ -29,9 +29,11 @@ __all__ = [
     "executable",
     "home_of",
     "protect_markers",
+    "reconnecting",
     "roam_argv",
     "roam_env",
     "run_roam",
+    "start_roam",
 ]
 
 ROAM_TIMEOUT_S: Final = 120.0
@@ -63,6 +65,16 @@ def protect_markers(cluster: Cluster) -> None:
         keep = node.projects_dir / ".stfolder" / ".roam-keep"
         if not keep.exists():
             keep.write_text("Keeps Syncthing's folder marker from being removed as empty.\n")
+
+
+def reconnecting(pair: Cluster) -> Iterator[Cluster]:
+    """The pair for one test that may cut it; connected again afterwards (a fixture's body)."""
+    protect_markers(pair)
+    yield pair
+    alpha, beta = pair["alpha"], pair["beta"]
+    alpha.client.resume(beta.device_id)
+    beta.client.resume(alpha.device_id)
+    pair.wait_connected()
 
 
 def executable(path: Path, text: str) -> Path:
@@ -112,6 +124,19 @@ def run_roam(
         text=True,
         timeout=ROAM_TIMEOUT_S,
         check=False,
+    )
+
+
+def start_roam(args: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[str]:
+    """``roam ARGS`` running in the background (a writer the test cuts off or lets finish)."""
+    return subprocess.Popen(
+        roam_argv(args),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -91,25 +91,23 @@ def _resume_merged(
     return conversation_of(fake_api.turns_since(mark)[0].messages).events
 
 
-def test_real_client_sends_a_result_from_the_other_copy_right_after_its_call(
-    claude: ClaudeDriver, fake_api: FakeMessagesApi, make_home: MakeHome, project_cwd: Path
+@pytest.mark.parametrize(
+    ("keep_result", "sent_result"),
+    [(True, "from-the-tool"), (False, INTERRUPTED_RESULT)],
+    ids=["result-in-the-other-copy", "result-lost-everywhere"],
+)
+def test_real_client_sends_the_merged_call_answered_then_the_prompt_after_it(
+    claude: ClaudeDriver,
+    fake_api: FakeMessagesApi,
+    make_home: MakeHome,
+    project_cwd: Path,
+    keep_result: bool,
+    sent_result: str,
 ) -> None:
     home = make_home("a")
-    found = _split_copies(claude, home, project_cwd, keep_result=True)
+    found = _split_copies(claude, home, project_cwd, keep_result=keep_result)
     events = _resume_merged(claude, fake_api, home, project_cwd, found)
     conversation = conversation_of(fake_api.turns_since(0)[-1].messages)
     assert conversation.unpaired_tools() == []
-    assert [e.text for e in events if isinstance(e, ToolResult)] == ["from-the-tool"]
+    assert [e.text for e in events if isinstance(e, ToolResult)] == [sent_result]
     assert "after the call" in conversation.user_texts
-
-
-def test_real_client_sends_the_interrupted_result_the_merge_wrote_for_a_lost_one(
-    claude: ClaudeDriver, fake_api: FakeMessagesApi, make_home: MakeHome, project_cwd: Path
-) -> None:
-    home = make_home("b")
-    found = _split_copies(claude, home, project_cwd, keep_result=False)
-    events = _resume_merged(claude, fake_api, home, project_cwd, found)
-    conversation = conversation_of(fake_api.turns_since(0)[-1].messages)
-    assert conversation.unpaired_tools() == []
-    assert [e.text for e in events if isinstance(e, ToolResult)] == [INTERRUPTED_RESULT]
-    assert {"after the call", "on the other copy"} <= set(conversation.user_texts)

@@ -9,13 +9,12 @@ machines: what the real client sends to the Messages API is the ground truth.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.cr_support import home_of, protect_markers, roam_argv, roam_env, run_roam
+from tests.e2e.cr_support import home_of, reconnecting, roam_env, run_roam, start_roam
 from tests.support.claude import ClaudeDriver
 from tests.support.cluster import wait_until
 from tests.support.conversation import conversation_of
@@ -64,12 +63,7 @@ def driver(claude_bin: Path, api: FakeMessagesApi) -> ClaudeDriver:
 
 @pytest.fixture
 def connected(pair: Cluster) -> Iterator[Cluster]:
-    protect_markers(pair)
-    yield pair
-    alpha, beta = pair["alpha"], pair["beta"]
-    alpha.client.resume(beta.device_id)
-    beta.client.resume(alpha.device_id)
-    pair.wait_connected()
+    yield from reconnecting(pair)
 
 
 def _file_of(node: ClusterNode, cwd: Path, session: str) -> Path:
@@ -105,15 +99,7 @@ def forked(
     on_alpha = roam_env(driver, alpha, claude_bin)
     second = run_roam(["cr", session, "--", "-p", "two on alpha"], cwd=project_cwd, env=on_alpha)
     assert second.returncode == 0, second.stderr
-    late = subprocess.Popen(
-        roam_argv(["cr", session, "--", "-p", LATE]),
-        cwd=project_cwd,
-        env=on_alpha,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    late = start_roam(["cr", session, "--", "-p", LATE], cwd=project_cwd, env=on_alpha)
     try:
         wait_until(
             lambda: _holds(beta, project_cwd, session, LATE),
@@ -152,53 +138,32 @@ def forked(
     return session
 
 
-def test_takeover_fork_next_cr_on_the_new_holder_resumes_every_turn_of_both(
+@pytest.mark.parametrize("machine", ["beta", "alpha"], ids=["new-holder", "old-holder"])
+def test_takeover_fork_next_cr_on_either_machine_resumes_every_turn_of_both(
     connected: Cluster,
     forked: str,
     driver: ClaudeDriver,
     claude_bin: Path,
     api: FakeMessagesApi,
     project_cwd: Path,
+    machine: str,
 ) -> None:
-    beta = connected["beta"]
-    mark = api.mark()
-    resumed = run_roam(
-        ["cr", forked, "--", "-p", "five on beta"],
-        cwd=project_cwd,
-        env=roam_env(driver, beta, claude_bin),
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    users, replies = _sent(api, mark)
-    said = "\n".join(users)
-    for text in ("one on alpha", "two on alpha", LATE, "four on beta", "five on beta"):
-        assert said.count(text) == 1, (text, users)
-    assert f"reply to: {LATE}" in replies, replies
-    assert said.index(LATE) < said.index("four on beta") < said.index("five on beta")
-
-
-def test_takeover_fork_next_cr_on_the_old_holder_resumes_every_turn_of_both(
-    connected: Cluster,
-    forked: str,
-    driver: ClaudeDriver,
-    claude_bin: Path,
-    api: FakeMessagesApi,
-    project_cwd: Path,
-) -> None:
-    alpha = connected["alpha"]
+    node = connected[machine]
     wait_until(
-        lambda: _holds(alpha, project_cwd, forked, f"reply to: {LATE}"),
+        lambda: _holds(node, project_cwd, forked, f"reply to: {LATE}"),
         timeout_s=30,
-        what="alpha to still hold its late reply",
+        what=f"{machine} to hold alpha's late reply",
     )
     mark = api.mark()
     resumed = run_roam(
-        ["cr", forked, "--", "-p", "five on alpha"],
+        ["cr", forked, "--", "-p", f"five on {machine}"],
         cwd=project_cwd,
-        env=roam_env(driver, alpha, claude_bin),
+        env=roam_env(driver, node, claude_bin),
     )
     assert resumed.returncode == 0, resumed.stderr
     users, replies = _sent(api, mark)
     said = "\n".join(users)
-    for text in ("one on alpha", "two on alpha", LATE, "four on beta", "five on alpha"):
+    for text in ("one on alpha", "two on alpha", LATE, "four on beta", f"five on {machine}"):
         assert said.count(text) == 1, (text, users)
     assert f"reply to: {LATE}" in replies, replies
+    assert said.index(LATE) < said.index("four on beta") < said.index(f"five on {machine}")
