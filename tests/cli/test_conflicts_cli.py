@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 from session_roam.cli.app import app
 from session_roam.engine.paths import claude_config_dir, project_slug
 from tests.engine.sessiontree import BASE, FROM_A, SID, SID2, STAMP_A, Tree
-from tests.merge.test_forks import late_reply_fork
+from tests.merge.sessions import late_reply_fork
 
 
 @pytest.fixture

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from session_roam.engine.forks import TAKEOVER_NEEDLE, file_has_fork, mark_fork_point, needs_repair
+from session_roam.engine.forks import (
+    TAKEOVER_NEEDLE,
+    TakeoverScan,
+    file_has_fork,
+    mark_fork_point,
+    needs_repair,
+)
 from session_roam.engine.store import find_session_files
 from session_roam.merge import resume_chain
 from session_roam.merge.forks import TAKEOVER_TYPE, takeover_line
@@ -97,3 +103,25 @@ def test_needs_repair_counts_a_fork_without_any_conflict_copy(tmp_path: Path) ->
 def test_takeover_needle_matches_the_merges_line_type() -> None:
     line = takeover_line(SID, "point", "BETA", "2026-12-06T14:02:00.000Z")
     assert (TAKEOVER_NEEDLE in line, TAKEOVER_TYPE) == (True, "roam-takeover")
+
+
+def test_takeover_scan_finds_a_line_split_across_two_looks(tmp_path: Path) -> None:
+    path = _session(tmp_path)
+    line = takeover_line(SID, "point", "BETA", "2026-12-06T14:02:00.000Z") + b"\n"
+    scan = TakeoverScan()
+    with path.open("ab") as handle:
+        handle.write(line[:12])
+    first = scan.took_over(path)
+    with path.open("ab") as handle:
+        handle.write(line[12:])
+    assert (first, scan.took_over(path)) == (False, True)
+
+
+def test_takeover_scan_starts_again_when_the_file_is_replaced(tmp_path: Path) -> None:
+    path = _forked(tmp_path)
+    scan = TakeoverScan()
+    first = scan.took_over(path)
+    replacement = tmp_path / "new.jsonl"
+    replacement.write_bytes(b'{"type":"summary"}\n')
+    replacement.replace(path)
+    assert (first, scan.took_over(path)) == (True, False)

@@ -16,6 +16,7 @@ from session_roam.engine.watch_service import (
     render_systemd,
     uninstall_service,
 )
+from tests.merge.sessions import late_reply_fork
 from tests.support.cluster import wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "examples" / "conflicts" / "projects"
@@ -64,6 +65,44 @@ def test_watch_handle_waits_while_leased(projects: Path) -> None:
 def test_watch_handle_ignores_session_without_copies(projects: Path) -> None:
     watcher = Watcher(projects, is_live=lambda _s: False)
     watcher.handle(KEY)
+    assert watcher.handle(KEY) is None
+
+
+@pytest.fixture
+def forked_key(tmp_path: Path) -> tuple[Path, SessionKey, bytes]:
+    """A projects folder whose only session forked inside its file after a take-over."""
+    projects = tmp_path / "forked"
+    data, _late = late_reply_fork()
+    (projects / "-tmp-demo").mkdir(parents=True)
+    (projects / "-tmp-demo" / f"{SESSION}.jsonl").write_bytes(data)
+    return projects, KEY, data
+
+
+def test_watch_handle_merges_a_take_over_fork_with_no_copy(
+    forked_key: tuple[Path, SessionKey, bytes],
+) -> None:
+    projects, key, data = forked_key
+    event = Watcher(projects, is_live=lambda _s: False).handle(key)
+    merged = (projects / "-tmp-demo" / f"{SESSION}.jsonl").read_bytes()
+    assert (event is not None and event.action, merged != data) == ("merged", True)
+
+
+def test_watch_handle_waits_with_a_take_over_fork_while_leased(
+    forked_key: tuple[Path, SessionKey, bytes],
+) -> None:
+    projects, key, data = forked_key
+    event = Watcher(projects, is_live=lambda _s: True).handle(key)
+    kept = (projects / "-tmp-demo" / f"{SESSION}.jsonl").read_bytes()
+    assert (event is not None and event.action, kept) == ("waiting", data)
+
+
+def test_watch_handle_ignores_an_append_to_a_transcript_never_taken_over(
+    projects: Path,
+) -> None:
+    watcher = Watcher(projects, is_live=lambda _s: True)
+    watcher.handle(KEY)  # merges nothing: leased; the copies stay
+    for copy in (projects / "-tmp-demo").rglob("*.sync-conflict-*"):
+        copy.unlink()
     assert watcher.handle(KEY) is None
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "broken_tool_pairs",
     "diverge",
     "forked_sessions",
+    "history",
+    "late_reply_fork",
     "rewound_sessions",
     "rows_of",
     "sessions",
@@ -157,6 +159,29 @@ def sessions(draw: st.DrawFn, min_versions: int = 2, max_versions: int = 3) -> l
 
 
 _TAKEOVER_STAMP = "2026-12-06T14:02:00.000Z"
+
+
+def history() -> SessionWriter:
+    """Two turns and a third prompt still waiting for its reply (the lid closed)."""
+    writer = SessionWriter(namespace=1)
+    writer.turn(1, "one on alpha", [0])
+    writer.turn(2, "two on alpha", [1, 0])
+    writer.row("user", 3, {"role": "user", "content": "three on alpha"})
+    return writer
+
+
+def late_reply_fork() -> tuple[bytes, str]:
+    """alpha's prompt, beta's take-over there and its turn, then alpha's late reply."""
+    writer = history()
+    point = writer.tail
+    assert point is not None
+    writer.lines.append(takeover_line(_SESSION, point, "BETA", _TAKEOVER_STAMP))
+    beta = SessionWriter(namespace=2, lines=writer.lines, tail=point)
+    beta.turn(10, "four on beta", [1, 0])
+    alpha = SessionWriter(namespace=3, lines=beta.lines, tail=point)
+    late = alpha.row("assistant", 4, {"id": "msg_late", "content": [{"type": "text"}]})
+    alpha.meta({"type": "last-prompt", "leafUuid": late})
+    return alpha.data(), late
 
 
 @st.composite

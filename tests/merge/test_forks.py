@@ -4,36 +4,14 @@ from __future__ import annotations
 
 from session_roam.merge import Version, merge_versions, resume_chain
 from session_roam.merge.forks import has_unmerged_fork, split_forks, takeover_line
-from tests.merge.sessions import SessionWriter, rows_of, uuids_of
+from tests.merge.sessions import SessionWriter, history, late_reply_fork, rows_of, uuids_of
 
 _SESSION = "5e55a0e0-0000-4000-8000-000000000000"
 
 
-def _history() -> SessionWriter:
-    writer = SessionWriter(namespace=1)
-    writer.turn(1, "one on alpha", [0])
-    writer.turn(2, "two on alpha", [1, 0])
-    writer.row("user", 3, {"role": "user", "content": "three on alpha"})
-    return writer
-
-
-def late_reply_fork() -> tuple[bytes, str]:
-    """alpha's prompt, beta's take-over there and its turn, then alpha's late reply."""
-    writer = _history()
-    point = writer.tail
-    assert point is not None
-    writer.lines.append(takeover_line(_SESSION, point, "BETA", "2026-12-06T14:02:00.000Z"))
-    beta = SessionWriter(namespace=2, lines=writer.lines, tail=point)
-    beta.turn(10, "four on beta", [1, 0])
-    alpha = SessionWriter(namespace=3, lines=beta.lines, tail=point)
-    late = alpha.row("assistant", 4, {"id": "msg_late", "content": [{"type": "text"}]})
-    alpha.meta({"type": "last-prompt", "leafUuid": late})
-    return alpha.data(), late
-
-
 def _late_prompt_fork() -> bytes:
     """As above, but alpha, offline, typed a new prompt: it looks like an edit branch."""
-    writer = _history()
+    writer = history()
     writer.row("assistant", 3, {"id": "msg_three", "content": [{"type": "text"}]})
     point = writer.tail
     assert point is not None

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from session_roam.engine.store import SessionFiles
 
-__all__ = ["TAKEOVER_NEEDLE", "file_has_fork", "mark_fork_point", "needs_repair"]
+__all__ = ["TAKEOVER_NEEDLE", "TakeoverScan", "file_has_fork", "mark_fork_point", "needs_repair"]
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +93,36 @@ def file_has_fork(path: Path) -> bool:
 def needs_repair(session: SessionFiles) -> bool:
     """Conflict copies to merge, or a fork between writers inside the transcript itself."""
     return session.has_conflicts or (session.main_exists and file_has_fork(session.main))
+
+
+class TakeoverScan:
+    """Which transcripts ever had a take-over, reading each byte once (for ``roam watch``).
+
+    The watcher hears every append to every transcript; reading a whole session on each would
+    cost its size per change. Only the bytes added since the last look are searched (a file
+    that shrank or was replaced is searched again from its start), and only a transcript with
+    a take-over line is then parsed for a fork.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[Path, tuple[int, int, bool]] = {}  # inode, bytes searched, line found
+
+    def took_over(self, path: Path) -> bool:
+        """True when ``path`` holds a take-over line (a fork may follow)."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            self._seen.pop(path, None)
+            return False
+        try:
+            size, inode = os.fstat(fd).st_size, os.fstat(fd).st_ino
+            known, done, found = self._seen.get(path, (inode, 0, False))
+            if known != inode or size < done:
+                done, found = 0, False
+            if not found and size > done:
+                start = max(0, done - len(TAKEOVER_NEEDLE))
+                found = TAKEOVER_NEEDLE in os.pread(fd, size - start, start)
+        finally:
+            os.close(fd)
+        self._seen[path] = (inode, size, found)
+        return found

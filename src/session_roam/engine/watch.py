@@ -24,7 +24,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from session_roam.engine.conflicts import merge_session, pending_sessions
-from session_roam.engine.forks import needs_repair
+from session_roam.engine.forks import TakeoverScan
 from session_roam.engine.store import find_session_files, is_conflict_name
 from session_roam.errors import LeaseHeld, RoamError
 
@@ -123,6 +123,7 @@ class Watcher:
         self.on_event = on_event or (lambda _event: None)
         self._merge = merge or (lambda files, locked: merge_session(files, is_locked=locked))
         self._inbox: queue.Queue[SessionKey] = queue.Queue()
+        self._took_over = TakeoverScan()
         self._due: dict[SessionKey, float] = {}
         self._stop = threading.Event()
 
@@ -200,11 +201,9 @@ class Watcher:
             files = find_session_files(self.projects / key.project, key.session_id)
         except RoamError:
             return None
+        if not files.has_conflicts and not self._took_over.took_over(files.main):
+            return None  # an append to a transcript no machine ever took over
         try:
-            if not files.has_conflicts and (
-                self.is_live(key.session_id) or not needs_repair(files)
-            ):
-                return None  # a transcript being written, or one without a fork: nothing to do
             if self.is_live(key.session_id):
                 return WatchEvent(key, "waiting", "a live lease holds it")
             result = self._merge(files, self.is_live)
@@ -214,7 +213,8 @@ class Watcher:
             log.warning("Could not merge session %s: %s", key.session_id, exc.message)
             return WatchEvent(key, "failed", exc.message)
         if result.status != "merged":
-            return None
-        detail = f"{len(result.removed)} conflict copies merged, backup in {result.backup}"
+            return None  # a take-over whose fork has not happened (or was merged already)
+        copies = f"{len(result.removed)} conflict copies" if result.removed else "a take-over fork"
+        detail = f"{copies} merged, backup in {result.backup}"
         log.info("Merged session %s: %s", key.session_id, detail)
         return WatchEvent(key, "merged", detail)
