@@ -47,7 +47,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from session_roam.errors import MergeError
 from session_roam.merge.forks import split_forks
@@ -71,6 +71,7 @@ if TYPE_CHECKING:
 
 __all__ = ["merge_versions"]
 
+_TOOL_USE: Final = b'"tool_use"'
 _Tagged = tuple[int, Line, int]  # (version index, line, copy: 0 the fullest, n the n-th other)
 _Segments = list[tuple[str, list[Line]]]
 
@@ -105,12 +106,9 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
         rows_in[data] = prefix.uuid_count + sum(1 for line in lines if line.kind == "row")
     counts = sorted((version.label, rows_in[version.data]) for version in versions)
     outcome = _merge(kept_datas, kept_labels, prefix, tails, counts, superseded)
-    data, closed = close_tool_pairs(outcome.data, prefix.end)
-    if not (closed or forks):
+    if not forks:
         return outcome
-    kept_as_is = outcome.report.kept_as_is if data is outcome.data else None
-    report = replace(outcome.report, tool_pairs_closed=closed, forks_split=forks)
-    return replace(outcome, data=data, report=replace(report, kept_as_is=kept_as_is))
+    return replace(outcome, report=replace(outcome.report, forks_split=forks))
 
 
 def _split_forks(versions: Sequence[Version]) -> tuple[list[Version], int]:
@@ -287,6 +285,9 @@ def _merge(
     for lines in tails:
         lines.clear()
     data = b"".join(out)
+    closed = 0
+    if state.pairs_at_risk:
+        data, closed = close_tool_pairs(data, prefix.end)
     kept_as_is = next((label for d, label in zip(datas, labels, strict=True) if d == data), None)
     report = MergeReport(
         labels=tuple(label for label, _ in counts),
@@ -303,6 +304,7 @@ def _merge(
         exact_duplicates=resolution.exact_duplicates,
         last_prompt_added=state.last_prompt_added,
         leaf=state.tail,
+        tool_pairs_closed=closed,
     )
     set_aside.extend(resolution.set_aside)
     set_aside.sort(key=lambda item: (item.label, item.line_number, item.raw))
@@ -312,10 +314,22 @@ def _merge(
 class _State:
     """Running facts while the output is written (mutable on purpose, private)."""
 
-    __slots__ = ("last_prompt", "last_prompt_added", "records", "reparented", "tail")
+    __slots__ = (
+        "last_prompt",
+        "last_prompt_added",
+        "pairs_at_risk",
+        "records",
+        "reparented",
+        "tail",
+        "tail_raw",
+    )
 
     def __init__(self, prefix: SharedPrefix) -> None:
         self.tail: str | None = prefix.tail.uuid if prefix.tail is not None else None
+        self.tail_raw: bytes | memoryview = prefix.tail.raw if prefix.tail is not None else b""
+        # A tool pair can only come apart where copies of one turn differ, or where a turn
+        # follows a reply that calls a tool: only then is the merged file checked.
+        self.pairs_at_risk = False
         self.last_prompt: Line | None = prefix.last_prompt
         self.records = 0
         self.reparented: list[tuple[str, str]] = []
@@ -364,10 +378,14 @@ def _assemble(
             if moves and not chosen.boundary and tail not in (None, chosen.parent):
                 raw = reparent(chosen.raw, tail)
                 state.reparented.append((line.uuid, tail))
+            if line.uuid == key:  # a turn after a reply that calls a tool: is it answered?
+                state.pairs_at_risk |= _TOOL_USE in bytes(state.tail_raw)  # a view: copy it
+            state.pairs_at_risk |= copy != 0
             out += (raw, b"\n")
             state.records += 1
             if not chosen.sidechain:
                 state.tail = line.uuid
+                state.tail_raw = raw
     _close_with_last_prompt(out, state)
     return out, set_aside, state
 
