@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from session_roam.engine.forks import file_has_fork
 from tests.e2e.cr_support import home_of, reconnecting, roam_env, run_roam, start_roam
 from tests.support.claude import ClaudeDriver
 from tests.support.cluster import wait_until
@@ -167,3 +168,34 @@ def test_takeover_fork_next_cr_on_either_machine_resumes_every_turn_of_both(
         assert said.count(text) == 1, (text, users)
     assert f"reply to: {LATE}" in replies, replies
     assert said.index(LATE) < said.index("four on beta") < said.index(f"five on {machine}")
+
+
+def test_takeover_fork_is_joined_by_roam_watch_started_after_it_happened(
+    connected: Cluster,
+    forked: str,
+    driver: ClaudeDriver,
+    claude_bin: Path,
+    api: FakeMessagesApi,
+    project_cwd: Path,
+) -> None:
+    beta = connected["beta"]
+    path = _file_of(beta, project_cwd, forked)
+    watcher = start_roam(
+        ["watch", "--debounce", "0.2"], cwd=project_cwd, env=roam_env(driver, beta, claude_bin)
+    )
+    try:
+        wait_until(
+            lambda: not file_has_fork(path),
+            timeout_s=60,
+            what="roam watch on beta to join the fork",
+        )
+    finally:
+        watcher.terminate()
+        watcher.communicate(timeout=30)
+    mark = api.mark()
+    driver.resume(home_of(beta), project_cwd, forked, "five, plain claude on beta")
+    users, replies = _sent(api, mark)
+    said = "\n".join(users)
+    for text in ("one on alpha", "two on alpha", LATE, "four on beta"):
+        assert said.count(text) == 1, (text, users)
+    assert f"reply to: {LATE}" in replies, replies

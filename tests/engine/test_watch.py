@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import queue
 import shutil
 import stat
 import threading
 from pathlib import Path
 
 import pytest
+from watchdog.events import (
+    FileClosedNoWriteEvent,
+    FileModifiedEvent,
+    FileOpenedEvent,
+    FileSystemEvent,
+)
 
-from session_roam.engine.watch import SessionKey, Watcher, WatchEvent, session_of
+from session_roam.engine.watch import SessionKey, Watcher, WatchEvent, _Handler, session_of
 from session_roam.engine.watch_service import (
     install_service,
     render_launchd,
@@ -104,6 +111,18 @@ def test_watch_handle_ignores_an_append_to_a_transcript_never_taken_over(
     for copy in (projects / "-tmp-demo").rglob("*.sync-conflict-*"):
         copy.unlink()
     assert watcher.handle(KEY) is None
+
+
+@pytest.mark.parametrize(
+    ("event", "queued"),
+    [(FileOpenedEvent, False), (FileClosedNoWriteEvent, False), (FileModifiedEvent, True)],
+)
+def test_watch_hears_writes_to_a_transcript_but_not_reads(
+    tmp_path: Path, event: type[FileSystemEvent], queued: bool
+) -> None:
+    inbox: queue.Queue[SessionKey] = queue.Queue()
+    _Handler(tmp_path, inbox).on_any_event(event(str(tmp_path / f"-tmp-demo/{SESSION}.jsonl")))
+    assert (not inbox.empty()) is queued
 
 
 def test_watch_run_catches_up_on_existing_copies(projects: Path) -> None:

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 _SESSION_RE: Final = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 DEFAULT_DEBOUNCE_S: Final = 1.0
+_READS: Final = frozenset({"opened", "closed_no_write"})  # watchdog's names for a read
 DEFAULT_RETRY_S: Final = 2.0
 #: The safety net behind file events: one walk of the folder a minute.
 DEFAULT_RESCAN_S: Final = 60.0
@@ -89,6 +90,8 @@ class _Handler(FileSystemEventHandler):
         self.inbox = inbox
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in _READS:
+            return  # roam's own reads of a transcript would wake it again, for ever
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             if not raw:
                 continue
@@ -132,7 +135,7 @@ class Watcher:
         self._inbox.put(SessionKey("", ""))  # wake the loop
 
     def run(self) -> None:
-        """Catch up on copies that arrived while nobody watched, then follow events.
+        """Catch up on copies and forks that arrived while nobody watched, then follow events.
 
         Every ``rescan_s`` the folder is walked once more, and a file-event thread that died
         (watchdog can lose a race with folders created and removed at once) is restarted:
@@ -141,13 +144,15 @@ class Watcher:
         observer = self._observe()
         try:
             next_rescan = 0.0
+            first = True
             while not self._stop.is_set():
                 now = time.monotonic()
                 if now >= next_rescan:
                     if not observer.is_alive():
                         log.warning("The file-event thread stopped; starting it again.")
                         observer = self._observe()
-                    self._catch_up(now)
+                    self._catch_up(now, forks=first)
+                    first = False
                     next_rescan = now + self.rescan_s
                 self._drain(self._wait_time(next_rescan))
                 self._process_due()
@@ -161,8 +166,13 @@ class Watcher:
         observer.start()
         return observer
 
-    def _catch_up(self, now: float) -> None:
-        for files in pending_sessions(self.projects, forks=False):  # file events find forks
+    def _catch_up(self, now: float, *, forks: bool) -> None:
+        """Queue every session with copies; at start also those a take-over forked.
+
+        Looking for forks reads every transcript, so only the first walk does; after it,
+        file events bring each changed transcript (``TakeoverScan`` keeps that cheap).
+        """
+        for files in pending_sessions(self.projects, forks=forks):
             key = SessionKey(files.project_dir.name, files.session_id)
             self._due.setdefault(key, now)
 
