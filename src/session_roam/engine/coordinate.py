@@ -186,10 +186,22 @@ class SyncthingCoordinator:
                 f"`roam cr --force {session.session_id}` (the takeover is recorded).",
             ) from exc
         if forced:
-            # The holder taken over may still be writing: record where this machine's turns
-            # start, so a late turn of the old holder in this same file is merged, not lost.
-            mark_fork_point(session.path, session.session_id, self._me)
+            self._mark_takeover(session)
         return _HeldLease(held)
+
+    def _mark_takeover(self, session: PickedSession) -> None:
+        """Record where this machine's turns will start, after merging what is here.
+
+        The holder taken over may still be writing: with the point recorded, a late turn it
+        appends to this same file is merged in, not lost (``engine/forks.py``). Pending copies
+        are merged first so that the point is the leaf claude will really resume from; a merge
+        that fails here is left to the resume's own merge, which reports it.
+        """
+        try:
+            merge_pending(session)
+        except RoamError as exc:
+            log.warning("could not merge %s before the take-over: %s", session.session_id, exc)
+        mark_fork_point(session.path, session.session_id, self._me)
 
     def _pulling(self) -> int:
         """Files Syncthing still has to pull that a connected machine can actually provide.
