@@ -25,11 +25,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from session_roam.merge.model import Version
 from session_roam.merge.records import Line, parse_line, split_lines
 
-__all__ = ["TAKEOVER_TYPE", "has_unmerged_fork", "split_forks", "takeover_line"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "TAKEOVER_TYPE",
+    "has_unmerged_fork",
+    "split_forks",
+    "split_version_forks",
+    "takeover_line",
+]
 
 #: The ``type`` of roam's fork-point line; Claude Code skips types it does not know.
 TAKEOVER_TYPE: Final = "roam-takeover"
@@ -179,3 +189,17 @@ def split_forks(data: bytes) -> list[bytes]:
             body = body[:-1]
         out.extend(split_forks(body))
     return out
+
+
+def split_version_forks(versions: Sequence[Version]) -> tuple[list[Version], int]:
+    """Each version with a fork between writers becomes one version per branch (forks.py)."""
+    out: list[Version] = []
+    forks = 0
+    for version in versions:
+        parts = split_forks(version.data)
+        if len(parts) == 1:
+            out.append(version)
+            continue
+        forks += len(parts) - 1
+        out.extend(Version(f"{version.label}#{n}", part) for n, part in enumerate(parts, 1))
+    return out, forks

@@ -50,8 +50,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from session_roam.errors import MergeError
-from session_roam.merge.forks import split_forks
-from session_roam.merge.model import MergeOutcome, SetAside, Version
+from session_roam.merge.forks import split_version_forks
+from session_roam.merge.model import MergeOutcome, SetAside
 from session_roam.merge.order import HEAD, after_compaction, moved_turns, order_turns
 from session_roam.merge.pairs import close_tool_pairs
 from session_roam.merge.prefix import (
@@ -67,6 +67,7 @@ from session_roam.merge.variants import resolve_duplicates
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from session_roam.merge.model import Version
     from session_roam.merge.variants import Resolution
 
 __all__ = ["merge_versions"]
@@ -84,7 +85,7 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     """
     if not versions:
         raise MergeError("There is no version of the session to merge.")
-    versions, forks = _split_forks(versions)
+    versions, forks = split_version_forks(versions)
     labels_of: dict[bytes, list[str]] = {}
     for version in versions:
         labels_of.setdefault(version.data, []).append(version.label)
@@ -109,20 +110,6 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     if not forks:
         return outcome
     return replace(outcome, report=replace(outcome.report, forks_split=forks))
-
-
-def _split_forks(versions: Sequence[Version]) -> tuple[list[Version], int]:
-    """Each version with a fork between writers becomes one version per branch (forks.py)."""
-    out: list[Version] = []
-    forks = 0
-    for version in versions:
-        parts = split_forks(version.data)
-        if len(parts) == 1:
-            out.append(version)
-            continue
-        forks += len(parts) - 1
-        out.extend(Version(f"{version.label}#{n}", part) for n, part in enumerate(parts, 1))
-    return out, forks
 
 
 def _as_is(
