@@ -16,6 +16,7 @@ from session_roam.merge import (
     split_lines,
 )
 from tests.merge.sessions import (
+    SessionWriter,
     broken_tool_pairs,
     forked_sessions,
     rewound_sessions,
@@ -153,3 +154,19 @@ def test_merge_of_a_take_over_fork_loses_no_record(version: Version) -> None:
 def test_merge_leaves_intended_branches_untouched(version: Version) -> None:
     outcome = merge_versions([version])
     assert (outcome.changed, outcome.data) == (False, version.data)
+
+
+@LAWS
+@given(rewound_sessions(), st.integers(min_value=0, max_value=9000))
+def test_merge_with_a_copy_keeps_the_parents_of_intended_branches(
+    version: Version, second: int
+) -> None:
+    leaf = resume_chain(version.data)[-1]
+    copies = []
+    for namespace in (20, 21):
+        writer = SessionWriter(namespace=namespace, lines=version.data.splitlines(), tail=leaf)
+        writer.turn(second + namespace, f"went on alone {namespace}", [1, 0])
+        copies.append(Version(f"copy {namespace}", writer.data()))
+    before = {row["uuid"]: row.get("parentUuid") for row in rows_of(version.data)}
+    after = {row["uuid"]: row.get("parentUuid") for row in rows_of(merge_versions(copies).data)}
+    assert {uuid: after[uuid] for uuid in before} == before
