@@ -363,3 +363,11 @@ def test_merge_all_repairs_a_take_over_fork_that_made_no_conflict_copy(tree: Tre
     assert result.exit_code == 0, result.output
     assert "take-over branch(es) joined" in result.output
     assert path.read_bytes() != data
+
+
+def test_list_names_a_take_over_fork_that_made_no_conflict_copy(tree: Tree) -> None:
+    data, _late = late_reply_fork()
+    tree.write(f"{SID}.jsonl", data)
+    result = roam("conflicts", "list", "--all")
+    assert result.exit_code == 0, result.output
+    assert "0 + take-over fork" in result.output.split(SID)[1]

@@ -33,7 +33,7 @@ from session_roam.engine.backup import (
     restore_file,
     sha256_hex,
 )
-from session_roam.engine.forks import needs_repair
+from session_roam.engine.forks import file_has_fork, needs_repair
 from session_roam.engine.paths import ensure_inside, validate_session_id
 from session_roam.engine.store import (
     SessionFiles,
@@ -132,7 +132,8 @@ def pending_sessions(
 
 
 def describe_pending(session: SessionFiles) -> dict[str, Any]:
-    """One row of `roam conflicts list`: the session and each copy with its size and stamps."""
+    """One row of `roam conflicts list`: the session, each copy with its size and stamps, and
+    whether its transcript holds a take-over fork (two machines' turns in one file)."""
     copies = []
     for copy in session.conflict_copies:
         try:
@@ -155,6 +156,7 @@ def describe_pending(session: SessionFiles) -> dict[str, Any]:
         "project_dir": str(session.project_dir),
         "main_exists": session.main_exists,
         "conflict_copies": copies,
+        "take_over_fork": session.main_exists and file_has_fork(session.main),
     }
 
 
