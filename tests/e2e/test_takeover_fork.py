@@ -78,11 +78,17 @@ def _holds(node: ClusterNode, cwd: Path, session: str, text: str) -> bool:
         return False
 
 
-def _sent(api: FakeMessagesApi, mark: int) -> tuple[list[str], list[str]]:
+def _every_turn_of_both_sent(api: FakeMessagesApi, mark: int, newest: str) -> None:
+    """The model saw each machine's prompts once, alpha's late reply, and the order they had."""
     turns = api.turns_since(mark)
     assert turns, "the client sent no model call"
     conversation = conversation_of(turns[0].messages)
-    return conversation.user_texts, conversation.assistant_texts
+    users, replies = conversation.user_texts, conversation.assistant_texts
+    said = "\n".join(users)
+    for text in ("one on alpha", "two on alpha", LATE, "four on beta", newest):
+        assert said.count(text) == 1, (text, users)
+    assert f"reply to: {LATE}" in replies, replies
+    assert said.index(LATE) < said.index("four on beta") < said.index(newest)
 
 
 @pytest.fixture
@@ -162,12 +168,7 @@ def test_takeover_fork_next_cr_on_either_machine_resumes_every_turn_of_both(
         env=roam_env(driver, node, claude_bin),
     )
     assert resumed.returncode == 0, resumed.stderr
-    users, replies = _sent(api, mark)
-    said = "\n".join(users)
-    for text in ("one on alpha", "two on alpha", LATE, "four on beta", f"five on {machine}"):
-        assert said.count(text) == 1, (text, users)
-    assert f"reply to: {LATE}" in replies, replies
-    assert said.index(LATE) < said.index("four on beta") < said.index(f"five on {machine}")
+    _every_turn_of_both_sent(api, mark, f"five on {machine}")
 
 
 def test_takeover_fork_is_joined_by_roam_watch_started_after_it_happened(
@@ -194,8 +195,4 @@ def test_takeover_fork_is_joined_by_roam_watch_started_after_it_happened(
         watcher.communicate(timeout=30)
     mark = api.mark()
     driver.resume(home_of(beta), project_cwd, forked, "five, plain claude on beta")
-    users, replies = _sent(api, mark)
-    said = "\n".join(users)
-    for text in ("one on alpha", "two on alpha", LATE, "four on beta"):
-        assert said.count(text) == 1, (text, users)
-    assert f"reply to: {LATE}" in replies, replies
+    _every_turn_of_both_sent(api, mark, "five, plain claude on beta")
