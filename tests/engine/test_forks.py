@@ -10,6 +10,7 @@ from session_roam.engine.forks import (
     TakeoverScan,
     file_has_fork,
     mark_fork_point,
+    mark_stolen_session,
     needs_repair,
 )
 from session_roam.engine.store import find_session_files
@@ -125,3 +126,12 @@ def test_takeover_scan_starts_again_when_the_file_is_replaced(tmp_path: Path) ->
     replacement.write_bytes(b'{"type":"summary"}\n')
     replacement.replace(path)
     assert (first, scan.took_over(path)) == (True, False)
+
+
+def test_mark_stolen_session_marks_it_in_every_project_that_holds_it(tmp_path: Path) -> None:
+    for project in ("-a", "-b"):
+        (tmp_path / project).mkdir()
+        _session(tmp_path / project)
+    points = mark_stolen_session(tmp_path, SID, "BETA")
+    marked = [TAKEOVER_NEEDLE in (tmp_path / p / f"{SID}.jsonl").read_bytes() for p in ("-a", "-b")]
+    assert (len(points), marked) == (2, [True, True])

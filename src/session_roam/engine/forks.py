@@ -17,6 +17,7 @@ import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
+from session_roam.engine.paths import validate_session_id
 from session_roam.engine.store import read_bytes_if_present
 from session_roam.errors import RoamError
 
@@ -25,7 +26,14 @@ if TYPE_CHECKING:
 
     from session_roam.engine.store import SessionFiles
 
-__all__ = ["TAKEOVER_NEEDLE", "TakeoverScan", "file_has_fork", "mark_fork_point", "needs_repair"]
+__all__ = [
+    "TAKEOVER_NEEDLE",
+    "TakeoverScan",
+    "file_has_fork",
+    "mark_fork_point",
+    "mark_stolen_session",
+    "needs_repair",
+]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +78,21 @@ def mark_fork_point(path: Path, session_id: str, device: str) -> str | None:
         os.close(fd)
     log.info("session %s: take-over from row %s recorded", session_id, point)
     return point
+
+
+def mark_stolen_session(projects: Path, session_id: str, device: str) -> list[str]:
+    """After ``roam lease steal``: record the take-over point in the session's file here.
+
+    A steal is a take-over that writes nothing itself (the next ``roam cr`` does), so the
+    point is recorded now, in every project folder that holds the session. Returns the points.
+    """
+    session = validate_session_id(session_id)
+    points: list[str] = []
+    for path in sorted(projects.glob(f"[!.]*/{session}.jsonl")):
+        point = mark_fork_point(path, session, device)
+        if point is not None:
+            points.append(point)
+    return points
 
 
 def _has_mark(data: bytes, point: str) -> bool:
