@@ -170,3 +170,15 @@ def test_merge_with_a_copy_keeps_the_parents_of_intended_branches(
     before = {row["uuid"]: row.get("parentUuid") for row in rows_of(version.data)}
     after = {row["uuid"]: row.get("parentUuid") for row in rows_of(merge_versions(copies).data)}
     assert {uuid: after[uuid] for uuid in before} == before
+
+
+@LAWS
+@given(forked_sessions())
+def test_merge_joins_a_late_writer_that_goes_on_after_the_repair(version: Version) -> None:
+    repaired = merge_versions([version]).data
+    late = [uuid for uuid in uuids_of(repaired) if uuid.split("-")[-1].startswith("0015")]
+    if not late:
+        return  # this late writer wrote nothing
+    writer = SessionWriter(namespace=99, lines=repaired.splitlines(), tail=late[-1])
+    writer.row("assistant", 9999, {"id": "msg_later", "content": [{"type": "text"}]})
+    assert _off_chain(merge_versions([Version("later", writer.data())]).data) == []

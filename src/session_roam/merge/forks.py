@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TAKEOVER_TYPE",
     "has_unmerged_fork",
+    "record_continuations",
     "split_forks",
     "split_version_forks",
     "takeover_line",
@@ -170,6 +171,46 @@ def has_unmerged_fork(data: bytes) -> bool:
     return _forks_of(data) is not None
 
 
+def _leaf(tree: _Tree, subtree: set[str]) -> str:
+    """The last row a writer wrote on its branch: where its claude would go on."""
+    for line in reversed(tree.lines):
+        if line.uuid in subtree and line.kind == "row" and not line.sidechain:
+            return line.uuid
+    raise AssertionError("a branch has at least its head")  # pragma: no cover
+
+
+def _continuation(tree: _Tree, point: str) -> bytes:
+    """A take-over line naming ``point``, with the session, device and time of the first one."""
+    template = next(
+        line for line in tree.lines if line.kind == "meta" and line.type == TAKEOVER_TYPE
+    )
+    obj = json.loads(str(template.raw, "utf-8"))
+    fields = [obj.get(key) for key in ("sessionId", "device", "timestamp")]
+    session, device, stamp = (value if isinstance(value, str) else "" for value in fields)
+    return takeover_line(session, point, device, stamp)
+
+
+def _split_all(data: bytes) -> tuple[list[bytes], list[tuple[str, bytes]]]:
+    found = _forks_of(data)
+    if found is None:
+        return [data], []
+    raws, tree, heads = found
+    torn = not data.endswith(b"\n")
+    out: list[bytes] = []
+    leaves = [
+        (leaf, _continuation(tree, leaf))
+        for leaf in (_leaf(tree, _subtree(tree, h)) for h in heads)
+    ]
+    for part in _split(raws, tree, heads):
+        body = b"".join(raw + b"\n" for raw in part)
+        if torn and part and part[-1] is raws[-1]:
+            body = body[:-1]
+        parts, more = _split_all(body)
+        out.extend(parts)
+        leaves.extend(more)
+    return out, leaves
+
+
 def split_forks(data: bytes) -> list[bytes]:
     """``data`` as one version per writer's branch; ``[data]`` when it holds no such fork.
 
@@ -177,29 +218,40 @@ def split_forks(data: bytes) -> list[bytes]:
     none has a fork left, so a file with several take-overs yields every combination it needs.
     A torn last line stays a torn last line in every version it belongs to.
     """
-    found = _forks_of(data)
-    if found is None:
-        return [data]
-    raws, tree, heads = found
-    torn = not data.endswith(b"\n")
-    out: list[bytes] = []
-    for part in _split(raws, tree, heads):
-        body = b"".join(raw + b"\n" for raw in part)
-        if torn and part and part[-1] is raws[-1]:
-            body = body[:-1]
-        out.extend(split_forks(body))
-    return out
+    return _split_all(data)[0]
 
 
-def split_version_forks(versions: Sequence[Version]) -> tuple[list[Version], int]:
-    """Each version with a fork between writers becomes one version per branch (forks.py)."""
+def split_version_forks(
+    versions: Sequence[Version],
+) -> tuple[list[Version], int, list[tuple[str, bytes]]]:
+    """Each version with a fork between writers becomes one version per branch.
+
+    Also returns, for every branch, its last row and a take-over line naming it: once the
+    branches are joined, each writer's claude may still go on from its own last row, which now
+    has the other writer's turns after it. ``merge_versions`` records those points (all but
+    the merged leaf), so such a later turn is a fork it recognises and joins in turn.
+    """
     out: list[Version] = []
     forks = 0
+    points: list[tuple[str, bytes]] = []
     for version in versions:
-        parts = split_forks(version.data)
+        parts, leaves = _split_all(version.data)
         if len(parts) == 1:
             out.append(version)
             continue
         forks += len(parts) - 1
+        points.extend(leaves)
         out.extend(Version(f"{version.label}#{n}", part) for n, part in enumerate(parts, 1))
-    return out, forks
+    return out, forks, points
+
+
+def record_continuations(data: bytes, leaf: str | None, points: list[tuple[str, bytes]]) -> bytes:
+    """``data`` with a take-over line for each branch's last row but the merged ``leaf``.
+
+    Returns ``data`` itself when every such point is already named in it.
+    """
+    for point, line in points:
+        named = b'"forkPoint":"' + point.encode() + b'"'
+        if point != leaf and named not in data:
+            data += (b"" if data.endswith(b"\n") else b"\n") + line + b"\n"
+    return data

@@ -50,7 +50,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from session_roam.errors import MergeError
-from session_roam.merge.forks import split_version_forks
+from session_roam.merge.forks import record_continuations, split_version_forks
 from session_roam.merge.model import MergeOutcome, SetAside
 from session_roam.merge.order import HEAD, after_compaction, moved_turns, order_turns
 from session_roam.merge.pairs import close_tool_pairs
@@ -85,7 +85,7 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     """
     if not versions:
         raise MergeError("There is no version of the session to merge.")
-    versions, forks = split_version_forks(versions)
+    versions, forks, points = split_version_forks(versions)
     labels_of: dict[bytes, list[str]] = {}
     for version in versions:
         labels_of.setdefault(version.data, []).append(version.label)
@@ -109,7 +109,10 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     outcome = _merge(kept_datas, kept_labels, prefix, tails, counts, superseded)
     if not forks:
         return outcome
-    return replace(outcome, report=replace(outcome.report, forks_split=forks))
+    data = record_continuations(outcome.data, outcome.report.leaf, points)
+    as_is = outcome.report.kept_as_is if data is outcome.data else None
+    report = replace(outcome.report, forks_split=forks, kept_as_is=as_is)
+    return replace(outcome, data=data, report=report)
 
 
 def _as_is(
