@@ -11,6 +11,7 @@ from typer.testing import CliRunner, Result
 from session_roam.cli.app import app
 from session_roam.engine.paths import claude_config_dir, project_slug
 from tests.engine.sessiontree import BASE, FROM_A, SID, SID2, STAMP_A, Tree
+from tests.merge.sessions import late_reply_fork
 
 
 @pytest.fixture
@@ -353,3 +354,20 @@ def test_merge_without_syncthing_set_up_needs_no_lease(tree: Tree) -> None:
     tree.conflicted_session(SID)
 
     assert roam("conflicts", "merge", SID).exit_code == 0
+
+
+def test_merge_all_repairs_a_take_over_fork_that_made_no_conflict_copy(tree: Tree) -> None:
+    data, _late = late_reply_fork()
+    path = tree.write(f"{SID}.jsonl", data)
+    result = roam("conflicts", "merge", "--all")
+    assert result.exit_code == 0, result.output
+    assert "take-over branch(es) joined" in result.output
+    assert path.read_bytes() != data
+
+
+def test_list_names_a_take_over_fork_that_made_no_conflict_copy(tree: Tree) -> None:
+    data, _late = late_reply_fork()
+    tree.write(f"{SID}.jsonl", data)
+    result = roam("conflicts", "list", "--all")
+    assert result.exit_code == 0, result.output
+    assert "0 + take-over fork" in result.output.split(SID)[1]

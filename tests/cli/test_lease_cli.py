@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 
 from session_roam.cli.app import app
 from session_roam.engine import lease
+from session_roam.engine.paths import claude_config_dir
 from tests.engine.lease_fakes import FakeClock, FakeNet, FakeTransport, make_engine
+from tests.merge.sessions import SessionWriter
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -101,3 +103,16 @@ def test_lease_status_warns_the_machine_that_was_stolen_from(
     held.release()
     assert result.exit_code == 0
     assert "was taken over by THERE" in result.stderr
+
+
+def test_lease_steal_records_the_take_over_point_in_the_session(machines: Machines) -> None:
+    writer = SessionWriter(namespace=1)
+    writer.turn(1, "one", [0])
+    path = claude_config_dir() / "projects" / "-tmp-proj" / f"{SESSION}.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(writer.data())
+    held = lease.acquire(SESSION, engine=machines.engine("THERE"))
+    result = CliRunner().invoke(app, ["lease", "steal", SESSION])
+    held.release()
+    assert result.exit_code == 0, result.output
+    assert b'"type":"roam-takeover"' in path.read_bytes().splitlines()[-1]

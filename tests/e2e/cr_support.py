@@ -18,7 +18,7 @@ from tests.support.claude import ClaudeDriver, ClaudeHome
 from tests.support.conversation import conversation_of
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from pathlib import Path
 
     from session_roam.engine.cluster import Cluster, ClusterNode
@@ -31,11 +31,13 @@ __all__ = [
     "executable",
     "home_of",
     "protect_markers",
+    "reconnecting",
     "roam_argv",
     "roam_env",
     "run_roam",
     "sent_user_texts",
     "session_bytes",
+    "start_roam",
 ]
 
 ROAM_TIMEOUT_S: Final = 120.0
@@ -67,6 +69,16 @@ def protect_markers(cluster: Cluster) -> None:
         keep = node.projects_dir / ".stfolder" / ".roam-keep"
         if not keep.exists():
             keep.write_text("Keeps Syncthing's folder marker from being removed as empty.\n")
+
+
+def reconnecting(pair: Cluster) -> Iterator[Cluster]:
+    """The pair for one test that may cut it; connected again afterwards (a fixture's body)."""
+    protect_markers(pair)
+    yield pair
+    alpha, beta = pair["alpha"], pair["beta"]
+    alpha.client.resume(beta.device_id)
+    beta.client.resume(alpha.device_id)
+    pair.wait_connected()
 
 
 def executable(path: Path, text: str) -> Path:
@@ -124,6 +136,19 @@ def sent_user_texts(api: FakeMessagesApi, mark: int) -> list[str]:
     turns = api.turns_since(mark)
     assert turns, "the client sent no model call"
     return conversation_of(turns[0].messages).user_texts
+
+
+def start_roam(args: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[str]:
+    """``roam ARGS`` running in the background (a writer the test cuts off or lets finish)."""
+    return subprocess.Popen(
+        roam_argv(args),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def claim_state(node: ClusterNode, session_id: str, device_id: str) -> str:

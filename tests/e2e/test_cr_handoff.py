@@ -7,7 +7,6 @@ beta, beta must refuse rather than resume the older copy.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from typing import TYPE_CHECKING
 
@@ -18,11 +17,11 @@ from tests.e2e.cr_support import (
     claim_state,
     executable,
     home_of,
-    protect_markers,
-    roam_argv,
+    reconnecting,
     roam_env,
     run_roam,
     sent_user_texts,
+    start_roam,
 )
 from tests.support.cluster import wait_until
 
@@ -41,12 +40,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def connected(pair: Cluster) -> Iterator[Cluster]:
     """The module's pair, guaranteed connected again after the test (which may pause it)."""
-    protect_markers(pair)
-    yield pair
-    alpha, beta = pair["alpha"], pair["beta"]
-    alpha.client.resume(beta.device_id)
-    beta.client.resume(alpha.device_id)
-    pair.wait_connected()
+    yield from reconnecting(pair)
 
 
 def test_cr_handoff_resumes_every_turn_made_on_the_other_machine(
@@ -92,15 +86,7 @@ def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arri
         gated,
         {"ROAM_TEST_GATE": str(gate), "ROAM_TEST_REAL_CLAUDE": str(claude_bin)},
     )
-    writer = subprocess.Popen(
-        roam_argv(["cr", session, "--", "-p", "held back"]),
-        cwd=project_cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    writer = start_roam(["cr", session, "--", "-p", "held back"], cwd=project_cwd, env=env)
     try:
         wait_until(
             lambda: claim_state(beta, session, alpha.device_id) == "held",

@@ -6,15 +6,20 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from session_roam.engine.conflicts import merge_session, undo_session
+from session_roam.engine.forks import needs_repair
 from session_roam.engine.store import find_session_files
 from tests.engine.sessiontree import BASE, FROM_A, FROM_B, SID, Tree, row, u
+from tests.merge.sessions import broken_tool_pairs, forked_sessions, split_pair_sessions
+
+if TYPE_CHECKING:
+    from session_roam.merge import Version
 
 CONTENTS = st.sampled_from(
     [
@@ -126,5 +131,41 @@ def test_undo_after_merge_restores_the_folder_byte_exact(spec: dict[str, Any]) -
         if result.status == "merged":
             undo_session(SID, tree.projects)
         assert tree.snapshot() == before
+    finally:
+        shutil.rmtree(tree.config.parent)
+
+
+def _folder(main: bytes, copies: list[bytes]) -> Tree:
+    tree = Tree(Path(tempfile.mkdtemp(prefix="roam-law-")) / ".claude")
+    tree.write(f"{SID}.jsonl", main)
+    for number, data in enumerate(copies):
+        tree.write(f"{SID}.sync-conflict-20261206-14020{number}-BETA234.jsonl", data)
+    tree.project()
+    return tree
+
+
+@LAW
+@given(forked_sessions(), st.booleans())
+def test_merge_repairs_a_take_over_fork_and_leaves_nothing_to_do_after(
+    version: Version, with_copy: bool
+) -> None:
+    copy = version.data[: version.data.rfind(b"\n", 0, len(version.data) // 2) + 1]
+    tree = _folder(version.data, [copy] if with_copy else [])
+    try:
+        merge_session(find_session_files(tree.project(), SID))
+        files = find_session_files(tree.project(), SID)
+        again = merge_session(files)
+        assert (needs_repair(files), again.status) == (False, "nothing-to-do")
+    finally:
+        shutil.rmtree(tree.config.parent)
+
+
+@LAW
+@given(split_pair_sessions())
+def test_merge_writes_every_tool_result_after_its_tool_use(versions: list[Version]) -> None:
+    tree = _folder(versions[0].data, [v.data for v in versions[1:]])
+    try:
+        merge_session(find_session_files(tree.project(), SID))
+        assert broken_tool_pairs((tree.project() / f"{SID}.jsonl").read_bytes()) == []
     finally:
         shutil.rmtree(tree.config.parent)

@@ -186,6 +186,17 @@ def test_verify_conflict_of_leased_session_is_not_auto_fixed() -> None:
     assert finding.fix == f"roam conflicts merge {SESSION}"
 
 
+def test_verify_reports_a_take_over_fork_with_the_merge_that_repairs_it() -> None:
+    snap = dataclasses.replace(healthy(), conflicts=(ConflictFacts(SESSION, "-p", 0, False),))
+    [finding] = CHECKS["conflicts"](snap)
+    assert (finding.status, finding.auto, finding.fix) == (
+        Status.FAIL,
+        True,
+        f"roam conflicts merge {SESSION}",
+    )
+    assert "two machines that parted after a take-over" in finding.message
+
+
 def test_verify_missing_shortcuts_fail_with_install_command() -> None:
     shortcuts = ShortcutFacts("zsh", "/home/u/.zshrc", False, None, None)
     [finding] = CHECKS["shortcuts"](dataclasses.replace(healthy(), shortcuts=shortcuts))

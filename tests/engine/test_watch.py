@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import queue
 import shutil
 import stat
 import threading
 from pathlib import Path
 
 import pytest
+from watchdog.events import (
+    FileClosedNoWriteEvent,
+    FileModifiedEvent,
+    FileOpenedEvent,
+    FileSystemEvent,
+)
 
-from session_roam.engine.watch import SessionKey, Watcher, WatchEvent, session_of
+from session_roam.engine.watch import SessionKey, Watcher, WatchEvent, _Handler, session_of
 from session_roam.engine.watch_service import (
     install_service,
     render_launchd,
     render_systemd,
     uninstall_service,
 )
+from tests.merge.sessions import late_reply_fork
 from tests.support.cluster import wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "examples" / "conflicts" / "projects"
@@ -35,12 +43,13 @@ def projects(tmp_path: Path) -> Path:
     [
         (f"-tmp-demo/{SESSION}.sync-conflict-20261125-131239-MRUWJBM.jsonl", KEY),
         (f"-tmp-demo/{SESSION}/subagents/agent-a.sync-conflict-20261125-131240-MRUWJBM.jsonl", KEY),
-        (f"-tmp-demo/{SESSION}.jsonl", None),
+        (f"-tmp-demo/{SESSION}.jsonl", KEY),  # a late writer can fork it with no copy
+        (f"-tmp-demo/{SESSION}/subagents/agent-a.jsonl", None),
         (".roam/leases/x.sync-conflict-20261125-131240-MRUWJBM.json", None),
         ("-tmp-demo/memory/MEMORY.sync-conflict-20261125-131240-MRUWJBM.md", None),
     ],
 )
-def test_session_of_maps_conflict_copies_to_their_session(
+def test_session_of_maps_conflict_copies_and_transcripts_to_their_session(
     tmp_path: Path, relative: str, expected: SessionKey | None
 ) -> None:
     assert session_of(tmp_path, tmp_path / relative) == expected
@@ -64,6 +73,56 @@ def test_watch_handle_ignores_session_without_copies(projects: Path) -> None:
     watcher = Watcher(projects, is_live=lambda _s: False)
     watcher.handle(KEY)
     assert watcher.handle(KEY) is None
+
+
+@pytest.fixture
+def forked_key(tmp_path: Path) -> tuple[Path, SessionKey, bytes]:
+    """A projects folder whose only session forked inside its file after a take-over."""
+    projects = tmp_path / "forked"
+    data, _late = late_reply_fork()
+    (projects / "-tmp-demo").mkdir(parents=True)
+    (projects / "-tmp-demo" / f"{SESSION}.jsonl").write_bytes(data)
+    return projects, KEY, data
+
+
+def test_watch_handle_merges_a_take_over_fork_with_no_copy(
+    forked_key: tuple[Path, SessionKey, bytes],
+) -> None:
+    projects, key, data = forked_key
+    event = Watcher(projects, is_live=lambda _s: False).handle(key)
+    merged = (projects / "-tmp-demo" / f"{SESSION}.jsonl").read_bytes()
+    assert (event is not None and event.action, merged != data) == ("merged", True)
+
+
+def test_watch_handle_waits_with_a_take_over_fork_while_leased(
+    forked_key: tuple[Path, SessionKey, bytes],
+) -> None:
+    projects, key, data = forked_key
+    event = Watcher(projects, is_live=lambda _s: True).handle(key)
+    kept = (projects / "-tmp-demo" / f"{SESSION}.jsonl").read_bytes()
+    assert (event is not None and event.action, kept) == ("waiting", data)
+
+
+def test_watch_handle_ignores_an_append_to_a_transcript_never_taken_over(
+    projects: Path,
+) -> None:
+    watcher = Watcher(projects, is_live=lambda _s: True)
+    watcher.handle(KEY)  # merges nothing: leased; the copies stay
+    for copy in (projects / "-tmp-demo").rglob("*.sync-conflict-*"):
+        copy.unlink()
+    assert watcher.handle(KEY) is None
+
+
+@pytest.mark.parametrize(
+    ("event", "queued"),
+    [(FileOpenedEvent, False), (FileClosedNoWriteEvent, False), (FileModifiedEvent, True)],
+)
+def test_watch_hears_writes_to_a_transcript_but_not_reads(
+    tmp_path: Path, event: type[FileSystemEvent], queued: bool
+) -> None:
+    inbox: queue.Queue[SessionKey] = queue.Queue()
+    _Handler(tmp_path, inbox).on_any_event(event(str(tmp_path / f"-tmp-demo/{SESSION}.jsonl")))
+    assert (not inbox.empty()) is queued
 
 
 def test_watch_run_catches_up_on_existing_copies(projects: Path) -> None:

@@ -14,9 +14,23 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from session_roam.merge import Version, parse_line, split_lines
+from session_roam.merge import Version, parse_line, resume_chain, split_lines
+from session_roam.merge.forks import takeover_line
 
-__all__ = ["SessionWriter", "diverge", "rows_of", "sessions", "turn_starts", "uuids_of"]
+__all__ = [
+    "SessionWriter",
+    "broken_tool_pairs",
+    "diverge",
+    "forked_sessions",
+    "history",
+    "late_reply_fork",
+    "rewound_sessions",
+    "rows_of",
+    "sessions",
+    "split_pair_sessions",
+    "turn_starts",
+    "uuids_of",
+]
 
 _SESSION = "5e55a0e0-0000-4000-8000-000000000000"
 
@@ -142,6 +156,161 @@ def sessions(draw: st.DrawFn, min_versions: int = 2, max_versions: int = 3) -> l
             data += draw(_TORN)  # a torn tail: no newline after it
         versions.append(Version(label=f"v{number}", data=data))
     return versions
+
+
+_TAKEOVER_STAMP = "2026-12-06T14:02:00.000Z"
+
+
+def history() -> SessionWriter:
+    """Two turns and a third prompt still waiting for its reply (the lid closed)."""
+    writer = SessionWriter(namespace=1)
+    writer.turn(1, "one on alpha", [0])
+    writer.turn(2, "two on alpha", [1, 0])
+    writer.row("user", 3, {"role": "user", "content": "three on alpha"})
+    return writer
+
+
+def late_reply_fork() -> tuple[bytes, str]:
+    """alpha's prompt, beta's take-over there and its turn, then alpha's late reply."""
+    writer = history()
+    point = writer.tail
+    assert point is not None
+    writer.lines.append(takeover_line(_SESSION, point, "BETA", _TAKEOVER_STAMP))
+    beta = SessionWriter(namespace=2, lines=writer.lines, tail=point)
+    beta.turn(10, "four on beta", [1, 0])
+    alpha = SessionWriter(namespace=3, lines=beta.lines, tail=point)
+    late = alpha.row("assistant", 4, {"id": "msg_late", "content": [{"type": "text"}]})
+    alpha.meta({"type": "last-prompt", "leafUuid": late})
+    return alpha.data(), late
+
+
+@st.composite
+def forked_sessions(draw: st.DrawFn) -> Version:
+    """One file two writers appended to after a take-over (issue 20, case 2).
+
+    A shared history, the take-over line at its leaf, then the new holder's turns and the old
+    holder's late rows (a reply to its open prompt, new turns, or both), interleaved in the
+    file the way two appenders interleave.
+    """
+    base = SessionWriter(namespace=1)
+    clock = 0
+    for gap, replies, _ in draw(st.lists(_TURN, min_size=1, max_size=2)):
+        clock += gap + 1
+        base.turn(clock, f"base {clock}", replies)
+    if draw(st.booleans()):  # the old holder was closed with its prompt unanswered
+        base.row("user", clock + 1, {"role": "user", "content": "open prompt"})
+    point = base.tail
+    assert point is not None
+    lines = [*base.lines, takeover_line(_SESSION, point, "BETA", _TAKEOVER_STAMP)]
+    writers = [SessionWriter(namespace=20 + n, lines=[], tail=point) for n in range(2)]
+    late = writers[1]
+    if draw(st.booleans()):
+        message = {"id": "msg_late", "content": [{"type": "text", "text": "late"}]}
+        late.row("assistant", clock + 2, message)
+    for number, writer in enumerate(writers):
+        start = clock + 2
+        for gap, replies, _ in draw(st.lists(_TURN, min_size=1 - number, max_size=2)):
+            start += gap + 1
+            writer.turn(start, f"w{number} {start}", replies)
+    chunks = [writer.lines for writer in writers]
+    while any(chunks):
+        pick = draw(st.sampled_from([n for n, chunk in enumerate(chunks) if chunk]))
+        take = draw(st.integers(min_value=1, max_value=len(chunks[pick])))
+        lines += chunks[pick][:take]
+        chunks[pick] = chunks[pick][take:]
+    return Version("live", b"".join(line + b"\n" for line in lines))
+
+
+@st.composite
+def rewound_sessions(draw: st.DrawFn) -> Version:
+    """One writer's file with branches Claude Code makes on purpose (edit, /rewind)."""
+    writer = SessionWriter(namespace=1)
+    clock = 0
+    points: list[str | None] = [None]
+    for gap, replies, dice in draw(st.lists(_TURN, min_size=2, max_size=6)):
+        clock += gap + 1
+        if dice < 4 and len(points) > 1:
+            writer.tail = draw(st.sampled_from(points[1:]))
+        writer.turn(clock, f"turn {clock}", replies)
+        points.append(writer.tail)
+    return Version("live", writer.data())
+
+
+@st.composite
+def split_pair_sessions(draw: st.DrawFn) -> list[Version]:
+    """Two copies where one holds a tool_use and the other its result, or neither the result."""
+    base = SessionWriter(namespace=1)
+    base.turn(1, "one", draw(_REPLIES))
+    base.row("user", 2, {"role": "user", "content": "run it"})
+    shared = list(base.lines)
+    x = SessionWriter(namespace=2, lines=list(shared), tail=base.tail)
+    block = {"type": "tool_use", "id": "toolu_split", "name": "Bash", "input": {}}
+    holder = x.row("assistant", 3, {"id": "msg_split", "content": [block]})
+    if draw(st.booleans()):
+        x.turn(5, "next prompt", draw(_REPLIES))
+    y = SessionWriter(namespace=3, lines=list(shared), tail=base.tail)
+    if draw(st.booleans()):
+        result = {"type": "tool_result", "tool_use_id": "toolu_split", "content": "ok"}
+        y.row("user", 4, {"role": "user", "content": [result]}, parent=holder)
+    y.turn(draw(st.integers(min_value=0, max_value=9)), "on y", draw(_REPLIES))
+    return [Version("x", x.data()), Version("y", y.data())]
+
+
+def _message(row: dict[str, Any]) -> dict[str, Any]:
+    message = row.get("message")
+    return message if isinstance(message, dict) else {}
+
+
+def _blocks(row: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    content = _message(row).get("content")
+    if not isinstance(content, list):
+        return []
+    return [b for b in content if isinstance(b, dict) and b.get("type") == kind]
+
+
+def broken_tool_pairs(data: bytes) -> list[str]:
+    """Tool calls the resumed chain goes on from without their results, as uuids of holders.
+
+    A reply (assistant rows sharing ``message.id``) whose rows hold tool_use blocks must be
+    followed on the chain by a tool_result row, and each call must have a result row hanging
+    off the row that holds it, later in the file. A call at the end of the chain is open.
+    """
+    rows = rows_of(data)
+    at = {str(row["uuid"]): index for index, row in enumerate(rows)}
+    results = {
+        str(block.get("tool_use_id")): row
+        for row in rows
+        if row.get("type") == "user" and not row.get("isSidechain")
+        for block in _blocks(row, "tool_result")
+    }
+    chain = [rows[at[uuid]] for uuid in resume_chain(data, through_compaction=True)]
+    broken: list[str] = []
+    for index, row in enumerate(chain):
+        calls = _blocks(row, "tool_use")
+        if row.get("type") != "assistant" or not calls:
+            continue
+        end = index
+        while (
+            end + 1 < len(chain)
+            and chain[end + 1].get("type") == "assistant"
+            and _message(chain[end + 1]).get("id") == _message(row).get("id")
+        ):
+            end += 1
+        if end + 1 == len(chain):
+            continue  # the chain ends in this reply: its calls may still be running
+        follower = chain[end + 1]
+        if not _blocks(follower, "tool_result"):
+            broken.append(str(row["uuid"]))
+            continue
+        for call in calls:
+            result = results.get(str(call.get("id")))
+            if (
+                result is None
+                or result.get("parentUuid") != row["uuid"]
+                or at[str(result["uuid"])] < at[str(row["uuid"])]
+            ):
+                broken.append(str(row["uuid"]))
+    return broken
 
 
 def rows_of(data: bytes) -> list[dict[str, Any]]:

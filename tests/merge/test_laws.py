@@ -15,7 +15,16 @@ from session_roam.merge import (
     serialise_line,
     split_lines,
 )
-from tests.merge.sessions import rows_of, sessions, uuids_of
+from tests.merge.sessions import (
+    SessionWriter,
+    broken_tool_pairs,
+    forked_sessions,
+    rewound_sessions,
+    rows_of,
+    sessions,
+    split_pair_sessions,
+    uuids_of,
+)
 
 LAWS = settings(max_examples=150, deadline=None)
 
@@ -96,3 +105,80 @@ def test_merge_keeps_parents_first(versions: list[Version]) -> None:
         if position.get(row.get("parentUuid"), -1) > index
     ]
     assert late == []
+
+
+@LAWS
+@given(st.one_of(sessions(), split_pair_sessions()))
+def test_merge_keeps_tool_pairs_adjacent_on_the_resumed_chain(versions: list[Version]) -> None:
+    outcome = merge_versions(versions)
+    if outcome.report.kept_as_is is None:  # a version kept byte for byte is not the merge's
+        assert broken_tool_pairs(outcome.data) == []
+
+
+def _off_chain(data: bytes) -> list[str]:
+    """Rows the resumed chain misses, other than a tool_result hanging off a row on it."""
+    chain = set(resume_chain(data))
+    return [
+        str(row["uuid"])
+        for row in rows_of(data)
+        if row["uuid"] not in chain
+        and not (row.get("type") == "user" and row.get("parentUuid") in chain)
+    ]
+
+
+@LAWS
+@given(forked_sessions())
+def test_merge_puts_both_writers_of_a_take_over_fork_on_the_resumed_chain(
+    version: Version,
+) -> None:
+    assert _off_chain(merge_versions([version]).data) == []
+
+
+@LAWS
+@given(forked_sessions())
+def test_merge_of_a_repaired_fork_neither_changes_nor_rewrites_it(version: Version) -> None:
+    repaired = merge_versions([version]).data
+    again = merge_versions([Version("repaired", repaired)])
+    assert (again.changed, again.data) == (False, repaired)
+
+
+@LAWS
+@given(forked_sessions())
+def test_merge_of_a_take_over_fork_loses_no_record(version: Version) -> None:
+    outcome = merge_versions([version])
+    assert set(uuids_of(version.data)) <= set(uuids_of(outcome.data))
+
+
+@LAWS
+@given(rewound_sessions())
+def test_merge_leaves_intended_branches_untouched(version: Version) -> None:
+    outcome = merge_versions([version])
+    assert (outcome.changed, outcome.data) == (False, version.data)
+
+
+@LAWS
+@given(rewound_sessions(), st.integers(min_value=0, max_value=9000))
+def test_merge_with_a_copy_keeps_the_parents_of_intended_branches(
+    version: Version, second: int
+) -> None:
+    leaf = resume_chain(version.data)[-1]
+    copies = []
+    for namespace in (20, 21):
+        writer = SessionWriter(namespace=namespace, lines=version.data.splitlines(), tail=leaf)
+        writer.turn(second + namespace, f"went on alone {namespace}", [1, 0])
+        copies.append(Version(f"copy {namespace}", writer.data()))
+    before = {row["uuid"]: row.get("parentUuid") for row in rows_of(version.data)}
+    after = {row["uuid"]: row.get("parentUuid") for row in rows_of(merge_versions(copies).data)}
+    assert {uuid: after[uuid] for uuid in before} == before
+
+
+@LAWS
+@given(forked_sessions())
+def test_merge_joins_a_late_writer_that_goes_on_after_the_repair(version: Version) -> None:
+    repaired = merge_versions([version]).data
+    late = [uuid for uuid in uuids_of(repaired) if uuid.split("-")[-1].startswith("0015")]
+    if not late:
+        return  # this late writer wrote nothing
+    writer = SessionWriter(namespace=99, lines=repaired.splitlines(), tail=late[-1])
+    writer.row("assistant", 9999, {"id": "msg_later", "content": [{"type": "text"}]})
+    assert _off_chain(merge_versions([Version("later", writer.data())]).data) == []

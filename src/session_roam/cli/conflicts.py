@@ -126,19 +126,25 @@ def list_command(
             table.add_row(
                 row["session_id"],
                 Path(row["project_dir"]).name,
-                str(len(row["conflict_copies"])),
+                _copies(row),
                 "yes" if row["main_exists"] else "missing",
             )
         out.print(table, markup=False)
     else:
         for row in rows:
             out.print(
-                f"{row['session_id']}\t{len(row['conflict_copies'])}\t"
+                f"{row['session_id']}\t{_copies(row)}\t"
                 f"{Path(row['project_dir']).name}"
                 + ("" if row["main_exists"] else "\tmain file missing"),
                 markup=False,
             )
     out.print(f"Run `roam conflicts merge --all` to merge {len(rows)} session(s).", markup=False)
+
+
+def _copies(row: dict[str, Any]) -> str:
+    """The copies column: how many, and whether two machines also forked the file itself."""
+    count = str(len(row["conflict_copies"]))
+    return f"{count} + take-over fork" if row["take_over_fork"] else count
 
 
 def _print_result(result: MergeResult) -> None:

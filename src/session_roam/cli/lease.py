@@ -10,6 +10,8 @@ from rich.table import Table
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine import lease
+from session_roam.engine.forks import mark_stolen_session
+from session_roam.engine.paths import claude_config_dir, projects_dir
 
 __all__ = ["register"]
 
@@ -114,6 +116,9 @@ def steal_command(ctx: typer.Context, session: SessionArg) -> None:
     settings = settings_of(ctx)
     with lease.open_engine(settings.claude_dir) as engine:
         victim = lease.steal(session, engine=engine)
+        if victim is not None:  # its claude may still write: record where this machine starts
+            projects = projects_dir(claude_config_dir(settings.claude_dir))
+            mark_stolen_session(projects, session, engine.device_id)
     if settings.json:
         emit_json({"session": session, "stolen_from": victim.device if victim else None})
     elif victim is None:

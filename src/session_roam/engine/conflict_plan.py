@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from session_roam.engine.backup import Original, sha256_hex
+from session_roam.engine.forks import file_has_fork
 from session_roam.engine.store import ConflictCopy, SessionFiles, read_bytes
 from session_roam.merge import MergeOutcome, Version, merge_versions
 
@@ -257,13 +258,15 @@ def plan_session(session: SessionFiles, extras: Sequence[Path] = ()) -> SessionP
 
     ``extras`` are further versions of the main transcript (a backup, Syncthing's
     ``.stversions``, a copy from another machine); they are read, merged, and backed up, but
-    never deleted. A session with no conflict copies and no extras yields an empty plan.
+    never deleted. The transcript is also merged when it holds a fork between two writers
+    (``engine/forks.py``). Otherwise a session with no conflict copies and no extras yields an
+    empty plan.
     """
     reader = _Reader(session.project_dir)
     groups: dict[Path, list[ConflictCopy]] = {}
     for copy in session.conflict_copies:
         groups.setdefault(copy.original, []).append(copy)
-    if extras:
+    if extras or (session.main_exists and file_has_fork(session.main)):
         groups.setdefault(session.main, [])
     extra_data: list[tuple[Path, bytes]] = []
     extra_versions: list[tuple[bytes, VersionInfo]] = []

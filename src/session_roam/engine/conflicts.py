@@ -34,6 +34,7 @@ from session_roam.engine.backup import (
     restore_file,
     sha256_hex,
 )
+from session_roam.engine.forks import file_has_fork, needs_repair
 from session_roam.engine.paths import ensure_inside, validate_session_id
 from session_roam.engine.store import (
     SessionFiles,
@@ -118,17 +119,23 @@ class UndoResult:
 
 
 def pending_sessions(
-    projects_root: Path, project_dir: Path | None = None
+    projects_root: Path, project_dir: Path | None = None, *, forks: bool = True
 ) -> tuple[SessionFiles, ...]:
-    """Sessions that have conflict copies: in one project folder, or everywhere when ``None``."""
+    """Sessions with conflict copies or a take-over fork in their transcript (``forks.py``).
+
+    In one project folder, or everywhere when ``project_dir`` is ``None``. Finding forks reads
+    every transcript; ``forks=False`` looks for conflict copies only.
+    """
     found = (
         list_sessions(project_dir) if project_dir is not None else list_all_sessions(projects_root)
     )
-    return tuple(session for session in found if session.has_conflicts)
+    wanted = needs_repair if forks else (lambda session: session.has_conflicts)
+    return tuple(session for session in found if wanted(session))
 
 
 def describe_pending(session: SessionFiles) -> dict[str, Any]:
-    """One row of `roam conflicts list`: the session and each copy with its size and stamps."""
+    """One row of `roam conflicts list`: the session, each copy with its size and stamps, and
+    whether its transcript holds a take-over fork (two machines' turns in one file)."""
     copies = []
     for copy in session.conflict_copies:
         try:
@@ -151,6 +158,7 @@ def describe_pending(session: SessionFiles) -> dict[str, Any]:
         "project_dir": str(session.project_dir),
         "main_exists": session.main_exists,
         "conflict_copies": copies,
+        "take_over_fork": session.main_exists and file_has_fork(session.main),
     }
 
 

@@ -25,6 +25,7 @@ from session_roam.engine.archive import archive_before_launch
 from session_roam.engine.awareness import await_cluster, scope_for
 from session_roam.engine.choose import choose_session
 from session_roam.engine.conflicts import merge_session
+from session_roam.engine.forks import mark_fork_point, needs_repair
 from session_roam.engine.journal import Journal
 from session_roam.engine.launch import ChildExit, find_claude, run_child
 from session_roam.engine.lease_model import resolve_steals
@@ -217,12 +218,28 @@ class SyncthingCoordinator:
                 hint="Finish the session on that machine first, or take it over with "
                 f"`roam cr --force {session.session_id}` (the takeover is recorded).",
             ) from exc
+        if forced or held.notes:  # notes: a provisional grant (lease_rule); both may fork
+            self._mark_takeover(session)
         try:
             guard = arm(session.session_id, self._me, self._root, xdg.state_dir() / "guard")
         except BaseException:
             held.release(stamp=False)
             raise
         return _HeldLease(held, guard)
+
+    def _mark_takeover(self, session: PickedSession) -> None:
+        """Record where this machine's turns will start, after merging what is here.
+
+        The holder taken over may still be writing: with the point recorded, a late turn it
+        appends to this same file is merged in, not lost (``engine/forks.py``). Pending copies
+        are merged first so that the point is the leaf claude will really resume from; a merge
+        that fails here is left to the resume's own merge, which reports it.
+        """
+        try:
+            merge_pending(session)
+        except RoamError as exc:
+            log.warning("could not merge %s before the take-over: %s", session.session_id, exc)
+        mark_fork_point(session.path, session.session_id, self._me)
 
     def _pulling(self) -> int:
         """Files Syncthing still has to pull that a connected machine can actually provide.
@@ -393,9 +410,12 @@ def agent_namespaces(config_dir: Path | None = None) -> tuple[Path, ...]:
 
 
 def merge_pending(session: PickedSession) -> int:
-    """Merge the session's conflict copies (this node holds the lease); how many were merged."""
+    """Merge the session's conflict copies and take-over forks (this node holds the lease).
+
+    Returns how many conflict copies were merged.
+    """
     files = find_session_files(session.project_dir, session.session_id)
-    if not files.has_conflicts:
+    if not needs_repair(files):
         return 0
     result = merge_session(files)
     return len(result.removed)

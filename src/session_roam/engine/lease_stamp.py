@@ -40,8 +40,23 @@ def file_stamp(path: Path) -> ReleaseStamp | None:
     return ReleaseStamp(size, digest.hexdigest())
 
 
-def _same_bytes(have: ReleaseStamp | None, wanted: ReleaseStamp) -> bool:
-    return have is not None and (have.size, have.sha256) == (wanted.size, wanted.sha256)
+def _holds_bytes(path: Path, wanted: ReleaseStamp) -> bool:
+    """True when the file begins with exactly the released bytes.
+
+    A session file only grows, so a longer file that starts with them holds everything the
+    releaser wrote; the rest is a later write, such as the late turn of a holder that was taken
+    over (merged by ``engine/forks.py``). Waiting for equality would wait for ever there.
+    """
+    digest = hashlib.sha256()
+    left = wanted.size
+    try:
+        with path.open("rb") as handle:
+            while left > 0 and (chunk := handle.read(min(left, 1 << 20))):
+                digest.update(chunk)
+                left -= len(chunk)
+    except FileNotFoundError:
+        return False
+    return left == 0 and digest.hexdigest() == wanted.sha256
 
 
 def wait_for_release_stamp(
@@ -87,7 +102,7 @@ def _wait_for_stamp(
         )
         return None
     deadline = time.monotonic() + timeout_s
-    while not _same_bytes(file_stamp(session_file), wanted):
+    while not _holds_bytes(session_file, wanted):
         if time.monotonic() > deadline:
             raise SyncTimeout(
                 f"This machine did not receive the last {wanted.size if wanted else 0} bytes "

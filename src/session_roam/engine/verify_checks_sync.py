@@ -18,7 +18,7 @@ from session_roam.engine.verify_ignore import ignored_must_sync, missing_pattern
 from session_roam.engine.verify_model import Finding, Status
 
 if TYPE_CHECKING:
-    from session_roam.engine.verify_model import Snapshot
+    from session_roam.engine.verify_model import ConflictFacts, Snapshot
 
 __all__ = [
     "check_api",
@@ -308,13 +308,24 @@ def check_ignore(snap: Snapshot) -> list[Finding]:
     return found or ok("ignore", ".stignore has roam's patterns and lets sessions sync.")
 
 
+def _conflict_text(c: ConflictFacts) -> str:
+    """A session with copies, or one whose file two machines wrote after a take-over."""
+    if c.copies:
+        what = f"Session {c.session_id} has {c.copies} conflict copies"
+    else:
+        what = (
+            f"Session {c.session_id} holds turns of two machines that parted after a take-over, "
+            "not yet on one timeline"
+        )
+    return what + (" and is being written on another machine." if c.leased else ".")
+
+
 def check_conflicts(snap: Snapshot) -> list[Finding]:
     found = [
         Finding(
             "conflicts",
             Status.FAIL,
-            f"Session {c.session_id} has {c.copies} conflict copies"
-            + (" and is being written on another machine." if c.leased else "."),
+            _conflict_text(c),
             fix=f"roam conflicts merge {c.session_id}",
             auto=not c.leased,
             subject=f"{c.project}/{c.session_id}",

@@ -24,6 +24,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from session_roam.engine.conflicts import merge_session, pending_sessions
+from session_roam.engine.forks import TakeoverScan
 from session_roam.engine.store import find_session_files, is_conflict_name
 from session_roam.errors import LeaseHeld, RoamError
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 _SESSION_RE: Final = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 DEFAULT_DEBOUNCE_S: Final = 1.0
+_READS: Final = frozenset({"opened", "closed_no_write"})  # watchdog's names for a read
 DEFAULT_RETRY_S: Final = 2.0
 #: The safety net behind file events: one walk of the folder a minute.
 DEFAULT_RESCAN_S: Final = 60.0
@@ -62,9 +64,11 @@ class WatchEvent:
 
 
 def session_of(projects: Path, path: Path) -> SessionKey | None:
-    """The session a conflict copy belongs to (a transcript or a file in its sibling folder)."""
-    if not is_conflict_name(path.name):
-        return None
+    """The session a conflict copy (of a transcript or a file in its sibling folder) belongs to.
+
+    A transcript itself counts too: a late writer's turn can fork it without any conflict copy
+    (``engine/forks.py``).
+    """
     try:
         parts = path.relative_to(projects).parts
     except ValueError:
@@ -72,7 +76,12 @@ def session_of(projects: Path, path: Path) -> SessionKey | None:
     if len(parts) < 2 or parts[0].startswith("."):
         return None
     match = _SESSION_RE.match(parts[1])
-    return SessionKey(parts[0], match.group(1)) if match else None
+    if match is None:
+        return None
+    transcript = len(parts) == 2 and parts[1] == f"{match.group(1)}.jsonl"
+    if not (transcript or is_conflict_name(path.name)):
+        return None
+    return SessionKey(parts[0], match.group(1))
 
 
 class _Handler(FileSystemEventHandler):
@@ -81,6 +90,8 @@ class _Handler(FileSystemEventHandler):
         self.inbox = inbox
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in _READS:
+            return  # roam's own reads of a transcript would wake it again, for ever
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             if not raw:
                 continue
@@ -116,6 +127,7 @@ class Watcher:
         self.on_event = on_event or (lambda _event: None)
         self._merge = merge or (lambda files, locked: merge_session(files, is_locked=locked))
         self._inbox: queue.Queue[SessionKey] = queue.Queue()
+        self._took_over = TakeoverScan()
         self._due: dict[SessionKey, float] = {}
         self._stop = threading.Event()
         #: Runs at every rescan: the deletion policy's heal pass (``engine.restore.heal``).
@@ -126,7 +138,7 @@ class Watcher:
         self._inbox.put(SessionKey("", ""))  # wake the loop
 
     def run(self) -> None:
-        """Catch up on copies that arrived while nobody watched, then follow events.
+        """Catch up on copies and forks that arrived while nobody watched, then follow events.
 
         Every ``rescan_s`` the folder is walked once more, and a file-event thread that died
         (watchdog can lose a race with folders created and removed at once) is restarted:
@@ -135,13 +147,15 @@ class Watcher:
         observer = self._observe()
         try:
             next_rescan = 0.0
+            first = True
             while not self._stop.is_set():
                 now = time.monotonic()
                 if now >= next_rescan:
                     if not observer.is_alive():
                         log.warning("The file-event thread stopped; starting it again.")
                         observer = self._observe()
-                    self._catch_up(now)
+                    self._catch_up(now, forks=first)
+                    first = False
                     self._on_rescan()
                     next_rescan = now + self.rescan_s
                 self._drain(self._wait_time(next_rescan))
@@ -156,8 +170,13 @@ class Watcher:
         observer.start()
         return observer
 
-    def _catch_up(self, now: float) -> None:
-        for files in pending_sessions(self.projects):
+    def _catch_up(self, now: float, *, forks: bool) -> None:
+        """Queue every session with copies; at start also those a take-over forked.
+
+        Looking for forks reads every transcript, so only the first walk does; after it,
+        file events bring each changed transcript (``TakeoverScan`` keeps that cheap).
+        """
+        for files in pending_sessions(self.projects, forks=forks):
             key = SessionKey(files.project_dir.name, files.session_id)
             self._due.setdefault(key, now)
 
@@ -196,8 +215,8 @@ class Watcher:
             files = find_session_files(self.projects / key.project, key.session_id)
         except RoamError:
             return None
-        if not files.has_conflicts:
-            return None
+        if not files.has_conflicts and not self._took_over.took_over(files.main):
+            return None  # an append to a transcript no machine ever took over
         try:
             if self.is_live(key.session_id):
                 return WatchEvent(key, "waiting", "a live lease holds it")
@@ -208,7 +227,8 @@ class Watcher:
             log.warning("Could not merge session %s: %s", key.session_id, exc.message)
             return WatchEvent(key, "failed", exc.message)
         if result.status != "merged":
-            return None
-        detail = f"{len(result.removed)} conflict copies merged, backup in {result.backup}"
+            return None  # a take-over whose fork has not happened (or was merged already)
+        copies = f"{len(result.removed)} conflict copies" if result.removed else "a take-over fork"
+        detail = f"{copies} merged, backup in {result.backup}"
         log.info("Merged session %s: %s", key.session_id, detail)
         return WatchEvent(key, "merged", detail)

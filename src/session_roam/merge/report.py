@@ -53,6 +53,8 @@ class MergeReport:
     exact_duplicates: int  # repeated copies of one row inside one version, written once
     last_prompt_added: bool
     leaf: str | None
+    tool_pairs_closed: int = 0  # results moved after their tool_use, made up, or re-attached
+    forks_split: int = 0  # branches of a take-over fork inside one file, merged as versions
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable document (only str, int, bool, None, lists and dicts)."""
@@ -71,6 +73,8 @@ class MergeReport:
             "exact_duplicates": self.exact_duplicates,
             "last_prompt_added": self.last_prompt_added,
             "leaf": self.leaf,
+            "tool_pairs_closed": self.tool_pairs_closed,
+            "forks_split": self.forks_split,
         }
 
     def summary(self) -> str:
@@ -92,4 +96,8 @@ class MergeReport:
             parts.append(f"{len(self.conflicts)} conflicting record(s) kept aside")
         if self.unparseable_lines:
             parts.append(f"{self.unparseable_lines} unparseable line(s) kept aside")
+        if self.forks_split:
+            parts.append(f"{self.forks_split} take-over branch(es) joined")
+        if self.tool_pairs_closed:
+            parts.append(f"{self.tool_pairs_closed} tool result(s) put back after their call")
         return ", ".join(parts)

@@ -2,6 +2,9 @@
 
 The algorithm, in the order it runs:
 
+0. A version that holds a fork between two writers (a take-over's fork point with branches from
+   both machines, ``forks.py``) counts as one version per branch, so a fork inside one file is
+   repaired exactly like a conflict copy.
 1. Versions with identical bytes count once, and a version that is a byte prefix of another
    (a stale copy) adds nothing: if one version is left it is returned as it is.
 2. The bytes every version shares are copied once, unparsed (``prefix.py``). If a uuid may
@@ -30,6 +33,10 @@ The algorithm, in the order it runs:
    leaf unless the last one already does. A file that never had one gets none: 2.1.331 then
    resumes from the last message row in file order, which is the merged leaf.
 
+8. Every tool_use the merged chain goes on from is answered right after its reply: a result
+   found elsewhere is moved there, one found nowhere is written as Claude Code writes an
+   interrupted call's (``pairs.py``).
+
 Unparseable lines (torn, non-UTF-8, non-JSON) outside the shared bytes are set aside, since
 some 2.1.x builds stop reading at the first bad line; inside the shared bytes they are left
 where every version already had them.
@@ -39,11 +46,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Final
 
 from session_roam.errors import MergeError
+from session_roam.merge.forks import record_continuations, split_version_forks
 from session_roam.merge.model import MergeOutcome, SetAside
 from session_roam.merge.order import HEAD, after_compaction, moved_turns, order_turns
+from session_roam.merge.pairs import close_tool_pairs
 from session_roam.merge.prefix import (
     SharedPrefix,
     common_prefix_length,
@@ -62,7 +72,8 @@ if TYPE_CHECKING:
 
 __all__ = ["merge_versions"]
 
-_Tagged = tuple[int, Line]  # (version index, line)
+_TOOL_USE: Final = b'"tool_use"'
+_Tagged = tuple[int, Line, int]  # (version index, line, copy: 0 the fullest, n the n-th other)
 _Segments = list[tuple[str, list[Line]]]
 
 
@@ -74,6 +85,7 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     """
     if not versions:
         raise MergeError("There is no version of the session to merge.")
+    versions, forks, points = split_version_forks(versions)
     labels_of: dict[bytes, list[str]] = {}
     for version in versions:
         labels_of.setdefault(version.data, []).append(version.label)
@@ -94,7 +106,13 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     for data, lines in zip(kept_datas, tails, strict=True):
         rows_in[data] = prefix.uuid_count + sum(1 for line in lines if line.kind == "row")
     counts = sorted((version.label, rows_in[version.data]) for version in versions)
-    return _merge(kept_datas, kept_labels, prefix, tails, counts, superseded)
+    outcome = _merge(kept_datas, kept_labels, prefix, tails, counts, superseded)
+    if not forks:
+        return outcome
+    data = record_continuations(outcome.data, outcome.report.leaf, points)
+    as_is = outcome.report.kept_as_is if data is outcome.data else None
+    report = replace(outcome.report, forks_split=forks, kept_as_is=as_is)
+    return replace(outcome, data=data, report=report)
 
 
 def _as_is(
@@ -195,18 +213,23 @@ def _same_raws(a: list[Line], b: list[Line]) -> bool:
 
 
 def _union(candidates: list[tuple[int, list[Line]]]) -> list[_Tagged]:
-    """One turn seen by several versions: the fullest copy, plus lines only others have."""
+    """One turn seen by several versions: the fullest copy, plus lines only others have.
+
+    Each line is tagged with the copy it comes from (0: the fullest), so that ``_assemble`` can
+    attach the first row only another copy has to the end of what came before it: two machines
+    that each answered the same prompt (a late reply after a take-over) both stay on the chain.
+    """
     first_index, first_lines = candidates[0]
     if all(_same_raws(lines, first_lines) for _, lines in candidates[1:]):  # the common case
-        return [(first_index, line) for line in first_lines]
+        return [(first_index, line, 0) for line in first_lines]
     distinct: dict[tuple[bytes, ...], tuple[int, list[Line]]] = {}
     for index, lines in candidates:
         distinct.setdefault(_raws(lines), (index, lines))
     ranked = sorted(distinct.items(), key=lambda item: _fullness(item[0], item[1][1]), reverse=True)
     primary_raws, (primary_index, primary) = ranked[0]
-    out: list[_Tagged] = [(primary_index, line) for line in primary]
+    out: list[_Tagged] = [(primary_index, line, 0) for line in primary]
     have = Counter(primary_raws)
-    for raws, (index, lines) in ranked[1:]:
+    for copy, (raws, (index, lines)) in enumerate(ranked[1:], 1):
         if primary_raws[: len(raws)] == raws:
             continue
         need: Counter[bytes] = Counter()
@@ -215,7 +238,7 @@ def _union(candidates: list[tuple[int, list[Line]]]) -> list[_Tagged]:
             need[raw] += 1
             if need[raw] > have[raw]:
                 have[raw] += 1
-                out.append((index, line))
+                out.append((index, line, copy))
     return out
 
 
@@ -252,6 +275,9 @@ def _merge(
     for lines in tails:
         lines.clear()
     data = b"".join(out)
+    closed = 0
+    if state.pairs_at_risk:
+        data, closed = close_tool_pairs(data, prefix.end)
     kept_as_is = next((label for d, label in zip(datas, labels, strict=True) if d == data), None)
     report = MergeReport(
         labels=tuple(label for label, _ in counts),
@@ -268,6 +294,7 @@ def _merge(
         exact_duplicates=resolution.exact_duplicates,
         last_prompt_added=state.last_prompt_added,
         leaf=state.tail,
+        tool_pairs_closed=closed,
     )
     set_aside.extend(resolution.set_aside)
     set_aside.sort(key=lambda item: (item.label, item.line_number, item.raw))
@@ -277,10 +304,22 @@ def _merge(
 class _State:
     """Running facts while the output is written (mutable on purpose, private)."""
 
-    __slots__ = ("last_prompt", "last_prompt_added", "records", "reparented", "tail")
+    __slots__ = (
+        "last_prompt",
+        "last_prompt_added",
+        "pairs_at_risk",
+        "records",
+        "reparented",
+        "tail",
+        "tail_raw",
+    )
 
     def __init__(self, prefix: SharedPrefix) -> None:
         self.tail: str | None = prefix.tail.uuid if prefix.tail is not None else None
+        self.tail_raw: bytes | memoryview = prefix.tail.raw if prefix.tail is not None else b""
+        # A tool pair can only come apart where copies of one turn differ, or where a turn
+        # follows a reply that calls a tool: only then is the merged file checked.
+        self.pairs_at_risk = False
         self.last_prompt: Line | None = prefix.last_prompt
         self.records = 0
         self.reparented: list[tuple[str, str]] = []
@@ -302,7 +341,8 @@ def _assemble(
     emitted: set[str] = set()
     head = _union(by_key[HEAD]) if HEAD in by_key else []
     for key, tagged in [(HEAD, head)] + [(key, _union(by_key[key])) for key in order]:
-        for index, line in tagged:
+        joined: set[int] = {0}
+        for index, line, copy in tagged:
             if line.kind == "unparseable":
                 item = SetAside(labels[index], line.number, bytes(line.raw), line.reason)
                 set_aside.append(item)
@@ -321,15 +361,28 @@ def _assemble(
                 chosen.raw if chosen is not line else _view(views, index, line)
             )
             tail = state.tail
-            if line.uuid == key and not chosen.boundary and tail not in (None, chosen.parent):
+            first_of_copy = copy not in joined and not chosen.sidechain
+            if first_of_copy:
+                joined.add(copy)
+            moves = line.uuid == key or (first_of_copy and _continues(chosen))
+            if moves and not chosen.boundary and tail not in (None, chosen.parent):
                 raw = reparent(chosen.raw, tail)
                 state.reparented.append((line.uuid, tail))
+            if line.uuid == key:  # a turn after a reply that calls a tool: is it answered?
+                state.pairs_at_risk |= _TOOL_USE in bytes(state.tail_raw)  # a view: copy it
+            state.pairs_at_risk |= copy != 0
             out += (raw, b"\n")
             state.records += 1
             if not chosen.sidechain:
                 state.tail = line.uuid
+                state.tail_raw = raw
     _close_with_last_prompt(out, state)
     return out, set_aside, state
+
+
+def _continues(line: Line) -> bool:
+    """A row that carries the conversation on: not a tool_result, which stays on its tool_use."""
+    return line.type != "user" or line.prompt_like
 
 
 def _view(views: list[memoryview], index: int, line: Line) -> bytes | memoryview:
