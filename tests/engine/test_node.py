@@ -33,6 +33,7 @@ def test_find_syncthing_binary_missing_is_setup_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("ROAM_SYNCTHING_BIN", raising=False)
     with pytest.raises(SyncthingMissing, match="no `syncthing` on PATH"):
         find_syncthing_binary()
 
@@ -45,3 +46,23 @@ def test_find_syncthing_binary_honours_roam_syncthing_bin(
     fake.chmod(0o755)
     monkeypatch.setenv("ROAM_SYNCTHING_BIN", str(fake))
     assert find_syncthing_binary() == str(fake)
+
+
+def test_find_syncthing_binary_refuses_roam_syncthing_bin_naming_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROAM_SYNCTHING_BIN", str(tmp_path / "nonexistent"))
+    with pytest.raises(SyncthingMissing, match=r"ROAM_SYNCTHING_BIN names .*nonexistent, which is"):
+        find_syncthing_binary()
+
+
+def test_find_syncthing_binary_never_falls_back_to_path_when_roam_syncthing_bin_is_wrong(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_path = tmp_path / "syncthing"
+    on_path.write_text("#!/bin/sh\n")
+    on_path.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("ROAM_SYNCTHING_BIN", str(tmp_path))  # a folder, not a binary
+    with pytest.raises(SyncthingMissing, match="not an executable file"):
+        find_syncthing_binary()

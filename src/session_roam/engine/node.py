@@ -53,9 +53,21 @@ _STOP_WAIT_S: Final = 10.0
 
 
 def find_syncthing_binary() -> str:
-    """The syncthing executable: ROAM_SYNCTHING_BIN, else the first one on PATH."""
+    """The syncthing executable: ROAM_SYNCTHING_BIN, else the first one on PATH.
+
+    A ROAM_SYNCTHING_BIN that names no executable is an error, never a silent fall-back to PATH:
+    the variable is how a user (and the test suite) pins one Syncthing, and running another one
+    on its config can leave a config the pinned one cannot read. Empty means unset.
+    """
     explicit = os.environ.get("ROAM_SYNCTHING_BIN")
-    found = explicit if explicit and os.access(explicit, os.X_OK) else shutil.which("syncthing")
+    if explicit:
+        if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
+            raise SyncthingMissing(
+                f"ROAM_SYNCTHING_BIN names {explicit}, which is not an executable file.",
+                hint="Point ROAM_SYNCTHING_BIN at a syncthing binary, or unset it to use PATH.",
+            )
+        return explicit
+    found = shutil.which("syncthing")
     if found is None:
         raise SyncthingMissing("Syncthing is not installed: there is no `syncthing` on PATH.")
     return found
