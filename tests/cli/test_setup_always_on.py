@@ -331,7 +331,9 @@ def test_verify_fails_untrusted_node_shared_without_password(set_up: SetUp) -> N
     try:
         status, findings, _ = _verify_encryption(set_up.machine)
         assert status == "fail"
-        assert "without an encryption password" in findings[0]["message"]
+        # 1.19 keeps the device listed without a password; 1.2x unshares it: both must fail
+        assert "encryption password" in findings[0]["message"]
+        assert findings[0]["subject"] == VAULT
         assert findings[0]["fix"] == f"roam peers add {VAULT} --untrusted --password-file FILE"
         repaired = set_up.machine.setup(*set_up.args())
         assert f"always-on node {VAULT[:7]} updated, shared encrypted" in repaired.output
