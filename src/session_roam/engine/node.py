@@ -21,6 +21,7 @@ import tenacity
 
 from session_roam.engine.procs import pid_alive
 from session_roam.engine.stconfig import read_config
+from session_roam.engine.stversion import check_can_read_config, serve_argv
 from session_roam.engine.syncthing import SyncthingClient
 from session_roam.errors import RoamError, SyncthingError, SyncthingMissing, SyncthingUnreachable
 
@@ -73,10 +74,6 @@ def find_syncthing_binary() -> str:
     return found
 
 
-def serve_argv(binary: str, home: Path) -> list[str]:
-    return [binary, "serve", f"--home={home}", "--no-browser", "--no-restart", "--no-upgrade"]
-
-
 def _environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "STGUIAPIKEY"}
     env.update(START_ENV)
@@ -124,6 +121,7 @@ class SyncthingProcess:
 
     def launch(self) -> SyncthingProcess:
         """Spawn without waiting; pair with ``wait_ready`` to start several nodes at once."""
+        check_can_read_config(self.binary, self.home)
         self._log = self.log_path.open("ab")
         self._popen = subprocess.Popen(
             serve_argv(self.binary, self.home),
@@ -207,6 +205,7 @@ def spawn_detached(binary: str, home: Path, log_path: Path) -> int:
     ``posix_spawn`` with ``setsid`` leaves no ``Popen`` object behind to warn about a child
     still running when roam exits; the PID goes to ``PID_FILE`` for ``stop_pid``.
     """
+    check_can_read_config(binary, home)
     log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
