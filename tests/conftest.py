@@ -21,7 +21,9 @@ _LEAKY_PREFIXES = ("CLAUDE", "ANTHROPIC", "STGUIAPIKEY", "ROAM_", "XDG_")
 def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
-    keep = {"ROAM_CLAUDE_BIN", "ROAM_E2E_RERUNS"}  # set for the whole run, read-only for tests
+    # set for the whole run, read-only for tests; ROAM_SYNCTHING_BIN is the switch that picks the
+    # Syncthing every node and every roam under test runs (scripts/test sets it per version)
+    keep = {"ROAM_CLAUDE_BIN", "ROAM_E2E_RERUNS", "ROAM_SYNCTHING_BIN"}
     for name in list(os.environ):
         if name.startswith(_LEAKY_PREFIXES) and name not in keep:
             monkeypatch.delenv(name)
@@ -31,6 +33,24 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("NO_COLOR", "1")
     return home
+
+
+def pytest_configure() -> None:
+    """A ROAM_SYNCTHING_BIN naming no executable stops the run before any test: falling back to
+    PATH would test another Syncthing than the one asked for, and say nothing."""
+    explicit = os.environ.get("ROAM_SYNCTHING_BIN")
+    if explicit and not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
+        raise pytest.UsageError(
+            f"ROAM_SYNCTHING_BIN names {explicit}, which is not an executable file; "
+            "point it at a syncthing binary or unset it."
+        )
+
+
+def pytest_report_header() -> str:
+    """Which Syncthing this run tests, on the first lines of every CI log."""
+    from tests.support.syncthing_bin import SYNCTHING
+
+    return f"syncthing: {SYNCTHING or 'none installed'}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

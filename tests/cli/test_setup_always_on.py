@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from session_roam.engine.stconfig import generate_config, harden_config
 from session_roam.engine.untrusted import serve_encrypted_folder
 from tests.support.cluster import wait_until
 from tests.support.machine import Machine, fake_device_id, new_machine, private_env
+from tests.support.syncthing_bin import SYNCTHING
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
     from session_roam.engine.syncthing import SyncthingClient
 
-SYNCTHING = shutil.which("syncthing")
 SECRET = "always-on-pw-must-never-leak-7319"  # noqa: S105 - a test secret that must never leak
 FOLDER = "claude-projects"
 
@@ -332,7 +331,9 @@ def test_verify_fails_untrusted_node_shared_without_password(set_up: SetUp) -> N
     try:
         status, findings, _ = _verify_encryption(set_up.machine)
         assert status == "fail"
-        assert "without an encryption password" in findings[0]["message"]
+        # 1.19 keeps the device listed without a password; 1.2x unshares it: both must fail
+        assert "encryption password" in findings[0]["message"]
+        assert findings[0]["subject"] == VAULT
         assert findings[0]["fix"] == f"roam peers add {VAULT} --untrusted --password-file FILE"
         repaired = set_up.machine.setup(*set_up.args())
         assert f"always-on node {VAULT[:7]} updated, shared encrypted" in repaired.output

@@ -7,7 +7,6 @@ machine or two make their own. Every node started by ``roam setup`` is stopped b
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from session_roam.engine.node import stop_pid
 from session_roam.engine.stconfig import generate_config, harden_config
 from tests.support.cluster import wait_until
 from tests.support.machine import Machine, fake_device_id, new_machine, private_env
+from tests.support.syncthing_bin import SYNCTHING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from typer.testing import Result
 
 
-SYNCTHING = shutil.which("syncthing")
 needs_syncthing = pytest.mark.skipif(SYNCTHING is None, reason="syncthing is not installed")
 
 
@@ -88,6 +87,7 @@ def test_setup_without_syncthing_on_path_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("ROAM_SYNCTHING_BIN", raising=False)
     result = new_machine(tmp_path).setup()
     assert result.exit_code == 3
     assert "Syncthing is not installed" in result.output
@@ -98,6 +98,7 @@ def test_status_without_syncthing_on_path_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("ROAM_SYNCTHING_BIN", raising=False)
     result = new_machine(tmp_path).roam("status")
     assert result.exit_code == 3
     assert "Syncthing is not installed" in result.output

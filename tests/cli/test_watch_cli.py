@@ -25,6 +25,8 @@ def test_watch_uninstall_without_unit_changes_nothing() -> None:
 
 
 def test_watch_without_syncthing_fails_with_setup_code() -> None:
-    result = CliRunner().invoke(app, ["watch"], env={"PATH": "/nonexistent"})
+    result = CliRunner().invoke(
+        app, ["watch"], env={"PATH": "/nonexistent", "ROAM_SYNCTHING_BIN": ""}
+    )
     assert result.exit_code == 3
     assert "syncthing" in result.output.lower()

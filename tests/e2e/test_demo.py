@@ -40,6 +40,7 @@ def test_demo_without_syncthing_exits_3_with_install_hint(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("ROAM_SYNCTHING_BIN", raising=False)
 
     result = CliRunner().invoke(app, ["demo"])
 

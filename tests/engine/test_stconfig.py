@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
@@ -17,12 +16,12 @@ from session_roam.engine.stconfig import (
     read_config,
 )
 from session_roam.errors import SetupError, SyncthingConfigMissing
+from tests.support.syncthing_bin import SYNCTHING
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 KEY = "Gk3rNg4irQouwoHRrRrTeSPbiebrecLu"
-SYNCTHING = shutil.which("syncthing")
 needs_syncthing = pytest.mark.skipif(SYNCTHING is None, reason="syncthing is not installed")
 
 

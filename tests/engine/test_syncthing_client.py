@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 import inspect
 import json
 from collections.abc import Callable
@@ -268,3 +269,18 @@ def test_client_errors_are_roam_errors_with_hints() -> None:
     with pytest.raises(RoamError) as caught:
         _client(_answer({}, 403)).ping()
     assert caught.value.hint
+
+
+def test_device_last_seen_reads_go_times_with_nanoseconds() -> None:
+    answer = {
+        PEER: {"lastSeen": "2026-12-06T17:58:49.123456789Z", "lastConnectionDurationS": 3.5},
+        "NEVER": {"lastSeen": "1970-01-01T01:00:00+01:00"},
+    }
+    seen = _client(_answer(answer)).device_last_seen()
+    assert seen[PEER] == datetime.datetime(2026, 12, 6, 17, 58, 49, 123456, tzinfo=datetime.UTC)
+    assert seen["NEVER"].timestamp() == 0
+
+
+def test_device_last_seen_skips_unreadable_entries() -> None:
+    answer = {PEER: {"lastSeen": "yesterday"}, "OTHER": "not an object"}
+    assert _client(_answer(answer)).device_last_seen() == {}

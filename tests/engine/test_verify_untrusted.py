@@ -51,9 +51,17 @@ def test_verify_encryption_encrypted_share_not_marked_untrusted_warns() -> None:
     assert finding.fix == f"roam peers add {VAULT} --untrusted --password-file FILE"
 
 
-def test_verify_encryption_ignores_untrusted_device_without_the_folder() -> None:
+def test_verify_encryption_fails_untrusted_device_syncthing_unshared() -> None:
+    """Syncthing 1.2x drops an untrusted device from a folder that lost its password: the
+    always-on node then receives nothing, which must not read as "no untrusted device"."""
     snap = _with_vault(untrusted=True, encrypted=False, shares_folder=False)
-    assert statuses(snap)["encryption"] == "ok"
+    assert statuses(snap)["encryption"] == "fail"
+    [finding] = CHECKS["encryption"](snap)
+    assert finding.message == (
+        "Untrusted device nas (CCCCCCC) is not given folder claude-projects (Syncthing unshares "
+        "it when its encryption password is missing), so it receives nothing."
+    )
+    assert finding.fix == f"roam peers add {VAULT} --untrusted --password-file FILE"
 
 
 def test_verify_encryption_plain_peer_is_not_flagged() -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.cluster import MakeCluster, load_spec, running
+from tests.support.syncthing_bin import SYNCTHING
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,9 +29,8 @@ __all__ = ["make_cluster", "pair", "syncthing_bin", "trio"]
 @pytest.fixture(scope="session")
 def syncthing_bin() -> str:
     """The syncthing binary; missing means skip locally and fail in CI."""
-    found = os.environ.get("ROAM_SYNCTHING_BIN") or shutil.which("syncthing")
-    if found:
-        return found
+    if SYNCTHING:
+        return SYNCTHING
     reason = "syncthing is not installed (apt-get install syncthing)"
     if os.environ.get("CI"):
         pytest.fail(reason)

@@ -21,6 +21,7 @@ import tenacity
 
 from session_roam.engine.procs import pid_alive
 from session_roam.engine.stconfig import read_config
+from session_roam.engine.stversion import check_can_read_config, serve_argv
 from session_roam.engine.syncthing import SyncthingClient
 from session_roam.errors import RoamError, SyncthingError, SyncthingMissing, SyncthingUnreachable
 
@@ -53,16 +54,24 @@ _STOP_WAIT_S: Final = 10.0
 
 
 def find_syncthing_binary() -> str:
-    """The syncthing executable: ROAM_SYNCTHING_BIN, else the first one on PATH."""
+    """The syncthing executable: ROAM_SYNCTHING_BIN, else the first one on PATH.
+
+    A ROAM_SYNCTHING_BIN that names no executable is an error, never a silent fall-back to PATH:
+    the variable is how a user (and the test suite) pins one Syncthing, and running another one
+    on its config can leave a config the pinned one cannot read. Empty means unset.
+    """
     explicit = os.environ.get("ROAM_SYNCTHING_BIN")
-    found = explicit if explicit and os.access(explicit, os.X_OK) else shutil.which("syncthing")
+    if explicit:
+        if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
+            raise SyncthingMissing(
+                f"ROAM_SYNCTHING_BIN names {explicit}, which is not an executable file.",
+                hint="Point ROAM_SYNCTHING_BIN at a syncthing binary, or unset it to use PATH.",
+            )
+        return explicit
+    found = shutil.which("syncthing")
     if found is None:
         raise SyncthingMissing("Syncthing is not installed: there is no `syncthing` on PATH.")
     return found
-
-
-def serve_argv(binary: str, home: Path) -> list[str]:
-    return [binary, "serve", f"--home={home}", "--no-browser", "--no-restart", "--no-upgrade"]
 
 
 def _environment() -> dict[str, str]:
@@ -112,6 +121,7 @@ class SyncthingProcess:
 
     def launch(self) -> SyncthingProcess:
         """Spawn without waiting; pair with ``wait_ready`` to start several nodes at once."""
+        check_can_read_config(self.binary, self.home)
         self._log = self.log_path.open("ab")
         self._popen = subprocess.Popen(
             serve_argv(self.binary, self.home),
@@ -195,6 +205,7 @@ def spawn_detached(binary: str, home: Path, log_path: Path) -> int:
     ``posix_spawn`` with ``setsid`` leaves no ``Popen`` object behind to warn about a child
     still running when roam exits; the PID goes to ``PID_FILE`` for ``stop_pid``.
     """
+    check_can_read_config(binary, home)
     log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:

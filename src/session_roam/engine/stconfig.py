@@ -22,6 +22,7 @@ from typing import Final
 
 from session_roam.engine.deviceid import DeviceId, luhn_base32
 from session_roam.engine.sthome import recorded_syncthing_home
+from session_roam.engine.stversion import binary_version, generate_command
 from session_roam.errors import SetupError, SyncthingConfigMissing
 
 __all__ = [
@@ -309,9 +310,11 @@ def device_id_from_cert(home: Path) -> DeviceId:
 def generate_config(binary: str, home: Path) -> DeviceId:
     """Create keys and a config in ``home`` without starting a node (``syncthing generate``)."""
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    argv = [binary, "generate", f"--home={home}", "--no-default-folder", "--skip-port-probing"]
+    argv, env = generate_command(binary, home, binary_version(binary))
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=60, check=False, env=os.environ | env
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SetupError(f"`syncthing generate` could not run ({exc}).") from exc
     if done.returncode != 0 or not (home / CONFIG_NAME).is_file():

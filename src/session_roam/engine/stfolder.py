@@ -8,6 +8,7 @@
   disk) never takes a session away from another; see docs/design/deletions.md. The node that
   deleted gets its sessions back when a holder re-announces them (``engine.reassert``), and a
   removal the user asks for travels as a tombstone instead (``roam rm``).
+- ``pullerDelayS`` 0 where the version has it (2.x): see ``stversion.OPTIONAL_FOLDER_SETTINGS``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.atomic import make_private_dirs
+from session_roam.engine.stversion import OPTIONAL_FOLDER_SETTINGS, optional_folder_drift
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -59,6 +61,7 @@ def folder_body(
         "path": path,
         "devices": [{"deviceID": device} for device in dict.fromkeys(device_ids)],
         **FOLDER_SETTINGS,
+        **OPTIONAL_FOLDER_SETTINGS,
     }
     body.update(overrides or {})
     return body
@@ -66,7 +69,8 @@ def folder_body(
 
 def folder_drift(current: Mapping[str, Any]) -> dict[str, Any]:
     """The roam settings an existing folder does not have yet (empty when it is in order)."""
-    return {key: value for key, value in FOLDER_SETTINGS.items() if current.get(key) != value}
+    drift = {key: value for key, value in FOLDER_SETTINGS.items() if current.get(key) != value}
+    return drift | optional_folder_drift(current)
 
 
 MARKER_KEEP: Final = ".roam-keep"

@@ -10,8 +10,10 @@ formatted into a message, a log line or ``repr``.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
@@ -49,6 +51,14 @@ log = logging.getLogger(__name__)
 #: Granular ``/rest/config/*`` endpoints appeared in 1.12; 3.x does not exist yet.
 MIN_SUPPORTED: Final = SyncthingVersion(1, 12, 0)
 MAX_SUPPORTED: Final = SyncthingVersion(3, 0, 0)
+
+_NANOS: Final = re.compile(r"(\.\d{6})\d+")
+
+
+def _parse_time(text: str) -> datetime.datetime:
+    """Go's RFC 3339 time (nanoseconds, ``Z``) as an aware datetime."""
+    return datetime.datetime.fromisoformat(_NANOS.sub(r"\1", text).replace("Z", "+00:00"))
+
 
 _RETRYABLE: Final = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)
 _LONG_TIMEOUT_S: Final = 300.0
@@ -384,6 +394,17 @@ class SyncthingClient:
     def folder_stats(self) -> Mapping[str, Any]:
         """``/rest/stats/folder``: per folder, the last file pulled and the last scan."""
         return self._object("GET", "/rest/stats/folder")
+
+    def device_last_seen(self) -> dict[str, datetime.datetime]:
+        """``/rest/stats/device``: when this node last had a connection to each device (set on
+        connect and on close; the epoch for never). Proof of who talked to whom that does not
+        depend on the wording of Syncthing's log, which changed between 1.19 and 1.29."""
+        found: dict[str, datetime.datetime] = {}
+        for device, stats in self._object("GET", "/rest/stats/device").items():
+            seen = stats.get("lastSeen") if isinstance(stats, Mapping) else None
+            with contextlib.suppress(TypeError, ValueError):
+                found[device] = _parse_time(str(seen))
+        return found
 
     def folder_errors(self, folder: str) -> list[Mapping[str, Any]]:
         data = self._object("GET", "/rest/folder/errors", params={"folder": folder})

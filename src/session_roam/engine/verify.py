@@ -77,7 +77,10 @@ def _restart_service(request: VerifyRequest) -> FixAction:
                 "roam did not start this Syncthing; left alone.",
                 False,
             )
-        pid = spawn_detached(conn.binary, home, xdg.state_dir() / "syncthing.log")
+        try:
+            pid = spawn_detached(conn.binary, home, xdg.state_dir() / "syncthing.log")
+        except RoamError as exc:  # e.g. a binary older than the config (stversion)
+            return FixAction("service", "start-syncthing", exc.message, False)
     try:
         config = read_config(home, api_key=request.api_key)
         with SyncthingClient(config.base_url, config.api_key) as client:

@@ -1,10 +1,14 @@
 """The encryption check: an always-on (untrusted) node only ever gets the folder encrypted.
 
-Two ways a share with an always-on node goes wrong, both visible only in Syncthing's config:
+Three ways a share with an always-on node goes wrong, all visible only in Syncthing's config:
 
 - the device is marked untrusted but the folder lists it without an encryption password.
-  Syncthing then refuses to exchange the folder with it at all ("device is untrusted, but
+  Syncthing 1.19 then refuses to exchange the folder with it at all ("device is untrusted, but
   configured to receive not encrypted data"), so the node silently keeps nothing: a failure.
+- the device is marked untrusted and the folder does not list it at all. That is what the case
+  above becomes from Syncthing 1.2x on, which drops the device from the folder itself ("shared
+  in trusted mode with untrusted device ...; unsharing"): the node receives nothing either, and
+  a check that only looked at the devices the folder lists would call it fine. A failure too.
 - the folder is shared with it encrypted but the device is not marked untrusted. Nothing leaks
   today, but nothing stops a later plain share (a GUI click, a copied config) from sending it
   the sessions in the clear: a warning.
@@ -38,9 +42,20 @@ def check_encryption(snap: Snapshot) -> list[Finding]:
     folder = snap.folder.id if snap.folder is not None else "the sessions folder"
     found: list[Finding] = []
     for peer in snap.peers:
-        if not peer.shares_folder:
-            continue
         who = f"{peer.name or peer.device_id[:7]} ({peer.device_id[:7]})"
+        if not peer.shares_folder:
+            if peer.untrusted:
+                found.append(
+                    Finding(
+                        DIMENSION,
+                        Status.FAIL,
+                        f"Untrusted device {who} is not given folder {folder} (Syncthing unshares "
+                        "it when its encryption password is missing), so it receives nothing.",
+                        fix=_fix(peer),
+                        subject=peer.device_id,
+                    )
+                )
+            continue
         if peer.untrusted and not peer.encrypted:
             found.append(
                 Finding(

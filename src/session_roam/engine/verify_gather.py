@@ -38,6 +38,7 @@ from session_roam.engine.stignore import STIGNORE, template_text
 from session_roam.engine.store import list_all_sessions
 from session_roam.engine.syncthing import SyncthingClient
 from session_roam.engine.tombstones import tombstoned_sessions
+from session_roam.engine.verify_base import SESSION_GRACE_S
 from session_roam.engine.verify_model import (
     ConflictFacts,
     DeletionFacts,
@@ -63,6 +64,8 @@ __all__ = ["VerifyRequest", "connect", "gather"]
 
 #: Sessions compared file by file with each peer (newest first): one REST call each.
 _MAX_COMPARED: Final = 200
+#: How long verify asks again about a session a connected peer seems to lack (see below).
+_AVAILABILITY_SETTLE_S: Final = 3.0
 _TIMEOUT_S: Final = 5.0
 
 
@@ -194,17 +197,31 @@ def _missing_on_peers(
             mains.append((item.main.stat().st_mtime, item.main))
     mains.sort(reverse=True)
     now = time.time()
-    gaps: list[SessionCopyFacts] = []
-    for mtime, path in mains[:_MAX_COMPARED]:
-        rel = path.relative_to(projects).as_posix()
-        info = client.file_info(folder.id, rel) if targets else None
+
+    def lacking(rel: str) -> list[PeerFacts]:
+        info = client.file_info(folder.id, rel)
         have = set(info.availability) if info is not None else set()
-        gaps.extend(
-            SessionCopyFacts(rel, p.name or p.device_id[:7], max(0.0, now - mtime))
-            for p in targets
-            if p.device_id not in have
-        )
-    return min(len(mains), _MAX_COMPARED), tuple(gaps)
+        return [p for p in targets if p.device_id not in have]
+
+    ages = {path.relative_to(projects).as_posix(): max(0.0, now - m) for m, path in mains}
+    compared = list(ages)[:_MAX_COMPARED]
+    missing = {rel: lacking(rel) for rel in compared} if targets else {}
+    # A peer that has just (re)connected is absent from `availability` until its index arrives:
+    # ~1 s after /rest/system/connections says connected on 1.29, at once on 1.19. Ask again
+    # for a moment before an old session counts as lost; a real loss costs this wait once.
+    deadline = time.monotonic() + _AVAILABILITY_SETTLE_S
+    while time.monotonic() < deadline:
+        suspect = [r for r, peers in missing.items() if peers and ages[r] >= SESSION_GRACE_S]
+        if not suspect:
+            break
+        time.sleep(0.1)
+        missing.update((rel, lacking(rel)) for rel in suspect)
+    gaps = [
+        SessionCopyFacts(rel, p.name or p.device_id[:7], ages[rel])
+        for rel, peers in missing.items()
+        for p in peers
+    ]
+    return len(compared), tuple(gaps)
 
 
 def _folder_facts(client: SyncthingClient, folder: FolderConfig) -> FolderFacts:
