@@ -1,10 +1,9 @@
 """A temp a killed roam left in the synced folder, on real Syncthing nodes: it never travels,
-it never stops another machine from deleting the folder that holds it, and a merge killed
+`roam rm` removes the session folder that holds it on every machine, and a merge killed
 while the other machine is off completes on the next run with nothing left behind."""
 
 from __future__ import annotations
 
-import shutil
 from typing import TYPE_CHECKING
 
 import pytest
@@ -41,18 +40,32 @@ def test_a_dead_temp_stays_on_its_machine(pair: Cluster) -> None:
     assert not (beta.projects_dir / temp).exists()
 
 
-def test_a_folder_holding_a_dead_temp_is_deleted_from_the_other_machine(pair: Cluster) -> None:
+def _env(node: ClusterNode) -> dict[str, str]:
+    return {
+        "HOME": str(node.home),
+        "CLAUDE_CONFIG_DIR": str(node.claude_dir),
+        "ROAM_SYNCTHING_HOME": str(node.syncthing_home),
+    }
+
+
+def test_a_session_folder_holding_a_dead_temp_is_removed_whole_by_roam_rm(pair: Cluster) -> None:
+    # Deletions no longer travel through Syncthing (ignoreDelete, docs/design/deletions.md):
+    # the one removal that does is `roam rm`, applied by each machine's roam from a tombstone.
     alpha, beta = pair["alpha"], pair["beta"]
+    transcript = f"-home-user-proj/{SESSION}.jsonl"
     agent = f"{FOLDER}/subagents/agent-a1.jsonl"
+    _write(alpha.projects_dir / transcript, _row(1, None, "to be removed"))
     _write(alpha.projects_dir / agent, b'{"type":"user"}\n')
     wait_until(lambda: (beta.projects_dir / agent).exists(), what="the subagent file on beta")
     _write(beta.projects_dir / f"{FOLDER}/subagents/{dead_temp_name()}", b"half a write\n")
-    shutil.rmtree(alpha.projects_dir / FOLDER)
-    wait_until(
-        lambda: not (beta.projects_dir / FOLDER).exists(),
-        timeout_s=30,
-        what="beta to delete the folder, ignored temp and all",
-    )
+    removed = run_roam(0, "rm", SESSION, "--yes", env=_env(alpha))
+    assert removed.returncode == 0, removed.stderr
+    stone = beta.projects_dir / f".roam/tombstones/{SESSION}.json"
+    wait_until(stone.is_file, what="the tombstone on beta")
+    healed = run_roam(0, "restore", "--all", "--json", env=_env(beta))
+    assert healed.returncode == 0, healed.stderr
+    assert not (beta.projects_dir / FOLDER).exists()
+    assert not (beta.projects_dir / transcript).exists()
 
 
 def _row(uuid: int, parent: int | None, text: str) -> bytes:
@@ -80,13 +93,9 @@ def test_a_merge_killed_while_the_peer_is_off_completes_and_leaves_nothing(
     _write(alpha.projects_dir / copy, base + _row(3, 1, "from beta"))
     cluster.wait_in_sync()
     cluster.pause("beta")
-    on_alpha = {
-        "HOME": str(alpha.home),
-        "CLAUDE_CONFIG_DIR": str(alpha.claude_dir),
-        "ROAM_SYNCTHING_HOME": str(alpha.syncthing_home),
-    }
-    # replace 1 and 2 store the two originals; 3 would put the merged file in place.
-    killed = run_roam("replace:3", "conflicts", "merge", "--all", env=on_alpha)
+    on_alpha = _env(alpha)
+    # killed just before the merged file replaces the session: its temp is written, not renamed
+    killed = run_roam(f"replace@{main}:1", "conflicts", "merge", "--all", env=on_alpha)
     assert killed.returncode == -9, killed.stderr
     assert len(_temps(alpha)) == 1
     done = run_roam(0, "conflicts", "merge", "--all", env=on_alpha)
@@ -96,6 +105,11 @@ def test_a_merge_killed_while_the_peer_is_off_completes_and_leaves_nothing(
     cluster.wait_in_sync()
     merged = (alpha.projects_dir / main).read_bytes()
     assert merged.count(b'"uuid"') == 3
+    assert (beta.projects_dir / main).read_bytes() == merged
+    # beta ignores alpha's deletion of the copy (docs/design/deletions.md); its own roam merges
+    # it again, which changes nothing and removes it
+    again = run_roam(0, "conflicts", "merge", "--all", env=_env(beta))
+    assert again.returncode == 0, again.stderr
     assert (beta.projects_dir / main).read_bytes() == merged
     assert not (beta.projects_dir / copy).exists()
     assert _temps(beta) == []

@@ -99,3 +99,20 @@ def test_another_node_applies_the_tombstone(projects: Path, tmp_path: Path) -> N
     (peer / TOMBSTONES_DIR / stone.name).write_bytes(stone.read_bytes())
     assert [r.session for r in apply_tombstones(peer)] == [SESSION]
     assert session_paths(peer, SESSION) == []
+
+
+def test_rm_removes_the_sibling_folder_with_a_dead_writers_temp_in_it(projects: Path) -> None:
+    from tests.support.litter import dead_temp_name
+
+    (projects / "-p" / SESSION / "tool-results" / dead_temp_name()).write_text("half")
+    remove_session(projects, SESSION, device_id=ME)
+    assert not (projects / "-p" / SESSION).exists()
+
+
+def test_rm_leaves_the_sibling_folder_while_a_live_writers_temp_is_in_it(projects: Path) -> None:
+    from session_roam.engine.temps import temp_prefix
+
+    live = projects / "-p" / SESSION / "tool-results" / f"{temp_prefix()}x.tmp"
+    live.write_text("being written")
+    remove_session(projects, SESSION, device_id=ME)
+    assert live.exists()

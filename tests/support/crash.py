@@ -2,10 +2,13 @@
 
     python -m tests.support.crash N -- conflicts merge --all
     python -m tests.support.crash replace:3 -- conflicts merge --all
+    python -m tests.support.crash replace@proj/ID.jsonl:1 -- conflicts merge --all
 
 A durable step is a call of ``os.fsync``, ``os.replace``, ``os.rename``, ``os.link`` or
 ``os.unlink``: the points where what is on disk changes. The process kills itself just before
-step N runs (or the N-th call of the one named), which is what ``kill -9`` (or a power cut) at
+step N runs (or the N-th call of the one named; with ``@SUFFIX``, the N-th call of it whose
+target path ends with SUFFIX, so lease claims and backups written first do not move the
+point), which is what ``kill -9`` (or a power cut) at
 that instant leaves behind. With N = 0 nothing is killed and the count of steps is printed to
 stderr at exit, so a test can try every point of a real run.
 """
@@ -46,15 +49,17 @@ def run_roam(
 
 def _arm(kill_at: int, only: str | None) -> list[int]:
     count = [0]
+    only, _, suffix = (only or "").partition("@")
     for name in STEPS:
-        if only is not None and name != only:
+        if only and name != only:
             continue
         real = getattr(os, name)
 
         def step(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
-            count[0] += 1
-            if count[0] == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
+            if not suffix or str(args[-1]).endswith(suffix):
+                count[0] += 1
+                if count[0] == kill_at:
+                    os.kill(os.getpid(), signal.SIGKILL)
             return _real(*args, **kwargs)
 
         setattr(os, name, step)

@@ -12,6 +12,7 @@ sessions, so the removal sticks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from session_roam.engine.backup import Original, create_backup
 from session_roam.engine.paths import validate_session_id
 from session_roam.engine.reassert import held_files, session_of
 from session_roam.engine.store import is_conflict_name, original_name
+from session_roam.engine.temps import sweep_dead_temps
 from session_roam.errors import SessionNotFound
 
 __all__ = [
@@ -113,8 +115,23 @@ def _remove_local(
         (projects_dir / relpath).unlink(missing_ok=True)
     for folder in {(projects_dir / p).parent for p in paths}:
         fsync_dir(folder)
+    for relpath in paths:
+        parts = Path(relpath).parts
+        if len(parts) > 2 and parts[1] == session:
+            _prune_session_folder(projects_dir / parts[0] / session)
     drop_from_archive(paths)
     return Removal(session, tuple(paths), size, str(backup.path))
+
+
+def _prune_session_folder(folder: Path) -> None:
+    """The session's sibling folder goes too once its files are gone: a dead writer's temp
+    (``engine.temps``) does not keep it, anything else does (it is left, never deleted)."""
+    if folder.is_symlink() or not folder.is_dir():
+        return
+    for here, _dirs, _files in os.walk(folder, topdown=False):  # never follows links
+        sweep_dead_temps(Path(here))
+        with contextlib.suppress(OSError):  # not empty: something of its own is still there
+            os.rmdir(here)
 
 
 def remove_session(
