@@ -38,6 +38,7 @@ from session_roam.engine.stignore import STIGNORE, template_text
 from session_roam.engine.store import list_all_sessions
 from session_roam.engine.syncthing import SyncthingClient
 from session_roam.engine.tombstones import tombstoned_sessions
+from session_roam.engine.verify_checks_synced import gather_synced_data
 from session_roam.engine.verify_model import (
     ConflictFacts,
     DeletionFacts,
@@ -319,6 +320,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
     suggestion = suggest_mapping(cwds, request.user_home)
     claude = claude_version()
     usage, backups_error = _backups()
+    links, ignored_state = gather_synced_data(projects)
     local = Snapshot(
         projects_dir=str(projects),
         service=ServiceFacts(False, None, False, False),
@@ -336,6 +338,8 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         backups=usage,
         backups_error=backups_error,
         deletions=_deletions(projects),
+        links=links,
+        ignored_state=ignored_state,
     )
     pending = pending_sessions(projects) if projects.is_dir() else ()
     with connect(request) as conn:
