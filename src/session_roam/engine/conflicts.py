@@ -36,6 +36,7 @@ from session_roam.engine.backup import (
 )
 from session_roam.engine.forks import file_has_fork, needs_repair
 from session_roam.engine.paths import ensure_inside, validate_session_id
+from session_roam.engine.safefs import is_link
 from session_roam.engine.store import (
     SessionFiles,
     find_session_files,
@@ -157,6 +158,7 @@ def describe_pending(session: SessionFiles) -> dict[str, Any]:
         "session_id": session.session_id,
         "project_dir": str(session.project_dir),
         "main_exists": session.main_exists,
+        "main_is_link": is_link(session.main),  # never merged: `roam verify` reports it
         "conflict_copies": copies,
         "take_over_fork": session.main_exists and file_has_fork(session.main),
     }
