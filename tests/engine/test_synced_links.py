@@ -326,3 +326,28 @@ def test_a_dangling_lease_link_is_a_refusal_not_a_traceback(projects: Path, home
     with pytest.raises(LinkRefused):
         backend.write_claim(Claim(SID, "AAAAAAA", 1, ClaimState.CLAIMING, 60.0, 1))
     assert not (home / "nowhere").exists()
+
+
+def test_undo_never_restores_through_a_sidecar_folder_replaced_by_a_link(
+    projects: Path, project: Path
+) -> None:
+    from session_roam.engine.conflicts import undo_session
+
+    sub = project / SID / "subagents"
+    sub.mkdir(parents=True)
+    (project / f"{SID}.jsonl").write_bytes(_row("11111111-1111-4111-8111-111111111111", None, "x"))
+    (sub / "agent-a.jsonl").write_bytes(_row("22222222-2222-4222-8222-222222222222", None, "a"))
+    (sub / "agent-a.sync-conflict-20261125-120000-BBBBBBB.jsonl").write_bytes(
+        _row("33333333-3333-4333-8333-333333333333", None, "b")
+    )
+    merge_session(find_session_files(project, SID))
+    other = projects / "-other"
+    (other / "subagents").mkdir(parents=True)
+    for path in sorted(sub.iterdir()):
+        path.unlink()
+    sub.rmdir()
+    (project / SID).rmdir()
+    (project / SID).symlink_to(other)
+    with pytest.raises(LinkRefused):
+        undo_session(SID, projects, force=True)
+    assert list((other / "subagents").iterdir()) == []

@@ -36,7 +36,7 @@ from session_roam.engine.backup import (
 )
 from session_roam.engine.forks import file_has_fork, needs_repair
 from session_roam.engine.paths import ensure_inside, validate_session_id
-from session_roam.engine.safefs import is_link
+from session_roam.engine.safefs import is_link, refuse_links
 from session_roam.engine.store import (
     SessionFiles,
     find_session_files,
@@ -397,9 +397,11 @@ def undo_session(session_id: str, projects_root: Path, *, force: bool = False) -
             details={"kind": "before-undo", "undoing": str(backup.path)},
         )
     restored: list[str] = []
+    real_root = Path(os.path.realpath(projects_root))
     for item in backup.files:
         target = project_dir / item.relative
         ensure_inside(target, projects_root)
+        refuse_links(real_root, target.parent)  # never restore through a planted link
         restore_file(target, backup.data_of(item), item.mode)
         restored.append(item.relative)
     backed = {item.relative for item in backup.files}
