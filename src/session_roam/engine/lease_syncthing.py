@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Final
 from session_roam.engine.atomic import atomic_write
 from session_roam.engine.lease_engine import LEASES_DIR, Peer
 from session_roam.engine.lease_model import Claim, serialize_claim
-from session_roam.engine.safefs import has_link_below, is_link, read_bytes_nofollow, refuse_links
+from session_roam.engine.peer_schema import PeerDataError, read_state_bytes
+from session_roam.engine.safefs import has_link_below, is_link, refuse_links
 from session_roam.errors import (
     HolderOffline,
     InvalidInput,
@@ -153,10 +154,10 @@ class SyncthingTransport:
                 if not entry.endswith(".json") or entry.startswith(".") or _CONFLICT in entry:
                     continue
                 with contextlib.suppress(FileNotFoundError):
-                    try:
-                        found[entry[: -len(".json")]] = read_bytes_nofollow(folder / entry)
-                    except (InvalidInput, IsADirectoryError):
-                        found[entry[: -len(".json")]] = b""  # a link: unreadable, held
+                    try:  # bounded, never through a link (engine.peer_schema)
+                        found[entry[: -len(".json")]] = read_state_bytes(folder / entry, self.root)
+                    except PeerDataError:
+                        found[entry[: -len(".json")]] = b""  # a link or oversized: held
             missing = swapping - set(found)
             if not missing:
                 return found
