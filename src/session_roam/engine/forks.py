@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.paths import validate_session_id
+from session_roam.engine.safefs import LinkRefused
 from session_roam.engine.store import read_bytes_if_present
 from session_roam.errors import RoamError
 
@@ -50,7 +51,10 @@ def mark_fork_point(path: Path, session_id: str, device: str) -> str | None:
     appended meanwhile, an append cannot. Nothing is written when the file is missing or a
     symlink, holds no conversation yet, or a take-over line already names the same row.
     """
-    data = read_bytes_if_present(path)
+    try:
+        data = read_bytes_if_present(path)
+    except LinkRefused:
+        return None
     if not data:
         return None
     from session_roam.merge.forks import takeover_line
