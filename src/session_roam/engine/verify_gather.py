@@ -30,6 +30,7 @@ from session_roam.engine.pathmap import PathMap, load_pathmap
 from session_roam.engine.paths import claude_config_dir, projects_dir
 from session_roam.engine.reassert import reassert
 from session_roam.engine.restore import list_lost
+from session_roam.engine.safefs import LinkRefused
 from session_roam.engine.sessions import foreign_cwds, suggest_mapping, summarize
 from session_roam.engine.shell import BEGIN_MARKER, detect_shell, rc_file
 from session_roam.engine.stconfig import find_syncthing_home, read_config
@@ -380,15 +381,17 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
             except RoamError as exc:
                 lease_error = exc.message
         if publish_self:
-            publish(
-                projects,
-                device_id=facts.device_id,
-                name=facts.device_name,
-                syncthing_version=facts.version,
-                claude=claude,
-                folder_devices=folder.device_ids,
-                policy=deletion_policy(folder.raw, projects.parent),
-            )
+            # a planted link on the way is refused; the synced-data check names it
+            with contextlib.suppress(LinkRefused):
+                publish(
+                    projects,
+                    device_id=facts.device_id,
+                    name=facts.device_name,
+                    syncthing_version=facts.version,
+                    claude=claude,
+                    folder_devices=folder.device_ids,
+                    policy=deletion_policy(folder.raw, projects.parent),
+                )
         return replace(
             snap,
             deletions=_deleted_elsewhere(client, folder, projects, local.deletions),
