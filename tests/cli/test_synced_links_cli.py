@@ -37,10 +37,10 @@ def roam_json(*args: str) -> Any:
     return json.loads(roam("--json", *args).stdout)
 
 
-def test_conflicts_list_names_the_link_and_says_the_main_file_is_one(tree: Tree) -> None:
+def test_conflicts_list_names_the_link_and_does_not_offer_the_session(tree: Tree) -> None:
     doc = roam_json("conflicts", "list", "--all")
     assert doc["links"] == [f"-tmp-proj/{SID}.jsonl"]
-    assert doc["sessions"][0]["main_is_link"] is True
+    assert doc["sessions"] == []
 
 
 def test_conflicts_list_tells_a_person_about_the_link(tree: Tree) -> None:
@@ -50,8 +50,16 @@ def test_conflicts_list_tells_a_person_about_the_link(tree: Tree) -> None:
     assert "symbolic link" in result.output
 
 
-def test_conflicts_merge_of_a_linked_session_is_refused_in_one_sentence(tree: Tree) -> None:
+def test_conflicts_merge_all_leaves_a_linked_session_alone(tree: Tree) -> None:
     result = roam("conflicts", "merge", "--all")
+    assert result.exit_code == 0, result.output
+    assert DECOY not in result.output
+    assert (tree.project() / f"{SID}.jsonl").is_symlink()
+    assert (tree.project() / f"{SID}.sync-conflict-{STAMP_A}.jsonl").exists()
+
+
+def test_conflicts_merge_of_a_linked_session_is_refused_in_one_sentence(tree: Tree) -> None:
+    result = roam("conflicts", "merge", SID)
     assert result.exit_code == 2, result.output
     assert "symbolic link" in result.output
     assert "Traceback" not in result.output

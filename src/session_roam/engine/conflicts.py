@@ -36,7 +36,7 @@ from session_roam.engine.backup import (
 )
 from session_roam.engine.forks import file_has_fork, needs_repair
 from session_roam.engine.paths import ensure_inside, validate_session_id
-from session_roam.engine.safefs import is_link, refuse_links
+from session_roam.engine.safefs import has_link_below, refuse_links
 from session_roam.engine.store import (
     SessionFiles,
     find_session_files,
@@ -124,6 +124,9 @@ def pending_sessions(
 ) -> tuple[SessionFiles, ...]:
     """Sessions with conflict copies or a take-over fork in their transcript (``forks.py``).
 
+    A session whose files include a symlink is left out: it is never merged (``safefs``), and
+    one planted link must not stop ``merge --all`` or ``watch`` merging every other session.
+
     In one project folder, or everywhere when ``project_dir`` is ``None``. Finding forks reads
     every transcript; ``forks=False`` looks for conflict copies only.
     """
@@ -131,7 +134,13 @@ def pending_sessions(
         list_sessions(project_dir) if project_dir is not None else list_all_sessions(projects_root)
     )
     wanted = needs_repair if forks else (lambda session: session.has_conflicts)
-    return tuple(session for session in found if wanted(session))
+    return tuple(session for session in found if wanted(session) and not _linked(session))
+
+
+def _linked(session: SessionFiles) -> bool:
+    """A copy's original is a symlink (or under one): never merged, ``list`` names the link."""
+    originals = {copy.original for copy in session.conflict_copies} | {session.main}
+    return any(has_link_below(session.project_dir, path) for path in originals)
 
 
 def describe_pending(session: SessionFiles) -> dict[str, Any]:
@@ -158,7 +167,6 @@ def describe_pending(session: SessionFiles) -> dict[str, Any]:
         "session_id": session.session_id,
         "project_dir": str(session.project_dir),
         "main_exists": session.main_exists,
-        "main_is_link": is_link(session.main),  # never merged: `roam verify` reports it
         "conflict_copies": copies,
         "take_over_fork": session.main_exists and file_has_fork(session.main),
     }
