@@ -99,3 +99,16 @@ def test_a_line_over_the_length_cap_is_skipped_by_ls_and_cf(home: Path, tmp_path
     assert summary.first_prompt == "zeppelin"
     result = search_sessions(["zeppelin"], projects_root=home / "projects", cache_dir=tmp_path)
     assert [m.session_id for m in result.matches] == [SID]
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 7, 22, 23, 4096])
+def test_the_take_over_search_finds_the_line_across_any_chunk_boundary(
+    tmp_path: Path, chunk: int
+) -> None:
+    from session_roam.engine.forks import TAKEOVER_NEEDLE, _holds_needle
+
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"x" * 11 + TAKEOVER_NEEDLE + b"y" * 9)
+    assert _holds_needle(path, chunk)
+    path.write_bytes(b"x" * 11 + TAKEOVER_NEEDLE[:-1] + b"y" * 9)
+    assert not _holds_needle(path, chunk)

@@ -104,8 +104,31 @@ def _has_mark(data: bytes, point: str) -> bool:
     return TAKEOVER_NEEDLE + b',"forkPoint":"' + point.encode() + b'"' in data
 
 
+def _holds_needle(path: Path, chunk: int = 1 << 20) -> bool:
+    """True when ``path`` (a regular file, not followed) holds ``TAKEOVER_NEEDLE``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as handle:
+        keep = len(TAKEOVER_NEEDLE) - 1  # a needle split across two reads is still found
+        tail = b""
+        while block := handle.read(chunk):
+            window = tail + block
+            if TAKEOVER_NEEDLE in window:
+                return True
+            tail = window[-keep:]
+    return False
+
+
 def file_has_fork(path: Path) -> bool:
-    """True when the transcript at ``path`` holds a take-over fork not yet merged."""
+    """True when the transcript at ``path`` holds a take-over fork not yet merged.
+
+    The take-over line is looked for a chunk at a time first: ``roam verify`` asks this of
+    every transcript, and slurping each would cost memory of the largest file, not of a chunk.
+    """
+    if not _holds_needle(path):
+        return False
     try:
         data = read_bytes_if_present(path)
     except (OSError, RoamError):
