@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from pathlib import Path
 from typing import Final
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from session_roam.engine.bounded import Skipped, iter_lines, load_record
 from session_roam.engine.pathmap import PathMap
@@ -112,3 +115,30 @@ def test_the_take_over_search_finds_the_line_across_any_chunk_boundary(
     assert _holds_needle(path, chunk)
     path.write_bytes(b"x" * 11 + TAKEOVER_NEEDLE[:-1] + b"y" * 9)
     assert not _holds_needle(path, chunk)
+
+
+_HOSTILE_LINE = st.one_of(
+    st.binary(max_size=80),
+    st.sampled_from([DEEP.rstrip(b"\n"), b"[" * 5000, b'{"type":"user","x":' + b"{" * 3000]),
+    st.builds(
+        lambda text, kind: json.dumps(
+            {"type": kind, "cwd": text, "customTitle": text, "message": {"content": text}}
+        ).encode(),
+        st.text(max_size=40),
+        st.sampled_from(["user", "assistant", "custom-title"]),
+    ),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_HOSTILE_LINE, max_size=6))
+def test_no_reader_raises_on_any_session_content(lines: list[bytes]) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        home = Path(scratch) / "claude"
+        (home / "projects" / "-work-p").mkdir(parents=True)
+        path = _session(home, b"\n".join(lines))
+        list_summaries(home, PathMap())
+        conversation_preview(path)
+        session_cwd(path)
+        custom_title(path)
+        search_sessions(["x"], projects_root=home / "projects", cache_dir=Path(scratch))
