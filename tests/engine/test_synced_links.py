@@ -351,3 +351,21 @@ def test_undo_never_restores_through_a_sidecar_folder_replaced_by_a_link(
     with pytest.raises(LinkRefused):
         undo_session(SID, projects, force=True)
     assert list((other / "subagents").iterdir()) == []
+
+
+def test_restore_never_creates_or_writes_through_a_project_folder_linked_inside(
+    projects: Path, project: Path, home: Path, tmp_path: Path
+) -> None:
+    from session_roam.engine.archive import refresh_archive, restore_file
+
+    archive = tmp_path / "archive"
+    (project / f"{SID}.jsonl").write_bytes(_row("11111111-1111-4111-8111-111111111111", None, "x"))
+    refresh_archive(projects, archive)
+    (project / f"{SID}.jsonl").unlink()
+    project.rmdir()
+    elsewhere = projects / "-another-project"
+    elsewhere.mkdir()
+    project.symlink_to(elsewhere)
+    with pytest.raises(LinkRefused):
+        restore_file(projects, f"-work-p/{SID}.jsonl", archive)
+    assert list(elsewhere.iterdir()) == []
