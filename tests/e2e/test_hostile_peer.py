@@ -28,12 +28,15 @@ from session_roam.engine.stconfig import read_config
 from session_roam.engine.syncthing import SyncthingClient
 from session_roam.engine.verify_checks_synced import gather_synced_data
 from session_roam.engine.watch import Watcher, WatchEvent
+from tests.e2e.cr_support import home_of, roam_env, run_roam
 from tests.support.cluster import running, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from session_roam.engine.cluster import ClusterNode
+    from tests.support.claude import ClaudeDriver
+    from tests.support.fake_api import FakeMessagesApi
 
 pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = [
@@ -156,3 +159,33 @@ def test_a_hostile_peers_symlinks_never_carry_alphas_history_anywhere(
     assert DECOY.encode() not in leaked
     links, _ignored = gather_synced_data(alpha.projects_dir)
     assert set(planted) <= set(links)
+
+
+def test_cr_refuses_to_write_its_claim_through_a_planted_lease_link(
+    cluster: Cluster,
+    claude: ClaudeDriver,
+    claude_bin: Path,
+    fake_api: FakeMessagesApi,
+    project_cwd: Path,
+) -> None:
+    alpha, beta = cluster["alpha"], cluster["beta"]
+    session = claude.new(home_of(alpha), project_cwd, "one on alpha").session_id
+    cluster.wait_in_sync()
+    leases = beta.projects_dir / ".roam" / "leases"
+    leases.mkdir(parents=True, exist_ok=True)
+    (leases / session).symlink_to("../../..")
+    beta.client.scan(SPEC.folder_id)
+    planted = alpha.projects_dir / ".roam" / "leases" / session
+    wait_until(lambda: os.path.islink(planted), timeout_s=30, what="the lease link on alpha")
+    outside = sorted(p.name for p in alpha.claude_dir.iterdir())
+    mark = fake_api.mark()
+    done = run_roam(
+        ["cr", session, "--", "-p", "two on alpha"],
+        cwd=project_cwd,
+        env=roam_env(claude, alpha, claude_bin),
+    )
+    assert done.returncode == 2, done.stderr
+    assert "symbolic link" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in alpha.claude_dir.iterdir()) == outside
+    assert fake_api.turns_since(mark) == [], "claude was started"
