@@ -4,7 +4,7 @@
 (or ``for line in handle``) holds a whole 200 MB line at once, and ``json.loads`` on a deeply
 nested one raises ``RecursionError``. Here a line is read with a bounded ``readline``; a line
 past ``MAX_RECORD_BYTES`` is skipped in chunks without being kept, and ``load_record`` parses
-only what ``merge.bounds`` allows. What is skipped is counted, so a caller can report it.
+only what ``session_roam.bounds`` allows. What is skipped is counted, so a caller can report it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import os
 import stat
 from typing import TYPE_CHECKING, Final
 
+from session_roam.bounds import MAX_RECORD_BYTES, record_problem
 from session_roam.engine.safefs import LinkRefused, open_nofollow
-from session_roam.merge.bounds import MAX_RECORD_BYTES, record_problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

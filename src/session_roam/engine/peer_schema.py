@@ -3,7 +3,7 @@
 Node files, tombstones and lease claims are written by roam on another machine, but what
 arrives may come from a buggy or hostile peer, a damaged disk or a person's copy. Everything
 here is read the same way: without following a link, at most ``MAX_STATE_BYTES`` of it, parsed
-only within ``merge.bounds``' depth cap, and then held to a schema (types, lengths, ranges,
+only within ``session_roam.bounds``' depth cap, and then held to a schema (types, lengths, ranges,
 device and session id formats). A file that fails is a ``PeerDataError`` (a ``ValueError``)
 with the reason in plain words: the caller reports it and ignores the file, never a traceback.
 """
@@ -18,8 +18,8 @@ import re
 import stat
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.bounds import too_deep
 from session_roam.engine.safefs import LinkRefused, has_link_below, open_nofollow
-from session_roam.merge.bounds import too_deep
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

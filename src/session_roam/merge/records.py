@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
 
-from session_roam.merge.bounds import record_problem
+from session_roam.bounds import record_problem
 
 __all__ = [
     "Line",
@@ -79,7 +79,7 @@ def _is_tool_result(content: object) -> bool:
 def parse_line(raw: Raw, number: int, offset: int = -1) -> Line:
     """Classify one line (1-based ``number``); never raises, whatever the bytes are.
 
-    A line past ``merge.bounds``' caps is ``unparseable`` (reason ``too-long``/``too-deep``)
+    A line past ``session_roam.bounds``' caps is ``unparseable`` (reason ``too-long``/``too-deep``)
     without being parsed, so the merge carries it through byte-exact like a torn one.
     """
     problem = record_problem(raw)

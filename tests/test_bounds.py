@@ -7,8 +7,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from session_roam.bounds import MAX_RECORD_BYTES, MAX_RECORD_DEPTH, record_problem, too_deep
 from session_roam.merge import Version, merge_versions
-from session_roam.merge.bounds import MAX_RECORD_BYTES, MAX_RECORD_DEPTH, record_problem, too_deep
 from session_roam.merge.records import parse_line
 
 _JSON = st.recursive(
