@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from session_roam.bounds import MAX_RECORD_BYTES
 from session_roam.engine.bounded import Skipped, iter_lines, load_record
 from session_roam.engine.pathmap import PathMap
 from session_roam.engine.pick import custom_title, pick_session
 from session_roam.engine.resume import session_cwd
 from session_roam.engine.search import search_sessions
 from session_roam.engine.sessions import conversation_preview, list_summaries
-from session_roam.bounds import MAX_RECORD_BYTES
 
 SID: Final = "0b5c7a52-9d1e-4b0e-9a55-3c1c1d2e3f40"
 DEEP: Final = b'{"type":"user","cwd":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
