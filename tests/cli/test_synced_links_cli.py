@@ -10,7 +10,7 @@ from typer.testing import CliRunner, Result
 
 from session_roam.cli.app import app
 from session_roam.engine.paths import claude_config_dir
-from tests.engine.sessiontree import SID, STAMP_A, Tree
+from tests.engine.sessiontree import BASE, SID, SID2, STAMP_A, Tree
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -70,3 +70,15 @@ def test_conflicts_merge_of_a_linked_session_is_refused_in_one_sentence(tree: Tr
 def test_ls_does_not_list_a_linked_session(tree: Tree) -> None:
     doc = roam_json("ls", "--all")
     assert DECOY not in json.dumps(doc)
+
+
+def test_verify_names_the_link_and_a_session_with_a_record_too_deep_to_read(tree: Tree) -> None:
+    deep = b'{"type":"user","x":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    tree.write(f"{SID2}.jsonl", BASE + deep)
+    result = roam("--json", "verify")
+    assert "Traceback" not in result.output
+    doc = json.loads(result.stdout)
+    messages = [f["message"] for f in doc["findings"] if f["dimension"] == "synced-data"]
+    assert any(f"-tmp-proj/{SID}.jsonl" in m for m in messages)
+    assert any(f"-tmp-proj/{SID2}.jsonl (1)" in m for m in messages)
+    assert DECOY not in result.stdout

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from session_roam.engine.bounded import iter_file_lines, load_record
+from session_roam.engine.bounded import Skipped, iter_file_lines, load_record
 from session_roam.engine.pathmap import local_project_dirs
 from session_roam.engine.paths import project_slug, projects_dir
 from session_roam.engine.search_index import record_text
@@ -102,16 +102,22 @@ def _prompt(text: str) -> str | None:
     return line if len(line) <= _PROMPT_MAX else line[: _PROMPT_MAX - 1] + "…"
 
 
-def _lines(path: Path) -> Iterator[bytes]:
+def _lines(path: Path, skipped: Skipped | None = None) -> Iterator[bytes]:
     """The lines of ``path``, bounded and never through a link (``engine.bounded``)."""
     try:
-        yield from iter_file_lines(path)
+        yield from iter_file_lines(path, skipped)
     except OSError:
         return
 
 
-def summarize(files: SessionFiles, pathmap: PathMap | None = None) -> SessionSummary | None:
-    """The summary of one session, or None when its main file is missing (only copies left)."""
+def summarize(
+    files: SessionFiles, pathmap: PathMap | None = None, skipped: Skipped | None = None
+) -> SessionSummary | None:
+    """The summary of one session, or None when its main file is missing (only copies left).
+
+    ``skipped`` counts the records left unread for being over ``session_roam.bounds``' caps
+    (``roam verify`` reports them).
+    """
     if not files.main_exists:
         return None
     path = files.main
@@ -125,7 +131,7 @@ def summarize(files: SessionFiles, pathmap: PathMap | None = None) -> SessionSum
     last: str | None = None
     latest: str | None = None
     turns = 0
-    for line in _lines(path):
+    for line in _lines(path, skipped):
         # Only the rows that can change the summary are parsed: assistant replies and tool
         # results are most of a session's bytes, and their timestamp is all ls needs of them.
         stamp_match = _STAMP_RE.search(line)
@@ -136,7 +142,7 @@ def summarize(files: SessionFiles, pathmap: PathMap | None = None) -> SessionSum
         wanted = b'"custom-title"' in line or (b'"user"' in line and b'"tool_result"' not in line)
         if not wanted and (cwd is not None or b'"cwd"' not in line):
             continue
-        row = load_record(line)  # None for a torn, foreign, too long or too deep line
+        row = load_record(line, skipped)  # None for a torn, foreign, too long or too deep line
         if not isinstance(row, dict):
             continue
         if cwd is None and isinstance(row.get("cwd"), str):

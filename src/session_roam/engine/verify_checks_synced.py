@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from session_roam.bounds import MAX_RECORD_BYTES, MAX_RECORD_DEPTH
 from session_roam.engine.nodeinfo import NODES_DIR, read_nodes
 from session_roam.engine.safefs import find_links
 from session_roam.engine.tombstones import TOMBSTONES_DIR, invalid_tombstones
@@ -66,6 +67,20 @@ def check_synced_data(snap: Snapshot) -> list[Finding]:
                 fix="Run `roam verify` on the machine that wrote them; a newer roam rewrites them.",
             )
         )
+    if snap.unreadable_records:
+        found.append(
+            Finding(
+                DIMENSION,
+                Status.WARN,
+                f"{len(snap.unreadable_records)} session file(s) hold records longer than "
+                f"{MAX_RECORD_BYTES // (1024 * 1024)} MiB or nested deeper than "
+                f"{MAX_RECORD_DEPTH}, which roam does not read (a merge keeps them byte for "
+                f"byte): {listed(list(snap.unreadable_records))}.",
+                fix="Look at the session on the machine that wrote it; roam never changes them.",
+            )
+        )
     if found:
         return found
-    return ok(DIMENSION, "No symbolic link or unusable roam state file in the synced folder.")
+    return ok(
+        DIMENSION, "No symbolic link, unusable state file or unreadable record in the folder."
+    )

@@ -19,6 +19,7 @@ from session_roam import __version__
 from session_roam.engine import lease as lease_api
 from session_roam.engine import xdg
 from session_roam.engine.backup_bound import BackupUsage, measure
+from session_roam.engine.bounded import Skipped
 from session_roam.engine.cleanup import cleanup_days, deletion_policy
 from session_roam.engine.conflicts import pending_sessions
 from session_roam.engine.lease_setup import engine_for
@@ -316,7 +317,12 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         pathmap = load_pathmap(xdg.config_dir())
     except RoamError:
         pathmap = PathMap()
-    summaries = tuple(s for f in sessions if f.main_exists and (s := summarize(f, pathmap)))
+    unread: dict[Path, Skipped] = {}  # records over the caps, for the synced-data check
+    summaries = tuple(
+        s
+        for f in sessions
+        if f.main_exists and (s := summarize(f, pathmap, unread.setdefault(f.main, Skipped())))
+    )
     cwds = foreign_cwds(summaries, pathmap)
     suggestion = suggest_mapping(cwds, request.user_home)
     claude = claude_version()
@@ -341,6 +347,11 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         deletions=_deletions(projects),
         links=links,
         ignored_state=ignored_state,
+        unreadable_records=tuple(
+            f"{p.relative_to(projects).as_posix()} ({k.total})"
+            for p, k in sorted(unread.items())
+            if k.total
+        ),
     )
     pending = pending_sessions(projects) if projects.is_dir() else ()
     with connect(request) as conn:

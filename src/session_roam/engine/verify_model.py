@@ -242,6 +242,7 @@ class Snapshot:
     deletions: DeletionFacts | None = None
     links: tuple[str, ...] = ()  # symlinks in the synced folder, folder-relative (safefs)
     ignored_state: tuple[str, ...] = ()  # peers' state files that failed their schema
+    unreadable_records: tuple[str, ...] = ()  # session files with records over the caps
     skipped: str = ""
 
 
