@@ -54,9 +54,26 @@ def test_a_record_just_within_the_depth_cap_is_parsed() -> None:
     assert parse_line(raw, 1).kind == "row"
 
 
-def test_the_merge_carries_a_too_deep_record_through_byte_exact() -> None:
+def test_a_file_that_holds_every_version_keeps_its_too_deep_record_byte_exact() -> None:
     row = b'{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"t"}\n'
     deep = b"[" * 50_000 + b"]" * 50_000 + b"\n"
     outcome = merge_versions([Version("main", row + deep), Version("copy", row)])
-    assert deep in outcome.data
-    assert outcome.data.count(row) == 1
+    assert outcome.data == row + deep
+
+
+def test_a_merge_sets_a_too_deep_record_aside_with_its_bytes_and_reason() -> None:
+    row = b'{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"t1"}\n'
+    mine = b'{"type":"user","uuid":"u2","parentUuid":"u1","timestamp":"t2"}\n'
+    theirs = b'{"type":"user","uuid":"u3","parentUuid":"u1","timestamp":"t3"}\n'
+    deep = b"[" * 50_000 + b"]" * 50_000
+    outcome = merge_versions(
+        [Version("main", row + mine + deep + b"\n"), Version("c", row + theirs)]
+    )
+    (aside,) = outcome.set_aside
+    assert (aside.label, aside.line_number, aside.reason, aside.raw) == (
+        "main",
+        3,
+        "too-deep",
+        deep,
+    )
+    assert outcome.report.unparseable_lines == 1

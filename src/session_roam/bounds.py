@@ -3,7 +3,8 @@
 Whatever arrives through sync is data: one line nested 100,000 levels deep makes ``json.loads``
 (and anything that walks the result) raise ``RecursionError``, and one 200 MB line costs
 gigabytes once decoded. A record past either limit is unreadable, like a torn one: the merge
-carries its bytes through untouched, every reader skips it, nothing parses it.
+sets it aside with its bytes (backup store and report), every reader skips it, nothing parses
+it.
 
 The limits sit far above anything Claude Code writes (its records nest about a dozen levels; a
 large tool result or image is a few MB) and far below what hurts. The depth check is a cheap

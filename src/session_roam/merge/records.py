@@ -80,7 +80,7 @@ def parse_line(raw: Raw, number: int, offset: int = -1) -> Line:
     """Classify one line (1-based ``number``); never raises, whatever the bytes are.
 
     A line past ``session_roam.bounds``' caps is ``unparseable`` (reason ``too-long``/``too-deep``)
-    without being parsed, so the merge carries it through byte-exact like a torn one.
+    without being parsed, so the merge treats it like a torn one (set aside, bytes kept).
     """
     problem = record_problem(raw)
     if problem is not None:
