@@ -283,6 +283,8 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
         now=now,
     )
     _check_still_as_read(plan, created)
+    for relative in written:  # again at the last moment: a peer may have swapped in a link
+        refuse_links(session.project_dir, session.project_dir / relative)
     for relative, data in written.items():
         target = session.project_dir / relative
         make_private_dirs(target.parent)
@@ -291,7 +293,7 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
     for file_plan in plan.files:
         for relative, digest in file_plan.removes:
             copy = session.project_dir / relative
-            if _unchanged(copy, digest):
+            if not has_link_below(session.project_dir, copy.parent) and _unchanged(copy, digest):
                 copy.unlink()
                 fsync_dir(copy.parent)
                 removed.append(relative)
