@@ -257,7 +257,7 @@ class SearchIndex:
         try:
             head = _read_range(disk.path, 0, min(_WINDOW, indexed_to))
             tail = _read_range(disk.path, max(0, indexed_to - _WINDOW), indexed_to)
-        except OSError:
+        except (OSError, LinkRefused):  # swapped for a link since the scan: read again whole
             return False
         return bool(_hash(head) == head_hash and _hash(tail) == tail_hash)
 
@@ -313,8 +313,9 @@ class SearchIndex:
         # a torn last line waits for the rest of its bytes: only complete lines are consumed
         cwd, title = self._index_lines(file_id, iter_lines(handle, complete_only=True))
         indexed_to = handle.tell()
-        head = _read_range(disk.path, 0, min(_WINDOW, indexed_to))
-        tail = _read_range(disk.path, max(0, indexed_to - _WINDOW), indexed_to)
+        fd = handle.fileno()  # the file just read, not whatever the path names by now
+        head = os.pread(fd, min(_WINDOW, indexed_to), 0)
+        tail = os.pread(fd, indexed_to - max(0, indexed_to - _WINDOW), max(0, indexed_to - _WINDOW))
         self._db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, indexed_to = ?, head_hash = ?,"
             " tail_hash = ?, cwd = coalesce(cwd, ?), title = coalesce(?, title) WHERE id = ?",
