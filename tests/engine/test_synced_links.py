@@ -369,3 +369,31 @@ def test_restore_never_creates_or_writes_through_a_project_folder_linked_inside(
     with pytest.raises(LinkRefused):
         restore_file(projects, f"-work-p/{SID}.jsonl", archive)
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_symlinked_conflict_copy_beside_a_session_is_not_a_copy(
+    project: Path, home: Path
+) -> None:
+    (project / f"{SID}.jsonl").write_bytes(_row("11111111-1111-4111-8111-111111111111", None, "x"))
+    (project / COPY).symlink_to(home / "history.jsonl")
+    assert find_session_files(project, SID).conflict_copies == ()
+
+
+def test_the_archive_never_hard_links_a_symlinks_target(
+    projects: Path, project: Path, home: Path, tmp_path: Path
+) -> None:
+    from session_roam.engine.archive import refresh_archive
+
+    archive = tmp_path / "archive"
+    _plant_linked_session(project, home)
+    refresh_archive(projects, archive)
+    assert SECRET not in _everything_under(archive)
+    assert not (archive / "-work-p" / f"{SID}.jsonl").exists()
+
+
+def test_an_oversized_title_sidecar_is_not_read(project: Path) -> None:
+    (project / f"{SID}.jsonl").write_bytes(_row("11111111-1111-4111-8111-111111111111", None, "x"))
+    (project / SID).mkdir()
+    big = {"customTitle": "t", "pad": "x" * (1024 * 1024)}
+    (project / SID / "custom-title.json").write_text(json.dumps(big))
+    assert custom_title(project / f"{SID}.jsonl") is None

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.bounded import iter_file_lines, load_record
-from session_roam.engine.safefs import read_bytes_nofollow
+from session_roam.engine.peer_schema import PeerDataError, read_state_bytes
 from session_roam.engine.store import SessionFiles, list_all_sessions, list_sessions
-from session_roam.errors import InvalidInput, SessionNotFound
+from session_roam.errors import SessionNotFound
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -70,8 +70,8 @@ def custom_title(session_path: Path) -> str | None:
         return title
     sidecar = session_path.with_suffix("") / "custom-title.json"
     try:
-        raw = read_bytes_nofollow(sidecar, session_path.parent)
-    except (OSError, InvalidInput):  # missing, unreadable, or a link (engine.safefs)
+        raw = read_state_bytes(sidecar, session_path.parent)
+    except (OSError, PeerDataError):  # missing, unreadable, too large, or a link (safefs)
         return None
     stored = load_record(raw)
     value = stored.get("customTitle") if isinstance(stored, dict) else None
