@@ -397,3 +397,31 @@ def test_an_oversized_title_sidecar_is_not_read(project: Path) -> None:
     big = {"customTitle": "t", "pad": "x" * (1024 * 1024)}
     (project / SID / "custom-title.json").write_text(json.dumps(big))
     assert custom_title(project / f"{SID}.jsonl") is None
+
+
+def test_roam_rm_never_writes_its_tombstone_through_a_link(
+    projects: Path, project: Path, home: Path
+) -> None:
+    from session_roam.engine.tombstones import remove_session
+
+    (project / f"{SID}.jsonl").write_bytes(_row("11111111-1111-4111-8111-111111111111", None, "x"))
+    (projects / ".roam").mkdir()
+    outside = home / "outside"
+    outside.mkdir()
+    (projects / TOMBSTONES_DIR).symlink_to(outside)
+    with pytest.raises(LinkRefused):
+        remove_session(projects, SID, device_id="AAAAAAA")
+    assert list(outside.iterdir()) == []
+    assert (project / f"{SID}.jsonl").exists()
+
+
+def test_a_node_file_is_never_published_through_a_link(projects: Path, home: Path) -> None:
+    from session_roam.engine.nodeinfo import NODES_DIR, publish
+
+    outside = home / "outside"
+    outside.mkdir()
+    (projects / ".roam").mkdir()
+    (projects / NODES_DIR).symlink_to(outside)
+    with pytest.raises(LinkRefused):
+        publish(projects, device_id="AAAAAAA", name="a", syncthing_version="v1", claude="2")
+    assert list(outside.iterdir()) == []

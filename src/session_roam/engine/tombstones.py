@@ -26,7 +26,7 @@ from session_roam.engine.backup import Original, create_backup
 from session_roam.engine.paths import validate_session_id
 from session_roam.engine.peer_schema import PeerDataError, load_state, read_state_bytes
 from session_roam.engine.reassert import held_files, session_of
-from session_roam.engine.safefs import read_bytes_nofollow
+from session_roam.engine.safefs import read_bytes_nofollow, refuse_links
 from session_roam.engine.store import is_conflict_name, original_name
 from session_roam.errors import SessionNotFound
 
@@ -167,6 +167,7 @@ def remove_session(
 ) -> Removal:
     """Remove one session on every machine: back it up here, tombstone it, delete it here."""
     session = validate_session_id(session)
+    refuse_links(projects_dir, _stone(projects_dir, session))  # the stone never goes via a link
     if not session_paths(projects_dir, session) and not is_tombstoned(projects_dir, session):
         raise SessionNotFound(f"No session {session} is on this machine.")
     removal = _remove_local(projects_dir, session, dry_run=dry_run)
