@@ -6,6 +6,7 @@ changes only with a new version number (see the README for every field).
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -28,6 +29,7 @@ from session_roam.engine.conflicts import (
 )
 from session_roam.engine.lease import held_check
 from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
+from session_roam.engine.safefs import find_links
 from session_roam.engine.store import SessionFiles
 from session_roam.errors import InvalidInput
 
@@ -105,6 +107,7 @@ def list_command(
     config, root = _roots(settings)
     scope = None if all_projects else project_dir_for(Path.cwd(), config)
     rows = [describe_pending(session) for session in pending_sessions(root, scope)]
+    links = [os.path.relpath(p, root) for p in find_links(scope or root)]
     if settings.wants_json(json_flag):
         emit_json(
             {
@@ -112,10 +115,17 @@ def list_command(
                 "scope": "all" if scope is None else "project",
                 "project_dir": None if scope is None else str(scope),
                 "sessions": rows,
+                "links": links,
             }
         )
         return
     out = console()
+    if links:  # issue 22: a link is never merged; say so rather than hide it
+        out.print(
+            "Not merged, symbolic links (look at them; `roam verify` lists all): "
+            + ", ".join(links),
+            markup=False,
+        )
     if not rows:
         where = "any project" if scope is None else f"{scope}"
         out.print(f"No conflict copies in {where}.", markup=False)

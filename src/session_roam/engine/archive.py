@@ -28,6 +28,7 @@ from session_roam.engine import xdg
 from session_roam.engine.atomic import TEMP_PREFIX, atomic_write, fsync_dir, make_private_dirs
 from session_roam.engine.paths import ensure_inside
 from session_roam.engine.reassert import held_files, session_of
+from session_roam.engine.safefs import refuse_links
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -163,6 +164,7 @@ def restore_file(
     """
     root = archive if archive is not None else archive_dir()
     source, target = root / relpath, projects_dir / relpath
+    refuse_links(projects_dir, target.parent)  # before mkdir: never create or write via a link
     make_private_dirs(target.parent)
     ensure_inside(target.parent / "x", projects_dir)  # no symlinked folder leads outside
     try:

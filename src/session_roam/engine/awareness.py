@@ -27,7 +27,6 @@ roam checks, per peer sharing the folder, what Syncthing 1.19.2 shows (measured 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import time
@@ -46,6 +45,7 @@ from session_roam.engine.awareness_model import (
     scope_for,
 )
 from session_roam.engine.nodeinfo import NODES_DIR, NodeInfo, claude_version, info_path, publish
+from session_roam.engine.peer_schema import load_state, read_state_bytes
 from session_roam.errors import RoamError, SyncthingError
 
 if TYPE_CHECKING:
@@ -244,7 +244,7 @@ def _republish(client: SyncthingClient, folder_id: str, root: Path, facts: _Fact
     """Rewrite this node's file (its clock sample refreshed, the rest kept) and announce it."""
     path = info_path(root, facts.me)
     try:
-        old: NodeInfo | None = NodeInfo.from_json(json.loads(path.read_text(encoding="utf-8")))
+        old: NodeInfo | None = NodeInfo.from_json(load_state(read_state_bytes(path, root)))
     except (OSError, ValueError):
         old = None
     publish(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from session_roam.engine.backup import Original, sha256_hex
 from session_roam.engine.forks import file_has_fork
+from session_roam.engine.safefs import refuse_links
 from session_roam.engine.store import ConflictCopy, SessionFiles, read_bytes
 from session_roam.merge import MergeOutcome, Version, merge_versions
 
@@ -276,6 +277,7 @@ def plan_session(session: SessionFiles, extras: Sequence[Path] = ()) -> SessionP
         extra_versions.append((data, _info(f"with:{path}", path, data, _mtime(path))))
     plans: list[FilePlan] = []
     for original in sorted(groups, key=lambda p: (p != session.main, str(p))):
+        refuse_links(session.project_dir, original)  # never merged through a link (safefs)
         relative = reader.relative(original)
         main = reader.read(original) if original.exists() else None
         copies = [reader.read(copy.path) for copy in sorted(groups[original], key=lambda c: c.path)]

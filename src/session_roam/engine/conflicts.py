@@ -36,6 +36,7 @@ from session_roam.engine.backup import (
 )
 from session_roam.engine.forks import file_has_fork, needs_repair
 from session_roam.engine.paths import ensure_inside, validate_session_id
+from session_roam.engine.safefs import has_link_below, refuse_links
 from session_roam.engine.store import (
     SessionFiles,
     find_session_files,
@@ -123,6 +124,9 @@ def pending_sessions(
 ) -> tuple[SessionFiles, ...]:
     """Sessions with conflict copies or a take-over fork in their transcript (``forks.py``).
 
+    A session whose files include a symlink is left out: it is never merged (``safefs``), and
+    one planted link must not stop ``merge --all`` or ``watch`` merging every other session.
+
     In one project folder, or everywhere when ``project_dir`` is ``None``. Finding forks reads
     every transcript; ``forks=False`` looks for conflict copies only.
     """
@@ -130,7 +134,13 @@ def pending_sessions(
         list_sessions(project_dir) if project_dir is not None else list_all_sessions(projects_root)
     )
     wanted = needs_repair if forks else (lambda session: session.has_conflicts)
-    return tuple(session for session in found if wanted(session))
+    return tuple(session for session in found if wanted(session) and not _linked(session))
+
+
+def _linked(session: SessionFiles) -> bool:
+    """A copy's original is a symlink (or under one): never merged, ``list`` names the link."""
+    originals = {copy.original for copy in session.conflict_copies} | {session.main}
+    return any(has_link_below(session.project_dir, path) for path in originals)
 
 
 def describe_pending(session: SessionFiles) -> dict[str, Any]:
@@ -273,6 +283,8 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
         now=now,
     )
     _check_still_as_read(plan, created)
+    for relative in written:  # again at the last moment: a peer may have swapped in a link
+        refuse_links(session.project_dir, session.project_dir / relative)
     for relative, data in written.items():
         target = session.project_dir / relative
         make_private_dirs(target.parent)
@@ -281,7 +293,7 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
     for file_plan in plan.files:
         for relative, digest in file_plan.removes:
             copy = session.project_dir / relative
-            if _unchanged(copy, digest):
+            if not has_link_below(session.project_dir, copy.parent) and _unchanged(copy, digest):
                 copy.unlink()
                 fsync_dir(copy.parent)
                 removed.append(relative)
@@ -395,9 +407,11 @@ def undo_session(session_id: str, projects_root: Path, *, force: bool = False) -
             details={"kind": "before-undo", "undoing": str(backup.path)},
         )
     restored: list[str] = []
+    real_root = Path(os.path.realpath(projects_root))
     for item in backup.files:
         target = project_dir / item.relative
         ensure_inside(target, projects_root)
+        refuse_links(real_root, target.parent)  # never restore through a planted link
         restore_file(target, backup.data_of(item), item.mode)
         restored.append(item.relative)
     backed = {item.relative for item in backup.files}

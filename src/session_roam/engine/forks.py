@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.paths import validate_session_id
+from session_roam.engine.safefs import LinkRefused
 from session_roam.engine.store import read_bytes_if_present
 from session_roam.errors import RoamError
 
@@ -50,7 +51,10 @@ def mark_fork_point(path: Path, session_id: str, device: str) -> str | None:
     appended meanwhile, an append cannot. Nothing is written when the file is missing or a
     symlink, holds no conversation yet, or a take-over line already names the same row.
     """
-    data = read_bytes_if_present(path)
+    try:
+        data = read_bytes_if_present(path)
+    except LinkRefused:
+        return None
     if not data:
         return None
     from session_roam.merge.forks import takeover_line
@@ -100,8 +104,31 @@ def _has_mark(data: bytes, point: str) -> bool:
     return TAKEOVER_NEEDLE + b',"forkPoint":"' + point.encode() + b'"' in data
 
 
+def _holds_needle(path: Path, chunk: int = 1 << 20) -> bool:
+    """True when ``path`` (a regular file, not followed) holds ``TAKEOVER_NEEDLE``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as handle:
+        keep = len(TAKEOVER_NEEDLE) - 1  # a needle split across two reads is still found
+        tail = b""
+        while block := handle.read(chunk):
+            window = tail + block
+            if TAKEOVER_NEEDLE in window:
+                return True
+            tail = window[-keep:]
+    return False
+
+
 def file_has_fork(path: Path) -> bool:
-    """True when the transcript at ``path`` holds a take-over fork not yet merged."""
+    """True when the transcript at ``path`` holds a take-over fork not yet merged.
+
+    The take-over line is looked for a chunk at a time first: ``roam verify`` asks this of
+    every transcript, and slurping each would cost memory of the largest file, not of a chunk.
+    """
+    if not _holds_needle(path):
+        return False
     try:
         data = read_bytes_if_present(path)
     except (OSError, RoamError):

@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from session_roam.engine import xdg
 from session_roam.engine.atomic import atomic_write
+from session_roam.engine.bounded import load_record
 from session_roam.engine.paths import validate_session_id
+from session_roam.engine.safefs import LinkRefused, read_bytes_nofollow
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -81,10 +83,7 @@ class _Checkpoint:
 
 
 def _parent_uuid(line: bytes) -> str | None:
-    try:
-        row = json.loads(line)
-    except ValueError:
-        return None
+    row = load_record(line)  # bounded: None for torn, too long or too deep lines
     value = row.get("parentUuid") if isinstance(row, dict) else None
     return value if isinstance(value, str) and value else None
 
@@ -112,10 +111,7 @@ def _through_row(data: bytes, uuid: str | None) -> bytes:
 def _row_uuid(line: bytes) -> str | None:
     if b'"uuid"' not in line:
         return None
-    try:
-        row = json.loads(line)
-    except ValueError:
-        return None
+    row = load_record(line)
     if isinstance(row, dict):
         value = row.get("uuid")
         if isinstance(value, str) and value:
@@ -126,6 +122,14 @@ def _row_uuid(line: bytes) -> str | None:
 def record_uuids(data: bytes) -> set[str]:
     """The ``uuid`` of every parseable message row in ``data``."""
     return {uuid for line in data.splitlines() if (uuid := _row_uuid(line)) is not None}
+
+
+def _session_bytes(path: Path) -> bytes:
+    """The synced session file's bytes; empty when it is missing or a symlink (safefs)."""
+    try:
+        return read_bytes_nofollow(path)
+    except (FileNotFoundError, LinkRefused):
+        return b""
 
 
 def _complete_end(data: bytes) -> int:
@@ -244,10 +248,7 @@ class Journal:
         """
         sid = validate_session_id(session_id or session_path.stem)
         with self._locked(sid):
-            try:
-                data = session_path.read_bytes()
-            except FileNotFoundError:
-                data = b""
+            data = _session_bytes(session_path)
             end = _complete_end(data)
             checkpoint = self._load(sid)
             already = record_uuids(self._journal_bytes(sid))
@@ -289,10 +290,7 @@ class Journal:
         rows (no uuid) are not reported: the merge regenerates them.
         """
         sid = validate_session_id(session_id or session_path.stem)
-        try:
-            present = record_uuids(session_path.read_bytes())
-        except FileNotFoundError:
-            present = set()
+        present = record_uuids(_session_bytes(session_path))
         return [
             line
             for line in self.records(sid)
@@ -377,10 +375,7 @@ class Journal:
             session_path = Path(checkpoint.session_path) if checkpoint is not None else None
         base = b""
         if session_path is not None:
-            try:
-                base = session_path.read_bytes()
-            except FileNotFoundError:
-                base = b""
+            base = _session_bytes(session_path)
         base = base[: _complete_end(base)]
         present = record_uuids(base)
         extra = [

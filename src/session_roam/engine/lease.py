@@ -36,6 +36,7 @@ from session_roam.engine.lease_rule import provisional
 from session_roam.engine.lease_setup import engine_for, engine_scope, open_engine
 from session_roam.engine.lease_stamp import file_stamp, wait_for_release_stamp
 from session_roam.engine.paths import validate_session_id
+from session_roam.engine.safefs import LinkRefused
 from session_roam.errors import (
     HolderOffline,
     LeaseHeld,
@@ -223,7 +224,7 @@ class Lease:
         while not self._stop.wait(period):
             try:
                 self.renew()
-            except (SyncthingError, OSError) as exc:
+            except (SyncthingError, OSError, LinkRefused) as exc:  # a link planted meanwhile
                 log.warning(
                     "Could not renew the lease on %s (%s); other machines may take the session "
                     "over %g s after the last renewal.",

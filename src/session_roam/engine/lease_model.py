@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.engine.peer_schema import PeerDataError, load_state, text_field
+
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
 
@@ -162,12 +164,10 @@ def parse_claim(raw: bytes, *, session: str, device: str) -> Claim:
     place is as untrustworthy as a torn one. Cached: readers poll the same bytes many times, and
     a ``Claim`` is immutable.
     """
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _Corrupt("it is not JSON") from exc
-    if not isinstance(data, dict):
-        raise _Corrupt("it is not a JSON object")
+    try:  # bounded: size, depth and shape first (engine.peer_schema)
+        data = load_state(raw)
+    except PeerDataError as exc:
+        raise _Corrupt(str(exc)) from None
     schema = _need(data, "schema", int)
     if schema != CLAIM_SCHEMA:
         raise _Corrupt(f"it uses claim schema {schema}, this roam reads {CLAIM_SCHEMA}")
@@ -203,15 +203,22 @@ def parse_claim(raw: bytes, *, session: str, device: str) -> Claim:
         state=state,
         ttl_s=ttl_s,
         counter=counter,
-        since=str(data.get("since", "")),
-        name=str(data.get("name", "")),
-        host=str(data.get("host", "")),
+        since=_text(data, "since"),
+        name=_text(data, "name"),
+        host=_text(data, "host"),
         pid=_int_or_zero(data.get("pid")),
         forced_past=tuple(str(x) for x in forced) if isinstance(forced, list) else (),
         stolen_from=stolen if isinstance(stolen, str) else None,
         stolen_below=_int_or_zero(data.get("stolen_below")),
         release=release,
     )
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    try:
+        return text_field(data, key, required=False)
+    except PeerDataError as exc:
+        raise _Corrupt(str(exc)) from None
 
 
 def _int_or_zero(value: object) -> int:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from typing import TYPE_CHECKING
 
 from session_roam.engine.lease_model import ClaimState, ReleaseStamp
 from session_roam.engine.lease_setup import engine_scope
 from session_roam.engine.paths import validate_session_id
+from session_roam.engine.safefs import LinkRefused, open_nofollow
 from session_roam.errors import SyncTimeout
 
 if TYPE_CHECKING:
@@ -31,11 +33,11 @@ def file_stamp(path: Path) -> ReleaseStamp | None:
     digest = hashlib.sha256()
     size = 0
     try:
-        with path.open("rb") as handle:
+        with os.fdopen(open_nofollow(path, os.O_RDONLY), "rb") as handle:
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
                 size += len(chunk)
-    except FileNotFoundError:
+    except (FileNotFoundError, LinkRefused):  # a symlink is no session file (engine.safefs)
         return None
     return ReleaseStamp(size, digest.hexdigest())
 
@@ -50,11 +52,11 @@ def _holds_bytes(path: Path, wanted: ReleaseStamp) -> bool:
     digest = hashlib.sha256()
     left = wanted.size
     try:
-        with path.open("rb") as handle:
+        with os.fdopen(open_nofollow(path, os.O_RDONLY), "rb") as handle:
             while left > 0 and (chunk := handle.read(min(left, 1 << 20))):
                 digest.update(chunk)
                 left -= len(chunk)
-    except FileNotFoundError:
+    except (FileNotFoundError, LinkRefused):
         return False
     return left == 0 and digest.hexdigest() == wanted.sha256
 

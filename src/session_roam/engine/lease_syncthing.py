@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Final
 from session_roam.engine.atomic import atomic_write
 from session_roam.engine.lease_engine import LEASES_DIR, Peer
 from session_roam.engine.lease_model import Claim, serialize_claim
+from session_roam.engine.peer_schema import PeerDataError, read_state_bytes
+from session_roam.engine.safefs import has_link_below, is_link, refuse_links
 from session_roam.errors import (
     HolderOffline,
     InvalidInput,
@@ -122,7 +124,7 @@ class SyncthingTransport:
     def sessions(self) -> list[str]:
         base = self.root / LEASES_DIR
         with contextlib.suppress(FileNotFoundError):
-            return sorted(p.name for p in base.iterdir() if p.is_dir())
+            return sorted(p.name for p in base.iterdir() if p.is_dir() and not is_link(p))
         return []
 
     def read_claims(self, session: str) -> dict[str, bytes]:
@@ -135,6 +137,8 @@ class SyncthingTransport:
         reported as unreadable (held, fail closed).
         """
         folder = self._folder(session)
+        if has_link_below(self.root, folder):
+            return {}  # never read through a link; write_claim refuses it, verify reports it
         deadline = time.monotonic() + _SWAP_WAIT_S
         while True:
             found: dict[str, bytes] = {}
@@ -150,7 +154,10 @@ class SyncthingTransport:
                 if not entry.endswith(".json") or entry.startswith(".") or _CONFLICT in entry:
                     continue
                 with contextlib.suppress(FileNotFoundError):
-                    found[entry[: -len(".json")]] = (folder / entry).read_bytes()
+                    try:  # bounded, never through a link (engine.peer_schema)
+                        found[entry[: -len(".json")]] = read_state_bytes(folder / entry, self.root)
+                    except PeerDataError:
+                        found[entry[: -len(".json")]] = b""  # a link or oversized: held
             missing = swapping - set(found)
             if not missing:
                 return found
@@ -164,9 +171,11 @@ class SyncthingTransport:
         if claim.device != self._device_id:
             raise InvalidInput("A node may only write its own claim file.")
         folder = self._folder(claim.session)
+        path = folder / f"{claim.device}.json"
+        refuse_links(self.root, path)  # a planted link must not carry our claim elsewhere
         for directory in (self.root / ".roam", self.root / LEASES_DIR, folder):
             directory.mkdir(mode=0o700, exist_ok=True)
-        path = folder / f"{claim.device}.json"
+        refuse_links(self.root, path)
         try:
             before = path.stat().st_mtime_ns
         except FileNotFoundError:

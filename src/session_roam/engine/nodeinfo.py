@@ -27,6 +27,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from session_roam import __version__
 from session_roam.engine.atomic import atomic_write, make_private_dirs
+from session_roam.engine.peer_schema import (
+    PeerDataError,
+    check_device_id,
+    finite_number,
+    load_state,
+    read_state_bytes,
+    text_field,
+)
+from session_roam.engine.safefs import is_link, refuse_links
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -45,6 +54,7 @@ __all__ = [
 #: Relative to the projects folder; synced like the lease claims next to it.
 NODES_DIR: Final = Path(".roam") / "nodes"
 SCHEMA: Final = "roam.node/1"
+_MAX_DEVICES: Final = 1000
 _VERSION_TIMEOUT_S: Final = 10.0
 
 
@@ -90,14 +100,14 @@ class NodeInfo:
         """Parse a published file; ValueError when it is not one."""
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             raise ValueError("not a roam node file")
-        try:
+        try:  # a peer's file: every field held to its type and length (engine.peer_schema)
             return cls(
-                device_id=str(data["device_id"]),
-                name=str(data.get("name", "")),
-                roam_version=str(data["roam_version"]),
-                syncthing_version=str(data["syncthing_version"]),
-                claude_version=str(data.get("claude_version", "")),
-                clock=float(data["clock"]),
+                device_id=check_device_id(data.get("device_id")),
+                name=text_field(data, "name", required=False),
+                roam_version=text_field(data, "roam_version"),
+                syncthing_version=text_field(data, "syncthing_version"),
+                claude_version=text_field(data, "claude_version", required=False),
+                clock=finite_number(data, "clock"),
                 folder_devices=_devices(data.get("folder_devices")),
                 **_policy(data.get("deletion_policy")),
             )
@@ -119,9 +129,9 @@ def _policy(value: Any) -> dict[str, Any]:
 def _devices(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, list) or len(value) > _MAX_DEVICES:
         raise ValueError("folder_devices is not a list of device ids")
-    return tuple(sorted(set(value)))
+    return tuple(sorted({check_device_id(v, "folder_devices entry") for v in value}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +206,7 @@ def publish(
         policy_known=policy is not None,
     )
     path = info_path(projects_dir, device_id)
+    refuse_links(projects_dir, path)  # a planted `.roam/nodes` link must not carry it away
     make_private_dirs(path.parent)
     body = json.dumps(info.to_json(), indent=2, sort_keys=True) + "\n"
     atomic_write(path, body.encode("utf-8"))
@@ -211,13 +222,15 @@ def read_nodes(projects_dir: Path) -> dict[str, PeerNodeInfo]:
     except OSError:
         return found
     for path in entries:
-        if path.suffix != ".json" or not path.is_file():
+        if path.suffix != ".json" or not (path.is_file() or is_link(path)):
             continue
         device = path.stem
         try:
-            arrived = path.stat().st_ctime
-            info = NodeInfo.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
+            arrived = path.lstat().st_ctime
+            info = NodeInfo.from_json(load_state(read_state_bytes(path, projects_dir)))
+            if info.device_id != device:
+                raise PeerDataError("its device id does not match its file name")
+        except (OSError, ValueError) as exc:  # PeerDataError is a ValueError: reported, unused
             found[device] = PeerNodeInfo(device, None, 0.0, error=str(exc))
             continue
         found[device] = PeerNodeInfo(device, info, arrived)

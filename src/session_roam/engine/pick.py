@@ -10,11 +10,12 @@ in Claude Code). Anything unknown or ambiguous is refused with the candidates li
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from session_roam.engine.bounded import iter_file_lines, load_record
+from session_roam.engine.peer_schema import PeerDataError, read_state_bytes
 from session_roam.engine.store import SessionFiles, list_all_sessions, list_sessions
 from session_roam.errors import SessionNotFound
 
@@ -46,15 +47,12 @@ class PickedSession:
         return self.path.parent
 
 
-def _title_from_rows(data: bytes) -> str | None:
+def _title_from_rows(lines: Iterable[bytes]) -> str | None:
     title: str | None = None
-    for line in data.splitlines():
+    for line in lines:
         if b'"custom-title"' not in line:
             continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
+        row = load_record(line)  # bounded: None for torn, too long or too deep lines
         if isinstance(row, dict) and row.get("type") == "custom-title":
             value = row.get("customTitle")
             if isinstance(value, str) and value:
@@ -65,17 +63,17 @@ def _title_from_rows(data: bytes) -> str | None:
 def custom_title(session_path: Path) -> str | None:
     """The session's custom title (``/rename``), or None; unreadable files have none."""
     try:
-        data = session_path.read_bytes()
+        title = _title_from_rows(iter_file_lines(session_path))
     except OSError:
         return None
-    title = _title_from_rows(data)
     if title is not None:
         return title
     sidecar = session_path.with_suffix("") / "custom-title.json"
     try:
-        stored = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        raw = read_state_bytes(sidecar, session_path.parent)
+    except (OSError, PeerDataError):  # missing, unreadable, too large, or a link (safefs)
         return None
+    stored = load_record(raw)
     value = stored.get("customTitle") if isinstance(stored, dict) else None
     return value if isinstance(value, str) and value else None
 
@@ -83,16 +81,12 @@ def custom_title(session_path: Path) -> str | None:
 def _has_conversation(path: Path) -> bool:
     """Claude's ``-c`` skips files that only hold bookkeeping rows; so do we."""
     try:
-        with path.open("rb") as handle:
-            for line in handle:
-                if b'"type"' not in line:
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(row, dict) and row.get("type") in _CONVERSATION_TYPES:
-                    return True
+        for line in iter_file_lines(path):
+            if b'"type"' not in line:
+                continue
+            row = load_record(line)
+            if isinstance(row, dict) and row.get("type") in _CONVERSATION_TYPES:
+                return True
     except OSError:
         return False
     return False

@@ -22,7 +22,6 @@ tests run the whole order with fakes and the CLI wires the real ones (``engine.c
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import time
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
+from session_roam.engine.bounded import iter_file_lines, load_record
 from session_roam.engine.hookrun import CR_SESSION_ENV
 from session_roam.errors import HolderOffline, InvalidInput
 
@@ -162,14 +162,12 @@ def claude_argv(claude_bin: Path, session_id: str, extra: Sequence[str]) -> list
 def session_cwd(path: Path) -> Path | None:
     """The ``cwd`` recorded in the session's rows (the slug cannot be decoded)."""
     try:
-        with path.open("rb") as handle:
-            for line in handle:
-                if b'"cwd"' not in line:
-                    continue
-                with suppress(ValueError):
-                    row = json.loads(line)
-                    if isinstance(row, dict) and isinstance(row.get("cwd"), str):
-                        return Path(row["cwd"])
+        for line in iter_file_lines(path):  # bounded, never through a link (engine.bounded)
+            if b'"cwd"' not in line:
+                continue
+            row = load_record(line)
+            if isinstance(row, dict) and isinstance(row.get("cwd"), str):
+                return Path(row["cwd"])
     except OSError:
         return None
     return None

@@ -24,12 +24,17 @@ import json
 import os
 import re
 import sqlite3
+import stat
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from session_roam.engine.bounded import iter_lines, load_record
+from session_roam.engine.safefs import LinkRefused, open_nofollow
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import BinaryIO
 
 __all__ = [
     "INDEX_NAME",
@@ -159,6 +164,8 @@ def scan_session_files(
                 info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue  # Syncthing swapped it while we looked; the next refresh sees it
+            if not stat.S_ISREG(info.st_mode):
+                continue  # a symlink (or FIFO) is never indexed: `roam verify` reports it
             path = entry.path
             key = (info.st_size, info.st_mtime_ns)
             previous = known.pop(path, None)
@@ -176,10 +183,10 @@ def _hash(data: bytes) -> bytes:
     return zlib.crc32(data).to_bytes(4, "big")
 
 
-def _read_range(path: str, start: int, end: int | None = None) -> bytes:
-    with open(path, "rb") as handle:
+def _read_range(path: str, start: int, end: int) -> bytes:
+    with os.fdopen(open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
         handle.seek(start)
-        return handle.read() if end is None else handle.read(end - start)
+        return handle.read(end - start)
 
 
 class SearchIndex:
@@ -250,23 +257,19 @@ class SearchIndex:
         try:
             head = _read_range(disk.path, 0, min(_WINDOW, indexed_to))
             tail = _read_range(disk.path, max(0, indexed_to - _WINDOW), indexed_to)
-        except OSError:
+        except (OSError, LinkRefused):  # swapped for a link since the scan: read again whole
             return False
         return bool(_hash(head) == head_hash and _hash(tail) == tail_hash)
 
-    def _index_bytes(self, file_id: int, data: bytes) -> tuple[int, str | None, str | None]:
-        """Insert the complete lines of ``data``; returns (bytes consumed, cwd, title)."""
-        end = data.rfind(b"\n") + 1  # a torn last line waits for the rest of its bytes
+    def _index_lines(self, file_id: int, lines: Iterable[bytes]) -> tuple[str | None, str | None]:
+        """Insert ``lines`` (complete ones, bounded by ``engine.bounded``); returns (cwd, title)."""
         cwd: str | None = None
         title: str | None = None
         batch: list[tuple[str, str, str]] = []
-        for line in data[:end].split(b"\n"):
+        for line in lines:
             if b'"user"' not in line and b'"assistant"' not in line and b"custom-title" not in line:
                 continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
+            row = load_record(line)  # None for torn, foreign, too long or too deep
             if not isinstance(row, dict):
                 continue
             if row.get("type") == "custom-title" and isinstance(row.get("customTitle"), str):
@@ -284,13 +287,20 @@ class SearchIndex:
             self._db.execute(
                 "INSERT INTO chunks(rowid, text) VALUES (?, ?)", (cursor.lastrowid, text)
             )
-        return end, cwd, title
+        return cwd, title
 
     def _index_file(self, disk: _Disk, row: tuple[Any, ...] | None, start: int) -> int:
         try:
-            data = _read_range(disk.path, start)
-        except OSError:
+            handle = os.fdopen(open_nofollow(disk.path, os.O_RDONLY | os.O_NONBLOCK), "rb")
+        except (LinkRefused, OSError):
             return 0
+        with handle:
+            handle.seek(start)
+            return self._index_open(disk, row, start, handle)
+
+    def _index_open(
+        self, disk: _Disk, row: tuple[Any, ...] | None, start: int, handle: BinaryIO
+    ) -> int:
         if row is None:
             cursor = self._db.execute(
                 "INSERT INTO files(path, project, session_id, size, mtime_ns, indexed_to,"
@@ -300,16 +310,18 @@ class SearchIndex:
             file_id = int(cursor.lastrowid or 0)
         else:
             file_id = int(row[0])
-        consumed, cwd, title = self._index_bytes(file_id, data)
-        indexed_to = start + consumed
-        head = _read_range(disk.path, 0, min(_WINDOW, indexed_to))
-        tail = _read_range(disk.path, max(0, indexed_to - _WINDOW), indexed_to)
+        # a torn last line waits for the rest of its bytes: only complete lines are consumed
+        cwd, title = self._index_lines(file_id, iter_lines(handle, complete_only=True))
+        indexed_to = handle.tell()
+        fd = handle.fileno()  # the file just read, not whatever the path names by now
+        head = os.pread(fd, min(_WINDOW, indexed_to), 0)
+        tail = os.pread(fd, indexed_to - max(0, indexed_to - _WINDOW), max(0, indexed_to - _WINDOW))
         self._db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, indexed_to = ?, head_hash = ?,"
             " tail_hash = ?, cwd = coalesce(cwd, ?), title = coalesce(?, title) WHERE id = ?",
             (disk.size, disk.mtime_ns, indexed_to, _hash(head), _hash(tail), cwd, title, file_id),
         )
-        return len(data)
+        return indexed_to - start
 
     def refresh(self, projects_root: Path, progress: Progress | None = None) -> IndexStats:
         """Bring the index up to date: new bytes read, rewritten files re-read, deleted dropped.

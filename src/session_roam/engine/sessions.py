@@ -9,20 +9,20 @@ one (a session started as ``/Users/nat/proj`` on a Mac is ``/home/nat/proj``'s h
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.engine.bounded import Skipped, iter_file_lines, load_record
 from session_roam.engine.pathmap import local_project_dirs
 from session_roam.engine.paths import project_slug, projects_dir
 from session_roam.engine.search_index import record_text
 from session_roam.engine.store import SessionFiles, list_all_sessions, list_sessions
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
     from session_roam.engine.pathmap import PathMap
@@ -102,16 +102,22 @@ def _prompt(text: str) -> str | None:
     return line if len(line) <= _PROMPT_MAX else line[: _PROMPT_MAX - 1] + "…"
 
 
-def _read(path: Path) -> bytes:
+def _lines(path: Path, skipped: Skipped | None = None) -> Iterator[bytes]:
+    """The lines of ``path``, bounded and never through a link (``engine.bounded``)."""
     try:
-        with path.open("rb") as handle:
-            return handle.read()
+        yield from iter_file_lines(path, skipped)
     except OSError:
-        return b""
+        return
 
 
-def summarize(files: SessionFiles, pathmap: PathMap | None = None) -> SessionSummary | None:
-    """The summary of one session, or None when its main file is missing (only copies left)."""
+def summarize(
+    files: SessionFiles, pathmap: PathMap | None = None, skipped: Skipped | None = None
+) -> SessionSummary | None:
+    """The summary of one session, or None when its main file is missing (only copies left).
+
+    ``skipped`` counts the records left unread for being over ``session_roam.bounds``' caps
+    (``roam verify`` reports them).
+    """
     if not files.main_exists:
         return None
     path = files.main
@@ -125,7 +131,7 @@ def summarize(files: SessionFiles, pathmap: PathMap | None = None) -> SessionSum
     last: str | None = None
     latest: str | None = None
     turns = 0
-    for line in _read(path).split(b"\n"):
+    for line in _lines(path, skipped):
         # Only the rows that can change the summary are parsed: assistant replies and tool
         # results are most of a session's bytes, and their timestamp is all ls needs of them.
         stamp_match = _STAMP_RE.search(line)
@@ -136,10 +142,7 @@ def summarize(files: SessionFiles, pathmap: PathMap | None = None) -> SessionSum
         wanted = b'"custom-title"' in line or (b'"user"' in line and b'"tool_result"' not in line)
         if not wanted and (cwd is not None or b'"cwd"' not in line):
             continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue  # a torn or foreign line: Claude Code skips it too
+        row = load_record(line, skipped)  # None for a torn, foreign, too long or too deep line
         if not isinstance(row, dict):
             continue
         if cwd is None and isinstance(row.get("cwd"), str):
@@ -225,13 +228,10 @@ def suggest_mapping(cwds: tuple[str, ...], home: Path) -> PathSuggestion | None:
 def conversation_preview(path: Path, *, max_rows: int = 40, width: int = 600) -> str:
     """The end of the conversation as text, for ``roam cs``'s preview pane."""
     rows: list[str] = []
-    for line in _read(path).split(b"\n"):
+    for line in _lines(path):
         if b'"user"' not in line and b'"assistant"' not in line:
             continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
+        row = load_record(line)
         found = record_text(row) if isinstance(row, dict) else None
         if found is None:
             continue

@@ -20,6 +20,7 @@ from typing import Final
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from session_roam.engine.atomic import TEMP_PREFIX
+from session_roam.engine.safefs import is_link, read_bytes_nofollow
 from session_roam.errors import InvalidInput
 
 __all__ = [
@@ -124,6 +125,8 @@ def _copies_in_sibling(folder: Path) -> list[ConflictCopy]:
         dirs.sort()
         here = Path(root)
         for name in sorted(files):
+            if is_link(here / name):
+                continue  # a link is reported by `roam verify`, never merged (engine.safefs)
             if is_conflict_name(name) and not is_temp_name(name):
                 found.append(ConflictCopy(here / name, here / original_name(name)))
     return found
@@ -133,8 +136,11 @@ def list_sessions(project_dir: Path) -> tuple[SessionFiles, ...]:
     """Every session of one project folder, sorted by id, with its conflict copies.
 
     A session counts if its main file exists, or if only conflict copies of it are left (its
-    main name is derived from theirs). Temp files and non-session files are skipped.
+    main name is derived from theirs). Temp files, non-session files and symlinks are skipped,
+    and a project folder that is itself a symlink has no sessions (``engine.safefs``).
     """
+    if is_link(project_dir):
+        return ()
     mains: set[str] = set()
     copies: dict[str, list[ConflictCopy]] = {}
     for entry in _scandir(project_dir):
@@ -189,8 +195,7 @@ def find_session_files(project_dir: Path, session_id: str) -> SessionFiles:
 
 
 def _read_once(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        return handle.read()
+    return read_bytes_nofollow(path)
 
 
 @retry(
@@ -207,7 +212,7 @@ def read_bytes(path: Path) -> bytes:
     """The bytes of ``path``, reopening it while Syncthing swaps it (about half a second at most).
 
     Raises InvalidInput (one sentence) when the file stays missing, is a folder, or cannot be
-    read for lack of permission.
+    read for lack of permission; ``LinkRefused`` (an InvalidInput) when it is a symlink.
     """
     try:
         return _read_retrying(path)

@@ -25,7 +25,9 @@ from session_roam.engine.archive import drop_from_archive
 from session_roam.engine.atomic import atomic_write, fsync_dir, make_private_dirs
 from session_roam.engine.backup import Original, create_backup
 from session_roam.engine.paths import validate_session_id
+from session_roam.engine.peer_schema import PeerDataError, load_state, read_state_bytes
 from session_roam.engine.reassert import held_files, session_of
+from session_roam.engine.safefs import read_bytes_nofollow, refuse_links
 from session_roam.engine.store import is_conflict_name, original_name
 from session_roam.engine.temps import sweep_dead_temps
 from session_roam.errors import SessionNotFound
@@ -34,6 +36,7 @@ __all__ = [
     "TOMBSTONES_DIR",
     "Removal",
     "apply_tombstones",
+    "invalid_tombstones",
     "is_tombstoned",
     "remove_session",
     "session_paths",
@@ -69,12 +72,54 @@ def tombstoned_sessions(projects_dir: Path) -> frozenset[str]:
     return frozenset(
         name.removesuffix(".json")
         for name in names
-        if name.endswith(".json") and _SESSION_ID_RE.fullmatch(name.removesuffix(".json"))
+        if name.endswith(".json")
+        and _SESSION_ID_RE.fullmatch(name.removesuffix(".json"))
+        and _stone_problem(projects_dir, name.removesuffix(".json")) is None
     )
 
 
+def _stone_problem(projects_dir: Path, session: str) -> str | None:
+    """Why the tombstone of ``session`` must not be applied, or None when it is a sound one.
+
+    A tombstone deletes on every node, so one that arrives as a link, larger than a state file,
+    not JSON, of another schema or naming another session is ignored (``invalid_tombstones``
+    lists it for ``roam verify``): the safe failure keeps the session.
+    """
+    try:
+        data = load_state(read_state_bytes(_stone(projects_dir, session), projects_dir))
+    except FileNotFoundError:
+        return "it is gone"
+    except PeerDataError as exc:
+        return str(exc)
+    if data.get("schema") != SCHEMA:
+        return "it is not a roam tombstone"
+    if data.get("session") != session:
+        return "it names another session than its file name"
+    return None
+
+
+def invalid_tombstones(projects_dir: Path) -> dict[str, str]:
+    """Tombstone files here that are ignored, with the reason (for ``roam verify``)."""
+    try:
+        names = sorted(os.listdir(projects_dir / TOMBSTONES_DIR))
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    found: dict[str, str] = {}
+    for name in names:
+        if not name.endswith(".json") or name.startswith("."):
+            continue
+        session = name.removesuffix(".json")
+        if not _SESSION_ID_RE.fullmatch(session):
+            found[name] = "its name is not a session id"
+            continue
+        problem = _stone_problem(projects_dir, session)
+        if problem is not None and problem != "it is gone":
+            found[name] = problem
+    return found
+
+
 def is_tombstoned(projects_dir: Path, session: str) -> bool:
-    return bool(session) and _stone(projects_dir, session).is_file()
+    return bool(session) and _stone_problem(projects_dir, session) is None
 
 
 def _by_session(projects_dir: Path) -> dict[str, list[str]]:
@@ -98,7 +143,7 @@ def _remove_local(
         paths = session_paths(projects_dir, session)
     if not paths:
         return Removal(session, (), 0, None)
-    data = {relpath: (projects_dir / relpath).read_bytes() for relpath in paths}
+    data = {relpath: read_bytes_nofollow(projects_dir / relpath, projects_dir) for relpath in paths}
     size = sum(len(b) for b in data.values())
     if dry_run:
         return Removal(session, tuple(paths), size, None)
@@ -139,6 +184,7 @@ def remove_session(
 ) -> Removal:
     """Remove one session on every machine: back it up here, tombstone it, delete it here."""
     session = validate_session_id(session)
+    refuse_links(projects_dir, _stone(projects_dir, session))  # the stone never goes via a link
     if not session_paths(projects_dir, session) and not is_tombstoned(projects_dir, session):
         raise SessionNotFound(f"No session {session} is on this machine.")
     removal = _remove_local(projects_dir, session, dry_run=dry_run)

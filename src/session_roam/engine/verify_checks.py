@@ -30,6 +30,7 @@ from session_roam.engine.verify_checks_sync import (
     check_service,
     check_sessions,
 )
+from session_roam.engine.verify_checks_synced import check_synced_data
 from session_roam.engine.verify_checks_untrusted import check_encryption
 from session_roam.engine.verify_model import DIMENSIONS
 
@@ -58,6 +59,7 @@ CHECKS: Final[dict[str, Callable[[Snapshot], list[Finding]]]] = {
     "encryption": check_encryption,
     "backups": check_backups,
     "deletions": check_deletions,
+    "synced-data": check_synced_data,
 }
 assert tuple(CHECKS) == DIMENSIONS  # noqa: S101 - a module invariant, not input validation
 

@@ -19,6 +19,7 @@ from session_roam import __version__
 from session_roam.engine import lease as lease_api
 from session_roam.engine import xdg
 from session_roam.engine.backup_bound import BackupUsage, measure
+from session_roam.engine.bounded import Skipped
 from session_roam.engine.cleanup import cleanup_days, deletion_policy
 from session_roam.engine.conflicts import pending_sessions
 from session_roam.engine.lease_setup import engine_for
@@ -30,6 +31,7 @@ from session_roam.engine.pathmap import PathMap, load_pathmap
 from session_roam.engine.paths import claude_config_dir, projects_dir
 from session_roam.engine.reassert import reassert
 from session_roam.engine.restore import list_lost
+from session_roam.engine.safefs import LinkRefused
 from session_roam.engine.sessions import foreign_cwds, suggest_mapping, summarize
 from session_roam.engine.shell import BEGIN_MARKER, detect_shell, rc_file
 from session_roam.engine.stconfig import find_syncthing_home, read_config
@@ -39,6 +41,7 @@ from session_roam.engine.store import list_all_sessions
 from session_roam.engine.syncthing import SyncthingClient
 from session_roam.engine.tombstones import tombstoned_sessions
 from session_roam.engine.verify_base import SESSION_GRACE_S
+from session_roam.engine.verify_checks_synced import gather_synced_data
 from session_roam.engine.verify_model import (
     ConflictFacts,
     DeletionFacts,
@@ -331,11 +334,17 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         pathmap = load_pathmap(xdg.config_dir())
     except RoamError:
         pathmap = PathMap()
-    summaries = tuple(s for f in sessions if f.main_exists and (s := summarize(f, pathmap)))
+    unread: dict[Path, Skipped] = {}  # records over the caps, for the synced-data check
+    summaries = tuple(
+        s
+        for f in sessions
+        if f.main_exists and (s := summarize(f, pathmap, unread.setdefault(f.main, Skipped())))
+    )
     cwds = foreign_cwds(summaries, pathmap)
     suggestion = suggest_mapping(cwds, request.user_home)
     claude = claude_version()
     usage, backups_error = _backups()
+    links, ignored_state = gather_synced_data(projects)
     local = Snapshot(
         projects_dir=str(projects),
         service=ServiceFacts(False, None, False, False),
@@ -353,6 +362,13 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         backups=usage,
         backups_error=backups_error,
         deletions=_deletions(projects),
+        links=links,
+        ignored_state=ignored_state,
+        unreadable_records=tuple(
+            f"{p.relative_to(projects).as_posix()} ({k.total})"
+            for p, k in sorted(unread.items())
+            if k.total
+        ),
     )
     pending = pending_sessions(projects) if projects.is_dir() else ()
     with connect(request) as conn:
@@ -393,15 +409,17 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
             except RoamError as exc:
                 lease_error = exc.message
         if publish_self:
-            publish(
-                projects,
-                device_id=facts.device_id,
-                name=facts.device_name,
-                syncthing_version=facts.version,
-                claude=claude,
-                folder_devices=folder.device_ids,
-                policy=deletion_policy(folder.raw, projects.parent),
-            )
+            # a planted link on the way is refused; the synced-data check names it
+            with contextlib.suppress(LinkRefused):
+                publish(
+                    projects,
+                    device_id=facts.device_id,
+                    name=facts.device_name,
+                    syncthing_version=facts.version,
+                    claude=claude,
+                    folder_devices=folder.device_ids,
+                    policy=deletion_policy(folder.raw, projects.parent),
+                )
         return replace(
             snap,
             deletions=_deleted_elsewhere(client, folder, projects, local.deletions),

@@ -56,6 +56,7 @@ DIMENSIONS: Final = (
     "encryption",
     "backups",
     "deletions",
+    "synced-data",
 )
 
 
@@ -239,6 +240,9 @@ class Snapshot:
     backups: BackupUsage | None = None
     backups_error: str = ""
     deletions: DeletionFacts | None = None
+    links: tuple[str, ...] = ()  # symlinks in the synced folder, folder-relative (safefs)
+    ignored_state: tuple[str, ...] = ()  # peers' state files that failed their schema
+    unreadable_records: tuple[str, ...] = ()  # session files with records over the caps
     skipped: str = ""
 
 

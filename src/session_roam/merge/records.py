@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
 
+from session_roam.bounds import record_problem
+
 __all__ = [
     "Line",
     "LineKind",
@@ -75,11 +77,20 @@ def _is_tool_result(content: object) -> bool:
 
 
 def parse_line(raw: Raw, number: int, offset: int = -1) -> Line:
-    """Classify one line (1-based ``number``); never raises, whatever the bytes are."""
+    """Classify one line (1-based ``number``); never raises, whatever the bytes are.
+
+    A line past ``session_roam.bounds``' caps is ``unparseable`` (reason ``too-long``/``too-deep``)
+    without being parsed, so the merge treats it like a torn one (set aside, bytes kept).
+    """
+    problem = record_problem(raw)
+    if problem is not None:
+        return Line(raw, number, "unparseable", reason=problem, offset=offset)
     try:
         obj = json.loads(str(raw, "utf-8"))
     except UnicodeDecodeError:
         return Line(raw, number, "unparseable", reason="not-utf8", offset=offset)
+    except RecursionError:
+        return Line(raw, number, "unparseable", reason="too-deep", offset=offset)
     except ValueError:
         reason = "blank" if not raw or bytes(raw).isspace() else "unparseable"
         return Line(raw, number, "unparseable", reason=reason, offset=offset)

@@ -1,0 +1,191 @@
+"""Issue 22 on two real Syncthing 1.19.2 nodes: a hostile peer plants symlinks, roam follows none.
+
+Beta plays the hostile peer. It plants, in the synced folder, ``<id>.jsonl`` as a symlink to
+``../../history.jsonl`` with a conflict copy beside it (the issue's first case), a conflict copy
+that is a symlink inside ``<id>/subagents/``, a project folder that is a symlink out of the
+folder, and a symlinked ``.roam/leases/<id>``. Syncthing carries them as symlinks. ``roam watch``
+runs on alpha the whole time. Alpha's own ``~/.claude/history.jsonl`` (a decoy secret) must
+never reach the synced folder, its backups, or beta, and nothing outside the folder changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import pytest
+
+from session_roam.engine import lease
+from session_roam.engine.backup import backups_root
+from session_roam.engine.cluster import Cluster, ClusterSpec, NodeSpec
+from session_roam.engine.lease_syncthing import SyncthingTransport
+from session_roam.engine.stconfig import read_config
+from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.verify_checks_synced import gather_synced_data
+from session_roam.engine.watch import Watcher, WatchEvent
+from tests.e2e.cr_support import home_of, roam_env, run_roam
+from tests.support.cluster import running, wait_until
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from session_roam.engine.cluster import ClusterNode
+    from tests.support.claude import ClaudeDriver
+    from tests.support.fake_api import FakeMessagesApi
+
+pytest_plugins = ["tests.support.cluster_fixtures"]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning"),
+]
+
+SPEC: Final = ClusterSpec(name="hostile", nodes=(NodeSpec("alpha"), NodeSpec("beta")))
+PROJECT: Final = "-hostile-proj"
+DECOY: Final = "ALPHA-PRIVATE-HISTORY-5b1e"
+STAMP: Final = "20261125-120000-BBBBBBB"
+
+
+def _row(session: str, text: str) -> str:
+    line = {
+        "type": "user",
+        "uuid": str(uuid.uuid4()),
+        "parentUuid": None,
+        "sessionId": session,
+        "cwd": "/tmp/hostile-proj",
+        "timestamp": "2026-11-25T12:00:00.000Z",
+        "message": {"role": "user", "content": text},
+    }
+    return json.dumps(line) + "\n"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory, syncthing_bin: str) -> Iterator[Cluster]:
+    with running(SPEC, tmp_path_factory.mktemp("hostile"), syncthing_bin) as started:
+        yield started
+
+
+@pytest.fixture
+def watch_events(cluster: Cluster) -> Iterator[list[WatchEvent]]:
+    """``roam watch``'s engine on alpha, in a thread, for the length of the test."""
+    node = cluster["alpha"]
+    config = read_config(node.syncthing_home)
+    client = SyncthingClient(config.base_url, config.api_key)
+    engine = lease.engine_for(SyncthingTransport(client, node.projects_dir, SPEC.folder_id))
+    events: list[WatchEvent] = []
+    watcher = Watcher(
+        node.projects_dir,
+        is_live=lambda s: lease.is_live(s, engine=engine),
+        debounce_s=0.5,
+        retry_s=0.5,
+        rescan_s=1.0,
+        on_event=events.append,
+    )
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        yield events
+    finally:
+        watcher.stop()
+        thread.join(timeout=10)
+        client.close()
+
+
+def _regular_bytes(*roots: Path) -> bytes:
+    found = b""
+    for root in roots:
+        for here, _dirs, files in os.walk(root):
+            for name in files:
+                path = Path(here) / name
+                if not path.is_symlink():
+                    found += path.read_bytes()
+    return found
+
+
+def _plant(beta: ClusterNode, session: str) -> list[str]:
+    """Beta's hostile files; returns their folder-relative paths."""
+    project = beta.projects_dir / PROJECT
+    sub = project / session / "subagents"
+    sub.mkdir(parents=True)
+    (project / f"{session}.jsonl").symlink_to("../../history.jsonl")
+    (project / f"{session}.sync-conflict-{STAMP}.jsonl").write_text(_row(session, "from beta"))
+    (sub / f"agent-a.sync-conflict-{STAMP}.jsonl").symlink_to("../../../../history.jsonl")
+    outside = f"-outside-{session[:8]}"
+    (beta.projects_dir / outside).symlink_to("../..")
+    leases = beta.projects_dir / ".roam" / "leases"
+    leases.mkdir(parents=True, exist_ok=True)
+    (leases / session).symlink_to("../../..")
+    return [
+        f"{PROJECT}/{session}.jsonl",
+        f"{PROJECT}/{session}/subagents/agent-a.sync-conflict-{STAMP}.jsonl",
+        outside,
+        f".roam/leases/{session}",
+    ]
+
+
+def test_a_hostile_peers_symlinks_never_carry_alphas_history_anywhere(
+    cluster: Cluster, watch_events: list[WatchEvent]
+) -> None:
+    alpha, beta = cluster["alpha"], cluster["beta"]
+    history = alpha.claude_dir / "history.jsonl"
+    history.write_text(_row("00000000-0000-4000-8000-000000000000", DECOY))
+    before = history.read_bytes()
+    session = str(uuid.uuid4())
+    planted = _plant(beta, session)
+    beta.client.scan(SPEC.folder_id)
+    wait_until(
+        lambda: all(os.path.islink(alpha.projects_dir / p) for p in planted),
+        timeout_s=30,
+        what="beta's symlinks on alpha",
+    )
+    copy = alpha.projects_dir / PROJECT / f"{session}.sync-conflict-{STAMP}.jsonl"
+    wait_until(copy.exists, what="beta's conflict copy on alpha")
+    wait_until(
+        lambda: any(e.session.session_id == session for e in watch_events),
+        timeout_s=15,
+        what="roam watch to look at the session",
+    )
+    time.sleep(2.0)  # a rescan or two more: nothing may change in the meantime either
+    cluster.wait_in_sync()
+    assert next(e.action for e in watch_events if e.session.session_id == session) == "failed"
+    assert history.read_bytes() == before
+    assert all(os.path.islink(alpha.projects_dir / p) for p in planted)
+    assert copy.exists(), "the copy beside the link was merged or removed"
+    leaked = _regular_bytes(alpha.projects_dir, beta.projects_dir, backups_root().parent)
+    assert DECOY.encode() not in leaked
+    links, _ignored = gather_synced_data(alpha.projects_dir)
+    assert set(planted) <= set(links)
+
+
+def test_cr_refuses_to_write_its_claim_through_a_planted_lease_link(
+    cluster: Cluster,
+    claude: ClaudeDriver,
+    claude_bin: Path,
+    fake_api: FakeMessagesApi,
+    project_cwd: Path,
+) -> None:
+    alpha, beta = cluster["alpha"], cluster["beta"]
+    session = claude.new(home_of(alpha), project_cwd, "one on alpha").session_id
+    cluster.wait_in_sync()
+    leases = beta.projects_dir / ".roam" / "leases"
+    leases.mkdir(parents=True, exist_ok=True)
+    (leases / session).symlink_to("../../..")
+    beta.client.scan(SPEC.folder_id)
+    planted = alpha.projects_dir / ".roam" / "leases" / session
+    wait_until(lambda: os.path.islink(planted), timeout_s=30, what="the lease link on alpha")
+    outside = sorted(p.name for p in alpha.claude_dir.iterdir())
+    mark = fake_api.mark()
+    done = run_roam(
+        ["cr", session, "--", "-p", "two on alpha"],
+        cwd=project_cwd,
+        env=roam_env(claude, alpha, claude_bin),
+    )
+    assert done.returncode == 2, done.stderr
+    assert "symbolic link" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in alpha.claude_dir.iterdir()) == outside
+    assert fake_api.turns_since(mark) == [], "claude was started"
