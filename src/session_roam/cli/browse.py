@@ -17,6 +17,7 @@ from typing import Final
 import typer
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.launched import exit_code_after_claude
 from session_roam.cli.output import err_console
 from session_roam.engine.sessions import SessionSummary, conversation_preview
 from session_roam.errors import InvalidInput
@@ -141,4 +142,4 @@ def browse_and_resume(
         )
     finally:
         ui.close()
-    return outcome.exit_code
+    return exit_code_after_claude(outcome.exit_code, outcome.signals)

@@ -249,6 +249,7 @@ def run_fast_cr(options: FastCr) -> int:
     # walk them again and again (about a tenth of the import time). Freeze them instead.
     gc.disable()
     try:
+        from session_roam.cli.launched import exit_code_after_claude
         from session_roam.engine.coordinate import CrOptions, run_cr
         from session_roam.engine.resume import Terminated
         from session_roam.errors import RoamError
@@ -271,7 +272,8 @@ def run_fast_cr(options: FastCr) -> int:
     ui = _LazyTerminalUI()
     try:
         try:
-            return run_cr(request, ui).exit_code
+            outcome = run_cr(request, ui)
+            return exit_code_after_claude(outcome.exit_code, outcome.signals)
         finally:
             ui.close()
     except Terminated as stop:

@@ -12,6 +12,7 @@ import typer.core
 from rich.status import Status
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.launched import exit_code_after_claude
 from session_roam.cli.options import NoLease, SyncthingHome
 from session_roam.cli.output import err_console
 from session_roam.engine.coordinate import CrOptions, run_cr
@@ -174,7 +175,8 @@ def launch_options(
 
 
 def exit_with_outcome(run: Callable[[], ResumeOutcome], ui: TerminalUI) -> NoReturn:
-    """Run a launch and leave with claude's exit code, or 128+N when a signal ended roam."""
+    """Run a launch and leave with roam's code for claude's status (errors.claude_exit_code),
+    or 128+N when a signal ended roam."""
     try:
         outcome = run()
     except Terminated as stop:
@@ -183,7 +185,7 @@ def exit_with_outcome(run: Callable[[], ResumeOutcome], ui: TerminalUI) -> NoRet
         raise typer.Exit(130) from None
     finally:
         ui.close()
-    raise typer.Exit(outcome.exit_code)
+    raise typer.Exit(exit_code_after_claude(outcome.exit_code, outcome.signals))
 
 
 def register(app: typer.Typer) -> None:
