@@ -10,11 +10,12 @@ from typing import Annotated, Any, Final, NoReturn
 import typer
 import typer.core
 from rich.status import Status
+from rich.text import Text
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.launched import exit_code_after_claude
 from session_roam.cli.options import NoLease, SyncthingHome
-from session_roam.cli.output import err_console
+from session_roam.cli.output import err_console, plain
 from session_roam.engine.coordinate import CrOptions, run_cr
 from session_roam.engine.resume import ResumeOutcome, Terminated
 
@@ -56,7 +57,9 @@ class TerminalUI:
 
     def warn(self, message: str) -> None:
         self._settle()
-        self._err.print(f"[bold yellow]warning:[/] {message}", markup=True)
+        self._err.print(
+            Text("warning: ", style="bold yellow") + Text(plain(message, newlines=True))
+        )
 
     def info(self, message: str) -> None:
         self._settle()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 import typer
 
 from session_roam.cli.context import settings_of
-from session_roam.cli.output import console, emit_json, err_console
+from session_roam.cli.output import console, emit_json, err_console, plain
 from session_roam.engine import xdg
 from session_roam.engine.awareness import cluster_state
 from session_roam.engine.pathmap import load_pathmap, local_project_dirs
@@ -44,7 +45,7 @@ def _when(stamp: str | None) -> str:
 
 
 def _label(summary: SessionSummary) -> str:
-    return summary.title or summary.first_prompt or "(no prompt yet)"
+    return plain(summary.title or summary.first_prompt or "(no prompt yet)")
 
 
 def ls(
@@ -77,7 +78,6 @@ def ls(
     if settings.wants_json(json_output):
         emit_json([summary.as_json() for summary in summaries])
         return
-    out = console()
     if not summaries:
         err_console().print(
             "No sessions here yet. Start one with `roam cn NAME`, or see every project's with "
@@ -85,41 +85,7 @@ def ls(
             markup=False,
         )
     else:
-        from rich.table import Table  # only a person at a terminal pays for tables
-
-        table = Table(box=None, pad_edge=False)
-        wide = out.width >= 120
-        table.add_column("id", no_wrap=True, min_width=8)
-        table.add_column("name / first prompt", no_wrap=True, overflow="ellipsis", ratio=2)
-        if wide:
-            table.add_column("last prompt", no_wrap=True, overflow="ellipsis", ratio=1)
-        table.add_column("last activity", no_wrap=True, min_width=16)
-        table.add_column("turns", justify="right", no_wrap=True, min_width=5)
-        table.add_column("size", justify="right", no_wrap=True, min_width=7)
-        table.add_column("conflicts", justify="right", no_wrap=True)
-        leases = any(s.lease_holder or s.last_writer for s in summaries)
-        if leases:
-            table.add_column("writer", no_wrap=True)
-        if all_projects:
-            table.add_column("cwd", no_wrap=True, overflow="ellipsis", ratio=1)
-        for s in summaries:
-            cells = [s.session_id[:8], _label(s)]
-            if wide:
-                cells.append(s.last_prompt or "-")
-            cells += [
-                _when(s.last_activity),
-                str(s.turns),
-                _size(s.size),
-                str(s.conflict_copies) if s.conflict_copies else "",
-            ]
-            if leases:
-                cells.append(
-                    f"{s.lease_holder} (writing)" if s.lease_holder else (s.last_writer or "")
-                )
-            if all_projects:
-                cells.append(s.local_cwd or "?")
-            table.add_row(*cells)
-        out.print(table)
+        _render_table(summaries, all_projects=all_projects)
     suggestion = (
         suggest_mapping(foreign_cwds(summaries, pathmap), Path.home())
         if all_projects
@@ -133,17 +99,61 @@ def ls(
         )
 
 
+def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) -> None:
+    """The sessions as a table; every cell from a file goes through ``plain``."""
+    out = console()
+    from rich.table import Table  # only a person at a terminal pays for tables
+
+    table = Table(box=None, pad_edge=False)
+    wide = out.width >= 120
+    table.add_column("id", no_wrap=True, min_width=8)
+    table.add_column("name / first prompt", no_wrap=True, overflow="ellipsis", ratio=2)
+    if wide:
+        table.add_column("last prompt", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("last activity", no_wrap=True, min_width=16)
+    table.add_column("turns", justify="right", no_wrap=True, min_width=5)
+    table.add_column("size", justify="right", no_wrap=True, min_width=7)
+    table.add_column("conflicts", justify="right", no_wrap=True)
+    leases = any(s.lease_holder or s.last_writer for s in summaries)
+    if leases:
+        table.add_column("writer", no_wrap=True)
+    if all_projects:
+        table.add_column("cwd", no_wrap=True, overflow="ellipsis", ratio=1)
+    for s in summaries:
+        cells = [s.session_id[:8], _label(s)]
+        if wide:
+            cells.append(plain(s.last_prompt or "-"))
+        cells += [
+            _when(s.last_activity),
+            str(s.turns),
+            _size(s.size),
+            str(s.conflict_copies) if s.conflict_copies else "",
+        ]
+        if leases:
+            cells.append(
+                plain(f"{s.lease_holder} (writing)" if s.lease_holder else (s.last_writer or ""))
+            )
+        if all_projects:
+            cells.append(plain(s.local_cwd or "?"))
+        table.add_row(*cells)
+    out.print(table)
+
+
 def _print_matches(matches: tuple[Match, ...]) -> None:
     from rich.text import Text
 
     out = console()
     for match in matches:
-        head = Text(f"{match.session_id}  {_when(match.timestamp)}  ", style="bold")
-        head.append(match.title or match.cwd or match.project)
+        head = Text(plain(f"{match.session_id}  {_when(match.timestamp)}  "), style="bold")
+        head.append(plain(match.title or match.cwd or match.project))
         out.print(head)
-        body = Text("    " + match.snippet)
-        for start, end in match.highlights:
-            body.stylize("bold reverse", start + 4, end + 4)
+        body, done = Text("    "), 0
+        for start, end in match.highlights:  # escaped piece by piece, so offsets still fit
+            start = max(start, done)
+            body.append(plain(match.snippet[done:start]))
+            body.append(plain(match.snippet[start:end]), style="bold reverse")
+            done = max(done, end)
+        body.append(plain(match.snippet[done:]))
         out.print(body)
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.options import SyncthingHome
@@ -31,7 +32,7 @@ def render(report: VerifyReport) -> None:
         table = Table("", "dimension", "finding", "fix", box=None, pad_edge=False)
         for f in report.findings:
             table.add_row(
-                f"[{_STYLE[f.status]}]{_MARK[f.status]}[/]", f.dimension, f.message, f.fix or ""
+                Text(_MARK[f.status], style=_STYLE[f.status]), f.dimension, f.message, f.fix or ""
             )
         out.print(table)
     else:
