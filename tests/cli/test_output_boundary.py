@@ -92,7 +92,7 @@ def _render_ls(text: str) -> None:
 
 def _render_cf(text: str) -> None:
     match = Match("s", "p", "-p", text, text, "2026", "user", text + " x", ((0, 2),), 1.0)
-    sessions._print_matches((match,))
+    sessions.print_matches((match,))
 
 
 def _render_verify(text: str) -> None:

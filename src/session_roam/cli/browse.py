@@ -18,7 +18,7 @@ import typer
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.launched import exit_code_after_claude
-from session_roam.cli.output import err_console
+from session_roam.cli.output import err_console, plain
 from session_roam.engine.sessions import SessionSummary, conversation_preview
 from session_roam.errors import InvalidInput
 
@@ -99,9 +99,9 @@ def _choose_builtin_interactive(summaries: tuple[SessionSummary, ...]) -> str | 
     err = err_console()
     for number, s in enumerate(summaries, start=1):
         when = (s.last_activity or "")[:16].replace("T", " ")
-        err.print(f"{number:>3}  {s.session_id[:8]}  {when}  {_label(s)[:70]}", markup=False)
+        err.print(f"{number:>3}  {s.session_id[:8]}  {when}  {plain(_label(s)[:70])}", markup=False)
         if s.last_prompt and s.last_prompt != s.first_prompt:
-            err.print(f"       last: {s.last_prompt[:80]}", markup=False)
+            err.print(f"       last: {plain(s.last_prompt[:80])}", markup=False)
     while True:
         try:
             answer = input("Resume which? (number; p NUMBER previews; empty quits) ")

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:  # typer is the full app's; the fast path reads Settings without it
+    import typer
 
-__all__ = ["Settings", "settings_of"]
+__all__ = ["Settings", "json_requested", "settings_of"]
+
+
+def json_requested(argv: Sequence[str]) -> bool:
+    """Whether ``--json`` is on the command line in any position (before or after the command
+    name), but not among claude's arguments after ``--``: then every outcome, a usage error
+    and ``--version`` included, is one JSON document on stdout."""
+    for arg in argv:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,16 +14,15 @@ the exact string (json escapes what it must).
 
 from __future__ import annotations
 
-import json
 import re
-import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any, Final
 
 from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
 
+from session_roam.cli.jsonout import emit_json
 from session_roam.errors import ExitCode, RoamError
 
 __all__ = [
@@ -36,8 +35,6 @@ __all__ = [
     "plain",
     "print_error",
 ]
-
-JsonValue = Mapping[str, Any] | Sequence[Any]
 
 #: The versioned shape of every error under ``--json`` (docs/json.md).
 ERROR_SCHEMA: Final = "roam.error/1"
@@ -85,12 +82,6 @@ def console() -> Console:
 
 def err_console() -> Console:
     return SafeConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
-
-
-def emit_json(data: JsonValue) -> None:
-    """One JSON document, keys in a stable order, on stdout."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    sys.stdout.flush()
 
 
 def error_envelope(kind: str, exit_code: int, message: str, hint: str) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json, err_console, plain
 from session_roam.engine import xdg
 from session_roam.engine.awareness import cluster_state
-from session_roam.engine.pathmap import load_pathmap, local_project_dirs
+from session_roam.engine.pathmap import load_pathmap
 from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
-from session_roam.engine.search import Match, search_sessions
+from session_roam.engine.search import Match
 from session_roam.engine.sessions import (
     SessionSummary,
     foreign_cwds,
@@ -26,7 +26,7 @@ from session_roam.engine.sessions import (
     with_lease_facts,
 )
 
-__all__ = ["register"]
+__all__ = ["print_matches", "register"]
 
 _PROGRESS_FROM_BYTES: Final = 16 * 1024 * 1024
 
@@ -139,7 +139,7 @@ def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) ->
     out.print(table)
 
 
-def _print_matches(matches: tuple[Match, ...]) -> None:
+def print_matches(matches: tuple[Match, ...]) -> None:
     from rich.text import Text
 
     out = console()
@@ -166,7 +166,7 @@ def cf(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many sessions.")] = 20,
 ) -> None:
-    """Find sessions that mention something, best match first (exit 1 when none does).
+    """Find sessions that mention something, best match first (exit 8 when none does).
 
     Searches what you typed, what Claude answered and the tools it ran, through an index in
     roam's cache that only reads what was appended since the last search. Words must all
@@ -175,35 +175,25 @@ def cf(
         roam cf rsync backup
         roam cf --all '"rate limit" OR throttle' --json
     """
+    from dataclasses import replace
+
+    from session_roam.cli.search import run_cf
+
     settings = settings_of(ctx)
     as_json = settings.wants_json(json_output)
-    config = claude_config_dir(settings.claude_dir)
-    scope = None
-    if not all_projects:
-        folders = local_project_dirs(Path.cwd(), config, load_pathmap(xdg.config_dir()))
-        scope = frozenset(folder.name for folder in folders)
     progress = None if as_json or not sys.stderr.isatty() else _ProgressBar()
     try:
-        result = search_sessions(
+        code = run_cf(
+            replace(settings, json=as_json),
             keywords,
-            projects_root=projects_dir(config),
-            cache_dir=xdg.cache_dir(),
-            scope=scope,
+            all_projects=all_projects,
             limit=limit,
             progress=progress,
         )
     finally:
         if progress is not None:
             progress.close()
-    if as_json:
-        emit_json([match.as_json() for match in result.matches])
-    elif result.matches:
-        _print_matches(result.matches)
-    else:
-        where = "any session" if all_projects else "this directory's sessions (try --all)"
-        err_console().print(f"Nothing in {where} matches {' '.join(keywords)!r}.", markup=False)
-    if not result.matches:
-        raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 class _ProgressBar:
