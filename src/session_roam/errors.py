@@ -126,7 +126,8 @@ class ClaudeMissing(SetupError):
 
 class SyncthingConfigMissing(SetupError):
     default_hint = (
-        "Run `roam setup`, or pass --syncthing-home pointing at Syncthing's config folder."
+        "Run `roam setup`, or set ROAM_SYNCTHING_HOME to Syncthing's config folder "
+        "(commands that take --syncthing-home accept it there too)."
     )
 
 

@@ -26,6 +26,7 @@ from session_roam.engine.conflicts import (
     resolve_session,
     undo_session,
 )
+from session_roam.engine.inputs import check_session_version
 from session_roam.engine.lease import held_check
 from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
 from session_roam.engine.store import SessionFiles
@@ -256,6 +257,8 @@ def merge_command(
     sessions: tuple[SessionFiles, ...]
     if session is not None:
         sessions = (resolve_session(session, root),)
+        for extra in with_files or ():
+            check_session_version(extra, sessions[0].session_id)
     else:
         sessions = pending_sessions(
             root, None if all_projects else project_dir_for(Path.cwd(), config)

@@ -86,8 +86,11 @@ def verify_command(
         roam verify --fix
     """
     from session_roam.engine import verify as engine  # lazily: keeps every other command quick
+    from session_roam.engine.shell import detect_shell
 
     settings = settings_of(ctx)
+    if shell is not None:
+        detect_shell(shell)  # an unknown shell is a wrong command line, not a finding
     request = engine.VerifyRequest(
         claude_dir=settings.claude_dir, syncthing_home=syncthing_home, shell=shell
     )
