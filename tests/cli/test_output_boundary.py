@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Final
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from session_roam.cli import output, resume, sessions, verify
+from session_roam.cli.app import app
 from session_roam.cli.output import SafeConsole, plain, print_error
 from session_roam.cli.resume import TerminalUI
 from session_roam.engine.search import Match
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from rich.console import Console
+
+    from tests.engine.sessions_fixtures import SessionWriter
 
 # What no renderer may print: C0 but newline, DEL, C1, bidi controls and invisible separators.
 _FORBIDDEN: Final = re.compile(
@@ -161,3 +165,34 @@ def test_json_keeps_the_exact_string(capsys: pytest.CaptureFixture[str]) -> None
     hostile = "\x1b[2J[/bold]\u202e"
     print_error(InvalidInput(hostile), as_json=True)
     assert json.loads(capsys.readouterr().out)["error"]["message"] == hostile
+
+
+_PLANTED: Final = "\x1b]52;c;c2VjcmV0\x07[/bold]\x1b[2J\u202e[link=https://evil.example]x[/link]"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("ls",),
+        ("ls", "--all"),
+        ("cf", "pelican"),
+        ("cr", "[/bold]\x1b[2J"),  # the error names what was asked for, and the titles there are
+        ("conflicts", "list", "--all"),
+    ],
+    ids=lambda argv: " ".join(argv).encode("unicode_escape").decode(),
+)
+def test_a_hostile_title_and_prompt_reach_no_command_output_raw(
+    argv: tuple[str, ...], writer: SessionWriter, cwd: Path
+) -> None:
+    writer.write(cwd, [(f"pelican {_PLANTED}", "ok")], title=_PLANTED)
+    result = CliRunner().invoke(app, list(argv), env={"COLUMNS": "200"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    shown = result.stdout + result.stderr
+    assert _FORBIDDEN.search(shown) is None, repr(shown)
+    assert result.exit_code in (0, 2), shown
+
+
+def test_json_output_keeps_a_hostile_title_exactly(writer: SessionWriter, cwd: Path) -> None:
+    writer.write(cwd, [("pelican", "ok")], title=_PLANTED)
+    result = CliRunner().invoke(app, ["ls", "--json"])
+    assert json.loads(result.stdout)[0]["title"] == _PLANTED
