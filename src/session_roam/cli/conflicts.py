@@ -15,7 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from session_roam.cli.context import Settings, settings_of
-from session_roam.cli.output import console, emit_json, err_console
+from session_roam.cli.output import console, emit_json, err_console, human_size
 from session_roam.engine.conflicts import (
     MergeResult,
     backed_up_sessions,
@@ -52,14 +52,7 @@ def _roots(settings: Settings) -> tuple[Path, Path]:
 
 
 def _human_size(size: int | None) -> str:
-    if size is None:
-        return "gone"
-    value = float(size)
-    for unit in ("B", "KB", "MB"):
-        if value < 1024 or unit == "MB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+    return "gone" if size is None else human_size(size)
 
 
 class _LateProgress:

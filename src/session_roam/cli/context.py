@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:  # typer is the full app's; the fast path reads Settings without it
     import typer
 
-__all__ = ["Settings", "json_requested", "settings_of"]
+__all__ = ["SYNC_TIMEOUT_S", "Settings", "json_requested", "settings_of"]
+
+#: How long a launch (cr, cn, cfork, crf and the fast cr path) waits for the cluster by default.
+SYNC_TIMEOUT_S: Final = 60.0
 
 
 def json_requested(argv: Sequence[str]) -> bool:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.cli.context import SYNC_TIMEOUT_S
+
 if TYPE_CHECKING:
     from session_roam.cli.resume import TerminalUI
 
@@ -104,7 +106,7 @@ class FastCr:
     claude_dir: str | None = None
     query: str | None = None
     force: bool = False
-    timeout_s: float = 60.0
+    timeout_s: float = SYNC_TIMEOUT_S
     claude_args: tuple[str, ...] = ()
     no_lease: bool = False
     syncthing_home: str | None = None

@@ -32,6 +32,7 @@ __all__ = [
     "emit_json",
     "err_console",
     "error_envelope",
+    "human_size",
     "plain",
     "print_error",
 ]
@@ -73,6 +74,17 @@ class SafeConsole(Console):
             for seg in buffer
         )
         return super()._render_buffer(safe)
+
+
+def human_size(size: int) -> str:
+    """Bytes for a person (``512 B``, ``1.5 KB``, ``3.2 GB``): the one formatter every command
+    uses, so the same file never shows as two sizes."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover - the loop always returns
 
 
 def console() -> Console:

@@ -12,7 +12,7 @@ import typer.core
 from rich.status import Status
 from rich.text import Text
 
-from session_roam.cli.context import settings_of
+from session_roam.cli.context import SYNC_TIMEOUT_S, settings_of
 from session_roam.cli.launched import exit_code_after_claude
 from session_roam.cli.options import NoLease, SyncthingHome
 from session_roam.cli.output import err_console, plain
@@ -110,7 +110,7 @@ def cr(
         typer.Option(
             "--timeout", min=0.0, help="Seconds to wait for the cluster before giving up."
         ),
-    ] = 60.0,
+    ] = SYNC_TIMEOUT_S,
     no_lease: NoLease = False,
     syncthing_home: SyncthingHome = None,
     offline: Annotated[

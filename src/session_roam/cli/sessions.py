@@ -10,7 +10,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from session_roam.cli.context import settings_of
-from session_roam.cli.output import console, emit_json, err_console, plain
+from session_roam.cli.output import console, emit_json, err_console, human_size, plain
 from session_roam.engine import xdg
 from session_roam.engine.awareness import cluster_state
 from session_roam.engine.pathmap import load_pathmap
@@ -29,15 +29,6 @@ from session_roam.engine.sessions import (
 __all__ = ["print_matches", "register"]
 
 _PROGRESS_FROM_BYTES: Final = 16 * 1024 * 1024
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
 
 
 def _when(stamp: str | None) -> str:
@@ -126,7 +117,7 @@ def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) ->
         cells += [
             _when(s.last_activity),
             str(s.turns),
-            _size(s.size),
+            human_size(s.size),
             str(s.conflict_copies) if s.conflict_copies else "",
         ]
         if leases:
