@@ -7,6 +7,7 @@ included) or let a control or bidi character through; ``--json`` keeps the exact
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -196,3 +197,12 @@ def test_json_output_keeps_a_hostile_title_exactly(writer: SessionWriter, cwd: P
     writer.write(cwd, [("pelican", "ok")], title=_PLANTED)
     result = CliRunner().invoke(app, ["ls", "--json"])
     assert json.loads(result.stdout)[0]["title"] == _PLANTED
+
+
+def test_the_fzf_list_shows_a_hostile_title_escaped() -> None:
+    from session_roam.cli.browse import fzf_lines
+
+    summary = dataclasses.replace(_summary(_PLANTED), session_id="0" * 8)  # ids are UUIDs
+    lines = fzf_lines((summary,))
+    assert _FORBIDDEN.search(lines.replace("\t", " ")) is None
+    assert "\\x1b]52" in lines
