@@ -236,3 +236,18 @@ def test_version_under_json_is_a_document(scratch: Scratch) -> None:
     result = CliRunner().invoke(app, ["--version", "--json"])
     document = json.loads(result.stdout)
     assert (result.exit_code, document["schema"]) == (0, "roam.version/1")
+
+
+def test_a_bug_under_json_is_still_one_document_and_exit_1(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from session_roam.cli import sessions
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr(sessions, "list_summaries", broken)
+    result = CliRunner().invoke(app, ["ls", "--json"])
+    assert result.exit_code == 1  # 1 means a bug, and only that
+    error = json.loads(result.stdout)["error"]
+    assert (error["code"], error["type"]) == ("failure", "ZeroDivisionError")

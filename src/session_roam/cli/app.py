@@ -163,6 +163,16 @@ class RoamGroup(typer.core.TyperGroup):
 
             print_error(error, as_json=self.json_anywhere)
             raise typer.Exit(int(error.exit_code)) from None
+        except (ClickException, typer.Exit, typer.Abort):
+            raise
+        except Exception as bug:
+            if self.json_anywhere:  # still one document on stdout; the traceback on stderr
+                from session_roam.cli.output import emit_json, error_envelope
+
+                message = f"roam hit a bug ({type(bug).__name__}: {bug})."
+                hint = "Please report it with the traceback printed on stderr."
+                emit_json(error_envelope(type(bug).__name__, 1, message, hint))
+            raise
 
 
 @contextlib.contextmanager
