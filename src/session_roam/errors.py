@@ -21,8 +21,8 @@ Exception tree and exit codes (scripts branch on these, so they never change mea
       LeaseHeld                  exit 5  another node is writing this session
         HolderOffline            exit 5  its last holder is off and never released it
       MergeError                 exit 6  could not reconcile; originals kept aside
-    VerifyFailed (a result)      exit 7  ``roam verify`` found problems
       NoMatch                    exit 8  ``roam cf`` found no session that matches
+    VerifyFailed (a result)      exit 7  ``roam verify`` found failures (advice never exits 7)
     claude's own status          exit 9  claude ended with a non-zero status (``roam cr``, ``cn``
                                          and friends print it: "claude exited with status N")
     usage errors (click)         exit 2  the same code as InvalidInput: the command line is wrong
