@@ -189,7 +189,7 @@ class NoMatch(RoamError):
     """A search found nothing: not a failure of roam, but a script must tell it from a hit."""
 
     exit_code = ExitCode.NO_MATCH
-    default_hint = "Try fewer or other words, or search every project with --all."
+    default_hint = 'Try fewer or other words (FTS5: "a phrase", OR, NOT, prefix*).'
 
 
 def claude_exit_code(status: int) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from session_roam.cli.jsonout import emit_json
-from session_roam.errors import ExitCode
+from session_roam.errors import ExitCode, NoMatch
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -44,7 +44,8 @@ def run_cf(
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Search, print the matches (JSON or for a person) and return the exit code: 0 when
-    something matched, ``NO_MATCH`` otherwise. A ``RoamError`` is the caller's to show."""
+    something matched; under JSON an empty list and ``NO_MATCH`` otherwise, for a person
+    ``NoMatch``. A ``RoamError`` is the caller's to show."""
     from session_roam.engine.pathmap import PathMap, load_pathmap, local_project_dirs
     from session_roam.engine.paths import claude_config_dir, projects_dir
     from session_roam.engine.search import search_sessions
@@ -69,12 +70,12 @@ def run_cf(
         from session_roam.cli.sessions import print_matches
 
         print_matches(result.matches)
-    else:
-        from session_roam.cli.output import err_console, plain
-
-        where = "any session" if all_projects else "this directory's sessions (try --all)"
-        words = plain(" ".join(keywords))
-        err_console().print(f"Nothing in {where} matches {words!r}.", markup=False)
+    else:  # for a person, no match is said like any other outcome that is not a hit
+        where = "any session" if all_projects else "this directory's sessions"
+        raise NoMatch(
+            f"Nothing in {where} matches {' '.join(keywords)!r}.",
+            hint=None if all_projects else "Try other words, or every project with --all.",
+        )
     return int(ExitCode.OK if result.matches else ExitCode.NO_MATCH)
 
 
