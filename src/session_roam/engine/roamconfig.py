@@ -34,9 +34,9 @@ def read_roam_config(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InvalidInput(
-            f"roam's settings in {path} are not UTF-8 (line {line}).", hint=hint
+            f"roam cannot read its settings in {path}: not UTF-8 (line {line}).", hint=hint
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(
-            f"roam's settings in {path} are not valid TOML: {exc}.", hint=hint
+            f"roam cannot read its settings in {path}: not valid TOML, {exc}.", hint=hint
         ) from None
