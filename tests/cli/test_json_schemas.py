@@ -88,3 +88,31 @@ def test_verify_output_matches_its_schema(sessions: Path) -> None:
     code, document = _roam_json("verify", "--json", "--shell", "bash")
     assert code in (0, 7)
     _valid(document, "roam.verify-1")
+
+
+@pytest.mark.parametrize(
+    ("argv", "schema"),
+    [
+        (("paths", "map", "/elsewhere/nat", "{cwd}"), "roam.paths-1"),
+        (("backups",), "roam.backups-1"),
+        (("shell", "install", "--shell", "bash"), "roam.shell-1"),
+        (("hooks", "install"), "roam.hooks.change-1"),
+        (("conflicts", "list", "--all"), "roam.conflicts.list-1"),
+        (("conflicts", "show", "{sid}"), "roam.conflicts.show-1"),
+        (("conflicts", "merge", "{sid}"), "roam.conflicts.merge-1"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else " ".join(value),
+)
+def test_command_output_matches_its_schema(
+    argv: tuple[str, ...], schema: str, writer: SessionWriter, cwd: Path
+) -> None:
+    path = writer.write(cwd, [("the pelican migrates", "ok")])
+    copy = path.with_name(f"{path.stem}.sync-conflict-20260301-101500-ABCDEFG.jsonl")
+    copy.write_bytes(path.read_bytes())
+    writer.append(copy, [("a turn written elsewhere", "ok")])
+    fill = {"sid": path.stem, "cwd": str(cwd)}
+    code, document = _roam_json("--json", *(arg.format(**fill) for arg in argv))
+    assert code == 0, document
+    _valid(document, schema)
+    if schema.startswith("roam.conflicts"):  # the planted copy is really in the document
+        assert "sync-conflict" in json.dumps(document)
