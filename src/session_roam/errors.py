@@ -21,7 +21,16 @@ Exception tree and exit codes (scripts branch on these, so they never change mea
       LeaseHeld                  exit 5  another node is writing this session
         HolderOffline            exit 5  its last holder is off and never released it
       MergeError                 exit 6  could not reconcile; originals kept aside
-    VerifyFailed (a result)      exit 7  ``roam verify`` found problems
+      NoMatch                    exit 8  ``roam cf`` found no session that matches
+    VerifyFailed (a result)      exit 7  ``roam verify`` found failures (advice never exits 7)
+    claude's own status          exit 9  claude ended with a non-zero status (``roam cr``, ``cn``
+                                         and friends print it: "claude exited with status N")
+    usage errors (click)         exit 2  the same code as InvalidInput: the command line is wrong
+    stopped by signal N          exit 128+N  roam itself was interrupted (130 for Ctrl-C)
+
+Code 1 means a bug and nothing else. claude's own exit status is never passed through as
+roam's, because claude's codes would collide with these: a launcher exits 0 when claude
+exited 0 and 9 otherwise, and the status itself is on stderr (``claude_exit_code``).
 
 Messages are one plain sentence about what went wrong; ``hint`` says what to run next. Neither
 ever contains an API key: the client that holds a key never formats it into anything.
@@ -40,6 +49,7 @@ __all__ = [
     "InvalidInput",
     "LeaseHeld",
     "MergeError",
+    "NoMatch",
     "PeerUnreachable",
     "RoamError",
     "SessionNotFound",
@@ -49,6 +59,7 @@ __all__ = [
     "SyncthingError",
     "SyncthingMissing",
     "SyncthingUnreachable",
+    "claude_exit_code",
 ]
 
 
@@ -63,6 +74,8 @@ class ExitCode(enum.IntEnum):
     LEASE_HELD = 5
     MERGE = 6
     VERIFY_FAILED = 7
+    NO_MATCH = 8
+    CLAUDE_EXITED = 9
 
 
 class RoamError(Exception):
@@ -113,7 +126,8 @@ class ClaudeMissing(SetupError):
 
 class SyncthingConfigMissing(SetupError):
     default_hint = (
-        "Run `roam setup`, or pass --syncthing-home pointing at Syncthing's config folder."
+        "Run `roam setup`, or set ROAM_SYNCTHING_HOME to Syncthing's config folder "
+        "(commands that take --syncthing-home accept it there too)."
     )
 
 
@@ -169,3 +183,16 @@ class MergeError(RoamError):
 
     exit_code = ExitCode.MERGE
     default_hint = "The originals are untouched; report this with `roam conflicts show SESSION`."
+
+
+class NoMatch(RoamError):
+    """A search found nothing: not a failure of roam, but a script must tell it from a hit."""
+
+    exit_code = ExitCode.NO_MATCH
+    default_hint = 'Try fewer or other words (FTS5: "a phrase", OR, NOT, prefix*).'
+
+
+def claude_exit_code(status: int) -> int:
+    """roam's exit code after claude ended with ``status`` (shell convention, 128+N for a
+    signal): 0 for 0, else ``CLAUDE_EXITED``, so that no claude status reads as one of roam's."""
+    return int(ExitCode.OK) if status == 0 else int(ExitCode.CLAUDE_EXITED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,9 +39,14 @@ def test_parse_fast_cf_reads_the_options() -> None:
     assert (options["words"], options["all"], options["limit"]) == (["rate", "limit"], True, 5)
 
 
-def _roam(module: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+#: The full typer app alone (``python -m session_roam`` would take the fast path again).
+_FULL = ("-c", "import sys; from session_roam.cli.app import main; sys.argv[0] = 'roam'; main()")
+_FAST = ("-m", "session_roam.cli.fast")
+
+
+def _roam(entry: tuple[str, str], args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", module, *args],
+        [sys.executable, *entry, *args],
         cwd=cwd,
         env=dict(os.environ),
         capture_output=True,
@@ -59,14 +65,16 @@ def test_fast_cf_prints_what_the_full_app_prints(
     cwd = tmp_path / "proj"
     cwd.mkdir()
     SessionWriter(clean_environ / ".claude").write(cwd.resolve(), [("a pelican", "ok")])
-    fast = _roam("session_roam.cli.fast", args, cwd)
-    full = _roam("session_roam", args, cwd)
+    fast = _roam(_FAST, args, cwd)
+    full = _roam(_FULL, args, cwd)
     assert (fast.returncode, fast.stdout) == (full.returncode, full.stdout)
 
 
-def test_fast_cf_reports_an_error_on_stderr_without_global_json(
+def test_fast_cf_reports_an_error_as_the_envelope_wherever_json_is_written(
     clean_environ: Path, tmp_path: Path
 ) -> None:
-    done = _roam("session_roam.cli.fast", ["cf", "--json", ""], tmp_path)
-    assert (done.returncode, done.stdout) == (2, "")
-    assert "error: Nothing to search for" in done.stderr
+    done = _roam(_FAST, ["cf", "--json", ""], tmp_path)
+    assert done.returncode == 2
+    error = json.loads(done.stdout)["error"]
+    assert (error["code"], error["type"]) == ("invalid_input", "InvalidInput")
+    assert "Nothing to search for" in error["message"]

@@ -152,11 +152,12 @@ def test_fast_cr_ends_as_the_full_app_does(
     assert len(set(calls)) <= 1  # both runs handed claude the same arguments
 
 
-def test_fast_cr_passes_claudes_exit_code_and_arguments(
+def test_fast_cr_reports_claudes_exit_status_as_its_own_code_and_passes_arguments(
     tmp_path: Path, cwd: Path, environment: dict[str, str]
 ) -> None:
     code, _, err = _run(_FAST, ["cr", "--", "-p", "hi"], cwd, environment)
-    assert code == 7
+    assert code == 9  # ExitCode.CLAUDE_EXITED; the stand-in exited 7
+    assert "claude exited with status 7" in err
     assert json.loads((tmp_path / "standin.log").read_text()) == ["-r", SID, "-p", "hi"]
     assert "cannot coordinate" in err
 

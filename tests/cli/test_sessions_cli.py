@@ -85,12 +85,12 @@ def test_cf_json_prints_matches_with_the_documented_fields(
     assert (match["session_id"], match["path"]) == (path.stem, str(path))
 
 
-def test_cf_exits_1_when_nothing_matches(writer: SessionWriter, cwd: Path) -> None:
+def test_cf_exits_8_no_match_when_nothing_matches(writer: SessionWriter, cwd: Path) -> None:
     writer.write(cwd, [("hello", "ok")])
     code, out, err = _run("cf", "--json", "absent")
-    assert (code, json.loads(out)) == (1, [])
+    assert (code, json.loads(out)) == (8, [])
     code, _, err = _run("cf", "absent")
-    assert code == 1
+    assert code == 8
     assert "matches 'absent'" in err
 
 
@@ -100,7 +100,7 @@ def test_cf_searches_other_projects_only_with_all(
     other = tmp_path / "elsewhere"
     other.mkdir()
     writer.write(other, [("kubernetes ingress", "ok")])
-    assert _run("cf", "ingress")[0] == 1
+    assert _run("cf", "ingress")[0] == 8
     assert _run("cf", "--all", "ingress")[0] == 0
 
 

@@ -53,7 +53,7 @@ def _seed_session(node: ClusterNode, cwd: Path) -> str:
         ("SIGTERM", 128 + signal.SIGTERM),
         ("SIGHUP", 128 + signal.SIGHUP),
         ("SIGINT", 128 + signal.SIGINT),
-        ("claude-killed", 128 + signal.SIGKILL),
+        ("claude-killed", 9),  # claude's own status is never roam's: ExitCode.CLAUDE_EXITED
     ],
 )
 def test_cr_releases_the_lease_however_the_session_ends(

@@ -104,7 +104,7 @@ def test_verify_report_json_has_schema_and_exit_meaning() -> None:
     doc = VerifyReport(run_checks(healthy())).to_json()
     assert doc["schema"] == "roam.verify/1"
     assert doc["ok"] is True
-    assert doc["summary"] == {"ok": len(DIMENSIONS), "warn": 0, "fail": 0}
+    assert doc["summary"] == {"ok": len(DIMENSIONS), "advice": 0, "warn": 0, "fail": 0}
 
 
 def test_verify_service_down_fails_only_service() -> None:
@@ -197,9 +197,10 @@ def test_verify_reports_a_take_over_fork_with_the_merge_that_repairs_it() -> Non
     assert "two machines that parted after a take-over" in finding.message
 
 
-def test_verify_missing_shortcuts_fail_with_install_command() -> None:
+def test_verify_missing_shortcuts_are_advice_with_the_install_command_never_a_failure() -> None:
     shortcuts = ShortcutFacts("zsh", "/home/u/.zshrc", False, None, None)
     [finding] = CHECKS["shortcuts"](dataclasses.replace(healthy(), shortcuts=shortcuts))
+    assert finding.status is Status.ADVICE
     assert finding.fix == "roam shell install --shell zsh"
 
 

@@ -8,6 +8,7 @@ still see every command, loaded in the order typer would have registered them.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 from collections.abc import Iterator, MutableMapping, Sequence
@@ -18,10 +19,11 @@ from typing import Annotated, Any, Final
 import typer
 import typer.core
 import typer.main
+from typer._click.exceptions import ClickException  # typer vendors click; no public name
 from typer.models import TyperInfo
 
 from session_roam import __version__
-from session_roam.cli.context import Settings
+from session_roam.cli.context import Settings, json_requested
 from session_roam.cli.logs import configure_logging
 from session_roam.errors import RoamError
 
@@ -130,24 +132,71 @@ class _LazyCommands(MutableMapping[str, Any]):  # values: typer's vendored click
 
 
 class RoamGroup(typer.core.TyperGroup):
-    """Turns a ``RoamError`` into one plain sentence and its exit code; nothing else does."""
+    """Turns a ``RoamError`` into one plain sentence and its exit code; nothing else does.
+
+    ``--json`` anywhere on the command line makes every outcome one JSON document on stdout:
+    the result, or the ``roam.error/1`` envelope for a ``RoamError`` or a usage error (which
+    exits 2, ``ExitCode.INVALID_INPUT``, as click's own usage errors do).
+    """
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         self.commands = _LazyCommands(dict(self.commands))
+        self.json_anywhere = False
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        self.json_anywhere = json_requested(args)
+        with _usage_errors_as_json(self.json_anywhere):
+            return super().make_context(info_name, args, parent=parent, **extra)
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(self.commands)
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context
         try:
-            return super().invoke(ctx)
+            with _usage_errors_as_json(self.json_anywhere):
+                return super().invoke(ctx)
         except RoamError as error:
             from session_roam.cli.output import print_error  # rich: only when there is an error
 
-            settings = ctx.find_object(Settings)
-            print_error(error, as_json=settings.json if settings else False)
+            print_error(error, as_json=self.json_anywhere)
             raise typer.Exit(int(error.exit_code)) from None
+        except (ClickException, typer.Exit, typer.Abort):
+            raise
+        except Exception as bug:
+            if self.json_anywhere:  # still one document on stdout; the traceback on stderr
+                from session_roam.cli.output import emit_json, error_envelope
+
+                message = f"roam hit a bug ({type(bug).__name__}: {bug})."
+                hint = "Please report it with the traceback printed on stderr."
+                emit_json(error_envelope(type(bug).__name__, 1, message, hint))
+            raise
+
+
+@contextlib.contextmanager
+def _usage_errors_as_json(as_json: bool) -> Iterator[None]:
+    """Under ``--json``, a usage error becomes the error envelope on stdout (exit 2); without
+    it, typer shows it as usual (also exit 2)."""
+    try:
+        yield
+    except ClickException as error:
+        if not as_json:
+            raise
+        from session_roam.cli.output import emit_json, error_envelope
+
+        failed = getattr(error, "ctx", None)  # a UsageError knows its command; others do not
+        where = failed.command_path if failed is not None else "roam"
+        emit_json(
+            error_envelope(
+                "UsageError",
+                error.exit_code,
+                error.format_message(),
+                f"Run `{where} --help` to see what is accepted.",
+            )
+        )
+        raise typer.Exit(error.exit_code) from None
 
 
 app = typer.Typer(
@@ -165,9 +214,14 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
+def _version(ctx: typer.Context, value: bool) -> None:
     if value:
-        typer.echo(f"roam {__version__}")
+        if getattr(ctx.command, "json_anywhere", False):
+            from session_roam.cli.output import emit_json
+
+            emit_json({"schema": "roam.version/1", "version": __version__})
+        else:
+            typer.echo(f"roam {__version__}")
         raise typer.Exit()
 
 
@@ -193,7 +247,8 @@ def root(
 ) -> None:
     """Options that apply to every command."""
     configure_logging(verbose)
-    ctx.obj = Settings(json=json_output, verbose=verbose, claude_dir=claude_dir)
+    as_json = json_output or getattr(ctx.command, "json_anywhere", False)
+    ctx.obj = Settings(json=as_json, verbose=verbose, claude_dir=claude_dir)
 
 
 def main() -> None:

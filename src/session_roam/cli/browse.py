@@ -17,7 +17,8 @@ from typing import Final
 import typer
 
 from session_roam.cli.context import settings_of
-from session_roam.cli.output import err_console
+from session_roam.cli.launched import exit_code_after_claude
+from session_roam.cli.output import err_console, plain
 from session_roam.engine.sessions import SessionSummary, conversation_preview
 from session_roam.errors import InvalidInput
 
@@ -28,7 +29,7 @@ _CANCELLED: Final = 0
 
 def _label(summary: SessionSummary) -> str:
     text = summary.title or summary.first_prompt or "(no prompt yet)"
-    return " ".join(text.split())
+    return plain(" ".join(text.split()))
 
 
 def fzf_lines(summaries: tuple[SessionSummary, ...]) -> str:
@@ -36,16 +37,18 @@ def fzf_lines(summaries: tuple[SessionSummary, ...]) -> str:
     lines = []
     for s in summaries:
         when = (s.last_activity or "")[:16].replace("T", " ")
-        last = " ".join((s.last_prompt or "").split())
+        last = plain(" ".join((s.last_prompt or "").split()))
         lines.append(f"{s.session_id}\t{when}\t{s.turns:>3} turns\t{_label(s)}\t{last}")
     return "\n".join(lines) + "\n"
 
 
 def _write_previews(folder: Path, summaries: tuple[SessionSummary, ...]) -> None:
     for s in summaries:
-        head = f"{s.session_id}  {s.title or ''}\n{s.local_cwd or s.cwd or ''}\n\n"
+        # fzf shows the preview through `cat`: file content is escaped here, as on any console
+        where = plain(s.local_cwd or s.cwd or "")
+        head = f"{s.session_id}  {plain(s.title or '')}\n{where}\n\n"
         (folder / f"{s.session_id}.txt").write_text(
-            head + conversation_preview(s.path), encoding="utf-8"
+            head + plain(conversation_preview(s.path), newlines=True), encoding="utf-8"
         )
 
 
@@ -100,7 +103,7 @@ def _choose_builtin_interactive(summaries: tuple[SessionSummary, ...]) -> str | 
         when = (s.last_activity or "")[:16].replace("T", " ")
         err.print(f"{number:>3}  {s.session_id[:8]}  {when}  {_label(s)[:70]}", markup=False)
         if s.last_prompt and s.last_prompt != s.first_prompt:
-            err.print(f"       last: {s.last_prompt[:80]}", markup=False)
+            err.print(f"       last: {plain(s.last_prompt[:80])}", markup=False)
     while True:
         try:
             answer = input("Resume which? (number; p NUMBER previews; empty quits) ")
@@ -141,4 +144,4 @@ def browse_and_resume(
         )
     finally:
         ui.close()
-    return outcome.exit_code
+    return exit_code_after_claude(outcome.exit_code, outcome.signals)

@@ -16,7 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from session_roam.cli.context import Settings, settings_of
-from session_roam.cli.output import console, emit_json, err_console
+from session_roam.cli.output import console, emit_json, err_console, human_size
 from session_roam.engine.conflicts import (
     MergeResult,
     backed_up_sessions,
@@ -27,6 +27,7 @@ from session_roam.engine.conflicts import (
     resolve_session,
     undo_session,
 )
+from session_roam.engine.inputs import check_session_version
 from session_roam.engine.lease import held_check
 from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
 from session_roam.engine.safefs import find_links
@@ -53,14 +54,7 @@ def _roots(settings: Settings) -> tuple[Path, Path]:
 
 
 def _human_size(size: int | None) -> str:
-    if size is None:
-        return "gone"
-    value = float(size)
-    for unit in ("B", "KB", "MB"):
-        if value < 1024 or unit == "MB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+    return "gone" if size is None else human_size(size)
 
 
 class _LateProgress:
@@ -266,6 +260,8 @@ def merge_command(
     sessions: tuple[SessionFiles, ...]
     if session is not None:
         sessions = (resolve_session(session, root),)
+        for extra in with_files or ():
+            check_session_version(extra, sessions[0].session_id)
     else:
         sessions = pending_sessions(
             root, None if all_projects else project_dir_for(Path.cwd(), config)

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
-import typer
+if TYPE_CHECKING:  # typer is the full app's; the fast path reads Settings without it
+    import typer
 
-__all__ = ["Settings", "settings_of"]
+__all__ = ["SYNC_TIMEOUT_S", "Settings", "json_requested", "settings_of"]
+
+#: How long a launch (cr, cn, cfork, crf and the fast cr path) waits for the cluster by default.
+SYNC_TIMEOUT_S: Final = 60.0
+
+
+def json_requested(argv: Sequence[str]) -> bool:
+    """Whether ``--json`` is on the command line in any position (before or after the command
+    name), but not among claude's arguments after ``--``: then every outcome, a usage error
+    and ``--version`` included, is one JSON document on stdout."""
+    for arg in argv:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

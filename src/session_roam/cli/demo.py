@@ -6,6 +6,7 @@ import contextlib
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json
@@ -48,13 +49,17 @@ def demo(
                 continue
             if status is not None:
                 status.stop()
-            out.print(f"[green]✓[/] {event.title} [dim]({event.seconds:.2f} s)[/]")
+            out.print(
+                Text("✓ ", style="green")
+                + Text(event.title)
+                + Text(f" ({event.seconds:.2f} s)", style="dim")
+            )
             if event.detail:
                 out.print(f"    {event.detail}")
     if as_json:
         emit_json({"schema": "roam.demo/1", "figures": summary.figures})
     else:
-        out.print("[bold]Done.[/] Nothing is left running.")
+        out.print(Text("Done.", style="bold") + Text(" Nothing is left running."))
 
 
 def register(app: typer.Typer) -> None:

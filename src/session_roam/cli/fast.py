@@ -12,13 +12,14 @@ command's; tests/cli/test_fast_cr.py holds ``cr`` to that.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+
+from session_roam.cli.context import SYNC_TIMEOUT_S
 
 if TYPE_CHECKING:
     from session_roam.cli.resume import TerminalUI
@@ -31,7 +32,11 @@ _VALUED: Final = frozenset({"--limit", "-n", "--claude-dir"})
 
 def parse_fast_cf(argv: list[str]) -> dict[str, Any] | None:
     """The options of ``[--json] [--claude-dir D] cf WORDS [--json] [--all] [--limit N]``, or
-    None when the command line is anything else (the full app then parses it)."""
+    None when the command line is anything else (the full app then parses it).
+
+    The keys are ``run_cf``'s parameters; tests/cli/test_fast_parity.py checks, for generated
+    command lines, that the full app parses each one this accepts to the same values.
+    """
     options: dict[str, Any] = {"json": False, "all": False, "limit": 20, "claude_dir": None}
     words: list[str] = []
     seen_cf = False
@@ -41,8 +46,6 @@ def parse_fast_cf(argv: list[str]) -> dict[str, Any] | None:
         if arg in _FLAGS:
             if arg == "--json":
                 options["json"] = True
-                # Errors become a JSON envelope only under the global --json (as in cli.app).
-                options["root_json"] = options.get("root_json", False) or not seen_cf
             elif not seen_cf:
                 return None
             else:
@@ -52,12 +55,14 @@ def parse_fast_cf(argv: list[str]) -> dict[str, Any] | None:
             if value is None or (name == "--claude-dir") == seen_cf:
                 return None
             if name == "--claude-dir":
+                if not value or value.startswith("-"):
+                    return None
                 options["claude_dir"] = value
-            elif value.isdigit():
+            elif value.isascii() and value.isdigit():
                 options["limit"] = int(value)
             else:
                 return None
-        elif arg.startswith("-"):
+        elif arg.startswith("-") or not arg:
             return None  # --help, --, --verbose, unknown: the full app decides
         elif not seen_cf:
             if arg != "cf":
@@ -71,71 +76,24 @@ def parse_fast_cf(argv: list[str]) -> dict[str, Any] | None:
     return options
 
 
-def _emit(data: object) -> None:
-    # Byte for byte what cli.output.emit_json prints.
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    sys.stdout.flush()
-
-
-def _existing_xdg(variable: str, default: str) -> Path | None:
-    """roam's folder under an XDG base when it already exists (engine.xdg's rule, read-only).
-
-    ``engine.xdg`` creates folders and so imports the atomic-write helpers (tempfile, shutil);
-    a warm search only needs to find folders that are there, and falls back to it otherwise.
-    """
-    value = os.environ.get(variable, "")
-    base = Path(value) if value and os.path.isabs(value) else Path.home() / default
-    folder = base / "session-roam"
-    return folder if folder.is_dir() else None
-
-
 def run_fast_cf(options: dict[str, Any]) -> int:
-    from session_roam.engine.pathmap import PathMap, load_pathmap, local_project_dirs
-    from session_roam.engine.paths import claude_config_dir, projects_dir
-    from session_roam.engine.search import search_sessions
+    """``cli.sessions.cf`` under ``cli.app``'s root callback and error boundary: the same
+    body (``cli.search.run_cf``) and the same error envelope (``cli.output.print_error``)."""
+    from session_roam.cli.context import Settings
+    from session_roam.cli.search import run_cf
     from session_roam.errors import RoamError
 
+    override = options["claude_dir"] or os.environ.get("CLAUDE_CONFIG_DIR") or None
+    settings = Settings(json=True, claude_dir=Path(override) if override else None)
     try:
-        override = options["claude_dir"] or os.environ.get("CLAUDE_CONFIG_DIR") or None
-        config = claude_config_dir(Path(override) if override else None)
-        scope = None
-        if not options["all"]:
-            config_home = _existing_xdg("XDG_CONFIG_HOME", ".config")
-            pathmap = load_pathmap(config_home) if config_home else PathMap()
-            folders = local_project_dirs(Path.cwd(), config, pathmap)
-            scope = frozenset(folder.name for folder in folders)
-        result = search_sessions(
-            options["words"],
-            projects_root=projects_dir(config),
-            cache_dir=_existing_xdg("XDG_CACHE_HOME", ".cache") or _cache_dir(),
-            scope=scope,
-            limit=options["limit"],
+        return run_cf(
+            settings, options["words"], all_projects=options["all"], limit=options["limit"]
         )
     except RoamError as error:
-        if not options.get("root_json"):
-            sys.stderr.write(f"error: {error.message}\n")
-            if error.hint:
-                sys.stderr.write(f"hint: {error.hint}\n")
-            return int(error.exit_code)
-        _emit(
-            {
-                "error": {
-                    "type": type(error).__name__,
-                    "message": error.message,
-                    "hint": error.hint,
-                    "exit_code": int(error.exit_code),
-                }
-            }
-        )
+        from session_roam.cli.output import print_error
+
+        print_error(error, as_json=True)
         return int(error.exit_code)
-    _emit([match.as_json() for match in result.matches])
-    return 0 if result.matches else 1
-
-
-def _cache_dir() -> Path:
-    from session_roam.engine import xdg
-
-    return xdg.cache_dir()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +106,7 @@ class FastCr:
     claude_dir: str | None = None
     query: str | None = None
     force: bool = False
-    timeout_s: float = 60.0
+    timeout_s: float = SYNC_TIMEOUT_S
     claude_args: tuple[str, ...] = ()
     no_lease: bool = False
     syncthing_home: str | None = None
@@ -249,6 +207,7 @@ def run_fast_cr(options: FastCr) -> int:
     # walk them again and again (about a tenth of the import time). Freeze them instead.
     gc.disable()
     try:
+        from session_roam.cli.launched import exit_code_after_claude
         from session_roam.engine.coordinate import CrOptions, run_cr
         from session_roam.engine.resume import Terminated
         from session_roam.errors import RoamError
@@ -271,7 +230,8 @@ def run_fast_cr(options: FastCr) -> int:
     ui = _LazyTerminalUI()
     try:
         try:
-            return run_cr(request, ui).exit_code
+            outcome = run_cr(request, ui)
+            return exit_code_after_claude(outcome.exit_code, outcome.signals)
         finally:
             ui.close()
     except Terminated as stop:

@@ -11,7 +11,7 @@ from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine import lease
 from session_roam.engine.forks import mark_stolen_session
-from session_roam.engine.paths import claude_config_dir, projects_dir
+from session_roam.engine.paths import claude_config_dir, projects_dir, validate_session_id
 
 __all__ = ["register"]
 
@@ -44,6 +44,8 @@ def status_command(
     its TTL as judged by THIS machine's clock. Example: `roam lease status --json`.
     """
     settings = settings_of(ctx)
+    if session is not None:
+        validate_session_id(session)  # before anything asks Syncthing
     with lease.open_engine(settings.claude_dir) as engine:
         views = lease.status(session, engine=engine)
     for view in views:
@@ -94,6 +96,7 @@ def release_command(ctx: typer.Context, session: SessionArg) -> None:
     `roam lease release 0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70`.
     """
     settings = settings_of(ctx)
+    validate_session_id(session)  # a bad id is refused before anything asks Syncthing
     with lease.open_engine(settings.claude_dir) as engine:
         done = lease.release(session, engine=engine)
     if settings.json:
@@ -114,6 +117,7 @@ def steal_command(ctx: typer.Context, session: SessionArg) -> None:
     then `roam cr` to continue the session here.
     """
     settings = settings_of(ctx)
+    validate_session_id(session)
     with lease.open_engine(settings.claude_dir) as engine:
         victim = lease.steal(session, engine=engine)
         if victim is not None:  # its claude may still write: record where this machine starts

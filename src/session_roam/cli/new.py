@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from session_roam.cli.context import SYNC_TIMEOUT_S
 from session_roam.cli.options import NoLease
 from session_roam.cli.resume import (
     ClaudeArgsCommand,
@@ -45,7 +46,7 @@ def cn(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The new session's name (or agent:NAME/TOPIC).")],
     force: _Force = False,
-    timeout: _Timeout = 60.0,
+    timeout: _Timeout = SYNC_TIMEOUT_S,
     no_lease: NoLease = False,
 ) -> None:
     """Start a new Claude Code session with a name you can resume it by later.
@@ -64,7 +65,7 @@ def cfork(
     ctx: typer.Context,
     session: Annotated[str, typer.Argument(help="Session id, unique prefix or name to fork.")],
     force: _Force = False,
-    timeout: _Timeout = 60.0,
+    timeout: _Timeout = SYNC_TIMEOUT_S,
     no_lease: NoLease = False,
 ) -> None:
     """Fork a past session into a new one; the original file stays byte-identical.
@@ -80,7 +81,7 @@ def cfork(
 def crf(
     ctx: typer.Context,
     force: _Force = False,
-    timeout: _Timeout = 60.0,
+    timeout: _Timeout = SYNC_TIMEOUT_S,
     no_lease: NoLease = False,
 ) -> None:
     """Fork the most recent session of this directory (the one `claude -c` would continue).

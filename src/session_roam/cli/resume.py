@@ -10,10 +10,12 @@ from typing import Annotated, Any, Final, NoReturn
 import typer
 import typer.core
 from rich.status import Status
+from rich.text import Text
 
-from session_roam.cli.context import settings_of
+from session_roam.cli.context import SYNC_TIMEOUT_S, settings_of
+from session_roam.cli.launched import exit_code_after_claude
 from session_roam.cli.options import NoLease, SyncthingHome
-from session_roam.cli.output import err_console
+from session_roam.cli.output import err_console, plain
 from session_roam.engine.coordinate import CrOptions, run_cr
 from session_roam.engine.resume import ResumeOutcome, Terminated
 
@@ -55,7 +57,9 @@ class TerminalUI:
 
     def warn(self, message: str) -> None:
         self._settle()
-        self._err.print(f"[bold yellow]warning:[/] {message}", markup=True)
+        self._err.print(
+            Text("warning: ", style="bold yellow") + Text(plain(message, newlines=True))
+        )
 
     def info(self, message: str) -> None:
         self._settle()
@@ -106,7 +110,7 @@ def cr(
         typer.Option(
             "--timeout", min=0.0, help="Seconds to wait for the cluster before giving up."
         ),
-    ] = 60.0,
+    ] = SYNC_TIMEOUT_S,
     no_lease: NoLease = False,
     syncthing_home: SyncthingHome = None,
     offline: Annotated[
@@ -174,7 +178,8 @@ def launch_options(
 
 
 def exit_with_outcome(run: Callable[[], ResumeOutcome], ui: TerminalUI) -> NoReturn:
-    """Run a launch and leave with claude's exit code, or 128+N when a signal ended roam."""
+    """Run a launch and leave with roam's code for claude's status (errors.claude_exit_code),
+    or 128+N when a signal ended roam."""
     try:
         outcome = run()
     except Terminated as stop:
@@ -183,7 +188,7 @@ def exit_with_outcome(run: Callable[[], ResumeOutcome], ui: TerminalUI) -> NoRet
         raise typer.Exit(130) from None
     finally:
         ui.close()
-    raise typer.Exit(outcome.exit_code)
+    raise typer.Exit(exit_code_after_claude(outcome.exit_code, outcome.signals))
 
 
 def register(app: typer.Typer) -> None:

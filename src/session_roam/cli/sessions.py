@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 import typer
 
 from session_roam.cli.context import settings_of
-from session_roam.cli.output import console, emit_json, err_console
+from session_roam.cli.output import console, emit_json, err_console, human_size, plain
 from session_roam.engine import xdg
 from session_roam.engine.awareness import cluster_state
-from session_roam.engine.pathmap import load_pathmap, local_project_dirs
+from session_roam.engine.pathmap import load_pathmap
 from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
-from session_roam.engine.search import Match, search_sessions
+from session_roam.engine.search import Match
 from session_roam.engine.sessions import (
     SessionSummary,
     foreign_cwds,
@@ -25,18 +26,9 @@ from session_roam.engine.sessions import (
     with_lease_facts,
 )
 
-__all__ = ["register"]
+__all__ = ["print_matches", "register"]
 
 _PROGRESS_FROM_BYTES: Final = 16 * 1024 * 1024
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
 
 
 def _when(stamp: str | None) -> str:
@@ -44,7 +36,7 @@ def _when(stamp: str | None) -> str:
 
 
 def _label(summary: SessionSummary) -> str:
-    return summary.title or summary.first_prompt or "(no prompt yet)"
+    return plain(summary.title or summary.first_prompt or "(no prompt yet)")
 
 
 def ls(
@@ -77,7 +69,6 @@ def ls(
     if settings.wants_json(json_output):
         emit_json([summary.as_json() for summary in summaries])
         return
-    out = console()
     if not summaries:
         err_console().print(
             "No sessions here yet. Start one with `roam cn NAME`, or see every project's with "
@@ -85,41 +76,7 @@ def ls(
             markup=False,
         )
     else:
-        from rich.table import Table  # only a person at a terminal pays for tables
-
-        table = Table(box=None, pad_edge=False)
-        wide = out.width >= 120
-        table.add_column("id", no_wrap=True, min_width=8)
-        table.add_column("name / first prompt", no_wrap=True, overflow="ellipsis", ratio=2)
-        if wide:
-            table.add_column("last prompt", no_wrap=True, overflow="ellipsis", ratio=1)
-        table.add_column("last activity", no_wrap=True, min_width=16)
-        table.add_column("turns", justify="right", no_wrap=True, min_width=5)
-        table.add_column("size", justify="right", no_wrap=True, min_width=7)
-        table.add_column("conflicts", justify="right", no_wrap=True)
-        leases = any(s.lease_holder or s.last_writer for s in summaries)
-        if leases:
-            table.add_column("writer", no_wrap=True)
-        if all_projects:
-            table.add_column("cwd", no_wrap=True, overflow="ellipsis", ratio=1)
-        for s in summaries:
-            cells = [s.session_id[:8], _label(s)]
-            if wide:
-                cells.append(s.last_prompt or "-")
-            cells += [
-                _when(s.last_activity),
-                str(s.turns),
-                _size(s.size),
-                str(s.conflict_copies) if s.conflict_copies else "",
-            ]
-            if leases:
-                cells.append(
-                    f"{s.lease_holder} (writing)" if s.lease_holder else (s.last_writer or "")
-                )
-            if all_projects:
-                cells.append(s.local_cwd or "?")
-            table.add_row(*cells)
-        out.print(table)
+        _render_table(summaries, all_projects=all_projects)
     suggestion = (
         suggest_mapping(foreign_cwds(summaries, pathmap), Path.home())
         if all_projects
@@ -133,17 +90,61 @@ def ls(
         )
 
 
-def _print_matches(matches: tuple[Match, ...]) -> None:
+def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) -> None:
+    """The sessions as a table; every cell from a file goes through ``plain``."""
+    out = console()
+    from rich.table import Table  # only a person at a terminal pays for tables
+
+    table = Table(box=None, pad_edge=False)
+    wide = out.width >= 120
+    table.add_column("id", no_wrap=True, min_width=8)
+    table.add_column("name / first prompt", no_wrap=True, overflow="ellipsis", ratio=2)
+    if wide:
+        table.add_column("last prompt", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("last activity", no_wrap=True, min_width=16)
+    table.add_column("turns", justify="right", no_wrap=True, min_width=5)
+    table.add_column("size", justify="right", no_wrap=True, min_width=7)
+    table.add_column("conflicts", justify="right", no_wrap=True)
+    leases = any(s.lease_holder or s.last_writer for s in summaries)
+    if leases:
+        table.add_column("writer", no_wrap=True)
+    if all_projects:
+        table.add_column("cwd", no_wrap=True, overflow="ellipsis", ratio=1)
+    for s in summaries:
+        cells = [s.session_id[:8], _label(s)]
+        if wide:
+            cells.append(plain(s.last_prompt or "-"))
+        cells += [
+            _when(s.last_activity),
+            str(s.turns),
+            human_size(s.size),
+            str(s.conflict_copies) if s.conflict_copies else "",
+        ]
+        if leases:
+            cells.append(
+                plain(f"{s.lease_holder} (writing)" if s.lease_holder else (s.last_writer or ""))
+            )
+        if all_projects:
+            cells.append(plain(s.local_cwd or "?"))
+        table.add_row(*cells)
+    out.print(table)
+
+
+def print_matches(matches: tuple[Match, ...]) -> None:
     from rich.text import Text
 
     out = console()
     for match in matches:
-        head = Text(f"{match.session_id}  {_when(match.timestamp)}  ", style="bold")
-        head.append(match.title or match.cwd or match.project)
+        head = Text(plain(f"{match.session_id}  {_when(match.timestamp)}  "), style="bold")
+        head.append(plain(match.title or match.cwd or match.project))
         out.print(head)
-        body = Text("    " + match.snippet)
-        for start, end in match.highlights:
-            body.stylize("bold reverse", start + 4, end + 4)
+        body, done = Text("    "), 0
+        for start, end in match.highlights:  # escaped piece by piece, so offsets still fit
+            start = max(start, done)
+            body.append(plain(match.snippet[done:start]))
+            body.append(plain(match.snippet[start:end]), style="bold reverse")
+            done = max(done, end)
+        body.append(plain(match.snippet[done:]))
         out.print(body)
 
 
@@ -156,7 +157,7 @@ def cf(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many sessions.")] = 20,
 ) -> None:
-    """Find sessions that mention something, best match first (exit 1 when none does).
+    """Find sessions that mention something, best match first (exit 8 when none does).
 
     Searches what you typed, what Claude answered and the tools it ran, through an index in
     roam's cache that only reads what was appended since the last search. Words must all
@@ -165,35 +166,25 @@ def cf(
         roam cf rsync backup
         roam cf --all '"rate limit" OR throttle' --json
     """
+    from dataclasses import replace
+
+    from session_roam.cli.search import run_cf
+
     settings = settings_of(ctx)
     as_json = settings.wants_json(json_output)
-    config = claude_config_dir(settings.claude_dir)
-    scope = None
-    if not all_projects:
-        folders = local_project_dirs(Path.cwd(), config, load_pathmap(xdg.config_dir()))
-        scope = frozenset(folder.name for folder in folders)
     progress = None if as_json or not sys.stderr.isatty() else _ProgressBar()
     try:
-        result = search_sessions(
+        code = run_cf(
+            replace(settings, json=as_json),
             keywords,
-            projects_root=projects_dir(config),
-            cache_dir=xdg.cache_dir(),
-            scope=scope,
+            all_projects=all_projects,
             limit=limit,
             progress=progress,
         )
     finally:
         if progress is not None:
             progress.close()
-    if as_json:
-        emit_json([match.as_json() for match in result.matches])
-    elif result.matches:
-        _print_matches(result.matches)
-    else:
-        where = "any session" if all_projects else "this directory's sessions (try --all)"
-        err_console().print(f"Nothing in {where} matches {' '.join(keywords)!r}.", markup=False)
-    if not result.matches:
-        raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 class _ProgressBar:

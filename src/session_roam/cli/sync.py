@@ -17,7 +17,7 @@ from rich.table import Table
 
 from session_roam.cli.context import Settings, settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
-from session_roam.cli.output import console, emit_json, err_console
+from session_roam.cli.output import console, emit_json, err_console, human_size
 from session_roam.engine.local import connect_local
 from session_roam.engine.paths import claude_config_dir, projects_dir
 from session_roam.engine.setup import SetupRequest, SetupResult, run_setup
@@ -206,14 +206,6 @@ def status_command(
     _render_status(report)
 
 
-def _size(count: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if count < 1024 or unit == "GB":
-            return f"{count} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count //= 1024
-    return f"{count} B"
-
-
 _INDEX_STATES: Final = {
     "indexed": "received",
     "awaiting-index": "still arriving",
@@ -246,7 +238,7 @@ def _render_status(report: StatusReport) -> None:
             needs = (
                 "nothing"
                 if peer.in_sync
-                else f"{peer.need_items} items, {_size(peer.need_bytes)}"
+                else f"{peer.need_items} items, {human_size(peer.need_bytes)}"
                 + (f", {peer.need_deletes} deletes" if peer.need_deletes else "")
             )
             rows.append((peer.name, peer.device_id, state, needs))

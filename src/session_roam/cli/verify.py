@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.options import SyncthingHome
@@ -17,8 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["register", "render", "verify_command"]
 
-_MARK = {"ok": "ok", "warn": "warn", "fail": "FAIL"}
-_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+_MARK = {"ok": "ok", "advice": "tip", "warn": "warn", "fail": "FAIL"}
+_STYLE = {"ok": "green", "advice": "cyan", "warn": "yellow", "fail": "bold red"}
 
 
 def render(report: VerifyReport) -> None:
@@ -31,7 +32,7 @@ def render(report: VerifyReport) -> None:
         table = Table("", "dimension", "finding", "fix", box=None, pad_edge=False)
         for f in report.findings:
             table.add_row(
-                f"[{_STYLE[f.status]}]{_MARK[f.status]}[/]", f.dimension, f.message, f.fix or ""
+                Text(_MARK[f.status], style=_STYLE[f.status]), f.dimension, f.message, f.fix or ""
             )
         out.print(table)
     else:
@@ -41,8 +42,10 @@ def render(report: VerifyReport) -> None:
                 out.print(f"{'':<15} fix: {f.fix}", markup=False)
     fails = sum(1 for f in report.findings if f.status == "fail")
     warns = sum(1 for f in report.findings if f.status == "warn")
+    tips = sum(1 for f in report.findings if f.status == "advice")
     if not fails and not warns:
-        out.print("All checks passed.", markup=False)
+        extra = f" {tips} optional suggestion(s) above." if tips else ""
+        out.print(f"All checks passed.{extra}", markup=False)
     elif not fails:
         out.print(f"Passed with {warns} warning(s).", markup=False)
     else:
@@ -76,14 +79,18 @@ def verify_command(
     this machine's sessions are on every peer, .stignore, conflict copies, shell shortcuts,
     agent namespaces, leases, version and clock skew between peers, paths with no mapping, disk
     space, and that an always-on node gets the folder encrypted only. Exits 0 when nothing
-    fails (warnings allowed) and 7 when something does.
+    fails (warnings and optional advice, such as shortcuts not installed, allowed) and 7 when
+    something does.
     Example:
 
         roam verify --fix
     """
     from session_roam.engine import verify as engine  # lazily: keeps every other command quick
+    from session_roam.engine.shell import detect_shell
 
     settings = settings_of(ctx)
+    if shell is not None:
+        detect_shell(shell)  # an unknown shell is a wrong command line, not a finding
     request = engine.VerifyRequest(
         claude_dir=settings.claude_dir, syncthing_home=syncthing_home, shell=shell
     )

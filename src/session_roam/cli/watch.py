@@ -14,7 +14,7 @@ from session_roam.cli.options import SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine.paths import claude_config_dir, projects_dir
 from session_roam.engine.watch_service import ServiceChange, install_service, uninstall_service
-from session_roam.errors import RoamError, SyncthingConfigMissing
+from session_roam.errors import RoamError, SetupError, SyncthingConfigMissing
 
 if TYPE_CHECKING:
     from session_roam.engine.watch import WatchEvent
@@ -39,7 +39,10 @@ def watch_command(
     ctx: typer.Context,
     syncthing_home: SyncthingHome = None,
     debounce: Annotated[
-        float, typer.Option("--debounce", help="Seconds of quiet before a session is merged.")
+        float,
+        typer.Option(
+            "--debounce", min=0.0, help="Seconds of quiet before a session is merged (0 or more)."
+        ),
     ] = 1.0,
 ) -> None:
     """Watch the sessions folder and merge each new conflict copy within seconds.
@@ -114,6 +117,12 @@ def watch_command(
 
 
 def _report(ctx: typer.Context, change: ServiceChange, json_flag: bool, verb: str) -> None:
+    if change.activation_failed:  # one error (one JSON document), never "installed" and exit 0
+        raise SetupError(
+            f"{change.path} is {verb}, but the service manager refused: {change.activated}.",
+            hint="Fix what it says and run the command again, or pass --no-start and start it "
+            "yourself.",
+        )
     if settings_of(ctx).wants_json(json_flag):
         emit_json(
             {

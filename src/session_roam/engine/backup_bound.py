@@ -30,7 +30,6 @@ import shutil
 import stat
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +39,7 @@ from session_roam.engine import xdg
 from session_roam.engine.atomic import atomic_write, fsync_dir
 from session_roam.engine.backup import Backup, list_backups
 from session_roam.engine.backup_store import adopt_into_store, backups_root, objects_root
+from session_roam.engine.roamconfig import read_roam_config
 from session_roam.engine.temps import sweep_dead_temps, temp_prefix
 from session_roam.errors import InvalidInput, RoamError
 
@@ -156,15 +156,7 @@ def _checked(values: dict[str, Any], where: str) -> BackupBound:
 def load_bound(config_dir: Path | None = None) -> BackupBound:
     """The bound from ``[backups]`` in config.toml, the defaults for what it does not set."""
     path = config_path(config_dir)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return BackupBound()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(
-            f"{path} cannot be read ({exc.__class__.__name__}).",
-            hint=f"Fix the TOML in {path}, or move it away to use the defaults.",
-        ) from None
+    data = read_roam_config(path)
     table = data.get("backups", {})
     if not isinstance(table, dict):
         raise InvalidInput(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import tomllib
 from typing import TYPE_CHECKING
 
 from session_roam.engine.lease_engine import LeaseEngine, LocalLocks, ObservationStore
 from session_roam.engine.lease_rule import CONFIG_KEY, DEFAULT_RULE, LeaseRule, parse_rule
 from session_roam.engine.paths import claude_config_dir, projects_dir
+from session_roam.engine.roamconfig import read_roam_config
 from session_roam.engine.xdg import config_dir, state_dir
 from session_roam.errors import InvalidInput
 
@@ -68,15 +68,7 @@ def configured_rule(folder: Path | None = None) -> LeaseRule:
     ``majority`` to get one writer for sure must not get the provisional rule by a typo.
     """
     path = (folder if folder is not None else config_dir()) / "config.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return DEFAULT_RULE
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(
-            f"roam cannot read its settings in {path} ({exc}).",
-            hint="Fix the file, or move it away to use the defaults.",
-        ) from None
+    data = read_roam_config(path)
     if CONFIG_KEY not in data:
         return DEFAULT_RULE
     rule = parse_rule(data[CONFIG_KEY])

@@ -96,7 +96,7 @@ def load_pathmap(config_dir: Path) -> PathMap:
     """
     path = _file(config_dir)
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return PathMap()
     except OSError as exc:
@@ -104,12 +104,17 @@ def load_pathmap(config_dir: Path) -> PathMap:
             f"Cannot read {path}: {exc.strerror}.", hint="Check its owner and mode."
         ) from None
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8"))
         entries = data["paths"]
         mappings = tuple(PathMapping(str(item["from"]), str(item["to"])) for item in entries)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        where = ""  # the line, when the JSON itself is broken; a bad encoding names its byte
+        if isinstance(exc, json.JSONDecodeError):
+            where = f" (line {exc.lineno}: {exc.msg})"
+        elif isinstance(exc, UnicodeDecodeError):
+            where = f" (not UTF-8 at byte {exc.start})"
         raise InvalidInput(
-            f"{path} is not a valid path-mapping file.",
+            f"{path} is not a valid path-mapping file{where}.",
             hint=f"Fix or delete it, then run `roam paths map FROM TO` again ({path}).",
         ) from None
     return PathMap(mappings)

@@ -41,11 +41,22 @@ def claude_config_dir(override: Path | None = None) -> Path:
     Resolved the same way Claude Code resolves it, so roam reads the folder Claude writes.
     """
     if override is not None:
-        return override.expanduser()
+        return _config_folder(override.expanduser(), "--claude-dir")
     from_env = os.environ.get("CLAUDE_CONFIG_DIR")
     if from_env:
-        return Path(from_env).expanduser()
+        return _config_folder(Path(from_env).expanduser(), "CLAUDE_CONFIG_DIR")
     return Path.home() / ".claude"
+
+
+def _config_folder(path: Path, source: str) -> Path:
+    """``path`` unless it names something that is not a folder: then reading it would only
+    say "no sessions here", which looks fine and is wrong."""
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(
+            f"{source} {path} is not a folder; it must be Claude Code's config folder.",
+            hint=f"Point {source} at the folder that holds projects/ (usually ~/.claude).",
+        )
+    return path
 
 
 def projects_dir(config_dir: Path) -> Path:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from session_roam.engine.bounded import iter_lines, load_record
 from session_roam.engine.safefs import LinkRefused, open_nofollow
+from session_roam.errors import SetupError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -217,6 +218,12 @@ class SearchIndex:
         return db
 
     def _open(self) -> sqlite3.Connection:
+        if os.path.isdir(self.db_path) or os.path.islink(self.db_path):
+            # Not ours to delete: only a file roam made is a cache it may throw away.
+            raise SetupError(
+                f"roam's search index {self.db_path} is a folder or a link, not a file.",
+                hint="Move it out of the way; roam builds a new index on the next search.",
+            )
         try:
             return self._connect()
         except sqlite3.DatabaseError:

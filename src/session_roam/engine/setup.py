@@ -109,6 +109,17 @@ class SetupResult:
 
 
 def _check_request(request: SetupRequest) -> EncryptionPassword | None:
+    home = request.syncthing_home
+    if home is not None and home.exists() and not home.is_dir():
+        raise InvalidInput(
+            f"--syncthing-home {home} is a file; it must be Syncthing's config folder.",
+            hint="Pass the folder that holds config.xml (or one to create), not a file in it.",
+        )
+    if request.addresses and not request.device_ids:
+        raise InvalidInput(
+            "--address says where to reach a machine named by --device-id; none was given.",
+            hint="Example: roam setup --device-id ID1 --address tcp://10.0.0.2:22000",
+        )
     if request.addresses and len(request.addresses) not in (1, len(request.device_ids)):
         raise InvalidInput(
             "Give one --address per --device-id (in the same order), or a single one.",

@@ -62,7 +62,8 @@ class ShellChange:
 
 def detect_shell(value: str | None = None) -> Shell:
     """``--shell`` when given, else the login shell from $SHELL."""
-    name = value or os.path.basename(os.environ.get("SHELL", "")) or "bash"
+    # An explicit --shell '' is a mistake to name, not a reason to guess bash.
+    name = value if value is not None else os.path.basename(os.environ.get("SHELL", "")) or "bash"
     if name in SHELLS:
         return name
     raise InvalidInput(

@@ -19,6 +19,7 @@ from typing import Final
 
 from session_roam.engine import xdg
 from session_roam.engine.atomic import atomic_write, make_private_dirs
+from session_roam.engine.roamconfig import read_roam_config
 from session_roam.errors import SetupError
 
 __all__ = ["CONFIG_FILE", "HOME_KEY", "record_syncthing_home", "recorded_syncthing_home"]
@@ -37,15 +38,10 @@ def _config_path(config_dir: Path | None) -> Path:
 
 def recorded_syncthing_home(config_dir: Path | None = None) -> Path | None:
     """The home ``roam setup`` recorded, or None (no file, no key, or a value that is not an
-    absolute path, which is logged and ignored rather than guessed at)."""
+    absolute path, which is logged and ignored rather than guessed at). A file that is not
+    valid TOML is refused (``InvalidInput`` naming its line), never read as "nothing set"."""
     path = _config_path(config_dir)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        log.warning("cannot read %s (%s); ignoring the Syncthing home recorded there", path, exc)
-        return None
+    data = read_roam_config(path)  # a broken file is an error: it may hold other protections
     value = data.get(HOME_KEY)
     if value is None:
         return None

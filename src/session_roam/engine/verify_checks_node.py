@@ -45,9 +45,9 @@ def check_shortcuts(snap: Snapshot) -> list[Finding]:
         return unchecked("shortcuts", snap)
     if not s.installed:
         return [
-            Finding(
+            Finding(  # optional: roam works without them, so this is advice, never a failure
                 "shortcuts",
-                Status.FAIL,
+                Status.ADVICE,
                 f"The shortcuts (cr, cs, cf, cn, cfork, crf) are not in {s.rc_file}.",
                 fix=f"roam shell install --shell {s.shell}",
             )
@@ -57,7 +57,7 @@ def check_shortcuts(snap: Snapshot) -> list[Finding]:
         return [
             Finding(
                 "shortcuts",
-                Status.FAIL,
+                Status.WARN,  # installed but broken; roam itself still works
                 "The shortcuts call `roam`, which is not on PATH.",
                 fix=f'export PATH="{where}:$PATH"',
             )

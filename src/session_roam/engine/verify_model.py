@@ -61,13 +61,17 @@ DIMENSIONS: Final = (
 
 
 class Status(enum.StrEnum):
+    """How much a finding matters. ``ADVICE`` is for optional parts (the shell shortcuts): worth
+    a line and a fix, never a reason for ``roam verify`` to fail; only ``FAIL`` exits 7."""
+
     OK = "ok"
+    ADVICE = "advice"
     WARN = "warn"
     FAIL = "fail"
 
     @property
     def rank(self) -> int:
-        return ("ok", "warn", "fail").index(self.value)
+        return ("ok", "advice", "warn", "fail").index(self.value)
 
 
 @dataclass(frozen=True, slots=True)

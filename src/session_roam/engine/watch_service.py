@@ -46,6 +46,11 @@ class ServiceChange:
     changed: bool
     activated: str = ""
 
+    @property
+    def activation_failed(self) -> bool:
+        """The platform tool was asked to (un)load the service and did not (``_run``'s words)."""
+        return bool(self.activated) and not self.activated.startswith("ran ")
+
 
 def _argv(extra: tuple[str, ...] = ()) -> list[str]:
     return [sys.executable, "-m", "session_roam", "watch", *extra]

@@ -1,0 +1,85 @@
+"""The body of ``roam cf``, shared by the typer command and the fast start-up path.
+
+One body, so the two entry points cannot drift: both parse into the same arguments, call
+``run_cf`` and leave with the code it returns. It imports neither typer nor rich until there
+is something for a person to see, because ``roam cf ... --json`` is what scripts call in a
+loop and start-up is most of its time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from session_roam.cli.jsonout import emit_json
+from session_roam.errors import ExitCode, NoMatch
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from session_roam.cli.context import Settings
+
+__all__ = ["run_cf"]
+
+
+def _existing_xdg(variable: str, default: str) -> Path | None:
+    """roam's folder under an XDG base when it already exists (engine.xdg's rule, read-only).
+
+    ``engine.xdg`` creates folders and so imports the atomic-write helpers (tempfile, shutil);
+    a warm search only needs to find folders that are there, and falls back to it otherwise.
+    """
+    value = os.environ.get(variable, "")
+    base = Path(value) if value and os.path.isabs(value) else Path.home() / default
+    folder = base / "session-roam"
+    return folder if folder.is_dir() else None
+
+
+def run_cf(
+    settings: Settings,
+    keywords: Sequence[str],
+    *,
+    all_projects: bool,
+    limit: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Search, print the matches (JSON or for a person) and return the exit code: 0 when
+    something matched; under JSON an empty list and ``NO_MATCH`` otherwise, for a person
+    ``NoMatch``. A ``RoamError`` is the caller's to show."""
+    from session_roam.engine.pathmap import PathMap, load_pathmap, local_project_dirs
+    from session_roam.engine.paths import claude_config_dir, projects_dir
+    from session_roam.engine.search import search_sessions
+
+    config = claude_config_dir(settings.claude_dir)
+    scope = None
+    if not all_projects:
+        config_home = _existing_xdg("XDG_CONFIG_HOME", ".config")
+        pathmap = load_pathmap(config_home) if config_home else PathMap()
+        scope = frozenset(f.name for f in local_project_dirs(Path.cwd(), config, pathmap))
+    result = search_sessions(
+        list(keywords),
+        projects_root=projects_dir(config),
+        cache_dir=_existing_xdg("XDG_CACHE_HOME", ".cache") or _cache_dir(),
+        scope=scope,
+        limit=limit,
+        progress=progress,
+    )
+    if settings.json:
+        emit_json([match.as_json() for match in result.matches])
+    elif result.matches:
+        from session_roam.cli.sessions import print_matches
+
+        print_matches(result.matches)
+    else:  # for a person, no match is said like any other outcome that is not a hit
+        where = "any session" if all_projects else "this directory's sessions"
+        raise NoMatch(
+            f"Nothing in {where} matches {' '.join(keywords)!r}.",
+            hint=None if all_projects else "Try other words, or every project with --all.",
+        )
+    return int(ExitCode.OK if result.matches else ExitCode.NO_MATCH)
+
+
+def _cache_dir() -> Path:
+    from session_roam.engine import xdg
+
+    return xdg.cache_dir()
