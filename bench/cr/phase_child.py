@@ -44,7 +44,10 @@ def _write() -> None:
 def main() -> None:
     atexit.register(_write)
     started = time.time()
-    from session_roam.engine import coordinate, journal, lease_syncthing, syncthing
+    from session_roam.engine.lease import transport as lease_syncthing
+    from session_roam.engine.resume import coordinate
+    from session_roam.engine.sessions import journal
+    from session_roam.engine.syncthing import client as syncthing
 
     _EVENTS.append(("import engine.coordinate", started, time.time()))
     for attribute in (

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine import coordinate as coordinate_module
-from session_roam.engine import lease
-from session_roam.engine.coordinate import (
+from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.model import Claim, ClaimState, serialize_claim
+from session_roam.engine.resume import coordinate as coordinate_module
+from session_roam.engine.resume.coordinate import (
     CrOptions,
     SyncthingCoordinator,
     acquire_lease,
@@ -16,9 +17,8 @@ from session_roam.engine.coordinate import (
     open_coordinator,
     run_cr,
 )
-from session_roam.engine.lease_model import Claim, ClaimState, serialize_claim
-from session_roam.engine.pick import PickedSession
-from session_roam.engine.stmodels import Connection, FileInfo, FolderStatus
+from session_roam.engine.sessions.pick import PickedSession
+from session_roam.engine.syncthing.models import Connection, FileInfo, FolderStatus
 from session_roam.errors import (
     LeaseHeld,
     RoamError,
@@ -32,7 +32,7 @@ from tests.engine.lease_fakes import FakeClock, FakeNet, FakeTransport, make_eng
 from tests.support.st_home import write_st_config
 
 if TYPE_CHECKING:
-    from session_roam.engine.lease_engine import LeaseEngine
+    from session_roam.engine.lease.engine import LeaseEngine
 
 pytest_plugins = ["tests.support.st_home_fixtures"]
 

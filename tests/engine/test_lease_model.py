@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from session_roam.engine.lease_model import (
+from session_roam.engine.lease.model import (
     Claim,
     ClaimState,
     ClaimView,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.node import PID_FILE, find_syncthing_binary, stop_pid
+from session_roam.engine.syncthing.node import PID_FILE, find_syncthing_binary, stop_pid
 from session_roam.errors import SyncthingMissing
 
 if TYPE_CHECKING:

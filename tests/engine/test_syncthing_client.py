@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from session_roam.engine.syncthing import SyncthingClient, _translate_http_errors
+from session_roam.engine.syncthing.client import SyncthingClient, _translate_http_errors
 from session_roam.errors import (
     ApiKeyRejected,
     RoamError,

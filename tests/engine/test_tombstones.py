@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.backup import list_backups
-from session_roam.engine.reassert import session_of
-from session_roam.engine.tombstones import (
+from session_roam.engine.core.backup import list_backups
+from session_roam.engine.deletions.reassert import session_of
+from session_roam.engine.deletions.tombstones import (
     TOMBSTONES_DIR,
     apply_tombstones,
     remove_session,

@@ -14,9 +14,9 @@ from session_roam.cli.resume import (
     exit_with_outcome,
     launch_options,
 )
-from session_roam.engine.coordinate import CrOptions
-from session_roam.engine.newsession import run_fork, run_new
-from session_roam.engine.resume import ResumeOutcome, ResumeUI
+from session_roam.engine.resume.coordinate import CrOptions
+from session_roam.engine.resume.newsession import run_fork, run_new
+from session_roam.engine.resume.safe import ResumeOutcome, ResumeUI
 
 __all__ = ["register"]
 
