@@ -18,7 +18,7 @@ import typer
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import err_console
-from session_roam.engine.sessions.listing import SessionSummary, conversation_preview
+from session_roam.engine.sessions import SessionSummary, conversation_preview
 from session_roam.errors import InvalidInput
 
 __all__ = ["browse_and_resume", "choose_builtin", "fzf_lines"]
@@ -132,7 +132,7 @@ def browse_and_resume(
     if chosen is None:
         return _CANCELLED
     from session_roam.cli.resume import TerminalUI
-    from session_roam.engine.resume.coordinate import CrOptions, run_cr
+    from session_roam.engine.resume import CrOptions, run_cr
 
     ui = TerminalUI()
     try:

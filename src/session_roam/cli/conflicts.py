@@ -16,7 +16,7 @@ from rich.table import Table
 
 from session_roam.cli.context import Settings, settings_of
 from session_roam.cli.output import console, emit_json, err_console
-from session_roam.engine.conflicts.merging import (
+from session_roam.engine.conflicts import (
     MergeResult,
     backed_up_sessions,
     describe_pending,
@@ -26,9 +26,8 @@ from session_roam.engine.conflicts.merging import (
     resolve_session,
     undo_session,
 )
-from session_roam.engine.core.paths import claude_config_dir, project_dir_for, projects_dir
-from session_roam.engine.core.store import SessionFiles
-from session_roam.engine.lease.api import held_check
+from session_roam.engine.core import SessionFiles, claude_config_dir, project_dir_for, projects_dir
+from session_roam.engine.lease import held_check
 from session_roam.errors import InvalidInput
 
 __all__ = ["conflicts_app", "register"]

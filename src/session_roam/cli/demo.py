@@ -9,8 +9,8 @@ import typer
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json
-from session_roam.engine.demo.story import DemoSummary, run_demo
-from session_roam.engine.syncthing.node import find_syncthing_binary
+from session_roam.engine.demo import DemoSummary, run_demo
+from session_roam.engine.syncthing import find_syncthing_binary
 
 __all__ = ["register"]
 

@@ -90,9 +90,13 @@ def _existing_xdg(variable: str, default: str) -> Path | None:
 
 
 def run_fast_cf(options: dict[str, Any]) -> int:
-    from session_roam.engine.core.paths import claude_config_dir, projects_dir
-    from session_roam.engine.sessions.pathmap import PathMap, load_pathmap, local_project_dirs
-    from session_roam.engine.sessions.search import search_sessions
+    from session_roam.engine.core import claude_config_dir, projects_dir
+    from session_roam.engine.sessions import (
+        PathMap,
+        load_pathmap,
+        local_project_dirs,
+        search_sessions,
+    )
     from session_roam.errors import RoamError
 
     try:
@@ -249,8 +253,7 @@ def run_fast_cr(options: FastCr) -> int:
     # walk them again and again (about a tenth of the import time). Freeze them instead.
     gc.disable()
     try:
-        from session_roam.engine.resume.coordinate import CrOptions, run_cr
-        from session_roam.engine.resume.safe import Terminated
+        from session_roam.engine.resume import CrOptions, Terminated, run_cr
         from session_roam.errors import RoamError
     finally:
         gc.freeze()

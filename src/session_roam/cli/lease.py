@@ -9,9 +9,9 @@ from rich.table import Table
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json, err_console
-from session_roam.engine.conflicts.forks import mark_stolen_session
-from session_roam.engine.core.paths import claude_config_dir, projects_dir
-from session_roam.engine.lease import api as lease
+from session_roam.engine import lease
+from session_roam.engine.conflicts import mark_stolen_session
+from session_roam.engine.core import claude_config_dir, projects_dir
 
 __all__ = ["register"]
 

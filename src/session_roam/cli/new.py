@@ -14,9 +14,7 @@ from session_roam.cli.resume import (
     exit_with_outcome,
     launch_options,
 )
-from session_roam.engine.resume.coordinate import CrOptions
-from session_roam.engine.resume.newsession import run_fork, run_new
-from session_roam.engine.resume.safe import ResumeOutcome, ResumeUI
+from session_roam.engine.resume import CrOptions, ResumeOutcome, ResumeUI, run_fork, run_new
 
 __all__ = ["register"]
 

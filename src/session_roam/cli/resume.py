@@ -14,8 +14,7 @@ from rich.status import Status
 from session_roam.cli.context import settings_of
 from session_roam.cli.options import NoLease, SyncthingHome
 from session_roam.cli.output import err_console
-from session_roam.engine.resume.coordinate import CrOptions, run_cr
-from session_roam.engine.resume.safe import ResumeOutcome, Terminated
+from session_roam.engine.resume import CrOptions, ResumeOutcome, Terminated, run_cr
 
 __all__ = ["TerminalUI", "exit_with_outcome", "register"]
 

@@ -10,20 +10,21 @@ import typer
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json, err_console
-from session_roam.engine.core import xdg
-from session_roam.engine.core.paths import claude_config_dir, project_dir_for, projects_dir
-from session_roam.engine.resume.awareness import cluster_state
-from session_roam.engine.sessions.listing import (
+from session_roam.engine.core import claude_config_dir, project_dir_for, projects_dir, xdg
+from session_roam.engine.resume import cluster_state
+from session_roam.engine.sessions import (
+    Match,
     SessionSummary,
     foreign_cwds,
     lease_facts,
     list_summaries,
+    load_pathmap,
+    local_project_dirs,
+    search_sessions,
     suggest_for_cwd,
     suggest_mapping,
     with_lease_facts,
 )
-from session_roam.engine.sessions.pathmap import load_pathmap, local_project_dirs
-from session_roam.engine.sessions.search import Match, search_sessions
 
 __all__ = ["register"]
 

@@ -13,7 +13,7 @@ from session_roam.cli.output import console, emit_json
 from session_roam.errors import ExitCode
 
 if TYPE_CHECKING:
-    from session_roam.engine.verify.model import VerifyReport
+    from session_roam.engine.verify import VerifyReport
 
 __all__ = ["register", "render", "verify_command"]
 
@@ -81,7 +81,7 @@ def verify_command(
 
         roam verify --fix
     """
-    from session_roam.engine.verify import run as engine  # lazily: keeps every other command quick
+    from session_roam.engine import verify as engine  # lazily: keeps every other command quick
 
     settings = settings_of(ctx)
     request = engine.VerifyRequest(
