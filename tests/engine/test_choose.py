@@ -104,7 +104,7 @@ def test_choose_refuses_naming_the_local_choice_when_no_machine_answers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
-        "session_roam.engine.resume.coordinate.what_is_here", lambda _s: "This machine has 1 turn."
+        "session_roam.engine.resume.choose.what_is_here", lambda _s: "This machine has 1 turn."
     )
     cluster = FakeCluster(Awareness((VAULT_DOWN, ALPHA_DOWN)))
     with pytest.raises(PeerUnreachable) as refused:
@@ -141,7 +141,7 @@ def test_choose_says_no_session_only_after_the_cluster_has_none_either() -> None
 def test_choose_refuses_when_a_peer_index_did_not_arrive_in_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("session_roam.engine.resume.coordinate.what_is_here", lambda _s: "")
+    monkeypatch.setattr("session_roam.engine.resume.choose.what_is_here", lambda _s: "")
     slow = PeerView("V", "vault", "awaiting-index", "its index is arriving")
     with pytest.raises(SyncTimeout, match="vault \\(its index is arriving\\)"):
         _choose(Here(S1), FakeCluster(Awareness((slow, PeerView("B", "b", INDEXED)))))

@@ -12,7 +12,6 @@ from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
     from session_roam.engine.lease.api import (
-        Lease,
         LeaseView,
         acquire,
         engine_for,
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
         status,
         steal,
     )
+    from session_roam.engine.lease.granted import Lease
     from session_roam.engine.lease.transport import SyncthingTransport
 
 __all__ = [
@@ -43,7 +43,6 @@ __getattr__ = lazy_face(
     __name__,
     {
         "api": (
-            "Lease",
             "LeaseView",
             "acquire",
             "engine_for",
@@ -54,6 +53,7 @@ __getattr__ = lazy_face(
             "status",
             "steal",
         ),
+        "granted": ("Lease",),
         "transport": ("SyncthingTransport",),
     },
 )

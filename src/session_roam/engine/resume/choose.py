@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from session_roam.engine.resume.safe import ResumeUI
     from session_roam.engine.sessions.pick import PickedSession
 
-__all__ = ["ClusterView", "choose_session"]
+__all__ = ["ClusterView", "choose_session", "what_is_here"]
 
 _OFFLINE_HINT = "or run `roam cr --offline` to resume it from this machine's files anyway"
 
@@ -48,7 +48,6 @@ def _local(pick: Callable[[], PickedSession]) -> PickedSession | None:
 
 def _here(local: PickedSession | None, query: str | None) -> str:
     """What roam would resume from this machine's files alone, in a sentence or two."""
-    from session_roam.engine.resume.coordinate import what_is_here
 
     if local is None:
         if query:
@@ -107,3 +106,17 @@ def choose_session(
         hint="Check `roam status` and run this again, or pass a longer --timeout; "
         "`roam cr --force` resumes without waiting (on the record).",
     )
+
+
+def what_is_here(session: PickedSession) -> str:
+    """What this machine's copy of a session holds, for a person deciding whether to --force."""
+    from session_roam.engine.core.store import find_session_files
+    from session_roam.engine.sessions.listing import summarize
+
+    summary = summarize(find_session_files(session.project_dir, session.session_id))
+    if summary is None or not summary.turns:
+        return "This machine has no turn of it yet."
+    turns = "1 turn" if summary.turns == 1 else f"{summary.turns} turns"
+    when = f", at {summary.last_activity}," if summary.last_activity else ""
+    last = f"; the last{when} was {summary.last_prompt!r}" if summary.last_prompt else ""
+    return f"This machine has {turns} of it{last}."

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from session_roam.engine.claude.launch import ChildExit
-    from session_roam.engine.resume.coordinate import CrOptions, SyncthingCoordinator
+    from session_roam.engine.resume.coordinate import CrOptions
+    from session_roam.engine.resume.coordinator import SyncthingCoordinator
     from session_roam.engine.resume.safe import ResumeOutcome, ResumeUI
     from session_roam.engine.sessions.pick import PickedSession
 
@@ -121,8 +122,8 @@ def _run(
         agent_namespaces,
         coordinator_for,
         local_warning,
-        merge_pending,
     )
+    from session_roam.engine.resume.coordinator import merge_pending
     from session_roam.engine.resume.safe import Resumer, ResumeRequest
     from session_roam.engine.sessions.journal import Journal
 
