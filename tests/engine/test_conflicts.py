@@ -7,14 +7,12 @@ from typing import Any
 
 import pytest
 
-from session_roam.engine.conflicts.merging import (
-    merge_session,
-    merge_sessions,
+from session_roam.engine.conflicts.find import (
     pending_sessions,
     resolve_backup_session,
     resolve_session,
-    undo_session,
 )
+from session_roam.engine.conflicts.merging import merge_session, merge_sessions, undo_session
 from session_roam.engine.core.backup import create_backup, latest_backup, list_backups
 from session_roam.engine.core.paths import claude_config_dir
 from session_roam.engine.core.store import find_session_files

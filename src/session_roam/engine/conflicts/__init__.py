@@ -11,15 +11,17 @@ from typing import TYPE_CHECKING
 from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
+    from session_roam.engine.conflicts.find import (
+        describe_pending,
+        pending_sessions,
+        resolve_backup_session,
+        resolve_session,
+    )
     from session_roam.engine.conflicts.forks import mark_stolen_session
     from session_roam.engine.conflicts.merging import (
         MergeResult,
         backed_up_sessions,
-        describe_pending,
         merge_sessions,
-        pending_sessions,
-        resolve_backup_session,
-        resolve_session,
         undo_session,
     )
     from session_roam.engine.conflicts.watch import Watcher, WatchEvent
@@ -41,17 +43,14 @@ __all__ = [
 __getattr__ = lazy_face(
     __name__,
     {
-        "forks": ("mark_stolen_session",),
-        "merging": (
-            "MergeResult",
-            "backed_up_sessions",
+        "find": (
             "describe_pending",
-            "merge_sessions",
             "pending_sessions",
             "resolve_backup_session",
             "resolve_session",
-            "undo_session",
         ),
+        "forks": ("mark_stolen_session",),
+        "merging": ("MergeResult", "backed_up_sessions", "merge_sessions", "undo_session"),
         "watch": ("WatchEvent", "Watcher"),
     },
 )

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Final
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from session_roam.engine.conflicts.find import pending_sessions
 from session_roam.engine.conflicts.forks import TakeoverScan
-from session_roam.engine.conflicts.merging import merge_session, pending_sessions
+from session_roam.engine.conflicts.merging import merge_session
 from session_roam.engine.core.store import find_session_files, is_conflict_name
 from session_roam.errors import LeaseHeld, RoamError
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from session_roam.engine.core.paths import claude_config_dir, projects_dir
 from session_roam.engine.core.xdg import config_dir, state_dir
-from session_roam.engine.lease.engine import LeaseEngine, LocalLocks, ObservationStore
+from session_roam.engine.lease.engine import LeaseEngine
+from session_roam.engine.lease.local import LocalLocks, ObservationStore
 from session_roam.engine.lease.rule import CONFIG_KEY, DEFAULT_RULE, LeaseRule, parse_rule
 from session_roam.errors import InvalidInput
 

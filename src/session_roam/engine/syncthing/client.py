@@ -2,23 +2,23 @@
 
 Only endpoints that Syncthing 2.x kept are called (``/rest/config/*``, ``/rest/db/*``,
 ``/rest/events``, ``/rest/system/*``), so one client serves 1.12+ and 2.x. Every httpx error is
-translated in one place, ``_translate_http_errors``, into the ``SyncthingError`` family with the
+translated in one place, ``syncthing.http``, into the ``SyncthingError`` family with the
 cause chained. The API key lives only in the HTTP client's default headers: it is never
 formatted into a message, a log line or ``repr``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import httpx
 import tenacity
 
 from session_roam.engine.syncthing.events import EventSubscription
+from session_roam.engine.syncthing.http import translate_http_errors
 from session_roam.engine.syncthing.models import (
     Completion,
     Connection,
@@ -32,7 +32,6 @@ from session_roam.engine.syncthing.models import (
     SystemStatus,
 )
 from session_roam.errors import (
-    ApiKeyRejected,
     SyncthingError,
     SyncthingUnreachable,
 )
@@ -52,45 +51,6 @@ MAX_SUPPORTED: Final = SyncthingVersion(3, 0, 0)
 
 _RETRYABLE: Final = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)
 _LONG_TIMEOUT_S: Final = 300.0
-
-
-@contextlib.contextmanager
-def _translate_http_errors(base_url: str, what: str, secret: str = "") -> Iterator[None]:
-    """The one seam where httpx exceptions become roam errors (shape of httpx's own
-    ``map_httpcore_exceptions``). ``what`` names the request; ``secret`` is scrubbed from any
-    text taken from the exception, so not even a reflected key can leak."""
-
-    def scrub(text: str) -> str:
-        return text.replace(secret, "***") if secret else text
-
-    try:
-        yield
-    except httpx.HTTPStatusError as exc:
-        status = exc.response.status_code
-        if status in (401, 403):
-            raise ApiKeyRejected(
-                f"Syncthing at {base_url} refused the API key ({status}) for {what}.",
-                hint="Unset STGUIAPIKEY to use the key in Syncthing's own config.xml, or point "
-                "--syncthing-home at the config of the Syncthing that is running there.",
-            ) from exc
-        body = scrub(exc.response.text.strip().splitlines()[0][:200]) if exc.response.text else ""
-        detail = f": {body}" if body else ""
-        raise SyncthingError(
-            f"Syncthing at {base_url} answered {status} to {what}{detail}."
-        ) from exc
-    except httpx.TimeoutException as exc:
-        raise SyncthingUnreachable(
-            f"Syncthing at {base_url} did not answer {what} in time."
-        ) from exc
-    except (httpx.ConnectError, httpx.NetworkError, httpx.ProxyError) as exc:
-        raise SyncthingUnreachable(
-            f"Nothing answers at {base_url} ({scrub(str(exc)) or type(exc).__name__})."
-        ) from exc
-    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, httpx.CookieConflict) as exc:
-        raise SyncthingError(
-            f"Talking to Syncthing at {base_url} failed during {what} "
-            f"({type(exc).__name__}: {scrub(str(exc))})."
-        ) from exc
 
 
 class SyncthingClient:
@@ -159,7 +119,7 @@ class SyncthingClient:
             response.raise_for_status()
             return response
 
-        with _translate_http_errors(self.base_url, what, self._secret):
+        with translate_http_errors(self.base_url, what, self._secret):
             if method == "GET":
                 return self._get_retry(send)
             return send()

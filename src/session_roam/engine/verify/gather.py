@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from session_roam import __version__
 from session_roam.engine.claude.cleanup import cleanup_days, deletion_policy
-from session_roam.engine.conflicts.merging import pending_sessions
+from session_roam.engine.conflicts.find import pending_sessions
 from session_roam.engine.core import xdg
 from session_roam.engine.core.backup_bound import BackupUsage, measure
 from session_roam.engine.core.paths import claude_config_dir, projects_dir
