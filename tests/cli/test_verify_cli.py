@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pytest
     from typer.testing import Result
 
-    from session_roam.engine.verify.gather import VerifyRequest
+    from session_roam.engine.verify.connect import VerifyRequest
 
 OK = Finding("service", Status.OK, "Syncthing v1.19.2 is running.")
 BAD = Finding("ignore", Status.FAIL, "There is no .stignore.", fix="roam verify --fix", auto=True)

@@ -18,16 +18,8 @@ from typing import TYPE_CHECKING, Literal
 import pytest
 
 from session_roam.engine.lease import protocol as lease_protocol
-from session_roam.engine.lease.model import (
-    Claim,
-    ClaimState,
-    ClaimView,
-    Decision,
-    ReleaseStamp,
-    Verdict,
-    decide,
-    next_ticket,
-)
+from session_roam.engine.lease.bakery import Decision, Verdict, decide
+from session_roam.engine.lease.model import Claim, ClaimState, ClaimView, ReleaseStamp, next_ticket
 from session_roam.engine.lease.protocol import Flow, Lost, Publish, Read, Sleep, Won
 from session_roam.engine.lease.rule import Provisional, newest_stamp, provisional
 from tests.engine import lease_sim, lease_sim_session

@@ -16,14 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from session_roam.engine.lease.bakery import has_majority
 from session_roam.engine.lease.local import LocalLocks, ObservationStore, boot_id
-from session_roam.engine.lease.model import (
-    Claim,
-    ClaimView,
-    has_majority,
-    live_views,
-    make_view,
-)
+from session_roam.engine.lease.model import Claim, ClaimView, live_views, make_view
 from session_roam.engine.lease.protocol import Flow, Lost, Publish, Read, Sleep, Won
 from session_roam.engine.lease.rule import DEFAULT_RULE, LeaseRule, allows_provisional
 from session_roam.errors import PeerUnreachable, SyncTimeout

@@ -27,12 +27,11 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
+from session_roam.engine.lease.bakery import Verdict, decide
 from session_roam.engine.lease.model import (
     Claim,
     ClaimState,
     ClaimView,
-    Verdict,
-    decide,
     live_views,
     next_ticket,
     order_key,

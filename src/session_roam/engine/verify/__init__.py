@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
+    from session_roam.engine.verify.connect import VerifyRequest
     from session_roam.engine.verify.model import VerifyReport
-    from session_roam.engine.verify.run import VerifyRequest, verify
+    from session_roam.engine.verify.run import verify
     from session_roam.engine.verify.status import StatusReport, collect_status
 
 __all__ = ["StatusReport", "VerifyReport", "VerifyRequest", "collect_status", "verify"]
@@ -20,8 +21,9 @@ __all__ = ["StatusReport", "VerifyReport", "VerifyRequest", "collect_status", "v
 __getattr__ = lazy_face(
     __name__,
     {
+        "connect": ("VerifyRequest",),
         "model": ("VerifyReport",),
-        "run": ("VerifyRequest", "verify"),
+        "run": ("verify",),
         "status": ("StatusReport", "collect_status"),
     },
 )

@@ -26,12 +26,13 @@ from session_roam.engine.syncthing.ignore import install_stignore
 from session_roam.engine.syncthing.local import find_roam_folder
 from session_roam.engine.syncthing.node import spawn_detached
 from session_roam.engine.verify.checks import run_checks
-from session_roam.engine.verify.gather import VerifyRequest, connect, gather, lease_engine
+from session_roam.engine.verify.connect import VerifyRequest, connect
+from session_roam.engine.verify.gather import gather, lease_engine
 from session_roam.engine.verify.model import FixAction, VerifyReport
 from session_roam.errors import RoamError
 
 if TYPE_CHECKING:
-    from session_roam.engine.verify.gather import Connection
+    from session_roam.engine.verify.connect import Connection
     from session_roam.engine.verify.model import Finding
 
 __all__ = ["VerifyRequest", "apply_fixes", "verify"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from session_roam.engine.lease.model import has_majority
+from session_roam.engine.lease.bakery import has_majority
 from session_roam.engine.lease.rule import DEFAULT_RULE, LeaseRule, allows_provisional
 from session_roam.engine.lease.setup import configured_rule
 from session_roam.engine.resume.awareness import LIST_WAIT_S, await_cluster
