@@ -287,3 +287,26 @@ def test_the_engine_holds_subpackages_and_a_handful_of_modules() -> None:
     engine = PACKAGE / "engine"
     loose = sorted(p.name for p in engine.glob("*.py") if p.name != "__init__.py")
     assert loose == ["face.py"]
+
+
+#: A module past this many lines holds more than one job: split it by job (docs/architecture.md).
+MAX_LINES = 400
+
+
+def test_no_module_is_over_400_lines() -> None:
+    sizes = {
+        module: len(path.read_text(encoding="utf-8").splitlines())
+        for module, path in modules().items()
+    }
+    assert {module: n for module, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_the_architecture_document_lists_the_same_floors() -> None:
+    """docs/architecture.md has the floors as a table, top first: ``| n | `unit` | ... |``."""
+    text = (SRC.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    documented = [
+        line.split("|")[2].strip().strip("`")
+        for line in text.splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip().isdigit()
+    ]
+    assert documented == [unit for units in reversed(LAYERS) for unit in units]
