@@ -165,6 +165,29 @@ def test_no_import_circle_between_units() -> None:
     assert circles == []
 
 
+def test_no_import_circle_between_modules() -> None:
+    """Not even inside a unit, nor for the type checker: a circle is one job in two files."""
+    known = modules()
+    graph: dict[str, set[str]] = {}
+    for imp in all_imports():
+        target = target_of(imp, known)
+        if target in known and target != imp.importer:
+            graph.setdefault(imp.importer, set()).add(target)
+    circles = []
+    for start in sorted(graph):
+        seen: set[str] = set()
+        todo = list(graph[start])
+        while todo:
+            node = todo.pop()
+            if node == start:
+                circles.append(start)
+                break
+            if node not in seen:
+                seen.add(node)
+                todo.extend(graph.get(node, ()))
+    assert circles == []
+
+
 def test_merge_imports_nothing_from_the_engine_or_the_cli() -> None:
     leaks = [
         f"{where}: {target}"

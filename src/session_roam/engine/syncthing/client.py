@@ -360,7 +360,8 @@ class SyncthingClient:
         """
         return EventSubscription(self, tuple(event_types))
 
-    def _events(self, mask: str, since: int, timeout_s: int, limit: int = 0) -> list[Event]:
+    def fetch_events(self, mask: str, since: int, timeout_s: int, limit: int = 0) -> list[Event]:
+        """One long poll of ``/rest/events``; ``EventSubscription`` keeps the cursor."""
         params: dict[str, str | int] = {"events": mask, "since": since, "timeout": timeout_s}
         if limit:
             params["limit"] = limit

@@ -9,26 +9,36 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from session_roam.errors import SyncTimeout
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from session_roam.engine.syncthing.client import SyncthingClient
     from session_roam.engine.syncthing.models import Event
 
-__all__ = ["EventSubscription"]
+__all__ = ["EventSource", "EventSubscription"]
+
+
+class EventSource(Protocol):
+    """What a subscription needs of a client (``SyncthingClient`` is one); no import of it here."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def fetch_events(self, mask: str, since: int, timeout_s: int, limit: int = 0) -> list[Event]:
+        """Events of ``mask`` after ``since``, waiting up to ``timeout_s`` for the first."""
+        ...
 
 
 class EventSubscription:
     """A cursor over one ``events=`` mask; ``wait_for`` long-polls until a match or a deadline."""
 
-    def __init__(self, client: SyncthingClient, event_types: tuple[str, ...]) -> None:
+    def __init__(self, client: EventSource, event_types: tuple[str, ...]) -> None:
         self._client = client
         self._mask = ",".join(event_types)
-        newest = client._events(self._mask, since=0, timeout_s=0, limit=1)
+        newest = client.fetch_events(self._mask, since=0, timeout_s=0, limit=1)
         self._since = max((e.id for e in newest), default=0)
 
     def __repr__(self) -> str:
@@ -36,7 +46,7 @@ class EventSubscription:
 
     def poll(self, timeout_s: float = 0.0) -> list[Event]:
         """Events after the cursor, waiting up to ``timeout_s`` for the first one."""
-        events = self._client._events(self._mask, self._since, max(0, math.ceil(timeout_s)))
+        events = self._client.fetch_events(self._mask, self._since, max(0, math.ceil(timeout_s)))
         if events:
             self._since = max(e.id for e in events)
         return events
