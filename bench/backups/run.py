@@ -47,9 +47,9 @@ def _run(work: Path, megabytes: int, repeat: int, prune: bool) -> dict[str, Any]
         XDG_CONFIG_HOME=str(work / "config"),
         CLAUDE_CONFIG_DIR=str(work / "claude"),
     )
-    from session_roam.engine.backup import backups_root
-    from session_roam.engine.conflicts import merge_session, undo_session
-    from session_roam.engine.store import find_session_files
+    from session_roam.engine.conflicts.merging import merge_session, undo_session
+    from session_roam.engine.core.backup import backups_root
+    from session_roam.engine.core.store import find_session_files
 
     projects = work / "claude" / "projects"
     project = projects / "-home-u-proj"
@@ -76,8 +76,8 @@ def _run(work: Path, megabytes: int, repeat: int, prune: bool) -> dict[str, Any]
         "merge_seconds": merge_s,
     }
     if prune:
-        from session_roam.engine.backup_bound import BackupBound
-        from session_roam.engine.backup_bound import prune as prune_store
+        from session_roam.engine.core.backup_bound import BackupBound
+        from session_roam.engine.core.backup_bound import prune as prune_store
 
         later = datetime.now(UTC) + timedelta(days=365)
         idle = prune_store(BackupBound(), now=datetime.now(UTC))

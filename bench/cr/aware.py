@@ -26,8 +26,8 @@ from tests.e2e.cr_support import executable, home_of, roam_argv, roam_env
 from tests.support.claude import ClaudeDriver
 from tests.support.fake_api import FakeMessagesApi
 
-from session_roam.engine.awareness import await_cluster
-from session_roam.engine.cluster import Cluster, ClusterSpec
+from session_roam.engine.resume.awareness import await_cluster
+from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
 from .run import _load, _p95_ms, _timed
 

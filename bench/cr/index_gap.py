@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
-from session_roam.engine.cluster import Cluster, ClusterSpec
-from session_roam.engine.stfolder import folder_body
+from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
+from session_roam.engine.syncthing.folder import folder_body
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from session_roam.engine.cluster import ClusterNode
+    from session_roam.engine.syncthing.cluster import ClusterNode
 
 _SPEC: Final = Path(__file__).resolve().parents[2] / "fixtures" / "clusters" / "pair.toml"
 _POLL_S: Final = 0.005

@@ -44,7 +44,10 @@ def _write() -> None:
 def main() -> None:
     atexit.register(_write)
     started = time.time()
-    from session_roam.engine import coordinate, journal, lease_syncthing, syncthing
+    from session_roam.engine.lease import transport as lease_syncthing
+    from session_roam.engine.resume import coordinate, coordinator
+    from session_roam.engine.sessions import journal
+    from session_roam.engine.syncthing import client as syncthing
 
     _EVENTS.append(("import engine.coordinate", started, time.time()))
     for attribute in (
@@ -58,8 +61,8 @@ def main() -> None:
     ):
         _patch(coordinate, attribute, attribute)
     for attribute in ("acquire", "wait_in_sync", "newer_elsewhere"):
-        _patch(coordinate.SyncthingCoordinator, attribute, attribute)
-    _patch(coordinate._HeldLease, "release", "release")
+        _patch(coordinator.SyncthingCoordinator, attribute, attribute)
+    _patch(coordinator.HeldLease, "release", "release")
     _patch(journal.Journal, "record", "journal.record")
     _patch(journal.Journal, "note", "journal.note")
     _patch(lease_syncthing.SyncthingTransport, "publish", "publish")

@@ -29,7 +29,7 @@ from tests.e2e.cr_support import executable, home_of, roam_env
 from tests.support.claude import ClaudeDriver
 from tests.support.fake_api import FakeMessagesApi
 
-from session_roam.engine.cluster import Cluster, ClusterSpec
+from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
 _ROOT: Final = Path(__file__).resolve().parents[2]
 _SPEC: Final = _ROOT / "fixtures" / "clusters" / "pair.toml"

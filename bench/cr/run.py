@@ -31,12 +31,12 @@ from tests.support.claude import ClaudeDriver
 from tests.support.conversation import conversation_of
 from tests.support.fake_api import FakeMessagesApi
 
-from session_roam.engine.cluster import Cluster, ClusterSpec
+from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from session_roam.engine.cluster import ClusterNode
+    from session_roam.engine.syncthing.cluster import ClusterNode
 
 _SPEC: Final = Path(__file__).resolve().parents[2] / "fixtures" / "clusters" / "pair.toml"
 _STAMP_SCRIPT: Final = """#!/bin/sh

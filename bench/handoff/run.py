@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from session_roam.engine.cluster import Cluster, ClusterSpec
+from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
 if TYPE_CHECKING:
-    from session_roam.engine.cluster import ClusterNode
+    from session_roam.engine.syncthing.cluster import ClusterNode
 
 _SPEC: Final = Path(__file__).resolve().parents[2] / "fixtures" / "clusters" / "pair.toml"
 _SEED_WATCHER_S: Final = 2

@@ -20,13 +20,13 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from session_roam.engine import lease
-from session_roam.engine.cluster import Cluster, ClusterSpec
-from session_roam.engine.lease_syncthing import SyncthingTransport
+from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.transport import SyncthingTransport
+from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 from session_roam.errors import LeaseHeld
 
 if TYPE_CHECKING:
-    from session_roam.engine.lease_engine import LeaseEngine
+    from session_roam.engine.lease.engine import LeaseEngine
 
 _SPECS: Final = Path(__file__).resolve().parents[2] / "fixtures" / "clusters"
 

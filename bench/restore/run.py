@@ -21,8 +21,8 @@ import time
 import uuid
 from pathlib import Path
 
-from session_roam.engine.archive import refresh_archive
-from session_roam.engine.restore import restore
+from session_roam.engine.deletions.archive import refresh_archive
+from session_roam.engine.deletions.restore import restore
 
 
 def _make(projects: Path, sessions: int, kb: int) -> int:

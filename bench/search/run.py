@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import COMMON_WORD, RARE_WORD, append_turns, generate
 
-from session_roam.engine.search import _run, search_sessions
-from session_roam.engine.search_index import INDEX_NAME, SearchIndex
+from session_roam.engine.sessions.search import _run, search_sessions
+from session_roam.engine.sessions.search_index import INDEX_NAME, SearchIndex
 
 
 def _pct(samples: list[float], q: float) -> float:

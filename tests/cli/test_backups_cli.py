@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine.backup import Original, create_backup, list_backups
-from session_roam.engine.backup_bound import config_path
+from session_roam.engine.core.backup import Original, create_backup, list_backups
+from session_roam.engine.core.backup_bound import config_path
 from tests.engine.sessiontree import SID
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from session_roam.cli.app import app
-from session_roam.engine.paths import claude_config_dir, project_slug
+from session_roam.engine.core.paths import claude_config_dir, project_slug
 from tests.engine.sessiontree import BASE, FROM_A, SID, SID2, STAMP_A, Tree
 from tests.merge.sessions import late_reply_fork
 
@@ -225,7 +225,7 @@ def test_merge_of_an_unreadable_copy_exits_2_and_changes_nothing(
         raise PermissionError(13, "Permission denied", str(path))
 
     # Tests run as root here, where chmod 000 does not stop a read; fail the read itself.
-    monkeypatch.setattr("session_roam.engine.store._read_once", denied)
+    monkeypatch.setattr("session_roam.engine.core.store._read_once", denied)
     _fails_cleanly(roam("conflicts", "merge", SID), 2, "permission denied")
     assert tree.tree_hash() == before
 
@@ -324,7 +324,7 @@ class _NoEngine:
 @pytest.fixture
 def leased(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every session's lease is live on some machine (the cluster itself is faked)."""
-    from session_roam.engine import lease
+    from session_roam.engine.lease import api as lease
 
     monkeypatch.setattr(lease, "open_engine", lambda claude_dir=None: _NoEngine())
     monkeypatch.setattr(lease, "is_live", lambda session_id, engine=None: True)

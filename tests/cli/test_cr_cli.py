@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine.journal import Journal
-from session_roam.engine.paths import project_slug
+from session_roam.engine.core.paths import project_slug
+from session_roam.engine.sessions.journal import Journal
 
 if TYPE_CHECKING:
     from pathlib import Path

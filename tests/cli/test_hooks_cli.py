@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine.journal import Journal
+from session_roam.engine.sessions.journal import Journal
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine import xdg
-from session_roam.engine.journal import Journal
+from session_roam.engine.core import xdg
+from session_roam.engine.sessions.journal import Journal
 from tests.support.litter import dead_temp_name
 
 if TYPE_CHECKING:

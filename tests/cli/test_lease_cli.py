@@ -9,15 +9,15 @@ import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine import lease
-from session_roam.engine.paths import claude_config_dir
+from session_roam.engine.core.paths import claude_config_dir
+from session_roam.engine.lease import api as lease
 from tests.engine.lease_fakes import FakeClock, FakeNet, FakeTransport, make_engine
 from tests.merge.sessions import SessionWriter
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from session_roam.engine.lease_engine import LeaseEngine
+    from session_roam.engine.lease.engine import LeaseEngine
 
 SESSION = "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70"
 

@@ -9,8 +9,8 @@ SNIPPET = (
     "import logging, sys\n"
     "from session_roam.cli.logs import configure_logging\n"
     "configure_logging(sys.argv[1] == 'v')\n"
-    "logging.getLogger('session_roam.engine.lease').warning('going ahead without %s', 'beta')\n"
-    "logging.getLogger('session_roam.engine.lease').debug('detail')\n"
+    "logging.getLogger('session_roam.engine.lease.api').warning('going ahead without %s', 'beta')\n"
+    "logging.getLogger('session_roam.engine.lease.api').debug('detail')\n"
 )
 
 
@@ -27,6 +27,6 @@ def test_logs_show_a_warning_as_one_plain_line() -> None:
 
 def test_logs_verbose_names_level_and_module_and_shows_debug() -> None:
     assert _stderr("v") == (
-        "WARNING session_roam.engine.lease: going ahead without beta\n"
-        "DEBUG session_roam.engine.lease: detail\n"
+        "WARNING session_roam.engine.lease.api: going ahead without beta\n"
+        "DEBUG session_roam.engine.lease.api: detail\n"
     )

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from session_roam.engine.backup import backups_root, list_backups
-from session_roam.engine.temps import TEMP_PREFIX
+from session_roam.engine.core.backup import backups_root, list_backups
+from session_roam.engine.core.temps import TEMP_PREFIX
 from tests.engine.sessiontree import SID, STAMP_A, Tree, row, u
 from tests.support.crash import run_roam
 

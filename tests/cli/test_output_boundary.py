@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from session_roam.cli import output, resume, sessions, verify
+from session_roam.cli import output, resume, search, sessions, verify
 from session_roam.cli.app import app
 from session_roam.cli.output import SafeConsole, plain, print_error
 from session_roam.cli.resume import TerminalUI
-from session_roam.engine.search import Match
-from session_roam.engine.sessions import SessionSummary
-from session_roam.engine.verify_model import Finding, Status, VerifyReport
+from session_roam.engine.sessions.listing import SessionSummary
+from session_roam.engine.sessions.search import Match
+from session_roam.engine.verify.model import Finding, Status, VerifyReport
 from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def _render_ls(text: str) -> None:
 
 def _render_cf(text: str) -> None:
     match = Match("s", "p", "-p", text, text, "2026", "user", text + " x", ((0, 2),), 1.0)
-    sessions.print_matches((match,))
+    search.print_matches((match,))
 
 
 def _render_verify(text: str) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine.archive import refresh_archive
+from session_roam.engine.deletions.archive import refresh_archive
 from session_roam.errors import ExitCode
 
 if TYPE_CHECKING:

@@ -19,11 +19,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from session_roam.cli.app import app
-from session_roam.engine.cluster import free_ports
-from session_roam.engine.node import SyncthingProcess, stop_pid
-from session_roam.engine.peers import ensure_peer
-from session_roam.engine.stconfig import generate_config, harden_config
-from session_roam.engine.untrusted import serve_encrypted_folder
+from session_roam.engine.syncthing.cluster import free_ports
+from session_roam.engine.syncthing.config import generate_config, harden_config
+from session_roam.engine.syncthing.node import SyncthingProcess, stop_pid
+from session_roam.engine.syncthing.peers import ensure_peer
+from session_roam.engine.syncthing.untrusted import serve_encrypted_folder
 from tests.support.cluster import wait_until
 from tests.support.machine import Machine, fake_device_id, new_machine, private_env
 from tests.support.syncthing_bin import SYNCTHING
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from session_roam.engine.syncthing import SyncthingClient
+    from session_roam.engine.syncthing.client import SyncthingClient
 
 SECRET = "always-on-pw-must-never-leak-7319"  # noqa: S105 - a test secret that must never leak
 FOLDER = "claude-projects"

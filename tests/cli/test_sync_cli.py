@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine.node import stop_pid
-from session_roam.engine.stconfig import generate_config, harden_config
+from session_roam.engine.syncthing.config import generate_config, harden_config
+from session_roam.engine.syncthing.node import stop_pid
 from tests.support.cluster import wait_until
 from tests.support.machine import Machine, fake_device_id, new_machine, private_env
 from tests.support.syncthing_bin import SYNCTHING
@@ -457,7 +457,8 @@ def test_setup_on_two_machines_pairs_them_and_syncs_a_session(
     id_b = _json(b.roam("--json", *_setup_args(b, "--device-id", id_a, "--address", a.listen)))[
         "device_id"
     ]
-    # the earlier machine learns the later one's ID last; only it dials (see engine/cluster.py)
+    # the earlier machine learns the later one's ID last; only it dials
+    # (see engine/syncthing/cluster.py)
     assert a.setup("--device-id", id_b, "--address", b.listen).exit_code == 0
     session = a.projects_dir / "-home-user-proj" / "s.jsonl"
     session.parent.mkdir(parents=True)
@@ -487,6 +488,6 @@ def _setup_args(made: Machine, *extra: str) -> list[str]:
 
 
 def test_fake_device_id_is_valid() -> None:
-    from session_roam.engine.deviceid import parse_device_id
+    from session_roam.engine.syncthing.deviceid import parse_device_id
 
     assert parse_device_id(OTHER).canonical == OTHER

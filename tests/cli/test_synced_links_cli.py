@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from session_roam.cli.app import app
-from session_roam.engine.paths import claude_config_dir
+from session_roam.engine.core.paths import claude_config_dir
 from tests.engine.sessiontree import BASE, SID, SID2, STAMP_A, Tree
 
 if TYPE_CHECKING:

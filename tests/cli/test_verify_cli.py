@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine import verify as engine_verify
-from session_roam.engine.verify_model import Finding, FixAction, Status, VerifyReport
+from session_roam.engine.verify import run as engine_verify
+from session_roam.engine.verify.model import Finding, FixAction, Status, VerifyReport
 from session_roam.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pytest
     from typer.testing import Result
 
-    from session_roam.engine.verify_gather import VerifyRequest
+    from session_roam.engine.verify.connect import VerifyRequest
 
 OK = Finding("service", Status.OK, "Syncthing v1.19.2 is running.")
 BAD = Finding("ignore", Status.FAIL, "There is no .stignore.", fix="roam verify --fix", auto=True)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
     from pathlib import Path
 
-    from session_roam.engine.cluster import Cluster, ClusterNode
+    from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
     from tests.support.fake_api import FakeMessagesApi
 
 __all__ = [

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine.cluster import Cluster
+from session_roam.engine.syncthing.cluster import Cluster
 from tests.support.cluster import load_spec, wait_until
 
 if TYPE_CHECKING:

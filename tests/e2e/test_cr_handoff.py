@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from session_roam.engine.cluster import Cluster
+    from session_roam.engine.syncthing.cluster import Cluster
     from tests.support.claude import ClaudeDriver, MakeHome
     from tests.support.fake_api import FakeMessagesApi
 

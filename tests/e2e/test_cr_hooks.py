@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.lease import file_stamp
+from session_roam.engine.lease.api import file_stamp
 from tests.e2e.cr_support import home_of, protect_markers, roam_env, run_roam
 from tests.support.cluster import wait_until
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from session_roam.engine.cluster import Cluster
+    from session_roam.engine.syncthing.cluster import Cluster
     from tests.support.claude import ClaudeDriver
 
 pytest_plugins = ["tests.support.cluster_fixtures"]

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.node import PID_FILE, stop_pid
-from session_roam.engine.procs import pid_alive
+from session_roam.engine.core.procs import pid_alive
+from session_roam.engine.syncthing.node import PID_FILE, stop_pid
 from tests.e2e.cr_support import (
     claim_state,
     executable,
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from session_roam.engine.cluster import Cluster, ClusterNode
+    from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
     from tests.support.claude import ClaudeDriver
     from tests.support.cluster import MakeCluster
     from tests.support.fake_api import FakeMessagesApi

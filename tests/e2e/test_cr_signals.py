@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.paths import project_slug
+from session_roam.engine.core.paths import project_slug
 from tests.e2e.cr_support import (
     SLEEPER_SCRIPT,
     claim_state,
@@ -32,7 +32,7 @@ from tests.support.cluster import wait_until
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from session_roam.engine.cluster import Cluster, ClusterNode
+    from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
 
 pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e

@@ -24,15 +24,15 @@ import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine.restore import heal
-from session_roam.engine.stfolder import DEFAULT_FOLDER_ID
-from session_roam.engine.tombstones import TOMBSTONES_DIR
+from session_roam.engine.deletions.restore import heal
+from session_roam.engine.deletions.tombstones import TOMBSTONES_DIR
+from session_roam.engine.syncthing.folder import DEFAULT_FOLDER_ID
 from tests.support.cluster import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from session_roam.engine.cluster import Cluster, ClusterNode
+    from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
     from tests.support.cluster import MakeCluster
 
 pytest_plugins = ["tests.support.cluster_fixtures"]

@@ -20,21 +20,21 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from session_roam.engine import lease
-from session_roam.engine.backup import backups_root
-from session_roam.engine.cluster import Cluster, ClusterSpec, NodeSpec
-from session_roam.engine.lease_syncthing import SyncthingTransport
-from session_roam.engine.stconfig import read_config
-from session_roam.engine.syncthing import SyncthingClient
-from session_roam.engine.verify_checks_synced import gather_synced_data
-from session_roam.engine.watch import Watcher, WatchEvent
+from session_roam.engine.conflicts.watch import Watcher, WatchEvent
+from session_roam.engine.core.backup import backups_root
+from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.transport import SyncthingTransport
+from session_roam.engine.syncthing.client import SyncthingClient
+from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec, NodeSpec
+from session_roam.engine.syncthing.config import read_config
+from session_roam.engine.verify.checks_synced import gather_synced_data
 from tests.e2e.cr_support import home_of, roam_env, run_roam
 from tests.support.cluster import running, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from session_roam.engine.cluster import ClusterNode
+    from session_roam.engine.syncthing.cluster import ClusterNode
     from tests.support.claude import ClaudeDriver
     from tests.support.fake_api import FakeMessagesApi
 

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from session_roam.engine.conflicts import merge_session
-from session_roam.engine.journal import Journal
-from session_roam.engine.journal_restore import restore_journal
-from session_roam.engine.store import find_session_files
+from session_roam.engine.conflicts.merging import merge_session
+from session_roam.engine.core.store import find_session_files
+from session_roam.engine.deletions.journal_restore import restore_journal
+from session_roam.engine.sessions.journal import Journal
 from session_roam.merge import resume_chain
 from tests.support.cluster import wait_until
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from session_roam.engine.cluster import Cluster, ClusterNode
+    from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
     from tests.support.cluster import MakeCluster
 
 pytest_plugins = ["tests.support.cluster_fixtures"]

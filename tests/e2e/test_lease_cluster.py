@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from session_roam.engine import lease
-from session_roam.engine.lease_syncthing import SyncthingTransport
+from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.transport import SyncthingTransport
 from session_roam.errors import LeaseHeld, PeerUnreachable
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from session_roam.engine.cluster import Cluster, ClusterNode
-    from session_roam.engine.lease_engine import LeaseEngine
+    from session_roam.engine.lease.engine import LeaseEngine
+    from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
 
 pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
@@ -133,9 +133,9 @@ def test_lease_cluster_races_have_exactly_one_winner(
 _HOLDER: Final = """
 import sys, time
 from pathlib import Path
-from session_roam.engine import lease
-from session_roam.engine.lease_syncthing import SyncthingTransport
-from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.transport import SyncthingTransport
+from session_roam.engine.syncthing.client import SyncthingClient
 import os
 client = SyncthingClient(sys.argv[1], os.environ["STGUIAPIKEY"])
 transport = SyncthingTransport(client, Path(sys.argv[2]), sys.argv[3])

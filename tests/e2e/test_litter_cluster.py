@@ -15,7 +15,7 @@ from tests.support.litter import dead_temp_name
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from session_roam.engine.cluster import Cluster, ClusterNode
+    from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
     from tests.support.cluster import MakeCluster
 
 pytest_plugins = ["tests.support.cluster_fixtures"]

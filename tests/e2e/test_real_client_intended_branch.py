@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from session_roam.engine.conflicts import merge_session
-from session_roam.engine.forks import file_has_fork, mark_fork_point
-from session_roam.engine.store import find_session_files
+from session_roam.engine.conflicts.forks import file_has_fork, mark_fork_point
+from session_roam.engine.conflicts.merging import merge_session
+from session_roam.engine.core.store import find_session_files
 from tests.support.conversation import conversation_of
 
 if TYPE_CHECKING:

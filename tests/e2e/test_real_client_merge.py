@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from session_roam.cli.app import app
-from session_roam.engine.backup import backups_root
+from session_roam.engine.core.backup import backups_root
 from tests.support.conversation import Conversation, conversation_of
 from tests.support.sessions import naive_union, torn
 
@@ -91,7 +91,10 @@ def _commands_in_time_order(session: DivergedSession, machines: str) -> list[str
 
 
 def _set_aside_lines(session_id: str) -> list[bytes]:
-    """Every line roam's merges of ``session_id`` set aside (backup layout: engine/backup.py)."""
+    """Every line roam's merges of ``session_id`` set aside.
+
+    Backup layout: engine/core/backup.py.
+    """
     lines: list[bytes] = []
     for path in sorted((backups_root() / session_id).glob("*/set_aside.jsonl")):
         for row in path.read_bytes().splitlines():

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.paths import project_slug
+from session_roam.engine.core.paths import project_slug
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from session_roam.engine.forks import file_has_fork
+from session_roam.engine.conflicts.forks import file_has_fork
 from tests.e2e.cr_support import home_of, reconnecting, roam_env, run_roam, start_roam
 from tests.support.claude import ClaudeDriver
 from tests.support.cluster import wait_until
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
     from pathlib import Path
 
-    from session_roam.engine.cluster import Cluster, ClusterNode
+    from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
 
 pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from session_roam.engine.node import SyncthingProcess
+from session_roam.engine.syncthing.node import SyncthingProcess
 from tests.e2e.cr_support import (
     claim_state,
     executable,
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from session_roam.engine.cluster import Cluster, ClusterNode
+    from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
     from tests.support.claude import ClaudeDriver
     from tests.support.fake_api import FakeMessagesApi
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from session_roam.engine.cluster import ClusterNode
+    from session_roam.engine.syncthing.cluster import ClusterNode
 
 pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e

@@ -22,21 +22,22 @@ import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine import lease, shell
-from session_roam.engine.cleanup import SAFE_CLEANUP_DAYS, ensure_safe_cleanup
-from session_roam.engine.cluster import Cluster, ClusterSpec, NodeSpec
-from session_roam.engine.lease_model import Claim, ClaimState, serialize_claim
-from session_roam.engine.lease_syncthing import SyncthingTransport
-from session_roam.engine.node import PID_FILE, stop_pid
-from session_roam.engine.nodeinfo import claude_version, publish, read_nodes
-from session_roam.engine.stignore import STIGNORE, patterns, template_text
+from session_roam.engine.claude.cleanup import SAFE_CLEANUP_DAYS, ensure_safe_cleanup
+from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.model import Claim, ClaimState, serialize_claim
+from session_roam.engine.lease.transport import SyncthingTransport
+from session_roam.engine.setup import shell
+from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec, NodeSpec
+from session_roam.engine.syncthing.ignore import STIGNORE, patterns, template_text
+from session_roam.engine.syncthing.node import PID_FILE, stop_pid
+from session_roam.engine.syncthing.nodeinfo import claude_version, publish, read_nodes
 from session_roam.errors import ExitCode
 from tests.support.cluster import running, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from session_roam.engine.cluster import ClusterNode
+    from session_roam.engine.syncthing.cluster import ClusterNode
 
 pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e

@@ -19,11 +19,11 @@ import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine.nodeinfo import read_nodes
+from session_roam.engine.syncthing.nodeinfo import read_nodes
 from tests.support.cluster import wait_until
 
 if TYPE_CHECKING:
-    from session_roam.engine.cluster import Cluster, ClusterNode
+    from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
     from tests.support.cluster import MakeCluster
 
 pytest_plugins = ["tests.support.cluster_fixtures"]

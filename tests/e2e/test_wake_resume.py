@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from session_roam.engine.cluster import ClusterNode
+    from session_roam.engine.syncthing.cluster import ClusterNode
     from tests.support.claude import ClaudeDriver
     from tests.support.fake_api import FakeMessagesApi
 

@@ -19,22 +19,22 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from session_roam.engine import lease
-from session_roam.engine.cluster import Cluster, ClusterSpec, NodeSpec
-from session_roam.engine.conflicts import merge_session
-from session_roam.engine.lease_syncthing import SyncthingTransport
-from session_roam.engine.stconfig import read_config
-from session_roam.engine.store import find_session_files
-from session_roam.engine.syncthing import SyncthingClient
-from session_roam.engine.watch import Watcher, WatchEvent
+from session_roam.engine.conflicts.merging import merge_session
+from session_roam.engine.conflicts.watch import Watcher, WatchEvent
+from session_roam.engine.core.store import find_session_files
+from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.transport import SyncthingTransport
+from session_roam.engine.syncthing.client import SyncthingClient
+from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec, NodeSpec
+from session_roam.engine.syncthing.config import read_config
 from tests.support.cluster import running, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from session_roam.engine.cluster import ClusterNode
-    from session_roam.engine.lease_engine import LeaseEngine
+    from session_roam.engine.lease.engine import LeaseEngine
+    from session_roam.engine.syncthing.cluster import ClusterNode
 
 pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = [

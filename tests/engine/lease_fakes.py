@@ -11,8 +11,9 @@ import shutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from session_roam.engine.lease_engine import LeaseEngine, LocalLocks, ObservationStore, Peer
-from session_roam.engine.lease_model import Claim, serialize_claim
+from session_roam.engine.lease.engine import LeaseEngine, Peer
+from session_roam.engine.lease.local import LocalLocks, ObservationStore
+from session_roam.engine.lease.model import Claim, serialize_claim
 from session_roam.errors import SyncTimeout
 
 if TYPE_CHECKING:

@@ -40,15 +40,10 @@ import functools
 import random
 from typing import TYPE_CHECKING, Any
 
-from session_roam.engine.lease_model import (
-    Claim,
-    ClaimState,
-    ClaimView,
-    has_majority,
-    make_view,
-)
-from session_roam.engine.lease_protocol import Flow, Lost, Publish, Read, Sleep, Won, acquire_flow
-from session_roam.engine.lease_rule import LeaseRule, allows_provisional, provisional
+from session_roam.engine.lease.bakery import has_majority
+from session_roam.engine.lease.model import Claim, ClaimState, ClaimView, make_view
+from session_roam.engine.lease.protocol import Flow, Lost, Publish, Read, Sleep, Won, acquire_flow
+from session_roam.engine.lease.rule import LeaseRule, allows_provisional, provisional
 from session_roam.errors import PeerUnreachable, SyncTimeout
 from tests.engine.lease_sim_config import (
     Replica,

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import random
 
-    from session_roam.engine.lease_model import Claim, Observation
-    from session_roam.engine.lease_protocol import Flow
+    from session_roam.engine.lease.model import Claim, Observation
+    from session_roam.engine.lease.protocol import Flow
 
 __all__ = ["Replica", "SimConfig", "SimResult", "StartRule", "mixed_faults", "two_machines"]
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Final
 
-from session_roam.engine.lease_model import serialize_claim
+from session_roam.engine.lease.model import serialize_claim
 from tests.engine.lease_sim_config import Replica
 from tests.engine.lease_sim_net import Message, Network, Power
 
 if TYPE_CHECKING:
     import random
 
-    from session_roam.engine.lease_model import Claim
+    from session_roam.engine.lease.model import Claim
     from tests.engine.lease_sim_config import SimConfig
 
 __all__ = ["Replicas"]

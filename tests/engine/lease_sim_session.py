@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Final
 
-from session_roam.engine.lease_model import ReleaseStamp
+from session_roam.engine.lease.model import ReleaseStamp
 from tests.engine.lease_sim_net import Message, Power
 
 if TYPE_CHECKING:

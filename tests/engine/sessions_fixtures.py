@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from session_roam.engine.paths import project_dir_for, project_slug, projects_dir
+from session_roam.engine.core.paths import project_dir_for, project_slug, projects_dir
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from session_roam.engine.archive import lost_files, refresh_archive, restore_file
-from session_roam.engine.journal import Journal
-from session_roam.engine.restore import list_lost, restore
+from session_roam.engine.deletions.archive import lost_files, refresh_archive, restore_file
+from session_roam.engine.deletions.restore import list_lost, restore
+from session_roam.engine.sessions.journal import Journal
 from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:

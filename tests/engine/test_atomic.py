@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.atomic import TEMP_PREFIX, atomic_write
+from session_roam.engine.core.atomic import TEMP_PREFIX, atomic_write
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -61,7 +61,7 @@ def test_atomic_write_failure_keeps_the_old_file_and_removes_the_temp(
     def broken_fsync(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("session_roam.engine.atomic.os.fsync", broken_fsync)
+    monkeypatch.setattr("session_roam.engine.core.atomic.os.fsync", broken_fsync)
     with pytest.raises(OSError, match="No space"):
         atomic_write(target, b"new")
     assert target.read_bytes() == b"old"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from session_roam.engine.awareness import (
+from session_roam.engine.resume.awareness import (
     AWAITING_INDEX,
     CONNECTING,
     INDEXED,
@@ -27,8 +27,8 @@ from session_roam.engine.awareness import (
     probe_name,
     scope_for,
 )
-from session_roam.engine.nodeinfo import NodeInfo, info_path, publish
-from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.syncthing.client import SyncthingClient
+from session_roam.engine.syncthing.nodeinfo import NodeInfo, info_path, publish
 
 if TYPE_CHECKING:
     from pathlib import Path

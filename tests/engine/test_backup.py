@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.backup import (
+from session_roam.engine.conflicts.merging import undo_session
+from session_roam.engine.core.backup import (
     Original,
     backed_up_sessions,
     backups_root,
@@ -20,9 +21,8 @@ from session_roam.engine.backup import (
     load_backup,
     mark_undone,
 )
-from session_roam.engine.backup_store import adopt_into_store, objects_root
-from session_roam.engine.conflicts import undo_session
-from session_roam.engine.temps import TEMP_PREFIX
+from session_roam.engine.core.backup_store import adopt_into_store, objects_root
+from session_roam.engine.core.temps import TEMP_PREFIX
 from session_roam.errors import InvalidInput, SessionNotFound
 from tests.engine.sessiontree import SID, SID2
 from tests.support.litter import dead_temp_name, legacy_backup

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.backup import (
+from session_roam.engine.conflicts.merging import merge_session
+from session_roam.engine.core.backup import (
     Backup,
     Original,
     backups_root,
@@ -18,11 +19,10 @@ from session_roam.engine.backup import (
     latest_backup,
     list_backups,
 )
-from session_roam.engine.backup_bound import BackupBound, load_bound, measure, prune
-from session_roam.engine.backup_store import objects_root
-from session_roam.engine.conflicts import merge_session
-from session_roam.engine.paths import claude_config_dir
-from session_roam.engine.store import find_session_files
+from session_roam.engine.core.backup_bound import BackupBound, load_bound, measure, prune
+from session_roam.engine.core.backup_store import objects_root
+from session_roam.engine.core.paths import claude_config_dir
+from session_roam.engine.core.store import find_session_files
 from session_roam.errors import InvalidInput, SessionNotFound
 from tests.engine.sessiontree import SID, SID2, Tree
 from tests.support.litter import dead_temp_name, legacy_backup

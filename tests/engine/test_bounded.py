@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from session_roam.bounds import MAX_RECORD_BYTES
-from session_roam.engine.bounded import Skipped, iter_lines, load_record
-from session_roam.engine.pathmap import PathMap
-from session_roam.engine.pick import custom_title, pick_session
-from session_roam.engine.resume import session_cwd
-from session_roam.engine.search import search_sessions
-from session_roam.engine.sessions import conversation_preview, list_summaries
+from session_roam.engine.core.bounded import Skipped, iter_lines, load_record
+from session_roam.engine.resume.safe import session_cwd
+from session_roam.engine.sessions.listing import conversation_preview, list_summaries
+from session_roam.engine.sessions.pathmap import PathMap
+from session_roam.engine.sessions.pick import custom_title, pick_session
+from session_roam.engine.sessions.search import search_sessions
 
 SID: Final = "0b5c7a52-9d1e-4b0e-9a55-3c1c1d2e3f40"
 DEEP: Final = b'{"type":"user","cwd":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
@@ -108,7 +108,7 @@ def test_a_line_over_the_length_cap_is_skipped_by_ls_and_cf(home: Path, tmp_path
 def test_the_take_over_search_finds_the_line_across_any_chunk_boundary(
     tmp_path: Path, chunk: int
 ) -> None:
-    from session_roam.engine.forks import TAKEOVER_NEEDLE, _holds_needle
+    from session_roam.engine.conflicts.forks import TAKEOVER_NEEDLE, _holds_needle
 
     path = tmp_path / "t.jsonl"
     path.write_bytes(b"x" * 11 + TAKEOVER_NEEDLE + b"y" * 9)

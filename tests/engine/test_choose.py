@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.awareness import INDEXED, UNREACHABLE, Awareness, PeerView
-from session_roam.engine.choose import choose_session
-from session_roam.engine.pick import PickedSession
+from session_roam.engine.resume.awareness import INDEXED, UNREACHABLE, Awareness, PeerView
+from session_roam.engine.resume.choose import choose_session
+from session_roam.engine.sessions.pick import PickedSession
 from session_roam.errors import PeerUnreachable, SessionNotFound, SyncTimeout
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def test_choose_refuses_naming_the_local_choice_when_no_machine_answers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
-        "session_roam.engine.coordinate.what_is_here", lambda _s: "This machine has 1 turn."
+        "session_roam.engine.resume.choose.what_is_here", lambda _s: "This machine has 1 turn."
     )
     cluster = FakeCluster(Awareness((VAULT_DOWN, ALPHA_DOWN)))
     with pytest.raises(PeerUnreachable) as refused:
@@ -141,7 +141,7 @@ def test_choose_says_no_session_only_after_the_cluster_has_none_either() -> None
 def test_choose_refuses_when_a_peer_index_did_not_arrive_in_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("session_roam.engine.coordinate.what_is_here", lambda _s: "")
+    monkeypatch.setattr("session_roam.engine.resume.choose.what_is_here", lambda _s: "")
     slow = PeerView("V", "vault", "awaiting-index", "its index is arriving")
     with pytest.raises(SyncTimeout, match="vault \\(its index is arriving\\)"):
         _choose(Here(S1), FakeCluster(Awareness((slow, PeerView("B", "b", INDEXED)))))

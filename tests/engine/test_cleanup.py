@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.cleanup import SAFE_CLEANUP_DAYS, cleanup_days, ensure_safe_cleanup
+from session_roam.engine.claude.cleanup import SAFE_CLEANUP_DAYS, cleanup_days, ensure_safe_cleanup
 from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:

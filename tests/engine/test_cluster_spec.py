@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from session_roam.engine.cluster import ClusterSpec, NodeSpec, free_ports
+from session_roam.engine.syncthing.cluster import ClusterSpec, NodeSpec, free_ports
 from session_roam.errors import InvalidInput
 
 SPECS = Path(__file__).resolve().parents[2] / "fixtures" / "clusters"

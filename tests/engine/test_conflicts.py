@@ -7,17 +7,15 @@ from typing import Any
 
 import pytest
 
-from session_roam.engine.backup import create_backup, latest_backup, list_backups
-from session_roam.engine.conflicts import (
-    merge_session,
-    merge_sessions,
+from session_roam.engine.conflicts.find import (
     pending_sessions,
     resolve_backup_session,
     resolve_session,
-    undo_session,
 )
-from session_roam.engine.paths import claude_config_dir
-from session_roam.engine.store import find_session_files
+from session_roam.engine.conflicts.merging import merge_session, merge_sessions, undo_session
+from session_roam.engine.core.backup import create_backup, latest_backup, list_backups
+from session_roam.engine.core.paths import claude_config_dir
+from session_roam.engine.core.store import find_session_files
 from session_roam.errors import InvalidInput, LeaseHeld, MergeError, SessionNotFound
 from tests.engine.sessiontree import (
     BASE,
@@ -264,7 +262,9 @@ def test_merge_stops_when_a_version_changes_underneath(
         main.write_bytes(FROM_B + row(u(9), u(4), "arrived meanwhile"))
         return made
 
-    monkeypatch.setattr("session_roam.engine.conflicts.create_backup", backup_then_syncthing_writes)
+    monkeypatch.setattr(
+        "session_roam.engine.conflicts.merging.create_backup", backup_then_syncthing_writes
+    )
     with pytest.raises(MergeError, match="changed while roam was merging"):
         merge_session(_session(tree))
     assert tree.conflict_files() == [f"-tmp-proj/{SID}.sync-conflict-{STAMP_A}.jsonl"]
@@ -382,7 +382,9 @@ def test_merge_stops_when_the_missing_main_file_arrives_meanwhile(
         tree.write(f"{SID}.jsonl", FROM_B)
         return made
 
-    monkeypatch.setattr("session_roam.engine.conflicts.create_backup", backup_then_main_arrives)
+    monkeypatch.setattr(
+        "session_roam.engine.conflicts.merging.create_backup", backup_then_main_arrives
+    )
     with pytest.raises(MergeError, match=f"{SID}.jsonl changed while roam was merging"):
         merge_session(_session(tree))
     assert (tree.project() / f"{SID}.jsonl").read_bytes() == FROM_B

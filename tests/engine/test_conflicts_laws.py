@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from session_roam.engine.conflicts import merge_session, undo_session
-from session_roam.engine.forks import needs_repair
-from session_roam.engine.store import find_session_files
+from session_roam.engine.conflicts.forks import needs_repair
+from session_roam.engine.conflicts.merging import merge_session, undo_session
+from session_roam.engine.core.store import find_session_files
 from tests.engine.sessiontree import BASE, FROM_A, FROM_B, SID, Tree, row, u
 from tests.merge.sessions import broken_tool_pairs, forked_sessions, split_pair_sessions
 

@@ -6,19 +6,20 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine import coordinate as coordinate_module
-from session_roam.engine import lease
-from session_roam.engine.coordinate import (
+from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.model import Claim, ClaimState, serialize_claim
+from session_roam.engine.resume import coordinate as coordinate_module
+from session_roam.engine.resume import coordinator as coordinator_module
+from session_roam.engine.resume.choose import what_is_here
+from session_roam.engine.resume.coordinate import (
     CrOptions,
-    SyncthingCoordinator,
-    acquire_lease,
     agent_namespaces,
     open_coordinator,
     run_cr,
 )
-from session_roam.engine.lease_model import Claim, ClaimState, serialize_claim
-from session_roam.engine.pick import PickedSession
-from session_roam.engine.stmodels import Connection, FileInfo, FolderStatus
+from session_roam.engine.resume.coordinator import SyncthingCoordinator, acquire_lease
+from session_roam.engine.sessions.pick import PickedSession
+from session_roam.engine.syncthing.models import Connection, FileInfo, FolderStatus
 from session_roam.errors import (
     LeaseHeld,
     RoamError,
@@ -32,7 +33,7 @@ from tests.engine.lease_fakes import FakeClock, FakeNet, FakeTransport, make_eng
 from tests.support.st_home import write_st_config
 
 if TYPE_CHECKING:
-    from session_roam.engine.lease_engine import LeaseEngine
+    from session_roam.engine.lease.engine import LeaseEngine
 
 pytest_plugins = ["tests.support.st_home_fixtures"]
 
@@ -114,7 +115,7 @@ def test_acquire_lease_tries_again_after_a_transient_syncthing_error(
         return "lease"
 
     monkeypatch.setattr(lease, "acquire", flaky)
-    monkeypatch.setattr(coordinate_module, "_RETRY_PAUSE_S", 0.0)
+    monkeypatch.setattr(coordinator_module, "_RETRY_PAUSE_S", 0.0)
     assert str(acquire_lease(SID, tmp_path / "s.jsonl")) == "lease"
     assert len(calls) == 2
 
@@ -192,14 +193,14 @@ def _user(text: str, stamp: str) -> str:
 
 def test_what_is_here_names_the_turns_and_the_last_prompt(tmp_path: Path) -> None:
     rows = [_user("one", "2026-11-25T10:00:00Z"), _user("two on alpha", "2026-11-25T10:05:00Z")]
-    assert coordinate_module.what_is_here(_picked(tmp_path, rows)) == (
+    assert what_is_here(_picked(tmp_path, rows)) == (
         "This machine has 2 turns of it; the last, at 2026-11-25T10:05:00Z, was 'two on alpha'."
     )
 
 
 def test_what_is_here_says_when_there_is_no_turn_yet(tmp_path: Path) -> None:
     picked = _picked(tmp_path, ['{"type":"summary","summary":"x"}'])
-    assert coordinate_module.what_is_here(picked) == "This machine has no turn of it yet."
+    assert what_is_here(picked) == "This machine has no turn of it yet."
 
 
 def _engine_with_claim(tmp_path: Path, state: ClaimState) -> LeaseEngine:

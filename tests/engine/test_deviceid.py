@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from session_roam.engine.deviceid import luhn_base32, parse_device_id
+from session_roam.engine.syncthing.deviceid import luhn_base32, parse_device_id
 from session_roam.errors import InvalidInput
 
 # Generated here by `syncthing generate` (1.19.2); also checked against its cert.pem.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from session_roam.engine.forks import (
+from session_roam.engine.conflicts.forks import (
     TAKEOVER_NEEDLE,
     TakeoverScan,
     file_has_fork,
@@ -13,7 +13,7 @@ from session_roam.engine.forks import (
     mark_stolen_session,
     needs_repair,
 )
-from session_roam.engine.store import find_session_files
+from session_roam.engine.core.store import find_session_files
 from session_roam.merge import resume_chain
 from session_roam.merge.forks import TAKEOVER_TYPE, takeover_line
 from tests.merge.sessions import SessionWriter

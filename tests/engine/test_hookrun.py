@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from session_roam.engine.hookrun import (
+from session_roam.engine.claude.hookrun import (
     HookPayload,
     HookRunner,
     parse_payload,
     read_stdin_payload,
 )
-from session_roam.engine.journal import Journal
+from session_roam.engine.sessions.journal import Journal
 from session_roam.errors import InvalidInput, LeaseHeld
 
 SID = "aaaaaaaa-1111-4111-8111-111111111111"
@@ -89,7 +89,7 @@ def test_read_stdin_payload_reads_until_eof() -> None:
         [
             sys.executable,
             "-c",
-            "import sys; from session_roam.engine.hookrun import read_stdin_payload;"
+            "import sys; from session_roam.engine.claude.hookrun import read_stdin_payload;"
             "sys.stdout.buffer.write(read_stdin_payload(sys.stdin.buffer))",
         ],
         input=b"x" * 200_000,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from session_roam.engine.hooks import (
+from session_roam.engine.claude.hooks import (
     hook_command,
     install_hooks,
     is_roam_hook,

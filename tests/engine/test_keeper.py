@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.hookrun import HookPayload
-from session_roam.engine.keeper import ProcessKeeper, claude_pid_of_hook, keep
-from session_roam.engine.procs import pid_alive
+from session_roam.engine.claude.hookrun import HookPayload
+from session_roam.engine.claude.keeper import ProcessKeeper, claude_pid_of_hook, keep
+from session_roam.engine.core.procs import pid_alive
 from session_roam.errors import LeaseHeld
 
 if TYPE_CHECKING:
@@ -106,7 +106,8 @@ def test_keep_records_itself_for_the_session_end_hook(tmp_path: Path) -> None:
 
 def test_claude_pid_of_hook_skips_the_shell() -> None:
     script = (
-        "from session_roam.engine.keeper import claude_pid_of_hook; print(claude_pid_of_hook())"
+        "from session_roam.engine.claude.keeper import claude_pid_of_hook; "
+        "print(claude_pid_of_hook())"
     )
     out = subprocess.run(
         ["/bin/sh", "-c", f"{sys.executable} -c '{script}'; true"],

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.launch import find_claude, run_child
+from session_roam.engine.claude.launch import find_claude, run_child
 from session_roam.errors import ClaudeMissing
 
 if TYPE_CHECKING:

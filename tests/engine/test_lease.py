@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine import lease
-from session_roam.engine.lease_engine import Quorum
-from session_roam.engine.lease_model import Claim, ClaimState, parse_claim, serialize_claim
+from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.engine import Quorum
+from session_roam.engine.lease.model import Claim, ClaimState, parse_claim, serialize_claim
 from session_roam.errors import HolderOffline, LeaseHeld, PeerUnreachable, SyncTimeout
 from tests.engine.lease_fakes import FakeClock, FakeNet, FakeTransport, make_engine
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from session_roam.engine.lease_engine import LeaseEngine
+    from session_roam.engine.lease.engine import LeaseEngine
 
 SESSION = "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70"
 TTL = 30.0

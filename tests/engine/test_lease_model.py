@@ -7,15 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from session_roam.engine.lease_model import (
+from session_roam.engine.lease.bakery import Verdict, decide, has_majority
+from session_roam.engine.lease.model import (
     Claim,
     ClaimState,
     ClaimView,
     Observation,
     ReleaseStamp,
-    Verdict,
-    decide,
-    has_majority,
     judge,
     live_views,
     make_view,

@@ -17,19 +17,11 @@ from typing import TYPE_CHECKING, Literal
 
 import pytest
 
-from session_roam.engine import lease_protocol
-from session_roam.engine.lease_model import (
-    Claim,
-    ClaimState,
-    ClaimView,
-    Decision,
-    ReleaseStamp,
-    Verdict,
-    decide,
-    next_ticket,
-)
-from session_roam.engine.lease_protocol import Flow, Lost, Publish, Read, Sleep, Won
-from session_roam.engine.lease_rule import Provisional, newest_stamp, provisional
+from session_roam.engine.lease import protocol as lease_protocol
+from session_roam.engine.lease.bakery import Decision, Verdict, decide
+from session_roam.engine.lease.model import Claim, ClaimState, ClaimView, ReleaseStamp, next_ticket
+from session_roam.engine.lease.protocol import Flow, Lost, Publish, Read, Sleep, Won
+from session_roam.engine.lease.rule import Provisional, newest_stamp, provisional
 from tests.engine import lease_sim, lease_sim_session
 from tests.engine.lease_sim import (
     SimConfig,

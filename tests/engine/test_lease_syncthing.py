@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from session_roam.engine.lease_syncthing import SyncthingTransport
-from session_roam.engine.stmodels import Connection, FileInfo
+from session_roam.engine.lease.transport import SyncthingTransport
+from session_roam.engine.syncthing.models import Connection, FileInfo
 from session_roam.errors import HolderOffline, SyncTimeout
 
 if TYPE_CHECKING:

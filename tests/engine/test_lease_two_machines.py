@@ -11,22 +11,22 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine import lease
-from session_roam.engine.lease_model import (
+from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.model import (
     Claim,
     ClaimState,
     ClaimView,
     ReleaseStamp,
 )
-from session_roam.engine.lease_rule import LeaseRule, provisional
-from session_roam.engine.lease_setup import configured_rule
+from session_roam.engine.lease.rule import LeaseRule, provisional
+from session_roam.engine.lease.setup import configured_rule
 from session_roam.errors import HolderOffline, InvalidInput, PeerUnreachable
 from tests.engine.lease_fakes import FakeClock, FakeNet, FakeTransport, make_engine
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from session_roam.engine.lease_engine import LeaseEngine
+    from session_roam.engine.lease.engine import LeaseEngine
 
 SESSION = "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70"
 STAMP = ReleaseStamp(10, "a" * 64, ticket=3)

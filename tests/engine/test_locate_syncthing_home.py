@@ -6,8 +6,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.stconfig import FoundHome, find_syncthing_home, locate_syncthing_home
-from session_roam.engine.sthome import record_syncthing_home
+from session_roam.engine.syncthing.config import (
+    FoundHome,
+    find_syncthing_home,
+    locate_syncthing_home,
+)
+from session_roam.engine.syncthing.home import record_syncthing_home
 from session_roam.errors import SetupError, SyncthingConfigMissing
 
 if TYPE_CHECKING:

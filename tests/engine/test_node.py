@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.node import PID_FILE, find_syncthing_binary, spawn_detached, stop_pid
+from session_roam.engine.syncthing.node import (
+    PID_FILE,
+    find_syncthing_binary,
+    spawn_detached,
+    stop_pid,
+)
 from session_roam.errors import SetupError, SyncthingMissing
 
 if TYPE_CHECKING:

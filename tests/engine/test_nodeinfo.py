@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.nodeinfo import NodeInfo, info_path, publish, read_nodes
+from session_roam.engine.syncthing.nodeinfo import NodeInfo, info_path, publish, read_nodes
 
 if TYPE_CHECKING:
     from pathlib import Path

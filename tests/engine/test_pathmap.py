@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.pathmap import (
+from session_roam.engine.sessions.pathmap import (
     PATHS_FILE,
     PathMap,
     PathMapping,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from session_roam.engine.paths import (
+from session_roam.engine.core.paths import (
     SLUG_MAX,
     claude_config_dir,
     ensure_inside,

@@ -7,21 +7,21 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from session_roam.engine.lease_model import parse_claim
-from session_roam.engine.nodeinfo import NODES_DIR, publish, read_nodes
-from session_roam.engine.peer_schema import (
+from session_roam.engine.core.peer_schema import (
     MAX_STATE_BYTES,
     PeerDataError,
     load_state,
     read_state_bytes,
 )
-from session_roam.engine.tombstones import (
+from session_roam.engine.deletions.tombstones import (
     TOMBSTONES_DIR,
     invalid_tombstones,
     is_tombstoned,
     remove_session,
     tombstoned_sessions,
 )
+from session_roam.engine.lease.model import parse_claim
+from session_roam.engine.syncthing.nodeinfo import NODES_DIR, publish, read_nodes
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.pick import custom_title, pick_session
+from session_roam.engine.sessions.pick import custom_title, pick_session
 from session_roam.errors import SessionNotFound
 
 if TYPE_CHECKING:

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.lease_model import (
+from session_roam.engine.lease.model import (
     Claim,
     ClaimState,
     ClaimView,
     ReleaseStamp,
     serialize_claim,
 )
-from session_roam.engine.prompt_guard import EXIT_BLOCK, arm, overtaker, read_claims
+from session_roam.engine.lease.prompt_guard import EXIT_BLOCK, arm, overtaker, read_claims
 
 if TYPE_CHECKING:
     from pathlib import Path

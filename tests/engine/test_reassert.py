@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from session_roam.engine.reassert import held_files, reassert
-from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.deletions.reassert import held_files, reassert
+from session_roam.engine.syncthing.client import SyncthingClient
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from session_roam.engine.lease_model import ReleaseStamp
-from session_roam.engine.lease_stamp import _holds_bytes
+from session_roam.engine.lease.model import ReleaseStamp
+from session_roam.engine.lease.stamp import _holds_bytes
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from session_roam.engine.repair import needs_repair, repair_folder
-from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.deletions.repair import needs_repair, repair_folder
+from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.errors import SyncTimeout
 
 if TYPE_CHECKING:

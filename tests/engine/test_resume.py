@@ -13,21 +13,21 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.journal import Journal
-from session_roam.engine.launch import ChildExit, run_child
-from session_roam.engine.lease import file_stamp
-from session_roam.engine.pick import PickedSession
-from session_roam.engine.resume import (
+from session_roam.engine.claude.launch import ChildExit, run_child
+from session_roam.engine.lease.api import file_stamp
+from session_roam.engine.resume.safe import (
     Resumer,
     ResumeRequest,
     Terminated,
 )
+from session_roam.engine.sessions.journal import Journal
+from session_roam.engine.sessions.pick import PickedSession
 from session_roam.errors import HolderOffline, InvalidInput, LeaseHeld, SyncTimeout
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from session_roam.engine.lease_model import ReleaseStamp
+    from session_roam.engine.lease.model import ReleaseStamp
 
 
 SID = "aaaaaaaa-1111-4111-8111-111111111111"

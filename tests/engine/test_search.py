@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.paths import projects_dir
-from session_roam.engine.search import quoted_query, search_sessions
-from session_roam.engine.search_index import INDEX_NAME, SCHEMA_VERSION, SearchIndex
+from session_roam.engine.core.paths import projects_dir
+from session_roam.engine.sessions.search import quoted_query, search_sessions
+from session_roam.engine.sessions.search_index import INDEX_NAME, SCHEMA_VERSION, SearchIndex
 from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from session_roam.engine.pathmap import PathMap, PathMapping, local_project_dirs
-from session_roam.engine.sessions import (
+from session_roam.engine.core.store import list_sessions
+from session_roam.engine.sessions.listing import (
     LeaseFacts,
     conversation_preview,
     foreign_cwds,
@@ -17,7 +17,7 @@ from session_roam.engine.sessions import (
     summarize,
     with_lease_facts,
 )
-from session_roam.engine.store import list_sessions
+from session_roam.engine.sessions.pathmap import PathMap, PathMapping, local_project_dirs
 
 if TYPE_CHECKING:
     from tests.engine.sessions_fixtures import SessionWriter

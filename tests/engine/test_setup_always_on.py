@@ -9,21 +9,21 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from session_roam.engine.setup import SetupRequest, run_setup
-from session_roam.engine.setup_always_on import (
+from session_roam.engine.setup.always_on import (
     DEFAULT_ALWAYS_ON_NAME,
     AlwaysOnNode,
     check_always_on,
     ensure_always_on,
 )
-from session_roam.engine.untrusted import EncryptionPassword
+from session_roam.engine.setup.machine import SetupRequest, run_setup
+from session_roam.engine.syncthing.untrusted import EncryptionPassword
 from session_roam.errors import InvalidInput
 from tests.support.fake_config import VAULT, FakeConfig, local_over, password_file
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from session_roam.engine.local import LocalSyncthing
+    from session_roam.engine.syncthing.local import LocalSyncthing
 
 SECRET = "always-on-secret-never-shown-42"  # noqa: S105 - a test secret that must never leak
 ADDRESS = "tcp://127.0.0.1:22001"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.shell import (
+from session_roam.engine.setup.shell import (
     BEGIN_MARKER,
     SHORTCUTS,
     detect_shell,

@@ -5,12 +5,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from session_roam.engine.lease_rule import LeaseRule
-from session_roam.engine.local import LocalSyncthing
-from session_roam.engine.status import LeaseReach, collect_status, count_conflicts
-from session_roam.engine.stconfig import StConfig
-from session_roam.engine.stmodels import SyncthingVersion
-from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.lease.rule import LeaseRule
+from session_roam.engine.syncthing.client import SyncthingClient
+from session_roam.engine.syncthing.config import StConfig
+from session_roam.engine.syncthing.local import LocalSyncthing
+from session_roam.engine.syncthing.models import SyncthingVersion
+from session_roam.engine.verify.status import LeaseReach, collect_status, count_conflicts
 
 if TYPE_CHECKING:
     from pathlib import Path

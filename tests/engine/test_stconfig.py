@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.stconfig import (
+from session_roam.engine.syncthing.config import (
     device_id_from_cert,
     find_syncthing_home,
     generate_config,

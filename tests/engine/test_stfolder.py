@@ -3,7 +3,7 @@ from __future__ import annotations
 import stat
 from typing import TYPE_CHECKING
 
-from session_roam.engine.stfolder import protect_folder_marker
+from session_roam.engine.syncthing.folder import protect_folder_marker
 
 if TYPE_CHECKING:
     from pathlib import Path

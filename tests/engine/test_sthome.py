@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.sthome import record_syncthing_home, recorded_syncthing_home
+from session_roam.engine.syncthing.home import record_syncthing_home, recorded_syncthing_home
 from session_roam.errors import SetupError
 
 if TYPE_CHECKING:

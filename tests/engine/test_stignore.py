@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from session_roam.engine.stignore import MERGE_MARKER, install_stignore, patterns, template_text
+from session_roam.engine.syncthing.ignore import (
+    MERGE_MARKER,
+    install_stignore,
+    patterns,
+    template_text,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -4,9 +4,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine import store
-from session_roam.engine.paths import claude_config_dir
-from session_roam.engine.store import (
+from session_roam.engine.core import store
+from session_roam.engine.core.paths import claude_config_dir
+from session_roam.engine.core.store import (
     conflict_stamps,
     find_session_files,
     is_conflict_name,

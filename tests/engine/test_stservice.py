@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine import stservice
-from session_roam.engine.node import PID_FILE
-from session_roam.engine.stservice import autostart, start_syncthing, wait_for_peers
+from session_roam.engine.syncthing import service as stservice
+from session_roam.engine.syncthing.node import PID_FILE
+from session_roam.engine.syncthing.service import autostart, start_syncthing, wait_for_peers
 
 if TYPE_CHECKING:
     from pathlib import Path

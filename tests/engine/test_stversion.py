@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from session_roam.engine.stconfig import harden_config, read_config
-from session_roam.engine.stfolder import folder_body, folder_drift
-from session_roam.engine.stmodels import FileInfo, FolderStatus, SyncthingVersion
-from session_roam.engine.stversion import (
+from session_roam.engine.syncthing.config import harden_config, read_config
+from session_roam.engine.syncthing.folder import folder_body, folder_drift
+from session_roam.engine.syncthing.models import FileInfo, FolderStatus, SyncthingVersion
+from session_roam.engine.syncthing.version import (
     binary_version,
     check_can_read_config,
     config_version,

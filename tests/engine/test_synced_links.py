@@ -14,34 +14,34 @@ from typing import Final
 
 import pytest
 
-from session_roam.engine.backup import backups_root
-from session_roam.engine.bounded import iter_file_lines
-from session_roam.engine.conflicts import merge_session
-from session_roam.engine.journal import Journal
-from session_roam.engine.lease_model import Claim, ClaimState
-from session_roam.engine.lease_stamp import file_stamp
-from session_roam.engine.lease_syncthing import SyncthingTransport
-from session_roam.engine.nodeinfo import read_nodes
-from session_roam.engine.pathmap import PathMap
-from session_roam.engine.pick import custom_title, pick_session
-from session_roam.engine.resume import session_cwd
-from session_roam.engine.safefs import (
+from session_roam.engine.conflicts.merging import merge_session
+from session_roam.engine.core.backup import backups_root
+from session_roam.engine.core.bounded import iter_file_lines
+from session_roam.engine.core.safefs import (
     LinkRefused,
     find_links,
     has_link_below,
     read_bytes_nofollow,
     refuse_links,
 )
-from session_roam.engine.search import search_sessions
-from session_roam.engine.sessions import list_summaries
-from session_roam.engine.store import find_session_files, list_all_sessions, read_bytes
-from session_roam.engine.tombstones import (
+from session_roam.engine.core.store import find_session_files, list_all_sessions, read_bytes
+from session_roam.engine.deletions.tombstones import (
     TOMBSTONES_DIR,
     invalid_tombstones,
     is_tombstoned,
     tombstoned_sessions,
 )
-from session_roam.engine.verify_checks_synced import gather_synced_data
+from session_roam.engine.lease.model import Claim, ClaimState
+from session_roam.engine.lease.stamp import file_stamp
+from session_roam.engine.lease.transport import SyncthingTransport
+from session_roam.engine.resume.safe import session_cwd
+from session_roam.engine.sessions.journal import Journal
+from session_roam.engine.sessions.listing import list_summaries
+from session_roam.engine.sessions.pathmap import PathMap
+from session_roam.engine.sessions.pick import custom_title, pick_session
+from session_roam.engine.sessions.search import search_sessions
+from session_roam.engine.syncthing.nodeinfo import read_nodes
+from session_roam.engine.verify.checks_synced import gather_synced_data
 
 SID: Final = "0b5c7a52-9d1e-4b0e-9a55-3c1c1d2e3f40"
 OTHER: Final = "1c6d8b63-0e2f-4c1f-8b66-4d2d2e3f4051"
@@ -331,7 +331,7 @@ def test_a_dangling_lease_link_is_a_refusal_not_a_traceback(projects: Path, home
 def test_undo_never_restores_through_a_sidecar_folder_replaced_by_a_link(
     projects: Path, project: Path
 ) -> None:
-    from session_roam.engine.conflicts import undo_session
+    from session_roam.engine.conflicts.merging import undo_session
 
     sub = project / SID / "subagents"
     sub.mkdir(parents=True)
@@ -356,7 +356,7 @@ def test_undo_never_restores_through_a_sidecar_folder_replaced_by_a_link(
 def test_restore_never_creates_or_writes_through_a_project_folder_linked_inside(
     projects: Path, project: Path, home: Path, tmp_path: Path
 ) -> None:
-    from session_roam.engine.archive import refresh_archive, restore_file
+    from session_roam.engine.deletions.archive import refresh_archive, restore_file
 
     archive = tmp_path / "archive"
     (project / f"{SID}.jsonl").write_bytes(_row("11111111-1111-4111-8111-111111111111", None, "x"))
@@ -382,7 +382,7 @@ def test_a_symlinked_conflict_copy_beside_a_session_is_not_a_copy(
 def test_the_archive_never_hard_links_a_symlinks_target(
     projects: Path, project: Path, home: Path, tmp_path: Path
 ) -> None:
-    from session_roam.engine.archive import refresh_archive
+    from session_roam.engine.deletions.archive import refresh_archive
 
     archive = tmp_path / "archive"
     _plant_linked_session(project, home)
@@ -402,7 +402,7 @@ def test_an_oversized_title_sidecar_is_not_read(project: Path) -> None:
 def test_roam_rm_never_writes_its_tombstone_through_a_link(
     projects: Path, project: Path, home: Path
 ) -> None:
-    from session_roam.engine.tombstones import remove_session
+    from session_roam.engine.deletions.tombstones import remove_session
 
     (project / f"{SID}.jsonl").write_bytes(_row("11111111-1111-4111-8111-111111111111", None, "x"))
     (projects / ".roam").mkdir()
@@ -416,7 +416,7 @@ def test_roam_rm_never_writes_its_tombstone_through_a_link(
 
 
 def test_a_node_file_is_never_published_through_a_link(projects: Path, home: Path) -> None:
-    from session_roam.engine.nodeinfo import NODES_DIR, publish
+    from session_roam.engine.syncthing.nodeinfo import NODES_DIR, publish
 
     outside = home / "outside"
     outside.mkdir()

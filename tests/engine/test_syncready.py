@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine import syncready
-from session_roam.engine.syncready import NO_LEASE_HINT, SyncHere, sync_here
+from session_roam.engine.syncthing import syncready
+from session_roam.engine.syncthing.syncready import NO_LEASE_HINT, SyncHere, sync_here
 from session_roam.errors import SetupError, SyncthingMissing, SyncthingUnreachable
 from tests.support.st_home import write_st_config
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from session_roam.engine.stconfig import StConfig
-    from session_roam.engine.stservice import Started
+    from session_roam.engine.syncthing.config import StConfig
+    from session_roam.engine.syncthing.service import Started
 
 pytest_plugins = ["tests.support.st_home_fixtures"]
 

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from session_roam.engine.syncthing import SyncthingClient, _translate_http_errors
+from session_roam.engine.syncthing.client import SyncthingClient
+from session_roam.engine.syncthing.http import translate_http_errors
 from session_roam.errors import (
     ApiKeyRejected,
     RoamError,
@@ -69,9 +70,9 @@ def _make(exc_type: type[Exception]) -> Exception:
 
 
 @pytest.mark.parametrize("exc_type", _all_httpx_exceptions(), ids=lambda t: t.__name__)
-def test_translate_http_errors_maps_every_httpx_exception(exc_type: type[Exception]) -> None:
+def testtranslate_http_errors_maps_every_httpx_exception(exc_type: type[Exception]) -> None:
     original = _make(exc_type)
-    with pytest.raises(SyncthingError) as caught, _translate_http_errors(URL, "GET /x", KEY):
+    with pytest.raises(SyncthingError) as caught, translate_http_errors(URL, "GET /x", KEY):
         raise original
     assert caught.value.__cause__ is original
     assert KEY not in caught.value.message

@@ -6,8 +6,8 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from session_roam.engine.atomic import atomic_write
-from session_roam.engine.temps import (
+from session_roam.engine.core.atomic import atomic_write
+from session_roam.engine.core.temps import (
     STALE_AFTER_S,
     TEMP_PREFIX,
     is_dead_temp,

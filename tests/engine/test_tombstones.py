@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.backup import list_backups
-from session_roam.engine.reassert import session_of
-from session_roam.engine.tombstones import (
+from session_roam.engine.core.backup import list_backups
+from session_roam.engine.deletions.reassert import session_of
+from session_roam.engine.deletions.tombstones import (
     TOMBSTONES_DIR,
     apply_tombstones,
     remove_session,
@@ -110,7 +110,7 @@ def test_rm_removes_the_sibling_folder_with_a_dead_writers_temp_in_it(projects: 
 
 
 def test_rm_leaves_the_sibling_folder_while_a_live_writers_temp_is_in_it(projects: Path) -> None:
-    from session_roam.engine.temps import temp_prefix
+    from session_roam.engine.core.temps import temp_prefix
 
     live = projects / "-p" / SESSION / "tool-results" / f"{temp_prefix()}x.tmp"
     live.write_text("being written")

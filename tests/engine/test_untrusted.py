@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from session_roam.engine.syncthing import SyncthingClient
-from session_roam.engine.untrusted import (
+from session_roam.engine.syncthing.client import SyncthingClient
+from session_roam.engine.syncthing.untrusted import (
     ENCRYPTED_FOLDER_TYPE,
     EncryptionPassword,
     add_untrusted_peer,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from session_roam.engine.backup_bound import BackupBound, BackupUsage
-from session_roam.engine.verify_checks import CHECKS
-from session_roam.engine.verify_model import Status
+from session_roam.engine.core.backup_bound import BackupBound, BackupUsage
+from session_roam.engine.verify.checks import CHECKS
+from session_roam.engine.verify.model import Status
 from tests.engine.test_verify_checks import healthy
 
 MIB = 2**20

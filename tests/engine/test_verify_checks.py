@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from session_roam.engine.backup_bound import BackupBound, BackupUsage
-from session_roam.engine.lease import LeaseView
-from session_roam.engine.nodeinfo import NodeInfo, PeerNodeInfo
-from session_roam.engine.stignore import template_text
-from session_roam.engine.verify_checks import CHECKS, run_checks
-from session_roam.engine.verify_model import (
+from session_roam.engine.core.backup_bound import BackupBound, BackupUsage
+from session_roam.engine.lease.api import LeaseView
+from session_roam.engine.syncthing.ignore import template_text
+from session_roam.engine.syncthing.nodeinfo import NodeInfo, PeerNodeInfo
+from session_roam.engine.verify.checks import CHECKS, run_checks
+from session_roam.engine.verify.model import (
     DIMENSIONS,
     ConflictFacts,
     DeletionFacts,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from session_roam.engine.nodeinfo import NodeInfo, PeerNodeInfo
-from session_roam.engine.verify_checks import run_checks
-from session_roam.engine.verify_model import DeletionFacts, Finding, FolderFacts, Snapshot, Status
+from session_roam.engine.syncthing.nodeinfo import NodeInfo, PeerNodeInfo
+from session_roam.engine.verify.checks import run_checks
+from session_roam.engine.verify.model import DeletionFacts, Finding, FolderFacts, Snapshot, Status
 from tests.engine.test_verify_checks import PEER, healthy
 
 

@@ -7,9 +7,9 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from session_roam.engine.stmodels import FileInfo, FolderConfig
-from session_roam.engine.verify_gather import _missing_on_peers
-from session_roam.engine.verify_model import PeerFacts
+from session_roam.engine.syncthing.models import FileInfo, FolderConfig
+from session_roam.engine.verify.gather import _missing_on_peers
+from session_roam.engine.verify.model import PeerFacts
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from session_roam.engine.stignore import template_text
-from session_roam.engine.verify_ignore import (
+from session_roam.engine.syncthing.ignore import template_text
+from session_roam.engine.verify.ignore import (
     MUST_SYNC,
     ignored,
     ignored_must_sync,

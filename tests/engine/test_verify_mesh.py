@@ -10,9 +10,15 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from session_roam.engine.nodeinfo import NodeInfo, PeerNodeInfo, info_path, publish, read_nodes
-from session_roam.engine.verify_checks import run_checks
-from session_roam.engine.verify_model import (
+from session_roam.engine.syncthing.nodeinfo import (
+    NodeInfo,
+    PeerNodeInfo,
+    info_path,
+    publish,
+    read_nodes,
+)
+from session_roam.engine.verify.checks import run_checks
+from session_roam.engine.verify.model import (
     FolderFacts,
     PeerFacts,
     ServiceFacts,
@@ -22,7 +28,7 @@ from session_roam.engine.verify_model import (
 )
 
 if TYPE_CHECKING:
-    from session_roam.engine.verify_model import Finding
+    from session_roam.engine.verify.model import Finding
 
 ALPHA: Final = "AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA"
 BETA: Final = "BBBBBBB-BBBBBBB-BBBBBBB-BBBBBBB-BBBBBBB-BBBBBBB-BBBBBBB-BBBBBBB"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from session_roam.engine.verify_checks import CHECKS
-from session_roam.engine.verify_model import PeerFacts, Status
+from session_roam.engine.verify.checks import CHECKS
+from session_roam.engine.verify.model import PeerFacts, Status
 from tests.engine.test_verify_checks import healthy
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from session_roam.engine.verify_checks import CHECKS
-from session_roam.engine.verify_model import PeerFacts, ServiceFacts, Snapshot, Status
+from session_roam.engine.verify.checks import CHECKS
+from session_roam.engine.verify.model import PeerFacts, ServiceFacts, Snapshot, Status
 from tests.engine.test_verify_checks import PEER, healthy, only_failing, statuses
 
 VAULT = "CCCCCCC-CCCCCCC-CCCCCCC-CCCCCCC-CCCCCCC-CCCCCCC-CCCCCCC-CCCCCCC"

@@ -16,8 +16,14 @@ from watchdog.events import (
     FileSystemEvent,
 )
 
-from session_roam.engine.watch import SessionKey, Watcher, WatchEvent, _Handler, session_of
-from session_roam.engine.watch_service import (
+from session_roam.engine.conflicts.watch import (
+    SessionKey,
+    Watcher,
+    WatchEvent,
+    _Handler,
+    session_of,
+)
+from session_roam.engine.setup.watch_service import (
     install_service,
     render_launchd,
     render_systemd,

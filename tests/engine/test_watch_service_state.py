@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from session_roam.engine.watch_service import service_file, service_state
+from session_roam.engine.setup.watch_service import service_file, service_state
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -3,7 +3,7 @@ from __future__ import annotations
 import stat
 from typing import TYPE_CHECKING
 
-from session_roam.engine import xdg
+from session_roam.engine.core import xdg
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 import pytest
 import tenacity
 
-from session_roam.engine.cluster import Cluster, ClusterSpec
+from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

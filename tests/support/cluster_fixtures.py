@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from session_roam.engine.cluster import Cluster, ClusterSpec
+    from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
 __all__ = ["make_cluster", "pair", "syncthing_bin", "trio"]
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from session_roam.engine.local import LocalSyncthing
-from session_roam.engine.stconfig import StConfig
-from session_roam.engine.stmodels import SyncthingVersion
-from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.syncthing.client import SyncthingClient
+from session_roam.engine.syncthing.config import StConfig
+from session_roam.engine.syncthing.local import LocalSyncthing
+from session_roam.engine.syncthing.models import SyncthingVersion
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from session_roam.engine.backup import backups_root
-from session_roam.engine.temps import TEMP_PREFIX, temp_prefix
+from session_roam.engine.core.backup import backups_root
+from session_roam.engine.core.temps import TEMP_PREFIX, temp_prefix
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from typer.testing import CliRunner, Result
 
 from session_roam.cli.app import app
-from session_roam.engine.cluster import free_ports
-from session_roam.engine.deviceid import luhn_base32
-from session_roam.engine.stconfig import read_config
-from session_roam.engine.syncthing import SyncthingClient
+from session_roam.engine.syncthing.client import SyncthingClient
+from session_roam.engine.syncthing.cluster import free_ports
+from session_roam.engine.syncthing.config import read_config
+from session_roam.engine.syncthing.deviceid import luhn_base32
 
 if TYPE_CHECKING:
     from pathlib import Path

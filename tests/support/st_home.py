@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from session_roam.engine.cluster import free_ports
+from session_roam.engine.syncthing.cluster import free_ports
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from session_roam.engine.node import find_syncthing_binary
+from session_roam.engine.syncthing.node import find_syncthing_binary
 from session_roam.errors import SyncthingMissing
 
 __all__ = ["SYNCTHING", "configured_syncthing"]

@@ -21,11 +21,17 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING, Final
 
-from session_roam.engine.cluster import Cluster, ClusterNode, ClusterSpec, NodeSpec, free_ports
-from session_roam.engine.node import SyncthingProcess
-from session_roam.engine.peers import ensure_peer
-from session_roam.engine.stconfig import generate_config, harden_config
-from session_roam.engine.untrusted import (
+from session_roam.engine.syncthing.cluster import (
+    Cluster,
+    ClusterNode,
+    ClusterSpec,
+    NodeSpec,
+    free_ports,
+)
+from session_roam.engine.syncthing.config import generate_config, harden_config
+from session_roam.engine.syncthing.node import SyncthingProcess
+from session_roam.engine.syncthing.peers import ensure_peer
+from session_roam.engine.syncthing.untrusted import (
     EncryptionPassword,
     read_password_file,
     serve_encrypted_folder,
@@ -37,7 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from session_roam.engine.syncthing import SyncthingClient
+    from session_roam.engine.syncthing.client import SyncthingClient
 
 __all__ = ["VAULT_PASSWORD", "Vaulted", "connected", "running_vaulted", "start_vault"]
 

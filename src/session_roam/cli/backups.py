@@ -8,8 +8,7 @@ import typer
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json
-from session_roam.engine.backup import backups_root
-from session_roam.engine.backup_bound import BackupUsage, backups_report
+from session_roam.engine.core import BackupUsage, backups_report, backups_root
 
 __all__ = ["backups_command", "register"]
 

@@ -135,7 +135,7 @@ def browse_and_resume(
     if chosen is None:
         return _CANCELLED
     from session_roam.cli.resume import TerminalUI
-    from session_roam.engine.coordinate import CrOptions, run_cr
+    from session_roam.engine.resume import CrOptions, run_cr
 
     ui = TerminalUI()
     try:

@@ -27,11 +27,15 @@ from session_roam.engine.conflicts import (
     resolve_session,
     undo_session,
 )
-from session_roam.engine.inputs import check_session_version
+from session_roam.engine.core import (
+    SessionFiles,
+    check_session_version,
+    claude_config_dir,
+    find_links,
+    project_dir_for,
+    projects_dir,
+)
 from session_roam.engine.lease import held_check
-from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
-from session_roam.engine.safefs import find_links
-from session_roam.engine.store import SessionFiles
 from session_roam.errors import InvalidInput
 
 __all__ = ["conflicts_app", "register"]

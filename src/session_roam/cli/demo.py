@@ -11,7 +11,7 @@ from rich.text import Text
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json
 from session_roam.engine.demo import DemoSummary, run_demo
-from session_roam.engine.node import find_syncthing_binary
+from session_roam.engine.syncthing import find_syncthing_binary
 
 __all__ = ["register"]
 

@@ -208,8 +208,7 @@ def run_fast_cr(options: FastCr) -> int:
     gc.disable()
     try:
         from session_roam.cli.launched import exit_code_after_claude
-        from session_roam.engine.coordinate import CrOptions, run_cr
-        from session_roam.engine.resume import Terminated
+        from session_roam.engine.resume import CrOptions, Terminated, run_cr
         from session_roam.errors import RoamError
     finally:
         gc.freeze()

@@ -11,20 +11,25 @@ import typer
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine import lease as lease_api
-from session_roam.engine.coordinate import acquire_lease
-from session_roam.engine.hookrun import HookRunner, parse_payload, read_stdin_payload
-from session_roam.engine.hooks import (
+from session_roam.engine.claude import (
     HOOK_EVENTS,
+    HookRunner,
     HooksChange,
+    ProcessKeeper,
+    claude_pid_of_hook,
     install_hooks,
+    keep,
+    parse_payload,
+    read_stdin_payload,
+    report_to_stdout,
     roam_argv,
     settings_path,
     status_hooks,
     uninstall_hooks,
 )
-from session_roam.engine.journal import Journal
-from session_roam.engine.keeper import ProcessKeeper, claude_pid_of_hook, keep, report_to_stdout
-from session_roam.engine.paths import claude_config_dir
+from session_roam.engine.core import claude_config_dir
+from session_roam.engine.resume import acquire_lease
+from session_roam.engine.sessions import Journal
 from session_roam.errors import (
     InvalidInput,
     RoamError,

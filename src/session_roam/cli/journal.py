@@ -10,8 +10,8 @@ from rich.table import Table
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json
 from session_roam.engine import lease as lease_api
-from session_roam.engine.journal import Journal, JournalStatus
-from session_roam.engine.journal_restore import restore_journal
+from session_roam.engine.deletions import restore_journal
+from session_roam.engine.sessions import Journal, JournalStatus
 from session_roam.errors import SessionNotFound
 
 __all__ = ["journal_app", "register"]

@@ -10,8 +10,8 @@ from rich.table import Table
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine import lease
-from session_roam.engine.forks import mark_stolen_session
-from session_roam.engine.paths import claude_config_dir, projects_dir, validate_session_id
+from session_roam.engine.conflicts import mark_stolen_session
+from session_roam.engine.core import claude_config_dir, projects_dir, validate_session_id
 
 __all__ = ["register"]
 

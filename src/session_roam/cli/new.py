@@ -15,9 +15,7 @@ from session_roam.cli.resume import (
     exit_with_outcome,
     launch_options,
 )
-from session_roam.engine.coordinate import CrOptions
-from session_roam.engine.newsession import run_fork, run_new
-from session_roam.engine.resume import ResumeOutcome, ResumeUI
+from session_roam.engine.resume import CrOptions, ResumeOutcome, ResumeUI, run_fork, run_new
 
 __all__ = ["register"]
 

@@ -8,8 +8,8 @@ import typer
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json
-from session_roam.engine import xdg
-from session_roam.engine.pathmap import PathMap, load_pathmap, map_path, unmap_path
+from session_roam.engine.core import xdg
+from session_roam.engine.sessions import PathMap, load_pathmap, map_path, unmap_path
 
 __all__ = ["paths_app", "register"]
 

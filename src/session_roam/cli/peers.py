@@ -12,17 +12,18 @@ from session_roam.cli.context import settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json
 from session_roam.cli.sync import print_rows
-from session_roam.engine.deviceid import parse_device_id
-from session_roam.engine.local import connect_local
-from session_roam.engine.paths import claude_config_dir, projects_dir
-from session_roam.engine.peers import (
+from session_roam.engine.core import claude_config_dir, projects_dir
+from session_roam.engine.syncthing import (
     PeerChange,
     add_peer,
+    add_untrusted_peer,
+    connect_local,
     list_peers,
+    parse_device_id,
+    read_password_file,
     remove_peer,
     validate_address,
 )
-from session_roam.engine.untrusted import add_untrusted_peer, read_password_file
 from session_roam.errors import InvalidInput
 
 __all__ = ["peers_app", "register"]

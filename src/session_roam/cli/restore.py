@@ -10,8 +10,8 @@ import typer
 from session_roam.cli.context import settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console
-from session_roam.engine.paths import claude_config_dir, projects_dir
-from session_roam.engine.restore import remove_here, restore_here
+from session_roam.engine.core import claude_config_dir, projects_dir
+from session_roam.engine.deletions import remove_here, restore_here
 from session_roam.errors import InvalidInput
 
 __all__ = ["register"]

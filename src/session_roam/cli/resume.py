@@ -16,8 +16,7 @@ from session_roam.cli.context import SYNC_TIMEOUT_S, settings_of
 from session_roam.cli.launched import exit_code_after_claude
 from session_roam.cli.options import NoLease, SyncthingHome
 from session_roam.cli.output import err_console, plain
-from session_roam.engine.coordinate import CrOptions, run_cr
-from session_roam.engine.resume import ResumeOutcome, Terminated
+from session_roam.engine.resume import CrOptions, ResumeOutcome, Terminated, run_cr
 
 __all__ = ["TerminalUI", "exit_with_outcome", "register"]
 

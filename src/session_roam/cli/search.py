@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from session_roam.cli.context import Settings
+    from session_roam.engine.sessions import Match
 
-__all__ = ["run_cf"]
+__all__ = ["print_matches", "run_cf"]
 
 
 def _existing_xdg(variable: str, default: str) -> Path | None:
@@ -46,9 +47,13 @@ def run_cf(
     """Search, print the matches (JSON or for a person) and return the exit code: 0 when
     something matched; under JSON an empty list and ``NO_MATCH`` otherwise, for a person
     ``NoMatch``. A ``RoamError`` is the caller's to show."""
-    from session_roam.engine.pathmap import PathMap, load_pathmap, local_project_dirs
-    from session_roam.engine.paths import claude_config_dir, projects_dir
-    from session_roam.engine.search import search_sessions
+    from session_roam.engine.core import claude_config_dir, projects_dir
+    from session_roam.engine.sessions import (
+        PathMap,
+        load_pathmap,
+        local_project_dirs,
+        search_sessions,
+    )
 
     config = claude_config_dir(settings.claude_dir)
     scope = None
@@ -67,8 +72,6 @@ def run_cf(
     if settings.json:
         emit_json([match.as_json() for match in result.matches])
     elif result.matches:
-        from session_roam.cli.sessions import print_matches
-
         print_matches(result.matches)
     else:  # for a person, no match is said like any other outcome that is not a hit
         where = "any session" if all_projects else "this directory's sessions"
@@ -80,6 +83,31 @@ def run_cf(
 
 
 def _cache_dir() -> Path:
-    from session_roam.engine import xdg
+    from session_roam.engine.core import xdg
 
     return xdg.cache_dir()
+
+
+def _when(stamp: str | None) -> str:
+    return stamp[:16].replace("T", " ") if stamp else "-"
+
+
+def print_matches(matches: tuple[Match, ...]) -> None:
+    """Each match as a person reads it; every piece of file text through ``plain``."""
+    from rich.text import Text
+
+    from session_roam.cli.output import console, plain
+
+    out = console()
+    for match in matches:
+        head = Text(plain(f"{match.session_id}  {_when(match.timestamp)}  "), style="bold")
+        head.append(plain(match.title or match.cwd or match.project))
+        out.print(head)
+        body, done = Text("    "), 0
+        for start, end in match.highlights:  # escaped piece by piece, so offsets still fit
+            start = max(start, done)
+            body.append(plain(match.snippet[done:start]))
+            body.append(plain(match.snippet[start:end]), style="bold reverse")
+            done = max(done, end)
+        body.append(plain(match.snippet[done:]))
+        out.print(body)

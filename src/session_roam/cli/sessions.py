@@ -11,22 +11,20 @@ import typer
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json, err_console, human_size, plain
-from session_roam.engine import xdg
-from session_roam.engine.awareness import cluster_state
-from session_roam.engine.pathmap import load_pathmap
-from session_roam.engine.paths import claude_config_dir, project_dir_for, projects_dir
-from session_roam.engine.search import Match
+from session_roam.engine.core import claude_config_dir, project_dir_for, projects_dir, xdg
+from session_roam.engine.resume import cluster_state
 from session_roam.engine.sessions import (
     SessionSummary,
     foreign_cwds,
     lease_facts,
     list_summaries,
+    load_pathmap,
     suggest_for_cwd,
     suggest_mapping,
     with_lease_facts,
 )
 
-__all__ = ["print_matches", "register"]
+__all__ = ["register"]
 
 _PROGRESS_FROM_BYTES: Final = 16 * 1024 * 1024
 
@@ -128,24 +126,6 @@ def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) ->
             cells.append(plain(s.local_cwd or "?"))
         table.add_row(*cells)
     out.print(table)
-
-
-def print_matches(matches: tuple[Match, ...]) -> None:
-    from rich.text import Text
-
-    out = console()
-    for match in matches:
-        head = Text(plain(f"{match.session_id}  {_when(match.timestamp)}  "), style="bold")
-        head.append(plain(match.title or match.cwd or match.project))
-        out.print(head)
-        body, done = Text("    "), 0
-        for start, end in match.highlights:  # escaped piece by piece, so offsets still fit
-            start = max(start, done)
-            body.append(plain(match.snippet[done:start]))
-            body.append(plain(match.snippet[start:end]), style="bold reverse")
-            done = max(done, end)
-        body.append(plain(match.snippet[done:]))
-        out.print(body)
 
 
 def cf(

@@ -10,7 +10,9 @@ from typer._completion_shared import get_completion_script  # typer's own public
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.output import console, emit_json
-from session_roam.engine.shell import SHORTCUTS, ShellChange, detect_shell, install, uninstall
+from session_roam.engine.setup import SHORTCUTS, ShellChange, detect_shell
+from session_roam.engine.setup import install_shortcuts as install
+from session_roam.engine.setup import uninstall_shortcuts as uninstall
 
 __all__ = ["register", "shell_app"]
 

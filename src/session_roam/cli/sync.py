@@ -18,10 +18,10 @@ from rich.table import Table
 from session_roam.cli.context import Settings, settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console, human_size
-from session_roam.engine.local import connect_local
-from session_roam.engine.paths import claude_config_dir, projects_dir
+from session_roam.engine.core import claude_config_dir, projects_dir
 from session_roam.engine.setup import SetupRequest, SetupResult, run_setup
-from session_roam.engine.status import StatusReport, collect_status
+from session_roam.engine.syncthing import connect_local
+from session_roam.engine.verify import StatusReport, collect_status
 
 __all__ = ["print_rows", "register", "setup_command", "status_command"]
 

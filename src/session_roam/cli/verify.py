@@ -14,7 +14,7 @@ from session_roam.cli.output import console, emit_json
 from session_roam.errors import ExitCode
 
 if TYPE_CHECKING:
-    from session_roam.engine.verify_model import VerifyReport
+    from session_roam.engine.verify import VerifyReport
 
 __all__ = ["register", "render", "verify_command"]
 
@@ -86,7 +86,7 @@ def verify_command(
         roam verify --fix
     """
     from session_roam.engine import verify as engine  # lazily: keeps every other command quick
-    from session_roam.engine.shell import detect_shell
+    from session_roam.engine.setup import detect_shell
 
     settings = settings_of(ctx)
     if shell is not None:

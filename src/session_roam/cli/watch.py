@@ -12,12 +12,12 @@ import typer
 from session_roam.cli.context import settings_of
 from session_roam.cli.options import SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console
-from session_roam.engine.paths import claude_config_dir, projects_dir
-from session_roam.engine.watch_service import ServiceChange, install_service, uninstall_service
+from session_roam.engine.core import claude_config_dir, projects_dir
+from session_roam.engine.setup import ServiceChange, install_service, uninstall_service
 from session_roam.errors import RoamError, SetupError, SyncthingConfigMissing
 
 if TYPE_CHECKING:
-    from session_roam.engine.watch import WatchEvent
+    from session_roam.engine.conflicts import WatchEvent
 
 __all__ = ["register", "watch_app"]
 
@@ -56,12 +56,16 @@ def watch_command(
         return
     # lazily: the lease and watchdog machinery is only needed here, not by every roam command
     from session_roam.engine import lease
-    from session_roam.engine.cleanup import deletion_policy
-    from session_roam.engine.lease_syncthing import SyncthingTransport
-    from session_roam.engine.local import connect_local, find_roam_folder
-    from session_roam.engine.nodeinfo import claude_version, publish
-    from session_roam.engine.restore import heal
-    from session_roam.engine.watch import Watcher
+    from session_roam.engine.claude import deletion_policy
+    from session_roam.engine.conflicts import Watcher
+    from session_roam.engine.deletions import heal
+    from session_roam.engine.lease import SyncthingTransport
+    from session_roam.engine.syncthing import (
+        claude_version,
+        connect_local,
+        find_roam_folder,
+        publish,
+    )
 
     settings = settings_of(ctx)
     projects = projects_dir(claude_config_dir(settings.claude_dir))

@@ -9,9 +9,9 @@ The algorithm, in the order it runs:
    (a stale copy) adds nothing: if one version is left it is returned as it is.
 2. The bytes every version shares are copied once, unparsed (``prefix.py``). If a uuid may
    repeat inside them, or between them and the rest, the merge parses everything instead.
-3. Each version's remaining lines are cut into *turns*. A turn starts at a typed user prompt
-   whose parent is the row just before it on the main chain and that begins a new run (a new
-   ``promptId``; without one, a parent that is not itself a prompt), or at a
+3. Each version's remaining lines are cut into *turns* (``turns.py``). A turn starts at a
+   typed user prompt whose parent is the row just before it on the main chain and that begins
+   a new run (a new ``promptId``; without one, a parent that is not itself a prompt), or at a
    ``compact_boundary``; everything up to the next start travels with it: the assistant rows
    of a reply, their tool_use/tool_result pairs, attachment/progress rows, inline 1.0.x
    sidechains and the metadata lines written in between. The ``queue-operation`` lines just
@@ -62,6 +62,7 @@ from session_roam.merge.prefix import (
 )
 from session_roam.merge.records import Line, parse_line, reparent, same_bytes
 from session_roam.merge.report import MergeReport
+from session_roam.merge.turns import segment
 from session_roam.merge.variants import resolve_duplicates
 
 if TYPE_CHECKING:
@@ -74,7 +75,6 @@ __all__ = ["merge_versions"]
 
 _TOOL_USE: Final = b'"tool_use"'
 _Tagged = tuple[int, Line, int]  # (version index, line, copy: 0 the fullest, n the n-th other)
-_Segments = list[tuple[str, list[Line]]]
 
 
 def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
@@ -164,42 +164,6 @@ def _prefix_unsafe(prefix: SharedPrefix, tails: list[list[Line]]) -> bool:
     return any(line.uuid in prefix.uuids for lines in tails for line in lines if line.uuid)
 
 
-def _starts_turn(line: Line, previous: Line | None) -> bool:
-    """A prompt starts a turn when it continues the main chain and is not part of a run.
-
-    Several prompt-like user rows can make one run (``/rename``: caveat, command, output).
-    2.1.x marks a run with one ``promptId``; without it, a prompt that follows another
-    prompt-like row stays with it (coarser units are safe, split runs are not).
-    """
-    if line.boundary or previous is None:
-        return True
-    if line.parent != previous.uuid:
-        return False
-    if line.prompt_id is not None and previous.prompt_id is not None:
-        return line.prompt_id != previous.prompt_id
-    return not previous.prompt_like
-
-
-def _segment(lines: list[Line], tail: Line | None) -> _Segments:
-    """Cut one version's lines into (key, lines) turns; the first one is the head."""
-    segments: _Segments = [(HEAD, [])]
-    seen: set[str] = set()
-    previous = tail
-    for line in lines:
-        if line.kind == "row" and not line.sidechain and line.uuid is not None:
-            if line.cut_candidate and line.uuid not in seen and _starts_turn(line, previous):
-                seen.add(line.uuid)
-                current = segments[-1][1]
-                queued: list[Line] = []
-                while current and current[-1].type == "queue-operation":
-                    queued.append(current.pop())
-                queued.reverse()
-                segments.append((line.uuid, queued))
-            previous = line
-        segments[-1][1].append(line)
-    return segments
-
-
 def _fullness(raws: tuple[bytes, ...], lines: list[Line]) -> tuple[int, int, tuple[bytes, ...]]:
     return (sum(1 for line in lines if line.kind == "row"), len(raws), raws)
 
@@ -250,7 +214,7 @@ def _merge(
     counts: list[tuple[str, int]],
     superseded: tuple[str, ...],
 ) -> MergeOutcome:
-    per_version = [_segment(lines, prefix.tail) for lines in tails]
+    per_version = [segment(lines, prefix.tail) for lines in tails]
     by_key: dict[str, list[tuple[int, list[Line]]]] = {}
     stamps: dict[str, str] = {}
     versions_of: dict[str, set[int]] = {}

@@ -1,0 +1,235 @@
+"""``roam watch``: merge conflict copies as they appear, never while someone holds the session.
+
+Syncthing makes a conflict copy when two machines write one session; ``claude -c`` never reads
+it, so the other machine's turns are invisible until they are merged. The watcher listens for
+file events below the projects folder (watchdog: inotify, FSEvents), collects the sessions that
+got a conflict copy, and after a short quiet period (the debounce, so a burst of Syncthing
+renames is handled once) merges each one whose lease nobody holds. A session with a live lease
+is left alone and looked at again every ``retry_s`` until the holder releases it. Idle, it
+sleeps on a queue: no polling of the disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from session_roam.engine.conflicts.find import pending_sessions
+from session_roam.engine.conflicts.forks import TakeoverScan
+from session_roam.engine.conflicts.merging import merge_session
+from session_roam.engine.core.store import find_session_files, is_conflict_name
+from session_roam.errors import LeaseHeld, RoamError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from watchdog.observers.api import BaseObserver
+
+    from session_roam.engine.conflicts.merging import MergeResult
+    from session_roam.engine.core.store import SessionFiles
+
+__all__ = ["SessionKey", "WatchEvent", "Watcher", "session_of"]
+
+log = logging.getLogger(__name__)
+
+_SESSION_RE: Final = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+DEFAULT_DEBOUNCE_S: Final = 1.0
+_READS: Final = frozenset({"opened", "closed_no_write"})  # watchdog's names for a read
+DEFAULT_RETRY_S: Final = 2.0
+#: The safety net behind file events: one walk of the folder a minute.
+DEFAULT_RESCAN_S: Final = 60.0
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SessionKey:
+    project: str
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    """What the watcher did about one session: ``merged``, ``waiting`` (leased) or ``failed``."""
+
+    session: SessionKey
+    action: str
+    detail: str
+
+
+def session_of(projects: Path, path: Path) -> SessionKey | None:
+    """The session a conflict copy (of a transcript or a file in its sibling folder) belongs to.
+
+    A transcript itself counts too: a late writer's turn can fork it without any conflict copy
+    (``engine/conflicts/forks.py``).
+    """
+    try:
+        parts = path.relative_to(projects).parts
+    except ValueError:
+        return None
+    if len(parts) < 2 or parts[0].startswith("."):
+        return None
+    match = _SESSION_RE.match(parts[1])
+    if match is None:
+        return None
+    transcript = len(parts) == 2 and parts[1] == f"{match.group(1)}.jsonl"
+    if not (transcript or is_conflict_name(path.name)):
+        return None
+    return SessionKey(parts[0], match.group(1))
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, projects: Path, inbox: queue.Queue[SessionKey]) -> None:
+        self.projects = projects
+        self.inbox = inbox
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in _READS:
+            return  # roam's own reads of a transcript would wake it again, for ever
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            if not raw:
+                continue
+            text = raw.decode() if isinstance(raw, bytes) else raw
+            key = session_of(self.projects, Path(text))
+            if key is not None:
+                self.inbox.put(key)
+
+
+class Watcher:
+    """Merges conflict copies below ``projects``; ``is_live(session_id)`` asks the lease.
+
+    ``run`` blocks until ``stop()``; ``on_event`` hears every action (the CLI logs them).
+    """
+
+    def __init__(
+        self,
+        projects: Path,
+        *,
+        is_live: Callable[[str], bool],
+        debounce_s: float = DEFAULT_DEBOUNCE_S,
+        retry_s: float = DEFAULT_RETRY_S,
+        rescan_s: float = DEFAULT_RESCAN_S,
+        on_event: Callable[[WatchEvent], None] | None = None,
+        merge: Callable[[SessionFiles, Callable[[str], bool]], MergeResult] | None = None,
+        on_rescan: Callable[[], None] | None = None,
+    ) -> None:
+        self.projects = projects
+        self.is_live = is_live
+        self.debounce_s = debounce_s
+        self.retry_s = retry_s
+        self.rescan_s = rescan_s
+        self.on_event = on_event or (lambda _event: None)
+        self._merge = merge or (lambda files, locked: merge_session(files, is_locked=locked))
+        self._inbox: queue.Queue[SessionKey] = queue.Queue()
+        self._took_over = TakeoverScan()
+        self._due: dict[SessionKey, float] = {}
+        self._stop = threading.Event()
+        #: Runs at every rescan: the deletion policy's heal pass (``engine.restore.heal``).
+        self._on_rescan = on_rescan or (lambda: None)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._inbox.put(SessionKey("", ""))  # wake the loop
+
+    def run(self) -> None:
+        """Catch up on copies and forks that arrived while nobody watched, then follow events.
+
+        Every ``rescan_s`` the folder is walked once more, and a file-event thread that died
+        (watchdog can lose a race with folders created and removed at once) is restarted:
+        events make merges fast, the rescan makes them certain.
+        """
+        observer = self._observe()
+        try:
+            next_rescan = 0.0
+            first = True
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if now >= next_rescan:
+                    if not observer.is_alive():
+                        log.warning("The file-event thread stopped; starting it again.")
+                        observer = self._observe()
+                    self._catch_up(now, forks=first)
+                    first = False
+                    self._on_rescan()
+                    next_rescan = now + self.rescan_s
+                self._drain(self._wait_time(next_rescan))
+                self._process_due()
+        finally:
+            observer.stop()
+            observer.join(timeout=5)
+
+    def _observe(self) -> BaseObserver:
+        observer = Observer()
+        observer.schedule(_Handler(self.projects, self._inbox), str(self.projects), recursive=True)
+        observer.start()
+        return observer
+
+    def _catch_up(self, now: float, *, forks: bool) -> None:
+        """Queue every session with copies; at start also those a take-over forked.
+
+        Looking for forks reads every transcript, so only the first walk does; after it,
+        file events bring each changed transcript (``TakeoverScan`` keeps that cheap).
+        """
+        for files in pending_sessions(self.projects, forks=forks):
+            key = SessionKey(files.project_dir.name, files.session_id)
+            self._due.setdefault(key, now)
+
+    def _wait_time(self, next_rescan: float) -> float:
+        wake = min([next_rescan, *self._due.values()])
+        return max(0.0, wake - time.monotonic())
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            key = self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            if key.session_id:
+                self._due[key] = time.monotonic() + self.debounce_s
+            try:
+                key = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+
+    def _process_due(self) -> None:
+        now = time.monotonic()
+        for key in sorted(k for k, at in self._due.items() if at <= now):
+            if self._stop.is_set():
+                return
+            del self._due[key]
+            event = self.handle(key)
+            if event is not None:
+                self.on_event(event)
+                if event.action == "waiting":
+                    self._due[key] = time.monotonic() + self.retry_s
+
+    def handle(self, key: SessionKey) -> WatchEvent | None:
+        """Merge one session now if nobody holds it; None when there was nothing to merge."""
+        try:
+            files = find_session_files(self.projects / key.project, key.session_id)
+        except RoamError:
+            return None
+        if not files.has_conflicts and not self._took_over.took_over(files.main):
+            return None  # an append to a transcript no machine ever took over
+        try:
+            if self.is_live(key.session_id):
+                return WatchEvent(key, "waiting", "a live lease holds it")
+            result = self._merge(files, self.is_live)
+        except LeaseHeld as exc:
+            return WatchEvent(key, "waiting", exc.message)
+        except RoamError as exc:
+            log.warning("Could not merge session %s: %s", key.session_id, exc.message)
+            return WatchEvent(key, "failed", exc.message)
+        if result.status != "merged":
+            return None  # a take-over whose fork has not happened (or was merged already)
+        copies = f"{len(result.removed)} conflict copies" if result.removed else "a take-over fork"
+        detail = f"{copies} merged, backup in {result.backup}"
+        log.info("Merged session %s: %s", key.session_id, detail)
+        return WatchEvent(key, "merged", detail)

@@ -1,0 +1,242 @@
+"""Find sessions and their Syncthing conflict copies on disk, and read them robustly.
+
+A session is ``<project>/<id>.jsonl`` plus the sibling folder ``<project>/<id>/``. Syncthing
+names a losing version ``name.sync-conflict-YYYYMMDD-HHMMSS-XXXXXXX.ext``; a copy of a copy
+stacks markers (``name.sync-conflict-A.sync-conflict-B.ext``). Stripping every marker gives the
+file the copy belongs to, which works even when that file no longer exists.
+
+A Syncthing receiver replaces a file by delete + rename, so a path can vanish for a few
+milliseconds: reads retry on ENOENT before giving up.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from session_roam.engine.core.atomic import TEMP_PREFIX
+from session_roam.engine.core.safefs import is_link, read_bytes_nofollow
+from session_roam.errors import InvalidInput
+
+__all__ = [
+    "ConflictCopy",
+    "SessionFiles",
+    "conflict_stamps",
+    "find_session_files",
+    "is_conflict_name",
+    "is_temp_name",
+    "list_all_sessions",
+    "list_sessions",
+    "original_name",
+    "read_bytes",
+    "read_bytes_if_present",
+]
+
+_MARKER_RE: Final = re.compile(r"\.sync-conflict-(\d{8}-\d{6}-[A-Z0-9]{7})")
+_SESSION_FILE_RE: Final = re.compile(
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl"
+)
+_SESSION_DIR_RE: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def is_conflict_name(name: str) -> bool:
+    """True for a Syncthing conflict copy (any number of stacked markers)."""
+    return _MARKER_RE.search(name) is not None
+
+
+def original_name(name: str) -> str:
+    """The name of the file a conflict copy belongs to (``name`` itself if it is not a copy)."""
+    return _MARKER_RE.sub("", name)
+
+
+def conflict_stamps(name: str) -> tuple[str, ...]:
+    """The ``YYYYMMDD-HHMMSS-SHORTID`` markers of a copy, outermost last.
+
+    The short id is usually the *winner's* device and the time is when the copy was made, so
+    these are for display only; authorship is read from the content.
+    """
+    return tuple(_MARKER_RE.findall(name))
+
+
+def is_temp_name(name: str) -> bool:
+    """Half-written files: Syncthing's ``.syncthing.*.tmp`` and roam's own ``.roam-tmp-*``."""
+    return (name.startswith(".syncthing.") and name.endswith(".tmp")) or name.startswith(
+        TEMP_PREFIX
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictCopy:
+    """One conflict copy and the (possibly missing) file it is a version of."""
+
+    path: Path
+    original: Path
+
+    @property
+    def stamps(self) -> tuple[str, ...]:
+        return conflict_stamps(self.path.name)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFiles:
+    """Everything on disk that belongs to one session in one project folder."""
+
+    session_id: str
+    project_dir: Path
+    main_exists: bool
+    conflict_copies: tuple[ConflictCopy, ...]
+
+    @property
+    def main(self) -> Path:
+        return self.project_dir / f"{self.session_id}.jsonl"
+
+    @property
+    def sibling_dir(self) -> Path:
+        return self.project_dir / self.session_id
+
+    @property
+    def has_conflicts(self) -> bool:
+        return bool(self.conflict_copies)
+
+
+def _scandir(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []  # removed or replaced by Syncthing while we looked: nothing to report
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+
+
+def _copies_in_sibling(folder: Path) -> list[ConflictCopy]:
+    found: list[ConflictCopy] = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        here = Path(root)
+        for name in sorted(files):
+            if is_link(here / name):
+                continue  # a link is reported by `roam verify`, never merged (engine.safefs)
+            if is_conflict_name(name) and not is_temp_name(name):
+                found.append(ConflictCopy(here / name, here / original_name(name)))
+    return found
+
+
+def list_sessions(project_dir: Path) -> tuple[SessionFiles, ...]:
+    """Every session of one project folder, sorted by id, with its conflict copies.
+
+    A session counts if its main file exists, or if only conflict copies of it are left (its
+    main name is derived from theirs). Temp files, non-session files and symlinks are skipped,
+    and a project folder that is itself a symlink has no sessions (``engine.safefs``).
+    """
+    if is_link(project_dir):
+        return ()
+    mains: set[str] = set()
+    copies: dict[str, list[ConflictCopy]] = {}
+    for entry in _scandir(project_dir):
+        name = entry.name
+        if is_temp_name(name):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            if _SESSION_DIR_RE.fullmatch(name):
+                inside = _copies_in_sibling(Path(entry.path))
+                if inside:
+                    copies.setdefault(name, []).extend(inside)
+            continue
+        if not _is_file(entry):
+            continue
+        match = _SESSION_FILE_RE.fullmatch(original_name(name))
+        if match is None:
+            continue
+        session_id = match.group(1)
+        if is_conflict_name(name):
+            copy = ConflictCopy(project_dir / name, project_dir / original_name(name))
+            copies.setdefault(session_id, []).append(copy)
+        else:
+            mains.add(session_id)
+    return tuple(
+        SessionFiles(
+            session_id=session_id,
+            project_dir=project_dir,
+            main_exists=session_id in mains,
+            conflict_copies=tuple(sorted(copies.get(session_id, []), key=lambda c: c.path)),
+        )
+        for session_id in sorted(mains | set(copies))
+    )
+
+
+def list_all_sessions(projects_root: Path) -> tuple[SessionFiles, ...]:
+    """Every session of every project folder (dot folders skipped), sorted by project then id."""
+    found: list[SessionFiles] = []
+    for entry in sorted(_scandir(projects_root), key=lambda e: e.name):
+        # Dot folders are not projects: roam's `.roam/` state and Syncthing's `.stversions/`
+        # (whose archived names would otherwise look like sessions and conflict copies).
+        if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+            found.extend(list_sessions(Path(entry.path)))
+    return tuple(found)
+
+
+def find_session_files(project_dir: Path, session_id: str) -> SessionFiles:
+    """The files of one session (its main file may be missing; copies may be none)."""
+    for session in list_sessions(project_dir):
+        if session.session_id == session_id:
+            return session
+    return SessionFiles(session_id, project_dir, main_exists=False, conflict_copies=())
+
+
+def _read_once(path: Path) -> bytes:
+    return read_bytes_nofollow(path)
+
+
+@retry(
+    retry=retry_if_exception_type(FileNotFoundError),
+    stop=stop_after_attempt(6),
+    wait=wait_exponential(multiplier=0.01, max=0.2),
+    reraise=True,
+)
+def _read_retrying(path: Path) -> bytes:
+    return _read_once(path)
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of ``path``, reopening it while Syncthing swaps it (about half a second at most).
+
+    Raises InvalidInput (one sentence) when the file stays missing, is a folder, or cannot be
+    read for lack of permission; ``LinkRefused`` (an InvalidInput) when it is a symlink.
+    """
+    try:
+        return _read_retrying(path)
+    except FileNotFoundError:
+        raise InvalidInput(
+            f"{path} does not exist (Syncthing may have just replaced or removed it).",
+            hint="Wait for Syncthing to settle, then run `roam conflicts list` again.",
+        ) from None
+    except PermissionError:
+        raise InvalidInput(
+            f"Cannot read {path}: permission denied.",
+            hint=f"Check the file's owner and mode (`ls -l {path}`), then run the command again.",
+        ) from None
+    except IsADirectoryError:
+        raise InvalidInput(
+            f"{path} is a folder, not a file.", hint="Give the path of a .jsonl file."
+        ) from None
+
+
+def read_bytes_if_present(path: Path) -> bytes | None:
+    """Like ``read_bytes``, but ``None`` when the file stays missing through the retries."""
+    try:
+        return _read_retrying(path)
+    except FileNotFoundError:
+        return None
+    except (PermissionError, IsADirectoryError):
+        return read_bytes(path)  # raises the one-sentence InvalidInput

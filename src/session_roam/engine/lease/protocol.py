@@ -1,0 +1,216 @@
+"""The lease protocol as plain generators, so that roam and the simulation run the same steps.
+
+A flow yields what it needs done: ``Read()`` (answer: the claim views this node sees now),
+``Publish(claim, wait)`` (write our own claim, have Syncthing scan it and, with ``wait``, block
+until every peer has it: the barrier), ``Sleep(seconds)``. The driver (``lease_engine`` for real
+Syncthing, the simulation for a model of it) answers and enforces deadlines by throwing
+``SyncTimeout`` into the flow, which then withdraws its claim.
+
+The acquisition is Lamport's bakery over Syncthing (docs/design/lease.md has the proof):
+
+1. publish ``choosing`` and wait until every peer has it (the doorway flag);
+2. read, take ``ticket = 1 + max(visible tickets)``, publish ``claiming`` with it, barrier;
+3. read and ``decide``: lose to a live claim ordered before ours, wait while a peer is choosing,
+   otherwise win and publish ``held``.
+
+With machines off (``absent``; allowed only when the rest are a majority of the folder's devices)
+the barrier covers only the connected peers, so a plain local read may miss a claim that reached
+a majority without us. Then every read in the comparison loop is a quorum read: republish our
+claim with the barrier (which also pulls whatever the peers announced before confirming it),
+then read. See docs/design/lease.md, "When a machine is off".
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+from session_roam.engine.lease.bakery import Verdict, decide
+from session_roam.engine.lease.model import (
+    Claim,
+    ClaimState,
+    ClaimView,
+    live_views,
+    next_ticket,
+    order_key,
+)
+from session_roam.errors import PeerUnreachable, SyncTimeout
+
+__all__ = [
+    "DEFAULT_POLL_S",
+    "Flow",
+    "Lost",
+    "Publish",
+    "Read",
+    "Sleep",
+    "Step",
+    "Won",
+    "acquire_flow",
+    "overtaken_by",
+    "steal_flow",
+]
+
+#: How often a claimant re-reads while a peer is still choosing its ticket.
+DEFAULT_POLL_S: Final = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """Answer with ``list[ClaimView]``: every claim file of the session this node has now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """Write our own claim file and scan it; with ``wait``, block until every peer announced it."""
+
+    claim: Claim
+    wait: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    seconds: float
+
+
+Step = Read | Publish | Sleep
+
+
+@dataclass(frozen=True, slots=True)
+class Won:
+    claim: Claim
+
+
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """We withdrew; ``blocker`` is the claim that is ahead of us (the holder, or next in line).
+
+    ``offline``: the blocker's machine is not connected and never released the session.
+    """
+
+    claim: Claim
+    blocker: ClaimView
+    offline: bool = False
+
+
+Flow = Generator[Step, Any, Won | Lost]
+
+
+def _own(views: Sequence[ClaimView], device: str) -> Claim | None:
+    for view in views:
+        if view.device == device and view.claim is not None:
+            return view.claim
+    return None
+
+
+def acquire_flow(
+    base: Claim, *, poll_s: float = DEFAULT_POLL_S, absent: frozenset[str] = frozenset()
+) -> Flow:
+    """Run the bakery for ``base.session`` as ``base.device``; ``base`` carries the metadata.
+
+    ``absent``: the machines sharing the folder that are not connected (degraded mode). Their
+    unreleased claims make us lose, and every comparison read is a quorum read.
+
+    Whatever happens after the first publish (a loss, a timeout thrown in by the driver, an
+    interrupt), the flow leaves its claim ``released`` so it never blocks anyone.
+    """
+    views: list[ClaimView] = yield Read()
+    previous = _own(views, base.device)
+    claim = replace(
+        base,
+        state=ClaimState.CHOOSING,
+        ticket=0,
+        counter=0 if previous is None else previous.counter + 1,
+        release=None if previous is None else previous.release,  # the last stamp stays on record
+        # A steal we made stays on record: it kills the victim's claims below its ticket only,
+        # so it can never silence a claim the victim makes later.
+        stolen_from=base.stolen_from if previous is None else previous.stolen_from,
+        stolen_below=base.stolen_below if previous is None else previous.stolen_below,
+    )
+    try:
+        yield Publish(claim, wait=True)
+        views = yield Read()
+        # Our own old ticket was overwritten by the doorway; tickets still never go back.
+        ticket = max(next_ticket(views), 1 if previous is None else previous.ticket + 1)
+        claim = claim.bump(state=ClaimState.CLAIMING, ticket=ticket)
+        yield Publish(claim, wait=True)
+        # Readers expire a claim that has not changed for its TTL, and a claimant that looked
+        # expired while still in the race could win next to the node that ignored it. So the
+        # claim is rewritten every TTL/3 of waiting (the driver bounds each barrier to TTL/3).
+        refresh_every = max(1, int(claim.ttl_s / 3 / poll_s))
+        polls = 0
+        while True:
+            if absent and polls:
+                # A quorum read: the barrier's peers confirm our new version only after sending
+                # us everything they had before it, so the read below misses no finished write.
+                claim = claim.bump()
+                yield Publish(claim, wait=True)
+            views = yield Read()
+            decision = decide(claim, views, absent=absent)
+            if decision.verdict is Verdict.WIN:
+                claim = claim.bump(state=ClaimState.HELD)
+                yield Publish(claim, wait=False)
+                return Won(claim)
+            if decision.verdict is Verdict.LOSE:
+                assert decision.blocker is not None  # noqa: S101 - decide() always names it
+                claim = claim.bump(state=ClaimState.RELEASED)
+                # Wait until peers know we withdrew: a stale claim of ours would make the next
+                # race lose to a ticket nobody is using. If they are slow, the answer stands.
+                with contextlib.suppress(SyncTimeout, PeerUnreachable):
+                    yield Publish(claim, wait=True)
+                return Lost(claim, decision.blocker, offline=decision.offline)
+            polls += 1
+            if not absent and polls % refresh_every == 0:
+                claim = claim.bump()
+                yield Publish(claim, wait=False)
+            yield Sleep(poll_s)
+    except GeneratorExit:
+        raise
+    except BaseException:
+        yield Publish(claim.bump(state=ClaimState.RELEASED), wait=False)
+        raise
+
+
+def steal_flow(base: Claim) -> Flow:
+    """Take the session over from whoever holds it, on purpose and on the record.
+
+    The new claim is ``released`` (it wants nothing itself) with a ticket above everything
+    visible, and names the holder in ``stolen_from``/``stolen_below``: every reader then treats
+    the holder's current claim as dead (``live_views``), the holder's renew loop sees that it was
+    overtaken, and this node's next acquisition wins the ordinary way. ``Lost`` carries the
+    victim when there was one; ``Won`` means nobody held the session.
+    """
+    views: list[ClaimView] = yield Read()
+    others = [v for v in live_views(views) if v.device != base.device]
+    ticket = next_ticket(views)
+    previous = _own(views, base.device)
+    claim = replace(
+        base,
+        state=ClaimState.RELEASED,
+        ticket=ticket,
+        counter=0 if previous is None else previous.counter + 1,
+        release=None if previous is None else previous.release,
+    )
+    if not others:
+        yield Publish(claim, wait=True)
+        return Won(claim)
+    held = [v for v in others if v.claim is not None and v.claim.state is ClaimState.HELD]
+    victim = min(held or others, key=lambda v: order_key(v.claim) if v.claim else (0, v.device))
+    claim = replace(claim, stolen_from=victim.device, stolen_below=ticket)
+    yield Publish(claim, wait=True)
+    return Lost(claim, victim)
+
+
+def overtaken_by(mine: Claim, views: Sequence[ClaimView]) -> ClaimView | None:
+    """The live claim that stole this session from us, if any (the renew loop checks this)."""
+    for view in views:
+        claim = view.claim
+        if (
+            claim is not None
+            and view.device != mine.device
+            and claim.stolen_from == mine.device
+            and claim.stolen_below > mine.ticket
+        ):
+            return view
+    return None

@@ -1,0 +1,282 @@
+"""The lease transport over a real Syncthing node (``SyncthingClient``).
+
+The barrier (publish, then "every peer has my claim") follows research/syncthing-loopback.md §4:
+subscribe to ``RemoteIndexUpdated`` BEFORE the blocking scan (a new event filter does not replay
+the past), then treat each event only as a wake-up and confirm with ``/rest/db/file`` that the
+peer is in the claim's ``availability``: a peer's index update may be about some other file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from session_roam.engine.core.atomic import atomic_write
+from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
+from session_roam.engine.core.safefs import has_link_below, is_link, refuse_links
+from session_roam.engine.lease.engine import LEASES_DIR, Peer
+from session_roam.engine.lease.model import Claim, serialize_claim
+from session_roam.errors import (
+    HolderOffline,
+    InvalidInput,
+    PeerUnreachable,
+    SyncthingError,
+    SyncTimeout,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from session_roam.engine.syncthing.client import SyncthingClient
+
+__all__ = ["SyncthingTransport", "find_folder_id"]
+
+log = logging.getLogger(__name__)
+
+_EVENTS: Final = ("RemoteIndexUpdated", "DeviceDisconnected")
+_POLL_S: Final = 0.01
+_SWAP_WAIT_S: Final = 2.0
+_ST_TEMP_PREFIX: Final = ".syncthing."
+_CONFLICT: Final = ".sync-conflict-"
+_MTIME_STEP_NS: Final = 1_000_000
+
+
+def find_folder_id(client: SyncthingClient, root: Path) -> str:
+    """The id of the Syncthing folder whose path is ``root`` (Claude's projects folder)."""
+    wanted = os.path.realpath(root)
+    for folder in client.folders():
+        if os.path.realpath(os.path.expanduser(folder.path)) == wanted:
+            return folder.id
+    raise SyncthingError(
+        f"Syncthing does not share {root}, so there is nobody to hold a lease against.",
+        hint="Run `roam setup` to share Claude's projects folder with your other machines.",
+    )
+
+
+def _has_it(raw: Mapping[str, Any]) -> set[str]:
+    """Devices that hold the global version complete; ``fromTemporary`` ones are still pulling."""
+    found = set()
+    for item in raw.get("availability") or ():
+        if isinstance(item, Mapping) and not item.get("fromTemporary", False):
+            found.add(str(item.get("id", "")))
+        elif isinstance(item, str):
+            found.add(item)
+    return found
+
+
+class SyncthingTransport:
+    """One node: its claim files under ``root/.roam/leases`` and its Syncthing REST API."""
+
+    def __init__(self, client: SyncthingClient, root: Path, folder_id: str | None = None) -> None:
+        self.client = client
+        self.root = root
+        self.folder_id = folder_id or find_folder_id(client, root)
+        self._device_id = client.my_id()
+        self._names: dict[str, str] = {}
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __repr__(self) -> str:
+        return f"SyncthingTransport({self.client!r}, {self.folder_id!r})"
+
+    @property
+    def device_id(self) -> str:
+        return self._device_id
+
+    def _name_of(self, device_id: str) -> str:
+        if not self._names:
+            self._names = {d.device_id: d.name for d in self.client.devices()}
+        return self._names.get(device_id, "")
+
+    def device_name(self) -> str:
+        return self._name_of(self._device_id)
+
+    def peer_name(self, device_id: str) -> str:
+        return self._name_of(device_id) or device_id[:7]
+
+    def peers(self) -> Sequence[Peer]:
+        shared = self.client.folder(self.folder_id).device_ids
+        connections = self.client.connections()
+        return [
+            Peer(
+                device_id=device,
+                name=self._name_of(device),
+                connected=(c := connections.get(device)) is not None
+                and c.connected
+                and not c.paused,
+            )
+            for device in shared
+            if device != self._device_id
+        ]
+
+    def _folder(self, session: str) -> Path:
+        return self.root / LEASES_DIR / session
+
+    def relative_claim(self, session: str, device: str) -> str:
+        return (LEASES_DIR / session / f"{device}.json").as_posix()
+
+    def sessions(self) -> list[str]:
+        base = self.root / LEASES_DIR
+        with contextlib.suppress(FileNotFoundError):
+            return sorted(p.name for p in base.iterdir() if p.is_dir() and not is_link(p))
+        return []
+
+    def read_claims(self, session: str) -> dict[str, bytes]:
+        """Every claim file of ``session`` on disk, read so that none is missed mid-update.
+
+        A Syncthing receiver applies an update by writing ``.syncthing.<name>.tmp``, removing
+        the old file, then renaming the temp into place: for a moment the claim is not there
+        at all. Missing a live claim could grant the session twice, so while such a temp file
+        exists the folder is read again; after ``_SWAP_WAIT_S`` a claim still missing is
+        reported as unreadable (held, fail closed).
+        """
+        folder = self._folder(session)
+        if has_link_below(self.root, folder):
+            return {}  # never read through a link; write_claim refuses it, verify reports it
+        deadline = time.monotonic() + _SWAP_WAIT_S
+        while True:
+            found: dict[str, bytes] = {}
+            swapping: set[str] = set()
+            try:
+                names = os.listdir(folder)
+            except FileNotFoundError:
+                return {}
+            for entry in names:
+                if entry.startswith(_ST_TEMP_PREFIX) and entry.endswith(".json.tmp"):
+                    swapping.add(entry[len(_ST_TEMP_PREFIX) : -len(".json.tmp")])
+                    continue
+                if not entry.endswith(".json") or entry.startswith(".") or _CONFLICT in entry:
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    try:  # bounded, never through a link (engine.peer_schema)
+                        found[entry[: -len(".json")]] = read_state_bytes(folder / entry, self.root)
+                    except PeerDataError:
+                        found[entry[: -len(".json")]] = b""  # a link or oversized: held
+            missing = swapping - set(found)
+            if not missing:
+                return found
+            if time.monotonic() > deadline:
+                for device in missing:
+                    found[device] = b""  # unreadable: counts as a live holder
+                return found
+            time.sleep(0.005)
+
+    def write_claim(self, claim: Claim) -> None:
+        if claim.device != self._device_id:
+            raise InvalidInput("A node may only write its own claim file.")
+        folder = self._folder(claim.session)
+        path = folder / f"{claim.device}.json"
+        refuse_links(self.root, path)  # a planted link must not carry our claim elsewhere
+        for directory in (self.root / ".roam", self.root / LEASES_DIR, folder):
+            directory.mkdir(mode=0o700, exist_ok=True)
+        refuse_links(self.root, path)
+        try:
+            before = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            before = 0
+        atomic_write(path, serialize_claim(claim), mode=0o600)
+        # Syncthing's scan calls a file unchanged when size and mtime are: two versions of a
+        # claim often have the same size ("choosing" and "claiming" do), and two writes in one
+        # clock tick the same mtime. Then the new claim would never be announced, and the
+        # barrier would pass on the old one. Force the mtime forward.
+        after = path.stat().st_mtime_ns
+        if after <= before:
+            stamp = before + _MTIME_STEP_NS
+            os.utime(path, ns=(stamp, stamp))
+
+    def publish(
+        self,
+        claim: Claim,
+        *,
+        wait_for: Sequence[str],
+        timeout_s: float,
+        extra: Sequence[str] = (),
+        pull: bool = False,
+    ) -> None:
+        name = self.relative_claim(claim.session, claim.device)
+        # Subscribe before the scan: events from before a subscription are never replayed.
+        subscription = self.client.subscribe(_EVENTS) if wait_for else None
+        # One scan for the session file and the claim: both leave in one index update, so a
+        # peer that has the claim with its release stamp has been told about those bytes too.
+        # (Two calls cost a second update, sent only after Syncthing's fixed 250 ms pause.)
+        self.client.scan(self.folder_id, [*extra, name])
+        if subscription is None:
+            return
+        deadline = time.monotonic() + timeout_s
+        pending = set(wait_for)
+        while True:
+            # Confirm with the file's availability, not the event alone: a peer's index update
+            # may be about another file. Polling beats the event long-poll's 1 s granularity;
+            # peers send index updates at most every 250 ms anyway.
+            info = self.client.file_info(self.folder_id, name)
+            if info is not None:
+                pending -= _has_it(info.raw)
+            if not pending:
+                if pull:
+                    self._pull_claims(claim.session, deadline, timeout_s)
+                return
+            if time.monotonic() > deadline:
+                names = ", ".join(self.peer_name(d) for d in sorted(pending))
+                raise SyncTimeout(
+                    f"{names} did not confirm this machine's lease claim within {timeout_s:g} s."
+                )
+            for event in subscription.poll(0):
+                if event.type == "DeviceDisconnected" and event.data.get("id") in pending:
+                    raise PeerUnreachable(
+                        f"{self.peer_name(str(event.data.get('id')))} disconnected while "
+                        "confirming this machine's lease claim."
+                    )
+            time.sleep(_POLL_S)
+
+    def _behind(self, session: str, sharing: set[str]) -> dict[str, set[str]]:
+        """Claim files of ``session`` whose announced (global) version this node lacks.
+
+        Maps the claim's device to the devices that hold that version. ``sharing``: the devices
+        the folder is shared with (a claim of any of them may be on its way).
+        """
+        behind: dict[str, set[str]] = {}
+        for device in sorted(sharing | set(self.read_claims(session))):
+            info = self.client.file_info(self.folder_id, self.relative_claim(session, device))
+            if info is None:
+                continue
+            glob = info.raw.get("global") or {}
+            local = info.raw.get("local") or {}
+            if glob.get("deleted") or not glob.get("version"):
+                continue
+            if glob.get("version") != local.get("version"):
+                behind[device] = set(info.availability)
+        return behind
+
+    def _pull_claims(self, session: str, deadline: float, timeout_s: float) -> None:
+        """Wait until this node has every claim version its peers announced (the pull barrier).
+
+        A peer sends its index updates in order over one connection, so once it has confirmed
+        our claim we have been told of every claim it had before; a read after this sees them.
+        A version that only machines which are off hold can never arrive: that machine's state
+        is unknown, so we refuse at once (HolderOffline) instead of waiting for the deadline.
+        """
+        sharing = set(self.client.folder(self.folder_id).device_ids)
+        while behind := self._behind(session, sharing):
+            online = {d for d, c in self.client.connections().items() if c.connected}
+            for device, holders in behind.items():
+                if not holders & online:
+                    name = self.peer_name(device)
+                    raise HolderOffline(
+                        f"The newest lease claim of {name} on session {session} is only on "
+                        "machines that are off, so whether it holds the session cannot be known.",
+                        hint=f"Bring {name} online and try again, or take the session over with "
+                        f"`roam cr --force {session}` (recorded).",
+                    )
+            if time.monotonic() > deadline:
+                names = ", ".join(self.peer_name(d) for d in behind)
+                raise SyncTimeout(
+                    f"This machine did not receive the lease claims of {names} within "
+                    f"{timeout_s:g} s."
+                )
+            time.sleep(_POLL_S)

@@ -1,0 +1,71 @@
+"""Sessions as the user sees them: listing, picking, full-text search, path mappings between
+machines, and this node's journal of every line it wrote.
+
+The face (``__all__``) is what the CLI imports; see docs/architecture.md and engine/face.py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from session_roam.engine.face import lazy_face
+
+if TYPE_CHECKING:
+    from session_roam.engine.sessions.journal import Journal, JournalStatus
+    from session_roam.engine.sessions.listing import (
+        SessionSummary,
+        conversation_preview,
+        foreign_cwds,
+        lease_facts,
+        list_summaries,
+        suggest_for_cwd,
+        suggest_mapping,
+        with_lease_facts,
+    )
+    from session_roam.engine.sessions.pathmap import (
+        PathMap,
+        load_pathmap,
+        local_project_dirs,
+        map_path,
+        unmap_path,
+    )
+    from session_roam.engine.sessions.search import Match, search_sessions
+
+__all__ = [
+    "Journal",
+    "JournalStatus",
+    "Match",
+    "PathMap",
+    "SessionSummary",
+    "conversation_preview",
+    "foreign_cwds",
+    "lease_facts",
+    "list_summaries",
+    "load_pathmap",
+    "local_project_dirs",
+    "map_path",
+    "search_sessions",
+    "suggest_for_cwd",
+    "suggest_mapping",
+    "unmap_path",
+    "with_lease_facts",
+]
+
+__getattr__ = lazy_face(
+    __name__,
+    {
+        "journal": ("Journal", "JournalStatus"),
+        "listing": (
+            "SessionSummary",
+            "conversation_preview",
+            "foreign_cwds",
+            "lease_facts",
+            "list_summaries",
+            "suggest_for_cwd",
+            "suggest_mapping",
+            "with_lease_facts",
+        ),
+        "pathmap": ("PathMap", "load_pathmap", "local_project_dirs", "map_path", "unmap_path"),
+        "search": ("Match", "search_sessions"),
+    },
+)

@@ -1,0 +1,320 @@
+"""What ``roam ls`` and ``roam cs`` show about each session, read from the session files.
+
+Everything comes from the records, not from the folder name: the slug is lossy, so the cwd is
+the one the rows recorded, the title the last ``custom-title`` row (Claude Code's ``-n`` and
+``/rename``), the activity the newest row timestamp. "This directory's sessions" are those in
+the cwd's project folder plus those recorded under a path that ``roam paths map`` says is this
+one (a session started as ``/Users/nat/proj`` on a Mac is ``/home/nat/proj``'s here).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final
+
+from session_roam.engine.core.bounded import Skipped, iter_file_lines, load_record
+from session_roam.engine.core.paths import project_slug, projects_dir
+from session_roam.engine.core.store import SessionFiles, list_all_sessions, list_sessions
+from session_roam.engine.sessions.pathmap import local_project_dirs
+from session_roam.engine.sessions.search_index import record_text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+    from session_roam.engine.sessions.pathmap import PathMap
+
+__all__ = [
+    "LeaseFacts",
+    "PathSuggestion",
+    "SessionSummary",
+    "conversation_preview",
+    "foreign_cwds",
+    "lease_facts",
+    "list_summaries",
+    "suggest_for_cwd",
+    "suggest_mapping",
+    "summarize",
+    "with_lease_facts",
+]
+
+log = logging.getLogger(__name__)
+
+_PROMPT_MAX: Final = 200
+_HOME_ROOTS: Final = ("/Users/", "/home/")
+_STAMP_RE: Final = re.compile(rb'"timestamp"\s*:\s*"([^"]{10,40})"')
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """One session as a person scanning a list needs to see it.
+
+    ``last_writer`` is the machine whose lease release stamped the file last and
+    ``lease_holder`` the machine holding a live lease, both from the lease claims that Syncthing
+    carries (``with_lease_facts``); None when unknown (no Syncthing here): the rows themselves do
+    not say which machine wrote them.
+    """
+
+    session_id: str
+    path: Path
+    project: str
+    cwd: str | None
+    local_cwd: str | None
+    title: str | None
+    first_prompt: str | None
+    last_prompt: str | None
+    last_activity: str | None
+    mtime: float
+    turns: int
+    size: int
+    conflict_copies: int
+    last_writer: str | None = None
+    lease_holder: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "path": str(self.path),
+            "project": self.project,
+            "cwd": self.cwd,
+            "local_cwd": self.local_cwd,
+            "title": self.title,
+            "first_prompt": self.first_prompt,
+            "last_prompt": self.last_prompt,
+            "last_activity": self.last_activity,
+            "turns": self.turns,
+            "size": self.size,
+            "conflict_copies": self.conflict_copies,
+            "last_writer": self.last_writer,
+            "lease_holder": self.lease_holder,
+        }
+
+
+def _prompt(text: str) -> str | None:
+    """A typed prompt, shortened to one line; Claude Code's own wrappers are not prompts."""
+    stripped = text.strip()
+    if not stripped or stripped.startswith(("<command-", "<local-command", "<system-reminder")):
+        return None
+    line = " ".join(stripped.split())
+    return line if len(line) <= _PROMPT_MAX else line[: _PROMPT_MAX - 1] + "…"
+
+
+def _lines(path: Path, skipped: Skipped | None = None) -> Iterator[bytes]:
+    """The lines of ``path``, bounded and never through a link (``engine.bounded``)."""
+    try:
+        yield from iter_file_lines(path, skipped)
+    except OSError:
+        return
+
+
+def summarize(
+    files: SessionFiles, pathmap: PathMap | None = None, skipped: Skipped | None = None
+) -> SessionSummary | None:
+    """The summary of one session, or None when its main file is missing (only copies left).
+
+    ``skipped`` counts the records left unread for being over ``session_roam.bounds``' caps
+    (``roam verify`` reports them).
+    """
+    if not files.main_exists:
+        return None
+    path = files.main
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    cwd: str | None = None
+    title: str | None = None
+    first: str | None = None
+    last: str | None = None
+    latest: str | None = None
+    turns = 0
+    for line in _lines(path, skipped):
+        # Only the rows that can change the summary are parsed: assistant replies and tool
+        # results are most of a session's bytes, and their timestamp is all ls needs of them.
+        stamp_match = _STAMP_RE.search(line)
+        if stamp_match is not None:
+            stamp = stamp_match.group(1).decode("utf-8", "replace")
+            if latest is None or stamp > latest:
+                latest = stamp
+        wanted = b'"custom-title"' in line or (b'"user"' in line and b'"tool_result"' not in line)
+        if not wanted and (cwd is not None or b'"cwd"' not in line):
+            continue
+        row = load_record(line, skipped)  # None for a torn, foreign, too long or too deep line
+        if not isinstance(row, dict):
+            continue
+        if cwd is None and isinstance(row.get("cwd"), str):
+            cwd = row["cwd"]
+        kind = row.get("type")
+        if kind == "custom-title" and isinstance(row.get("customTitle"), str):
+            title = row["customTitle"] or title
+        elif kind == "user":
+            found = record_text(row)
+            prompt = _prompt(found[1]) if found else None
+            if prompt is not None:
+                turns += 1
+                first = first or prompt
+                last = prompt
+    local = pathmap.to_local(cwd) if (pathmap is not None and cwd) else cwd
+    return SessionSummary(
+        session_id=files.session_id,
+        path=path,
+        project=files.project_dir.name,
+        cwd=cwd,
+        local_cwd=local,
+        title=title,
+        first_prompt=first,
+        last_prompt=last,
+        last_activity=latest,
+        mtime=info.st_mtime,
+        turns=turns,
+        size=info.st_size,
+        conflict_copies=len(files.conflict_copies),
+    )
+
+
+def list_summaries(
+    config_dir: Path, pathmap: PathMap, *, cwd: Path | None = None
+) -> tuple[SessionSummary, ...]:
+    """Summaries of ``cwd``'s sessions (every project's when ``cwd`` is None), newest first."""
+    if cwd is None:
+        sessions: list[SessionFiles] = list(list_all_sessions(projects_dir(config_dir)))
+    else:
+        sessions = [
+            item
+            for folder in local_project_dirs(cwd, config_dir, pathmap)
+            for item in list_sessions(folder)
+        ]
+    found = [s for files in sessions if (s := summarize(files, pathmap)) is not None]
+    found.sort(key=lambda s: (s.last_activity or "", s.mtime), reverse=True)
+    return tuple(found)
+
+
+def foreign_cwds(summaries: tuple[SessionSummary, ...], pathmap: PathMap) -> tuple[str, ...]:
+    """Recorded cwds that do not exist here and no mapping covers: sessions from elsewhere."""
+    missing = {
+        s.cwd
+        for s in summaries
+        if s.cwd and not pathmap.is_mapped(s.cwd) and not os.path.isdir(s.cwd)
+    }
+    return tuple(sorted(missing))
+
+
+@dataclass(frozen=True, slots=True)
+class PathSuggestion:
+    source: str
+    target: str
+
+    @property
+    def command(self) -> str:
+        return f"roam paths map {self.source} {self.target}"
+
+
+def suggest_mapping(cwds: tuple[str, ...], home: Path) -> PathSuggestion | None:
+    """``/Users/nat/...`` recorded on another machine and missing here: map that home to ours."""
+    here = str(home)
+    for cwd in cwds:
+        for root in _HOME_ROOTS:
+            if cwd.startswith(root):
+                user = cwd[len(root) :].split("/", 1)[0]
+                source = root + user
+                if user and source != here:
+                    return PathSuggestion(source, here)
+    return None
+
+
+def conversation_preview(path: Path, *, max_rows: int = 40, width: int = 600) -> str:
+    """The end of the conversation as text, for ``roam cs``'s preview pane."""
+    rows: list[str] = []
+    for line in _lines(path):
+        if b'"user"' not in line and b'"assistant"' not in line:
+            continue
+        row = load_record(line)
+        found = record_text(row) if isinstance(row, dict) else None
+        if found is None:
+            continue
+        who = "you" if found[0] == "user" else "claude"
+        text = found[1].strip()
+        rows.append(f"{who}: {text[:width]}{'…' if len(text) > width else ''}")
+    return "\n\n".join(rows[-max_rows:]) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseFacts:
+    holder: str | None
+    last_writer: str | None
+
+
+def lease_facts(claude_dir: Path | None) -> dict[str, LeaseFacts]:
+    """Who holds each session's lease and who released it last, from the synced lease claims.
+
+    Best effort: without a Syncthing sharing the projects folder there are no claims to read,
+    and ``roam ls`` still lists the sessions (the columns stay empty).
+    """
+    from session_roam.engine.lease import api as lease_api
+    from session_roam.errors import RoamError
+
+    try:
+        with lease_api.open_engine(claude_dir) as engine:
+            views = lease_api.status(engine=engine)
+    except (RoamError, OSError) as exc:
+        log.info("no lease information: %s", exc)
+        return {}
+    holders: dict[str, str] = {}
+    writers: dict[str, tuple[int, str]] = {}
+    for view in views:
+        who = view.name or view.device[:7]
+        if view.live and not view.expired:
+            holders[view.session] = who
+        if view.release is not None:
+            best = writers.get(view.session)
+            if best is None or view.release.ticket > best[0]:
+                writers[view.session] = (view.release.ticket, who)
+    return {
+        session: LeaseFacts(holders.get(session), writers.get(session, (0, None))[1])
+        for session in set(holders) | set(writers)
+    }
+
+
+def with_lease_facts(
+    summaries: tuple[SessionSummary, ...], facts: Mapping[str, LeaseFacts]
+) -> tuple[SessionSummary, ...]:
+    return tuple(
+        replace(s, lease_holder=f.holder, last_writer=f.last_writer)
+        if (f := facts.get(s.session_id))
+        else s
+        for s in summaries
+    )
+
+
+def suggest_for_cwd(
+    cwd: Path, home: Path, projects_root: Path, pathmap: PathMap
+) -> PathSuggestion | None:
+    """A mapping that would bring another machine's sessions of this directory here.
+
+    Read from folder names only (no session is opened): for ``~/proj`` here, a folder
+    ``-Users-nat-proj`` is what a Mac whose home is ``/Users/nat`` made for the same project.
+    Nothing is suggested for a home that is already mapped or a user name with a ``-`` in it
+    (the slug cannot say where the name ends).
+    """
+    here = os.path.realpath(cwd)
+    home_text = os.path.realpath(home)
+    if not here.startswith(home_text.rstrip("/") + "/"):
+        return None
+    tail = project_slug(here[len(home_text.rstrip("/")) :])
+    try:
+        names = os.listdir(projects_root)
+    except OSError:
+        return None
+    for name in sorted(names):
+        for root in _HOME_ROOTS:
+            prefix = project_slug(root)
+            if not (name.startswith(prefix) and name.endswith(tail)):
+                continue
+            user = name[len(prefix) : len(name) - len(tail)]
+            source = root + user
+            if user and "-" not in user and source != home_text and not pathmap.is_mapped(source):
+                return PathSuggestion(source, home_text)
+    return None

@@ -1,0 +1,400 @@
+"""The incremental full-text index behind ``roam cf``: SQLite FTS5 in roam's cache folder.
+
+Why an index: ``grep`` over ``~/.claude/projects`` reads every byte of every session each time;
+the index reads each byte once. Session files are append-only while Claude Code writes them, so
+a refresh reads only the bytes past the offset it indexed last. Two cheap checks catch a file
+that was *rewritten* instead (a merge of conflict copies, a fork, a restore): the file is
+shorter than the indexed offset, or a hash of its first 4 KB or of the 4 KB just before the
+offset changed. Such a file is dropped from the index and read again whole. A file that is gone
+is dropped, so a query can never return a stale hit for a deleted session.
+
+The database lives in the XDG cache (never the synced folder: each machine builds its own, and
+Syncthing must not ship a database between machines). It can always be rebuilt, so a corrupt or
+outdated one is deleted and built again rather than reported.
+
+Only the standard library is imported: this module is on ``roam cf --json``'s start-up path.
+For the same reason its data types are immutable ``NamedTuple``s rather than frozen dataclasses:
+importing ``dataclasses`` (which imports ``inspect``) costs about 20 ms of a 60 ms budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sqlite3
+import stat
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from session_roam.engine.core.bounded import iter_lines, load_record
+from session_roam.engine.core.safefs import LinkRefused, open_nofollow
+from session_roam.errors import SetupError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import BinaryIO
+
+__all__ = [
+    "INDEX_NAME",
+    "SCHEMA_VERSION",
+    "IndexStats",
+    "SearchIndex",
+    "record_text",
+    "scan_session_files",
+]
+
+INDEX_NAME: Final = "search.sqlite3"
+SCHEMA_VERSION: Final = 2
+_WINDOW: Final = 4096
+_COMMIT_BYTES: Final = 64 * 1024 * 1024
+_SESSION_RE: Final = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl"
+)
+_MAX_TOOL_INPUT: Final = 2000
+
+_SCHEMA: Final = """
+CREATE TABLE files(
+    id INTEGER PRIMARY KEY,
+    path TEXT UNIQUE NOT NULL,
+    project TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    cwd TEXT,
+    title TEXT,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    indexed_to INTEGER NOT NULL,
+    head_hash BLOB NOT NULL,
+    tail_hash BLOB NOT NULL
+);
+CREATE TABLE rows(id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, ts TEXT NOT NULL, role TEXT);
+CREATE INDEX rows_by_file ON rows(file_id);
+CREATE VIRTUAL TABLE chunks USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+"""
+
+Progress = Callable[[int, int], None]
+
+
+def _text_blocks(content: Any, *, tools: bool) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    parts: list[str] = []
+    if not isinstance(content, list):
+        return parts
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text" and isinstance(block.get("text"), str):
+            parts.append(block["text"])
+        elif tools and kind == "tool_use":
+            # Tool inputs hold the commands and file paths people search for ("that rsync").
+            raw = json.dumps(block.get("input"), ensure_ascii=False)
+            parts.append(f"{block.get('name', '')} {raw[:_MAX_TOOL_INPUT]}")
+    return parts
+
+
+def record_text(row: dict[str, Any]) -> tuple[str, str] | None:
+    """``(role, text)`` of a user or assistant row worth searching, else None.
+
+    User text and assistant text and tool inputs count; tool results (file dumps, command
+    output) and thinking do not: they would drown every query in noise. ``isMeta`` rows are
+    Claude Code's own injected text.
+    """
+    kind = row.get("type")
+    if kind not in ("user", "assistant") or row.get("isMeta"):
+        return None
+    message = row.get("message")
+    if not isinstance(message, dict):
+        return None
+    parts = _text_blocks(message.get("content"), tools=kind == "assistant")
+    text = "\n".join(part for part in parts if part.strip())
+    return (str(kind), text) if text else None
+
+
+class IndexStats(NamedTuple):
+    """What one refresh did: files (re)read and bytes parsed, for the progress bar and bench."""
+
+    files_seen: int
+    files_indexed: int
+    files_rewritten: int
+    files_removed: int
+    bytes_read: int
+
+
+class _Disk(NamedTuple):
+    path: str
+    project: str
+    session_id: str
+    size: int
+    mtime_ns: int
+
+
+def scan_session_files(
+    projects_root: Path, known: dict[str, tuple[int, int]] | None = None
+) -> tuple[list[_Disk], int]:
+    """Session files that are new or changed against ``known`` (path -> (size, mtime_ns)), and
+    how many session files there are. Entries found are removed from ``known``, so what is left
+    there afterwards is what was deleted.
+
+    Every ``<project>/<uuid>.jsonl`` counts; conflict copies and dot folders are skipped (Claude
+    never resumes them, and ``roam conflicts`` is where they are shown). This loop runs on every
+    query over thousands of files, so it does one ``stat`` per file and little else.
+    """
+    known = {} if known is None else known
+    changed: list[_Disk] = []
+    seen = 0
+    try:
+        projects = list(os.scandir(projects_root))
+    except OSError:
+        return changed, seen
+    for project in projects:
+        if project.name.startswith(".") or not project.is_dir(follow_symlinks=False):
+            continue
+        try:
+            entries = list(os.scandir(project.path))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if len(name) != 42 or not name.endswith(".jsonl"):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue  # Syncthing swapped it while we looked; the next refresh sees it
+            if not stat.S_ISREG(info.st_mode):
+                continue  # a symlink (or FIFO) is never indexed: `roam verify` reports it
+            path = entry.path
+            key = (info.st_size, info.st_mtime_ns)
+            previous = known.pop(path, None)
+            if previous is None and not _SESSION_RE.fullmatch(name):
+                continue
+            seen += 1
+            if previous != key:
+                changed.append(_Disk(path, project.name, name[:-6], key[0], key[1]))
+    return changed, seen
+
+
+def _hash(data: bytes) -> bytes:
+    """A checksum of a 4 KB window, to notice a rewrite (not an adversary): crc32 is enough, and
+    ``zlib`` loads in a fraction of the time ``hashlib`` (OpenSSL) takes at start-up."""
+    return zlib.crc32(data).to_bytes(4, "big")
+
+
+def _read_range(path: str, start: int, end: int) -> bytes:
+    with os.fdopen(open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+        handle.seek(start)
+        return handle.read(end - start)
+
+
+class SearchIndex:
+    """One open index database; ``refresh`` brings it up to date with the projects folder."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._db = self._open()
+
+    # -- opening, and rebuilding when it cannot be trusted ---------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        fresh = not self.db_path.exists()
+        if fresh:
+            fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        db = sqlite3.connect(self.db_path, isolation_level=None, timeout=10.0)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            if not fresh and version != 0:
+                raise sqlite3.DatabaseError(f"index schema {version}")
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if tables:
+                raise sqlite3.DatabaseError("unknown index layout")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return db
+
+    def _open(self) -> sqlite3.Connection:
+        if os.path.isdir(self.db_path) or os.path.islink(self.db_path):
+            # Not ours to delete: only a file roam made is a cache it may throw away.
+            raise SetupError(
+                f"roam's search index {self.db_path} is a folder or a link, not a file.",
+                hint="Move it out of the way; roam builds a new index on the next search.",
+            )
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError:
+            self.discard()
+            return self._connect()
+
+    def discard(self) -> None:
+        """Delete the database (it is a cache); the next open builds a new one."""
+        with contextlib.suppress(AttributeError, sqlite3.Error):
+            self._db.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.db_path}{suffix}")
+
+    def rebuild(self) -> None:
+        self.discard()
+        self._db = self._connect()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        return self._db
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- refreshing --------------------------------------------------------------------------
+    def _forget(self, file_id: int) -> None:
+        self._db.execute(
+            "DELETE FROM chunks WHERE rowid IN (SELECT id FROM rows WHERE file_id = ?)", (file_id,)
+        )
+        self._db.execute("DELETE FROM rows WHERE file_id = ?", (file_id,))
+
+    def _still_appending(self, disk: _Disk, row: tuple[Any, ...]) -> bool:
+        """True when the file still starts with the bytes indexed so far (append-only)."""
+        indexed_to, head_hash, tail_hash = row[3], row[4], row[5]
+        if disk.size < indexed_to:
+            return False
+        try:
+            head = _read_range(disk.path, 0, min(_WINDOW, indexed_to))
+            tail = _read_range(disk.path, max(0, indexed_to - _WINDOW), indexed_to)
+        except (OSError, LinkRefused):  # swapped for a link since the scan: read again whole
+            return False
+        return bool(_hash(head) == head_hash and _hash(tail) == tail_hash)
+
+    def _index_lines(self, file_id: int, lines: Iterable[bytes]) -> tuple[str | None, str | None]:
+        """Insert ``lines`` (complete ones, bounded by ``engine.bounded``); returns (cwd, title)."""
+        cwd: str | None = None
+        title: str | None = None
+        batch: list[tuple[str, str, str]] = []
+        for line in lines:
+            if b'"user"' not in line and b'"assistant"' not in line and b"custom-title" not in line:
+                continue
+            row = load_record(line)  # None for torn, foreign, too long or too deep
+            if not isinstance(row, dict):
+                continue
+            if row.get("type") == "custom-title" and isinstance(row.get("customTitle"), str):
+                title = row["customTitle"]
+                continue
+            if cwd is None and isinstance(row.get("cwd"), str):
+                cwd = row["cwd"]
+            found = record_text(row)
+            if found is not None:
+                batch.append((found[1], str(row.get("timestamp") or ""), found[0]))
+        for text, ts, role in batch:
+            cursor = self._db.execute(
+                "INSERT INTO rows(file_id, ts, role) VALUES (?, ?, ?)", (file_id, ts, role)
+            )
+            self._db.execute(
+                "INSERT INTO chunks(rowid, text) VALUES (?, ?)", (cursor.lastrowid, text)
+            )
+        return cwd, title
+
+    def _index_file(self, disk: _Disk, row: tuple[Any, ...] | None, start: int) -> int:
+        try:
+            handle = os.fdopen(open_nofollow(disk.path, os.O_RDONLY | os.O_NONBLOCK), "rb")
+        except (LinkRefused, OSError):
+            return 0
+        with handle:
+            handle.seek(start)
+            return self._index_open(disk, row, start, handle)
+
+    def _index_open(
+        self, disk: _Disk, row: tuple[Any, ...] | None, start: int, handle: BinaryIO
+    ) -> int:
+        if row is None:
+            cursor = self._db.execute(
+                "INSERT INTO files(path, project, session_id, size, mtime_ns, indexed_to,"
+                " head_hash, tail_hash) VALUES (?, ?, ?, 0, 0, 0, x'', x'')",
+                (disk.path, disk.project, disk.session_id),
+            )
+            file_id = int(cursor.lastrowid or 0)
+        else:
+            file_id = int(row[0])
+        # a torn last line waits for the rest of its bytes: only complete lines are consumed
+        cwd, title = self._index_lines(file_id, iter_lines(handle, complete_only=True))
+        indexed_to = handle.tell()
+        fd = handle.fileno()  # the file just read, not whatever the path names by now
+        head = os.pread(fd, min(_WINDOW, indexed_to), 0)
+        tail = os.pread(fd, indexed_to - max(0, indexed_to - _WINDOW), max(0, indexed_to - _WINDOW))
+        self._db.execute(
+            "UPDATE files SET size = ?, mtime_ns = ?, indexed_to = ?, head_hash = ?,"
+            " tail_hash = ?, cwd = coalesce(cwd, ?), title = coalesce(?, title) WHERE id = ?",
+            (disk.size, disk.mtime_ns, indexed_to, _hash(head), _hash(tail), cwd, title, file_id),
+        )
+        return indexed_to - start
+
+    def refresh(self, projects_root: Path, progress: Progress | None = None) -> IndexStats:
+        """Bring the index up to date: new bytes read, rewritten files re-read, deleted dropped.
+
+        The whole refresh is one write transaction taken up front, so two ``roam cf`` running
+        at once index each appended byte once: the second waits, then finds nothing to do.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            return self._refresh(projects_root, progress)
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
+
+    def _refresh(self, projects_root: Path, progress: Progress | None) -> IndexStats:
+        known = {
+            path: (size, mtime)
+            for path, size, mtime in self._db.execute("SELECT path, size, mtime_ns FROM files")
+        }
+        changed, seen = scan_session_files(projects_root, known)
+        gone = [
+            row[0]
+            for path in known  # what the scan did not find
+            for row in self._db.execute("SELECT id FROM files WHERE path = ?", (path,))
+        ]
+        work: list[tuple[_Disk, tuple[Any, ...] | None]] = [
+            (
+                item,
+                self._db.execute(
+                    "SELECT id, size, mtime_ns, indexed_to, head_hash, tail_hash FROM files"
+                    " WHERE path = ?",
+                    (item.path,),
+                ).fetchone(),
+            )
+            for item in changed
+        ]
+        total = sum(item.size - (row[3] if row else 0) for item, row in work)
+        done = indexed = rewritten = 0
+        for file_id in gone:
+            self._forget(file_id)
+            self._db.execute("DELETE FROM files WHERE id = ?", (file_id,))
+        pending = 0
+        for item, row in work:
+            start = 0
+            if row is not None:
+                if self._still_appending(item, row):
+                    start = int(row[3])
+                else:
+                    self._forget(int(row[0]))
+                    self._db.execute(
+                        "UPDATE files SET cwd = NULL, title = NULL WHERE id = ?", (row[0],)
+                    )
+                    rewritten += 1
+            read = self._index_file(item, row, start)
+            indexed += 1
+            done += read
+            pending += read
+            if pending >= _COMMIT_BYTES:  # keep progress if interrupted mid-build
+                self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                pending = 0
+            if progress is not None:
+                progress(done, max(total, done))
+        self._db.execute("COMMIT")
+        return IndexStats(seen, indexed, rewritten, len(gone), done)
+
+    def files(self) -> Iterator[tuple[Any, ...]]:
+        yield from self._db.execute("SELECT path, session_id, cwd, title, indexed_to FROM files")

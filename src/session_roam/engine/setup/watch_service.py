@@ -1,0 +1,183 @@
+"""Running ``roam watch`` at login: a systemd user unit (Linux) or a launchd agent (macOS).
+
+The unit runs this very Python with ``-m session_roam watch``, so it keeps working whichever
+way roam was installed (pipx, a venv, a checkout) and never picks up another ``roam`` on PATH.
+Installing writes the file (0600) and, when asked, enables and starts it with the platform's
+own tool; uninstalling stops it and removes exactly that file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+from xml.sax.saxutils import escape
+
+from session_roam.engine.core.atomic import atomic_write, make_private_dirs
+
+__all__ = [
+    "LAUNCHD_LABEL",
+    "SYSTEMD_UNIT",
+    "ServiceChange",
+    "install_service",
+    "render_launchd",
+    "render_systemd",
+    "service_file",
+    "service_state",
+    "uninstall_service",
+]
+
+Platform = Literal["systemd", "launchd"]
+SYSTEMD_UNIT: Final = "roam-watch.service"
+LAUNCHD_LABEL: Final = "dev.session-roam.watch"
+_TIMEOUT_S: Final = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceChange:
+    """What happened: the file, whether it changed, and what the platform tool said."""
+
+    platform: Platform
+    path: Path
+    changed: bool
+    activated: str = ""
+
+    @property
+    def activation_failed(self) -> bool:
+        """The platform tool was asked to (un)load the service and did not (``_run``'s words)."""
+        return bool(self.activated) and not self.activated.startswith("ran ")
+
+
+def _argv(extra: tuple[str, ...] = ()) -> list[str]:
+    return [sys.executable, "-m", "session_roam", "watch", *extra]
+
+
+def _platform() -> Platform:
+    return "launchd" if sys.platform == "darwin" else "systemd"
+
+
+def service_file(platform: Platform, home: Path) -> Path:
+    if platform == "launchd":
+        return home / "Library" / "LaunchAgents" / f"{LAUNCHD_LABEL}.plist"
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    return config / "systemd" / "user" / SYSTEMD_UNIT
+
+
+def service_state(home: Path, *, platform: Platform | None = None) -> str:
+    """``running``, ``installed`` (but not running) or ``not installed``, for `roam status`.
+
+    Only the service `roam watch install` writes is looked at; a `roam watch` started by hand
+    in a terminal is not.
+    """
+    platform = platform or _platform()
+    if not service_file(platform, home).exists():
+        return "not installed"
+    if platform == "systemd":
+        argv = ["systemctl", "--user", "is-active", SYSTEMD_UNIT]
+    else:
+        argv = ["launchctl", "list", LAUNCHD_LABEL]
+    if shutil.which(argv[0]) is None:
+        return "installed"
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "installed"
+    if platform == "systemd":
+        return "running" if result.stdout.strip() == "active" else "installed"
+    return "running" if result.returncode == 0 else "installed"
+
+
+def render_systemd(argv: list[str]) -> str:
+    command = " ".join(f'"{a}"' if " " in a else a for a in argv)
+    return (
+        "[Unit]\n"
+        "Description=session-roam: merge Syncthing conflict copies of Claude Code sessions\n"
+        "After=syncthing.service\n\n"
+        "[Service]\n"
+        f"ExecStart={command}\n"
+        "Restart=on-failure\n"
+        "RestartSec=5\n\n"
+        "[Install]\n"
+        "WantedBy=default.target\n"
+    )
+
+
+def render_launchd(argv: list[str], log_path: Path) -> str:
+    args = "\n".join(f"    <string>{escape(a)}</string>" for a in argv)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" '
+        '"http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n'
+        '<plist version="1.0">\n<dict>\n'
+        f"  <key>Label</key><string>{LAUNCHD_LABEL}</string>\n"
+        f"  <key>ProgramArguments</key>\n  <array>\n{args}\n  </array>\n"
+        "  <key>RunAtLoad</key><true/>\n"
+        "  <key>KeepAlive</key><true/>\n"
+        f"  <key>StandardErrorPath</key><string>{escape(str(log_path))}</string>\n"
+        "</dict>\n</plist>\n"
+    )
+
+
+def _run(argv: list[str]) -> str:
+    if shutil.which(argv[0]) is None:
+        return f"{argv[0]} is not available; start it yourself"
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{' '.join(argv)} failed ({exc})"
+    if done.returncode != 0:
+        return f"{' '.join(argv)} failed: {(done.stderr or done.stdout).strip()}"
+    return f"ran {' '.join(argv)}"
+
+
+def install_service(
+    home: Path,
+    *,
+    activate: bool = True,
+    platform: Platform | None = None,
+    log_path: Path | None = None,
+) -> ServiceChange:
+    """Write the unit/agent (unchanged bytes are not rewritten); with ``activate``, start it."""
+    chosen = platform or _platform()
+    path = service_file(chosen, home)
+    if chosen == "launchd":
+        text = render_launchd(_argv(), log_path or home / "Library" / "Logs" / "roam-watch.log")
+    else:
+        text = render_systemd(_argv())
+    try:
+        changed = path.read_text(encoding="utf-8") != text
+    except OSError:
+        changed = True
+    if changed:
+        make_private_dirs(path.parent)
+        atomic_write(path, text.encode("utf-8"))
+    activated = ""
+    if activate:
+        if chosen == "launchd":
+            activated = _run(["launchctl", "load", "-w", str(path)])
+        else:
+            _run(["systemctl", "--user", "daemon-reload"])
+            activated = _run(["systemctl", "--user", "enable", "--now", SYSTEMD_UNIT])
+    return ServiceChange(chosen, path, changed, activated)
+
+
+def uninstall_service(
+    home: Path, *, activate: bool = True, platform: Platform | None = None
+) -> ServiceChange:
+    """Stop and remove the unit/agent; nothing to do when it is not installed."""
+    chosen = platform or _platform()
+    path = service_file(chosen, home)
+    if not path.exists():
+        return ServiceChange(chosen, path, False)
+    activated = ""
+    if activate:
+        if chosen == "launchd":
+            activated = _run(["launchctl", "unload", "-w", str(path)])
+        else:
+            activated = _run(["systemctl", "--user", "disable", "--now", SYSTEMD_UNIT])
+    path.unlink()
+    return ServiceChange(chosen, path, True, activated)

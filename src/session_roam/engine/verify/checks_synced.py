@@ -1,0 +1,86 @@
+"""The synced-data check: what arrived in the folder that roam refuses to use, and why.
+
+Whatever arrives through sync is data (``engine.safefs``, ``engine.peer_schema``): a symlink
+is never followed, merged, indexed or listed as a session, and a tombstone or node file that
+fails its schema is ignored. Ignoring them silently would hide a broken or hostile peer, so
+this check names each one for a person to look at. Nothing is removed: the link or file may be
+the only trace of what happened, and deleting on one machine is not roam's to decide.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from session_roam.bounds import MAX_RECORD_BYTES, MAX_RECORD_DEPTH
+from session_roam.engine.core.safefs import find_links
+from session_roam.engine.deletions.tombstones import TOMBSTONES_DIR, invalid_tombstones
+from session_roam.engine.syncthing.nodeinfo import NODES_DIR, read_nodes
+from session_roam.engine.verify.base import listed, ok
+from session_roam.engine.verify.model import Finding, Status
+
+if TYPE_CHECKING:
+    from session_roam.engine.verify.model import Snapshot
+
+__all__ = ["DIMENSION", "check_synced_data", "gather_synced_data"]
+
+DIMENSION: Final = "synced-data"
+
+
+def gather_synced_data(projects: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(symlinks, ignored state files with the reason), folder-relative; both sorted."""
+    if not projects.is_dir():
+        return (), ()
+    links = tuple(sorted(p.relative_to(projects).as_posix() for p in find_links(projects)))
+    ignored = [
+        f"{(TOMBSTONES_DIR / name).as_posix()} ({why})"
+        for name, why in invalid_tombstones(projects).items()
+    ]
+    ignored += [
+        f"{(NODES_DIR / f'{device}.json').as_posix()} ({node.error})"
+        for device, node in read_nodes(projects).items()
+        if node.info is None
+    ]
+    return links, tuple(sorted(ignored))
+
+
+def check_synced_data(snap: Snapshot) -> list[Finding]:
+    found: list[Finding] = []
+    if snap.links:
+        found.append(
+            Finding(
+                DIMENSION,
+                Status.WARN,
+                f"{len(snap.links)} symbolic link(s) in the synced folder are not followed, "
+                f"merged or listed: {listed(list(snap.links))}.",
+                fix=f"ls -l {Path(snap.projects_dir) / snap.links[0]}  # then replace it with the "
+                "real file or remove it",
+            )
+        )
+    if snap.ignored_state:
+        found.append(
+            Finding(
+                DIMENSION,
+                Status.WARN,
+                f"{len(snap.ignored_state)} roam state file(s) from peers are ignored: "
+                f"{listed(list(snap.ignored_state))}.",
+                fix="Run `roam verify` on the machine that wrote them; a newer roam rewrites them.",
+            )
+        )
+    if snap.unreadable_records:
+        found.append(
+            Finding(
+                DIMENSION,
+                Status.WARN,
+                f"{len(snap.unreadable_records)} session file(s) hold records longer than "
+                f"{MAX_RECORD_BYTES // (1024 * 1024)} MiB or nested deeper than "
+                f"{MAX_RECORD_DEPTH}, which roam does not read (a merge keeps them byte for "
+                f"byte): {listed(list(snap.unreadable_records))}.",
+                fix="Look at the session on the machine that wrote it; roam never changes them.",
+            )
+        )
+    if found:
+        return found
+    return ok(
+        DIMENSION, "No symbolic link, unusable state file or unreadable record in the folder."
+    )
