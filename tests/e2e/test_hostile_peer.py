@@ -6,6 +6,11 @@ that is a symlink inside ``<id>/subagents/``, a project folder that is a symlink
 folder, and a symlinked ``.roam/leases/<id>``. Syncthing carries them as symlinks. ``roam watch``
 runs on alpha the whole time. Alpha's own ``~/.claude/history.jsonl`` (a decoy secret) must
 never reach the synced folder, its backups, or beta, and nothing outside the folder changes.
+
+The deletion code gets its own hostile peer: a symlinked transcript pointing at a decoy outside
+the folder, and tombstones that list ``../..`` paths and another session's files. ``roam
+restore --all`` and one heal pass of ``roam watch`` on alpha remove nothing the tombstones
+name but their own session's files, and never put the decoy's bytes anywhere.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pytest
 
 from session_roam.engine.conflicts.watch import Watcher, WatchEvent
 from session_roam.engine.core.backup import backups_root
+from session_roam.engine.deletions import heal
 from session_roam.engine.lease import api as lease
 from session_roam.engine.lease.transport import SyncthingTransport
 from session_roam.engine.syncthing.client import SyncthingClient
@@ -189,3 +195,62 @@ def test_cr_refuses_to_write_its_claim_through_a_planted_lease_link(
     assert "Traceback" not in done.stderr
     assert sorted(p.name for p in alpha.claude_dir.iterdir()) == outside
     assert fake_api.turns_since(mark) == [], "claude was started"
+
+
+def _plant_deletions(beta: ClusterNode, linked: str, victim: str) -> list[str]:
+    """A transcript linked to a file outside the folder, and tombstones that overreach."""
+    project = beta.projects_dir / PROJECT
+    project.mkdir(parents=True, exist_ok=True)
+    (project / f"{linked}.jsonl").symlink_to("../../../decoy-secret.jsonl")
+    stones = beta.projects_dir / ".roam" / "tombstones"
+    stones.mkdir(parents=True, exist_ok=True)
+    reach = [f"{PROJECT}/{victim}.jsonl", "../..", "../../../decoy-secret.jsonl", "/etc/passwd"]
+    stone = {
+        "schema": "roam.tombstone/1",
+        "session": linked,
+        "removed_by": beta.device_id,
+        "removed_at": "2026-11-25T12:00:00+00:00",
+        "paths": reach,
+    }
+    (stones / f"{linked}.json").write_text(json.dumps(stone))
+    # a tombstone filed under the victim's name that names the linked session
+    (stones / f"{victim}.json").write_text(json.dumps(stone))
+    return [f"{PROJECT}/{linked}.jsonl", f".roam/tombstones/{linked}.json"]
+
+
+def test_a_hostile_peers_link_and_overreaching_tombstones_never_reach_the_decoy(
+    cluster: Cluster, claude: ClaudeDriver, claude_bin: Path, project_cwd: Path
+) -> None:
+    alpha, beta = cluster["alpha"], cluster["beta"]
+    decoy = alpha.home / "decoy-secret.jsonl"
+    decoy.write_text(_row("00000000-0000-4000-8000-000000000001", DECOY))
+    decoy_before = decoy.read_bytes()
+    victim, linked = str(uuid.uuid4()), str(uuid.uuid4())
+    held = alpha.projects_dir / PROJECT / f"{victim}.jsonl"
+    held.parent.mkdir(parents=True, exist_ok=True)
+    held.write_text(_row(victim, "alpha's own session"))
+    held_before = held.read_bytes()
+    env = roam_env(claude, alpha, claude_bin)
+    first = run_roam(["restore", "--all"], cwd=project_cwd, env=env)  # archives the victim
+    assert first.returncode == 0, first.stderr
+    planted = _plant_deletions(beta, linked, victim)
+    beta.client.scan(SPEC.folder_id)
+    wait_until(
+        lambda: all(os.path.lexists(alpha.projects_dir / p) for p in planted),
+        timeout_s=30,
+        what="beta's link and tombstones on alpha",
+    )
+    config = read_config(alpha.syncthing_home)
+    with SyncthingClient(config.base_url, config.api_key) as client:
+        healed = heal(alpha.projects_dir, client, SPEC.folder_id)  # one cycle of roam watch
+    done = run_roam(["restore", "--all"], cwd=project_cwd, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert healed.removed == ()
+    assert decoy.read_bytes() == decoy_before
+    assert held.read_bytes() == held_before
+    assert os.path.islink(alpha.projects_dir / planted[0])
+    state = alpha.home / ".local" / "state"
+    leaked = _regular_bytes(alpha.projects_dir, beta.projects_dir, state, backups_root().parent)
+    assert DECOY.encode() not in leaked
+    assert DECOY not in done.stdout + done.stderr
