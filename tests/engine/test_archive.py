@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from session_roam.engine.deletions import archive as archive_module
 from session_roam.engine.deletions.archive import lost_files, refresh_archive, restore_file
 from session_roam.engine.deletions.restore import list_lost, restore
 from session_roam.engine.sessions.journal import Journal
@@ -181,3 +183,43 @@ def test_restore_falls_back_to_the_journal_when_the_archive_never_held_the_sessi
     done = restore(projects, session=None)
     assert [item.source for item in done.lost] == ["journal"]
     assert b'"mine"' in path.read_bytes()
+
+
+def _swapped_after_walk(monkeypatch: pytest.MonkeyPatch, relpath: str) -> None:
+    """A peer swaps a file (or a folder above it) for a link after the walk listed it."""
+    monkeypatch.setattr(archive_module, "held_files", lambda _root: iter([relpath]))
+
+
+def _archived_bytes(archive: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in archive.rglob("*") if p.is_file())
+
+
+def test_refresh_never_hard_links_a_file_behind_a_project_folder_swapped_for_a_link(
+    projects: Path, archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / f"{SESSION}.jsonl").write_bytes(b'{"secret":"DECOY"}\n')
+    shutil.rmtree(projects / "-p")
+    (projects / "-p").symlink_to(outside)
+    _swapped_after_walk(monkeypatch, TRANSCRIPT)
+    refresh_archive(projects, archive)
+    assert b"DECOY" not in _archived_bytes(archive)
+    assert (outside / f"{SESSION}.jsonl").stat().st_nlink == 1
+
+
+def test_refresh_never_copies_the_target_of_a_file_swapped_for_a_link(
+    projects: Path, archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoy = tmp_path / "decoy.jsonl"
+    decoy.write_bytes(b'{"secret":"DECOY"}\n')
+    (projects / TRANSCRIPT).unlink()
+    (projects / TRANSCRIPT).symlink_to(decoy)
+    _swapped_after_walk(monkeypatch, TRANSCRIPT)
+
+    def no_hard_links(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EXDEV, "another file system")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    refresh_archive(projects, archive)
+    assert b"DECOY" not in _archived_bytes(archive)
