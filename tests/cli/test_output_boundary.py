@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -18,13 +19,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from session_roam.cli import output, resume, search, sessions, verify
+from session_roam.cli import output, resume, search, sessions, sync, verify
 from session_roam.cli.app import app
 from session_roam.cli.output import SafeConsole, plain, print_error
 from session_roam.cli.resume import TerminalUI
+from session_roam.engine.lease.model import Claim, ClaimState, ClaimView
+from session_roam.engine.lease.prompt_guard import sentence
+from session_roam.engine.resume.awareness_model import Awareness, PeerView
 from session_roam.engine.sessions.listing import SessionSummary
 from session_roam.engine.sessions.search import Match
 from session_roam.engine.verify.model import Finding, Status, VerifyReport
+from session_roam.engine.verify.status import FolderReport, PeerReport, StatusReport
 from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -113,12 +118,29 @@ def _render_warning(text: str) -> None:
     TerminalUI().warn(text)
 
 
+def _render_status(text: str) -> None:
+    """``roam status``: a peer's name, the last file received, the cluster's machine names."""
+    peer = PeerReport("P" * 7, text, True, False, text, 1, 2, 0)
+    folder = FolderReport("roam", text, "idle", 1, 1, 0, 0, text, text)
+    cluster = Awareness((PeerView("P" * 7, text, text, text),))
+    report = StatusReport("v", "D", "u", True, text, folder, (peer,), 0, (text,), cluster=cluster)
+    sync._render_status(report)
+
+
+def _render_prompt_guard(text: str) -> None:
+    """The old holder's sentence, which Claude Code prints as it is: a claim's name and time."""
+    claim = Claim("s", "P" * 7, 2, ClaimState.HELD, 30.0, 1, name=text, since=text)
+    sys.stderr.write(sentence("s", ClaimView("P" * 7, claim)) + "\n")
+
+
 _RENDERERS: Final[dict[str, tuple[Callable[[str], None], object]]] = {
     "ls": (_render_ls, sessions),
     "cf": (_render_cf, sessions),
     "verify": (_render_verify, verify),
     "error": (_render_error, output),
     "warning": (_render_warning, resume),
+    "status": (_render_status, sync),
+    "prompt-guard": (_render_prompt_guard, sync),
 }
 
 
