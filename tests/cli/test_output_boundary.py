@@ -163,6 +163,10 @@ def test_no_renderer_raises_or_prints_a_control_character_whatever_a_file_holds(
     render(text)
     captured = capsys.readouterr()
     shown = _SGR.sub("", captured.out + captured.err)
+    # Rows into a pipe are tab-separated by us: every such line has the same columns, so no
+    # tab of a cell got through; the rest of the output holds no tab at all.
+    assert len({line.count("\t") for line in shown.splitlines() if "\t" in line}) <= 1
+    shown = shown.replace("\t", "")
     assert _FORBIDDEN.search(shown) is None, repr(shown)
     assert "evil.example\x1b" not in shown
 
@@ -228,3 +232,22 @@ def test_the_fzf_list_shows_a_hostile_title_escaped() -> None:
     lines = fzf_lines((summary,))
     assert _FORBIDDEN.search(lines.replace("\t", " ")) is None
     assert "\\x1b]52" in lines
+
+
+def test_piped_rows_keep_their_own_tabs_and_show_a_cells_controls(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output.print_tsv(output.console(), ("beta\tfake-column\x1b[2J", "ABCDEFG"))
+    assert capsys.readouterr().out == "beta\\x09fake-column\\x1b[2J\tABCDEFG\n"
+
+
+def test_conflicts_list_into_a_pipe_is_tab_separated(tmp_path: Path, clean_environ: Path) -> None:
+    from session_roam.engine.core.paths import claude_config_dir
+
+    sid = "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70"
+    project = claude_config_dir() / "projects" / "-p"
+    project.mkdir(parents=True)
+    (project / f"{sid}.jsonl").write_text('{"type":"summary"}\n')
+    (project / f"{sid}.sync-conflict-20261125-120000-AAAAAAA.jsonl").write_text("{}\n")
+    result = CliRunner().invoke(app, ["conflicts", "list", "--all"])
+    assert f"{sid}\t1\t-p\n" in result.output

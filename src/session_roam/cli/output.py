@@ -35,6 +35,7 @@ __all__ = [
     "human_size",
     "plain",
     "print_error",
+    "print_tsv",
 ]
 
 #: The versioned shape of every error under ``--json`` (docs/json.md).
@@ -56,6 +57,14 @@ class SafeConsole(Console):
             for seg in buffer
         )
         return super()._render_buffer(safe)
+
+
+def print_tsv(out: Console, cells: Iterable[object]) -> None:
+    """One tab-separated line for a pipe: each cell through ``plain`` (a tab inside a cell
+    shows as ``\\x09``, so it cannot fake a column), joined by our own tabs, which the
+    console would otherwise write out as ``\\x09`` too."""
+    out.file.write("\t".join(plain(cell) for cell in cells) + "\n")
+    out.file.flush()
 
 
 def human_size(size: int) -> str:
