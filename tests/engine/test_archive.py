@@ -223,3 +223,20 @@ def test_refresh_never_copies_the_target_of_a_file_swapped_for_a_link(
     monkeypatch.setattr(os, "link", no_hard_links)
     refresh_archive(projects, archive)
     assert b"DECOY" not in _archived_bytes(archive)
+
+
+def test_restore_all_brings_back_the_rest_when_one_project_folder_is_now_a_link(
+    projects: Path, tmp_path: Path
+) -> None:
+    other = f"-q/{SESSION.replace('0b5c', '1b5c')}.jsonl"
+    (projects / "-q").mkdir()
+    (projects / other).write_bytes(b'{"q":1}\n')
+    refresh_archive(projects)
+    shutil.rmtree(projects / "-p")
+    (projects / other).unlink()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (projects / "-p").symlink_to(outside)
+    done = restore(projects, session=None)
+    assert (done.restored, sorted(done.skipped)) == ((other,), sorted([COMPANION, TRANSCRIPT]))
+    assert list(outside.iterdir()) == []

@@ -195,12 +195,20 @@ def restore_files(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """``restore_file`` for each path, folders made durable once at the end: (restored, kept)."""
+    """``restore_file`` for each path, folders made durable once at the end: (restored, kept).
+
+    A path whose folder is now a link (a peer's, say) is kept out, with a warning: one planted
+    link must not stop every other session from coming back.
+    """
     root = archive if archive is not None else archive_dir()
     restored: list[str] = []
     kept: list[str] = []
     for index, relpath in enumerate(relpaths, start=1):
-        done = restore_file(projects_dir, relpath, root, sync=False)
+        try:
+            done = restore_file(projects_dir, relpath, root, sync=False)
+        except LinkRefused as exc:
+            log.warning("Not restoring %s: %s", relpath, exc.message)
+            done = False
         (restored if done else kept).append(relpath)
         if progress is not None:
             progress(index, len(relpaths))
