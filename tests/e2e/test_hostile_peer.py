@@ -15,6 +15,7 @@ name but their own session's files, and never put the decoy's bytes anywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -29,10 +30,12 @@ from session_roam.engine.conflicts.watch import Watcher, WatchEvent
 from session_roam.engine.core.backup import backups_root
 from session_roam.engine.deletions import heal
 from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.model import Claim, ClaimState, serialize_claim
 from session_roam.engine.lease.transport import SyncthingTransport
 from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec, NodeSpec
 from session_roam.engine.syncthing.config import read_config
+from session_roam.engine.syncthing.nodeinfo import publish
 from session_roam.engine.verify.checks_synced import gather_synced_data
 from tests.e2e.cr_support import home_of, roam_env, run_roam
 from tests.support.cluster import running, wait_until
@@ -254,3 +257,40 @@ def test_a_hostile_peers_link_and_overreaching_tombstones_never_reach_the_decoy(
     leaked = _regular_bytes(alpha.projects_dir, beta.projects_dir, state, backups_root().parent)
     assert DECOY.encode() not in leaked
     assert DECOY not in done.stdout + done.stderr
+
+
+#: A machine name from a hostile peer: clear screen, OSC 52, a C1 CSI, a bidi override, markup.
+HOSTILE_NAME: Final = "b\x1b[2J\x1b]52;c;aGk=\x07\x9b31m\u202e[/bold][link=https://x]y[/link]"
+
+
+def test_a_hostile_peers_machine_name_reaches_no_terminal_raw(
+    cluster: Cluster, claude: ClaudeDriver, claude_bin: Path, project_cwd: Path
+) -> None:
+    alpha, beta = cluster["alpha"], cluster["beta"]
+    session = str(uuid.uuid4())
+    publish(
+        beta.projects_dir,
+        device_id=beta.device_id,
+        name=HOSTILE_NAME * 8,
+        syncthing_version="v1.19.2" + HOSTILE_NAME,
+        claude="2.1.331",
+    )
+    claim = Claim(session, beta.device_id, 3, ClaimState.HELD, 30.0, 1, since=HOSTILE_NAME)
+    claim_file = beta.projects_dir / ".roam" / "leases" / session / f"{beta.device_id}.json"
+    claim_file.parent.mkdir(parents=True, exist_ok=True)
+    claim_file.write_bytes(serialize_claim(dataclasses.replace(claim, name=HOSTILE_NAME)))
+    beta.client.scan(SPEC.folder_id)
+    arrived = alpha.projects_dir / ".roam" / "leases" / session / claim_file.name
+    wait_until(arrived.exists, timeout_s=30, what="beta's claim on alpha")
+    env = roam_env(claude, alpha, claude_bin, {"COLUMNS": "400"})
+    for args in (["status"], ["lease", "status"], ["verify"]):
+        done = run_roam(args, cwd=project_cwd, env=env)
+        shown = done.stdout + done.stderr
+        assert done.returncode != 1, (args, shown)
+        assert "Traceback" not in shown, args
+        assert not any(ch in shown for ch in "\x1b\x07\x9b\u202e"), (args, shown)
+    lease_status = run_roam(["lease", "status"], cwd=project_cwd, env=env).stdout
+    assert (
+        "b\\x1b[2J\\x1b]52;c;aGk=\\x07\\x9b31m\\u202e[/bold][link=https://x]y[/link]"
+        in lease_status
+    )
