@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
 import threading
 import time
 import uuid
@@ -37,7 +38,7 @@ from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec, NodeSpec
 from session_roam.engine.syncthing.config import read_config
 from session_roam.engine.syncthing.nodeinfo import publish
 from session_roam.engine.verify.checks_synced import gather_synced_data
-from tests.e2e.cr_support import home_of, roam_env, run_roam
+from tests.e2e.cr_support import home_of, roam_argv, roam_env, run_roam
 from tests.support.cluster import running, wait_until
 
 if TYPE_CHECKING:
@@ -294,3 +295,33 @@ def test_a_hostile_peers_machine_name_reaches_no_terminal_raw(
         "b\\x1b[2J\\x1b]52;c;aGk=\\x07\\x9b31m\\u202e[/bold][link=https://x]y[/link]"
         in lease_status
     )
+
+
+def test_roam_watch_keeps_running_when_a_peer_plants_a_link_at_its_node_file(
+    cluster: Cluster, claude: ClaudeDriver, claude_bin: Path, project_cwd: Path
+) -> None:
+    alpha, beta = cluster["alpha"], cluster["beta"]
+    decoy = alpha.home / "decoy-node.json"
+    decoy.write_text(DECOY)
+    nodes = beta.projects_dir / ".roam" / "nodes"
+    nodes.mkdir(parents=True, exist_ok=True)
+    (nodes / f"{alpha.device_id}.json").unlink(missing_ok=True)
+    (nodes / f"{alpha.device_id}.json").symlink_to("../../../../decoy-node.json")
+    beta.client.scan(SPEC.folder_id)
+    planted = alpha.projects_dir / ".roam" / "nodes" / f"{alpha.device_id}.json"
+    wait_until(lambda: os.path.islink(planted), timeout_s=30, what="the node file link on alpha")
+    env = roam_env(claude, alpha, claude_bin)
+    with subprocess.Popen(  # the real `roam watch`, stopped by the test
+        roam_argv(["watch"]), cwd=project_cwd, env=env, stderr=subprocess.PIPE, text=True
+    ) as watch:
+        assert watch.stderr is not None
+        first = [watch.stderr.readline(), watch.stderr.readline()]
+        time.sleep(2.0)
+        running = watch.poll() is None
+        watch.terminate()
+        rest = watch.communicate(timeout=10)[1]
+    assert running, "".join(first) + rest
+    assert "symbolic link" in first[0]
+    assert first[1].startswith("Watching ")
+    assert decoy.read_text() == DECOY
+    assert os.path.islink(planted)
