@@ -303,6 +303,7 @@ def test_roam_watch_keeps_running_when_a_peer_plants_a_link_at_its_node_file(
     alpha, beta = cluster["alpha"], cluster["beta"]
     decoy = alpha.home / "decoy-node.json"
     decoy.write_text(DECOY)
+    cluster.wait_in_sync()  # beta replaces the node file alpha last wrote, not an older one
     nodes = beta.projects_dir / ".roam" / "nodes"
     nodes.mkdir(parents=True, exist_ok=True)
     (nodes / f"{alpha.device_id}.json").unlink(missing_ok=True)
