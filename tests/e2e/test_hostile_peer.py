@@ -10,7 +10,9 @@ never reach the synced folder, its backups, or beta, and nothing outside the fol
 The deletion code gets its own hostile peer: a symlinked transcript pointing at a decoy outside
 the folder, and tombstones that list ``../..`` paths and another session's files. ``roam
 restore --all`` and one heal pass of ``roam watch`` on alpha remove nothing the tombstones
-name but their own session's files, and never put the decoy's bytes anywhere.
+name but their own session's files, and never put the decoy's bytes anywhere. A machine name
+full of escapes and markup in beta's node file and claim reaches alpha's terminal escaped, and
+a link beta plants at alpha's own node file does not stop alpha's ``roam watch``.
 """
 
 from __future__ import annotations
