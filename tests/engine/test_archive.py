@@ -240,3 +240,21 @@ def test_restore_all_brings_back_the_rest_when_one_project_folder_is_now_a_link(
     done = restore(projects, session=None)
     assert (done.restored, sorted(done.skipped)) == ((other,), sorted([COMPANION, TRANSCRIPT]))
     assert list(outside.iterdir()) == []
+
+
+def test_restore_writes_no_journaled_session_through_a_project_folder_now_a_link(
+    tmp_path: Path,
+) -> None:
+    projects = tmp_path / "projects"
+    path = projects / TRANSCRIPT
+    path.parent.mkdir(parents=True)
+    row = {"type": "user", "uuid": "11111111-1111-4111-8111-111111111111", "parentUuid": None}
+    journal = Journal()
+    journal.record(path, "launch", session_id=SESSION)
+    path.write_text(json.dumps({**row, "sessionId": SESSION}) + "\n")
+    journal.record(path, "release", session_id=SESSION)
+    shutil.rmtree(path.parent)
+    (projects / "-q").mkdir()
+    path.parent.symlink_to(projects / "-q")  # a peer's link, to a folder inside the folder
+    done = restore(projects, session=None)
+    assert (done.lost, done.restored, list((projects / "-q").iterdir())) == ((), (), [])
