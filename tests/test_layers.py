@@ -23,7 +23,7 @@ PACKAGE = SRC / "session_roam"
 #: The floors, ground first. A unit may import its own modules and any unit on a lower floor.
 #: Keep in step with the table in docs/architecture.md.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("session_roam.bounds", "session_roam.errors"),
+    ("session_roam.bounds", "session_roam.errors", "session_roam.visible"),
     ("session_roam.merge",),
     ("session_roam.engine.face",),
     ("session_roam.engine.core",),

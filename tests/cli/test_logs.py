@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 SNIPPET = (
     "import logging, sys\n"
     "from session_roam.cli.logs import configure_logging\n"
@@ -14,9 +16,19 @@ SNIPPET = (
 )
 
 
-def _stderr(mode: str) -> str:
+#: A file name from a peer: clear screen, OSC 52 (the clipboard), a C1 CSI, a bidi override.
+HOSTILE = "a\x1b[2J\x1b]52;c;aGk=\x07\x9b31m\u202eb"
+NAMING = (
+    "import logging, sys\n"
+    "from session_roam.cli.logs import configure_logging\n"
+    "configure_logging(sys.argv[1] == 'v')\n"
+    "logging.getLogger('x').warning('file %s', sys.argv[2])\n"
+)
+
+
+def _stderr(mode: str, snippet: str = SNIPPET, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", SNIPPET, mode], capture_output=True, text=True, check=True
+        [sys.executable, "-c", snippet, mode, *args], capture_output=True, text=True, check=True
     )
     return done.stderr
 
@@ -30,3 +42,10 @@ def test_logs_verbose_names_level_and_module_and_shows_debug() -> None:
         "WARNING session_roam.engine.lease.api: going ahead without beta\n"
         "DEBUG session_roam.engine.lease.api: detail\n"
     )
+
+
+@pytest.mark.parametrize("mode", ["q", "v"])
+def test_logs_show_a_synced_file_names_controls_as_visible_text(mode: str) -> None:
+    line = _stderr(mode, NAMING, HOSTILE)
+    assert line.endswith("file a\\x1b[2J\\x1b]52;c;aGk=\\x07\\x9b31m\\u202eb\n")
+    assert not any(ch in line for ch in "\x1b\x07\x9b\u202e")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -18,13 +19,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from session_roam.cli import output, resume, search, sessions, verify
+from session_roam.cli import output, resume, search, sessions, sync, verify
 from session_roam.cli.app import app
 from session_roam.cli.output import SafeConsole, plain, print_error
 from session_roam.cli.resume import TerminalUI
+from session_roam.engine.lease.model import Claim, ClaimState, ClaimView
+from session_roam.engine.lease.prompt_guard import sentence
+from session_roam.engine.resume.awareness_model import Awareness, PeerView
 from session_roam.engine.sessions.listing import SessionSummary
 from session_roam.engine.sessions.search import Match
 from session_roam.engine.verify.model import Finding, Status, VerifyReport
+from session_roam.engine.verify.status import FolderReport, PeerReport, StatusReport
 from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -113,12 +118,29 @@ def _render_warning(text: str) -> None:
     TerminalUI().warn(text)
 
 
+def _render_status(text: str) -> None:
+    """``roam status``: a peer's name, the last file received, the cluster's machine names."""
+    peer = PeerReport("P" * 7, text, True, False, text, 1, 2, 0)
+    folder = FolderReport("roam", text, "idle", 1, 1, 0, 0, text, text)
+    cluster = Awareness((PeerView("P" * 7, text, text, text),))
+    report = StatusReport("v", "D", "u", True, text, folder, (peer,), 0, (text,), cluster=cluster)
+    sync._render_status(report)
+
+
+def _render_prompt_guard(text: str) -> None:
+    """The old holder's sentence, which Claude Code prints as it is: a claim's name and time."""
+    claim = Claim("s", "P" * 7, 2, ClaimState.HELD, 30.0, 1, name=text, since=text)
+    sys.stderr.write(sentence("s", ClaimView("P" * 7, claim)) + "\n")
+
+
 _RENDERERS: Final[dict[str, tuple[Callable[[str], None], object]]] = {
     "ls": (_render_ls, sessions),
     "cf": (_render_cf, sessions),
     "verify": (_render_verify, verify),
     "error": (_render_error, output),
     "warning": (_render_warning, resume),
+    "status": (_render_status, sync),
+    "prompt-guard": (_render_prompt_guard, sync),
 }
 
 
@@ -141,6 +163,10 @@ def test_no_renderer_raises_or_prints_a_control_character_whatever_a_file_holds(
     render(text)
     captured = capsys.readouterr()
     shown = _SGR.sub("", captured.out + captured.err)
+    # Rows into a pipe are tab-separated by us: every such line has the same columns, so no
+    # tab of a cell got through; the rest of the output holds no tab at all.
+    assert len({line.count("\t") for line in shown.splitlines() if "\t" in line}) <= 1
+    shown = shown.replace("\t", "")
     assert _FORBIDDEN.search(shown) is None, repr(shown)
     assert "evil.example\x1b" not in shown
 
@@ -206,3 +232,22 @@ def test_the_fzf_list_shows_a_hostile_title_escaped() -> None:
     lines = fzf_lines((summary,))
     assert _FORBIDDEN.search(lines.replace("\t", " ")) is None
     assert "\\x1b]52" in lines
+
+
+def test_piped_rows_keep_their_own_tabs_and_show_a_cells_controls(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output.print_tsv(output.console(), ("beta\tfake-column\x1b[2J", "ABCDEFG"))
+    assert capsys.readouterr().out == "beta\\x09fake-column\\x1b[2J\tABCDEFG\n"
+
+
+def test_conflicts_list_into_a_pipe_is_tab_separated(tmp_path: Path, clean_environ: Path) -> None:
+    from session_roam.engine.core.paths import claude_config_dir
+
+    sid = "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70"
+    project = claude_config_dir() / "projects" / "-p"
+    project.mkdir(parents=True)
+    (project / f"{sid}.jsonl").write_text('{"type":"summary"}\n')
+    (project / f"{sid}.sync-conflict-20261125-120000-AAAAAAA.jsonl").write_text("{}\n")
+    result = CliRunner().invoke(app, ["conflicts", "list", "--all"])
+    assert f"{sid}\t1\t-p\n" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from session_roam.engine.deletions import archive as archive_module
 from session_roam.engine.deletions.archive import lost_files, refresh_archive, restore_file
 from session_roam.engine.deletions.restore import list_lost, restore
 from session_roam.engine.sessions.journal import Journal
@@ -181,3 +183,78 @@ def test_restore_falls_back_to_the_journal_when_the_archive_never_held_the_sessi
     done = restore(projects, session=None)
     assert [item.source for item in done.lost] == ["journal"]
     assert b'"mine"' in path.read_bytes()
+
+
+def _swapped_after_walk(monkeypatch: pytest.MonkeyPatch, relpath: str) -> None:
+    """A peer swaps a file (or a folder above it) for a link after the walk listed it."""
+    monkeypatch.setattr(archive_module, "held_files", lambda _root: iter([relpath]))
+
+
+def _archived_bytes(archive: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in archive.rglob("*") if p.is_file())
+
+
+def test_refresh_never_hard_links_a_file_behind_a_project_folder_swapped_for_a_link(
+    projects: Path, archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / f"{SESSION}.jsonl").write_bytes(b'{"secret":"DECOY"}\n')
+    shutil.rmtree(projects / "-p")
+    (projects / "-p").symlink_to(outside)
+    _swapped_after_walk(monkeypatch, TRANSCRIPT)
+    refresh_archive(projects, archive)
+    assert b"DECOY" not in _archived_bytes(archive)
+    assert (outside / f"{SESSION}.jsonl").stat().st_nlink == 1
+
+
+def test_refresh_never_copies_the_target_of_a_file_swapped_for_a_link(
+    projects: Path, archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoy = tmp_path / "decoy.jsonl"
+    decoy.write_bytes(b'{"secret":"DECOY"}\n')
+    (projects / TRANSCRIPT).unlink()
+    (projects / TRANSCRIPT).symlink_to(decoy)
+    _swapped_after_walk(monkeypatch, TRANSCRIPT)
+
+    def no_hard_links(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EXDEV, "another file system")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    refresh_archive(projects, archive)
+    assert b"DECOY" not in _archived_bytes(archive)
+
+
+def test_restore_all_brings_back_the_rest_when_one_project_folder_is_now_a_link(
+    projects: Path, tmp_path: Path
+) -> None:
+    other = f"-q/{SESSION.replace('0b5c', '1b5c')}.jsonl"
+    (projects / "-q").mkdir()
+    (projects / other).write_bytes(b'{"q":1}\n')
+    refresh_archive(projects)
+    shutil.rmtree(projects / "-p")
+    (projects / other).unlink()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (projects / "-p").symlink_to(outside)
+    done = restore(projects, session=None)
+    assert (done.restored, sorted(done.skipped)) == ((other,), sorted([COMPANION, TRANSCRIPT]))
+    assert list(outside.iterdir()) == []
+
+
+def test_restore_writes_no_journaled_session_through_a_project_folder_now_a_link(
+    tmp_path: Path,
+) -> None:
+    projects = tmp_path / "projects"
+    path = projects / TRANSCRIPT
+    path.parent.mkdir(parents=True)
+    row = {"type": "user", "uuid": "11111111-1111-4111-8111-111111111111", "parentUuid": None}
+    journal = Journal()
+    journal.record(path, "launch", session_id=SESSION)
+    path.write_text(json.dumps({**row, "sessionId": SESSION}) + "\n")
+    journal.record(path, "release", session_id=SESSION)
+    shutil.rmtree(path.parent)
+    (projects / "-q").mkdir()
+    path.parent.symlink_to(projects / "-q")  # a peer's link, to a folder inside the folder
+    done = restore(projects, session=None)
+    assert (done.lost, done.restored, list((projects / "-q").iterdir())) == ((), (), [])

@@ -356,3 +356,19 @@ def test_scope_for_names_the_files_a_choice_depends_on(
     tmp_path: Path, query: str | None, name: str, wanted: bool
 ) -> None:
     assert scope_for(query, tmp_path / PROJECT)(name) is wanted
+
+
+def test_await_cluster_writes_nothing_through_a_planted_link_at_its_node_file(
+    tmp_path: Path,
+) -> None:
+    decoy = tmp_path / "decoy.json"
+    decoy.write_text("mine\n")
+    projects = tmp_path / "projects"
+    info_path(projects, ME).parent.mkdir(parents=True)
+    info_path(projects, ME).symlink_to(decoy)
+    fake = FakeSyncthing()
+    fake.connected[VAULT] = fake.now - 0.5
+    fake.ack_after = 1_000_000  # vault never answers: only the deadline ends the wait
+    seen, _shown = _wait(fake, projects, timeout_s=2)
+    assert (seen.complete, decoy.read_text(), fake.scans) == (False, "mine\n", [])
+    assert info_path(projects, ME).is_symlink()

@@ -135,3 +135,16 @@ def test_mark_stolen_session_marks_it_in_every_project_that_holds_it(tmp_path: P
     points = mark_stolen_session(tmp_path, SID, "BETA")
     marked = [TAKEOVER_NEEDLE in (tmp_path / p / f"{SID}.jsonl").read_bytes() for p in ("-a", "-b")]
     assert (len(points), marked) == (2, [True, True])
+
+
+def test_mark_stolen_session_writes_nothing_through_a_symlinked_project_folder(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = _session(outside)
+    before = target.read_bytes()
+    projects = tmp_path / "projects"
+    projects.mkdir()
+    (projects / "-linked").symlink_to(outside)
+    assert (mark_stolen_session(projects, SID, "BETA"), target.read_bytes()) == ([], before)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from typing import TYPE_CHECKING
@@ -129,3 +130,30 @@ def test_guard_follows_no_symlinked_lease_folder(tmp_path: Path) -> None:
     link = tmp_path / "leases"
     link.symlink_to(elsewhere)
     assert read_claims(link, SID) == []
+
+
+def test_guard_shows_a_peers_hostile_machine_name_with_its_controls_visible(node: Node) -> None:
+    name = "\x1b]52;c;aGk=\x07\x1b[2J\u202ebeta\x9b31m"
+    taker = _claim(BETA, 6, ClaimState.HELD, stolen_from=ALPHA, stolen_below=6)
+    node.write(dataclasses.replace(taker, name=name))
+    done = node.prompt()
+    assert done.returncode == EXIT_BLOCK
+    assert not any(ch in done.stderr for ch in "\x1b\x07\u202e\x9b")
+    assert "continued on \\x1b]52;c;aGk=\\x07\\x1b[2J\\u202ebeta\\x9b31m (BBBBBBB)" in done.stderr
+
+
+def test_guard_reads_no_claim_through_a_symlinked_roam_folder(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere" / "leases" / SID
+    elsewhere.mkdir(parents=True)
+    (elsewhere / f"{BETA}.json").write_bytes(serialize_claim(_claim(BETA, 6, ClaimState.HELD)))
+    projects = tmp_path / "projects"
+    projects.mkdir()
+    (projects / ".roam").symlink_to(tmp_path / "elsewhere")
+    assert read_claims(projects / ".roam" / "leases" / SID, SID) == []
+
+
+def test_guard_reads_no_claim_file_that_is_a_link(node: Node, tmp_path: Path) -> None:
+    decoy = tmp_path / "decoy.json"
+    decoy.write_bytes(serialize_claim(_claim(BETA, 6, ClaimState.HELD)))
+    (node.folder / f"{BETA}.json").symlink_to(decoy)
+    assert [view.device for view in read_claims(node.folder, SID)] == [ALPHA]

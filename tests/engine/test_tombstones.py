@@ -116,3 +116,49 @@ def test_rm_leaves_the_sibling_folder_while_a_live_writers_temp_is_in_it(project
     live.write_text("being written")
     remove_session(projects, SESSION, device_id=ME)
     assert live.exists()
+
+
+def _plant_stone(projects: Path, filed_as: str, names: str, paths: list[str]) -> None:
+    """A peer's tombstone: its file name, the session it names, the paths it lists."""
+    stone = {
+        "schema": "roam.tombstone/1",
+        "session": names,
+        "removed_by": ME,
+        "removed_at": "2026-11-25T12:00:00+00:00",
+        "paths": paths,
+    }
+    (projects / TOMBSTONES_DIR).mkdir(parents=True, exist_ok=True)
+    (projects / TOMBSTONES_DIR / f"{filed_as}.json").write_text(json.dumps(stone))
+
+
+def test_a_tombstone_listing_other_paths_removes_only_its_own_sessions_files(
+    projects: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    listed = [f"-p/{OTHER}.jsonl", "../..", "../outside.txt", str(outside), "-p"]
+    _plant_stone(projects, SESSION, SESSION, listed)
+    apply_tombstones(projects)
+    assert session_paths(projects, SESSION) == []
+    assert (projects / "-p" / f"{OTHER}.jsonl").read_text() == '{"b":1}\n'
+    assert outside.read_text() == "keep"
+
+
+def test_a_tombstone_filed_under_one_session_naming_another_removes_nothing(
+    projects: Path,
+) -> None:
+    _plant_stone(projects, OTHER, SESSION, [f"-p/{OTHER}.jsonl"])
+    assert apply_tombstones(projects) == []
+    assert (projects / "-p" / f"{OTHER}.jsonl").exists()
+    assert session_paths(projects, SESSION) != []
+
+
+def test_a_tombstone_removes_nothing_behind_a_symlinked_project_folder(
+    projects: Path, tmp_path: Path
+) -> None:
+    elsewhere = _node(tmp_path / "elsewhere")
+    (projects / "-linked").symlink_to(elsewhere / "-p")
+    _plant_stone(projects, SESSION, SESSION, [f"-linked/{SESSION}.jsonl"])
+    apply_tombstones(projects)
+    assert (elsewhere / "-p" / f"{SESSION}.jsonl").read_text() == '{"a":1}\n'
+    assert (projects / "-linked").is_symlink()

@@ -16,7 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from session_roam.cli.context import Settings, settings_of
-from session_roam.cli.output import console, emit_json, err_console, human_size
+from session_roam.cli.output import console, emit_json, err_console, human_size, print_tsv
 from session_roam.engine.conflicts import (
     MergeResult,
     backed_up_sessions,
@@ -140,11 +140,9 @@ def list_command(
         out.print(table, markup=False)
     else:
         for row in rows:
-            out.print(
-                f"{row['session_id']}\t{_copies(row)}\t"
-                f"{Path(row['project_dir']).name}"
-                + ("" if row["main_exists"] else "\tmain file missing"),
-                markup=False,
+            missing = () if row["main_exists"] else ("main file missing",)
+            print_tsv(
+                out, (row["session_id"], _copies(row), Path(row["project_dir"]).name, *missing)
             )
     out.print(f"Run `roam conflicts merge --all` to merge {len(rows)} session(s).", markup=False)
 

@@ -4,18 +4,30 @@ Without ``--verbose`` only warnings show, as ``warning: <sentence>``, the same s
 warnings the commands print themselves. With ``--verbose`` every line also names its level and
 the module it came from, for a bug report. Standard library only: the ``cr`` and ``cf`` fast
 paths configure logging before anything heavy is imported.
+
+A log line can name a file or a machine that came through sync, so it crosses the output
+boundary too: every control and bidi character shows as ``\x1b`` (``session_roam.visible``).
 """
 
 from __future__ import annotations
 
 import logging
 
+from session_roam.visible import plain
+
 __all__ = ["configure_logging"]
+
+
+class _VisibleFormatter(logging.Formatter):
+    """``--verbose``'s shape, with the line's control characters made visible."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return plain(super().format(record), newlines=True)
 
 
 class _PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname.lower()}: {record.getMessage()}"
+        return plain(f"{record.levelname.lower()}: {record.getMessage()}", newlines=True)
 
 
 def configure_logging(verbose: bool) -> None:
@@ -25,7 +37,7 @@ def configure_logging(verbose: bool) -> None:
         return
     handler = logging.StreamHandler()
     if verbose:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_VisibleFormatter("%(levelname)s %(name)s: %(message)s"))
     else:
         handler.setFormatter(_PlainFormatter())
     root.addHandler(handler)

@@ -14,7 +14,6 @@ the exact string (json escapes what it must).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -24,6 +23,7 @@ from rich.text import Text
 
 from session_roam.cli.jsonout import emit_json
 from session_roam.errors import ExitCode, RoamError
+from session_roam.visible import plain
 
 __all__ = [
     "ERROR_SCHEMA",
@@ -35,28 +35,11 @@ __all__ = [
     "human_size",
     "plain",
     "print_error",
+    "print_tsv",
 ]
 
 #: The versioned shape of every error under ``--json`` (docs/json.md).
 ERROR_SCHEMA: Final = "roam.error/1"
-
-# C0 (but newline, which separates lines of our own output), DEL, C1, and the bidi controls
-# and separators that reorder or break a line without being seen.
-_INVISIBLE: Final = re.compile(
-    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]"
-)
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def plain(value: object, *, newlines: bool = False) -> str:
-    """``value`` as text a terminal shows as it is: every control and bidi character written
-    out (``\x1b``); a newline too unless ``newlines`` keeps it (our own multi-line text)."""
-    text = _INVISIBLE.sub(_visible, str(value))
-    return text if newlines else text.replace("\n", "\\n")
 
 
 class SafeConsole(Console):
@@ -74,6 +57,14 @@ class SafeConsole(Console):
             for seg in buffer
         )
         return super()._render_buffer(safe)
+
+
+def print_tsv(out: Console, cells: Iterable[object]) -> None:
+    """One tab-separated line for a pipe: each cell through ``plain`` (a tab inside a cell
+    shows as ``\\x09``, so it cannot fake a column), joined by our own tabs, which the
+    console would otherwise write out as ``\\x09`` too."""
+    out.file.write("\t".join(plain(cell) for cell in cells) + "\n")
+    out.file.flush()
 
 
 def human_size(size: int) -> str:

@@ -94,7 +94,12 @@ def restore_command(
         return
     out.print(
         f"Brought back {len(result.restored)} file(s) in {result.seconds:.2f} s"
-        + (f"; kept {len(result.skipped)} newer one(s) in place." if result.skipped else "."),
+        + (
+            f"; left {len(result.skipped)} alone (a newer file is there, or a link roam does "
+            "not follow)."
+            if result.skipped
+            else "."
+        ),
         markup=False,
     )
 

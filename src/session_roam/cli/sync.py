@@ -17,7 +17,7 @@ from rich.table import Table
 
 from session_roam.cli.context import Settings, settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
-from session_roam.cli.output import console, emit_json, err_console, human_size
+from session_roam.cli.output import console, emit_json, err_console, human_size, print_tsv
 from session_roam.engine.core import claude_config_dir, projects_dir
 from session_roam.engine.setup import SetupRequest, SetupResult, run_setup
 from session_roam.engine.syncthing import connect_local
@@ -36,7 +36,7 @@ def print_rows(out: Console, headers: Sequence[str], rows: Sequence[Sequence[str
         out.print(table)
         return
     for row in (headers, *rows):
-        out.print("\t".join(row), markup=False, highlight=False, soft_wrap=True)
+        print_tsv(out, row)
 
 
 def _projects(settings: Settings) -> Path:

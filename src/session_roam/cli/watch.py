@@ -12,7 +12,7 @@ import typer
 from session_roam.cli.context import settings_of
 from session_roam.cli.options import SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console
-from session_roam.engine.core import claude_config_dir, projects_dir
+from session_roam.engine.core import LinkRefused, claude_config_dir, projects_dir
 from session_roam.engine.setup import ServiceChange, install_service, uninstall_service
 from session_roam.errors import RoamError, SetupError, SyncthingConfigMissing
 
@@ -76,15 +76,18 @@ def watch_command(
         engine = lease.engine_for(SyncthingTransport(local.client, projects, folder.id))
         status = local.client.system_status()
         names = {d.device_id: d.name for d in local.client.devices()}
-        publish(
-            projects,
-            device_id=status.my_id,
-            name=names.get(status.my_id, ""),
-            syncthing_version=str(local.version),
-            claude=claude_version(),
-            folder_devices=folder.device_ids,
-            policy=deletion_policy(folder.raw, projects.parent),
-        )
+        try:
+            publish(
+                projects,
+                device_id=status.my_id,
+                name=names.get(status.my_id, ""),
+                syncthing_version=str(local.version),
+                claude=claude_version(),
+                folder_devices=folder.device_ids,
+                policy=deletion_policy(folder.raw, projects.parent),
+            )
+        except LinkRefused as exc:  # a peer's planted link must not stop merging and healing
+            err_console().print(f"warning: {exc.message}", markup=False)
 
         def is_live(session: str) -> bool:
             try:

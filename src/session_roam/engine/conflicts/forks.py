@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.paths import validate_session_id
-from session_roam.engine.core.safefs import LinkRefused
+from session_roam.engine.core.safefs import LinkRefused, has_link_below
 from session_roam.engine.core.store import read_bytes_if_present
 from session_roam.errors import RoamError
 
@@ -50,7 +50,12 @@ def mark_fork_point(path: Path, session_id: str, device: str) -> str | None:
     fsync), not by replacing the file: a replace could drop a line that Syncthing or a claude
     appended meanwhile, an append cannot. Nothing is written when the file is missing or a
     symlink, holds no conversation yet, or a take-over line already names the same row.
+    ``path`` is ``<projects>/<project>/<id>.jsonl``: a project folder that is a link (a glob
+    goes through it) leads outside the synced folder, so nothing is read or written there.
     """
+    if has_link_below(path.parents[1], path):
+        log.warning("session %s: not marking the take-over through a symbolic link", session_id)
+        return None
     try:
         data = read_bytes_if_present(path)
     except LinkRefused:

@@ -21,11 +21,12 @@ if TYPE_CHECKING:
         projects_dir,
         validate_session_id,
     )
-    from session_roam.engine.core.safefs import find_links
+    from session_roam.engine.core.safefs import LinkRefused, find_links
     from session_roam.engine.core.store import SessionFiles
 
 __all__ = [
     "BackupUsage",
+    "LinkRefused",
     "SessionFiles",
     "backups_report",
     "backups_root",
@@ -45,7 +46,7 @@ __getattr__ = lazy_face(
         "backup_bound": ("BackupUsage", "backups_report"),
         "inputs": ("check_session_version",),
         "paths": ("claude_config_dir", "project_dir_for", "projects_dir", "validate_session_id"),
-        "safefs": ("find_links",),
+        "safefs": ("LinkRefused", "find_links"),
         "store": ("SessionFiles",),
     },
 )

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Final
 from session_roam.engine.core import xdg
 from session_roam.engine.core.atomic import TEMP_PREFIX, atomic_write, fsync_dir, make_private_dirs
 from session_roam.engine.core.paths import ensure_inside
-from session_roam.engine.core.safefs import refuse_links
+from session_roam.engine.core.safefs import LinkRefused, read_bytes_nofollow, refuse_links
 from session_roam.engine.deletions.reassert import held_files, session_of
 
 if TYPE_CHECKING:
@@ -83,8 +83,14 @@ def _same_inode(a: Path, b: Path) -> bool:
         return False
 
 
-def _link_or_copy(source: Path, target: Path) -> bool:
-    """Make ``target`` the same file as ``source``, atomically; False when it had to copy."""
+def _link_or_copy(projects_dir: Path, source: Path, target: Path) -> bool:
+    """Make ``target`` the same file as ``source``, atomically; False when it had to copy.
+
+    ``source`` was a regular file when the walk saw it, but a peer may swap it (or a folder
+    above it) for a link since: checked again, and a copy is read with ``O_NOFOLLOW``, so the
+    archive never holds a file from outside the synced folder (``LinkRefused`` instead).
+    """
+    refuse_links(projects_dir, source)
     make_private_dirs(target.parent)
     temp = target.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}.tmp"
     try:
@@ -92,7 +98,7 @@ def _link_or_copy(source: Path, target: Path) -> bool:
     except OSError as exc:
         if exc.errno not in _NO_LINK:
             raise
-        atomic_write(target, source.read_bytes())
+        atomic_write(target, read_bytes_nofollow(source, projects_dir))
         return False
     try:
         temp.replace(target)
@@ -118,11 +124,11 @@ def refresh_archive(projects_dir: Path, archive: Path | None = None) -> ArchiveR
         if _same_inode(source, target):
             continue
         try:
-            if _link_or_copy(source, target):
+            if _link_or_copy(projects_dir, source, target):
                 linked += 1
             else:
                 copied += 1
-        except FileNotFoundError:
+        except (FileNotFoundError, LinkRefused):
             continue  # replaced or removed while we walked; the next refresh sees it
         touched.add(target.parent)
     _fsync_all(touched)
@@ -176,7 +182,7 @@ def restore_file(
             raise
         if os.path.lexists(target):
             return False
-        atomic_write(target, source.read_bytes())
+        atomic_write(target, read_bytes_nofollow(source))
     if sync:
         fsync_dir(target.parent)
     return True
@@ -189,12 +195,20 @@ def restore_files(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """``restore_file`` for each path, folders made durable once at the end: (restored, kept)."""
+    """``restore_file`` for each path, folders made durable once at the end: (restored, kept).
+
+    A path whose folder is now a link (a peer's, say) is kept out, with a warning: one planted
+    link must not stop every other session from coming back.
+    """
     root = archive if archive is not None else archive_dir()
     restored: list[str] = []
     kept: list[str] = []
     for index, relpath in enumerate(relpaths, start=1):
-        done = restore_file(projects_dir, relpath, root, sync=False)
+        try:
+            done = restore_file(projects_dir, relpath, root, sync=False)
+        except LinkRefused as exc:
+            log.warning("Not restoring %s: %s", relpath, exc.message)
+            done = False
         (restored if done else kept).append(relpath)
         if progress is not None:
             progress(index, len(relpaths))

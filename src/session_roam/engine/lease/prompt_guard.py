@@ -33,9 +33,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.paths import validate_session_id
+from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
+from session_roam.engine.core.safefs import has_link_below
 from session_roam.engine.lease.handover import holder_label, when
 from session_roam.engine.lease.model import Claim, ClaimState, ClaimView, parse_claim
 from session_roam.engine.lease.protocol import overtaken_by
+from session_roam.visible import plain
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -52,13 +55,14 @@ __all__ = [
 
 #: What Claude Code takes from a UserPromptSubmit hook as "stop this prompt, show stderr".
 EXIT_BLOCK: Final = 2
-_MAX_CLAIM: Final = 1 << 16
 
 
 def read_claims(folder: Path, session: str) -> list[ClaimView]:
-    """The session's claim files in ``folder``, never following a symlink (unreadable: no claim)."""
+    """The session's claim files in ``folder`` (``<projects>/.roam/leases/<session>``), read
+    like any peer state: nothing through a link, at most 256 KB each (unreadable: no claim)."""
     views: list[ClaimView] = []
-    if folder.is_symlink():  # nothing in the synced folder is followed
+    projects = folder.parents[2]
+    if has_link_below(projects, folder):  # `.roam`, `leases` or the folder itself a link
         return views
     try:
         names = sorted(os.listdir(folder))
@@ -69,11 +73,9 @@ def read_claims(folder: Path, session: str) -> list[ClaimView]:
             continue
         device = name[: -len(".json")]
         try:
-            fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
+            raw = read_state_bytes(folder / name, projects)
+        except (OSError, PeerDataError):
             continue
-        with os.fdopen(fd, "rb") as handle:
-            raw = handle.read(_MAX_CLAIM)
         try:
             views.append(ClaimView(device, parse_claim(raw, session=session, device=device)))
         except ValueError as exc:
@@ -112,7 +114,8 @@ def sentence(session: str, taker: ClaimView) -> str:
         since = (
             f" (released there at {when(claim.since)})" if done else f" since {when(claim.since)}"
         )
-    return (
+    # The machine's name and time come from a peer's claim: Claude Code shows this raw.
+    return plain(
         f"roam: session {session} continued on {holder_label(taker)}{since}, so this copy is "
         "out of date: exit this claude and run `roam cr` to continue it with every turn."
     )
@@ -175,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         told = check(args.session, args.device, Path(args.folder), Path(args.ref))
     except Exception as exc:  # the hook must never stop claude by crashing
-        print(f"roam: could not check the lease ({exc})", file=sys.stderr)
+        print(plain(f"roam: could not check the lease ({exc})"), file=sys.stderr)
         return 0
     if told is None:
         return 0

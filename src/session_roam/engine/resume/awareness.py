@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.peer_schema import load_state, read_state_bytes
+from session_roam.engine.core.safefs import LinkRefused
 from session_roam.engine.resume.awareness_model import (
     AWAITING_INDEX,
     CONNECTING,
@@ -300,6 +301,10 @@ def await_cluster(
             try:
                 _republish(client, folder_id, root, facts)
                 continue
+            except LinkRefused as exc:
+                # A peer planted a link at our node file: asking again cannot help, and a
+                # wake-up nicety must not stop ls, cs or cr. `roam verify` lists the link.
+                log.warning("not announcing this node's file: %s", exc.message)
             except SyncthingError as exc:
                 if type(exc) is not SyncthingError:  # unreachable, key refused: a verdict
                     raise
