@@ -64,6 +64,7 @@ def ls(
         summaries = with_lease_facts(summaries, lease_facts(settings.claude_dir))
     if cluster is not None and (notice := cluster.notice()):
         err_console().print(f"note: {notice}", markup=False)
+    _warn_unreadable(summaries)
     if settings.wants_json(json_output):
         emit_json([summary.as_json() for summary in summaries])
         return
@@ -86,6 +87,17 @@ def ls(
             f"If that is this machine's {suggestion.target}, run: {suggestion.command}",
             markup=False,
         )
+
+
+def _warn_unreadable(summaries: Sequence[SessionSummary]) -> None:
+    """One line per session file that could not be read, naming it and the fix."""
+    for s in summaries:
+        if s.unreadable:
+            err_console().print(
+                f"warning: cannot read {plain(str(s.path))} ({s.unreadable}); give your user "
+                "read access to it to see its turns and search it.",
+                markup=False,
+            )
 
 
 def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) -> None:
@@ -114,7 +126,7 @@ def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) ->
             cells.append(plain(s.last_prompt or "-"))
         cells += [
             _when(s.last_activity),
-            str(s.turns),
+            "unreadable" if s.unreadable else str(s.turns),
             human_size(s.size),
             str(s.conflict_copies) if s.conflict_copies else "",
         ]
