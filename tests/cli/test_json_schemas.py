@@ -8,6 +8,7 @@ one.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -18,6 +19,8 @@ from typer.testing import CliRunner
 from session_roam.cli.app import app
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tests.engine.sessions_fixtures import SessionWriter
 
 _SCHEMAS: Final = Path(__file__).resolve().parents[2] / "docs" / "schemas"
@@ -116,3 +119,33 @@ def test_command_output_matches_its_schema(
     _valid(document, schema)
     if schema.startswith("roam.conflicts"):  # the planted copy is really in the document
         assert "sync-conflict" in json.dumps(document)
+
+
+def test_json_option_is_declared_once_for_every_command() -> None:
+    cli = Path(__file__).resolve().parents[2] / "src" / "session_roam" / "cli"
+    option = re.compile(r'typer\.Option\(\s*"--json"')
+    declaring = sorted(p.name for p in cli.glob("*.py") if option.search(p.read_text()))
+    assert declaring == ["options.py"]
+
+
+_NO_REPORT: Final = frozenset({"cr", "cs", "cn", "cfork", "crf", "hooks run"})  # claude's turn
+
+
+def test_every_command_that_reports_takes_json_after_its_name() -> None:
+    import typer.main
+
+    def commands(group: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        context = typer.Context(group)
+        for name in group.list_commands(context):
+            command, full = group.get_command(context, name), f"{prefix} {name}".strip()
+            yield from (
+                commands(command, full) if hasattr(command, "list_commands") else [(full, command)]
+            )
+
+    missing = [
+        name
+        for name, command in commands(typer.main.get_command(app))
+        if name not in _NO_REPORT
+        and "--json" not in {opt for param in command.params for opt in getattr(param, "opts", ())}
+    ]
+    assert missing == []

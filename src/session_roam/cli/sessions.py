@@ -10,6 +10,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json, err_console, human_size, plain
 from session_roam.engine.core import claude_config_dir, project_dir_for, projects_dir, xdg
 from session_roam.engine.resume import cluster_state
@@ -42,7 +43,7 @@ def ls(
     all_projects: Annotated[
         bool, typer.Option("--all", "-a", help="Every project's sessions, not just this one's.")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """List this directory's Claude Code sessions, newest first.
 
@@ -146,7 +147,7 @@ def cf(
     all_projects: Annotated[
         bool, typer.Option("--all", "-a", help="Search every project, not just this one.")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    json_output: JsonFlag = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many sessions.")] = 20,
 ) -> None:
     """Find sessions that mention something, best match first (exit 8 when none does).
