@@ -56,7 +56,7 @@ def status_command(
                 f"{view.superseded_by[:7]} (roam lease steal); do not write it here."
             )
     if settings.wants_json(json_output):
-        emit_json({"leases": [v.as_json() for v in views]})
+        emit_json({"schema": "roam.lease.status/1", "leases": [v.as_json() for v in views]})
         return
     out = console()
     if not views:
@@ -101,7 +101,7 @@ def release_command(ctx: typer.Context, session: SessionArg, json_output: JsonFl
     with lease.open_engine(settings.claude_dir) as engine:
         done = lease.release(session, engine=engine)
     if settings.wants_json(json_output):
-        emit_json({"session": session, "released": done})
+        emit_json({"schema": "roam.lease.release/1", "session": session, "released": done})
     elif done:
         console().print(f"Released this machine's claim on {session}.")
     else:
@@ -125,7 +125,13 @@ def steal_command(ctx: typer.Context, session: SessionArg, json_output: JsonFlag
             projects = projects_dir(claude_config_dir(settings.claude_dir))
             mark_stolen_session(projects, session, engine.device_id)
     if settings.wants_json(json_output):
-        emit_json({"session": session, "stolen_from": victim.device if victim else None})
+        emit_json(
+            {
+                "schema": "roam.lease.steal/1",
+                "session": session,
+                "stolen_from": victim.device if victim else None,
+            }
+        )
     elif victim is None:
         console().print(f"Nobody held {session}; nothing to take over.")
     else:
