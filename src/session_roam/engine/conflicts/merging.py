@@ -167,8 +167,8 @@ def _write_all(plan: SessionPlan, written: Mapping[str, bytes], backup: Path) ->
             raise MergeError(
                 f"Could not write {target} (permission denied) while merging session "
                 f"{plan.session.session_id}; the originals are in the backup {backup}.",
-                hint="Give your user write access to the folder, then run "
-                "`roam conflicts undo` or `roam conflicts merge` again.",
+                hint="Give your user write access to the folder, then run `roam conflicts merge` "
+                "again: it merges whatever is there, and every original stays in the backup.",
             ) from exc
 
 
