@@ -205,18 +205,19 @@ def test_search_reindexes_a_same_size_rewrite(
     assert [m.session_id for m in result.matches] == [path.stem]
 
 
+_INDEX = "session_roam.engine.sessions.search_index"
+
+
 def _refuse_opening(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
     """Opening ``path`` is refused, as for another user's file (root would read it)."""
-    from session_roam.engine.sessions import search_index
-
-    real = search_index.open_nofollow
+    from session_roam.engine.core.safefs import open_nofollow as real
 
     def refuse(target: Path | str, flags: int, *args: int) -> int:
         if str(target) == str(path):
             raise PermissionError(13, "Permission denied", str(target))
         return real(target, flags, *args)
 
-    monkeypatch.setattr(search_index, "open_nofollow", refuse)
+    monkeypatch.setattr(f"{_INDEX}.open_nofollow", refuse)
 
 
 def test_search_names_a_session_it_could_not_open(
@@ -243,9 +244,8 @@ def test_search_reads_a_session_once_it_can_be_opened_again(
     _refuse_opening(monkeypatch, path)
     assert _ids(config_dir, cache, "heron") == []
     from session_roam.engine.core.safefs import open_nofollow
-    from session_roam.engine.sessions import search_index
 
-    monkeypatch.setattr(search_index, "open_nofollow", open_nofollow)  # readable again
+    monkeypatch.setattr(f"{_INDEX}.open_nofollow", open_nofollow)  # readable again
     assert _ids(config_dir, cache, "heron") == [path.stem]
 
 
