@@ -350,3 +350,12 @@ def test_ls_json_marks_an_unreadable_session(scratch: Scratch) -> None:
     result = CliRunner().invoke(app, ["ls", "--json"])
     (row,) = json.loads(result.stdout)
     assert (result.exit_code, row["unreadable"], row["turns"]) == (0, "Permission denied", 0)
+
+
+def test_cs_lists_an_unreadable_session_as_unreadable_not_empty(scratch: Scratch) -> None:
+    from session_roam.cli.browse import fzf_lines
+    from session_roam.engine.sessions import PathMap, list_summaries
+
+    _session_unreadable(scratch)
+    summaries = list_summaries(scratch.home / ".claude", PathMap(), cwd=scratch.cwd)
+    assert fzf_lines(summaries).split("\t")[2] == "unreadable"
