@@ -287,3 +287,14 @@ def test_syncthing_command_output_matches_its_schema(
     result = CliRunner().invoke(app, [*argv, "--json"], env=private_env(machine.root))
     assert result.exit_code == 0, result.stdout
     _valid(json.loads(result.stdout), schema)
+
+
+@pytest.mark.e2e
+def test_lease_status_with_a_claim_matches_its_schema(node: tuple[Machine, Any]) -> None:
+    machine, session = node[0], str(uuid.uuid4())
+    env, argv = private_env(machine.root), ["--claude-dir", str(machine.claude_dir), "lease"]
+    assert CliRunner().invoke(app, [*argv, "steal", session], env=env).exit_code == 0
+    result = CliRunner().invoke(app, [*argv, "status", "--json"], env=env)
+    document = json.loads(result.stdout)
+    _valid(document, "roam.lease.status-1")
+    assert session in {lease["session"] for lease in document["leases"]}
