@@ -10,7 +10,8 @@ caught.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Final, NamedTuple
+import os
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import pytest
 from typer.testing import CliRunner
@@ -31,6 +32,7 @@ class Scratch(NamedTuple):
     home: Path
     cwd: Path
     started: Path  # exists once the Syncthing stand-in ran
+    monkeypatch: pytest.MonkeyPatch  # root reads any file: a refusal is planted at the call
 
 
 def _write(path: Path, data: bytes | str) -> None:
@@ -66,7 +68,59 @@ def _index_is_a_folder(s: Scratch) -> None:
     (s.home / ".cache" / "session-roam" / "search.sqlite3").mkdir(parents=True)
 
 
+def _project_folder(s: Scratch) -> Path:
+    return SessionWriter(s.home / ".claude").folder(s.cwd.resolve())
+
+
+def _session_unreadable(s: Scratch) -> None:
+    """Opening the session file is refused, as for a file of another user's (mode 0600)."""
+    from session_roam.engine.core import safefs
+
+    path, real = _project_folder(s) / f"{SID}.jsonl", safefs.open_nofollow
+
+    def refuse(target: Path | str, flags: int, *args: int) -> int:
+        if str(target) == str(path):
+            raise PermissionError(13, "Permission denied", str(target))
+        return real(target, flags, *args)
+
+    for module in ("listing", "search_index"):
+        s.monkeypatch.setattr(f"session_roam.engine.sessions.{module}.open_nofollow", refuse)
+
+
+def _project_folder_unreadable(s: Scratch) -> None:
+    """Listing the project folder is refused, as for a folder of another user's (mode 0700)."""
+    folder, real = _project_folder(s), os.scandir
+
+    def refuse(target: Any = ".") -> Any:
+        if str(target) == str(folder):
+            raise PermissionError(13, "Permission denied", str(target))
+        return real(target)
+
+    s.monkeypatch.setattr(os, "scandir", refuse)
+
+
+def _conflict_copy(s: Scratch) -> None:
+    path = _project_folder(s) / f"{SID}.jsonl"
+    copy = path.with_name(f"{SID}.sync-conflict-20260301-101500-ABCDEFG.jsonl")
+    copy.write_bytes(path.read_bytes())
+    SessionWriter(s.home / ".claude").append(copy, [("a turn written elsewhere", "ok")])
+
+
+def _project_folder_read_only(s: Scratch) -> None:
+    """A conflict copy to merge, in a folder the user may read but not write."""
+    _conflict_copy(s)
+    folder, real = _project_folder(s), os.access
+
+    def access(target: Any, mode: int, **kwargs: Any) -> bool:
+        if str(target) == str(folder) and mode & os.W_OK:
+            return False
+        return real(target, mode, **kwargs)
+
+    s.monkeypatch.setattr(os, "access", access)
+
+
 _INVALID, _SETUP, _NO_MATCH = ExitCode.INVALID_INPUT, ExitCode.SETUP, ExitCode.NO_MATCH
+_RESULTS: Final = (ExitCode.OK, ExitCode.NO_MATCH, ExitCode.VERIFY_FAILED)  # not an envelope
 CASES: Final = {
     # tracebacks before
     "setup-home-is-a-file": Case(
@@ -79,6 +133,17 @@ CASES: Final = {
         ("setup", "--address", "tcp://10.0.0.1:22000"), _INVALID, "--device-id"
     ),
     # "looks fine" before
+    "ls-unreadable-session": Case(("ls",), ExitCode.OK, "cannot read", _session_unreadable),
+    "cf-unreadable-session": Case(("cf", "pelican"), _NO_MATCH, "cannot read", _session_unreadable),
+    "verify-unreadable-session": Case(
+        ("verify", "--shell", "bash"), ExitCode.VERIFY_FAILED, SID, _session_unreadable
+    ),
+    "ls-unreadable-project-folder": Case(
+        ("ls",), _SETUP, "permission denied", _project_folder_unreadable
+    ),
+    "merge-read-only-project-folder": Case(
+        ("conflicts", "merge", SID), _SETUP, "read-only", _project_folder_read_only
+    ),
     "claude-dir-is-a-file": Case(
         ("--claude-dir", "{home}/afile", "ls"), _INVALID, "not a folder", _a_file
     ),
@@ -166,7 +231,7 @@ def scratch(clean_environ: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
     monkeypatch.setenv("SHELL", "/bin/bash")
     monkeypatch.setenv("ROAM_NO_SYSTEMD", "1")
-    return Scratch(clean_environ, cwd, started)
+    return Scratch(clean_environ, cwd, started, monkeypatch)
 
 
 def _run(scratch: Scratch, case: Case, *, as_json: bool) -> tuple[int, str, str, bool]:
@@ -189,7 +254,7 @@ def test_bad_input_gets_one_sentence_and_its_documented_code(name: str, scratch:
     assert "Traceback" not in shown
     assert code == case.code, shown
     assert case.text in shown
-    if "--json" not in case.argv:
+    if "--json" not in case.argv and case.argv[0] != "verify":  # verify prints its report
         assert len(shown.strip().splitlines()) <= _MAX_LINES, shown
     if case.argv[0] in ("setup", "lease", "watch", "peers"):
         assert not scratch.started.exists(), "Syncthing ran before the input was validated"
@@ -202,7 +267,7 @@ def test_bad_input_under_json_is_one_document_on_stdout(name: str, scratch: Scra
     assert not crashed
     assert code == case.code
     document = json.loads(out)  # exactly one document: json.loads refuses trailing data
-    if case.code != ExitCode.NO_MATCH:  # no match is a result (an empty list), not an error
+    if case.code not in _RESULTS:  # no match is a result (an empty list), not an error
         error = document["error"]
         assert (error["exit_code"], document["schema"]) == (code, "roam.error/1")
         assert error["message"]
@@ -251,3 +316,46 @@ def test_a_bug_under_json_is_still_one_document_and_exit_1(
     assert result.exit_code == 1  # 1 means a bug, and only that
     error = json.loads(result.stdout)["error"]
     assert (error["code"], error["type"]) == ("failure", "ZeroDivisionError")
+
+
+def test_a_read_only_project_folder_leaves_no_backup_of_a_merge_that_never_ran(
+    scratch: Scratch,
+) -> None:
+    from session_roam.engine.core import xdg
+
+    _project_folder_read_only(scratch)
+    result = CliRunner().invoke(app, ["conflicts", "merge", SID])
+    assert result.exit_code == ExitCode.SETUP, result.output
+    assert not (xdg.state_dir() / "backups" / SID).exists()
+    assert len(list(_project_folder(scratch).glob(f"{SID}*.jsonl"))) == 2  # both untouched
+
+
+def test_a_write_refused_half_way_is_a_merge_error_naming_the_backup(scratch: Scratch) -> None:
+    from session_roam.engine.conflicts import merging
+
+    _conflict_copy(scratch)  # the folder looks writable; the write itself is refused
+
+    def refuse(target: Path, _data: bytes) -> None:
+        raise PermissionError(13, "Permission denied", str(target))
+
+    scratch.monkeypatch.setattr(merging, "atomic_write", refuse)
+    result = CliRunner().invoke(app, ["--json", "conflicts", "merge", SID])
+    error = json.loads(result.stdout)["error"]
+    assert (result.exit_code, error["exit_code"]) == (ExitCode.MERGE, ExitCode.MERGE)
+    assert "backup" in error["message"]
+
+
+def test_ls_json_marks_an_unreadable_session(scratch: Scratch) -> None:
+    _session_unreadable(scratch)
+    result = CliRunner().invoke(app, ["ls", "--json"])
+    (row,) = json.loads(result.stdout)
+    assert (result.exit_code, row["unreadable"], row["turns"]) == (0, "Permission denied", 0)
+
+
+def test_cs_lists_an_unreadable_session_as_unreadable_not_empty(scratch: Scratch) -> None:
+    from session_roam.cli.browse import fzf_lines
+    from session_roam.engine.sessions import PathMap, list_summaries
+
+    _session_unreadable(scratch)
+    summaries = list_summaries(scratch.home / ".claude", PathMap(), cwd=scratch.cwd)
+    assert fzf_lines(summaries).split("\t")[2] == "unreadable"

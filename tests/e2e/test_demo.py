@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
+from tests.support.schemas import check_schema
 
 
 def _processes_mentioning(text: str) -> list[str]:
@@ -28,6 +29,7 @@ def test_demo_merges_hands_over_and_stops_every_node() -> None:
     result = CliRunner().invoke(app, ["demo", "--json"])
 
     assert result.exit_code == 0, result.output
+    check_schema(json.loads(result.stdout), "roam.demo-1")
     figures = json.loads(result.stdout)["figures"]
     assert "Write the release notes." not in figures["resumed_without_merge"]
     assert {"Write the release notes.", "Fix the flaky test."} <= set(figures["merged_prompts"])

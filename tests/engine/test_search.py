@@ -203,3 +203,65 @@ def test_search_reindexes_a_same_size_rewrite(
     result = search_sessions(["omegaword"], projects_root=root, cache_dir=cache)
     assert result.refreshed.files_rewritten == 1
     assert [m.session_id for m in result.matches] == [path.stem]
+
+
+_INDEX = "session_roam.engine.sessions.search_index"
+
+
+def _refuse_opening(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """Opening ``path`` is refused, as for another user's file (root would read it)."""
+    from session_roam.engine.core.safefs import open_nofollow as real
+
+    def refuse(target: Path | str, flags: int, *args: int) -> int:
+        if str(target) == str(path):
+            raise PermissionError(13, "Permission denied", str(target))
+        return real(target, flags, *args)
+
+    monkeypatch.setattr(f"{_INDEX}.open_nofollow", refuse)
+
+
+def test_search_names_a_session_it_could_not_open(
+    writer: SessionWriter,
+    project: Path,
+    config_dir: Path,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = writer.write(project, [("the heron waits", "ok")])
+    _refuse_opening(monkeypatch, path)
+    result = search_sessions(["heron"], projects_root=projects_dir(config_dir), cache_dir=cache)
+    assert (result.matches, result.unreadable) == ((), (str(path),))
+
+
+def test_search_reads_a_session_once_it_can_be_opened_again(
+    writer: SessionWriter,
+    project: Path,
+    config_dir: Path,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = writer.write(project, [("the heron waits", "ok")])
+    _refuse_opening(monkeypatch, path)
+    assert _ids(config_dir, cache, "heron") == []
+    from session_roam.engine.core.safefs import open_nofollow
+
+    monkeypatch.setattr(f"{_INDEX}.open_nofollow", open_nofollow)  # readable again
+    assert _ids(config_dir, cache, "heron") == [path.stem]
+
+
+def test_search_leaves_out_unreadable_sessions_of_other_projects(
+    writer: SessionWriter,
+    project: Path,
+    config_dir: Path,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = writer.write(project, [("the heron waits", "ok")])
+    _refuse_opening(monkeypatch, path)
+    result = search_sessions(
+        ["heron"],
+        projects_root=projects_dir(config_dir),
+        cache_dir=cache,
+        scope=frozenset({"-another-project"}),
+    )
+    assert result.unreadable == ()

@@ -25,6 +25,7 @@ from typer.models import TyperInfo
 from session_roam import __version__
 from session_roam.cli.context import Settings, json_requested
 from session_roam.cli.logs import configure_logging
+from session_roam.cli.options import JsonFlag
 from session_roam.errors import RoamError
 
 __all__ = ["COMMANDS", "COMMAND_MODULES", "app", "main"]
@@ -228,9 +229,7 @@ def _version(ctx: typer.Context, value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print results as JSON (stable schema) on stdout.")
-    ] = False,
+    json_output: JsonFlag = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what roam does.")] = False,
     claude_dir: Annotated[
         Path | None,

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json
 from session_roam.engine.core import BackupUsage, backups_report, backups_root
 
@@ -64,7 +65,7 @@ def backups_command(
         float | None,
         typer.Option("--max-mb", help="Prune the oldest first while the store is larger (MB)."),
     ] = None,
-    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_flag: JsonFlag = False,
 ) -> None:
     """Show what roam's backups of merged files cost on disk, against their bound; --prune
     removes what is beyond it.

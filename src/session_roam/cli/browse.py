@@ -38,7 +38,8 @@ def fzf_lines(summaries: tuple[SessionSummary, ...]) -> str:
     for s in summaries:
         when = (s.last_activity or "")[:16].replace("T", " ")
         last = plain(" ".join((s.last_prompt or "").split()))
-        lines.append(f"{s.session_id}\t{when}\t{s.turns:>3} turns\t{_label(s)}\t{last}")
+        turns = "unreadable" if s.unreadable else f"{s.turns:>3} turns"  # not an empty one
+        lines.append(f"{s.session_id}\t{when}\t{turns}\t{_label(s)}\t{last}")
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from session_roam.cli.context import Settings, settings_of
+from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json, err_console, human_size, print_tsv
 from session_roam.engine.conflicts import (
     MergeResult,
@@ -92,7 +93,7 @@ def list_command(
     all_projects: Annotated[
         bool, typer.Option("--all", help="Look in every project, not just this directory's.")
     ] = False,
-    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_flag: JsonFlag = False,
 ) -> None:
     """List sessions that have Syncthing conflict copies waiting to be merged.
 
@@ -199,7 +200,7 @@ def show_command(
     session: Annotated[
         str, typer.Argument(metavar="SESSION", help="Session id, unique id prefix, or file path.")
     ],
-    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_flag: JsonFlag = False,
 ) -> None:
     """Show the versions of a session and what merging them would do, without writing anything.
 
@@ -243,7 +244,7 @@ def merge_command(
     force: Annotated[
         bool, typer.Option("--force", help="Merge even if another node holds the lease.")
     ] = False,
-    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_flag: JsonFlag = False,
 ) -> None:
     """Merge conflict copies back into one timeline that Claude Code resumes whole.
 
@@ -305,7 +306,7 @@ def undo_command(
         bool,
         typer.Option("--force", help="Restore even if the merged file was written to since."),
     ] = False,
-    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_flag: JsonFlag = False,
 ) -> None:
     """Undo the last merge of a session: put the original files back byte for byte.
 

@@ -9,6 +9,7 @@ import typer
 from rich.text import Text
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json
 from session_roam.engine.demo import DemoSummary, run_demo
 from session_roam.engine.syncthing import find_syncthing_binary
@@ -21,7 +22,7 @@ def demo(
     keep: Annotated[
         bool, typer.Option("--keep", help="Keep the temporary cluster folder to look around.")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Watch a session travel between three real Syncthing nodes on this machine.
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine import lease as lease_api
 from session_roam.engine.claude import (
@@ -77,7 +78,7 @@ def _render(ctx: typer.Context, change: HooksChange, verb: str, json_flag: bool)
 @hooks_app.command("install")
 def install_command(
     ctx: typer.Context,
-    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_flag: JsonFlag = False,
 ) -> None:
     """Add roam's SessionStart/SessionEnd hooks to Claude Code's settings.json.
 
@@ -93,7 +94,7 @@ def install_command(
 @hooks_app.command("uninstall")
 def uninstall_command(
     ctx: typer.Context,
-    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_flag: JsonFlag = False,
 ) -> None:
     """Remove roam's hooks (and only roam's) from Claude Code's settings.json.
 
@@ -108,7 +109,7 @@ def uninstall_command(
 @hooks_app.command("status")
 def status_command(
     ctx: typer.Context,
-    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_flag: JsonFlag = False,
 ) -> None:
     """Show whether roam's hooks are installed and point at this roam.
 

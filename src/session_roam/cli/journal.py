@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json
 from session_roam.engine import lease as lease_api
 from session_roam.engine.deletions import restore_journal
@@ -56,7 +57,7 @@ def _as_json(status: JournalStatus) -> dict[str, object]:
 def status_command(
     ctx: typer.Context,
     session: Annotated[str | None, typer.Argument(help="Session id or unique prefix.")] = None,
-    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_flag: JsonFlag = False,
 ) -> None:
     """Show what this machine journaled and how much of it the synced files no longer hold.
 
@@ -91,7 +92,7 @@ def status_command(
 def restore_command(
     ctx: typer.Context,
     session: Annotated[str, typer.Argument(help="Session id or unique prefix.")],
-    json_flag: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_flag: JsonFlag = False,
 ) -> None:
     """Merge the rows this machine journaled back into the synced session file.
 

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine import lease
 from session_roam.engine.conflicts import mark_stolen_session
@@ -36,7 +37,7 @@ def status_command(
     session: Annotated[
         str | None, typer.Argument(help="Only this session (default: every session).")
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Show every lease claim this machine can see, and which ones still count.
 
@@ -55,7 +56,7 @@ def status_command(
                 f"{view.superseded_by[:7]} (roam lease steal); do not write it here."
             )
     if settings.wants_json(json_output):
-        emit_json({"leases": [v.as_json() for v in views]})
+        emit_json({"schema": "roam.lease.status/1", "leases": [v.as_json() for v in views]})
         return
     out = console()
     if not views:
@@ -89,7 +90,7 @@ def status_command(
 
 
 @lease_app.command("release")
-def release_command(ctx: typer.Context, session: SessionArg) -> None:
+def release_command(ctx: typer.Context, session: SessionArg, json_output: JsonFlag = False) -> None:
     """Release this machine's claim on a session, say one left by a roam that was killed.
 
     Refused while a roam on this machine still uses the session. Example:
@@ -99,8 +100,8 @@ def release_command(ctx: typer.Context, session: SessionArg) -> None:
     validate_session_id(session)  # a bad id is refused before anything asks Syncthing
     with lease.open_engine(settings.claude_dir) as engine:
         done = lease.release(session, engine=engine)
-    if settings.json:
-        emit_json({"session": session, "released": done})
+    if settings.wants_json(json_output):
+        emit_json({"schema": "roam.lease.release/1", "session": session, "released": done})
     elif done:
         console().print(f"Released this machine's claim on {session}.")
     else:
@@ -108,7 +109,7 @@ def release_command(ctx: typer.Context, session: SessionArg) -> None:
 
 
 @lease_app.command("steal")
-def steal_command(ctx: typer.Context, session: SessionArg) -> None:
+def steal_command(ctx: typer.Context, session: SessionArg, json_output: JsonFlag = False) -> None:
     """Take a session over from the machine holding it, on the record.
 
     For when that machine is off or gone: its claim stops counting everywhere, it is warned
@@ -123,8 +124,14 @@ def steal_command(ctx: typer.Context, session: SessionArg) -> None:
         if victim is not None:  # its claude may still write: record where this machine starts
             projects = projects_dir(claude_config_dir(settings.claude_dir))
             mark_stolen_session(projects, session, engine.device_id)
-    if settings.json:
-        emit_json({"session": session, "stolen_from": victim.device if victim else None})
+    if settings.wants_json(json_output):
+        emit_json(
+            {
+                "schema": "roam.lease.steal/1",
+                "session": session,
+                "stolen_from": victim.device if victim else None,
+            }
+        )
     elif victim is None:
         console().print(f"Nobody held {session}; nothing to take over.")
     else:

@@ -25,4 +25,13 @@ NoLease = Annotated[
         "then write the session too: a conflict copy, merged later.",
     ),
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+JsonFlag = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print one JSON document on stdout: the result, or an error envelope "
+        "(docs/schemas/). Works before or after the command name.",
+    ),
+]
+"""The one ``--json`` of every command that reports (and of the root): ``cli.context`` also
+finds it anywhere in argv, so where it is written does not matter."""

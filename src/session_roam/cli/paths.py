@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json
 from session_roam.engine.core import xdg
 from session_roam.engine.sessions import PathMap, load_pathmap, map_path, unmap_path
@@ -44,9 +45,7 @@ def map_command(
         str, typer.Argument(metavar="FROM", help="The path as another machine has it.")
     ],
     target: Annotated[str, typer.Argument(metavar="TO", help="The same place on this machine.")],
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the mappings as JSON.")
-    ] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Record that FROM on other machines is TO here (the longest matching FROM wins).
 
@@ -59,9 +58,7 @@ def map_command(
 def unmap_command(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(metavar="FROM", help="The FROM of a mapping.")],
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the mappings as JSON.")
-    ] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Forget a mapping.
 
@@ -73,9 +70,7 @@ def unmap_command(
 @paths_app.command("list")
 def list_command(
     ctx: typer.Context,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the mappings as JSON.")
-    ] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Show the mappings of this machine.
 

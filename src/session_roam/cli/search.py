@@ -9,6 +9,7 @@ loop and start-up is most of its time.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,8 @@ def run_cf(
         limit=limit,
         progress=progress,
     )
+    if result.unreadable:  # else "nothing matches" would hide sessions that were not read
+        _warn_unreadable(result.unreadable)
     if settings.json:
         emit_json([match.as_json() for match in result.matches])
     elif result.matches:
@@ -80,6 +83,17 @@ def run_cf(
             hint=None if all_projects else "Try other words, or every project with --all.",
         )
     return int(ExitCode.OK if result.matches else ExitCode.NO_MATCH)
+
+
+def _warn_unreadable(paths: Sequence[str]) -> None:
+    """One line on stderr per session file the search could not open, naming it and the fix."""
+    from session_roam.cli.output import plain
+
+    for path in paths:
+        sys.stderr.write(
+            f"warning: cannot read {plain(path)}, so it was not searched; give your user read "
+            "access to it.\n"
+        )
 
 
 def _cache_dir() -> Path:

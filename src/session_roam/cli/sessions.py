@@ -10,6 +10,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json, err_console, human_size, plain
 from session_roam.engine.core import claude_config_dir, project_dir_for, projects_dir, xdg
 from session_roam.engine.resume import cluster_state
@@ -42,7 +43,7 @@ def ls(
     all_projects: Annotated[
         bool, typer.Option("--all", "-a", help="Every project's sessions, not just this one's.")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """List this directory's Claude Code sessions, newest first.
 
@@ -64,6 +65,7 @@ def ls(
         summaries = with_lease_facts(summaries, lease_facts(settings.claude_dir))
     if cluster is not None and (notice := cluster.notice()):
         err_console().print(f"note: {notice}", markup=False)
+    _warn_unreadable(summaries)
     if settings.wants_json(json_output):
         emit_json([summary.as_json() for summary in summaries])
         return
@@ -86,6 +88,17 @@ def ls(
             f"If that is this machine's {suggestion.target}, run: {suggestion.command}",
             markup=False,
         )
+
+
+def _warn_unreadable(summaries: Sequence[SessionSummary]) -> None:
+    """One line per session file that could not be read, naming it and the fix."""
+    for s in summaries:
+        if s.unreadable:
+            err_console().print(
+                f"warning: cannot read {plain(str(s.path))} ({s.unreadable}); give your user "
+                "read access to it to see its turns and search it.",
+                markup=False,
+            )
 
 
 def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) -> None:
@@ -114,7 +127,7 @@ def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) ->
             cells.append(plain(s.last_prompt or "-"))
         cells += [
             _when(s.last_activity),
-            str(s.turns),
+            "unreadable" if s.unreadable else str(s.turns),
             human_size(s.size),
             str(s.conflict_copies) if s.conflict_copies else "",
         ]
@@ -134,7 +147,7 @@ def cf(
     all_projects: Annotated[
         bool, typer.Option("--all", "-a", help="Search every project, not just this one.")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    json_output: JsonFlag = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many sessions.")] = 20,
 ) -> None:
     """Find sessions that mention something, best match first (exit 8 when none does).

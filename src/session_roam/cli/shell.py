@@ -9,6 +9,7 @@ import typer
 from typer._completion_shared import get_completion_script  # typer's own public helper lives here
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json
 from session_roam.engine.setup import SHORTCUTS, ShellChange, detect_shell
 from session_roam.engine.setup import install_shortcuts as install
@@ -26,7 +27,6 @@ _ShellOption = Annotated[
     str | None,
     typer.Option("--shell", help="bash, zsh or fish (default: your login shell, from $SHELL)."),
 ]
-_Json = Annotated[bool, typer.Option("--json", help="Print what changed as JSON.")]
 
 
 def _report(change: ShellChange, as_json: bool, done: str, already: str) -> None:
@@ -38,7 +38,7 @@ def _report(change: ShellChange, as_json: bool, done: str, already: str) -> None
 
 @shell_app.command("install")
 def install_command(
-    ctx: typer.Context, shell: _ShellOption = None, json_output: _Json = False
+    ctx: typer.Context, shell: _ShellOption = None, json_output: JsonFlag = False
 ) -> None:
     """Add the shortcuts (and tab completion for roam) to your shell's rc file.
 
@@ -64,7 +64,7 @@ def install_command(
 
 @shell_app.command("uninstall")
 def uninstall_command(
-    ctx: typer.Context, shell: _ShellOption = None, json_output: _Json = False
+    ctx: typer.Context, shell: _ShellOption = None, json_output: JsonFlag = False
 ) -> None:
     """Remove the shortcuts block; the rest of the rc file is left byte for byte.
 

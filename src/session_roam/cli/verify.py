@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from session_roam.cli.context import settings_of
-from session_roam.cli.options import SyncthingHome
+from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json
 from session_roam.errors import ExitCode
 
@@ -69,9 +69,7 @@ def verify_command(
         str | None,
         typer.Option("--shell", help="Check the shortcuts of this shell (default: $SHELL)."),
     ] = None,
-    json_flag: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document (schema roam.verify/1).")
-    ] = False,
+    json_flag: JsonFlag = False,
 ) -> None:
     """Check every part of session sync and say the exact command that fixes each problem.
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from session_roam.cli.context import settings_of
-from session_roam.cli.options import SyncthingHome
+from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine.core import LinkRefused, claude_config_dir, projects_dir
 from session_roam.engine.setup import ServiceChange, install_service, uninstall_service
@@ -31,7 +31,6 @@ watch_app = typer.Typer(
 NoStart = Annotated[
     bool, typer.Option("--no-start", help="Only write the file; do not enable or start it.")
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print what changed as JSON.")]
 
 
 @watch_app.callback(invoke_without_command=True)

@@ -44,10 +44,10 @@ from session_roam.engine.core.store import (
     read_bytes_if_present,
 )
 from session_roam.engine.core.temps import sweep_dead_temps
-from session_roam.errors import InvalidInput, LeaseHeld, MergeError
+from session_roam.errors import InvalidInput, LeaseHeld, MergeError, SetupError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from session_roam.engine.conflicts.plan import SessionPlan
 
@@ -136,12 +136,49 @@ def _check_still_as_read(plan: SessionPlan, created: Sequence[str]) -> None:
         )
 
 
+def _check_writable(plan: SessionPlan, written: Sequence[str]) -> None:
+    """Refuse, before any backup is made, when a folder the merge writes in is read-only.
+
+    Otherwise the write fails after the backup, leaving a backup of a merge that never happened.
+    """
+    project_dir = plan.session.project_dir
+    removed = [rel for f in plan.files for rel, _digest in f.removes]
+    for relative in [*written, *removed]:
+        folder = (project_dir / relative).parent
+        while not folder.exists() and folder != project_dir:
+            folder = folder.parent  # make_private_dirs creates it inside the nearest one there
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise SetupError(
+                f"Cannot merge session {plan.session.session_id}: the folder {folder} is "
+                "read-only for you, so nothing was changed.",
+                hint=f"Give your user write access to it (see `ls -ld {folder}`), then run "
+                "`roam conflicts merge` again.",
+            )
+
+
+def _write_all(plan: SessionPlan, written: Mapping[str, bytes], backup: Path) -> None:
+    """Write the merged files; a write refused half way is a ``MergeError`` naming the backup."""
+    for relative, data in written.items():
+        target = plan.session.project_dir / relative
+        try:
+            make_private_dirs(target.parent)
+            atomic_write(target, data)
+        except PermissionError as exc:
+            raise MergeError(
+                f"Could not write {target} (permission denied) while merging session "
+                f"{plan.session.session_id}; the originals are in the backup {backup}.",
+                hint="Give your user write access to the folder, then run `roam conflicts merge` "
+                "again: it merges whatever is there, and every original stays in the backup.",
+            ) from exc
+
+
 def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
     from session_roam.engine.conflicts.plan import written_files
 
     session = plan.session
     written = written_files(plan.files)
     created = [rel for rel in written if not (session.project_dir / rel).exists()]
+    _check_writable(plan, list(written))
     set_aside = [line for f in plan.files if f.outcome for line in f.outcome.set_aside]
     backup = create_backup(
         session_id=session.session_id,
@@ -157,10 +194,7 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
     _check_still_as_read(plan, created)
     for relative in written:  # again at the last moment: a peer may have swapped in a link
         refuse_links(session.project_dir, session.project_dir / relative)
-    for relative, data in written.items():
-        target = session.project_dir / relative
-        make_private_dirs(target.parent)
-        atomic_write(target, data)
+    _write_all(plan, written, backup.path)
     removed: list[str] = []
     for file_plan in plan.files:
         for relative, digest in file_plan.removes:

@@ -21,7 +21,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 
 from session_roam.engine.core.atomic import TEMP_PREFIX
 from session_roam.engine.core.safefs import is_link, read_bytes_nofollow
-from session_roam.errors import InvalidInput
+from session_roam.errors import InvalidInput, SetupError
 
 __all__ = [
     "ConflictCopy",
@@ -110,6 +110,12 @@ def _scandir(folder: Path) -> list[os.DirEntry[str]]:
             return list(entries)
     except (FileNotFoundError, NotADirectoryError):
         return []  # removed or replaced by Syncthing while we looked: nothing to report
+    except PermissionError as exc:  # a listing that silently skipped it would hide sessions
+        raise SetupError(
+            f"Cannot read the folder {folder}: permission denied.",
+            hint=f"Give your user read access to it (see `ls -ld {folder}`), or run roam as "
+            "the user who owns it.",
+        ) from exc
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:

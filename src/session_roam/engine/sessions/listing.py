@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.bounded import Skipped, iter_file_lines, load_record
 from session_roam.engine.core.paths import project_slug, projects_dir
+from session_roam.engine.core.safefs import LinkRefused, open_nofollow
 from session_roam.engine.core.store import SessionFiles, list_all_sessions, list_sessions
 from session_roam.engine.sessions.pathmap import local_project_dirs
 from session_roam.engine.sessions.search_index import record_text
@@ -55,7 +56,8 @@ class SessionSummary:
     ``last_writer`` is the machine whose lease release stamped the file last and
     ``lease_holder`` the machine holding a live lease, both from the lease claims that Syncthing
     carries (``with_lease_facts``); None when unknown (no Syncthing here): the rows themselves do
-    not say which machine wrote them.
+    not say which machine wrote them. ``unreadable`` is why the file could not be opened
+    (its other fields then say nothing about it): "0 turns" would look like an empty session.
     """
 
     session_id: str
@@ -73,6 +75,7 @@ class SessionSummary:
     conflict_copies: int
     last_writer: str | None = None
     lease_holder: str | None = None
+    unreadable: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +93,7 @@ class SessionSummary:
             "conflict_copies": self.conflict_copies,
             "last_writer": self.last_writer,
             "lease_holder": self.lease_holder,
+            "unreadable": self.unreadable,
         }
 
 
@@ -100,6 +104,20 @@ def _prompt(text: str) -> str | None:
         return None
     line = " ".join(stripped.split())
     return line if len(line) <= _PROMPT_MAX else line[: _PROMPT_MAX - 1] + "…"
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be opened for reading, or None when it can.
+
+    A link is not unreadable, only not a session here (``roam verify`` reports it).
+    """
+    try:
+        os.close(open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK))
+    except LinkRefused:
+        return None
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
 
 
 def _lines(path: Path, skipped: Skipped | None = None) -> Iterator[bytes]:
@@ -131,7 +149,8 @@ def summarize(
     last: str | None = None
     latest: str | None = None
     turns = 0
-    for line in _lines(path, skipped):
+    unreadable = _unreadable(path)
+    for line in () if unreadable else _lines(path, skipped):
         # Only the rows that can change the summary are parsed: assistant replies and tool
         # results are most of a session's bytes, and their timestamp is all ls needs of them.
         stamp_match = _STAMP_RE.search(line)
@@ -172,6 +191,7 @@ def summarize(
         turns=turns,
         size=info.st_size,
         conflict_copies=len(files.conflict_copies),
+        unreadable=unreadable,
     )
 
 

@@ -74,6 +74,14 @@ class SearchResult(NamedTuple):
     matches: tuple[Match, ...]
     refreshed: IndexStats
     query: str  # the FTS5 query that ran (after quoting, if it had to be quoted)
+    unreadable: tuple[str, ...] = ()  # session files in scope that could not be opened
+
+    @staticmethod
+    def in_scope(paths: tuple[str, ...], scope: frozenset[str] | None) -> tuple[str, ...]:
+        """The paths whose project folder is one of ``scope`` (all of them when None)."""
+        return tuple(
+            p for p in paths if scope is None or os.path.basename(os.path.dirname(p)) in scope
+        )
 
 
 def quoted_query(words: list[str]) -> str:
@@ -236,7 +244,8 @@ def search_sessions(
                         raise
                     query = quoted_query(words)
                     matches = _run(index.db, query, scope, limit)
-                return SearchResult(tuple(matches), stats, query)
+                unreadable = SearchResult.in_scope(stats.unreadable, scope)
+                return SearchResult(tuple(matches), stats, query, unreadable)
             except sqlite3.OperationalError:
                 raise  # locked or busy: a cache that is in use is not corrupt
             except sqlite3.DatabaseError:

@@ -50,9 +50,7 @@ INDEX_NAME: Final = "search.sqlite3"
 SCHEMA_VERSION: Final = 2
 _WINDOW: Final = 4096
 _COMMIT_BYTES: Final = 64 * 1024 * 1024
-_SESSION_RE: Final = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl"
-)
+_SESSION_RE: Final = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\.jsonl")
 _MAX_TOOL_INPUT: Final = 2000
 
 _SCHEMA: Final = """
@@ -122,6 +120,7 @@ class IndexStats(NamedTuple):
     files_rewritten: int
     files_removed: int
     bytes_read: int
+    unreadable: tuple[str, ...] = ()  # paths that could not be opened (not links): not searched
 
 
 class _Disk(NamedTuple):
@@ -197,7 +196,6 @@ class SearchIndex:
         self.db_path = db_path
         self._db = self._open()
 
-    # -- opening, and rebuilding when it cannot be trusted ---------------------------------
     def _connect(self) -> sqlite3.Connection:
         fresh = not self.db_path.exists()
         if fresh:
@@ -249,7 +247,6 @@ class SearchIndex:
     def close(self) -> None:
         self._db.close()
 
-    # -- refreshing --------------------------------------------------------------------------
     def _forget(self, file_id: int) -> None:
         self._db.execute(
             "DELETE FROM chunks WHERE rowid IN (SELECT id FROM rows WHERE file_id = ?)", (file_id,)
@@ -296,11 +293,11 @@ class SearchIndex:
             )
         return cwd, title
 
-    def _index_file(self, disk: _Disk, row: tuple[Any, ...] | None, start: int) -> int:
+    def _index_file(self, disk: _Disk, row: tuple[Any, ...] | None, start: int) -> int | None:
         try:
             handle = os.fdopen(open_nofollow(disk.path, os.O_RDONLY | os.O_NONBLOCK), "rb")
-        except (LinkRefused, OSError):
-            return 0
+        except (LinkRefused, OSError) as exc:  # a link reads as empty; None: cannot be read
+            return 0 if isinstance(exc, LinkRefused) else None
         with handle:
             handle.seek(start)
             return self._index_open(disk, row, start, handle)
@@ -371,7 +368,7 @@ class SearchIndex:
         for file_id in gone:
             self._forget(file_id)
             self._db.execute("DELETE FROM files WHERE id = ?", (file_id,))
-        pending = 0
+        pending, unreadable = 0, []
         for item, row in work:
             start = 0
             if row is not None:
@@ -384,9 +381,11 @@ class SearchIndex:
                     )
                     rewritten += 1
             read = self._index_file(item, row, start)
+            if read is None:
+                unreadable.append(item.path)
             indexed += 1
-            done += read
-            pending += read
+            done += read or 0
+            pending += read or 0
             if pending >= _COMMIT_BYTES:  # keep progress if interrupted mid-build
                 self._db.execute("COMMIT")
                 self._db.execute("BEGIN IMMEDIATE")
@@ -394,7 +393,7 @@ class SearchIndex:
             if progress is not None:
                 progress(done, max(total, done))
         self._db.execute("COMMIT")
-        return IndexStats(seen, indexed, rewritten, len(gone), done)
+        return IndexStats(seen, indexed, rewritten, len(gone), done, tuple(unreadable))
 
     def files(self) -> Iterator[tuple[Any, ...]]:
         yield from self._db.execute("SELECT path, session_id, cwd, title, indexed_to FROM files")

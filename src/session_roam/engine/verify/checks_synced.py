@@ -79,6 +79,16 @@ def check_synced_data(snap: Snapshot) -> list[Finding]:
                 fix="Look at the session on the machine that wrote it; roam never changes them.",
             )
         )
+    if snap.unreadable_files:  # neither roam nor Syncthing (same user) can read or send them
+        found.append(
+            Finding(
+                DIMENSION,
+                Status.FAIL,
+                f"{len(snap.unreadable_files)} session file(s) cannot be read here: "
+                f"{listed(list(snap.unreadable_files))}.",
+                fix="Give your user read access to them (chmod u+r FILE, or chown to yourself).",
+            )
+        )
     if found:
         return found
     return ok(

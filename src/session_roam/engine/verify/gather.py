@@ -284,6 +284,11 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
             for p, k in sorted(unread.items())
             if k.total
         ),
+        unreadable_files=tuple(
+            f"{s.path.relative_to(projects).as_posix()} ({s.unreadable})"
+            for s in summaries
+            if s.unreadable
+        ),
     )
     pending = pending_sessions(projects) if projects.is_dir() else ()
     with connect(request) as conn:

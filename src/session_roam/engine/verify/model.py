@@ -247,6 +247,7 @@ class Snapshot:
     links: tuple[str, ...] = ()  # symlinks in the synced folder, folder-relative (safefs)
     ignored_state: tuple[str, ...] = ()  # peers' state files that failed their schema
     unreadable_records: tuple[str, ...] = ()  # session files with records over the caps
+    unreadable_files: tuple[str, ...] = ()  # session files that cannot be opened here
     skipped: str = ""
 
 
