@@ -359,3 +359,10 @@ def test_cs_lists_an_unreadable_session_as_unreadable_not_empty(scratch: Scratch
     _session_unreadable(scratch)
     summaries = list_summaries(scratch.home / ".claude", PathMap(), cwd=scratch.cwd)
     assert fzf_lines(summaries).split("\t")[2] == "unreadable"
+
+
+@pytest.mark.parametrize("group", ["journal", "lease", "peers", "conflicts", "hooks"])
+def test_a_group_without_its_subcommand_under_json_is_one_envelope(group: str) -> None:
+    result = CliRunner().invoke(app, ["--json", group])
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert json.loads(result.stdout)["error"]["message"] == "Missing command."

@@ -155,6 +155,18 @@ class RoamGroup(typer.core.TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         return list(self.commands)
 
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if (
+            command is not None
+            and self.json_anywhere
+            and getattr(command, "no_args_is_help", False)
+        ):
+            # A group that prints its help for a missing subcommand would put text on stdout
+            # before the error envelope; under --json it is a plain usage error instead.
+            command.no_args_is_help = False
+        return command
+
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context
         try:
             with _usage_errors_as_json(self.json_anywhere):
