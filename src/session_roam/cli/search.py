@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from session_roam.cli.context import Settings
     from session_roam.engine.sessions import Match
 
-__all__ = ["print_matches", "run_cf"]
+__all__ = ["print_matches", "run_cf", "short_time"]
 
 
 def _existing_xdg(variable: str, default: str) -> Path | None:
@@ -102,7 +102,8 @@ def _cache_dir() -> Path:
     return xdg.cache_dir()
 
 
-def _when(stamp: str | None) -> str:
+def short_time(stamp: str | None) -> str:
+    """A record's ISO timestamp as a person scans it in a list (minutes, no "T")."""
     return stamp[:16].replace("T", " ") if stamp else "-"
 
 
@@ -114,7 +115,7 @@ def print_matches(matches: tuple[Match, ...]) -> None:
 
     out = console()
     for match in matches:
-        head = Text(plain(f"{match.session_id}  {_when(match.timestamp)}  "), style="bold")
+        head = Text(plain(f"{match.session_id}  {short_time(match.timestamp)}  "), style="bold")
         head.append(plain(match.title or match.cwd or match.project))
         out.print(head)
         body, done = Text("    "), 0

@@ -12,6 +12,7 @@ import typer
 from session_roam.cli.context import settings_of
 from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json, err_console, human_size, plain
+from session_roam.cli.search import short_time
 from session_roam.engine.core import claude_config_dir, project_dir_for, projects_dir, xdg
 from session_roam.engine.resume import cluster_state
 from session_roam.engine.sessions import (
@@ -28,10 +29,6 @@ from session_roam.engine.sessions import (
 __all__ = ["register"]
 
 _PROGRESS_FROM_BYTES: Final = 16 * 1024 * 1024
-
-
-def _when(stamp: str | None) -> str:
-    return stamp[:16].replace("T", " ") if stamp else "-"
 
 
 def _label(summary: SessionSummary) -> str:
@@ -126,7 +123,7 @@ def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) ->
         if wide:
             cells.append(plain(s.last_prompt or "-"))
         cells += [
-            _when(s.last_activity),
+            short_time(s.last_activity),
             "unreadable" if s.unreadable else str(s.turns),
             human_size(s.size),
             str(s.conflict_copies) if s.conflict_copies else "",
