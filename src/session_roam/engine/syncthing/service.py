@@ -13,12 +13,9 @@ within a second or two on a LAN.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +24,17 @@ from typing import TYPE_CHECKING, Final
 from session_roam.engine.core import xdg
 from session_roam.engine.core.procs import pid_alive
 from session_roam.engine.syncthing.client import SyncthingClient
-from session_roam.engine.syncthing.node import PID_FILE, find_syncthing_binary, spawn_detached
+from session_roam.engine.syncthing.hostfacts import (
+    gather_facts,
+    record_supervision,
+    run_tool,
+    write_launchd_agent,
+)
+from session_roam.engine.syncthing.node import find_syncthing_binary, spawn_detached
+from session_roam.engine.syncthing.supervision import describe, plan_supervision
 from session_roam.errors import SyncthingError, SyncthingUnreachable
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from session_roam.engine.syncthing.config import StConfig
 
 __all__ = [
@@ -73,6 +75,8 @@ class Autostart:
     survives_reboot: bool
     how: str
     fix: str = ""
+    kind: str = "unknown"
+    by_roam: bool = False
 
 
 def systemd_ready() -> bool:
@@ -82,29 +86,48 @@ def systemd_ready() -> bool:
     return _tool(["systemctl", "--user", "cat", SYSTEMD_UNIT]) is not None
 
 
-def _tool(argv: Sequence[str]) -> str | None:
-    """The tool's stdout when it succeeded; None when it failed or could not run."""
-    try:
-        done = subprocess.run(
-            list(argv), capture_output=True, text=True, timeout=_TOOL_TIMEOUT_S, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout if done.returncode == 0 else None
+_tool = run_tool
 
 
-def start_syncthing(binary: str, home: Path, *, use_systemd: bool, enable: bool) -> Started:
-    """Start Syncthing for ``home``: through systemd when allowed and working, else detached.
+def start_syncthing(
+    binary: str,
+    home: Path,
+    *,
+    use_systemd: bool,
+    enable: bool,
+    platform: str | None = None,
+) -> Started:
+    """Start Syncthing for ``home``: with ``enable``, the way ``supervision.plan_supervision``
+    picks for this platform (what roam set up is recorded); else the user unit when allowed
+    and working; else, or when the service manager refuses, a detached process.
 
-    ``enable`` also enables the unit at login (``roam setup`` does; ``roam cr`` only starts it,
+    ``enable`` also makes it start at login (``roam setup`` does; ``roam cr`` only starts it,
     since turning a service on for good is the user's call, not a side effect of a resume).
     """
-    if use_systemd and systemd_ready():
-        verb = ["enable", "--now"] if enable else ["start"]
-        if _tool(["systemctl", "--user", *verb, SYSTEMD_UNIT]) is not None:
-            return Started(f"systemd user unit {SYSTEMD_UNIT}")
+    if enable:
+        facts = gather_facts(home, is_default=use_systemd, answering=False, platform=platform)
+        plan = plan_supervision(facts, user_home=Path(os.environ.get("HOME") or Path.home()))
+        if plan.agent is not None:
+            write_launchd_agent(binary, home, user_home=plan.agent.parents[2])
+        if plan.argv and all(_tool(step) is not None for step in plan.argv):
+            if plan.kind != "systemd user unit" or not facts.unit_enabled:
+                record_supervision(plan.kind, home)
+            return Started(plan.sentence)
+        if plan.agent is not None:
+            log.warning(
+                "launchctl could not load %s; starting Syncthing in the background", plan.agent
+            )
+            plan.agent.unlink(missing_ok=True)
+    elif (
+        use_systemd
+        and systemd_ready()
+        and _tool(["systemctl", "--user", "start", SYSTEMD_UNIT]) is not None
+    ):
+        return Started(f"systemd user unit {SYSTEMD_UNIT}")
     log_path = xdg.state_dir() / "syncthing.log"
     pid = spawn_detached(binary, home, log_path)
+    if enable:
+        record_supervision("started by roam", home)
     return Started(f"background process {pid}, log {log_path}", pid=pid, log_path=log_path)
 
 
@@ -179,52 +202,15 @@ def _peers_connected(client: SyncthingClient, folder_id: str) -> bool:
     return wanted <= online
 
 
-def autostart(home: Path, *, is_default: bool) -> Autostart:
+def autostart(
+    home: Path, *, is_default: bool, answering: bool = True, platform: str | None = None
+) -> Autostart:
     """Whether this Syncthing will be running again after a reboot, for ``roam status``.
 
-    Syncthing's systemd units and launchd agents all serve its default home, so they only count
-    when ``home`` is that one.
+    Syncthing's systemd units and other launchd agents serve its default home, so they only
+    count when ``home`` is that one; roam's own launchd agent names its home.
     """
-    if is_default:
-        service = _service_enabled()
-        if service is not None:
-            return Autostart(True, service)
-    if is_default and sys.platform == "darwin":
-        fix = "brew services start syncthing"
-    elif is_default:
-        fix = f"systemctl --user enable --now {SYSTEMD_UNIT}"
-    else:
-        fix = ""
-    pid = _roam_pid(home)
-    started = f"started by roam in the background (pid {pid})" if pid else "not running"
-    return Autostart(
-        False,
-        f"{started}; nothing starts it after a reboot (roam cr starts it when it needs it)",
-        fix,
+    now = describe(
+        gather_facts(home, is_default=is_default, answering=answering, platform=platform)
     )
-
-
-def _service_enabled() -> str | None:
-    if sys.platform == "darwin":
-        agents = Path.home() / "Library" / "LaunchAgents"
-        names = sorted(p.name for p in agents.glob("*.plist") if "syncthing" in p.name.lower())
-        return f"launchd agent {names[0]} starts it at login" if names else None
-    if shutil.which("systemctl") is None:
-        return None
-    unit = f"syncthing@{getpass.getuser()}.service"
-    for argv, when in (
-        (["systemctl", "--user", "is-enabled", SYSTEMD_UNIT], "at login"),
-        (["systemctl", "is-enabled", unit], "at boot"),
-    ):
-        if (_tool(argv) or "").strip() == "enabled":
-            return f"systemd unit {argv[-1]} is enabled: it starts {when}"
-    return None
-
-
-def _roam_pid(home: Path) -> int | None:
-    """The PID of a Syncthing roam started in the background for ``home``, while it runs."""
-    try:
-        pid = int((home / PID_FILE).read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return pid if pid_alive(pid) else None
+    return Autostart(now.survives_reboot, now.detail, now.fix, kind=now.kind, by_roam=now.by_roam)
