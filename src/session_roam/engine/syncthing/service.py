@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 from session_roam.engine.core import xdg
 from session_roam.engine.core.procs import pid_alive
 from session_roam.engine.syncthing.client import SyncthingClient
+from session_roam.engine.syncthing.config import is_default_home
 from session_roam.engine.syncthing.hostfacts import (
     gather_facts,
     record_supervision,
@@ -42,6 +43,7 @@ __all__ = [
     "Autostart",
     "Started",
     "autostart",
+    "describe_instance",
     "ensure_running",
     "is_running",
     "start_syncthing",
@@ -214,3 +216,9 @@ def autostart(
         gather_facts(home, is_default=is_default, answering=answering, platform=platform)
     )
     return Autostart(now.survives_reboot, now.detail, now.fix, kind=now.kind, by_roam=now.by_roam)
+
+
+def describe_instance(home: Path, version: str, gui_address: str) -> str:
+    """Which Syncthing is in use and how it is kept running, one line for status/verify."""
+    how = autostart(home, is_default=is_default_home(home))
+    return f"home {home}, version {version}, GUI {gui_address}; {how.kind}: {how.how}"
