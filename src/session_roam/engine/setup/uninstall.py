@@ -23,7 +23,12 @@ from session_roam.engine.core.atomic import atomic_write
 from session_roam.engine.core.paths import claude_config_dir, projects_dir
 from session_roam.engine.setup.shell import BEGIN_MARKER, SHELLS, rc_file
 from session_roam.engine.setup.shell import uninstall as uninstall_shell
-from session_roam.engine.setup.watch_service import service_file, uninstall_service
+from session_roam.engine.setup.watch_service import (
+    Platform,
+    service_file,
+    uninstall_service,
+    watch_status,
+)
 from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.config import (
     CONFIG_NAME,
@@ -119,7 +124,10 @@ def _watch(request: UninstallRequest) -> Step:
         return Step("watch service", NOTHING, f"no roam watch service ({path})")
     if request.dry_run:
         return Step("watch service", WOULD, f"would stop and remove {path}")
-    change = uninstall_service(request.user_home)
+    platform: Platform = "launchd" if sys.platform == "darwin" else "systemd"
+    now = watch_status(request.user_home, platform=platform)
+    # a unit never enabled nor started (watch install --no-start) has nothing to stop
+    change = uninstall_service(request.user_home, activate=now.enabled or now.running)
     if change.activation_failed:
         return Step("watch service", FAILED, f"removed {path}, but {change.activated}")
     return Step("watch service", DONE, f"stopped and removed {path}")
