@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from session_roam.engine.core.paths import project_slug
-from session_roam.engine.sessions import pathmap as pathmap_module
 from session_roam.engine.sessions.pathmap import (
     PathMap,
     PathMapping,
@@ -76,8 +75,7 @@ def test_the_probe_sees_a_folder_reachable_under_its_swapped_name(
 def test_without_anything_to_probe_macos_defaults_to_case_insensitive(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pathmap_module.sys, "platform", "darwin")
+    monkeypatch.setattr(sys, "platform", "darwin")
     assert case_insensitive_fs(Path("/nonexistent-0/1/2"))
-    monkeypatch.setattr(pathmap_module.sys, "platform", "linux")
+    monkeypatch.setattr(sys, "platform", "linux")
     assert not case_insensitive_fs(Path("/nonexistent-0/1/2"))
-    assert sys.platform  # the real one is untouched after the test
