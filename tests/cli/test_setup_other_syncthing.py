@@ -14,9 +14,12 @@ from session_roam.engine.syncthing.config import (
     device_id_from_cert,
     generate_config,
     harden_config,
+    read_config,
 )
 from session_roam.engine.syncthing.instance import is_unstarted, mark_unstarted
-from session_roam.engine.syncthing.node import stop_pid
+from session_roam.engine.syncthing.node import PID_FILE, SyncthingProcess, stop_pid
+from session_roam.engine.syncthing.service import ensure_running
+from session_roam.errors import SyncthingUnreachable
 from tests.support.machine import Machine, new_machine, private_env
 from tests.support.syncthing_bin import SYNCTHING
 
@@ -135,3 +138,26 @@ def test_verify_does_not_call_someone_elses_syncthing_running(
     findings = {f["dimension"]: f for f in json.loads(result.stdout)["findings"]}
     assert findings["service"]["status"] == "fail"
     assert "another Syncthing" in findings["service"]["message"]
+
+
+def test_roam_cr_s_start_never_takes_someone_elses_syncthing_for_its_own(
+    other: Machine, mine: Machine
+) -> None:
+    _config_on(mine, other.gui, by_roam=False)
+    with pytest.raises(SyncthingUnreachable, match=f"is not the one in {mine.syncthing_home}"):
+        ensure_running(read_config(mine.syncthing_home), use_systemd=False, timeout_s=5)
+    assert not (mine.syncthing_home / PID_FILE).exists()  # nothing was started
+
+
+def test_setup_never_starts_a_second_syncthing_on_a_home_one_already_serves(
+    mine: Machine,
+) -> None:
+    _config_on(mine, mine.gui, by_roam=False)
+    with SyncthingProcess(mine.syncthing_home).start() as node:
+        elsewhere = new_machine(mine.root / "x").gui  # as if started with another GUI address
+        harden_config(mine.syncthing_home, gui_address=elsewhere)
+        result = mine.roam("setup", "--no-discovery", "--listen", mine.listen)
+        assert result.exit_code == 3, result.output
+        assert "already serves" in result.output
+        assert "never starts a second one" in result.output
+        assert node.pid is not None

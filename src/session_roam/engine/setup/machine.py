@@ -52,6 +52,7 @@ from session_roam.engine.syncthing.instance import (
     mark_unstarted,
     plan_ports,
     probe_instance,
+    refuse_second_instance,
 )
 from session_roam.engine.syncthing.local import LocalSyncthing, find_roam_folder, same_path
 from session_roam.engine.syncthing.node import find_syncthing_binary
@@ -235,6 +236,7 @@ def run_setup(request: SetupRequest) -> SetupResult:
         )
     started = "already running"
     if probe_instance(config) is not Answer.OURS:
+        refuse_second_instance(config, is_default=systemd_home)
         config, notes = _prepare_ports(home, config, request)
         warnings += notes
         if probe_instance(config) is Answer.FOREIGN:

@@ -14,9 +14,12 @@ asked for is refused with the flag to pass. A config roam generated but never st
 from __future__ import annotations
 
 import enum
+import os
 import re
 import socket
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.syncthing.client import SyncthingClient
@@ -24,14 +27,13 @@ from session_roam.engine.syncthing.config import device_id_from_cert
 from session_roam.errors import (
     ApiKeyRejected,
     InvalidInput,
+    SetupError,
     SyncthingConfigMissing,
     SyncthingError,
     SyncthingUnreachable,
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from session_roam.engine.syncthing.config import StConfig
 
 __all__ = [
@@ -45,6 +47,8 @@ __all__ = [
     "plan_ports",
     "port_taken",
     "probe_instance",
+    "refuse_second_instance",
+    "serving_pid",
 ]
 
 #: Next to config.xml while roam's generated config has never been started.
@@ -99,6 +103,65 @@ def _file_key(home: Path) -> str:
     text = (home / "config.xml").read_text(encoding="utf-8", errors="replace")
     found = re.search(r"<apikey>([^<]*)</apikey>", text)
     return found.group(1).strip() if found else ""
+
+
+def serving_pid(home: Path, *, is_default: bool) -> int | None:
+    """A running Syncthing process of this user that serves ``home``, by its command line
+    (``--home=H``, ``--home H``, or no ``--home`` at all for Syncthing's default home)."""
+    wanted = str(home)
+    for pid, argv in _syncthing_processes():
+        homes = [a.split("=", 1)[1] for a in argv if a.startswith(("--home=", "-home="))]
+        homes += [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("--home", "-home")]
+        if wanted in homes or (not homes and is_default and "serve" in argv[1:2]):
+            return pid
+    return None
+
+
+def refuse_second_instance(config: StConfig, *, is_default: bool) -> None:
+    """SetupError when a Syncthing process already serves this home without answering at its
+    config's address: starting another would fight it for the home's database and ports."""
+    pid = serving_pid(config.home, is_default=is_default)
+    if pid is not None:
+        raise SetupError(
+            f"A Syncthing (pid {pid}) already serves {config.home} but does not answer at "
+            f"{config.base_url}; roam never starts a second one on the same home.",
+            hint="Stop that Syncthing, or start it with the GUI address in its config.xml, "
+            "then run `roam setup` again.",
+        )
+
+
+def _syncthing_processes() -> list[tuple[int, list[str]]]:
+    found: list[tuple[int, list[str]]] = []
+    proc = Path("/proc")
+    if proc.is_dir():
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if entry.stat().st_uid != os.getuid():
+                    continue
+                argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            if argv and "syncthing" in Path(argv[0]).name:
+                found.append((int(entry.name), [a for a in argv if a]))
+        return found
+    try:  # no /proc (macOS): ps lists this user's processes
+        done = subprocess.run(
+            ["ps", "-U", str(os.getuid()), "-o", "pid=,command="],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return found
+    for line in done.stdout.splitlines():
+        pid, _, command = line.strip().partition(" ")
+        argv = command.split()
+        if pid.isdigit() and argv and "syncthing" in Path(argv[0]).name:
+            found.append((int(pid), argv))
+    return found
 
 
 def foreign_error(config: StConfig) -> SyncthingUnreachable:

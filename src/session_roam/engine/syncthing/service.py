@@ -31,6 +31,7 @@ from session_roam.engine.syncthing.hostfacts import (
     run_tool,
     write_launchd_agent,
 )
+from session_roam.engine.syncthing.instance import Answer, foreign_error, probe_instance
 from session_roam.engine.syncthing.node import find_syncthing_binary, spawn_detached
 from session_roam.engine.syncthing.supervision import describe, plan_supervision
 from session_roam.errors import SyncthingError, SyncthingUnreachable
@@ -150,9 +151,12 @@ def ensure_running(
     Raises SyncthingMissing when there is no binary to start, SyncthingUnreachable (naming the
     log) when it exits while starting or does not answer within ``timeout_s``.
     """
+    answer = probe_instance(config)
+    if answer is Answer.FOREIGN:  # never start a node onto a port someone else's holds
+        raise foreign_error(config)
+    if answer is Answer.OURS:
+        return None
     with SyncthingClient(config.base_url, config.api_key, timeout=3.0) as client:
-        if is_running(client):
-            return None
         binary = find_syncthing_binary()
         started = start_syncthing(binary, config.home, use_systemd=use_systemd, enable=False)
         log.info("Syncthing was not running; started it as %s", started.how)
