@@ -17,13 +17,13 @@ import enum
 import os
 import re
 import socket
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.config import device_id_from_cert
+from session_roam.engine.syncthing.hostfacts import run_tool
 from session_roam.errors import (
     ApiKeyRejected,
     InvalidInput,
@@ -146,17 +146,8 @@ def _syncthing_processes() -> list[tuple[int, list[str]]]:
             if argv and "syncthing" in Path(argv[0]).name:
                 found.append((int(entry.name), [a for a in argv if a]))
         return found
-    try:  # no /proc (macOS): ps lists this user's processes
-        done = subprocess.run(
-            ["ps", "-U", str(os.getuid()), "-o", "pid=,command="],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return found
-    for line in done.stdout.splitlines():
+    listed = run_tool(["ps", "-U", str(os.getuid()), "-o", "pid=,command="]) or ""
+    for line in listed.splitlines():  # no /proc (macOS): ps lists this user's processes
         pid, _, command = line.strip().partition(" ")
         argv = command.split()
         if pid.isdigit() and argv and "syncthing" in Path(argv[0]).name:
