@@ -130,7 +130,8 @@ def _watch(request: UninstallRequest) -> Step:
     change = uninstall_service(request.user_home, activate=now.enabled or now.running)
     if change.activation_failed:
         return Step("watch service", FAILED, f"removed {path}, but {change.activated}")
-    return Step("watch service", DONE, f"stopped and removed {path}")
+    stopped = "stopped and " if change.activated else ""
+    return Step("watch service", DONE, f"{stopped}removed {path}")
 
 
 def _hooks(claude: Path, dry_run: bool) -> Step:

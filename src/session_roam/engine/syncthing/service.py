@@ -222,7 +222,8 @@ def autostart(
     return Autostart(now.survives_reboot, now.detail, now.fix, kind=now.kind, by_roam=now.by_roam)
 
 
-def describe_instance(home: Path, version: str, gui_address: str) -> str:
+def describe_instance(home: Path, gui_address: str) -> str:
     """Which Syncthing is in use and how it is kept running, one line for status/verify."""
     how = autostart(home, is_default=is_default_home(home))
-    return f"home {home}, version {version}, GUI {gui_address}; {how.kind}: {how.how}"
+    reboot = "comes back after a reboot" if how.survives_reboot else "not after a reboot"
+    return f"home {home}, GUI {gui_address}; kept running by: {how.kind}, {reboot}"

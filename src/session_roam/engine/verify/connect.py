@@ -117,7 +117,7 @@ def connect(request: VerifyRequest) -> Iterator[Connection]:
             return
         facts = replace(
             base,
-            instance=describe_instance(home, str(version), config.gui_address),
+            instance=describe_instance(home, config.gui_address),
             reachable=True,
             version=str(version),
             running_gui_address=str(gui.get("address", "")),
