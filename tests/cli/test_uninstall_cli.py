@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from typer.testing import CliRunner
 
+from session_roam.cli import uninstall as uninstall_cli
+from session_roam.cli.app import app
 from session_roam.engine.core.procs import pid_alive
 from session_roam.engine.syncthing.config import config_folders
 from session_roam.engine.syncthing.node import PID_FILE, SyncthingProcess, stop_pid
@@ -123,3 +126,15 @@ def test_uninstall_never_stops_a_syncthing_the_user_ran_before_roam(
         with made.client() as client:
             client.ping()  # still running
             assert client.folders() == []
+
+
+def test_uninstall_on_a_terminal_asks_and_a_no_keeps_the_share(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(uninstall_cli, "_on_terminal", lambda: True)
+    argv = ["--claude-dir", str(machine.claude_dir), "uninstall"]
+    result = CliRunner().invoke(app, argv, input="n\n")
+    assert result.exit_code == 0, result.output
+    assert "Stop sharing the sessions folder" in result.output
+    assert "folder share: Syncthing still shares" in result.output
+    assert config_folders(machine.syncthing_home) != ()

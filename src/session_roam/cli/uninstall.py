@@ -47,7 +47,7 @@ def uninstall_command(
     stop_sharing = yes
     folder = roam_folder_shared(settings.claude_dir, syncthing_home)
     if folder is not None and not yes and not dry_run:
-        if as_json or not sys.stdin.isatty():
+        if as_json or not _on_terminal():
             raise InvalidInput(
                 f"roam uninstall would stop sharing the sessions folder (Syncthing folder "
                 f"{folder}) and needs a confirmation.",
@@ -92,6 +92,10 @@ def uninstall_command(
         if as_json:
             raise typer.Exit(error.exit_code)
         raise error
+
+
+def _on_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 def register(app: typer.Typer) -> None:
