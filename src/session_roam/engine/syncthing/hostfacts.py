@@ -102,8 +102,7 @@ def gather_facts(
         home=home,
         home_is_default=is_default,
         answering=answering,
-        systemd_user=user_unit
-        or (systemd and run_tool(["systemctl", "--user", "is-system-running"]) is not None),
+        systemd_user=user_unit,  # ``systemctl --user cat`` answered: the user manager works
         packaged_unit=user_unit,
         unit_enabled=user_unit and enabled(["systemctl", "--user", "is-enabled", SYSTEMD_UNIT]),
         unit_active=user_unit

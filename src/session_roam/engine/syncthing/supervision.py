@@ -58,7 +58,8 @@ class PlatformFacts:
     home: Path
     home_is_default: bool
     answering: bool = False
-    systemd_user: bool = False  # a working ``systemctl --user``
+    systemd_user: bool = False  # a working ``systemctl --user`` (informative: the plan
+    # needs ``packaged_unit``, which implies it)
     packaged_unit: bool = False  # Syncthing's ``syncthing.service`` user unit is installed
     unit_enabled: bool = False
     unit_active: bool = False
