@@ -190,3 +190,23 @@ def test_setup_on_macos_writes_and_loads_roam_s_syncthing_agent_and_records_it(
     assert plistlib.loads(agent.read_bytes())["ProgramArguments"][-1] == f"--home={st_home}"
     assert calls.read_text().split() == ["load", "-w", str(agent)]
     assert hostfacts.recorded_supervision(st_home) == "launchd agent"
+
+
+def test_setup_says_when_the_planned_supervision_failed_and_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tools(tmp_path, monkeypatch, "launchctl", 1)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(
+        hostfacts, "serve_argv", lambda binary, home: [binary, "serve", f"--home={home}"]
+    )
+    monkeypatch.setattr(stservice, "spawn_detached", lambda _b, _h, _l: 4242)
+    started = stservice.start_syncthing(
+        "/bin/syncthing", tmp_path / "st", use_systemd=False, enable=True, platform="darwin"
+    )
+    assert started.pid == 4242
+    assert "`launchctl load -w" in started.note
+    assert "does not come back after a reboot" in started.note
+    assert not (tmp_path / "Library" / "LaunchAgents" / f"{LAUNCHD_LABEL}.plist").exists()
+    assert hostfacts.recorded_supervision(tmp_path / "st") == "started by roam"

@@ -158,8 +158,10 @@ def _check_request(request: SetupRequest) -> EncryptionPassword | None:
     )
 
 
-def _start(binary: str, home: Path, explicit_home: bool) -> str:
-    return start_syncthing(binary, home, use_systemd=not explicit_home, enable=True).how
+def _start(binary: str, home: Path, explicit_home: bool, warnings: list[str]) -> str:
+    started = start_syncthing(binary, home, use_systemd=not explicit_home, enable=True)
+    warnings += [started.note] if started.note else []
+    return started.how
 
 
 def _prepare_ports(
@@ -241,7 +243,7 @@ def run_setup(request: SetupRequest) -> SetupResult:
         warnings += notes
         if probe_instance(config) is Answer.FOREIGN:
             raise foreign_error(config)
-        started = _start(binary, home, not systemd_home)
+        started = _start(binary, home, not systemd_home, warnings)
         changes.append(f"started Syncthing as {started}")
     with SyncthingClient(config.base_url, config.api_key) as client:
         client.wait_until_ready(_READY_TIMEOUT_S)

@@ -66,6 +66,8 @@ class Started:
     how: str
     pid: int | None = None
     log_path: Path | None = None
+    #: Why the supervision planned for this platform was not set up (a warning), or "".
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,19 +109,24 @@ def start_syncthing(
     ``enable`` also makes it start at login (``roam setup`` does; ``roam cr`` only starts it,
     since turning a service on for good is the user's call, not a side effect of a resume).
     """
+    note = ""
     if enable:
         facts = gather_facts(home, is_default=use_systemd, answering=False, platform=platform)
         plan = plan_supervision(facts, user_home=Path(os.environ.get("HOME") or Path.home()))
         if plan.agent is not None:
             write_launchd_agent(binary, home, user_home=plan.agent.parents[2])
-        if plan.argv and all(_tool(step) is not None for step in plan.argv):
+        failed = next((step for step in plan.argv if _tool(step) is None), None)
+        if plan.argv and failed is None:
             if plan.kind != "systemd user unit" or not facts.unit_enabled:
                 record_supervision(plan.kind, home)
             return Started(plan.sentence)
-        if plan.agent is not None:
-            log.warning(
-                "launchctl could not load %s; starting Syncthing in the background", plan.agent
+        if failed is not None:
+            note = (
+                f"`{' '.join(failed)}` failed, so Syncthing runs as a background process that "
+                "does not come back after a reboot; fix that and run `roam setup` again."
             )
+            log.warning("%s", note)
+        if plan.agent is not None:
             plan.agent.unlink(missing_ok=True)
     elif (
         use_systemd
@@ -131,7 +138,9 @@ def start_syncthing(
     pid = spawn_detached(binary, home, log_path)
     if enable:
         record_supervision("started by roam", home)
-    return Started(f"background process {pid}, log {log_path}", pid=pid, log_path=log_path)
+    return Started(
+        f"background process {pid}, log {log_path}", pid=pid, log_path=log_path, note=note
+    )
 
 
 def is_running(client: SyncthingClient) -> bool:
