@@ -161,3 +161,14 @@ def test_setup_never_starts_a_second_syncthing_on_a_home_one_already_serves(
         assert "already serves" in result.output
         assert "never starts a second one" in result.output
         assert node.pid is not None
+
+
+def test_a_wrong_stguiapikey_is_a_refused_key_not_someone_elses_syncthing(
+    other: Machine,
+) -> None:
+    argv = ("--json", "verify", "--syncthing-home", str(other.syncthing_home))
+    result = other.roam(*argv, env={"STGUIAPIKEY": "not-the-key"})
+    assert result.exit_code == 7, result.output
+    findings = {f["dimension"]: f for f in json.loads(result.stdout)["findings"]}
+    assert findings["api"]["fix"] == "unset STGUIAPIKEY"
+    assert "another Syncthing" not in findings["service"]["message"]

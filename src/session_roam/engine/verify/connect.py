@@ -30,6 +30,8 @@ from session_roam.errors import ApiKeyRejected, SetupError, SyncthingConfigMissi
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from session_roam.engine.syncthing.config import StConfig
+
 
 __all__ = ["Connection", "VerifyRequest", "connect"]
 
@@ -97,7 +99,7 @@ def connect(request: VerifyRequest) -> Iterator[Connection]:
             my_id = client.my_id()
             names = {d.device_id: d.name for d in client.devices()}
         except ApiKeyRejected:
-            if request.api_key is None and probe_instance(config) is Answer.FOREIGN:
+            if request.api_key is None and _foreign(config):
                 facts = replace(
                     base, foreign=True, error=f"another Syncthing answers at {config.base_url}"
                 )
@@ -134,4 +136,12 @@ def _foreign_id(home: Path, answered: str) -> bool:
     try:
         return answered != str(device_id_from_cert(home))
     except SyncthingConfigMissing:
+        return False
+
+
+def _foreign(config: StConfig) -> bool:
+    """Whether someone else's Syncthing refused the key (not a wrong STGUIAPIKEY)."""
+    try:
+        return probe_instance(config) is Answer.FOREIGN
+    except SyncthingError:  # the overriding key itself was refused: not a foreign node
         return False
