@@ -48,16 +48,16 @@ from session_roam.engine.syncthing.instance import (
     Answer,
     clear_unstarted,
     foreign_error,
-    is_unstarted,
     mark_unstarted,
     plan_ports,
+    prepare_ports,
     probe_instance,
     refuse_second_instance,
 )
 from session_roam.engine.syncthing.local import LocalSyncthing, find_roam_folder, same_path
 from session_roam.engine.syncthing.node import find_syncthing_binary
 from session_roam.engine.syncthing.peers import ensure_peer, share_folder_with, validate_address
-from session_roam.engine.syncthing.service import start_syncthing
+from session_roam.engine.syncthing.service import describe_instance, start_syncthing
 from session_roam.errors import InvalidInput, SetupError
 
 log = logging.getLogger(__name__)
@@ -164,28 +164,6 @@ def _start(binary: str, home: Path, explicit_home: bool, warnings: list[str]) ->
     return started.how
 
 
-def _prepare_ports(
-    home: Path, config: StConfig, request: SetupRequest
-) -> tuple[StConfig, list[str]]:
-    """Before this node starts: free GUI and sync ports (``instance.plan_ports``), the flags
-    written into its config. A config roam generated and never started is roam's to fix."""
-    ports = plan_ports(
-        config,
-        gui_flag=request.gui_address,
-        listen_flag=request.listen_address,
-        may_move=is_unstarted(home),
-    )
-    if ports.gui_address or ports.listen_address or request.no_discovery:
-        harden_config(
-            home,
-            gui_address=ports.gui_address,
-            listen_address=ports.listen_address,
-            no_discovery=request.no_discovery,
-        )
-        config = read_config(home, api_key=request.api_key)
-    return config, list(ports.notes)
-
-
 def _apply_options(client: SyncthingClient, request: SetupRequest) -> list[str]:
     wanted: dict[str, Any] = dict(NO_DISCOVERY_OPTIONS) if request.no_discovery else {}
     if request.listen_address is not None:
@@ -236,10 +214,17 @@ def run_setup(request: SetupRequest) -> SetupResult:
             hint="Set it to 127.0.0.1:8384 (roam setup --gui-address 127.0.0.1:8384 while "
             "Syncthing is stopped), or pass --allow-remote-gui.",
         )
-    started = "already running"
-    if probe_instance(config) is not Answer.OURS:
+    if probe_instance(config) is Answer.OURS:  # adopted as it runs: never a second instance
+        started = f"already running ({describe_instance(home, config.gui_address)})"
+    else:
         refuse_second_instance(config, is_default=systemd_home)
-        config, notes = _prepare_ports(home, config, request)
+        config, notes = prepare_ports(
+            config,
+            gui_flag=request.gui_address,
+            listen_flag=request.listen_address,
+            no_discovery=request.no_discovery,
+            api_key=request.api_key,
+        )
         warnings += notes
         if probe_instance(config) is Answer.FOREIGN:
             raise foreign_error(config)

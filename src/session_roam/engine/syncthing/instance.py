@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.syncthing.client import SyncthingClient
-from session_roam.engine.syncthing.config import device_id_from_cert
+from session_roam.engine.syncthing.config import device_id_from_cert, harden_config, read_config
 from session_roam.engine.syncthing.hostfacts import run_tool
 from session_roam.errors import (
     ApiKeyRejected,
@@ -46,6 +46,7 @@ __all__ = [
     "mark_unstarted",
     "plan_ports",
     "port_taken",
+    "prepare_ports",
     "probe_instance",
     "refuse_second_instance",
     "serving_pid",
@@ -261,3 +262,29 @@ def _checked(address: str, default_port: int, flag: str, from_flag: bool, may_mo
             hint=f"Pass a free port: roam setup {suggestion} (with Syncthing stopped).",
         )
     return f"{shown}:{free}"
+
+
+def prepare_ports(
+    config: StConfig,
+    *,
+    gui_flag: str | None,
+    listen_flag: str | None,
+    no_discovery: bool,
+    api_key: str | None,
+) -> tuple[StConfig, list[str]]:
+    """Before a node that is not running starts: free GUI and sync ports (``plan_ports``) and
+    the flags written into its config. A config roam generated and never started is roam's to
+    fix (``may_move``); the config as re-read, and notes of what moved."""
+    home = config.home
+    ports = plan_ports(
+        config, gui_flag=gui_flag, listen_flag=listen_flag, may_move=is_unstarted(home)
+    )
+    if ports.gui_address or ports.listen_address or no_discovery:
+        harden_config(
+            home,
+            gui_address=ports.gui_address,
+            listen_address=ports.listen_address,
+            no_discovery=no_discovery,
+        )
+        config = read_config(home, api_key=api_key)
+    return config, list(ports.notes)
