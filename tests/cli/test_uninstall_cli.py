@@ -138,3 +138,17 @@ def test_uninstall_on_a_terminal_asks_and_a_no_keeps_the_share(
     assert "Stop sharing the sessions folder" in result.output
     assert "folder share: Syncthing still shares" in result.output
     assert config_folders(machine.syncthing_home) != ()
+
+
+def test_uninstall_with_the_syncthing_home_gone_still_undoes_the_rest(
+    machine: Machine,
+) -> None:
+    stop_pid(machine.syncthing_home)
+    (machine.syncthing_home / "config.xml").unlink()
+    code, document = _uninstall(machine, "--yes")
+    assert code == 3
+    actions = _actions(document)
+    assert actions["folder share"] == "failed"
+    assert actions["hooks"] == "removed"
+    assert actions["config"] == "removed"
+    assert document["ok"] is False

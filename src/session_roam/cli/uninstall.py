@@ -12,7 +12,7 @@ from session_roam.cli.context import settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json
 from session_roam.engine.setup import UninstallRequest, roam_folder_shared, run_uninstall
-from session_roam.errors import InvalidInput, SetupError
+from session_roam.errors import InvalidInput, RoamError, SetupError
 
 __all__ = ["register", "uninstall_command"]
 
@@ -45,7 +45,10 @@ def uninstall_command(
     settings = settings_of(ctx)
     as_json = settings.wants_json(json_flag)
     stop_sharing = yes
-    folder = roam_folder_shared(settings.claude_dir, syncthing_home)
+    try:
+        folder = roam_folder_shared(settings.claude_dir, syncthing_home)
+    except RoamError:  # a broken or vanished Syncthing home: the folder-share step says so
+        folder = None
     if folder is not None and not yes and not dry_run:
         if as_json or not _on_terminal():
             raise InvalidInput(
