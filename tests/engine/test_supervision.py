@@ -210,3 +210,9 @@ def test_setup_says_when_the_planned_supervision_failed_and_falls_back(
     assert "does not come back after a reboot" in started.note
     assert not (tmp_path / "Library" / "LaunchAgents" / f"{LAUNCHD_LABEL}.plist").exists()
     assert hostfacts.recorded_supervision(tmp_path / "st") == "started by roam"
+
+
+def test_a_user_unit_started_by_hand_but_not_enabled_does_not_survive_a_reboot() -> None:
+    now = describe(_facts(answering=True, packaged_unit=True, unit_active=True))
+    assert (now.kind, now.survives_reboot) == ("systemd user unit", False)
+    assert now.fix == "systemctl --user enable syncthing.service"

@@ -124,6 +124,16 @@ def describe(facts: PlatformFacts) -> Supervision:
             f"systemd user unit {SYSTEMD_UNIT} is enabled: it starts at login",
             by_roam=facts.recorded == "systemd user unit",
         )
+    if facts.home_is_default and facts.unit_active:  # started by hand, not enabled
+        return Supervision(
+            "systemd user unit",
+            False,
+            running,
+            f"systemd user unit {SYSTEMD_UNIT} runs it but is not enabled: it does not start "
+            "at login",
+            by_roam=False,
+            fix=f"systemctl --user enable {SYSTEMD_UNIT}",
+        )
     if facts.home_is_default and facts.system_unit_enabled:
         return Supervision(
             "systemd system unit",
