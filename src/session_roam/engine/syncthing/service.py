@@ -55,7 +55,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SYSTEMD_UNIT: Final = "syncthing.service"
-_TOOL_TIMEOUT_S: Final = 30.0
 _POLL_S: Final = 0.1
 
 
