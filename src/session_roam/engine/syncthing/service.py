@@ -5,9 +5,12 @@ without one. After a reboot without a user systemd, or once someone stopped it, 
 is configured but silent (issue 20, case 3). roam then starts it the way ``roam setup`` does:
 the packaged systemd user unit when the home is Syncthing's default and a user manager works
 (that unit knows no other home), else a background process in its own session whose PID goes
-next to ``config.xml`` (``node.spawn_detached``). The waits are bounded: for the REST API (and
-no longer once the process has died), then for peers, which dial a node that just started
-within a second or two on a LAN.
+next to ``config.xml`` (``node.spawn_detached``). ``roam setup`` (``enable``) follows the
+pure plan of ``supervision.plan_supervision``, which adds roam's launchd agent on macOS, and
+records what it set up for ``roam uninstall``. Someone else's Syncthing on this home's address
+is never taken for this one (``instance.probe_instance``). The waits are bounded: for the REST
+API (and no longer once the process has died), then for peers, which dial a node that just
+started within a second or two on a LAN.
 """
 
 from __future__ import annotations
