@@ -109,7 +109,7 @@ def run_uninstall(request: UninstallRequest) -> UninstallResult:
         except (RoamError, OSError) as exc:
             text = exc.message if isinstance(exc, RoamError) else str(exc)
             steps.append(Step(part, FAILED, text))
-    state = xdg.state_dir()
+    state = xdg.state_dir_path()
     kept = (
         f"sessions in {projects}",
         f"the archive in {state / 'archive'}",

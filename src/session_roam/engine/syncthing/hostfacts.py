@@ -65,7 +65,7 @@ def _user_home() -> Path:
 
 def recorded_supervision(home: Path) -> str:
     """The kind of supervision roam recorded it set up for ``home``; "" when none."""
-    record = read_record(xdg.state_dir())
+    record = read_record(xdg.state_dir_path())
     return record.get("kind", "") if record.get("home") == str(home) else ""
 
 
@@ -76,7 +76,7 @@ def record_supervision(kind: str, home: Path) -> None:
 
 
 def forget_supervision() -> None:
-    (xdg.state_dir() / SUPERVISION_RECORD).unlink(missing_ok=True)
+    (xdg.state_dir_path() / SUPERVISION_RECORD).unlink(missing_ok=True)
 
 
 def gather_facts(
