@@ -234,13 +234,18 @@ def plan_ports(
     notes: list[str] = []
     new_gui = _checked(gui, DEFAULT_GUI_PORT, "--gui-address", gui_flag is not None, may_move)
     if new_gui != gui:
-        notes.append(f"GUI port of {gui} is taken by another program; using {new_gui}")
+        notes.append(f"GUI address {gui} is taken by another program; using {new_gui}")
     new_listen: str | None = listen_flag
     for address in listen:
         moved = _checked(address, DEFAULT_SYNC_PORT, "--listen", listen_flag is not None, may_move)
         if moved != address:
             new_listen = f"tcp://{moved}"
-            notes.append(f"sync port of {address} is taken by another program; using {moved}")
+            what = (
+                f"port {DEFAULT_SYNC_PORT} (Syncthing's default)"
+                if address == "default"
+                else address
+            )
+            notes.append(f"sync {what} is taken by another program; using {moved}")
     changed_gui = gui_flag if new_gui == gui else new_gui
     return PortPlan(changed_gui, new_listen, tuple(notes))
 
