@@ -62,16 +62,34 @@ def test_cluster_session_and_sibling_folder_arrive_byte_identical(trio: Cluster)
             wait_until(partial(_same, trio, node, relative, data), what=f"{relative} on {node}")
 
 
-def test_cluster_scan_then_remote_index_updated_means_peer_has_bytes(trio: Cluster) -> None:
+def _holds_complete(cluster: Cluster, holder: str, relative: str) -> bool:
+    """Whether alpha's /rest/db/file lists ``holder`` with the global version, pulled in full
+    (an entry ``fromTemporary`` is a peer still pulling); what roam's lease barrier reads."""
+    info = cluster["alpha"].client.file_info(cluster.spec.folder_id, relative)
+    wanted = cluster[holder].device_id
+    return info is not None and any(
+        (item.get("id") == wanted and not item.get("fromTemporary", False))
+        if isinstance(item, dict)
+        else item == wanted
+        for item in info.raw.get("availability") or ()
+    )
+
+
+def test_cluster_scan_then_peer_in_availability_means_peer_has_bytes(trio: Cluster) -> None:
+    """A ``RemoteIndexUpdated`` from the peer is only a wake-up: on 1.29 it can be about an
+    index sent before the pull finished (issue 14). The peer listed in the file's availability,
+    not from a temporary file, is the proof roam relies on (lease/transport.py)."""
     alpha, beta = trio["alpha"], trio["beta"]
-    path = _write(alpha.projects_dir, "-home-user-proj/handoff.jsonl", _row("base"))
-    wait_until(lambda: _same(trio, "beta", "-home-user-proj/handoff.jsonl", _row("base")))
+    relative = "-home-user-proj/handoff.jsonl"
+    path = _write(alpha.projects_dir, relative, _row("base"))
+    wait_until(lambda: _same(trio, "beta", relative, _row("base")))
     events = alpha.client.subscribe(["RemoteIndexUpdated"])
     with path.open("ab") as handle:
         handle.write(_row("appended"))
-    alpha.client.scan(trio.spec.folder_id, "-home-user-proj/handoff.jsonl")
+    alpha.client.scan(trio.spec.folder_id, relative)
     events.wait_remote_index_updated(beta.device_id, trio.spec.folder_id, timeout_s=10)
-    assert (beta.projects_dir / "-home-user-proj/handoff.jsonl").read_bytes() == path.read_bytes()
+    wait_until(partial(_holds_complete, trio, "beta", relative), what="beta in availability")
+    assert (beta.projects_dir / relative).read_bytes() == path.read_bytes()
 
 
 def test_cluster_completion_reports_peer_in_sync_after_scan(trio: Cluster) -> None:

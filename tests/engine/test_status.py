@@ -147,6 +147,7 @@ def test_status_json_has_stable_top_level_keys(tmp_path: Path) -> None:
         "syncthing",
         "warnings",
         "watch",
+        "watch_service",
     ]
 
 

@@ -34,7 +34,7 @@ def test_service_state_asks_launchctl_on_macos(
     tools = tmp_path / "bin"
     tools.mkdir()
     launchctl = tools / "launchctl"
-    launchctl.write_text("#!/bin/sh\nexit 0\n")
+    launchctl.write_text("#!/bin/sh\necho '{ \"PID\" = 4242; };'\nexit 0\n")
     launchctl.chmod(0o755)
     monkeypatch.setenv("PATH", str(tools))
 

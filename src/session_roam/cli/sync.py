@@ -251,9 +251,14 @@ def _render_status(report: StatusReport) -> None:
         )
         out.print(f"Peers' index since they connected: {heard}", markup=False)
     out.print(f"Conflict copies waiting: {report.conflicts}", markup=False)
-    out.print(f"roam watch (merges conflict copies on its own): {report.watch}", markup=False)
+    watch = report.watch_service.describe() if report.watch_service else report.watch
+    out.print(f"roam watch (merges conflict copies on its own): {watch}", markup=False)
     if report.autostart is not None:
         fix = f"; to start it at login: {report.autostart.fix}" if report.autostart.fix else ""
+        out.print(
+            f"Syncthing in use: home {report.home}, kept running by: {report.autostart.kind}",
+            markup=False,
+        )
         out.print(f"Syncthing after a reboot: {report.autostart.how}{fix}", markup=False)
     for warning in report.warnings:
         err_console().print(f"warning: {warning}", markup=False)

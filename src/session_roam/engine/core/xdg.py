@@ -13,7 +13,7 @@ from typing import Final
 
 from session_roam.engine.core.atomic import make_private_dirs
 
-__all__ = ["APP_NAME", "cache_dir", "config_dir", "config_dir_path", "state_dir"]
+__all__ = ["APP_NAME", "cache_dir", "config_dir", "config_dir_path", "state_dir", "state_dir_path"]
 
 APP_NAME: Final = "session-roam"
 
@@ -46,6 +46,11 @@ def config_dir_path() -> Path:
 def state_dir() -> Path:
     """Backups and leases: ``$XDG_STATE_HOME/session-roam`` (~/.local/state/session-roam)."""
     return _xdg("XDG_STATE_HOME", Path.home() / ".local" / "state")
+
+
+def state_dir_path() -> Path:
+    """Where ``state_dir`` is, without creating it (``roam status``, ``roam uninstall``)."""
+    return _where("XDG_STATE_HOME", Path.home() / ".local" / "state")
 
 
 def cache_dir() -> Path:

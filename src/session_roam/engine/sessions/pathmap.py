@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path, PurePosixPath
 from typing import Final, NamedTuple
 
@@ -26,6 +27,7 @@ __all__ = [
     "PATHS_FILE",
     "PathMap",
     "PathMapping",
+    "case_insensitive_fs",
     "load_pathmap",
     "local_project_dirs",
     "map_path",
@@ -43,8 +45,29 @@ class PathMapping(NamedTuple):
     target: str
 
 
-def _is_under(path: str, prefix: str) -> bool:
+def _is_under(path: str, prefix: str, fold: bool = False) -> bool:
+    if fold:  # a case-insensitive file system: /Users/Nat is /users/nat
+        path, prefix = path.casefold(), prefix.casefold()
     return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def case_insensitive_fs(folder: Path) -> bool:
+    """Whether the file system holding ``folder`` ignores case (macOS's default, some mounts).
+
+    Probed without writing anything: the nearest existing component whose name has letters is
+    looked up with its case swapped; with nothing to probe, the platform's default (darwin).
+    """
+    path = Path(folder)
+    for candidate in (path, *path.parents):
+        name = candidate.name
+        if name == name.swapcase() or not candidate.exists():
+            continue
+        swapped = candidate.with_name(name.swapcase())
+        try:
+            return swapped.exists() and os.path.samefile(candidate, swapped)
+        except OSError:
+            break
+    return sys.platform == "darwin"
 
 
 class PathMap(NamedTuple):
@@ -52,11 +75,12 @@ class PathMap(NamedTuple):
 
     mappings: tuple[PathMapping, ...] = ()
 
-    def to_local(self, path: str) -> str:
-        """``path`` as it is called on this machine (unchanged when no mapping applies)."""
+    def to_local(self, path: str, *, case_insensitive: bool = False) -> str:
+        """``path`` as it is called on this machine (unchanged when no mapping applies);
+        ``case_insensitive`` matches the prefixes ignoring case."""
         best: PathMapping | None = None
         for mapping in self.mappings:
-            if _is_under(path, mapping.source) and (
+            if _is_under(path, mapping.source, case_insensitive) and (
                 best is None or len(mapping.source) > len(best.source)
             ):
                 best = mapping
@@ -65,8 +89,8 @@ class PathMap(NamedTuple):
         rest = path[len(best.source.rstrip("/")) :]
         return best.target.rstrip("/") + rest if rest else best.target
 
-    def is_mapped(self, path: str) -> bool:
-        return any(_is_under(path, mapping.source) for mapping in self.mappings)
+    def is_mapped(self, path: str, *, case_insensitive: bool = False) -> bool:
+        return any(_is_under(path, m.source, case_insensitive) for m in self.mappings)
 
 
 def _normalise(value: str, role: str) -> str:
@@ -160,20 +184,41 @@ def unmap_path(config_dir: Path, source: str) -> PathMap:
     return updated
 
 
-def local_project_dirs(cwd: Path, config_dir: Path, pathmap: PathMap) -> tuple[Path, ...]:
+def local_project_dirs(
+    cwd: Path, config_dir: Path, pathmap: PathMap, *, case_insensitive: bool | None = None
+) -> tuple[Path, ...]:
     """The project folders whose sessions belong to ``cwd`` on this machine.
 
     The cwd's own folder, plus for each mapping whose target contains ``cwd`` the folder Claude
     Code made for the same directory under the foreign path. Slugs are computed, never decoded.
+    On a case-insensitive file system (``case_insensitive``; None probes the projects folder)
+    mappings match ignoring case, and a project folder whose name differs only in case (the
+    cwd typed as /users/nat once, /Users/Nat another time) is one of them too.
     """
     here = os.path.realpath(cwd)
     root = projects_dir(config_dir)
+    fold = case_insensitive if case_insensitive is not None else case_insensitive_fs(root)
     folders = [root / project_slug(here)]
     for mapping in pathmap.mappings:
         target = mapping.target.rstrip("/") or "/"
-        if here == target or here.startswith(target.rstrip("/") + "/"):
+        if _is_under(here, target, fold):
             foreign = mapping.source.rstrip("/") + here[len(target.rstrip("/")) :]
             folder = root / project_slug(foreign or "/")
             if folder not in folders:
                 folders.append(folder)
+    if fold:
+        folders += _same_but_case(root, folders)
     return tuple(folders)
+
+
+def _same_but_case(root: Path, folders: list[Path]) -> list[Path]:
+    """Existing project folders whose names equal one of ``folders`` but for case."""
+    wanted = {folder.name.casefold() for folder in folders}
+    try:
+        names = sorted(
+            entry.name for entry in os.scandir(root) if entry.is_dir(follow_symlinks=False)
+        )
+    except OSError:
+        return []
+    known = {folder.name for folder in folders}
+    return [root / name for name in names if name.casefold() in wanted and name not in known]

@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from session_roam.engine.setup.shell import (
         uninstall as uninstall_shortcuts,
     )
+    from session_roam.engine.setup.uninstall import (
+        UninstallRequest,
+        UninstallResult,
+        roam_folder_shared,
+        run_uninstall,
+    )
     from session_roam.engine.setup.watch_service import (
         ServiceChange,
         install_service,
@@ -35,10 +41,14 @@ __all__ = [
     "SetupRequest",
     "SetupResult",
     "ShellChange",
+    "UninstallRequest",
+    "UninstallResult",
     "detect_shell",
     "install_service",
     "install_shortcuts",
+    "roam_folder_shared",
     "run_setup",
+    "run_uninstall",
     "uninstall_service",
     "uninstall_shortcuts",
 ]
@@ -54,6 +64,7 @@ __getattr__ = lazy_face(
             "install_shortcuts=install",
             "uninstall_shortcuts=uninstall",
         ),
+        "uninstall": ("UninstallRequest", "UninstallResult", "roam_folder_shared", "run_uninstall"),
         "watch_service": ("ServiceChange", "install_service", "uninstall_service"),
     },
 )

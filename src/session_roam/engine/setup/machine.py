@@ -27,6 +27,7 @@ from session_roam.engine.setup.always_on import AlwaysOnNode, check_always_on, e
 from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.config import (
     CONFIG_NAME,
+    StConfig,
     default_home,
     generate_config,
     gui_is_loopback,
@@ -43,10 +44,20 @@ from session_roam.engine.syncthing.folder import (
 )
 from session_roam.engine.syncthing.home import record_syncthing_home
 from session_roam.engine.syncthing.ignore import install_stignore
+from session_roam.engine.syncthing.instance import (
+    Answer,
+    clear_unstarted,
+    foreign_error,
+    mark_unstarted,
+    plan_ports,
+    prepare_ports,
+    probe_instance,
+    refuse_second_instance,
+)
 from session_roam.engine.syncthing.local import LocalSyncthing, find_roam_folder, same_path
 from session_roam.engine.syncthing.node import find_syncthing_binary
 from session_roam.engine.syncthing.peers import ensure_peer, share_folder_with, validate_address
-from session_roam.engine.syncthing.service import is_running, start_syncthing
+from session_roam.engine.syncthing.service import describe_instance, start_syncthing
 from session_roam.errors import InvalidInput, SetupError
 
 log = logging.getLogger(__name__)
@@ -72,6 +83,7 @@ NO_DISCOVERY_OPTIONS: Final[dict[str, Any]] = {
     "announceLANAddresses": False,
 }
 _READY_TIMEOUT_S: Final = 30.0
+DEFAULT_GUI: Final = "127.0.0.1:8384"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +158,10 @@ def _check_request(request: SetupRequest) -> EncryptionPassword | None:
     )
 
 
-def _start(binary: str, home: Path, explicit_home: bool) -> str:
-    return start_syncthing(binary, home, use_systemd=not explicit_home, enable=True).how
+def _start(binary: str, home: Path, explicit_home: bool, warnings: list[str]) -> str:
+    started = start_syncthing(binary, home, use_systemd=not explicit_home, enable=True)
+    warnings += [started.note] if started.note else []
+    return started.how
 
 
 def _apply_options(client: SyncthingClient, request: SetupRequest) -> list[str]:
@@ -176,13 +190,22 @@ def run_setup(request: SetupRequest) -> SetupResult:
         systemd_home = located is None or located.is_default
     fresh = not (home / CONFIG_NAME).is_file()
     if fresh:
+        # the ports are checked BEFORE anything is written: a taken one is never in a config
+        ports = plan_ports(
+            StConfig(home, DEFAULT_GUI, gui_tls=False, listen_addresses=(), api_key=""),
+            gui_flag=request.gui_address,
+            listen_flag=request.listen_address,
+            may_move=True,
+        )
         generate_config(binary, home)
+        mark_unstarted(home)  # until it first runs, a re-run may rewrite what this wrote
         harden_config(
             home,
-            gui_address=request.gui_address or "127.0.0.1:8384",
-            listen_address=request.listen_address,
+            gui_address=ports.gui_address or DEFAULT_GUI,
+            listen_address=ports.listen_address,
             no_discovery=request.no_discovery,
         )
+        warnings += ports.notes
         changes.append(f"generated a Syncthing config in {home}")
     config = read_config(home, api_key=request.api_key)
     if not config.gui_on_loopback and not request.allow_remote_gui:
@@ -191,24 +214,26 @@ def run_setup(request: SetupRequest) -> SetupResult:
             hint="Set it to 127.0.0.1:8384 (roam setup --gui-address 127.0.0.1:8384 while "
             "Syncthing is stopped), or pass --allow-remote-gui.",
         )
-    started = "already running"
-    with SyncthingClient(config.base_url, config.api_key) as client:
-        if not is_running(client):
-            if not fresh and (
-                request.no_discovery or request.listen_address or request.gui_address
-            ):
-                harden_config(
-                    home,
-                    gui_address=request.gui_address,
-                    listen_address=request.listen_address,
-                    no_discovery=request.no_discovery,
-                )
-                config = read_config(home, api_key=request.api_key)
-            started = _start(binary, home, not systemd_home)
-            changes.append(f"started Syncthing as {started}")
+    if probe_instance(config) is Answer.OURS:  # adopted as it runs: never a second instance
+        started = f"already running ({describe_instance(home, config.gui_address)})"
+    else:
+        refuse_second_instance(config, is_default=systemd_home)
+        config, notes = prepare_ports(
+            config,
+            gui_flag=request.gui_address,
+            listen_flag=request.listen_address,
+            no_discovery=request.no_discovery,
+            api_key=request.api_key,
+        )
+        warnings += notes
+        if probe_instance(config) is Answer.FOREIGN:
+            raise foreign_error(config)
+        started = _start(binary, home, not systemd_home, warnings)
+        changes.append(f"started Syncthing as {started}")
     with SyncthingClient(config.base_url, config.api_key) as client:
         client.wait_until_ready(_READY_TIMEOUT_S)
         version = client.check_supported()
+        clear_unstarted(home)
         changes += _apply_options(client, request)
         my_id = client.my_id()
         changes += _repair_first(client, request)

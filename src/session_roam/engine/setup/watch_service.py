@@ -23,12 +23,14 @@ __all__ = [
     "LAUNCHD_LABEL",
     "SYSTEMD_UNIT",
     "ServiceChange",
+    "WatchService",
     "install_service",
     "render_launchd",
     "render_systemd",
     "service_file",
     "service_state",
     "uninstall_service",
+    "watch_status",
 ]
 
 Platform = Literal["systemd", "launchd"]
@@ -67,28 +69,64 @@ def service_file(platform: Platform, home: Path) -> Path:
     return config / "systemd" / "user" / SYSTEMD_UNIT
 
 
-def service_state(home: Path, *, platform: Platform | None = None) -> str:
-    """``running``, ``installed`` (but not running) or ``not installed``, for `roam status`.
+@dataclass(frozen=True, slots=True)
+class WatchService:
+    """The `roam watch` service as the platform reports it: written, enabled at login, running."""
 
-    Only the service `roam watch install` writes is looked at; a `roam watch` started by hand
-    in a terminal is not.
+    installed: bool
+    enabled: bool
+    running: bool
+
+    def describe(self) -> str:
+        if not self.installed:
+            return "not installed (`roam watch install` runs it at login)"
+        now = "running" if self.running else "not running"
+        login = "starts at login" if self.enabled else "does NOT start at login"
+        fix = "" if self.running and self.enabled else " (run `roam watch install` again)"
+        return f"installed, {now}, {login}{fix}"
+
+    def to_json(self) -> dict[str, bool]:
+        return {"installed": self.installed, "enabled": self.enabled, "running": self.running}
+
+
+def watch_status(home: Path, *, platform: Platform | None = None) -> WatchService:
+    """Whether the service `roam watch install` writes is there, enabled and running.
+
+    Only that service is looked at; a `roam watch` started by hand in a terminal is not.
     """
     platform = platform or _platform()
     if not service_file(platform, home).exists():
-        return "not installed"
+        return WatchService(installed=False, enabled=False, running=False)
     if platform == "systemd":
-        argv = ["systemctl", "--user", "is-active", SYSTEMD_UNIT]
-    else:
-        argv = ["launchctl", "list", LAUNCHD_LABEL]
+        enabled = _ask(["systemctl", "--user", "is-enabled", SYSTEMD_UNIT])
+        active = _ask(["systemctl", "--user", "is-active", SYSTEMD_UNIT])
+        return WatchService(
+            True,
+            enabled is not None and enabled[1] == "enabled",
+            active is not None and active[1] == "active",
+        )
+    listed = _ask(["launchctl", "list", LAUNCHD_LABEL])
+    loaded = listed is not None and listed[0] == 0
+    return WatchService(True, loaded, loaded and '"PID" =' in (listed[1] if listed else ""))
+
+
+def _ask(argv: list[str]) -> tuple[int, str] | None:
+    """The tool's exit status and stripped stdout; None when it cannot run."""
     if shutil.which(argv[0]) is None:
-        return "installed"
+        return None
     try:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.TimeoutExpired):
-        return "installed"
-    if platform == "systemd":
-        return "running" if result.stdout.strip() == "active" else "installed"
-    return "running" if result.returncode == 0 else "installed"
+        return None
+    return result.returncode, result.stdout.strip()
+
+
+def service_state(home: Path, *, platform: Platform | None = None) -> str:
+    """``running``, ``installed`` (but not running) or ``not installed``, for `roam status`."""
+    found = watch_status(home, platform=platform)
+    if not found.installed:
+        return "not installed"
+    return "running" if found.running else "installed"
 
 
 def render_systemd(argv: list[str]) -> str:
@@ -160,8 +198,9 @@ def install_service(
         if chosen == "launchd":
             activated = _run(["launchctl", "load", "-w", str(path)])
         else:
-            _run(["systemctl", "--user", "daemon-reload"])
-            activated = _run(["systemctl", "--user", "enable", "--now", SYSTEMD_UNIT])
+            activated = _run(["systemctl", "--user", "daemon-reload"])
+            if not ServiceChange(chosen, path, changed, activated).activation_failed:
+                activated = _run(["systemctl", "--user", "enable", "--now", SYSTEMD_UNIT])
     return ServiceChange(chosen, path, changed, activated)
 
 

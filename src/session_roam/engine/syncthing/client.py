@@ -274,6 +274,10 @@ class SyncthingClient:
         """Create or replace a folder. POST devices first: unknown device IDs are dropped."""
         self._request("POST", "/rest/config/folders", body=dict(body))
 
+    def remove_folder(self, folder_id: str) -> None:
+        """Stop sharing a folder: it leaves the config; Syncthing deletes no file."""
+        self._request("DELETE", f"/rest/config/folders/{folder_id}")
+
     def patch_folder(self, folder_id: str, changes: Mapping[str, Any]) -> None:
         self._request("PATCH", f"/rest/config/folders/{folder_id}", body=dict(changes))
 

@@ -67,8 +67,9 @@ class EventSubscription:
     def wait_remote_index_updated(self, device: str, folder: str, *, timeout_s: float) -> Event:
         """Wait until ``device`` announces it has our latest index for ``folder``.
 
-        This is the earliest reliable "the peer has my change" signal (about 3 ms after the
-        scan on loopback); ``FolderCompletion`` follows ~190 ms later.
+        The earliest sign that the peer heard of my change (about 3 ms after the scan on
+        loopback), but only a wake-up: on 1.29 it can arrive before the peer wrote the bytes,
+        so "the peer has it" is confirmed with ``/rest/db/file`` availability (lease/transport).
         """
         return self.wait_for(
             lambda e: (

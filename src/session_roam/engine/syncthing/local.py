@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.config import StConfig, find_syncthing_home, read_config
+from session_roam.engine.syncthing.instance import Answer, foreign_error, probe_instance
 from session_roam.engine.syncthing.node import find_syncthing_binary
-from session_roam.errors import SyncthingUnreachable
+from session_roam.errors import ApiKeyRejected, SyncthingUnreachable
 
 if TYPE_CHECKING:
     from session_roam.engine.syncthing.models import FolderConfig, SyncthingVersion
@@ -54,6 +55,11 @@ def connect_local(
             f"Syncthing is not running (nothing answers at {config.base_url}).",
             hint="Start it with `roam setup` (or `systemctl --user start syncthing`).",
         ) from exc
+    except ApiKeyRejected:
+        client.close()
+        if api_key is None and probe_instance(config) is Answer.FOREIGN:
+            raise foreign_error(config) from None
+        raise
     except BaseException:
         client.close()
         raise

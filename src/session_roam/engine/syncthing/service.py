@@ -5,20 +5,20 @@ without one. After a reboot without a user systemd, or once someone stopped it, 
 is configured but silent (issue 20, case 3). roam then starts it the way ``roam setup`` does:
 the packaged systemd user unit when the home is Syncthing's default and a user manager works
 (that unit knows no other home), else a background process in its own session whose PID goes
-next to ``config.xml`` (``node.spawn_detached``). The waits are bounded: for the REST API (and
-no longer once the process has died), then for peers, which dial a node that just started
-within a second or two on a LAN.
+next to ``config.xml`` (``node.spawn_detached``). ``roam setup`` (``enable``) follows the
+pure plan of ``supervision.plan_supervision``, which adds roam's launchd agent on macOS, and
+records what it set up for ``roam uninstall``. Someone else's Syncthing on this home's address
+is never taken for this one (``instance.probe_instance``). The waits are bounded: for the REST
+API (and no longer once the process has died), then for peers, which dial a node that just
+started within a second or two on a LAN.
 """
 
 from __future__ import annotations
 
 import contextlib
-import getpass
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +27,19 @@ from typing import TYPE_CHECKING, Final
 from session_roam.engine.core import xdg
 from session_roam.engine.core.procs import pid_alive
 from session_roam.engine.syncthing.client import SyncthingClient
-from session_roam.engine.syncthing.node import PID_FILE, find_syncthing_binary, spawn_detached
+from session_roam.engine.syncthing.config import is_default_home
+from session_roam.engine.syncthing.hostfacts import (
+    gather_facts,
+    record_supervision,
+    run_tool,
+    write_launchd_agent,
+)
+from session_roam.engine.syncthing.instance import Answer, foreign_error, probe_instance
+from session_roam.engine.syncthing.node import find_syncthing_binary, spawn_detached
+from session_roam.engine.syncthing.supervision import describe, plan_supervision
 from session_roam.errors import SyncthingError, SyncthingUnreachable
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from session_roam.engine.syncthing.config import StConfig
 
 __all__ = [
@@ -40,6 +47,7 @@ __all__ = [
     "Autostart",
     "Started",
     "autostart",
+    "describe_instance",
     "ensure_running",
     "is_running",
     "start_syncthing",
@@ -50,7 +58,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SYSTEMD_UNIT: Final = "syncthing.service"
-_TOOL_TIMEOUT_S: Final = 30.0
 _POLL_S: Final = 0.1
 
 
@@ -61,6 +68,8 @@ class Started:
     how: str
     pid: int | None = None
     log_path: Path | None = None
+    #: Why the supervision planned for this platform was not set up (a warning), or "".
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,8 @@ class Autostart:
     survives_reboot: bool
     how: str
     fix: str = ""
+    kind: str = "unknown"
+    by_roam: bool = False
 
 
 def systemd_ready() -> bool:
@@ -82,30 +93,56 @@ def systemd_ready() -> bool:
     return _tool(["systemctl", "--user", "cat", SYSTEMD_UNIT]) is not None
 
 
-def _tool(argv: Sequence[str]) -> str | None:
-    """The tool's stdout when it succeeded; None when it failed or could not run."""
-    try:
-        done = subprocess.run(
-            list(argv), capture_output=True, text=True, timeout=_TOOL_TIMEOUT_S, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout if done.returncode == 0 else None
+_tool = run_tool
 
 
-def start_syncthing(binary: str, home: Path, *, use_systemd: bool, enable: bool) -> Started:
-    """Start Syncthing for ``home``: through systemd when allowed and working, else detached.
+def start_syncthing(
+    binary: str,
+    home: Path,
+    *,
+    use_systemd: bool,
+    enable: bool,
+    platform: str | None = None,
+) -> Started:
+    """Start Syncthing for ``home``: with ``enable``, the way ``supervision.plan_supervision``
+    picks for this platform (what roam set up is recorded); else the user unit when allowed
+    and working; else, or when the service manager refuses, a detached process.
 
-    ``enable`` also enables the unit at login (``roam setup`` does; ``roam cr`` only starts it,
+    ``enable`` also makes it start at login (``roam setup`` does; ``roam cr`` only starts it,
     since turning a service on for good is the user's call, not a side effect of a resume).
     """
-    if use_systemd and systemd_ready():
-        verb = ["enable", "--now"] if enable else ["start"]
-        if _tool(["systemctl", "--user", *verb, SYSTEMD_UNIT]) is not None:
-            return Started(f"systemd user unit {SYSTEMD_UNIT}")
+    note = ""
+    if enable:
+        facts = gather_facts(home, is_default=use_systemd, answering=False, platform=platform)
+        plan = plan_supervision(facts, user_home=Path(os.environ.get("HOME") or Path.home()))
+        if plan.agent is not None:
+            write_launchd_agent(binary, home, user_home=plan.agent.parents[2])
+        failed = next((step for step in plan.argv if _tool(step) is None), None)
+        if plan.argv and failed is None:
+            if plan.kind != "systemd user unit" or not facts.unit_enabled:
+                record_supervision(plan.kind, home)
+            return Started(plan.sentence)
+        if failed is not None:
+            note = (
+                f"`{' '.join(failed)}` failed, so Syncthing runs as a background process that "
+                "does not come back after a reboot; fix that and run `roam setup` again."
+            )
+            log.warning("%s", note)
+        if plan.agent is not None:
+            plan.agent.unlink(missing_ok=True)
+    elif (
+        use_systemd
+        and systemd_ready()
+        and _tool(["systemctl", "--user", "start", SYSTEMD_UNIT]) is not None
+    ):
+        return Started(f"systemd user unit {SYSTEMD_UNIT}")
     log_path = xdg.state_dir() / "syncthing.log"
     pid = spawn_detached(binary, home, log_path)
-    return Started(f"background process {pid}, log {log_path}", pid=pid, log_path=log_path)
+    if enable:
+        record_supervision("started by roam", home)
+    return Started(
+        f"background process {pid}, log {log_path}", pid=pid, log_path=log_path, note=note
+    )
 
 
 def is_running(client: SyncthingClient) -> bool:
@@ -125,9 +162,12 @@ def ensure_running(
     Raises SyncthingMissing when there is no binary to start, SyncthingUnreachable (naming the
     log) when it exits while starting or does not answer within ``timeout_s``.
     """
+    answer = probe_instance(config)
+    if answer is Answer.FOREIGN:  # never start a node onto a port someone else's holds
+        raise foreign_error(config)
+    if answer is Answer.OURS:
+        return None
     with SyncthingClient(config.base_url, config.api_key, timeout=3.0) as client:
-        if is_running(client):
-            return None
         binary = find_syncthing_binary()
         started = start_syncthing(binary, config.home, use_systemd=use_systemd, enable=False)
         log.info("Syncthing was not running; started it as %s", started.how)
@@ -179,52 +219,22 @@ def _peers_connected(client: SyncthingClient, folder_id: str) -> bool:
     return wanted <= online
 
 
-def autostart(home: Path, *, is_default: bool) -> Autostart:
+def autostart(
+    home: Path, *, is_default: bool, answering: bool = True, platform: str | None = None
+) -> Autostart:
     """Whether this Syncthing will be running again after a reboot, for ``roam status``.
 
-    Syncthing's systemd units and launchd agents all serve its default home, so they only count
-    when ``home`` is that one.
+    Syncthing's systemd units and other launchd agents serve its default home, so they only
+    count when ``home`` is that one; roam's own launchd agent names its home.
     """
-    if is_default:
-        service = _service_enabled()
-        if service is not None:
-            return Autostart(True, service)
-    if is_default and sys.platform == "darwin":
-        fix = "brew services start syncthing"
-    elif is_default:
-        fix = f"systemctl --user enable --now {SYSTEMD_UNIT}"
-    else:
-        fix = ""
-    pid = _roam_pid(home)
-    started = f"started by roam in the background (pid {pid})" if pid else "not running"
-    return Autostart(
-        False,
-        f"{started}; nothing starts it after a reboot (roam cr starts it when it needs it)",
-        fix,
+    now = describe(
+        gather_facts(home, is_default=is_default, answering=answering, platform=platform)
     )
+    return Autostart(now.survives_reboot, now.detail, now.fix, kind=now.kind, by_roam=now.by_roam)
 
 
-def _service_enabled() -> str | None:
-    if sys.platform == "darwin":
-        agents = Path.home() / "Library" / "LaunchAgents"
-        names = sorted(p.name for p in agents.glob("*.plist") if "syncthing" in p.name.lower())
-        return f"launchd agent {names[0]} starts it at login" if names else None
-    if shutil.which("systemctl") is None:
-        return None
-    unit = f"syncthing@{getpass.getuser()}.service"
-    for argv, when in (
-        (["systemctl", "--user", "is-enabled", SYSTEMD_UNIT], "at login"),
-        (["systemctl", "is-enabled", unit], "at boot"),
-    ):
-        if (_tool(argv) or "").strip() == "enabled":
-            return f"systemd unit {argv[-1]} is enabled: it starts {when}"
-    return None
-
-
-def _roam_pid(home: Path) -> int | None:
-    """The PID of a Syncthing roam started in the background for ``home``, while it runs."""
-    try:
-        pid = int((home / PID_FILE).read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return pid if pid_alive(pid) else None
+def describe_instance(home: Path, gui_address: str) -> str:
+    """Which Syncthing is in use and how it is kept running, one line for status/verify."""
+    how = autostart(home, is_default=is_default_home(home))
+    reboot = "comes back after a reboot" if how.survives_reboot else "not after a reboot"
+    return f"home {home}, GUI {gui_address}; kept running by: {how.kind}, {reboot}"

@@ -48,8 +48,19 @@ def check_service(snap: Snapshot) -> list[Finding]:
                 "service", Status.FAIL, f"Syncthing has no config here ({s.error}).", "roam setup"
             )
         ]
+    if s.foreign:
+        return [
+            Finding(
+                "service",
+                Status.FAIL,
+                f"Syncthing here is not running: {s.error}, not the one in {s.config_home} "
+                "(another user's?).",
+                fix="roam setup --gui-address 127.0.0.1:PORT --listen tcp://0.0.0.0:PORT",
+            )
+        ]
     if s.reachable or s.key_rejected:
-        return ok("service", f"Syncthing {s.version or ''} is running.".replace("  ", " "))
+        where = f" ({s.instance})" if s.instance else ""
+        return ok("service", f"Syncthing {s.version or ''} is running{where}.".replace("  ", " "))
     return [
         Finding(
             "service",

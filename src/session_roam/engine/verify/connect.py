@@ -14,15 +14,23 @@ from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.paths import claude_config_dir, projects_dir
 from session_roam.engine.syncthing.client import SyncthingClient
-from session_roam.engine.syncthing.config import find_syncthing_home, read_config
+from session_roam.engine.syncthing.config import (
+    device_id_from_cert,
+    find_syncthing_home,
+    read_config,
+)
+from session_roam.engine.syncthing.instance import Answer, probe_instance
 from session_roam.engine.syncthing.node import PID_FILE, find_syncthing_binary
+from session_roam.engine.syncthing.service import describe_instance
 from session_roam.engine.verify.model import (
     ServiceFacts,
 )
-from session_roam.errors import ApiKeyRejected, SetupError, SyncthingError
+from session_roam.errors import ApiKeyRejected, SetupError, SyncthingConfigMissing, SyncthingError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from session_roam.engine.syncthing.config import StConfig
 
 
 __all__ = ["Connection", "VerifyRequest", "connect"]
@@ -91,15 +99,27 @@ def connect(request: VerifyRequest) -> Iterator[Connection]:
             my_id = client.my_id()
             names = {d.device_id: d.name for d in client.devices()}
         except ApiKeyRejected:
-            facts = replace(base, key_rejected=True, error="the API key was refused")
+            if request.api_key is None and _foreign(config):
+                facts = replace(
+                    base, foreign=True, error=f"another Syncthing answers at {config.base_url}"
+                )
+            else:
+                facts = replace(base, key_rejected=True, error="the API key was refused")
             yield Connection(facts, None, binary, home)
             return
         except SyncthingError:
             facts = replace(base, error=f"nothing answers at {config.base_url}")
             yield Connection(facts, None, binary, home)
             return
+        if _foreign_id(home, my_id):
+            facts = replace(
+                base, foreign=True, error=f"another Syncthing answers at {config.base_url}"
+            )
+            yield Connection(facts, None, binary, home)
+            return
         facts = replace(
             base,
+            instance=describe_instance(home, config.gui_address),
             reachable=True,
             version=str(version),
             running_gui_address=str(gui.get("address", "")),
@@ -109,3 +129,19 @@ def connect(request: VerifyRequest) -> Iterator[Connection]:
         yield Connection(facts, client, binary, home)
     finally:
         client.close()
+
+
+def _foreign_id(home: Path, answered: str) -> bool:
+    """Whether the node that accepted our key has another device ID than this home's cert."""
+    try:
+        return answered != str(device_id_from_cert(home))
+    except SyncthingConfigMissing:
+        return False
+
+
+def _foreign(config: StConfig) -> bool:
+    """Whether someone else's Syncthing refused the key (not a wrong STGUIAPIKEY)."""
+    try:
+        return probe_instance(config) is Answer.FOREIGN
+    except SyncthingError:  # the overriding key itself was refused: not a foreign node
+        return False

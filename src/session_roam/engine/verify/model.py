@@ -130,6 +130,10 @@ class ServiceFacts:
     running_gui_address: str = ""
     device_id: str = ""
     device_name: str = ""
+    #: Another Syncthing (not this home's) answers at this home's GUI address.
+    foreign: bool = False
+    #: Which instance and how it is kept running, one line (``supervision.describe``).
+    instance: str = ""
 
 
 @dataclass(frozen=True, slots=True)

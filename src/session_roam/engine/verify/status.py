@@ -17,7 +17,7 @@ from session_roam.engine.lease.bakery import has_majority
 from session_roam.engine.lease.rule import DEFAULT_RULE, LeaseRule, allows_provisional
 from session_roam.engine.lease.setup import configured_rule
 from session_roam.engine.resume.awareness import LIST_WAIT_S, await_cluster
-from session_roam.engine.setup.watch_service import service_state
+from session_roam.engine.setup.watch_service import WatchService, service_state, watch_status
 from session_roam.engine.syncthing.config import is_default_home
 from session_roam.engine.syncthing.local import find_roam_folder
 from session_roam.engine.syncthing.service import Autostart, autostart
@@ -133,6 +133,9 @@ class StatusReport:
     autostart: Autostart | None = None
     #: Whether each peer's index has arrived since it connected (engine.awareness).
     cluster: Awareness | None = None
+    #: The Syncthing home in use, and the `roam watch` service's installed/enabled/running.
+    home: str = ""
+    watch_service: WatchService | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A stable document for ``--json``; field names never change meaning."""
@@ -142,6 +145,7 @@ class StatusReport:
                 "device_id": self.device_id,
                 "gui_url": self.gui_url,
                 "gui_on_loopback": self.gui_on_loopback,
+                "home": self.home,
             },
             "projects_dir": self.projects_dir,
             "folder": None
@@ -188,7 +192,10 @@ class StatusReport:
                 "survives_reboot": self.autostart.survives_reboot,
                 "how": self.autostart.how,
                 "fix": self.autostart.fix,
+                "kind": self.autostart.kind,
+                "by_roam": self.autostart.by_roam,
             },
+            "watch_service": None if self.watch_service is None else self.watch_service.to_json(),
             "cluster": None if self.cluster is None else self.cluster.to_json(),
             "warnings": list(self.warnings),
         }
@@ -288,6 +295,8 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
         conflicts=conflicts,
         warnings=tuple(warnings),
         watch=service_state(Path.home()),
+        watch_service=watch_status(Path.home()),
+        home=str(local.config.home),
         leases=leases,
         autostart=autostart(local.config.home, is_default=is_default_home(local.config.home)),
         cluster=cluster,
