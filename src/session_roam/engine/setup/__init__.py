@@ -12,6 +12,12 @@ from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
     from session_roam.engine.setup.machine import SetupRequest, SetupResult, run_setup
+    from session_roam.engine.setup.requirements import (
+        ToolCheck,
+        ToolChecks,
+        check_requirements,
+        require_syncthing,
+    )
     from session_roam.engine.setup.shell import (
         SHORTCUTS,
         ShellChange,
@@ -35,9 +41,13 @@ __all__ = [
     "SetupRequest",
     "SetupResult",
     "ShellChange",
+    "ToolCheck",
+    "ToolChecks",
+    "check_requirements",
     "detect_shell",
     "install_service",
     "install_shortcuts",
+    "require_syncthing",
     "run_setup",
     "uninstall_service",
     "uninstall_shortcuts",
@@ -47,6 +57,7 @@ __getattr__ = lazy_face(
     __name__,
     {
         "machine": ("SetupRequest", "SetupResult", "run_setup"),
+        "requirements": ("ToolCheck", "ToolChecks", "check_requirements", "require_syncthing"),
         "shell": (
             "SHORTCUTS",
             "ShellChange",
