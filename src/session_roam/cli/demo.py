@@ -13,7 +13,7 @@ from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, emit_json
 from session_roam.engine.demo import DemoSummary, run_demo
 from session_roam.engine.setup import require_syncthing
-from session_roam.errors import MergeError, RoamError, SyncthingError
+from session_roam.errors import MergeError, RoamError, SyncthingError, SyncTimeout
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -33,9 +33,14 @@ _NEXT: Final = "Next: `roam setup` sets this machine up for real (then run it on
 def _for_a_newcomer(error: RoamError, kept: str | None) -> RoamError:
     """The demo's own failures in words for someone who has never used Syncthing."""
     where = f" Its folder is kept in {kept}." if kept else ""
+    what = (
+        "did not pass the session between them in time"
+        if isinstance(error, SyncTimeout)
+        else "ran into a problem"
+    )
     return type(error)(
-        "The demo did not finish: its three Syncthing copies on this machine did not pass the "
-        f"session between them in time ({error.message}).{where}",
+        f"The demo did not finish: its three Syncthing copies on this machine {what} "
+        f"({error.message}).{where}",
         hint="A very busy machine can do this; run `roam demo` again. If it fails again, run "
         "`roam -v demo --keep` and report what it prints.",
     )
