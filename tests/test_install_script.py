@@ -1,25 +1,25 @@
 """`./scripts/install`, run as a new user would: a scratch HOME, a PATH without ~/.local/bin.
 
-It installs from PyPI (the network), so it is marked e2e; about a minute per run on 2 cores.
+The tests that install from PyPI (the network) are marked e2e; about a minute per run on 2
+cores. The refusals run offline.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Final
 
 import pytest
 
-pytestmark = pytest.mark.e2e
-
 _CLONE: Final = Path(__file__).resolve().parents[1]
 _SYSTEM_PATH: Final = "/usr/local/bin:/usr/bin:/bin"
 
 
-def _install(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"HOME": str(home), "PATH": _SYSTEM_PATH, "SHELL": "/bin/bash", "TERM": "dumb"}
+def _install(home: Path, *args: str, path: str = _SYSTEM_PATH) -> subprocess.CompletedProcess[str]:
+    env = {"HOME": str(home), "PATH": path, "SHELL": "/bin/bash", "TERM": "dumb"}
     if "ROAM_SYNCTHING_BIN" in os.environ:
         env["ROAM_SYNCTHING_BIN"] = os.environ["ROAM_SYNCTHING_BIN"]
     return subprocess.run(
@@ -41,6 +41,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return home, done.stdout
 
 
+@pytest.mark.e2e
 def test_install_puts_a_working_roam_in_local_bin(installed: tuple[Path, str]) -> None:
     home, _ = installed
     roam = home / ".local" / "bin" / "roam"
@@ -48,12 +49,14 @@ def test_install_puts_a_working_roam_in_local_bin(installed: tuple[Path, str]) -
     assert version.stdout.startswith("roam ")
 
 
+@pytest.mark.e2e
 def test_install_keeps_roams_virtualenv_under_xdg_data_home(installed: tuple[Path, str]) -> None:
     home, _ = installed
     link = home / ".local" / "bin" / "roam"
     assert link.resolve().is_relative_to(home / ".local" / "share" / "session-roam" / "venv")
 
 
+@pytest.mark.e2e
 def test_install_prints_the_exact_line_that_puts_local_bin_on_path(
     installed: tuple[Path, str],
 ) -> None:
@@ -62,6 +65,7 @@ def test_install_prints_the_exact_line_that_puts_local_bin_on_path(
     assert """echo 'export PATH="$HOME/.local/bin:$PATH"' >> ~/.bashrc""" in output
 
 
+@pytest.mark.e2e
 def test_install_ends_with_what_is_missing_and_the_next_command(
     installed: tuple[Path, str],
 ) -> None:
@@ -69,6 +73,7 @@ def test_install_ends_with_what_is_missing_and_the_next_command(
     assert "Next:" in output
 
 
+@pytest.mark.e2e
 def test_install_run_again_upgrades_in_place(installed: tuple[Path, str]) -> None:
     home, _ = installed
     again = _install(home, "--method", "venv")
@@ -79,3 +84,21 @@ def test_install_run_again_upgrades_in_place(installed: tuple[Path, str]) -> Non
 
 def test_install_refuses_an_unknown_option_with_exit_2(tmp_path: Path) -> None:
     assert _install(tmp_path, "--bogus").returncode == 2
+
+
+def test_install_without_python_3_11_says_so_and_changes_nothing(tmp_path: Path) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("bash", "dirname", "uname", "id", "sed", "cat", "env"):
+        found = shutil.which(tool)
+        assert found is not None
+        (tools / tool).symlink_to(found)
+    old = tools / "python3"
+    old.write_text("#!/bin/sh\nexit 1\n")  # a python3 that is not 3.11 or newer
+    old.chmod(0o755)
+    home = tmp_path / "new-user"
+    home.mkdir()
+    done = _install(home, "--method", "venv", path=str(tools))
+    assert done.returncode == 3
+    assert "roam needs Python 3.11 or newer" in done.stderr
+    assert list(home.iterdir()) == []
