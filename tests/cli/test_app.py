@@ -8,9 +8,17 @@ from typer.testing import CliRunner
 from session_roam.cli.app import app
 
 
-def test_app_without_arguments_shows_help() -> None:
+def test_app_without_arguments_shows_what_is_missing_and_the_next_command() -> None:
     result = CliRunner().invoke(app, [])
+    assert result.exit_code == 0
+    assert "syncthing" in result.output
+    assert "Next:" in result.output
+
+
+def test_app_help_still_lists_every_command() -> None:
+    result = CliRunner().invoke(app, ["--help"])
     assert "Usage" in result.output
+    assert "demo" in result.output
 
 
 def test_app_version_prints_version() -> None:

@@ -226,7 +226,9 @@ def scratch(clean_environ: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     fake.mkdir()
     started = tmp_path / "syncthing-ran"
     stand_in = fake / "syncthing"
-    stand_in.write_text(f"#!/bin/sh\ntouch {started}\nexit 1\n")
+    # asking its version starts nothing (setup's check of what is installed does it first)
+    version = 'case "$1" in --version|version) exit 1;; esac\n'
+    stand_in.write_text(f"#!/bin/sh\n{version}touch {started}\nexit 1\n")
     stand_in.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
     monkeypatch.setenv("SHELL", "/bin/bash")

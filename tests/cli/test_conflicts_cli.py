@@ -84,6 +84,47 @@ def test_list_honours_claude_dir(tree: Tree, tmp_path: Path) -> None:
     assert SID2 in result.output
 
 
+def test_list_with_claude_dir_suggests_a_merge_that_reads_the_same_dir(
+    tree: Tree, tmp_path: Path
+) -> None:
+    other = Tree(tmp_path / "other config")
+    other.conflicted_session(SID2)
+    result = roam("--claude-dir", str(other.config), "conflicts", "list", "--all")
+    assert f"roam --claude-dir '{other.config}' conflicts merge --all" in result.output
+
+
+def _syncthing_config_sharing(home: Path, folder: str) -> None:
+    """This machine's Syncthing config (default home), sharing ``folder``, not running: its
+    GUI address is a port nobody listens on."""
+    st = home / ".config" / "syncthing"
+    st.mkdir(parents=True)
+    (st / "config.xml").write_text(
+        f'<configuration version="37"><folder id="claude-projects" path="{folder}"></folder>'
+        '<gui enabled="true" tls="false"><address>127.0.0.1:9</address><apikey>k</apikey>'
+        "</gui></configuration>"
+    )
+
+
+def test_merge_in_a_claude_dir_syncthing_does_not_share_needs_no_lease(
+    tree: Tree, tmp_path: Path, clean_environ: Path
+) -> None:
+    _syncthing_config_sharing(clean_environ, "~/.claude/projects")
+    other = Tree(tmp_path / "roam-example")
+    other.conflicted_session(SID2)
+    result = roam("--claude-dir", str(other.config), "conflicts", "merge", "--all")
+    assert result.exit_code == 0, result.output
+    assert other.conflict_files() == []
+
+
+def test_merge_in_the_shared_claude_dir_still_asks_syncthing_for_the_lease(
+    tree: Tree, clean_environ: Path
+) -> None:
+    _syncthing_config_sharing(clean_environ, "~/.claude/projects")
+    tree.conflicted_session(SID)
+    result = roam("conflicts", "merge", "--all")
+    assert result.exit_code == 4, result.output
+
+
 # -- show -------------------------------------------------------------------------------------
 
 
@@ -326,6 +367,7 @@ def leased(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every session's lease is live on some machine (the cluster itself is faked)."""
     from session_roam.engine.lease import api as lease
 
+    monkeypatch.setattr(lease, "shared_by_syncthing", lambda claude_dir=None: True)
     monkeypatch.setattr(lease, "open_engine", lambda claude_dir=None: _NoEngine())
     monkeypatch.setattr(lease, "is_live", lambda session_id, engine=None: True)
 

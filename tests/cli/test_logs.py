@@ -49,3 +49,23 @@ def test_logs_show_a_synced_file_names_controls_as_visible_text(mode: str) -> No
     line = _stderr(mode, NAMING, HOSTILE)
     assert line.endswith("file a\\x1b[2J\\x1b]52;c;aGk=\\x07\\x9b31m\\u202eb\n")
     assert not any(ch in line for ch in "\x1b\x07\x9b\u202e")
+
+
+LIBRARIES = (
+    "import logging, sys\n"
+    "from session_roam.cli.logs import configure_logging\n"
+    "configure_logging(len(sys.argv[1]))\n"
+    "logging.getLogger('httpcore.connection').debug('connect_tcp.started')\n"
+    "logging.getLogger('httpx').warning('a library warning')\n"
+    "logging.getLogger('session_roam.engine.demo.story').debug('roam detail')\n"
+)
+
+
+def test_logs_verbose_keeps_library_debug_lines_out() -> None:
+    assert _stderr("v", LIBRARIES) == (
+        "WARNING httpx: a library warning\nDEBUG session_roam.engine.demo.story: roam detail\n"
+    )
+
+
+def test_logs_twice_verbose_shows_library_debug_lines_too() -> None:
+    assert "DEBUG httpcore.connection: connect_tcp.started" in _stderr("vv", LIBRARIES)

@@ -217,7 +217,8 @@ def _usage_errors_as_json(as_json: bool) -> Iterator[None]:
 app = typer.Typer(
     cls=RoamGroup,
     name="roam",
-    no_args_is_help=True,
+    no_args_is_help=False,  # `roam` alone shows the getting-started screen (cli/start.py)
+    invoke_without_command=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="markdown",
     help=(
@@ -244,7 +245,15 @@ def _version(ctx: typer.Context, value: bool) -> None:
 def root(
     ctx: typer.Context,
     json_output: JsonFlag = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what roam does.")] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="Log what roam does; -vv also logs the libraries it uses (HTTP, ...).",
+        ),
+    ] = 0,
     claude_dir: Annotated[
         Path | None,
         typer.Option(
@@ -261,7 +270,11 @@ def root(
     """Options that apply to every command."""
     configure_logging(verbose)
     as_json = json_output or getattr(ctx.command, "json_anywhere", False)
-    ctx.obj = Settings(json=as_json, verbose=verbose, claude_dir=claude_dir)
+    ctx.obj = Settings(json=as_json, verbose=verbose > 0, claude_dir=claude_dir)
+    if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
+        from session_roam.cli.start import getting_started
+
+        getting_started(ctx.obj)
 
 
 def main() -> None:

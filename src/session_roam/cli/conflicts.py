@@ -7,6 +7,7 @@ changes only with a new version number (see the README for every field).
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -56,6 +57,13 @@ conflicts_app = typer.Typer(
 def _roots(settings: Settings) -> tuple[Path, Path]:
     config = claude_config_dir(settings.claude_dir)
     return config, projects_dir(config)
+
+
+def _roam(settings: Settings) -> str:
+    """``roam`` as this command was run: a suggestion must read the same Claude dir."""
+    if settings.claude_dir is None:
+        return "roam"
+    return f"roam --claude-dir {shlex.quote(str(settings.claude_dir))}"
 
 
 def _human_size(size: int | None) -> str:
@@ -145,7 +153,10 @@ def list_command(
             print_tsv(
                 out, (row["session_id"], _copies(row), Path(row["project_dir"]).name, *missing)
             )
-    out.print(f"Run `roam conflicts merge --all` to merge {len(rows)} session(s).", markup=False)
+    out.print(
+        f"Run `{_roam(settings)} conflicts merge --all` to merge {len(rows)} session(s).",
+        markup=False,
+    )
 
 
 def _copies(row: dict[str, Any]) -> str:

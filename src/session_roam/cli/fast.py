@@ -102,7 +102,7 @@ class FastCr:
     [--syncthing-home H] [-- CLAUDE ARGS]``."""
 
     json: bool = False
-    verbose: bool = False
+    verbose: int = 0  # how many -v, as the typer app counts them
     claude_dir: str | None = None
     query: str | None = None
     force: bool = False
@@ -130,8 +130,10 @@ def parse_fast_cr(argv: list[str]) -> FastCr | None:
         name, eq, inline = arg.partition("=")
         if seen_cr and arg == "--":
             fields["claude_args"] = tuple(items)
-        elif not seen_cr and arg in ("--json", "--verbose", "-v") and not eq:
-            fields["json" if arg == "--json" else "verbose"] = True
+        elif not seen_cr and arg == "--json" and not eq:
+            fields["json"] = True
+        elif not seen_cr and arg in ("--verbose", "-v") and not eq:
+            fields["verbose"] = fields.get("verbose", 0) + 1
         elif seen_cr and arg in ("--force", "-f") and not eq:
             fields["force"] = True
         elif seen_cr and arg == "--no-lease":

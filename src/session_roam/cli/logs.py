@@ -30,14 +30,27 @@ class _PlainFormatter(logging.Formatter):
         return plain(f"{record.levelname.lower()}: {record.getMessage()}", newlines=True)
 
 
-def configure_logging(verbose: bool) -> None:
-    """Send roam's log records to stderr, once per process (later calls change nothing)."""
+class _OwnRecords(logging.Filter):
+    """Under ``-v``, the libraries roam uses (httpx, httpcore, ...) stay at WARNING: their
+    DEBUG lines (thousands per ``roam -v demo``) drown roam's own. ``-vv`` shows them too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.startswith("session_roam")
+
+
+def configure_logging(verbose: int) -> None:
+    """Send roam's log records to stderr, once per process (later calls change nothing).
+
+    ``verbose`` counts ``-v``: 0 warnings only, 1 roam's own DEBUG lines, 2 everyone's.
+    """
     root = logging.getLogger()
     if root.handlers:
         return
     handler = logging.StreamHandler()
     if verbose:
         handler.setFormatter(_VisibleFormatter("%(levelname)s %(name)s: %(message)s"))
+        if verbose < 2:
+            handler.addFilter(_OwnRecords())
     else:
         handler.setFormatter(_PlainFormatter())
     root.addHandler(handler)

@@ -19,7 +19,13 @@ from session_roam.cli.context import Settings, settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console, human_size, print_tsv
 from session_roam.engine.core import claude_config_dir, projects_dir
-from session_roam.engine.setup import SetupRequest, SetupResult, run_setup
+from session_roam.engine.setup import (
+    SetupRequest,
+    SetupResult,
+    check_requirements,
+    require_syncthing,
+    run_setup,
+)
 from session_roam.engine.syncthing import connect_local
 from session_roam.engine.verify import StatusReport, collect_status
 
@@ -133,6 +139,8 @@ def setup_command(
             --password-file ~/.config/session-roam/vault-password
     """
     settings = settings_of(ctx)
+    found = check_requirements()
+    require_syncthing(found)  # missing or refused: say how to get it, before any config
     result = run_setup(
         SetupRequest(
             projects_dir=_projects(settings),
@@ -154,6 +162,10 @@ def setup_command(
         emit_json({"schema": "roam.setup/1", **asdict(result)})
         return
     _render_setup(result)
+    if not found.claude.usable:
+        err_console().print(
+            f"warning: {found.claude.detail} Get it with: {found.claude.install}", markup=False
+        )
 
 
 def _render_setup(result: SetupResult) -> None:

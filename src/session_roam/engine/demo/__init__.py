@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
-    from session_roam.engine.demo.story import DemoSummary, run_demo
+    from session_roam.engine.demo.story import DemoEvent, DemoSummary, run_demo
 
-__all__ = ["DemoSummary", "run_demo"]
+__all__ = ["DemoEvent", "DemoSummary", "run_demo"]
 
 __getattr__ = lazy_face(
     __name__,
     {
-        "story": ("DemoSummary", "run_demo"),
+        "story": ("DemoEvent", "DemoSummary", "run_demo"),
     },
 )

@@ -32,7 +32,12 @@ from session_roam.engine.lease.model import (
 )
 from session_roam.engine.lease.protocol import Lost, acquire_flow, steal_flow
 from session_roam.engine.lease.rule import provisional
-from session_roam.engine.lease.setup import engine_for, engine_scope, open_engine
+from session_roam.engine.lease.setup import (
+    engine_for,
+    engine_scope,
+    open_engine,
+    shared_by_syncthing,
+)
 from session_roam.engine.lease.stamp import file_stamp, wait_for_release_stamp
 from session_roam.errors import (
     HolderOffline,
@@ -285,12 +290,15 @@ def is_live(session_id: str, *, engine: LeaseEngine | None = None) -> bool:
 def held_check(claude_dir: Path | None = None) -> Callable[[str], bool]:
     """A predicate for commands that rewrite a session file: is its lease live anywhere?
 
-    With no Syncthing set up on this machine there is no cluster and so no lease to respect.
+    With no Syncthing set up on this machine, or one that does not share this Claude dir's
+    projects folder, there is no cluster and so no lease to respect.
     An unreadable claim, or a Syncthing that is set up but not answering, raises: rewriting a
     session someone may be appending to is exactly what the lease exists to prevent.
     """
 
     def held(session_id: str) -> bool:
+        if not shared_by_syncthing(claude_dir):
+            return False
         try:
             engine = open_engine(claude_dir)
         except SyncthingConfigMissing:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from session_roam.engine.lease.engine import LeaseTransport
 
-__all__ = ["configured_rule", "engine_for", "engine_scope", "open_engine"]
+__all__ = ["configured_rule", "engine_for", "engine_scope", "open_engine", "shared_by_syncthing"]
 
 
 def open_engine(
@@ -39,6 +39,20 @@ def open_engine(
         client.close()
         raise
     return engine_for(transport)
+
+
+def shared_by_syncthing(claude_dir: Path | None = None) -> bool:
+    """Whether this machine's Syncthing (its config.xml, read without asking it) shares the
+    projects folder of ``claude_dir``. A folder it does not share is not synced: nobody else
+    writes it, so it needs no lease (``roam --claude-dir /tmp/x conflicts merge``)."""
+    from session_roam.engine.syncthing.config import config_folders, locate_syncthing_home
+    from session_roam.engine.syncthing.local import same_path
+
+    home = locate_syncthing_home(None)
+    if home is None:
+        return False
+    projects = projects_dir(claude_config_dir(claude_dir))
+    return any(same_path(path, projects) for _id, path in config_folders(home.path))
 
 
 @contextlib.contextmanager

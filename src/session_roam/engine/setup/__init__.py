@@ -12,6 +12,12 @@ from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
     from session_roam.engine.setup.machine import SetupRequest, SetupResult, run_setup
+    from session_roam.engine.setup.requirements import (
+        ToolCheck,
+        ToolChecks,
+        check_requirements,
+        require_syncthing,
+    )
     from session_roam.engine.setup.shell import (
         SHORTCUTS,
         ShellChange,
@@ -41,11 +47,15 @@ __all__ = [
     "SetupRequest",
     "SetupResult",
     "ShellChange",
+    "ToolCheck",
+    "ToolChecks",
     "UninstallRequest",
     "UninstallResult",
+    "check_requirements",
     "detect_shell",
     "install_service",
     "install_shortcuts",
+    "require_syncthing",
     "roam_folder_shared",
     "run_setup",
     "run_uninstall",
@@ -57,6 +67,7 @@ __getattr__ = lazy_face(
     __name__,
     {
         "machine": ("SetupRequest", "SetupResult", "run_setup"),
+        "requirements": ("ToolCheck", "ToolChecks", "check_requirements", "require_syncthing"),
         "shell": (
             "SHORTCUTS",
             "ShellChange",
