@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         SHORTCUTS,
         ShellChange,
         detect_shell,
+        uninstall_shell,
     )
     from session_roam.engine.setup.shell import (
         install as install_shortcuts,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from session_roam.engine.setup.shell import (
         uninstall as uninstall_shortcuts,
     )
+    from session_roam.engine.setup.shell_aliases import ShortcutFound
     from session_roam.engine.setup.watch_service import (
         ServiceChange,
         install_service,
@@ -35,11 +37,13 @@ __all__ = [
     "SetupRequest",
     "SetupResult",
     "ShellChange",
+    "ShortcutFound",
     "detect_shell",
     "install_service",
     "install_shortcuts",
     "run_setup",
     "uninstall_service",
+    "uninstall_shell",
     "uninstall_shortcuts",
 ]
 
@@ -52,8 +56,10 @@ __getattr__ = lazy_face(
             "ShellChange",
             "detect_shell",
             "install_shortcuts=install",
+            "uninstall_shell",
             "uninstall_shortcuts=uninstall",
         ),
+        "shell_aliases": ("ShortcutFound",),
         "watch_service": ("ServiceChange", "install_service", "uninstall_service"),
     },
 )
