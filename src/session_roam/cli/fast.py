@@ -210,8 +210,8 @@ class _LazyTerminalUI:
     def info(self, message: str) -> None:
         self._real().info(message)
 
-    def confirm(self, question: str) -> bool:
-        return self._real().confirm(question)
+    def confirm(self, question: str, *, default: bool = False) -> bool:
+        return self._real().confirm(question, default=default)
 
     @property
     def interactive(self) -> bool:

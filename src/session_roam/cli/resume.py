@@ -74,16 +74,18 @@ class TerminalUI:
         self._settle()
         self._err.print(message, markup=False)
 
-    def confirm(self, question: str) -> bool:
+    def confirm(self, question: str, *, default: bool = False) -> bool:
         self._settle()
         if not self.interactive:
             return False
+        choices = "[Y/n]" if default else "[y/N]"
         try:
             # markup=False: rich would take "[y/N]" (and any [..] in the question) for a style.
-            answer = self._err.input(f"{question} [y/N] ", markup=False)
+            answer = self._err.input(f"{plain(question)} {choices} ", markup=False)
         except EOFError:
             return False
-        return answer.strip().lower() in {"y", "yes"}
+        reply = answer.strip().lower()
+        return default if not reply else reply in {"y", "yes"}
 
     def waiting(self, message: str) -> None:
         if self._err.is_terminal:

@@ -11,6 +11,7 @@ in Claude Code). Anything unknown or ambiguous is refused with the candidates li
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
-__all__ = ["PickedSession", "custom_title", "pick_session"]
+__all__ = ["NoSessionHere", "PickedSession", "custom_title", "new_session", "pick_session"]
 
 _FULL_ID_RE: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -31,6 +32,11 @@ _FULL_ID_RE: Final = re.compile(
 _PREFIX_RE: Final = re.compile(r"[0-9a-fA-F-]{4,36}")
 _MAX_LISTED: Final = 8
 _CONVERSATION_TYPES: Final = frozenset({"user", "assistant"})
+
+
+class NoSessionHere(SessionNotFound):
+    """This directory has no session on this machine (``roam cr`` then asks the cluster, and
+    starts a new conversation when no machine has one, as ``claude -c`` does)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,13 @@ class PickedSession:
     @property
     def project_dir(self) -> Path:
         return self.path.parent
+
+
+def new_session(project_dir: Path) -> PickedSession:
+    """A session that does not exist yet, under an id roam picks (``claude --session-id``), so
+    that its lease can be taken before claude writes a byte."""
+    session_id = str(uuid.uuid4())
+    return PickedSession(session_id, project_dir / f"{session_id}.jsonl", None, "new")
 
 
 def _title_from_rows(lines: Iterable[bytes]) -> str | None:
@@ -110,7 +123,7 @@ def _newest(project_dir: Path) -> PickedSession:
     for session_id, path in candidates:
         if _has_conversation(path):
             return PickedSession(session_id, path, custom_title(path), "newest")
-    raise SessionNotFound(
+    raise NoSessionHere(
         f"No session here yet (nothing in {project_dir}).",
         hint="Start one with `claude` or `roam cn NAME`.",
     )
