@@ -232,6 +232,8 @@ def run_cr(options: CrOptions, ui: ResumeUI, fresh: Fresh | None = None) -> Resu
     )
     if fresh is not None and session.chosen_by == "new":
         return fresh(options, ui, coordinator, session)
+    for note in session.agents_next:
+        ui.info(note)
     claude = find_claude()
 
     def launch(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:

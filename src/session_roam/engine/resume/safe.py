@@ -232,6 +232,8 @@ class Resumer:
 
     # -- checks ----------------------------------------------------------------------------
     def _agent_reason(self, session: PickedSession, request: ResumeRequest) -> str | None:
+        if session.agent is not None:  # engine.agentmark: a name, or a marker (bash version's)
+            return session.agent
         if session.title is not None and session.title.startswith(AGENT_PREFIX):
             return f"it is named {session.title!r}"
         cwd = session_cwd(session.path)
