@@ -16,6 +16,7 @@ from session_roam.cli.app import app
 from tests.cli.test_cr_cli import cwd, project, stand_in
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
 __all__ = ["cwd", "project", "stand_in"]  # fixtures shared with test_cr_cli
@@ -24,7 +25,7 @@ PERSON = "aaaaaaaa-1111-4111-8111-111111111111"
 AGENT = "bbbbbbbb-2222-4222-8222-222222222222"
 
 
-def _write(project: Path, session_id: str, first: dict[str, object], age_s: float) -> None:
+def _write(project: Path, session_id: str, first: Mapping[str, object], age_s: float) -> None:
     project.mkdir(parents=True, exist_ok=True)
     rows = [first, {"type": "user", "uuid": "u1", "parentUuid": None, "cwd": "/work/proj"}]
     path = project / f"{session_id}.jsonl"
@@ -37,6 +38,12 @@ def _agent_next_to_person(project: Path) -> None:
     _write(project, PERSON, {"type": "summary", "summary": "mine"}, age_s=600)
     marker = {"type": "user", "uuid": "a0", "message": "FEDERATION_AGENT_ID=qwen-3"}
     _write(project, AGENT, marker, age_s=60)
+
+
+def _settings(home: Path, text: str) -> None:
+    config = home / ".config" / "session-roam" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(text, encoding="utf-8")
 
 
 def test_cr_resumes_the_persons_session_and_names_the_newer_agents(
@@ -54,9 +61,7 @@ def test_an_empty_marker_list_turns_the_markers_off(
     project: Path, stand_in: Path, clean_environ: Path
 ) -> None:
     _agent_next_to_person(project)
-    config = clean_environ / ".config" / "session-roam" / "config.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text("agent_markers = []\n", encoding="utf-8")
+    _settings(clean_environ, "agent_markers = []\n")
     result = CliRunner().invoke(app, ["cr"])
     assert result.exit_code == 0, result.output
     assert json.loads(stand_in.read_text())["argv"][:2] == ["-r", AGENT]
@@ -76,9 +81,7 @@ def test_a_marker_setting_of_the_wrong_type_is_refused(
     project: Path, stand_in: Path, clean_environ: Path
 ) -> None:
     _agent_next_to_person(project)
-    config = clean_environ / ".config" / "session-roam" / "config.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text('agent_markers = "FEDERATION_AGENT_ID"\n', encoding="utf-8")
+    _settings(clean_environ, 'agent_markers = "FEDERATION_AGENT_ID"\n')
     result = CliRunner().invoke(app, ["cr"])
     assert result.exit_code == 2
     assert "agent_markers" in result.output
