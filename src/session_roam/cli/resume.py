@@ -144,10 +144,13 @@ def cr(
     writer's last turn, merges conflict copies, and warns about stale sessions. The lease is
     released when claude exits, however it exits. If this machine's Syncthing is set up but not
     running, roam starts it; if the lease still cannot be had, roam refuses (`--no-lease` goes
-    on without it). Arguments after `--` go to claude. Examples:
+    on without it). Where no machine has a session of this directory yet, starts a new
+    conversation, as `claude -c` does. claude's options (`--model sonnet`) and everything
+    after `--` go to claude. Examples:
 
         roam cr
         roam cr shared-notes
+        roam cr --model sonnet
         roam cr 3f2a -- -p "summarise where we are"
     """
     options = launch_options(
