@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.cr_support import home_of, reconnecting, roam_env, run_roam, sent_user_texts
+from tests.e2e.cr_support import home_of, roam_env, run_roam, sent_user_texts
+from tests.e2e.test_cr_handoff import connected
 from tests.support.cluster import wait_until
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from session_roam.engine.syncthing.cluster import Cluster
@@ -21,11 +21,7 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def connected(pair: Cluster) -> Iterator[Cluster]:
-    yield from reconnecting(pair)
+__all__ = ["connected"]  # the pair, connected again after each test (test_cr_handoff)
 
 
 def test_cr_with_no_session_anywhere_starts_one_that_the_other_machine_continues(
