@@ -42,8 +42,12 @@ DISABLED_MARKER: Final = (
 _PREFIX: Final = "#roam-off# "
 _NAMES: Final = ("cr", "cs", "cf", "cn", "cfork", "crf", "cfr", "ccr", "crn")
 _NAME: Final = "|".join(_NAMES)
-#: ``alias cr=...`` / ``alias cr '...'`` (fish), several names on one ``alias`` line included.
-_ALIAS_RE: Final = re.compile(rf"^\s*alias\s+(?:-g\s+)?(?:[^#]*\s)?({_NAME})(?:=|\s+['\"])")
+#: ``alias cr=...`` / ``alias cr '...'`` (fish), several names on one ``alias`` line included,
+#: and fish's ``abbr -a cr ...`` (expanded as it is typed, so it would win too).
+_ALIAS_RE: Final = re.compile(
+    rf"^\s*(?:alias\s+(?:-g\s+)?(?:[^#]*\s)?({_NAME})(?:=|\s+['\"])"
+    rf"|abbr\s+(?:-\S+\s+)*({_NAME})\s)"
+)
 #: ``cr() {``, ``function cr {``, ``function cr() {`` (bash, zsh) and ``function cr`` (fish).
 _FUNC_RE: Final = re.compile(rf"^\s*(?:function\s+({_NAME})\b|({_NAME})\s*\(\s*\))")
 
