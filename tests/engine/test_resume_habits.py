@@ -4,6 +4,7 @@ question on a terminal."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from typing import TYPE_CHECKING
@@ -103,6 +104,10 @@ def test_crf_and_cfork_never_start_a_new_one_for_want_of_a_session(tmp_path: Pat
     assert not isinstance(refused.value, NoSessionHere)
 
 
+def _asking(request: ResumeRequest) -> ResumeRequest:
+    return dataclasses.replace(request, ask_stale=True)  # what roam cr sets
+
+
 def _stale(path: Path) -> None:
     old = time.time() - 2 * 86400 - 60
     os.utime(path, (old, old))
@@ -114,7 +119,8 @@ def test_a_stale_session_on_a_terminal_is_a_question_with_yes_by_default(
     _stale(session.path)
     ui = FakeUI(interactive=True, answer=True)
     claude = FakeClaude(session.path)
-    _resumer(FakeCoordinator(FakeLease(session.path)), journal, ui, claude).run(session, request_)
+    coordinator = FakeCoordinator(FakeLease(session.path))
+    _resumer(coordinator, journal, ui, claude).run(session, _asking(request_))
     assert len(ui.questions) == 1
     assert "2d 0h ago" in ui.questions[0]
     assert not any("2d 0h ago" in warning for warning in ui.warnings)  # asked, not said twice
@@ -130,7 +136,7 @@ def test_no_to_the_stale_question_releases_untouched_and_starts_new(
     claude = FakeClaude(session.path)
     ui = FakeUI(interactive=True, answer=False)
     with pytest.raises(StartNewInstead):
-        _resumer(FakeCoordinator(lease), journal, ui, claude).run(session, request_)
+        _resumer(FakeCoordinator(lease), journal, ui, claude).run(session, _asking(request_))
     assert claude.argv == []  # claude never ran on the stale session
     assert session.path.read_bytes() == before
     assert lease.released == [None]  # let go without a stamp: nothing was written
@@ -146,3 +152,14 @@ def test_a_stale_session_without_a_terminal_is_only_a_warning(
     )
     assert ui.questions == []
     assert any("2d 0h ago" in warning for warning in ui.warnings)
+
+
+def test_a_fork_of_a_stale_session_is_not_asked_about(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    _stale(session.path)  # crf and cfork leave ask_stale off: they start something new anyway
+    ui = FakeUI(interactive=True, answer=False)
+    _resumer(FakeCoordinator(FakeLease(session.path)), journal, ui, FakeClaude(session.path)).run(
+        session, request_
+    )
+    assert ui.questions == []

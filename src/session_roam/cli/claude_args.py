@@ -49,9 +49,9 @@ _CLAUDE_FLAGS: Final = frozenset(
 _SESSION_CHOICE: Final = frozenset(
     {"-c", "--continue", "-r", "--resume", "--session-id", "--fork-session"}
 )
-#: Root options (and -h) a command line may repeat after the command: left to roam's parser (which
-#: refuses them there as before), never sent to claude.
-_ROOT: Final = frozenset({"--json", "--claude-dir", "-h"})
+#: Root options (and -h, -v) a command line may repeat after the command: left to roam's
+#: parser (which refuses them there as before), never sent to claude.
+_ROOT: Final = frozenset({"--json", "--claude-dir", "-h", "-v"})
 
 
 class ClaudeArgsError(ValueError):

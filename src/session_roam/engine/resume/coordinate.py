@@ -256,6 +256,7 @@ def run_cr(options: CrOptions, ui: ResumeUI, fresh: Fresh | None = None) -> Resu
         agent_namespaces=agent_namespaces(),
         sync_timeout_s=options.sync_timeout_s,
         local_warning=local_warning(options),
+        ask_stale=fresh is not None,
     )
     try:
         return resumer.run(session, request)

@@ -150,6 +150,8 @@ class ResumeRequest:
     stale_after_s: float = STALE_AFTER_S
     #: Said when there is no coordinator: why this launch goes on without a lease.
     local_warning: str = NO_SYNC_WARNING
+    #: ``roam cr``: on a terminal a stale newest session is a question (``StartNewInstead``).
+    ask_stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +285,8 @@ class Resumer:
         """Say the staleness warnings. On a terminal a session over a day old is a question
         instead, the bash version's: resume it, or start a new one (``StartNewInstead``)?"""
         warnings = self._staleness(session, request)
-        ask = not force and session.chosen_by != "new" and self._ui.interactive
+        ask = request.ask_stale and not force and session.chosen_by == "newest"
+        ask = ask and self._ui.interactive
         stale = self._stale(session, request) if ask else None
         for warning in warnings:
             if warning != stale:
