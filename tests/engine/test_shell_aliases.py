@@ -62,3 +62,21 @@ def test_a_fish_one_line_function_is_one_line(tmp_path: Path) -> None:
     config.write_text("function cr; claude -c; end\nset -x EDITOR vim\nend\n", encoding="utf-8")
     disable_old(tmp_path)
     assert config.read_text(encoding="utf-8").endswith("set -x EDITOR vim\nend\n")
+
+
+def test_uninstall_shell_undoes_every_shell_and_creates_nothing(tmp_path: Path) -> None:
+    from session_roam.engine.setup import install_shortcuts, uninstall_shell
+
+    rc = tmp_path / ".bashrc"
+    rc.write_text("alias cr='claude -c'\n", encoding="utf-8")
+    install_shortcuts("bash", tmp_path)
+    install_shortcuts("zsh", tmp_path)
+    changes = uninstall_shell(tmp_path)
+    assert [(c.shell, c.changed) for c in changes] == [
+        ("bash", True),
+        ("zsh", True),
+        ("fish", False),
+    ]
+    assert rc.read_text(encoding="utf-8") == "alias cr='claude -c'\n"
+    assert (tmp_path / ".zshrc").read_text(encoding="utf-8") == ""
+    assert not (tmp_path / ".config" / "fish").exists()
