@@ -40,7 +40,7 @@ DISABLED_MARKER: Final = (
     "# session-roam: the old shortcut below is off (`roam shell uninstall` turns it back on)"
 )
 _PREFIX: Final = "#roam-off# "
-_NAMES: Final = ("cr", "cs", "cf", "cn", "cfork", "crf", "cfr", "ccr", "crn")
+_NAMES: Final = ("cr", "cs", "cf", "cn", "cfork", "crf")  # roam's (shell.SHORTCUTS)
 _NAME: Final = "|".join(_NAMES)
 #: ``alias cr=...`` / ``alias cr '...'`` (fish), several names on one ``alias`` line included,
 #: and fish's ``abbr -a cr ...`` (expanded as it is typed, so it would win too).
