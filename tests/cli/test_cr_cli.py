@@ -69,12 +69,14 @@ def _session(project: Path, *, title: str | None = None) -> Path:
     return path
 
 
-def test_cr_without_a_session_here_exits_2(cwd: Path, stand_in: Path) -> None:
-    result = CliRunner().invoke(app, ["cr"])
-    assert result.exit_code == 2
-    assert "No session here yet" in result.output
-    assert "roam cn NAME" in result.output
-    assert not stand_in.exists()
+def test_cr_without_a_session_here_starts_a_new_conversation(cwd: Path, stand_in: Path) -> None:
+    # the bash version's cr was `claude -c`, which starts one where there is none (issue 23)
+    result = CliRunner().invoke(app, ["cr", "--model", "sonnet"])
+    assert result.exit_code == 0, result.output
+    assert "starting a new conversation" in result.output
+    argv = json.loads(stand_in.read_text())["argv"]
+    assert argv[0] == "--session-id"
+    assert argv[2:] == ["--model", "sonnet"]
 
 
 def test_cr_resumes_the_newest_session_with_claude_args(

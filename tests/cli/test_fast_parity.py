@@ -30,6 +30,7 @@ _TOKENS: Final = (
     *("--claude-dir", "/tmp/c", "--claude-dir=/tmp/c", "--claude-dir="),
     *("--force", "-f", "-fv", "--offline", "--no-lease", "--syncthing-home", "/tmp/h"),
     *("--timeout", "2.5", ".5", "1e3", "nan", "--timeout=3", "--syncthing-home="),
+    *("--model", "sonnet", "-p", "--verbose", "--add-dir=/x", "-c", "--resume"),
 )
 _ARGV: Final = st.one_of(
     st.lists(st.sampled_from(_TOKENS), max_size=8),
@@ -45,6 +46,7 @@ _CF_CHUNKS: Final = (["x"], ["two words"], ["--json"], ["--all"], ["-a"], ["--li
 _CR_CHUNKS: Final = (
     *(["sess"], ["--force"], ["-f"], ["--offline"], ["--no-lease"], ["--timeout", "2.5"]),
     *(["--timeout=3"], ["--syncthing-home", "/tmp/h"], ["--", "-p", "hi"], ["--", "--json"]),
+    *(["--model", "sonnet"], ["-p", "hi"], ["--dangerously-skip-permissions"], ["--bogus=1"]),
 )
 
 
@@ -134,7 +136,8 @@ def test_the_fast_path_accepts_only_argv_the_typer_app_parses_to_the_same_comman
         ["cf", "--json", "--limit", "many", "x"],
         ["cr", "a", "b"],
         ["cr", "--timeout", "soon"],
-        ["--json", "cr", "--bogus"],
+        ["--json", "cr", "--bogus", "x"],
+        ["cr", "-c"],
         ["cf", "--json"],
     ],
 )

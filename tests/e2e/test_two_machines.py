@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -33,6 +32,7 @@ from tests.e2e.cr_support import (
     session_bytes,
 )
 from tests.support.cluster import wait_until
+from tests.support.terminal import answer_on_a_terminal
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -287,34 +287,4 @@ def _answer_on_a_terminal(
     argv: list[str], *, cwd: Path, env: dict[str, str], answer: str
 ) -> tuple[str, subprocess.CompletedProcess[bytes]]:
     """Run ``argv`` with stdin and stderr on a pseudo-terminal; answer its y/N question."""
-    import pty
-    import select
-
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdin=follower, stdout=subprocess.PIPE, stderr=follower
-    )
-    os.close(follower)
-    seen = b""
-    deadline = time.monotonic() + 150
-    try:
-        while proc.poll() is None or select.select([leader], [], [], 0)[0]:
-            assert time.monotonic() < deadline, seen.decode(errors="replace")
-            ready, _, _ = select.select([leader], [], [], 0.2)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            seen += chunk
-            if b"[y/N]" in seen and answer:
-                os.write(leader, f"{answer}\n".encode())
-                answer = ""
-        out, _ = proc.communicate(timeout=120)
-    finally:
-        os.close(leader)
-        if proc.poll() is None:
-            proc.kill()
-    text = seen.decode(errors="replace")
-    return text, subprocess.CompletedProcess(argv, proc.returncode, out, b"")
+    return answer_on_a_terminal(argv, cwd=cwd, env=env, answer=answer or None)

@@ -50,7 +50,7 @@ class UI:
         self.warnings.append(message)
 
     def info(self, message: str) -> None: ...
-    def confirm(self, question: str) -> bool:
+    def confirm(self, question: str, *, default: bool = False) -> bool:
         return False
 
     @property

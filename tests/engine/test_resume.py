@@ -91,7 +91,7 @@ class FakeUI:
     def info(self, message: str) -> None:
         self.infos.append(message)
 
-    def confirm(self, question: str) -> bool:
+    def confirm(self, question: str, *, default: bool = False) -> bool:
         self.questions.append(question)
         return self.answer
 

@@ -55,10 +55,12 @@ def test_uninstall_without_a_block_changes_nothing(tmp_path: Path) -> None:
     assert not uninstall("bash", tmp_path).changed
 
 
-def test_install_prefers_bash_aliases_when_it_exists(tmp_path: Path) -> None:
+def test_install_uses_bashrc_even_when_bash_aliases_exists(tmp_path: Path) -> None:
+    # ~/.bashrc may define an old alias after sourcing ~/.bash_aliases: the end of ~/.bashrc
+    # is where roam's functions run last (tests/cli/test_shell_habits.py, in a real bash)
     (tmp_path / ".bash_aliases").write_text("", encoding="utf-8")
     (tmp_path / ".bashrc").write_text(_USER_RC, encoding="utf-8")
-    assert install("bash", tmp_path).path == tmp_path / ".bash_aliases"
+    assert install("bash", tmp_path).path == tmp_path / ".bashrc"
 
 
 def test_fish_gets_its_own_file_that_uninstall_removes(tmp_path: Path) -> None:

@@ -99,7 +99,7 @@ def run_fast_cf(options: dict[str, Any]) -> int:
 @dataclass(frozen=True, slots=True)
 class FastCr:
     """``[--json] [-v] [--claude-dir D] cr [SESSION] [-f] [--offline] [--timeout S] [--no-lease]
-    [--syncthing-home H] [-- CLAUDE ARGS]``."""
+    [--syncthing-home H] [CLAUDE OPTIONS] [-- CLAUDE ARGS]``."""
 
     json: bool = False
     verbose: int = 0  # how many -v, as the typer app counts them
@@ -124,13 +124,15 @@ def parse_fast_cr(argv: list[str]) -> FastCr | None:
     parses it, explains it or refuses it exactly as before.
     """
     fields: dict[str, Any] = {}
+    split = _claude_split(argv)
+    if split is None:
+        return None
+    argv, fields["claude_args"] = split
     items = iter(argv)
     seen_cr = False
     for arg in items:
         name, eq, inline = arg.partition("=")
-        if seen_cr and arg == "--":
-            fields["claude_args"] = tuple(items)
-        elif not seen_cr and arg == "--json" and not eq:
+        if not seen_cr and arg == "--json" and not eq:
             fields["json"] = True
         elif not seen_cr and arg in ("--verbose", "-v") and not eq:
             fields["verbose"] = fields.get("verbose", 0) + 1
@@ -165,6 +167,31 @@ def parse_fast_cr(argv: list[str]) -> FastCr | None:
     return FastCr(**fields) if seen_cr else None
 
 
+#: ``cr``'s own options and whether each takes a value (cli.resume.cr; the parity test
+#: tests/cli/test_fast_parity.py holds the two to the same).
+_CR_OPTIONS: Final = {
+    **{"--force": False, "-f": False, "--offline": False, "--no-lease": False, "--help": False},
+    **{"--timeout": True, "--syncthing-home": True},
+}
+
+
+def _claude_split(argv: list[str]) -> tuple[list[str], tuple[str, ...]] | None:
+    """``argv`` without claude's options (cli.claude_args) after ``cr``, and those options;
+    None when that split refuses the line (the full app then says why)."""
+    from session_roam.cli.claude_args import ClaudeArgsError, split_claude_args
+
+    index = 0
+    while index < len(argv) and argv[index] != "cr":
+        index += 2 if argv[index] == "--claude-dir" else 1
+    if index >= len(argv):
+        return list(argv), ()
+    try:
+        split = split_claude_args(argv[index + 1 :], _CR_OPTIONS, "cr", "SESSION")
+    except ClaudeArgsError:
+        return None
+    return [*argv[: index + 1], *split.roam], split.claude
+
+
 class _LazyTerminalUI:
     """``cli.resume.TerminalUI``, imported (with typer and rich) only once there is something
     to show: an uneventful ``roam cr`` prints nothing before claude starts."""
@@ -185,8 +212,8 @@ class _LazyTerminalUI:
     def info(self, message: str) -> None:
         self._real().info(message)
 
-    def confirm(self, question: str) -> bool:
-        return self._real().confirm(question)
+    def confirm(self, question: str, *, default: bool = False) -> bool:
+        return self._real().confirm(question, default=default)
 
     @property
     def interactive(self) -> bool:

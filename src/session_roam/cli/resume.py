@@ -11,7 +11,9 @@ import typer
 import typer.core
 from rich.status import Status
 from rich.text import Text
+from typer._click.exceptions import UsageError  # typer vendors click; no public name
 
+from session_roam.cli.claude_args import ClaudeArgsError, split_claude_args
 from session_roam.cli.context import SYNC_TIMEOUT_S, settings_of
 from session_roam.cli.launched import exit_code_after_claude
 from session_roam.cli.options import NoLease, SyncthingHome
@@ -24,19 +26,27 @@ _CLAUDE_ARGS: Final = "roam.claude_args"
 
 
 class ClaudeArgsCommand(typer.core.TyperCommand):
-    """Everything after the first ``--`` goes to claude untouched, never to roam's parser.
-
-    Click would otherwise hand ``roam cr -- -p hi`` to the SESSION argument as ``-p``.
+    """claude's options go to claude: everything after the first ``--`` untouched, and any
+    option of claude's written before it (``roam cr --model sonnet``, the bash version's form;
+    see ``cli.claude_args``). Click would otherwise refuse them, or hand ``roam cr -- -p hi``
+    to the SESSION argument as ``-p``.
     """
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if "--" in args:
-            cut = args.index("--")
-            ctx.meta[_CLAUDE_ARGS] = tuple(args[cut + 1 :])
-            args = args[:cut]
-        else:
-            ctx.meta[_CLAUDE_ARGS] = ()
-        result: list[str] = super().parse_args(ctx, args)
+        options: dict[str, bool] = {}
+        positional: str | None = None
+        for param in self.get_params(ctx):
+            if isinstance(param, typer.core.TyperOption):
+                for name in (*param.opts, *param.secondary_opts):
+                    options[name] = not param.is_flag
+            elif param.name:
+                positional = param.name.upper()
+        try:
+            split = split_claude_args(args, options, ctx.info_name or "cr", positional)
+        except ClaudeArgsError as error:
+            raise UsageError(str(error), ctx) from None
+        ctx.meta[_CLAUDE_ARGS] = split.claude
+        result: list[str] = super().parse_args(ctx, split.roam)
         return result
 
 
@@ -64,16 +74,18 @@ class TerminalUI:
         self._settle()
         self._err.print(message, markup=False)
 
-    def confirm(self, question: str) -> bool:
+    def confirm(self, question: str, *, default: bool = False) -> bool:
         self._settle()
         if not self.interactive:
             return False
+        choices = "[Y/n]" if default else "[y/N]"
         try:
             # markup=False: rich would take "[y/N]" (and any [..] in the question) for a style.
-            answer = self._err.input(f"{question} [y/N] ", markup=False)
+            answer = self._err.input(f"{plain(question)} {choices} ", markup=False)
         except EOFError:
             return False
-        return answer.strip().lower() in {"y", "yes"}
+        reply = answer.strip().lower()
+        return default if not reply else reply in {"y", "yes"}
 
     def waiting(self, message: str) -> None:
         if self._err.is_terminal:
@@ -132,10 +144,13 @@ def cr(
     writer's last turn, merges conflict copies, and warns about stale sessions. The lease is
     released when claude exits, however it exits. If this machine's Syncthing is set up but not
     running, roam starts it; if the lease still cannot be had, roam refuses (`--no-lease` goes
-    on without it). Arguments after `--` go to claude. Examples:
+    on without it). Where no machine has a session of this directory yet, starts a new
+    conversation, as `claude -c` does. claude's options (`--model sonnet`) and everything
+    after `--` go to claude. Examples:
 
         roam cr
         roam cr shared-notes
+        roam cr --model sonnet
         roam cr 3f2a -- -p "summarise where we are"
     """
     options = launch_options(

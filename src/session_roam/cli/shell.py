@@ -10,8 +10,8 @@ from typer._completion_shared import get_completion_script  # typer's own public
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.options import JsonFlag
-from session_roam.cli.output import console, emit_json
-from session_roam.engine.setup import SHORTCUTS, ShellChange, detect_shell
+from session_roam.cli.output import console, emit_json, err_console
+from session_roam.engine.setup import SHORTCUTS, ShellChange, ShortcutFound, detect_shell
 from session_roam.engine.setup import install_shortcuts as install
 from session_roam.engine.setup import uninstall_shortcuts as uninstall
 
@@ -29,21 +29,65 @@ _ShellOption = Annotated[
 ]
 
 
+def _old(old: ShortcutFound) -> dict[str, object]:
+    return {"path": str(old.path), "line": old.line, "name": old.name, "text": old.text}
+
+
 def _report(change: ShellChange, as_json: bool, done: str, already: str) -> None:
     if as_json:
-        emit_json({"shell": change.shell, "path": str(change.path), "changed": change.changed})
+        emit_json(
+            {
+                "shell": change.shell,
+                "path": str(change.path),
+                "changed": change.changed,
+                "disabled": [_old(old) for old in change.disabled],
+                "kept": [_old(old) for old in change.kept],
+                "backups": [str(path) for path in change.backups],
+                "restored": [str(path) for path in change.restored],
+                "also": [str(path) for path in change.also],
+            }
+        )
         return
-    console().print(f"{done if change.changed else already} {change.path}", markup=False)
+    out = console()
+    out.print(f"{done if change.changed else already} {change.path}", markup=False)
+    for old in change.disabled:
+        out.print(f"Turned off the old {old.name}: {old.path}:{old.line}: {old.text}", markup=False)
+    if change.backups:
+        out.print(f"Backups: {', '.join(map(str, change.backups))}", markup=False)
+    for path in change.restored:
+        out.print(f"Turned the old shortcuts back on in {path}", markup=False)
+    for path in change.also:
+        out.print(f"Removed roam's lines from {path}", markup=False)
+    for old in change.kept:
+        err_console().print(
+            f"WARNING: {old.path}:{old.line} still defines {old.name} ({old.text}); "
+            f"it may run instead of roam's {old.name} (--keep-aliases).",
+            markup=False,
+            style="bold red",
+        )
 
 
 @shell_app.command("install")
 def install_command(
-    ctx: typer.Context, shell: _ShellOption = None, json_output: JsonFlag = False
+    ctx: typer.Context,
+    shell: _ShellOption = None,
+    keep_aliases: Annotated[
+        bool,
+        typer.Option(
+            "--keep-aliases",
+            help="Leave old definitions of cr, cn, ... (the bash version's) as they are; "
+            "roam warns about each one instead of commenting it out.",
+        ),
+    ] = False,
+    json_output: JsonFlag = False,
 ) -> None:
-    """Add the shortcuts (and tab completion for roam) to your shell's rc file.
+    """Add the shortcuts (and tab completion for roam) at the end of your shell's rc file.
 
-    Installing again changes nothing; each shortcut runs `roam <same name>`, so new and forked
-    sessions go through the lease too. Open a new shell (or source the file) afterwards.
+    Old definitions of the same names (the bash version's `alias cr='sleep 2 && claude -c'`)
+    in any rc file roam knows are commented out behind a marker line, each file backed up
+    first, and listed; `roam shell uninstall` turns them back on. Installing again changes
+    nothing; each shortcut runs `roam <same name>`, so new and forked sessions go through the
+    lease too. Open a new shell (or source the file) afterwards.
 
         roam shell install
         roam shell install --shell zsh
@@ -52,7 +96,7 @@ def install_command(
     completion = get_completion_script(
         prog_name="roam", complete_var="_ROAM_COMPLETE", shell=chosen
     )
-    change = install(chosen, Path.home(), completion)
+    change = install(chosen, Path.home(), completion, keep_aliases=keep_aliases)
     as_json = settings_of(ctx).wants_json(json_output)
     _report(change, as_json, "Added the shortcuts to", "The shortcuts are already in")
     if change.changed and not as_json:
@@ -66,9 +110,10 @@ def install_command(
 def uninstall_command(
     ctx: typer.Context, shell: _ShellOption = None, json_output: JsonFlag = False
 ) -> None:
-    """Remove the shortcuts block; the rest of the rc file is left byte for byte.
+    """Remove the shortcuts block and roam's completion line, and turn back on the old
+    shortcuts install turned off; the rest of each rc file is left byte for byte.
 
-    roam shell uninstall
+        roam shell uninstall
     """
     change = uninstall(detect_shell(shell), Path.home())
     _report(

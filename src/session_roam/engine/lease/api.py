@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.paths import validate_session_id
 from session_roam.engine.lease.granted import RELEASE_WAIT_S, Lease, now_iso
-from session_roam.engine.lease.handover import bytes_missing, handover_notes, holder_label, when
+from session_roam.engine.lease.handover import (
+    bytes_missing,
+    dead_holder_notes,
+    handover_notes,
+    holder_label,
+    when,
+)
 from session_roam.engine.lease.model import (
     Claim,
     ClaimState,
@@ -224,6 +230,7 @@ def _acquire(
     try:
         quorum = engine.quorum(force=force, session=session)
         notes = _check_provisional(engine, session, quorum, session_file)
+        notes = (*dead_holder_notes(engine.views(session)), *notes)  # the old cr said so too
         result = engine.run(
             acquire_flow(_base_claim(engine, session, ttl_s, quorum.forced), absent=quorum.absent),
             session=session,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from session_roam.engine.lease.model import ClaimView, ReleaseStamp
     from session_roam.engine.lease.rule import Provisional
 
-__all__ = ["bytes_missing", "handover_notes", "holder_label", "when"]
+__all__ = ["bytes_missing", "dead_holder_notes", "handover_notes", "holder_label", "when"]
 
 
 def holder_label(view: ClaimView) -> str:
@@ -74,4 +74,23 @@ def handover_notes(
         for p in peers
         if p.device_id in absent and p.device_id not in said
     ]
+    return tuple(notes)
+
+
+def dead_holder_notes(views: Sequence[ClaimView]) -> tuple[str, ...]:
+    """One line per claim an acquisition is about to clear because its holder is gone (a
+    ``kill -9``, a crash): which machine held it, since when, and why it no longer counts."""
+    notes: list[str] = []
+    for view in views:
+        claim = view.claim
+        if claim is None or not claim.active or view.superseded_by is not None:
+            continue
+        if view.local_dead:
+            why = "its roam process on this machine is gone"
+        elif view.expired:
+            why = f"it was not renewed for {view.age_s:.0f} s, so its process is gone"
+        else:
+            continue
+        pid = f", pid {claim.pid}" if claim.pid else ""
+        notes.append(f"Cleared the lease {holder_label(view)}{pid} held{_at(view)}: {why}.")
     return tuple(notes)

@@ -12,9 +12,9 @@ from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
     from session_roam.engine.resume.awareness import cluster_state
-    from session_roam.engine.resume.coordinate import CrOptions, run_cr
+    from session_roam.engine.resume.coordinate import CrOptions
     from session_roam.engine.resume.coordinator import acquire_lease
-    from session_roam.engine.resume.newsession import run_fork, run_new
+    from session_roam.engine.resume.newsession import run_cr, run_fork, run_new
     from session_roam.engine.resume.safe import ResumeOutcome, ResumeUI, Terminated
 
 __all__ = [
@@ -33,9 +33,9 @@ __getattr__ = lazy_face(
     __name__,
     {
         "awareness": ("cluster_state",),
-        "coordinate": ("CrOptions", "run_cr"),
+        "coordinate": ("CrOptions",),
         "coordinator": ("acquire_lease",),
-        "newsession": ("run_fork", "run_new"),
+        "newsession": ("run_cr", "run_fork", "run_new"),
         "safe": ("ResumeOutcome", "ResumeUI", "Terminated"),
     },
 )

@@ -7,12 +7,18 @@ the cluster's state of the folder (``engine.awareness``) and only then picks; fo
 asked for by id, prefix or name that is not here, it waits the same way instead of failing at
 once. When no other machine can be reached within the bound, it says so and what it would
 resume from this machine's files, and goes ahead only with ``--offline``.
+
+With no session of this directory anywhere (once the cluster confirms it, or when this machine
+does not sync), ``roam cr`` starts a new conversation, as ``claude -c`` did: it is given ``new``,
+which makes the new session to start; with nobody reachable to confirm it, it says so and
+starts one too.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from session_roam.engine.sessions.pick import NoSessionHere
 from session_roam.errors import PeerUnreachable, SessionNotFound, SyncTimeout
 
 if TYPE_CHECKING:
@@ -46,6 +52,25 @@ def _local(pick: Callable[[], PickedSession]) -> PickedSession | None:
         return None
 
 
+_NEW = "starting a new conversation, as `claude -c` does when there is none."
+
+
+def _or_new(
+    pick: Callable[[], PickedSession],
+    new: Callable[[], PickedSession] | None,
+    ui: ResumeUI,
+    notice: str,
+) -> PickedSession:
+    """``pick()``, or when this directory has no session, ``new()`` with ``notice`` said."""
+    try:
+        return pick()
+    except NoSessionHere:
+        if new is None:
+            raise
+    ui.info(notice)
+    return new()
+
+
 def _here(local: PickedSession | None, query: str | None) -> str:
     """What roam would resume from this machine's files alone, in a sentence or two."""
 
@@ -71,21 +96,36 @@ def choose_session(
     timeout_s: float,
     ui: ResumeUI,
     offline_hint: str = _OFFLINE_HINT,
+    new: Callable[[], PickedSession] | None = None,
 ) -> PickedSession:
     """``pick()`` once this machine knows what the cluster has; refuse, naming what is here,
-    when it cannot know (PeerUnreachable when no machine answered, SyncTimeout otherwise)."""
+    when it cannot know (PeerUnreachable when no machine answered, SyncTimeout otherwise).
+
+    ``new`` (``roam cr``): the new session to start, with a notice, when no machine has a
+    session of this directory, or none can be reached to ask (then a warning).
+    """
     if cluster is None or force:
-        return pick()
+        why = (
+            "the other machines were not asked (--force)" if force else "this machine does not sync"
+        )
+        return _or_new(pick, new, ui, f"No session of this directory here ({why}): {_NEW}")
     if query:
         local = _local(pick)
         if local is not None:  # known here: lease and release stamp bring its newest bytes
             return local
     seen = cluster.await_cluster(scope, timeout_s=timeout_s, on_wait=ui.waiting)
     if seen.complete:
-        return pick()
+        return _or_new(pick, new, ui, f"No machine has a session of this directory yet: {_NEW}")
     local = _local(pick)
     if not seen.indexed:
         missing = seen.missing()
+        if local is None and query is None and new is not None:
+            ui.warn(
+                f"No other machine could be reached ({missing}), so roam cannot tell whether "
+                "one of them has a session of this directory: starting a new conversation here."
+            )
+            cluster.go_offline()
+            return new()
         if offline and local is not None:
             ui.warn(
                 f"No other machine could be reached ({missing}): resuming {local.session_id} "

@@ -32,9 +32,15 @@ from session_roam.engine.lease.model import resolve_steals
 from session_roam.engine.resume.awareness import scope_for
 from session_roam.engine.resume.choose import choose_session
 from session_roam.engine.resume.coordinator import SyncthingCoordinator, merge_pending
-from session_roam.engine.resume.safe import NO_SYNC_WARNING, ResumeOutcome, Resumer, ResumeRequest
+from session_roam.engine.resume.safe import (
+    NO_SYNC_WARNING,
+    ResumeOutcome,
+    Resumer,
+    ResumeRequest,
+    StartNewInstead,
+)
 from session_roam.engine.sessions.journal import Journal
-from session_roam.engine.sessions.pick import PickedSession, pick_session
+from session_roam.engine.sessions.pick import PickedSession, new_session, pick_session
 from session_roam.engine.syncthing.syncready import NO_LEASE_HINT, sync_here
 from session_roam.errors import (
     RoamError,
@@ -43,9 +49,14 @@ from session_roam.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from session_roam.engine.resume.safe import ResumeUI
+
+    #: Starts a new conversation instead (``engine.newsession.run_fresh``), for ``run_cr``.
+    Fresh = Callable[
+        ["CrOptions", ResumeUI, SyncthingCoordinator | None, PickedSession], ResumeOutcome
+    ]
 
 __all__ = [
     "NO_LEASE_WARNING",
@@ -188,8 +199,11 @@ def _known_elsewhere(query: str | None, claude_dir: Path | None) -> str | None:
     )
 
 
-def run_cr(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
-    """Pick the session, then check, lease, wait, merge, run claude and release (engine.resume)."""
+def run_cr(options: CrOptions, ui: ResumeUI, fresh: Fresh | None = None) -> ResumeOutcome:
+    """Pick the session, then check, lease, wait, merge, run claude and release (engine.resume).
+
+    ``fresh`` starts a new conversation where this directory has no session on any machine,
+    and when the person says no to a stale one (without it, those refuse as before)."""
     config = claude_config_dir(options.claude_dir)
     project = project_dir_for(options.cwd, config)
     coordinator = coordinator_for(options)
@@ -214,7 +228,12 @@ def run_cr(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
         offline=options.offline,
         timeout_s=options.sync_timeout_s,
         ui=ui,
+        new=(lambda: new_session(project)) if fresh and options.query is None else None,
     )
+    if fresh is not None and session.chosen_by == "new":
+        return fresh(options, ui, coordinator, session)
+    for note in session.agents_next:
+        ui.info(note)
     claude = find_claude()
 
     def launch(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:
@@ -237,5 +256,12 @@ def run_cr(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
         agent_namespaces=agent_namespaces(),
         sync_timeout_s=options.sync_timeout_s,
         local_warning=local_warning(options),
+        ask_stale=fresh is not None,
     )
-    return resumer.run(session, request)
+    try:
+        return resumer.run(session, request)
+    except StartNewInstead:
+        if fresh is None:
+            raise
+        ui.info(f"Left {session.session_id} as it was; starting a new conversation.")
+        return fresh(options, ui, coordinator, new_session(project))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from typing import TYPE_CHECKING, Final
 
 from session_roam.errors import InvalidInput, SessionNotFound
@@ -37,7 +36,9 @@ if TYPE_CHECKING:
 __all__ = [
     "fork_argv_args",
     "newest_local_session",
+    "run_cr",
     "run_fork",
+    "run_fresh",
     "run_new",
     "validate_session_name",
 ]
@@ -66,12 +67,13 @@ def fork_argv_args(extra: Sequence[str]) -> tuple[str, ...]:
 
 
 def _named_launch(
-    name: str, launch: Callable[[Sequence[str], Mapping[str, str]], ChildExit]
+    name: str | None, launch: Callable[[Sequence[str], Mapping[str, str]], ChildExit]
 ) -> Callable[[Sequence[str], Mapping[str, str]], ChildExit]:
     def run(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:
         # Resumer hands over [claude, "-r", ID, *ARGS]; a new session is "--session-id ID".
         binary, _flag, session_id, *rest = argv
-        return launch([binary, "--session-id", session_id, "-n", name, *rest], env)
+        named = ("-n", name) if name is not None else ()
+        return launch([binary, "--session-id", session_id, *named, *rest], env)
 
     return run
 
@@ -115,7 +117,10 @@ def _run(
     merge: bool,
     name: str | None = None,
     coordinator: SyncthingCoordinator | None = None,
+    opened: bool = False,
 ) -> ResumeOutcome:
+    """One launch through ``Resumer`` (a ``new_session`` is started with ``--session-id``);
+    ``opened``: ``coordinator`` is the one to use, even None (no second look for Syncthing)."""
     from session_roam.engine.claude.launch import find_claude, run_child
     from session_roam.engine.deletions.archive import archive_before_launch
     from session_roam.engine.resume.coordinate import (
@@ -131,14 +136,15 @@ def _run(
         archive_before_launch(session.project_dir.parent)  # claude's clean-up runs as it starts
         return run_child(argv, env={**os.environ, **env}, cwd=options.cwd)
 
-    if coordinator is None:
+    new = session.chosen_by == "new"
+    if coordinator is None and not opened:
         coordinator = coordinator_for(options)
     resumer = Resumer(
         coordinator=coordinator,
         journal=Journal(),
         ui=ui,
         merge_conflicts=merge_pending if merge else (lambda _session: 0),
-        launch=launch if name is None else _named_launch(name, launch),
+        launch=_named_launch(name, launch) if new else launch,
     )
     request = ResumeRequest(
         project_dir=session.project_dir,
@@ -146,7 +152,7 @@ def _run(
         query=session.session_id,
         force=options.force,
         claude_args=claude_args,
-        agent_namespaces=agent_namespaces() if name is None else (),
+        agent_namespaces=() if new else agent_namespaces(),
         sync_timeout_s=options.sync_timeout_s,
         local_warning=local_warning(options),
     )
@@ -156,15 +162,36 @@ def _run(
 def run_new(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
     """``roam cn NAME``: a new named session, leased under an id roam picked."""
     from session_roam.engine.core.paths import claude_config_dir, project_dir_for
-    from session_roam.engine.sessions.pick import PickedSession
+    from session_roam.engine.sessions.pick import new_session
 
     name = validate_session_name(options.query or "")
-    session_id = str(uuid.uuid4())
     project = project_dir_for(options.cwd, claude_config_dir(options.claude_dir))
     # No title on the picked session: the agent check is for resuming someone else's session,
     # and a session being created is nobody else's yet.
-    session = PickedSession(session_id, project / f"{session_id}.jsonl", None, "new")
+    session = new_session(project)
     return _run(session, options, ui, claude_args=options.claude_args, merge=False, name=name)
+
+
+def run_fresh(
+    options: CrOptions,
+    ui: ResumeUI,
+    coordinator: SyncthingCoordinator | None,
+    session: PickedSession,
+) -> ResumeOutcome:
+    """``roam cr`` where no session exists yet (``session`` is ``pick.new_session``'s): a new
+    conversation, leased first, as the bash version's ``claude -c`` started one."""
+    args = options.claude_args  # the coordinator is engine.coordinate's (None: no sync here)
+    return _run(
+        session, options, ui, claude_args=args, merge=False, coordinator=coordinator, opened=True
+    )
+
+
+def run_cr(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
+    """``roam cr``: ``engine.coordinate.run_cr`` that starts a new conversation where there is
+    none yet, or when the person says no to a stale one, as the bash version's ``cr`` did."""
+    from session_roam.engine.resume.coordinate import run_cr as resume
+
+    return resume(options, ui, fresh=run_fresh)
 
 
 def run_fork(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:

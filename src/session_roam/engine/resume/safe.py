@@ -52,6 +52,7 @@ __all__ = [
     "ResumeRequest",
     "ResumeUI",
     "Resumer",
+    "StartNewInstead",
     "Terminated",
     "claude_argv",
     "session_cwd",
@@ -72,6 +73,11 @@ class Terminated(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+
+
+class StartNewInstead(Exception):
+    """The person answered the stale question with "no": start a new conversation instead
+    (the lease of the stale session is released first, untouched)."""
 
 
 class HeldLease(Protocol):
@@ -111,8 +117,9 @@ class ConflictMerger(Protocol):
 class ResumeUI(Protocol):
     def warn(self, message: str) -> None: ...
     def info(self, message: str) -> None: ...
-    def confirm(self, question: str) -> bool:
-        """Ask y/N; False when nobody can answer (not a terminal)."""
+    def confirm(self, question: str, *, default: bool = False) -> bool:
+        """Ask ``[y/N]`` (``[Y/n]`` when ``default``); False when nobody can answer (not a
+        terminal)."""
         ...
 
     @property
@@ -143,6 +150,8 @@ class ResumeRequest:
     stale_after_s: float = STALE_AFTER_S
     #: Said when there is no coordinator: why this launch goes on without a lease.
     local_warning: str = NO_SYNC_WARNING
+    #: ``roam cr``: on a terminal a stale newest session is a question (``StartNewInstead``).
+    ask_stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +234,8 @@ class Resumer:
 
     # -- checks ----------------------------------------------------------------------------
     def _agent_reason(self, session: PickedSession, request: ResumeRequest) -> str | None:
+        if session.agent is not None:  # engine.agentmark: a name, or a marker (bash version's)
+            return session.agent
         if session.title is not None and session.title.startswith(AGENT_PREFIX):
             return f"it is named {session.title!r}"
         cwd = session_cwd(session.path)
@@ -257,13 +268,32 @@ class Resumer:
             newer = self._coordinator.newer_elsewhere(session)
             if newer is not None:
                 warnings.append(newer)
+        stale = self._stale(session, request)
+        if stale is not None:
+            warnings.append(stale)
+        return warnings
+
+    def _stale(self, session: PickedSession, request: ResumeRequest) -> str | None:
         with suppress(OSError):
             age = self._clock() - session.path.stat().st_mtime
             if age > request.stale_after_s:
                 days, rest = divmod(int(age), 86400)
-                warnings.append(
-                    f"Session {session.session_id} was last written {days}d {rest // 3600}h ago."
-                )
+                return f"Session {session.session_id} was last written {days}d {rest // 3600}h ago."
+        return None
+
+    def _warn(self, session: PickedSession, request: ResumeRequest, force: bool) -> list[str]:
+        """Say the staleness warnings. On a terminal a session over a day old is a question
+        instead, the bash version's: resume it, or start a new one (``StartNewInstead``)?"""
+        warnings = self._staleness(session, request)
+        ask = request.ask_stale and not force and session.chosen_by == "newest"
+        ask = ask and self._ui.interactive
+        stale = self._stale(session, request) if ask else None
+        for warning in warnings:
+            if warning != stale:
+                self._ui.warn(warning)
+        question = f"{stale} Resume it (n: start a new conversation instead)?"
+        if stale is not None and not self._ui.confirm(question, default=True):
+            raise StartNewInstead(session.session_id)
         return warnings
 
     def _acquire(
@@ -330,9 +360,7 @@ class Resumer:
                 merged = self._merge(session)
                 if merged:
                     self._ui.info(f"Merged {merged} conflict copies of {session.session_id}.")
-                warnings = self._staleness(session, request)
-                for warning in warnings:
-                    self._ui.warn(warning)
+                warnings = self._warn(session, request, force)
                 self._journal.record(session.path, "launch", session_id=session.session_id)
                 self._journal.note(
                     session.session_id,

@@ -11,19 +11,21 @@ in Claude Code). Anything unknown or ambiguous is refused with the candidates li
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.bounded import iter_file_lines, load_record
 from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
 from session_roam.engine.core.store import SessionFiles, list_all_sessions, list_sessions
+from session_roam.engine.sessions.agentmark import agent_mark, agent_markers
 from session_roam.errors import SessionNotFound
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
-__all__ = ["PickedSession", "custom_title", "pick_session"]
+__all__ = ["NoSessionHere", "PickedSession", "custom_title", "new_session", "pick_session"]
 
 _FULL_ID_RE: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -33,6 +35,11 @@ _MAX_LISTED: Final = 8
 _CONVERSATION_TYPES: Final = frozenset({"user", "assistant"})
 
 
+class NoSessionHere(SessionNotFound):
+    """This directory has no session on this machine (``roam cr`` then asks the cluster, and
+    starts a new conversation when no machine has one, as ``claude -c`` does)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PickedSession:
     """A session file that exists, and how it was chosen (for messages and the journal)."""
@@ -40,11 +47,22 @@ class PickedSession:
     session_id: str
     path: Path
     title: str | None
-    chosen_by: str  # "newest", "id", "prefix" or "title"
+    chosen_by: str  # "newest", "id", "prefix", "title" or "new"
+    #: Why it is an agent's session (``engine.agentmark``), when the newest pick knows it.
+    agent: str | None = None
+    #: The newer agent sessions the newest pick passed over for this person's one, in a line.
+    agents_next: tuple[str, ...] = ()
 
     @property
     def project_dir(self) -> Path:
         return self.path.parent
+
+
+def new_session(project_dir: Path) -> PickedSession:
+    """A session that does not exist yet, under an id roam picks (``claude --session-id``), so
+    that its lease can be taken before claude writes a byte."""
+    session_id = str(uuid.uuid4())
+    return PickedSession(session_id, project_dir / f"{session_id}.jsonl", None, "new")
 
 
 def _title_from_rows(lines: Iterable[bytes]) -> str | None:
@@ -103,16 +121,35 @@ def _main_files(sessions: Iterable[SessionFiles]) -> list[tuple[str, Path]]:
     return [(session.session_id, session.main) for session in sessions if session.main_exists]
 
 
-def _newest(project_dir: Path) -> PickedSession:
+def _newest(project_dir: Path, markers: tuple[str, ...]) -> PickedSession:
+    """What ``claude -c`` would pick, passing over agents' sessions (``engine.agentmark``) for
+    the newest person's one; only agents' sessions: the newest of them, marked as such."""
     candidates = sorted(
         _main_files(list_sessions(project_dir)), key=lambda item: _mtime(item[1]), reverse=True
     )
+    agents: list[PickedSession] = []
     for session_id, path in candidates:
-        if _has_conversation(path):
-            return PickedSession(session_id, path, custom_title(path), "newest")
-    raise SessionNotFound(
+        if not _has_conversation(path):
+            continue
+        title = custom_title(path)
+        why = agent_mark(path, title, markers)
+        if why is None:
+            notes = tuple(_agent_next(agent) for agent in agents[:_MAX_LISTED])
+            return PickedSession(session_id, path, title, "newest", agents_next=notes)
+        agents.append(PickedSession(session_id, path, title, "newest", agent=why))
+    if agents:
+        return agents[0]
+    raise NoSessionHere(
         f"No session here yet (nothing in {project_dir}).",
         hint="Start one with `claude` or `roam cn NAME`.",
+    )
+
+
+def _agent_next(agent: PickedSession) -> str:
+    title = f" ({agent.title})" if agent.title else ""
+    return (
+        f"An agent's session is next to it, newer: {agent.session_id}{title} ({agent.agent}); "
+        f"`roam cr {agent.session_id}` resumes that one."
     )
 
 
@@ -137,16 +174,23 @@ def _matching(query: str, files: Sequence[tuple[str, Path]]) -> tuple[list[tuple
     return [], "title"
 
 
-def pick_session(project_dir: Path, projects_root: Path, query: str | None = None) -> PickedSession:
+def pick_session(
+    project_dir: Path,
+    projects_root: Path,
+    query: str | None = None,
+    markers: tuple[str, ...] | None = None,
+) -> PickedSession:
     """The session to resume from ``project_dir`` (the cwd's project folder).
 
     ``query`` is a full id, a unique id prefix (at least 4 characters) or a custom title. Matches
     in the cwd's project folder come first; only when there are none there is every project
     folder under ``projects_root`` searched (``claude -r`` resumes a session wherever it lies).
     Raises SessionNotFound naming the candidates when nothing or more than one session matches.
+    Without ``query``, agents' sessions are passed over for a person's (``markers``: the
+    agent markers, default roam's config).
     """
     if query is None or not query.strip():
-        return _newest(project_dir)
+        return _newest(project_dir, agent_markers() if markers is None else markers)
     query = query.strip()
     local = _main_files(list_sessions(project_dir))
     matches, how = _matching(query, local)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         SHORTCUTS,
         ShellChange,
         detect_shell,
+        uninstall_shell,
     )
     from session_roam.engine.setup.shell import (
         install as install_shortcuts,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from session_roam.engine.setup.shell import (
         uninstall as uninstall_shortcuts,
     )
+    from session_roam.engine.setup.shell_aliases import ShortcutFound
     from session_roam.engine.setup.uninstall import (
         UninstallRequest,
         UninstallResult,
@@ -47,6 +49,7 @@ __all__ = [
     "SetupRequest",
     "SetupResult",
     "ShellChange",
+    "ShortcutFound",
     "ToolCheck",
     "ToolChecks",
     "UninstallRequest",
@@ -60,6 +63,7 @@ __all__ = [
     "run_setup",
     "run_uninstall",
     "uninstall_service",
+    "uninstall_shell",
     "uninstall_shortcuts",
 ]
 
@@ -73,8 +77,10 @@ __getattr__ = lazy_face(
             "ShellChange",
             "detect_shell",
             "install_shortcuts=install",
+            "uninstall_shell",
             "uninstall_shortcuts=uninstall",
         ),
+        "shell_aliases": ("ShortcutFound",),
         "uninstall": ("UninstallRequest", "UninstallResult", "roam_folder_shared", "run_uninstall"),
         "watch_service": ("ServiceChange", "install_service", "uninstall_service"),
     },

@@ -7,20 +7,32 @@ name is a plain ``roam`` command, which takes the lease. Aliases of the same nam
 ``alias cs=...``) are removed in the shell before the functions are defined, because bash
 expands an alias inside a function definition and would fail to parse it.
 
-bash uses ``~/.bash_aliases`` when it exists (as the seed did), else ``~/.bashrc``; zsh uses
-``~/.zshrc``; fish gets a file of its own in ``~/.config/fish/conf.d``.
+bash uses the end of ``~/.bashrc`` (not ``~/.bash_aliases``, which a Debian ``~/.bashrc``
+sources before its own aliases: an old ``alias cr=...`` there would win); zsh uses the end of
+``~/.zshrc``; fish gets a file of its own in ``~/.config/fish/conf.d``. Install also puts the
+bash version's definitions of the same names out of the way (``shell_aliases``), and
+uninstall brings them back, with the block's completion and typer's own completion line.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final, Literal
 
 from session_roam.engine.core.atomic import atomic_write, make_private_dirs
+from session_roam.engine.setup.shell_aliases import (
+    BEGIN_MARKER,
+    END_MARKER,
+    ShortcutFound,
+    disable_old,
+    find_old,
+    restore_old,
+)
 from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
 __all__ = [
@@ -34,12 +46,11 @@ __all__ = [
     "rc_file",
     "render_block",
     "uninstall",
+    "uninstall_shell",
 ]
 
 Shell = Literal["bash", "zsh", "fish"]
 SHELLS: Final[tuple[Shell, ...]] = ("bash", "zsh", "fish")
-BEGIN_MARKER: Final = "# >>> session-roam shortcuts >>>"
-END_MARKER: Final = "# <<< session-roam shortcuts <<<"
 #: Short name -> roam command. ``cr`` is a function too now: there is no wrapper script to copy.
 SHORTCUTS: Final = {
     "cr": "cr",
@@ -53,11 +64,23 @@ SHORTCUTS: Final = {
 
 @dataclass(frozen=True, slots=True)
 class ShellChange:
-    """What install/uninstall did to which file (``changed`` False: it was already so)."""
+    """What install/uninstall did to which file (``changed`` False: it was already so).
+
+    ``disabled``: the old definitions install commented out (``kept``: found and left on,
+    with --keep-aliases); ``backups``: copies of the files changed for them; ``restored``:
+    the files uninstall turned old definitions back on in; ``also``: other files whose
+    roam lines were removed (a block an older roam put in ``~/.bash_aliases``, typer's
+    completion line).
+    """
 
     shell: Shell
     path: Path
     changed: bool
+    disabled: tuple[ShortcutFound, ...] = ()
+    kept: tuple[ShortcutFound, ...] = ()
+    backups: tuple[Path, ...] = ()
+    restored: tuple[Path, ...] = ()
+    also: tuple[Path, ...] = field(default=())
 
 
 def detect_shell(value: str | None = None) -> Shell:
@@ -74,8 +97,7 @@ def detect_shell(value: str | None = None) -> Shell:
 
 def rc_file(shell: Shell, home: Path) -> Path:
     if shell == "bash":
-        aliases = home / ".bash_aliases"
-        return aliases if aliases.exists() else home / ".bashrc"
+        return home / ".bashrc"
     if shell == "zsh":
         return home / ".zshrc"
     return home / ".config" / "fish" / "conf.d" / "session-roam.fish"
@@ -128,14 +150,57 @@ def _read(path: Path) -> str:
         return ""
 
 
-def install(shell: Shell, home: Path, completion: str = "") -> ShellChange:
-    """Put the block in the rc file (replacing an older block); byte-identical when it is there."""
+def _legacy_files(shell: Shell, home: Path) -> tuple[Path, ...]:
+    """Other files an older roam put the block in, and typer's completion file's line."""
+    return (home / ".bash_aliases",) if shell == "bash" else ()
+
+
+def _typer_completion_line(shell: Shell, home: Path) -> str | None:
+    """The line ``roam --install-completion`` adds to ~/.bashrc (typer's own format)."""
+    if shell != "bash":
+        return None
+    return f"source '{home / '.bash_completions' / 'roam.sh'}'"
+
+
+def _strip(path: Path, line: str | None) -> bool:
+    """Remove roam's block (and ``line``) from ``path``; whether it changed."""
+    text = _read(path)
+    rest, had = _without_block(text)
+    if line is not None and line in rest.splitlines():
+        rest = "".join(kept for kept in rest.splitlines(keepends=True) if kept.strip() != line)
+        had = True
+    if not had:
+        return False
+    if path.name == "session-roam.fish" and not rest.strip():
+        path.unlink()
+    else:
+        atomic_write(path.resolve(), rest.encode("utf-8"))
+    return True
+
+
+def install(
+    shell: Shell, home: Path, completion: str = "", *, keep_aliases: bool = False
+) -> ShellChange:
+    """Put the block at the end of the rc file (replacing an older block, and one an older
+    roam put elsewhere); put old definitions of the same names out of the way unless
+    ``keep_aliases`` (then they are only reported). Byte-identical when all is done already."""
     path = rc_file(shell, home)
+    also = tuple(legacy for legacy in _legacy_files(shell, home) if _strip(legacy, None))
+    found, backups = ([], []) if keep_aliases else disable_old(home)
+    change = ShellChange(
+        shell,
+        path,
+        bool(found or also),
+        disabled=tuple(found),
+        kept=tuple(find_old(home)) if keep_aliases else (),
+        backups=tuple(backups),
+        also=also,
+    )
     text = _read(path)
     block = render_block(shell, completion)
     rest, had = _without_block(text)
     if had and block in text:
-        return ShellChange(shell, path, changed=False)
+        return change
     if shell == "fish":
         new = block
     else:
@@ -143,19 +208,20 @@ def install(shell: Shell, home: Path, completion: str = "") -> ShellChange:
         separator = "" if not rest else ("\n" if rest.endswith("\n") else "\n\n")
         new = rest + separator + block
     make_private_dirs(path.parent)
-    atomic_write(path, new.encode("utf-8"))
-    return ShellChange(shell, path, changed=True)
+    atomic_write(path.resolve() if path.is_symlink() else path, new.encode("utf-8"))
+    return replace(change, changed=True)
 
 
 def uninstall(shell: Shell, home: Path) -> ShellChange:
-    """Remove the block; the rest of the file is left exactly as it was."""
+    """Remove the block (and typer's completion line for roam), and turn the old definitions
+    roam commented out back on; the rest of each file is left exactly as it was."""
     path = rc_file(shell, home)
-    text = _read(path)
-    rest, had = _without_block(text)
-    if not had:
-        return ShellChange(shell, path, changed=False)
-    if shell == "fish" and not rest.strip():
-        path.unlink()
-    else:
-        atomic_write(path, rest.encode("utf-8"))
-    return ShellChange(shell, path, changed=True)
+    changed = _strip(path, _typer_completion_line(shell, home))
+    also = tuple(legacy for legacy in _legacy_files(shell, home) if _strip(legacy, None))
+    restored = tuple(restore_old(home, (shell,)))
+    return ShellChange(shell, path, changed or bool(also or restored), restored=restored, also=also)
+
+
+def uninstall_shell(home: Path, shells: Iterable[Shell] = SHELLS) -> list[ShellChange]:
+    """``roam shell uninstall`` for every shell (what a whole ``roam uninstall`` calls)."""
+    return [uninstall(shell, home) for shell in shells]

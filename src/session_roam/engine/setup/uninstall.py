@@ -153,11 +153,15 @@ def _shell_step(shell: str, request: UninstallRequest) -> Callable[[], Step]:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             text = ""
-        if BEGIN_MARKER not in text:
-            return Step(part, NOTHING, f"no roam shortcuts in {path}")
         if request.dry_run:
+            if BEGIN_MARKER not in text:
+                return Step(part, NOTHING, f"no roam shortcuts in {path}")
             return Step(part, WOULD, f"would remove roam's shortcuts from {path}")
-        uninstall_shell(shell, request.user_home)  # type: ignore[arg-type]
+        # the shell's own uninstall also clears a block an older roam left elsewhere and turns
+        # back on the old aliases roam commented out, so it runs even without a block here
+        change = uninstall_shell(shell, request.user_home)  # type: ignore[arg-type]
+        if not change.changed:
+            return Step(part, NOTHING, f"no roam shortcuts in {path}")
         return Step(part, DONE, f"removed roam's shortcuts from {path}")
 
     return step

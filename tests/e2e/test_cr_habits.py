@@ -1,0 +1,103 @@
+"""The bash version's ``cr`` habits on real machines (issue 23), real Syncthing and the real
+client: where no machine has a session of this directory yet, ``roam cr`` starts one (as
+``claude -c`` did) once the cluster confirms there is none, and the other machine continues it;
+a ``roam cr`` killed with -9 is cleared by the next one, which says so."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.e2e.cr_support import (
+    SLEEPER_SCRIPT,
+    executable,
+    home_of,
+    roam_env,
+    run_roam,
+    sent_user_texts,
+    start_roam,
+)
+from tests.e2e.test_cr_handoff import connected
+from tests.support.cluster import wait_until
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from session_roam.engine.syncthing.cluster import Cluster
+    from tests.support.claude import ClaudeDriver
+    from tests.support.fake_api import FakeMessagesApi
+
+pytest_plugins = ["tests.support.cluster_fixtures"]
+pytestmark = pytest.mark.e2e
+__all__ = ["connected"]  # the pair, connected again after each test (test_cr_handoff)
+
+
+def test_cr_with_no_session_anywhere_starts_one_that_the_other_machine_continues(
+    connected: Cluster,
+    claude: ClaudeDriver,
+    claude_bin: Path,
+    fake_api: FakeMessagesApi,
+    project_cwd: Path,
+) -> None:
+    alpha, beta = connected["alpha"], connected["beta"]
+    started = run_roam(
+        ["cr", "--", "-p", "first words, on beta"],
+        cwd=project_cwd,
+        env=roam_env(claude, beta, claude_bin),
+    )
+    assert started.returncode == 0, started.stderr
+    assert "No machine has a session of this directory yet" in started.stderr
+    sessions = list(home_of(beta).project_dir(project_cwd).glob("*.jsonl"))
+    assert len(sessions) == 1
+    wait_until(
+        lambda: (home_of(alpha).project_dir(project_cwd) / sessions[0].name).exists(),
+        timeout_s=30,
+        what="alpha to receive the session beta started",
+    )
+    mark = fake_api.mark()
+    continued = run_roam(
+        ["cr", "--", "-p", "second, on alpha"],
+        cwd=project_cwd,
+        env=roam_env(claude, alpha, claude_bin),
+    )
+    assert continued.returncode == 0, continued.stderr
+    assert sent_user_texts(fake_api, mark) == ["first words, on beta", "second, on alpha"]
+
+
+def test_cr_after_a_roam_cr_killed_with_9_says_which_holder_it_cleared(
+    connected: Cluster,
+    claude: ClaudeDriver,
+    claude_bin: Path,
+    fake_api: FakeMessagesApi,
+    project_cwd: Path,
+    tmp_path: Path,
+) -> None:
+    alpha = connected["alpha"]
+    session = claude.new(home_of(alpha), project_cwd, "before the kill").session_id
+    ready = tmp_path / "claude-ready"
+    sleeper = executable(tmp_path / "bin" / "claude", SLEEPER_SCRIPT)
+    env = roam_env(claude, alpha, sleeper, {"ROAM_TEST_READY": str(ready)})
+    writer = start_roam(["cr", session], cwd=project_cwd, env=env)
+    try:
+        wait_until(ready.exists, timeout_s=60, what="claude to start under roam cr")
+        wait_until(lambda: ready.read_text() != "", timeout_s=5, what="claude's pid")
+    finally:
+        writer.kill()  # SIGKILL: no release, no clean-up
+        writer.wait()
+        writer.communicate()
+    os.kill(int(ready.read_text()), signal.SIGKILL)  # its claude too (it outlives roam)
+    mark = fake_api.mark()
+    again = run_roam(
+        ["cr", session, "--", "-p", "after the kill"],
+        cwd=project_cwd,
+        env=roam_env(claude, alpha, claude_bin),
+    )
+    assert again.returncode == 0, again.stderr
+    assert "Cleared the lease alpha" in again.stderr
+    # at once when this machine's lock is free, else after the claim's TTL (not renewed)
+    assert re.search(r"process (on this machine )?is gone", again.stderr), again.stderr
+    assert sent_user_texts(fake_api, mark) == ["before the kill", "after the kill"]
