@@ -73,6 +73,7 @@ COMMANDS: Final = MappingProxyType(
         "hooks": "session_roam.cli.hooks",
         "journal": "session_roam.cli.journal",
         "peers": "session_roam.cli.peers",
+        "pair": "session_roam.cli.peers",
         "lease": "session_roam.cli.lease",
         "paths": "session_roam.cli.paths",
         "shell": "session_roam.cli.shell",

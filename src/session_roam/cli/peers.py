@@ -1,4 +1,5 @@
-"""`roam peers add|remove|list`: the machines this one shares sessions with."""
+"""`roam peers add|accept|remove|list` and `roam pair`: the machines this one shares sessions
+with, and pairing a new one."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import typer
 from session_roam.cli.context import settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json
-from session_roam.cli.sync import print_rows
+from session_roam.cli.sync import print_rows, render_pairing
 from session_roam.engine.core import claude_config_dir, projects_dir
+from session_roam.engine.setup import pairing_state
 from session_roam.engine.syncthing import (
     PeerChange,
+    accept_peer,
     add_peer,
     add_untrusted_peer,
     connect_local,
@@ -118,6 +121,36 @@ def add_command(
     _report(ctx, change, json_flag, untrusted=password is not None)
 
 
+@peers_app.command("accept")
+def accept_command(
+    ctx: typer.Context,
+    device_id: Annotated[
+        str, typer.Argument(help="The device ID of the machine asking (`roam status` shows it).")
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", help="A name to show for it (default: its own).")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Where to reach it, tcp://HOST:PORT.")
+    ] = None,
+    syncthing_home: SyncthingHome = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Accept a machine that asks to pair: add it and share the sessions folder with it.
+
+    When another machine ran `roam setup --device-id` with this machine's ID, `roam status`
+    and `roam verify` here name it as asking to pair, with this command. Example:
+
+        roam peers accept ABCDEF1-...
+    """
+    device = parse_device_id(device_id).canonical
+    if address is not None:
+        validate_address(address)
+    with connect_local(syncthing_home) as local:
+        change = accept_peer(local, _projects(ctx), device, name=name, address=address)
+    _report(ctx, change, json_flag)
+
+
 @peers_app.command("remove")
 def remove_command(
     ctx: typer.Context,
@@ -173,5 +206,30 @@ def list_command(
     print_rows(out, ("name", "device", "connected", "shares folder", "addresses"), rows)
 
 
+def pair_command(
+    ctx: typer.Context,
+    syncthing_home: SyncthingHome = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Print the one line that pairs another machine with this one, and who asks to pair.
+
+    Run the printed line on the other machine; then accept it here with the `roam peers
+    accept` line this command (or `roam status`) prints. Example:
+
+        roam pair
+    """
+    with connect_local(syncthing_home) as local:
+        pairing = pairing_state(local.client, _projects(ctx))
+    if settings_of(ctx).wants_json(json_flag):
+        emit_json({"schema": "roam.pair/1", **asdict(pairing)})
+        return
+    out = console()
+    out.print(f"This machine: {pairing.name} ({pairing.device_id})", markup=False)
+    if pairing.listen_addresses:
+        out.print(f"Reachable at: {', '.join(pairing.listen_addresses)}", markup=False)
+    render_pairing(out, pairing)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(peers_app, name="peers")
+    app.command("pair")(pair_command)

@@ -12,6 +12,7 @@ from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
     from session_roam.engine.setup.machine import SetupRequest, SetupResult, run_setup
+    from session_roam.engine.setup.pairing import Pairing, pairing_state
     from session_roam.engine.setup.shell import (
         SHORTCUTS,
         ShellChange,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SHORTCUTS",
+    "Pairing",
     "ServiceChange",
     "SetupRequest",
     "SetupResult",
@@ -38,6 +40,7 @@ __all__ = [
     "detect_shell",
     "install_service",
     "install_shortcuts",
+    "pairing_state",
     "run_setup",
     "uninstall_service",
     "uninstall_shortcuts",
@@ -47,6 +50,7 @@ __getattr__ = lazy_face(
     __name__,
     {
         "machine": ("SetupRequest", "SetupResult", "run_setup"),
+        "pairing": ("Pairing", "pairing_state"),
         "shell": (
             "SHORTCUTS",
             "ShellChange",

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.syncthing.deviceid import parse_device_id
 from session_roam.engine.syncthing.local import find_roam_folder
+from session_roam.engine.syncthing.names import cluster_names, display_name, placeholder_name
+from session_roam.engine.syncthing.pending import pending_device
 from session_roam.errors import InvalidInput, SetupError
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PeerChange",
     "PeerInfo",
+    "accept_peer",
     "add_peer",
     "ensure_peer",
     "list_peers",
@@ -85,7 +88,8 @@ def ensure_peer(
     existing = {d.device_id: d for d in client.devices()}
     current = existing.get(device_id)
     if current is None:
-        shown = name or f"peer-{device_id[:7]}"
+        knocked = pending_device(client, device_id)  # the name it gave when it knocked
+        shown = name or (knocked.name if knocked else "") or placeholder_name(device_id)
         client.add_device(device_id, name=shown, addresses=addresses or ["dynamic"])
         return PeerChange(device_id, shown, "added", my_id)
     changes: dict[str, Any] = {}
@@ -146,6 +150,28 @@ def add_peer(
     return change
 
 
+def accept_peer(
+    local: LocalSyncthing,
+    projects_dir: Path,
+    device: str,
+    *,
+    name: str | None = None,
+    address: str | None = None,
+) -> PeerChange:
+    """Accept a machine that knocked (Syncthing lists it as pending): pair with it under the
+    name it gave and share roam's folder with it, exactly as ``add_peer`` does."""
+    device_id = parse_device_id(device).canonical
+    client = local.client
+    known = any(d.device_id == device_id for d in client.devices())
+    if not known and pending_device(client, device_id) is None:
+        raise InvalidInput(
+            f"{device_id[:7]} has not asked to pair with this machine.",
+            hint="`roam status` lists the machines asking; to pair with one that has not "
+            f"asked yet: roam peers add {device_id}",
+        )
+    return add_peer(local, projects_dir, device_id, name=name, address=address)
+
+
 def remove_peer(local: LocalSyncthing, device: str) -> PeerChange:
     """Forget a machine (Syncthing also drops it from every folder)."""
     client = local.client
@@ -167,10 +193,11 @@ def list_peers(local: LocalSyncthing, projects_dir: Path) -> list[PeerInfo]:
     connections = client.connections()
     folder = find_roam_folder(client, projects_dir)
     shared = set(folder.device_ids) if folder else set()
+    names = cluster_names(client, projects_dir)  # one name per machine, as every command says
     return [
         PeerInfo(
             device_id=d.device_id,
-            name=d.name,
+            name=display_name(names, d.device_id),
             addresses=d.addresses,
             connected=bool(connections.get(d.device_id) and connections[d.device_id].connected),
             paused=d.paused,
