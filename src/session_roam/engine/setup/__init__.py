@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
-    "SHORTCUTS",
     "Pairing",
+    "SHORTCUTS",
     "ServiceChange",
     "SetupRequest",
     "SetupResult",
