@@ -19,7 +19,7 @@ from session_roam.cli.context import Settings, settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console, human_size, print_tsv
 from session_roam.engine.core import claude_config_dir, projects_dir
-from session_roam.engine.setup import Pairing, SetupRequest, SetupResult, run_setup
+from session_roam.engine.setup import SetupPairing, SetupRequest, SetupResult, run_setup
 from session_roam.engine.syncthing import accept_command, connect_local
 from session_roam.engine.verify import StatusReport, collect_status
 
@@ -187,7 +187,7 @@ def _render_setup(result: SetupResult) -> None:
         )
 
 
-def render_pairing(out: Console, pairing: Pairing) -> None:
+def render_pairing(out: Console, pairing: SetupPairing) -> None:
     """Who is knocking (and the command that accepts each), whom this machine is paired with,
     and the line for the other machine only when a pairing is still to be made there."""
     for knock in pairing.pending:

@@ -12,7 +12,8 @@ from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
     from session_roam.engine.setup.machine import SetupRequest, SetupResult, run_setup
-    from session_roam.engine.setup.pairing import Pairing, pairing_state
+    from session_roam.engine.setup.pairing import Pairing as SetupPairing
+    from session_roam.engine.setup.pairing import pairing_state
     from session_roam.engine.setup.shell import (
         SHORTCUTS,
         ShellChange,
@@ -31,9 +32,9 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
-    "Pairing",
     "SHORTCUTS",
     "ServiceChange",
+    "SetupPairing",
     "SetupRequest",
     "SetupResult",
     "ShellChange",
@@ -50,7 +51,7 @@ __getattr__ = lazy_face(
     __name__,
     {
         "machine": ("SetupRequest", "SetupResult", "run_setup"),
-        "pairing": ("Pairing", "pairing_state"),
+        "pairing": ("SetupPairing=Pairing", "pairing_state"),
         "shell": (
             "SHORTCUTS",
             "ShellChange",
