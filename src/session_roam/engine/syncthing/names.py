@@ -40,7 +40,7 @@ def placeholder_name(device_id: str) -> str:
 def _own(device_id: str, *candidates: str | None) -> str:
     for name in candidates:
         # a node file is synced data: no control characters, no line breaks, a bounded length
-        text = " ".join("".join(c for c in (name or "") if c.isprintable()).split())[:_LONGEST]
+        text = "".join(c for c in " ".join((name or "").split()) if c.isprintable())[:_LONGEST]
         if text and text != placeholder_name(device_id):
             return text
     return device_id[:_SHORT]
