@@ -14,7 +14,7 @@ from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json
 from session_roam.cli.sync import print_rows, render_pairing
 from session_roam.engine.core import claude_config_dir, projects_dir
-from session_roam.engine.setup import pairing_state
+from session_roam.engine.setup import pairing_state, publish_self
 from session_roam.engine.syncthing import (
     PeerChange,
     accept_peer,
@@ -46,7 +46,12 @@ def _projects(ctx: typer.Context) -> Path:
 
 
 def _report(
-    ctx: typer.Context, change: PeerChange, json_flag: bool, *, untrusted: bool = False
+    ctx: typer.Context,
+    change: PeerChange,
+    json_flag: bool,
+    *,
+    untrusted: bool = False,
+    accepted: bool = False,
 ) -> None:
     if settings_of(ctx).wants_json(json_flag):
         extra = {"untrusted": True} if untrusted else {}
@@ -58,6 +63,10 @@ def _report(
             "Shared encrypted: that node stores your sessions but cannot read them. On it, add "
             f"device {change.my_id} and accept the folder as 'receive encrypted'.",
             markup=False,
+        )
+    elif accepted:
+        console().print(
+            "It already named this machine, so the two connect on their own now.", markup=False
         )
     elif change.action == "added":
         console().print(f"On that machine, run: roam peers add {change.my_id}", markup=False)
@@ -118,6 +127,7 @@ def add_command(
             change = add_untrusted_peer(
                 local, _projects(ctx), device, password, name=name, address=address
             )
+        publish_self(local.client, _projects(ctx), str(local.version))  # peers see the change
     _report(ctx, change, json_flag, untrusted=password is not None)
 
 
@@ -148,7 +158,8 @@ def accept_command(
         validate_address(address)
     with connect_local(syncthing_home) as local:
         change = accept_peer(local, _projects(ctx), device, name=name, address=address)
-    _report(ctx, change, json_flag)
+        publish_self(local.client, _projects(ctx), str(local.version))
+    _report(ctx, change, json_flag, accepted=True)
 
 
 @peers_app.command("remove")
@@ -167,6 +178,7 @@ def remove_command(
     device = parse_device_id(device_id).canonical
     with connect_local(syncthing_home) as local:
         change = remove_peer(local, device)
+        publish_self(local.client, _projects(ctx), str(local.version))
     _report(ctx, change, json_flag)
 
 

@@ -261,6 +261,8 @@ def _republish(client: SyncthingClient, folder_id: str, root: Path, facts: _Fact
         syncthing_version=old.syncthing_version if old else str(client.version()),
         claude=old.claude_version if old else claude_version(),
         folder_devices=facts.folder_devices,
+        # kept: without it peers' verify says this roam does not report its deletion policy
+        policy=(old.ignore_delete, old.cleanup_days) if old and old.policy_known else None,
     )
     client.scan(folder_id, [probe_name(facts.me)])
 

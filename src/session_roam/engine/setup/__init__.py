@@ -13,7 +13,7 @@ from session_roam.engine.face import lazy_face
 if TYPE_CHECKING:
     from session_roam.engine.setup.machine import SetupRequest, SetupResult, run_setup
     from session_roam.engine.setup.pairing import Pairing as SetupPairing
-    from session_roam.engine.setup.pairing import pairing_state
+    from session_roam.engine.setup.pairing import pairing_state, publish_self
     from session_roam.engine.setup.shell import (
         SHORTCUTS,
         ShellChange,
@@ -42,6 +42,7 @@ __all__ = [
     "install_service",
     "install_shortcuts",
     "pairing_state",
+    "publish_self",
     "run_setup",
     "uninstall_service",
     "uninstall_shortcuts",
@@ -51,7 +52,7 @@ __getattr__ = lazy_face(
     __name__,
     {
         "machine": ("SetupRequest", "SetupResult", "run_setup"),
-        "pairing": ("SetupPairing=Pairing", "pairing_state"),
+        "pairing": ("SetupPairing=Pairing", "pairing_state", "publish_self"),
         "shell": (
             "SHORTCUTS",
             "ShellChange",

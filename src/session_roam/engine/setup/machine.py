@@ -254,7 +254,7 @@ def run_setup(request: SetupRequest) -> SetupResult:
                     f"always-on node {always_on.device_id[:7]} {always_on.action}, shared encrypted"
                 )
         # at once, so that a peer's verify knows this machine before it ever runs verify here
-        publish_self(client, client.folder(folder_id), request.projects_dir, str(version))
+        publish_self(client, request.projects_dir, str(version))
         pairing = pairing_state(client, request.projects_dir)
     warnings += _record_home(home)
     return SetupResult(

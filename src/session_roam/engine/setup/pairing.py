@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from session_roam.engine.syncthing.client import SyncthingClient
-    from session_roam.engine.syncthing.models import FolderConfig
 
 __all__ = ["PairedPeer", "Pairing", "pairing_state", "publish_self"]
 
@@ -94,10 +93,13 @@ def pairing_state(client: SyncthingClient, projects_dir: Path) -> Pairing:
     )
 
 
-def publish_self(
-    client: SyncthingClient, folder: FolderConfig, projects_dir: Path, version: str
-) -> None:
-    """Write this node's file now (``engine.nodeinfo``), as every ``roam verify`` does."""
+def publish_self(client: SyncthingClient, projects_dir: Path, version: str) -> None:
+    """Write this node's file now (``engine.nodeinfo``), as every ``roam verify`` does, so that
+    peers see its name, versions and the devices it shares the folder with at once (after
+    setup, and after a peer is added, accepted or removed). Nothing without roam's folder."""
+    folder = find_roam_folder(client, projects_dir)
+    if folder is None:
+        return
     my_id = client.my_id()
     own = {d.device_id: d.name for d in client.devices()}.get(my_id, "")
     with contextlib.suppress(LinkRefused):  # a planted link: verify's synced-data check names it

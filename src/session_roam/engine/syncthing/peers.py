@@ -7,6 +7,7 @@ answer carries this machine's own ID.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -163,13 +164,21 @@ def accept_peer(
     device_id = parse_device_id(device).canonical
     client = local.client
     known = any(d.device_id == device_id for d in client.devices())
-    if not known and pending_device(client, device_id) is None:
+    knock = pending_device(client, device_id)
+    if not known and knock is None:
         raise InvalidInput(
             f"{device_id[:7]} has not asked to pair with this machine.",
             hint="`roam status` lists the machines asking; to pair with one that has not "
             f"asked yet: roam peers add {device_id}",
         )
-    return add_peer(local, projects_dir, device_id, name=name, address=address)
+    change = add_peer(local, projects_dir, device_id, name=name, address=address)
+    if change.action == "added" and address is None and knock is not None and knock.address:
+        # Syncthing dials from its listen port, so where it came from is worth a try at once
+        # (it waits up to a minute before dialling us again); discovery stays as the fallback.
+        with contextlib.suppress(InvalidInput):
+            came_from = validate_address(f"tcp://{knock.address}")
+            client.patch_device(device_id, {"addresses": [came_from, "dynamic"]})
+    return change
 
 
 def remove_peer(local: LocalSyncthing, device: str) -> PeerChange:

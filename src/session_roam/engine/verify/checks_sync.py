@@ -215,10 +215,11 @@ def _not_connected(snap: Snapshot, peer: PeerFacts) -> Finding:
     so the hint says how to find out on the other machine."""
     who = snap.name_of(peer.device_id)
     me = snap.service.device_id
+    short = "" if who == peer.device_id[:7] else f" ({peer.device_id[:7]})"
     return Finding(
         "peers",
         Status.WARN,
-        f"Peer {who} ({peer.device_id[:7]}) is not connected: it is off, cannot be reached, or "
+        f"Peer {who}{short} is not connected: it is off, cannot be reached, or "
         "has not paired with this machine yet.",
         fix=f"roam status   # on {who}: if it lists this machine as asking to pair, run "
         f"{accept_command(me) if me else 'the roam peers accept line it prints'} there",
@@ -325,6 +326,8 @@ def check_sessions(snap: Snapshot) -> list[Finding]:
 def _coverage(snap: Snapshot, peers: int) -> str:
     """Say what was counted: every session, or the newest N of how many."""
     checked, total = snap.sessions_checked, max(snap.sessions_total, snap.sessions_checked)
+    if total == 0:
+        return f"No sessions here yet to compare with the connected peers ({peers})."
     if checked == total:
         return f"All {checked:,} sessions here are on every connected peer ({peers})."
     return (
