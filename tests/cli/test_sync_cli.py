@@ -265,9 +265,8 @@ def test_setup_prints_device_id_and_next_step(machine: Machine) -> None:
     result = machine.roam("--json", "setup")
     data = _json(result)
     assert data["schema"] == "roam.setup/1"
-    assert (
-        data["next_step"]
-        == f"roam setup --device-id {data['device_id']} --address tcp://THIS-MACHINE:22000"
+    assert data["next_step"] == (
+        f"roam setup --device-id {data['device_id']} --address {machine.listen}"
     )
     assert data["changes"] == []
 
