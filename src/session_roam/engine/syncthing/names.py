@@ -26,7 +26,13 @@ if TYPE_CHECKING:
 
     from session_roam.engine.syncthing.client import SyncthingClient
 
-__all__ = ["cluster_names", "display_name", "machine_names", "placeholder_name"]
+__all__ = [
+    "cluster_names",
+    "display_name",
+    "machine_names",
+    "placeholder_name",
+    "published_names",
+]
 
 _SHORT = 7
 _LONGEST = 64
@@ -66,6 +72,17 @@ def display_name(names: Mapping[str, str], device_id: str) -> str:
     return names.get(device_id) or device_id[:_SHORT]
 
 
+def published_names(projects_dir: Path | None) -> dict[str, str]:
+    """The name each machine gives itself in its node file under ``projects_dir``."""
+    if projects_dir is None:
+        return {}
+    return {
+        device: node.info.name
+        for device, node in read_nodes(projects_dir).items()
+        if node.info is not None and node.info.name
+    }
+
+
 def cluster_names(client: SyncthingClient | None, projects_dir: Path | None) -> dict[str, str]:
     """Every machine this one knows (itself included), by device ID, from Syncthing's device
     list and the node files under ``projects_dir``; what cannot be read is left out."""
@@ -75,11 +92,4 @@ def cluster_names(client: SyncthingClient | None, projects_dir: Path | None) -> 
             configured = {d.device_id: d.name for d in client.devices()}
         except SyncthingError:
             configured = {}
-    published: dict[str, str] = {}
-    if projects_dir is not None:
-        published = {
-            device: node.info.name
-            for device, node in read_nodes(projects_dir).items()
-            if node.info is not None and node.info.name
-        }
-    return machine_names(configured, published)
+    return machine_names(configured, published_names(projects_dir))
