@@ -15,6 +15,7 @@ import pytest
 from session_roam.engine.syncthing.node import stop_pid
 from tests.support.cluster import wait_until
 from tests.support.machine import Machine, new_machine, private_env
+from tests.support.schemas import check_schema
 from tests.support.syncthing_bin import SYNCTHING
 
 if TYPE_CHECKING:
@@ -82,6 +83,9 @@ def test_status_on_the_other_side_names_the_machine_asking_and_the_accept_comman
     id_b = _id(b)
     wait_until(lambda: bool(_pending_on(a)), timeout_s=30, what="b to knock on a")
     (knock,) = _pending_on(a)
+    check_schema(_json(a.roam("--json", "status")), "roam.status-1")
+    check_schema(_json(a.roam("--json", "pair")), "roam.pair-1")
+    check_schema(_json(a.setup(before=("--json",))), "roam.setup-1")
     assert knock["device_id"] == id_b
     assert knock["accept"] == f"roam peers accept {id_b}"
     assert knock["address"].startswith("127.0.0.1:")
