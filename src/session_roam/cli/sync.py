@@ -249,7 +249,8 @@ _INDEX_STATES: Final = {
 def _render_status(report: StatusReport) -> None:
     out = console()
     out.print(f"Syncthing {report.version} at {report.gui_url}", markup=False)
-    out.print(f"This machine: {report.device_id}", markup=False)
+    named = f"{report.name} ({report.device_id})" if report.name else report.device_id
+    out.print(f"This machine: {named}", markup=False)
     folder = report.folder
     if folder is not None:
         out.print(

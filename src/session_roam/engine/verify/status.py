@@ -146,6 +146,8 @@ class StatusReport:
     #: Machines asking to pair with this one, and folders peers offer that it does not share.
     pending: tuple[PendingDevice, ...] = ()
     offered: tuple[PendingFolder, ...] = ()
+    #: This machine's one display name (``syncthing.names``).
+    name: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A stable document for ``--json``; field names never change meaning."""
@@ -153,6 +155,7 @@ class StatusReport:
             "syncthing": {
                 "version": self.version,
                 "device_id": self.device_id,
+                "name": self.name,
                 "gui_url": self.gui_url,
                 "gui_on_loopback": self.gui_on_loopback,
             },
@@ -333,6 +336,7 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
         cluster=cluster,
         pending=pending,
         offered=offered,
+        name=display_name(names, my_id),
     )
 
 
