@@ -29,6 +29,8 @@ __all__ = ["dialable", "listen_addresses", "local_hosts"]
 
 _DIALABLE: Final = ("tcp", "tcp4", "tcp6", "quic", "quic4", "quic6")
 _SIOCGIFADDR: Final = 0x8915  # Linux: an interface's IPv4 address
+#: Bridges to local containers and VMs: their addresses reach nothing outside this machine.
+_LOCAL_BRIDGES: Final = ("docker", "br-", "veth", "virbr", "lxcbr", "cni", "podman")
 
 
 def _interface_ipv4() -> list[str]:
@@ -39,6 +41,8 @@ def _interface_ipv4() -> list[str]:
     found: list[str] = []
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for _index, name in socket.if_nameindex():
+            if name.startswith(_LOCAL_BRIDGES):
+                continue
             with contextlib.suppress(OSError):
                 request = struct.pack("256s", name.encode()[:15])
                 packed = fcntl.ioctl(sock.fileno(), _SIOCGIFADDR, request)
