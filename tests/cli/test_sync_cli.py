@@ -138,6 +138,13 @@ def test_peers_add_rejects_malformed_device_id(tmp_path: Path) -> None:
     assert "is not a Syncthing device ID" in result.output
 
 
+def test_peers_accept_rejects_malformed_device_id(tmp_path: Path) -> None:
+    result = new_machine(tmp_path).peers("accept", OTHER[:-1] + "A")
+    assert result.exit_code == 2
+    assert "is not a Syncthing device ID" in result.output
+    _no_traceback(result)
+
+
 def test_peers_add_rejects_bad_address(tmp_path: Path) -> None:
     result = new_machine(tmp_path).peers("add", OTHER, "--address", "laptop:22000")
     assert result.exit_code == 2
@@ -265,9 +272,8 @@ def test_setup_prints_device_id_and_next_step(machine: Machine) -> None:
     result = machine.roam("--json", "setup")
     data = _json(result)
     assert data["schema"] == "roam.setup/1"
-    assert (
-        data["next_step"]
-        == f"roam setup --device-id {data['device_id']} --address tcp://THIS-MACHINE:22000"
+    assert data["next_step"] == (
+        f"roam setup --device-id {data['device_id']} --address {machine.listen}"
     )
     assert data["changes"] == []
 

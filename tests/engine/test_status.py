@@ -61,6 +61,8 @@ def _local(projects: Path, gui_address: str = "127.0.0.1:8384") -> LocalSyncthin
             "local": {"version": ["ME:2"], "modified": _ago(60)},
         },
         "/rest/db/completion": {"completion": 99.9, "needItems": 1, "needBytes": 900},
+        "/rest/cluster/pending/devices": {},
+        "/rest/cluster/pending/folders": {},
     }
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -143,6 +145,8 @@ def test_status_json_has_stable_top_level_keys(tmp_path: Path) -> None:
         "folder",
         "leases",
         "peers",
+        "pending_devices",
+        "pending_folders",
         "projects_dir",
         "syncthing",
         "warnings",

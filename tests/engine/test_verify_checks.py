@@ -104,7 +104,13 @@ def test_verify_report_json_has_schema_and_exit_meaning() -> None:
     doc = VerifyReport(run_checks(healthy())).to_json()
     assert doc["schema"] == "roam.verify/1"
     assert doc["ok"] is True
-    assert doc["summary"] == {"ok": len(DIMENSIONS), "advice": 0, "warn": 0, "fail": 0}
+    assert doc["summary"] == {
+        "ok": len(DIMENSIONS),
+        "info": 0,
+        "advice": 0,
+        "warn": 0,
+        "fail": 0,
+    }
 
 
 def test_verify_service_down_fails_only_service() -> None:
@@ -150,10 +156,11 @@ def test_verify_long_watcher_delay_warns() -> None:
     assert finding.status is Status.WARN
 
 
-def test_verify_disconnected_peer_fails_peers_and_warns_sessions() -> None:
+def test_verify_disconnected_peer_warns_peers_and_sessions_without_failing() -> None:
     peer = PeerFacts(PEER, "beta", False, False, True, 0, 100.0)
     snap = dataclasses.replace(healthy(), peers=(peer,))
-    assert only_failing(snap) == {"peers"}
+    assert only_failing(snap) == set()
+    assert statuses(snap)["peers"] == "warn"
     assert statuses(snap)["sessions"] == "warn"
 
 
@@ -262,8 +269,8 @@ def test_verify_syncthing_minor_skew_warns() -> None:
     assert statuses(dataclasses.replace(healthy(), service=service))["versions"] == "warn"
 
 
-def test_verify_unpublished_peer_warns_versions() -> None:
-    assert statuses(dataclasses.replace(healthy(), nodes={}))["versions"] == "warn"
+def test_verify_unpublished_peer_is_info_in_versions() -> None:
+    assert statuses(dataclasses.replace(healthy(), nodes={}))["versions"] == "info"
 
 
 def test_verify_does_not_expect_versions_from_an_always_on_node() -> None:

@@ -60,6 +60,8 @@ class FakeConfig:
             return httpx.Response(500, text=f"rejected {request.content.decode()}")
         if path == "/rest/system/status":
             return httpx.Response(200, json={"myID": ME})
+        if path.startswith("/rest/cluster/pending/"):  # nobody is asking to pair
+            return httpx.Response(200, json={})
         if path == "/rest/config/devices":
             if method == "POST":
                 self.devices[body["deviceID"]] = body

@@ -50,7 +50,7 @@ class Machine:
     def roam(self, *args: str, env: dict[str, str] | None = None) -> Result:
         """`roam --claude-dir ... ARGS`, with --syncthing-home added to setup and status."""
         argv = ["--claude-dir", str(self.claude_dir), *args]
-        if {"setup", "status"} & set(args) and "--syncthing-home" not in args:
+        if {"setup", "status", "pair"} & set(args) and "--syncthing-home" not in args:
             argv += ["--syncthing-home", str(self.syncthing_home)]
         return CliRunner().invoke(app, argv, env=env)
 

@@ -59,6 +59,7 @@ COMMANDS: Final = MappingProxyType(
         "cr": "session_roam.cli.resume",
         "setup": "session_roam.cli.sync",
         "status": "session_roam.cli.sync",
+        "pair": "session_roam.cli.peers",
         "demo": "session_roam.cli.demo",
         "ls": "session_roam.cli.sessions",
         "cf": "session_roam.cli.sessions",

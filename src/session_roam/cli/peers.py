@@ -1,4 +1,5 @@
-"""`roam peers add|remove|list`: the machines this one shares sessions with."""
+"""`roam peers add|accept|remove|list` and `roam pair`: the machines this one shares sessions
+with, and pairing a new one."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import typer
 from session_roam.cli.context import settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json
-from session_roam.cli.sync import print_rows
+from session_roam.cli.sync import print_rows, render_pairing
 from session_roam.engine.core import claude_config_dir, projects_dir
+from session_roam.engine.setup import pairing_state, publish_self
 from session_roam.engine.syncthing import (
     PeerChange,
+    accept_peer,
     add_peer,
     add_untrusted_peer,
     connect_local,
@@ -43,7 +46,12 @@ def _projects(ctx: typer.Context) -> Path:
 
 
 def _report(
-    ctx: typer.Context, change: PeerChange, json_flag: bool, *, untrusted: bool = False
+    ctx: typer.Context,
+    change: PeerChange,
+    json_flag: bool,
+    *,
+    untrusted: bool = False,
+    accepted: bool = False,
 ) -> None:
     if settings_of(ctx).wants_json(json_flag):
         extra = {"untrusted": True} if untrusted else {}
@@ -55,6 +63,10 @@ def _report(
             "Shared encrypted: that node stores your sessions but cannot read them. On it, add "
             f"device {change.my_id} and accept the folder as 'receive encrypted'.",
             markup=False,
+        )
+    elif accepted:
+        console().print(
+            "It already named this machine, so the two connect on their own now.", markup=False
         )
     elif change.action == "added":
         console().print(f"On that machine, run: roam peers add {change.my_id}", markup=False)
@@ -115,7 +127,39 @@ def add_command(
             change = add_untrusted_peer(
                 local, _projects(ctx), device, password, name=name, address=address
             )
+        publish_self(local.client, _projects(ctx), str(local.version))  # peers see the change
     _report(ctx, change, json_flag, untrusted=password is not None)
+
+
+@peers_app.command("accept")
+def accept_command(
+    ctx: typer.Context,
+    device_id: Annotated[
+        str, typer.Argument(help="The device ID of the machine asking (`roam status` shows it).")
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", help="A name to show for it (default: its own).")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Where to reach it, tcp://HOST:PORT.")
+    ] = None,
+    syncthing_home: SyncthingHome = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Accept a machine that asks to pair: add it and share the sessions folder with it.
+
+    When another machine ran `roam setup --device-id` with this machine's ID, `roam status`
+    and `roam verify` here name it as asking to pair, with this command. Example:
+
+        roam peers accept ABCDEF1-...
+    """
+    device = parse_device_id(device_id).canonical
+    if address is not None:
+        validate_address(address)
+    with connect_local(syncthing_home) as local:
+        change = accept_peer(local, _projects(ctx), device, name=name, address=address)
+        publish_self(local.client, _projects(ctx), str(local.version))
+    _report(ctx, change, json_flag, accepted=True)
 
 
 @peers_app.command("remove")
@@ -134,6 +178,7 @@ def remove_command(
     device = parse_device_id(device_id).canonical
     with connect_local(syncthing_home) as local:
         change = remove_peer(local, device)
+        publish_self(local.client, _projects(ctx), str(local.version))
     _report(ctx, change, json_flag)
 
 
@@ -173,5 +218,30 @@ def list_command(
     print_rows(out, ("name", "device", "connected", "shares folder", "addresses"), rows)
 
 
+def pair_command(
+    ctx: typer.Context,
+    syncthing_home: SyncthingHome = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Print the one line that pairs another machine with this one, and who asks to pair.
+
+    Run the printed line on the other machine; then accept it here with the `roam peers
+    accept` line this command (or `roam status`) prints. Example:
+
+        roam pair
+    """
+    with connect_local(syncthing_home) as local:
+        pairing = pairing_state(local.client, _projects(ctx))
+    if settings_of(ctx).wants_json(json_flag):
+        emit_json({"schema": "roam.pair/1", **asdict(pairing)})
+        return
+    out = console()
+    out.print(f"This machine: {pairing.name} ({pairing.device_id})", markup=False)
+    if pairing.listen_addresses:
+        out.print(f"Reachable at: {', '.join(pairing.listen_addresses)}", markup=False)
+    render_pairing(out, pairing)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(peers_app, name="peers")
+    app.command("pair")(pair_command)

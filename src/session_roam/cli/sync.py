@@ -20,16 +20,17 @@ from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console, human_size, print_tsv
 from session_roam.engine.core import claude_config_dir, projects_dir
 from session_roam.engine.setup import (
+    SetupPairing,
     SetupRequest,
     SetupResult,
     check_requirements,
     require_syncthing,
     run_setup,
 )
-from session_roam.engine.syncthing import connect_local
+from session_roam.engine.syncthing import accept_command, connect_local
 from session_roam.engine.verify import StatusReport, collect_status
 
-__all__ = ["print_rows", "register", "setup_command", "status_command"]
+__all__ = ["print_rows", "register", "render_pairing", "setup_command", "status_command"]
 
 
 def print_rows(out: Console, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -187,14 +188,45 @@ def _render_setup(result: SetupResult) -> None:
         )
     for warning in result.warnings:
         err_console().print(f"warning: {warning}", markup=False)
-    out.print("On the other machine, run:", markup=False)
-    out.print(f"  {result.next_step}", markup=False)
+    if result.pairing is not None:
+        render_pairing(out, result.pairing)
+    else:
+        out.print(f"On the other machine, run:\n  {result.next_step}", markup=False)
     if node is not None:
         out.print(
             f"On the always-on node, add device {result.device_id} and accept folder "
             f"{result.folder_id} as 'Receive Encrypted' (no password there).",
             markup=False,
         )
+
+
+def render_pairing(out: Console, pairing: SetupPairing) -> None:
+    """Who is knocking (and the command that accepts each), whom this machine is paired with,
+    and the line for the other machine only when a pairing is still to be made there."""
+    for knock in pairing.pending:
+        out.print(f"{knock.describe()}. To accept: {accept_command(knock.device_id)}", markup=False)
+    for offer in pairing.offered:
+        out.print(
+            f"{offer.device_id[:7]} offers folder {offer.folder_id!r}"
+            + (f" ({offer.label!r})" if offer.label else "")
+            + " that this machine does not share with it.",
+            markup=False,
+        )
+    linked = [p.name for p in pairing.paired if p.connected]
+    if linked:
+        out.print(f"Paired with {', '.join(linked)} (connected).", markup=False)
+    waiting = [p.name for p in pairing.unconnected]
+    if waiting:
+        out.print(
+            f"Paired here with {', '.join(waiting)}, not connected yet. If it has not added this "
+            "machine, run there:",
+            markup=False,
+        )
+    elif linked:
+        out.print("To pair another machine, run there:", markup=False)
+    else:
+        out.print("On the other machine, run:", markup=False)
+    out.print(f"  {pairing.next_step}", markup=False)
 
 
 def status_command(
@@ -230,7 +262,8 @@ _INDEX_STATES: Final = {
 def _render_status(report: StatusReport) -> None:
     out = console()
     out.print(f"Syncthing {report.version} at {report.gui_url}", markup=False)
-    out.print(f"This machine: {report.device_id}", markup=False)
+    named = f"{report.name} ({report.device_id})" if report.name else report.device_id
+    out.print(f"This machine: {named}", markup=False)
     folder = report.folder
     if folder is not None:
         out.print(

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["register", "render", "verify_command"]
 
-_MARK = {"ok": "ok", "advice": "tip", "warn": "warn", "fail": "FAIL"}
-_STYLE = {"ok": "green", "advice": "cyan", "warn": "yellow", "fail": "bold red"}
+_MARK = {"ok": "ok", "info": "info", "advice": "tip", "warn": "warn", "fail": "FAIL"}
+_STYLE = {"ok": "green", "info": "blue", "advice": "cyan", "warn": "yellow", "fail": "bold red"}
 
 
 def render(report: VerifyReport) -> None:
@@ -43,8 +43,10 @@ def render(report: VerifyReport) -> None:
     fails = sum(1 for f in report.findings if f.status == "fail")
     warns = sum(1 for f in report.findings if f.status == "warn")
     tips = sum(1 for f in report.findings if f.status == "advice")
+    notes = sum(1 for f in report.findings if f.status == "info")
     if not fails and not warns:
         extra = f" {tips} optional suggestion(s) above." if tips else ""
+        extra += f" {notes} note(s) for your information." if notes else ""
         out.print(f"All checks passed.{extra}", markup=False)
     elif not fails:
         out.print(f"Passed with {warns} warning(s).", markup=False)
@@ -76,9 +78,9 @@ def verify_command(
     Checks Syncthing (running, API key, loopback-only GUI), the sessions folder, peers, that
     this machine's sessions are on every peer, .stignore, conflict copies, shell shortcuts,
     agent namespaces, leases, version and clock skew between peers, paths with no mapping, disk
-    space, and that an always-on node gets the folder encrypted only. Exits 0 when nothing
-    fails (warnings and optional advice, such as shortcuts not installed, allowed) and 7 when
-    something does.
+    space, and that an always-on node gets the folder encrypted only. Each finding is ok,
+    info (nothing to do), tip (an optional part, such as the shell shortcuts), warn (look at
+    it) or FAIL; exits 0 when nothing fails and 7 when something does.
     Example:
 
         roam verify --fix

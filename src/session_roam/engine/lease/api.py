@@ -16,7 +16,7 @@ import contextlib
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.paths import validate_session_id
@@ -285,7 +285,12 @@ def status(session_id: str | None = None, *, engine: LeaseEngine | None = None) 
         for session in sessions:
             views = resolve_steals(eng.views(session))
             result.extend(_lease_view(session, v, v.live, eng.device_id) for v in views)
-        return result
+        if not result:
+            return result
+        # one name per machine, as every command shows it; a claim's own name is the fallback
+        names = {p.device_id: p.name for p in eng.transport.peers() if p.name}
+        names[eng.device_id] = eng.transport.device_name() or ""
+        return [replace(v, name=names.get(v.device) or v.name) for v in result]
 
 
 def is_live(session_id: str, *, engine: LeaseEngine | None = None) -> bool:

@@ -20,6 +20,7 @@ from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
 from session_roam.engine.core.safefs import has_link_below, is_link, refuse_links
 from session_roam.engine.lease.engine import LEASES_DIR, Peer
 from session_roam.engine.lease.model import Claim, serialize_claim
+from session_roam.engine.syncthing.names import cluster_names
 from session_roam.errors import (
     HolderOffline,
     InvalidInput,
@@ -90,8 +91,9 @@ class SyncthingTransport:
         return self._device_id
 
     def _name_of(self, device_id: str) -> str:
+        """The machine's one display name, as every command shows it (``syncthing.names``)."""
         if not self._names:
-            self._names = {d.device_id: d.name for d in self.client.devices()}
+            self._names = cluster_names(self.client, self.root)
         return self._names.get(device_id, "")
 
     def device_name(self) -> str:

@@ -46,6 +46,7 @@ from session_roam.engine.resume.awareness_model import (
     PeerView,
     scope_for,
 )
+from session_roam.engine.syncthing.names import machine_names, published_names
 from session_roam.engine.syncthing.nodeinfo import (
     NODES_DIR,
     NodeInfo,
@@ -139,11 +140,14 @@ def _acknowledged(
 
 
 def _dial_state(
-    device: DeviceConfig, dials: Mapping[str, Any], uptime_s: float, discovery: Callable[[], bool]
+    device: DeviceConfig,
+    name: str,
+    dials: Mapping[str, Any],
+    uptime_s: float,
+    discovery: Callable[[], bool],
 ) -> PeerView:
     """A peer that is not connected: still being dialled, or unreachable for now."""
     addresses = [a for a in device.addresses if a != "dynamic"]
-    name = device.name
     if not addresses:
         if uptime_s < _DYNAMIC_GRACE_S and discovery():
             return PeerView(device.device_id, name, CONNECTING, "looking it up")
@@ -182,12 +186,15 @@ def _look(
     folder_id: str,
     vouched: Mapping[str, str],
     scope: Callable[[str], bool] | None,
+    root: Path | None = None,
 ) -> tuple[Awareness, _Facts]:
     status = client.system_status()
     me = status.my_id
     shared = client.folder(folder_id).device_ids
     peers_ids = [d for d in shared if d != me]
     devices = {d.device_id: d for d in client.devices()}
+    # one name per machine, as every command shows it (node files read when root is known)
+    names = machine_names({d: v.name for d, v in devices.items()}, published_names(root))
     connections = client.connections()
     connected = [d for d in peers_ids if (c := connections.get(d)) and c.connected]
     probe = client.file_info(folder_id, probe_name(me)) if connected else None
@@ -201,7 +208,7 @@ def _look(
     views = []
     for device_id in peers_ids:
         device = devices.get(device_id)
-        name = device.name if device else ""
+        name = names.get(device_id, "")
         connection = connections.get(device_id)
         if (device and device.paused) or (connection and connection.paused):
             views.append(PeerView(device_id, name, PAUSED, "paused"))
@@ -211,7 +218,7 @@ def _look(
             else:
                 views.append(PeerView(device_id, name, AWAITING_INDEX, "its index is arriving"))
         elif device is not None:
-            views.append(_dial_state(device, dials, float(status.uptime_s), discovery))
+            views.append(_dial_state(device, name, dials, float(status.uptime_s), discovery))
         else:
             views.append(PeerView(device_id, name, UNREACHABLE, "not a configured device"))
     seen = Awareness(tuple(views))
@@ -261,6 +268,8 @@ def _republish(client: SyncthingClient, folder_id: str, root: Path, facts: _Fact
         syncthing_version=old.syncthing_version if old else str(client.version()),
         claude=old.claude_version if old else claude_version(),
         folder_devices=facts.folder_devices,
+        # kept: without it peers' verify says this roam does not report its deletion policy
+        policy=(old.ignore_delete, old.cleanup_days) if old and old.policy_known else None,
     )
     client.scan(folder_id, [probe_name(facts.me)])
 
@@ -286,7 +295,7 @@ def await_cluster(
     deadline = clock() + timeout_s
     vouched: dict[str, str] = {}
     while True:
-        seen, facts = _look(client, folder_id, vouched, scope)
+        seen, facts = _look(client, folder_id, vouched, scope, root)
         if seen.complete or seen.isolated:
             return seen
         fresh = {

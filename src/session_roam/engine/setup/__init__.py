@@ -12,6 +12,8 @@ from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
     from session_roam.engine.setup.machine import SetupRequest, SetupResult, run_setup
+    from session_roam.engine.setup.pairing import Pairing as SetupPairing
+    from session_roam.engine.setup.pairing import pairing_state, publish_self
     from session_roam.engine.setup.requirements import (
         ToolCheck,
         ToolChecks,
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SHORTCUTS",
     "ServiceChange",
+    "SetupPairing",
     "SetupRequest",
     "SetupResult",
     "ShellChange",
@@ -58,6 +61,8 @@ __all__ = [
     "detect_shell",
     "install_service",
     "install_shortcuts",
+    "pairing_state",
+    "publish_self",
     "require_syncthing",
     "roam_folder_shared",
     "run_setup",
@@ -72,6 +77,7 @@ __getattr__ = lazy_face(
     {
         "machine": ("SetupRequest", "SetupResult", "run_setup"),
         "requirements": ("ToolCheck", "ToolChecks", "check_requirements", "require_syncthing"),
+        "pairing": ("SetupPairing=Pairing", "pairing_state", "publish_self"),
         "shell": (
             "SHORTCUTS",
             "ShellChange",

@@ -24,6 +24,7 @@ from session_roam.engine.core.atomic import make_private_dirs
 from session_roam.engine.deletions.repair import needs_repair, repair_folder
 from session_roam.engine.deletions.restore import heal
 from session_roam.engine.setup.always_on import AlwaysOnNode, check_always_on, ensure_always_on
+from session_roam.engine.setup.pairing import Pairing, pairing_state, publish_self
 from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.config import (
     CONFIG_NAME,
@@ -118,6 +119,8 @@ class SetupResult:
     warnings: tuple[str, ...]
     next_step: str
     always_on: AlwaysOnNode | None = None
+    #: This machine's pairing after setup: real listen addresses, peers, who is knocking.
+    pairing: Pairing | None = None
 
 
 def _check_request(request: SetupRequest) -> EncryptionPassword | None:
@@ -275,9 +278,10 @@ def run_setup(request: SetupRequest) -> SetupResult:
                 changes.append(
                     f"always-on node {always_on.device_id[:7]} {always_on.action}, shared encrypted"
                 )
+        # at once, so that a peer's verify knows this machine before it ever runs verify here
+        publish_self(client, request.projects_dir, str(version))
+        pairing = pairing_state(client, request.projects_dir)
     warnings += _record_home(home)
-    listen = request.listen_address or "tcp://THIS-MACHINE:22000"
-    next_step = f"roam setup --device-id {my_id} --address {listen}"
     return SetupResult(
         device_id=my_id,
         folder_id=folder_id,
@@ -289,8 +293,9 @@ def run_setup(request: SetupRequest) -> SetupResult:
         peers=tuple(peers),
         stignore=ignore.action,
         warnings=tuple(warnings),
-        next_step=next_step,
+        next_step=pairing.next_step,
         always_on=always_on,
+        pairing=pairing,
     )
 
 

@@ -13,27 +13,45 @@ from session_roam.engine.face import lazy_face
 if TYPE_CHECKING:
     from session_roam.engine.syncthing.deviceid import parse_device_id
     from session_roam.engine.syncthing.local import connect_local, find_roam_folder
+    from session_roam.engine.syncthing.names import cluster_names, display_name, machine_names
     from session_roam.engine.syncthing.node import find_syncthing_binary
     from session_roam.engine.syncthing.nodeinfo import claude_version, publish
     from session_roam.engine.syncthing.peers import (
         PeerChange,
+        accept_peer,
         add_peer,
         list_peers,
         remove_peer,
         validate_address,
     )
+    from session_roam.engine.syncthing.pending import (
+        PendingDevice,
+        PendingFolder,
+        accept_command,
+        pending_devices,
+        pending_folders,
+    )
     from session_roam.engine.syncthing.untrusted import add_untrusted_peer, read_password_file
 
 __all__ = [
     "PeerChange",
+    "PendingDevice",
+    "PendingFolder",
+    "accept_command",
+    "accept_peer",
     "add_peer",
     "add_untrusted_peer",
     "claude_version",
+    "cluster_names",
     "connect_local",
+    "display_name",
     "find_roam_folder",
     "find_syncthing_binary",
     "list_peers",
+    "machine_names",
     "parse_device_id",
+    "pending_devices",
+    "pending_folders",
     "publish",
     "read_password_file",
     "remove_peer",
@@ -45,9 +63,24 @@ __getattr__ = lazy_face(
     {
         "deviceid": ("parse_device_id",),
         "local": ("connect_local", "find_roam_folder"),
+        "names": ("cluster_names", "display_name", "machine_names"),
         "node": ("find_syncthing_binary",),
         "nodeinfo": ("claude_version", "publish"),
-        "peers": ("PeerChange", "add_peer", "list_peers", "remove_peer", "validate_address"),
+        "peers": (
+            "PeerChange",
+            "accept_peer",
+            "add_peer",
+            "list_peers",
+            "remove_peer",
+            "validate_address",
+        ),
+        "pending": (
+            "PendingDevice",
+            "PendingFolder",
+            "accept_command",
+            "pending_devices",
+            "pending_folders",
+        ),
         "untrusted": ("add_untrusted_peer", "read_password_file"),
     },
 )

@@ -1,7 +1,8 @@
 """A typed client for the parts of Syncthing's REST API that roam uses.
 
 Only endpoints that Syncthing 2.x kept are called (``/rest/config/*``, ``/rest/db/*``,
-``/rest/events``, ``/rest/system/*``), so one client serves 1.12+ and 2.x. Every httpx error is
+``/rest/events``, ``/rest/system/*``, ``/rest/cluster/pending/*``), so one client serves 1.12+
+and 2.x. Every httpx error is
 translated in one place, ``syncthing.http``, into the ``SyncthingError`` family with the
 cause chained. The API key lives only in the HTTP client's default headers: it is never
 formatted into a message, a log line or ``repr``.
@@ -375,6 +376,10 @@ class SyncthingClient:
         data = self._object("GET", "/rest/folder/errors", params={"folder": folder})
         errors = data.get("errors") or []
         return [e for e in errors if isinstance(e, Mapping)]
+
+    def pending(self, kind: str) -> Mapping[str, Any]:
+        """``/rest/cluster/pending/{devices,folders}`` (1.18+): who knocked, what was offered."""
+        return self._object("GET", f"/rest/cluster/pending/{kind}")
 
     # -- events -----------------------------------------------------------------------------
 

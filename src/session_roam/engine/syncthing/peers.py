@@ -7,12 +7,15 @@ answer carries this machine's own ID.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.syncthing.deviceid import parse_device_id
 from session_roam.engine.syncthing.local import find_roam_folder
+from session_roam.engine.syncthing.names import cluster_names, display_name, placeholder_name
+from session_roam.engine.syncthing.pending import pending_device
 from session_roam.errors import InvalidInput, SetupError
 
 if TYPE_CHECKING:
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PeerChange",
     "PeerInfo",
+    "accept_peer",
     "add_peer",
     "ensure_peer",
     "list_peers",
@@ -85,7 +89,8 @@ def ensure_peer(
     existing = {d.device_id: d for d in client.devices()}
     current = existing.get(device_id)
     if current is None:
-        shown = name or f"peer-{device_id[:7]}"
+        knocked = pending_device(client, device_id)  # the name it gave when it knocked
+        shown = name or (knocked.name if knocked else "") or placeholder_name(device_id)
         client.add_device(device_id, name=shown, addresses=addresses or ["dynamic"])
         return PeerChange(device_id, shown, "added", my_id)
     changes: dict[str, Any] = {}
@@ -146,6 +151,36 @@ def add_peer(
     return change
 
 
+def accept_peer(
+    local: LocalSyncthing,
+    projects_dir: Path,
+    device: str,
+    *,
+    name: str | None = None,
+    address: str | None = None,
+) -> PeerChange:
+    """Accept a machine that knocked (Syncthing lists it as pending): pair with it under the
+    name it gave and share roam's folder with it, exactly as ``add_peer`` does."""
+    device_id = parse_device_id(device).canonical
+    client = local.client
+    known = any(d.device_id == device_id for d in client.devices())
+    knock = pending_device(client, device_id)
+    if not known and knock is None:
+        raise InvalidInput(
+            f"{device_id[:7]} has not asked to pair with this machine.",
+            hint="`roam status` lists the machines asking; to pair with one that has not "
+            f"asked yet: roam peers add {device_id}",
+        )
+    change = add_peer(local, projects_dir, device_id, name=name, address=address)
+    if change.action == "added" and address is None and knock is not None and knock.address:
+        # Syncthing dials from its listen port, so where it came from is worth a try at once
+        # (it waits up to a minute before dialling us again); discovery stays as the fallback.
+        with contextlib.suppress(InvalidInput):
+            came_from = validate_address(f"tcp://{knock.address}")
+            client.patch_device(device_id, {"addresses": [came_from, "dynamic"]})
+    return change
+
+
 def remove_peer(local: LocalSyncthing, device: str) -> PeerChange:
     """Forget a machine (Syncthing also drops it from every folder)."""
     client = local.client
@@ -167,10 +202,11 @@ def list_peers(local: LocalSyncthing, projects_dir: Path) -> list[PeerInfo]:
     connections = client.connections()
     folder = find_roam_folder(client, projects_dir)
     shared = set(folder.device_ids) if folder else set()
+    names = cluster_names(client, projects_dir)  # one name per machine, as every command says
     return [
         PeerInfo(
             device_id=d.device_id,
-            name=d.name,
+            name=display_name(names, d.device_id),
             addresses=d.addresses,
             connected=bool(connections.get(d.device_id) and connections[d.device_id].connected),
             paused=d.paused,

@@ -83,13 +83,10 @@ class _Mesh:
         self._me = snap.service.device_id
         self._sets = sets
         self._untrusted = {p.device_id for p in snap.peers if p.untrusted}
-        self._names = {d: n.info.name for d, n in snap.nodes.items() if n.info and n.info.name}
-        self._names.update({p.device_id: p.name for p in snap.peers if p.name})
-        if snap.service.device_name:
-            self._names[self._me] = snap.service.device_name
+        self._snap = snap
 
     def name(self, device: str) -> str:
-        return self._names.get(device) or device[:7]
+        return self._snap.name_of(device)
 
     def names(self, devices: frozenset[str]) -> str:
         return "{" + ", ".join(sorted((self.name(d) for d in devices), key=str.casefold)) + "}"

@@ -25,7 +25,7 @@ from session_roam.engine.verify.model import Finding, Status
 from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from session_roam.engine.verify.model import Snapshot
+    from session_roam.engine.verify.model import PeerFacts, Snapshot
 
 __all__ = [
     "check_backups",
@@ -207,23 +207,13 @@ def check_versions(snap: Snapshot) -> list[Finding]:
     if not snap.service.reachable:
         return unchecked("versions", snap)
     found: list[Finding] = []
-    names = {p.device_id: p.name or p.device_id[:7] for p in snap.peers}
     for peer in snap.peers:
         if peer.untrusted:
             continue  # an always-on node runs plain Syncthing: it publishes no roam versions
         node = snap.nodes.get(peer.device_id)
-        who = names[peer.device_id]
+        who = snap.name_of(peer.device_id)
         if node is None or node.info is None:
-            found.append(
-                Finding(
-                    "versions",
-                    Status.WARN,
-                    f"{who} has not published its versions"
-                    + (f" ({node.error})." if node and node.error else "."),
-                    fix=f"roam verify   # on {who}",
-                    subject=peer.device_id,
-                )
-            )
+            found.append(_unpublished(peer, who, node.error if node else ""))
             continue
         info = node.info
         if info.roam_version != snap.roam_version:
@@ -273,6 +263,28 @@ def check_versions(snap: Snapshot) -> list[Finding]:
     )
 
 
+def _unpublished(peer: PeerFacts, who: str, error: str) -> Finding:
+    """No node file from a peer (no roam run there since pairing, or not arrived yet) is info;
+    an unreadable one warns."""
+    if error:
+        return Finding(
+            "versions",
+            Status.WARN,
+            f"{who}'s versions cannot be read ({error}).",
+            fix=f"roam verify   # on {who}: writes its node file again",
+            subject=peer.device_id,
+        )
+    state = "" if peer.connected else " (it is not connected)"
+    return Finding(
+        "versions",
+        Status.INFO,
+        f"No roam versions from {who} yet{state}: it has not run roam since it paired, or its "
+        "node file has not arrived.",
+        fix=f"roam setup   # on {who}, if roam has never run there",
+        subject=peer.device_id,
+    )
+
+
 def check_clock(snap: Snapshot) -> list[Finding]:
     if not snap.service.reachable:
         return unchecked("clock", snap)
@@ -282,7 +294,7 @@ def check_clock(snap: Snapshot) -> list[Finding]:
         offset = None if node is None else node.clock_offset_s
         if offset is None:
             continue
-        who = peer.name or peer.device_id[:7]
+        who = snap.name_of(peer.device_id)
         size = abs(offset)
         if size >= CLOCK_WARN_S:
             ahead = "ahead of" if offset > 0 else "behind"

@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from session_roam.engine.syncthing.config import gui_is_loopback
+from session_roam.engine.syncthing.pending import accept_command
 from session_roam.engine.verify.base import (
     SESSION_GRACE_S,
     WATCHER_DELAY_MAX_S,
@@ -18,7 +19,7 @@ from session_roam.engine.verify.ignore import ignored_must_sync, missing_pattern
 from session_roam.engine.verify.model import Finding, Status
 
 if TYPE_CHECKING:
-    from session_roam.engine.verify.model import ConflictFacts, Snapshot
+    from session_roam.engine.verify.model import ConflictFacts, PeerFacts, Snapshot
 
 __all__ = [
     "check_api",
@@ -178,21 +179,82 @@ def check_folder(snap: Snapshot) -> list[Finding]:
     return found or ok("folder", f"Folder {f.id!r} shares {f.path}, send-receive, watched.")
 
 
+def _knocking(snap: Snapshot) -> list[Finding]:
+    """Machines asking to pair, and the sessions folder offered but not shared back: a person
+    acts on these, so they warn, with the one command that accepts."""
+    found = [
+        Finding(
+            "peers",
+            Status.WARN,
+            f"{knock.describe()}; it is not a peer yet.",
+            fix=accept_command(knock.device_id),
+            subject=knock.device_id,
+        )
+        for knock in snap.pending
+    ]
+    mine = snap.folder.id if snap.folder is not None else None
+    for offer in snap.offered:
+        who = snap.name_of(offer.device_id)
+        if offer.folder_id == mine:
+            message = (
+                f"{who} shares the sessions folder with this machine, which does not share it back."
+            )
+            found.append(
+                Finding(
+                    "peers",
+                    Status.WARN,
+                    message,
+                    accept_command(offer.device_id),
+                    subject=offer.device_id,
+                )
+            )
+        else:
+            found.append(
+                Finding(
+                    "peers",
+                    Status.INFO,
+                    f"{who} offers folder {offer.folder_id!r}, which is not roam's sessions folder "
+                    "here; roam leaves it alone.",
+                    subject=offer.device_id,
+                )
+            )
+    return found
+
+
+def _not_connected(snap: Snapshot, peer: PeerFacts) -> Finding:
+    """A peer that is off, unreachable, or has not paired back: this machine cannot tell which,
+    so the hint says how to find out on the other machine."""
+    who = snap.name_of(peer.device_id)
+    me = snap.service.device_id
+    short = "" if who == peer.device_id[:7] else f" ({peer.device_id[:7]})"
+    return Finding(
+        "peers",
+        Status.WARN,
+        f"Peer {who}{short} is not connected: it is off, cannot be reached, or "
+        "has not paired with this machine yet.",
+        fix=f"roam status   # on {who}: if it lists this machine as asking to pair, run "
+        f"{accept_command(me) if me else 'the roam peers accept line it prints'} there",
+        subject=peer.device_id,
+    )
+
+
 def check_peers(snap: Snapshot) -> list[Finding]:
     if not snap.service.reachable:
         return unchecked("peers", snap)
+    knocking = _knocking(snap)
     if not snap.peers:
         return [
+            *knocking,
             Finding(
                 "peers",
                 Status.WARN,
                 "No peers: sessions stay on this machine.",
-                "roam peers add DEVICE-ID",
-            )
+                "roam pair   # prints the line to run on the other machine",
+            ),
         ]
-    found: list[Finding] = []
+    found: list[Finding] = knocking
     for p in snap.peers:
-        who = f"{p.name or p.device_id[:7]} ({p.device_id[:7]})"
+        who = f"{snap.name_of(p.device_id)} ({p.device_id[:7]})"
         if p.paused:
             found.append(
                 Finding(
@@ -205,15 +267,7 @@ def check_peers(snap: Snapshot) -> list[Finding]:
                 )
             )
         elif not p.connected:
-            found.append(
-                Finding(
-                    "peers",
-                    Status.FAIL,
-                    f"Peer {who} is not connected.",
-                    fix=f"roam setup   # on {p.name or p.device_id[:7]}: starts Syncthing there",
-                    subject=p.device_id,
-                )
-            )
+            found.append(_not_connected(snap, p))
         elif snap.folder is not None and not p.shares_folder:
             found.append(
                 Finding(
@@ -267,7 +321,7 @@ def check_sessions(snap: Snapshot) -> list[Finding]:
                 subject=peer,
             )
         )
-    unconnected = [p.name or p.device_id[:7] for p in snap.peers if not p.connected]
+    unconnected = [snap.name_of(p.device_id) for p in snap.peers if not p.connected]
     if unconnected:
         found.append(
             Finding(
@@ -277,9 +331,19 @@ def check_sessions(snap: Snapshot) -> list[Finding]:
             )
         )
     peers = sum(1 for p in snap.peers if p.connected)
-    return found or ok(
-        "sessions",
-        f"All {snap.sessions_checked} sessions here are on every connected peer ({peers}).",
+    return found or ok("sessions", _coverage(snap, peers))
+
+
+def _coverage(snap: Snapshot, peers: int) -> str:
+    """Say what was counted: every session, or the newest N of how many."""
+    checked, total = snap.sessions_checked, max(snap.sessions_total, snap.sessions_checked)
+    if total == 0:
+        return f"No sessions here yet to compare with the connected peers ({peers})."
+    if checked == total:
+        return f"All {checked:,} sessions here are on every connected peer ({peers})."
+    return (
+        f"The newest {checked:,} of the {total:,} sessions here are on every connected peer "
+        f"({peers}); the older ones were not compared."
     )
 
 

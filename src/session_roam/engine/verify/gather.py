@@ -35,7 +35,9 @@ from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.folder import folder_drift
 from session_roam.engine.syncthing.ignore import STIGNORE, template_text
 from session_roam.engine.syncthing.local import find_roam_folder
+from session_roam.engine.syncthing.names import cluster_names, display_name
 from session_roam.engine.syncthing.nodeinfo import claude_version, publish, read_nodes
+from session_roam.engine.syncthing.pending import pending_devices, pending_folders
 from session_roam.engine.verify.base import SESSION_GRACE_S
 from session_roam.engine.verify.checks_synced import gather_synced_data
 from session_roam.engine.verify.connect import Connection, VerifyRequest, connect
@@ -67,7 +69,9 @@ _MAX_COMPARED: Final = 200
 _AVAILABILITY_SETTLE_S: Final = 3.0
 
 
-def _peers(client: SyncthingClient, folder: FolderConfig | None, me: str) -> tuple[PeerFacts, ...]:
+def _peers(
+    client: SyncthingClient, folder: FolderConfig | None, me: str, names: dict[str, str]
+) -> tuple[PeerFacts, ...]:
     connections = client.connections()
     shared = set(folder.device_ids) if folder else set()
     entries = (folder.raw.get("devices") or []) if folder else []
@@ -87,7 +91,7 @@ def _peers(client: SyncthingClient, folder: FolderConfig | None, me: str) -> tup
         found.append(
             PeerFacts(
                 device_id=device.device_id,
-                name=device.name,
+                name=display_name(names, device.device_id),
                 connected=connected,
                 paused=device.paused,
                 shares_folder=device.device_id in shared,
@@ -305,8 +309,16 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
                 ),
             )
         folder = find_roam_folder(client, projects)
-        peers = _peers(client, folder, facts.device_id)
-        snap = replace(local, service=facts, peers=peers)
+        names = cluster_names(client, projects)
+        peers = _peers(client, folder, facts.device_id, names)
+        snap = replace(
+            local,
+            service=facts,
+            peers=peers,
+            names=names,
+            pending=pending_devices(client),
+            offered=pending_folders(client),
+        )
         if folder is None:
             return replace(
                 snap,
@@ -345,6 +357,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
             deletions=_deleted_elsewhere(client, folder, projects, local.deletions),
             folder=_folder_facts(client, folder),
             sessions_checked=checked,
+            sessions_total=sum(1 for f in sessions if f.main_exists),
             sessions_missing=missing,
             conflicts=tuple(
                 ConflictFacts(

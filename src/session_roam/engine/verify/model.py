@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from session_roam.engine.core.backup_bound import BackupUsage
     from session_roam.engine.lease.api import LeaseView
     from session_roam.engine.syncthing.nodeinfo import PeerNodeInfo
+    from session_roam.engine.syncthing.pending import PendingDevice, PendingFolder
 
 __all__ = [
     "DIMENSIONS",
@@ -61,17 +62,23 @@ DIMENSIONS: Final = (
 
 
 class Status(enum.StrEnum):
-    """How much a finding matters. ``ADVICE`` is for optional parts (the shell shortcuts): worth
-    a line and a fix, never a reason for ``roam verify`` to fail; only ``FAIL`` exits 7."""
+    """How much a finding matters (docs/cli.md, "roam verify"); only ``FAIL`` exits 7.
+
+    ``INFO``: a fact worth knowing that needs nothing here (a peer that has not run roam yet);
+    ``ADVICE``: an optional part that is not set up (the shell shortcuts), with its command;
+    ``WARN``: something to look at that does not stop sessions syncing now (a peer that is off,
+    a machine asking to pair); ``FAIL``: something that loses or blocks sessions until fixed.
+    """
 
     OK = "ok"
+    INFO = "info"
     ADVICE = "advice"
     WARN = "warn"
     FAIL = "fail"
 
     @property
     def rank(self) -> int:
-        return ("ok", "advice", "warn", "fail").index(self.value)
+        return ("ok", "info", "advice", "warn", "fail").index(self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +238,8 @@ class Snapshot:
     folder: FolderFacts | None = None
     peers: tuple[PeerFacts, ...] = ()
     sessions_checked: int = 0
+    #: Every session file here; ``sessions_checked`` of them (the newest) were compared.
+    sessions_total: int = 0
     sessions_missing: tuple[SessionCopyFacts, ...] = ()
     stignore: str | None = None
     template: str = ""
@@ -253,6 +262,20 @@ class Snapshot:
     unreadable_records: tuple[str, ...] = ()  # session files with records over the caps
     unreadable_files: tuple[str, ...] = ()  # session files that cannot be opened here
     skipped: str = ""
+    #: Machines asking to pair, folders peers offer that this machine does not share back.
+    pending: tuple[PendingDevice, ...] = ()
+    offered: tuple[PendingFolder, ...] = ()
+    #: One display name per device, this machine's included (``syncthing.names``).
+    names: dict[str, str] = field(default_factory=dict)
+
+    def name_of(self, device_id: str) -> str:
+        """The machine's one display name (the peer's own name when ``names`` lacks it)."""
+        if found := self.names.get(device_id):
+            return found
+        node = self.nodes.get(device_id)
+        own = self.service.device_name if device_id == self.service.device_id else ""
+        peer = next((p.name for p in self.peers if p.device_id == device_id and p.name), "")
+        return (node.info.name if node and node.info else "") or peer or own or device_id[:7]
 
 
 @dataclass(frozen=True, slots=True)

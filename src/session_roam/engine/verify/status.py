@@ -20,12 +20,21 @@ from session_roam.engine.resume.awareness import LIST_WAIT_S, await_cluster
 from session_roam.engine.setup.watch_service import WatchService, service_state, watch_status
 from session_roam.engine.syncthing.config import is_default_home
 from session_roam.engine.syncthing.local import find_roam_folder
+from session_roam.engine.syncthing.names import cluster_names, display_name
+from session_roam.engine.syncthing.pending import (
+    PendingDevice,
+    PendingFolder,
+    accept_command,
+    pending_devices,
+    pending_folders,
+)
 from session_roam.engine.syncthing.service import Autostart, autostart
 from session_roam.errors import SyncthingError
 
 if TYPE_CHECKING:
     from session_roam.engine.resume.awareness import Awareness
     from session_roam.engine.syncthing.local import LocalSyncthing
+    from session_roam.engine.syncthing.models import FolderConfig
 
 __all__ = [
     "CONFLICT_MARK",
@@ -35,6 +44,7 @@ __all__ = [
     "StatusReport",
     "collect_status",
     "count_conflicts",
+    "offer_text",
 ]
 
 CONFLICT_MARK: Final = ".sync-conflict-"
@@ -136,6 +146,11 @@ class StatusReport:
     #: The Syncthing home in use, and the `roam watch` service's installed/enabled/running.
     home: str = ""
     watch_service: WatchService | None = None
+    #: Machines asking to pair with this one, and folders peers offer that it does not share.
+    pending: tuple[PendingDevice, ...] = ()
+    offered: tuple[PendingFolder, ...] = ()
+    #: This machine's one display name (``syncthing.names``).
+    name: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A stable document for ``--json``; field names never change meaning."""
@@ -143,6 +158,7 @@ class StatusReport:
             "syncthing": {
                 "version": self.version,
                 "device_id": self.device_id,
+                "name": self.name,
                 "gui_url": self.gui_url,
                 "gui_on_loopback": self.gui_on_loopback,
                 "home": self.home,
@@ -197,6 +213,25 @@ class StatusReport:
             },
             "watch_service": None if self.watch_service is None else self.watch_service.to_json(),
             "cluster": None if self.cluster is None else self.cluster.to_json(),
+            "pending_devices": [
+                {
+                    "device_id": d.device_id,
+                    "name": d.name,
+                    "address": d.address,
+                    "since": d.since,
+                    "accept": accept_command(d.device_id),
+                }
+                for d in self.pending
+            ],
+            "pending_folders": [
+                {
+                    "folder_id": f.folder_id,
+                    "label": f.label,
+                    "device_id": f.device_id,
+                    "since": f.since,
+                }
+                for f in self.offered
+            ],
             "warnings": list(self.warnings),
         }
 
@@ -239,6 +274,7 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
         )
     connections = client.connections()
     peers = []
+    names = cluster_names(client, projects_dir)
     shared = set(folder_config.device_ids) if folder_config else set()
     for device in client.devices():
         if device.device_id == my_id:
@@ -252,7 +288,7 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
         peers.append(
             PeerReport(
                 device_id=device.device_id,
-                name=device.name,
+                name=display_name(names, device.device_id),
                 connected=bool(connection and connection.connected),
                 paused=device.paused,
                 address=connection.address if connection and connection.connected else "",
@@ -267,8 +303,15 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
         leases = LeaseReach(
             devices=len(shared | {my_id}), reachable=reachable, rule=configured_rule()
         )
-    if folder_config is not None and not peers:
-        warnings.append("No peers yet: run `roam peers add ID` with the other machine's ID.")
+    pending = pending_devices(client)
+    for knock in pending:
+        warnings.append(f"{knock.describe()}; to accept: {accept_command(knock.device_id)}")
+    offered = pending_folders(client)
+    warnings += [offer_text(o, display_name(names, o.device_id), folder_config) for o in offered]
+    if folder_config is not None and not peers and not pending:
+        warnings.append(
+            "No peers yet: run `roam pair` and the line it prints on the other machine."
+        )
     cluster = None
     if folder_config is not None:
         cluster = await_cluster(
@@ -300,6 +343,24 @@ def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
         leases=leases,
         autostart=autostart(local.config.home, is_default=is_default_home(local.config.home)),
         cluster=cluster,
+        pending=pending,
+        offered=offered,
+        name=display_name(names, my_id),
+    )
+
+
+def offer_text(offer: PendingFolder, who: str, folder: FolderConfig | None) -> str:
+    """A folder a peer shares with this machine that it does not share back, and what to do."""
+    named = f"{offer.folder_id!r}" + (f" ({offer.label!r})" if offer.label else "")
+    if folder is not None and offer.folder_id == folder.id:
+        return (
+            f"{who} shares the sessions folder {named} with this machine, which does not share "
+            f"it back; to accept: {accept_command(offer.device_id)}"
+        )
+    mine = f" (here it is {folder.id!r})" if folder is not None else ""
+    return (
+        f"{who} offers folder {named}, which is not roam's sessions folder{mine}; roam leaves "
+        "it alone, Syncthing's GUI can accept it"
     )
 
 
