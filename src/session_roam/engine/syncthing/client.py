@@ -11,12 +11,10 @@ formatted into a message, a log line or ``repr``.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
 import logging
-import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 import tenacity
@@ -34,11 +32,15 @@ from session_roam.engine.syncthing.models import (
     Ignores,
     SyncthingVersion,
     SystemStatus,
+    parse_go_time,
 )
 from session_roam.errors import (
     SyncthingError,
     SyncthingUnreachable,
 )
+
+if TYPE_CHECKING:
+    import datetime
 
 __all__ = [
     "MAX_SUPPORTED",
@@ -52,14 +54,6 @@ log = logging.getLogger(__name__)
 #: Granular ``/rest/config/*`` endpoints appeared in 1.12; 3.x does not exist yet.
 MIN_SUPPORTED: Final = SyncthingVersion(1, 12, 0)
 MAX_SUPPORTED: Final = SyncthingVersion(3, 0, 0)
-
-_NANOS: Final = re.compile(r"(\.\d{6})\d+")
-
-
-def _parse_time(text: str) -> datetime.datetime:
-    """Go's RFC 3339 time (nanoseconds, ``Z``) as an aware datetime."""
-    return datetime.datetime.fromisoformat(_NANOS.sub(r"\1", text).replace("Z", "+00:00"))
-
 
 _RETRYABLE: Final = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)
 _LONG_TIMEOUT_S: Final = 300.0
@@ -369,7 +363,7 @@ class SyncthingClient:
         for device, stats in self._object("GET", "/rest/stats/device").items():
             seen = stats.get("lastSeen") if isinstance(stats, Mapping) else None
             with contextlib.suppress(TypeError, ValueError):
-                found[device] = _parse_time(str(seen))
+                found[device] = parse_go_time(str(seen))
         return found
 
     def folder_errors(self, folder: str) -> list[Mapping[str, Any]]:

@@ -8,6 +8,7 @@ it keeps.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,11 +25,19 @@ __all__ = [
     "Ignores",
     "SyncthingVersion",
     "SystemStatus",
+    "parse_go_time",
 ]
 
 _VERSION_RE: Final = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 Json = Mapping[str, Any]
+
+_NANOS: Final = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_go_time(text: str) -> datetime.datetime:
+    """Go's RFC 3339 time (nanoseconds, ``Z``) as an aware datetime."""
+    return datetime.datetime.fromisoformat(_NANOS.sub(r"\1", text).replace("Z", "+00:00"))
 
 
 def _int(data: Json, key: str) -> int:

@@ -21,12 +21,12 @@ from session_roam.engine.verify.checks_node import (
     check_shortcuts,
     check_versions,
 )
+from session_roam.engine.verify.checks_peers import check_peers
 from session_roam.engine.verify.checks_sync import (
     check_api,
     check_conflicts,
     check_folder,
     check_ignore,
-    check_peers,
     check_service,
     check_sessions,
 )
