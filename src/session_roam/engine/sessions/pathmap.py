@@ -19,7 +19,7 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Final, NamedTuple
 
-from session_roam.engine.core.paths import project_slug, projects_dir
+from session_roam.engine.core.paths import project_dir_for, project_slug, projects_dir
 from session_roam.errors import InvalidInput
 
 __all__ = [
@@ -168,7 +168,7 @@ def local_project_dirs(cwd: Path, config_dir: Path, pathmap: PathMap) -> tuple[P
     """
     here = os.path.realpath(cwd)
     root = projects_dir(config_dir)
-    folders = [root / project_slug(here)]
+    folders = [project_dir_for(here, config_dir)]  # the fixed project folder, when one is set
     for mapping in pathmap.mappings:
         target = mapping.target.rstrip("/") or "/"
         if here == target or here.startswith(target.rstrip("/") + "/"):

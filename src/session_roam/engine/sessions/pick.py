@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
-__all__ = ["PickedSession", "custom_title", "pick_session"]
+__all__ = ["PickedSession", "custom_title", "pick_newest", "pick_session"]
 
 _FULL_ID_RE: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -114,6 +114,19 @@ def _newest(project_dir: Path) -> PickedSession:
         f"No session here yet (nothing in {project_dir}).",
         hint="Start one with `claude` or `roam cn NAME`.",
     )
+
+
+def pick_newest(folders: Sequence[Path]) -> PickedSession:
+    """The newest session of several project folders (the cwd's own and its mapped paths')."""
+    picked: list[PickedSession] = []
+    for folder in folders:
+        try:
+            picked.append(_newest(folder))
+        except SessionNotFound:
+            continue
+    if not picked:
+        return _newest(folders[0])  # raises, naming the cwd's own folder
+    return max(picked, key=lambda p: _mtime(p.path))
 
 
 def _describe(candidates: Sequence[tuple[str, Path]]) -> str:
