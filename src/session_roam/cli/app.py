@@ -48,6 +48,7 @@ COMMAND_MODULES: Final = (
     "session_roam.cli.watch",
     "session_roam.cli.backups",
     "session_roam.cli.restore",
+    "session_roam.cli.travel",
 )
 
 #: Which module defines each top-level command, so ``roam NAME`` imports only that one. A name
@@ -69,6 +70,8 @@ COMMANDS: Final = MappingProxyType(
         "backups": "session_roam.cli.backups",
         "restore": "session_roam.cli.restore",
         "rm": "session_roam.cli.restore",
+        "export": "session_roam.cli.travel",
+        "import": "session_roam.cli.travel",
         "conflicts": "session_roam.cli.conflicts",
         "hooks": "session_roam.cli.hooks",
         "journal": "session_roam.cli.journal",

@@ -7,8 +7,8 @@ into the sibling folder, from where Syncthing takes them with the session. Both 
 
 To tell "this machine's copy is merely old" from "it was edited here too", roam remembers the
 sha256 of each companion as it last placed or carried it (``$XDG_STATE_HOME/session-roam/
-companions/<session-id>.json``, never synced). A local file still equal to that base is replaced
-by the travelled one; one edited here while the travelled one was not is kept; when both
+companions/<config>/<session-id>.json``, never synced). A local file still equal to that base is
+replaced by the travelled one; one edited here while the travelled one was not is kept; when both
 changed, the kind's rule decides: a plan keeps both texts, tasks and todos keep the newer file,
 a file-history snapshot (content-addressed, written once) keeps the first.
 """
@@ -60,13 +60,15 @@ class Carried:
     refused: list[str] = field(default_factory=list)
 
 
-def _state_file(session_id: str) -> Path:
-    return xdg.state_dir() / _STATE_DIR / f"{session_id}.json"
+def _state_file(config: Path, session_id: str) -> Path:
+    """Per config folder too: one machine may run Claude Code with several."""
+    folder = sha256(str(config).encode())[:16]
+    return xdg.state_dir() / _STATE_DIR / folder / f"{session_id}.json"
 
 
-def _load_base(session_id: str) -> dict[str, str]:
+def _load_base(config: Path, session_id: str) -> dict[str, str]:
     try:
-        data = json.loads(_state_file(session_id).read_bytes())
+        data = json.loads(_state_file(config, session_id).read_bytes())
     except (OSError, ValueError, RecursionError):
         return {}
     if not isinstance(data, dict):
@@ -74,8 +76,8 @@ def _load_base(session_id: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
 
 
-def _save_base(session_id: str, base: dict[str, str]) -> None:
-    path = _state_file(session_id)
+def _save_base(config: Path, session_id: str, base: dict[str, str]) -> None:
+    path = _state_file(config, session_id)
     make_private_dirs(path.parent)
     atomic_write(path, json.dumps(base, sort_keys=True).encode(), mode=0o600)
 
@@ -112,7 +114,7 @@ def place(session_file: Path, config: Path, session_id: str) -> Carried:
     """Copy the session's travelled companions to where Claude Code reads them."""
     done = Carried()
     root = session_file.parent.parent  # the projects folder: everything below came by sync
-    base = _load_base(session_id)
+    base = _load_base(config, session_id)
     for key, carried_file in sorted(carried_files(carried_dir(session_file), root).items()):
         travelled = read_companion(carried_file, root)
         if travelled is None:
@@ -136,7 +138,7 @@ def place(session_file: Path, config: Path, session_id: str) -> Carried:
             continue
         (done.joined if wanted not in (travelled, local) else done.copied).append(key.label)
         base[key.label] = sha256(wanted)
-    _save_base(session_id, base)
+    _save_base(config, session_id, base)
     return done
 
 
@@ -146,7 +148,7 @@ def carry(session_file: Path, config: Path, session_id: str) -> Carried:
     root = session_file.parent.parent
     carried = carried_dir(session_file)
     present = carried_files(carried, root)
-    base = _load_base(session_id)
+    base = _load_base(config, session_id)
     for key, local_file in sorted(local_files(config, session_id, session_file).items()):
         data = read_companion(local_file, config)
         if data is None:
@@ -161,7 +163,7 @@ def carry(session_file: Path, config: Path, session_id: str) -> Carried:
             done.copied.append(key.label)
         else:
             done.refused.append(key.label)
-    _save_base(session_id, base)
+    _save_base(config, session_id, base)
     return done
 
 
