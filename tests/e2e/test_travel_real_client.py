@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.e2e.cr_support import home_of, reconnecting, roam_env, run_roam, sent_user_texts
-from tests.support.claude import ClaudeDriver, ClaudeHome
 from tests.support.companion_api import COMPANION_ENV, COMPANION_TOOLS, companion_responder
 from tests.support.fake_api import FakeMessagesApi
 
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from session_roam.engine.syncthing.cluster import Cluster
-    from tests.support.claude import MakeHome
+    from tests.support.claude import ClaudeDriver, ClaudeHome, MakeHome
 
 pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
