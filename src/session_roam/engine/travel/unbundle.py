@@ -228,7 +228,7 @@ def import_session(
             label = name.removeprefix("companions/")
             companions.append(label)
             path = carried_dir(session_file) / label
-            if not path.exists() or outcome == "imported":
+            if not path.exists():  # never overwrite what is already here
                 write_companion(path, root, member)
     if outcome == "imported":
         make_private_dirs(project_dir)
