@@ -33,7 +33,9 @@ from session_roam.engine.travel.files import (
     sha256,
     write_companion,
 )
+from session_roam.engine.travel.history import carry_history, history_enabled, place_history
 from session_roam.engine.travel.kinds import carried_dir
+from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -176,9 +178,16 @@ def companions_around(
     A failure here never stops a resume: it is said, and the session itself is untouched.
     """
     try:
+        history = history_enabled()
+    except InvalidInput as exc:
+        warn(f"{exc.message} The prompt history is not carried.")
+        history = False
+    try:
         placed = place(session_file, config, session_id)
         for label in placed.joined:
             warn(f"{label} was edited here and on another machine; both texts are kept.")
+        if history:
+            place_history(session_file, config)
     except OSError as exc:
         warn(f"Could not place the session's companions (todos, plans, file history): {exc}.")
     try:
@@ -186,5 +195,7 @@ def companions_around(
     finally:
         try:
             carry(session_file, config, session_id)
+            if history:
+                carry_history(session_file, config, session_id)
         except OSError as exc:
             warn(f"Could not carry the session's companions to its folder: {exc}.")
