@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.travel.carry import carry, companions_around, place
+from session_roam.engine.travel.carry import (
+    carry,
+    carry_for_hook,
+    companions_around,
+    place,
+    place_for_hook,
+)
 from session_roam.engine.travel.kinds import carried_dir, plan_slugs
 
 if TYPE_CHECKING:
@@ -190,3 +196,24 @@ def test_companions_are_carried_even_when_the_run_fails(session: Path, config_di
         raise RuntimeError("claude crashed")
     assert (carried_dir(session) / "tasks" / "1.json").exists()
     assert warnings == []
+
+
+def test_with_plain_claude_and_roams_hooks_companions_go_out_and_come_back(
+    session: Path, config_dir: Path, tmp_path: Path
+) -> None:
+    files = _companions(config_dir, session.stem)
+    carry_for_hook(session, session.stem, print)  # the keeper, when claude is gone
+    there, moved = _other_machine(tmp_path, session, config_dir)
+    place_for_hook(moved, session.stem, print)  # SessionStart on the other machine
+    assert {name: (there / name).read_bytes() for name in files} == files
+
+
+def test_the_hook_leaves_placing_to_roam_cr_when_cr_launched_claude(
+    session: Path, config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _companions(config_dir, session.stem)
+    carry(session, config_dir, session.stem)
+    there, moved = _other_machine(tmp_path, session, config_dir)
+    monkeypatch.setenv("ROAM_CR_SESSION", session.stem)
+    place_for_hook(moved, session.stem, print)
+    assert not (there / "tasks").exists()

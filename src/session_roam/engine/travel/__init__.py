@@ -12,18 +12,20 @@ from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
     from session_roam.engine.travel.bundle import ExportReport, export_session
-    from session_roam.engine.travel.carry import companions_around
+    from session_roam.engine.travel.carry import carry_for_hook, companions_around, place_for_hook
     from session_roam.engine.travel.targets import export_target, import_target
     from session_roam.engine.travel.unbundle import ImportReport, import_session, read_bundle
 
 __all__ = [
     "ExportReport",
     "ImportReport",
+    "carry_for_hook",
     "companions_around",
     "export_session",
     "export_target",
     "import_session",
     "import_target",
+    "place_for_hook",
     "read_bundle",
 ]
 
@@ -31,7 +33,7 @@ __getattr__ = lazy_face(
     __name__,
     {
         "bundle": ("ExportReport", "export_session"),
-        "carry": ("companions_around",),
+        "carry": ("carry_for_hook", "companions_around", "place_for_hook"),
         "targets": ("export_target", "import_target"),
         "unbundle": ("ImportReport", "import_session", "read_bundle"),
     },

@@ -18,9 +18,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+from session_roam.engine.claude.hookrun import CR_SESSION_ENV
 from session_roam.engine.core import xdg
 from session_roam.engine.core.atomic import atomic_write, make_private_dirs
 from session_roam.engine.travel.files import (
@@ -41,7 +43,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-__all__ = ["Carried", "carry", "companions_around", "join_plans", "place"]
+__all__ = [
+    "Carried",
+    "carry",
+    "carry_for_hook",
+    "companions_around",
+    "join_plans",
+    "place",
+    "place_for_hook",
+]
 
 log = logging.getLogger(__name__)
 
@@ -199,3 +209,35 @@ def companions_around(
                 carry_history(session_file, config, session_id)
         except OSError as exc:
             warn(f"Could not carry the session's companions to its folder: {exc}.")
+
+
+def _config_of(transcript: Path) -> Path | None:
+    """``<config>`` of ``<config>/projects/<slug>/<id>.jsonl``; None for any other path."""
+    projects = transcript.parent.parent
+    return projects.parent if projects.name == "projects" else None
+
+
+def place_for_hook(transcript: Path, session_id: str, warn: Callable[[str], None]) -> None:
+    """``place`` for a plain ``claude`` with roam's hooks (SessionStart, after the lease).
+
+    Nothing when ``roam cr`` launched this claude: it placed them already.
+    """
+    config = _config_of(transcript)
+    if config is None or os.environ.get(CR_SESSION_ENV, "").lower() == session_id:
+        return
+    try:
+        for label in place(transcript, config, session_id).joined:
+            warn(f"{label} was edited here and on another machine; both texts are kept.")
+    except OSError as exc:
+        warn(f"Could not place the session's companions (todos, plans, file history): {exc}.")
+
+
+def carry_for_hook(transcript: Path, session_id: str, warn: Callable[[str], None]) -> None:
+    """``carry`` for a plain ``claude`` with roam's hooks (when claude is gone, before release)."""
+    config = _config_of(transcript)
+    if config is None:
+        return
+    try:
+        carry(transcript, config, session_id)
+    except OSError as exc:
+        warn(f"Could not carry the session's companions to its folder: {exc}.")
