@@ -76,7 +76,9 @@ def import_command(
     """
     settings = settings_of(ctx)
     bundle = read_bundle(source)
-    project, config = import_target(bundle.cwd, Path.cwd(), cwd, settings.claude_dir)
+    project, config = import_target(
+        bundle.cwd, Path.cwd(), cwd, settings.claude_dir, bundle.session_id
+    )
     report = import_session(bundle, project, config, merge=merge)
     if settings.wants_json(json_flag):
         emit_json({"schema": "roam.import/1", **report.as_json()})

@@ -259,3 +259,10 @@ def test_the_fixed_project_name_follows_the_clients_rule(
     from session_roam.engine.core.paths import fixed_project_name
 
     assert fixed_project_name(environ) == expected
+
+
+def test_a_session_already_here_is_imported_into_its_own_folder(
+    session: Path, config_dir: Path, tmp_path: Path
+) -> None:
+    project, _ = import_target(None, tmp_path, None, config_dir, session.stem)
+    assert project == session.parent
