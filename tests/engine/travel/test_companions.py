@@ -89,6 +89,15 @@ def test_the_plan_slug_is_read_from_the_session_rows(session: Path) -> None:
     assert plan_slugs(session) == {"bright-pelican"}
 
 
+def test_a_slug_key_inside_a_tool_input_is_not_the_sessions_plan(
+    writer: SessionWriter, project: Path
+) -> None:
+    path = writer.write(project, [("hello", "ok")])
+    nested = {"type": "assistant", "message": {"content": [{"input": {"slug": "not-a-plan"}}]}}
+    path.write_bytes(path.read_bytes() + json.dumps(nested).encode() + b"\n")
+    assert plan_slugs(path) == frozenset()
+
+
 def test_carry_copies_every_companion_of_the_session_into_its_folder(
     session: Path, config_dir: Path
 ) -> None:

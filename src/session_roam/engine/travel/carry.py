@@ -135,9 +135,12 @@ def place(session_file: Path, config: Path, session_id: str) -> Carried:
         target = local_path(config, session_id, key)
         local = read_companion(target, config) if target.exists() else None
         new_sha = sha256(travelled)
+        if local is not None and sha256(local) == new_sha:
+            base[key.label] = new_sha  # the same here already: nothing to write
+            continue
         if local is None or sha256(local) == base.get(key.label):
             wanted: bytes | None = travelled
-        elif sha256(local) == new_sha or new_sha == base.get(key.label):
+        elif new_sha == base.get(key.label):
             wanted = None  # the same, or edited here since: this machine's copy goes out next
         else:
             wanted = _resolve(key, local, target, travelled, carried_file)

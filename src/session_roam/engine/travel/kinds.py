@@ -36,6 +36,7 @@ CARRIED_DIR: Final = "roam-companions"
 MAX_COMPANION_BYTES: Final = 64 * 1024 * 1024
 
 _SLUG_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
+_SLUG_KEY_RE: Final = re.compile(rb'"slug"\s*:\s*"([a-z0-9][a-z0-9-]{0,127})"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +93,21 @@ def carried_dir(session_file: Path) -> Path:
 def plan_slugs(session_file: Path) -> frozenset[str]:
     """The plan slugs recorded in a session's rows (``"slug"``), read bounded, links refused."""
     slugs: set[str] = set()
+    tried: set[bytes] = set()
     for line in iter_file_lines(session_file):
-        if b'"slug"' not in line:
+        found = _SLUG_KEY_RE.search(line)
+        # Every row after plan mode repeats the slug: parse a row only for a slug not yet seen,
+        # and only a top-level "slug" counts (a tool's input may have a key of that name).
+        if found is None or found.group(1) in tried:
             continue
+        tried.add(found.group(1))
         record = load_record(line)
         if isinstance(record, dict):
             slug = record.get("slug")
             if isinstance(slug, str) and _SLUG_RE.fullmatch(slug):
                 slugs.add(slug)
+            else:
+                tried.discard(found.group(1))  # maybe nested here; a later row may say it
     return frozenset(slugs)
 
 
