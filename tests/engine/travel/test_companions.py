@@ -226,3 +226,17 @@ def test_the_hook_leaves_placing_to_roam_cr_when_cr_launched_claude(
     monkeypatch.setenv("ROAM_CR_SESSION", session.stem)
     place_for_hook(moved, session.stem, print)
     assert not (there / "tasks").exists()
+
+
+def test_carried_companions_are_files_of_the_session_for_the_deletion_policy(
+    session: Path, config_dir: Path
+) -> None:
+    from session_roam.engine.deletions.reassert import held_files
+    from session_roam.engine.deletions.tombstones import session_paths
+
+    _companions(config_dir, session.stem)
+    carry(session, config_dir, session.stem)
+    projects = session.parent.parent
+    carried = f"{session.parent.name}/{session.stem}/roam-companions/tasks/1.json"
+    assert carried in set(held_files(projects))  # protected, archived, given back
+    assert carried in session_paths(projects, session.stem)  # removed with it by `roam rm`
