@@ -129,3 +129,8 @@ def test_an_exported_session_resumes_whole_on_a_home_outside_the_cluster(
     mark = fake_api.mark()
     claude.resume(third, elsewhere, session, "resumed on the third home")
     assert sent_user_texts(fake_api, mark) == [*prompts, "resumed on the third home"]
+    mark = fake_api.mark()  # and through roam, which finds it from the same directory
+    by_roam = run_roam(["cr", "--", "-p", "and through roam cr"], cwd=elsewhere, env=third_env)
+    assert by_roam.returncode == 0, by_roam.stderr
+    expected = [*prompts, "resumed on the third home", "and through roam cr"]
+    assert sent_user_texts(fake_api, mark) == expected
