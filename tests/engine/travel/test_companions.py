@@ -240,3 +240,23 @@ def test_carried_companions_are_files_of_the_session_for_the_deletion_policy(
     carried = f"{session.parent.name}/{session.stem}/roam-companions/tasks/1.json"
     assert carried in set(held_files(projects))  # protected, archived, given back
     assert carried in session_paths(projects, session.stem)  # removed with it by `roam rm`
+
+
+def test_a_plan_both_machines_carried_while_apart_keeps_both_after_the_merge(
+    session: Path, config_dir: Path
+) -> None:
+    from session_roam.engine.conflicts.merging import merge_session
+    from session_roam.engine.core.store import find_session_files
+
+    plans = carried_dir(session) / "plans"
+    plans.mkdir(parents=True)
+    (plans / "bright-pelican.md").write_bytes(b"# Plan written on alpha\n")
+    loser = plans / "bright-pelican.sync-conflict-20261206-101010-ABCDEFG.md"
+    loser.write_bytes(b"# Plan written on beta\n")
+    merge_session(find_session_files(session.parent, session.stem))  # what cr does first
+    place(session, config_dir, session.stem)
+    text = (config_dir / "plans" / "bright-pelican.md").read_bytes()
+    assert b"# Plan written on alpha" in text
+    assert b"# Plan written on beta" in text
+    place(session, config_dir, session.stem)  # folded once, not again
+    assert (config_dir / "plans" / "bright-pelican.md").read_bytes() == text

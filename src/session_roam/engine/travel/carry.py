@@ -36,6 +36,7 @@ from session_roam.engine.travel.files import (
     write_companion,
 )
 from session_roam.engine.travel.history import carry_history, history_enabled, place_history
+from session_roam.engine.travel.kept import fold_kept_plans
 from session_roam.engine.travel.kinds import carried_dir
 from session_roam.errors import InvalidInput
 
@@ -153,6 +154,7 @@ def place(session_file: Path, config: Path, session_id: str) -> Carried:
             continue
         (done.joined if wanted not in (travelled, local) else done.copied).append(key.label)
         base[key.label] = sha256(wanted)
+    done.joined.extend(fold_kept_plans(session_file, config, base, join_plans))
     _save_base(config, session_id, base)
     return done
 
