@@ -151,6 +151,7 @@ def test_a_companion_edited_here_only_is_kept_and_carried_next(
     task = config_dir / "tasks" / session.stem / "1.json"
     task.write_bytes(b'{"id": "1", "status": "completed"}')
     place(session, config_dir, session.stem)
+    place(session, config_dir, session.stem)  # as when claude died before a carry
     assert task.read_bytes() == b'{"id": "1", "status": "completed"}'
     carry(session, config_dir, session.stem)
     carried = carried_dir(session) / "tasks" / "1.json"
@@ -260,3 +261,4 @@ def test_a_plan_both_machines_carried_while_apart_keeps_both_after_the_merge(
     assert b"# Plan written on beta" in text
     place(session, config_dir, session.stem)  # folded once, not again
     assert (config_dir / "plans" / "bright-pelican.md").read_bytes() == text
+

@@ -146,8 +146,10 @@ def place(session_file: Path, config: Path, session_id: str) -> Carried:
         else:
             wanted = _resolve(key, local, target, travelled, carried_file)
         if wanted is None:
+            # The travelled version stays the base: this machine's copy is an edit of it, kept
+            # again by the next place (even if claude dies before carry) and carried at exit.
             done.kept.append(key.label)
-            base[key.label] = sha256(local) if local is not None else new_sha
+            base[key.label] = new_sha
             continue
         if not write_companion(target, config, wanted, _mtime_ns(carried_file)):
             done.refused.append(key.label)
