@@ -261,4 +261,3 @@ def test_a_plan_both_machines_carried_while_apart_keeps_both_after_the_merge(
     assert b"# Plan written on beta" in text
     place(session, config_dir, session.stem)  # folded once, not again
     assert (config_dir / "plans" / "bright-pelican.md").read_bytes() == text
-
