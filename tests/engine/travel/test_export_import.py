@@ -266,3 +266,13 @@ def test_a_session_already_here_is_imported_into_its_own_folder(
 ) -> None:
     project, _ = import_target(None, tmp_path, None, config_dir, session.stem)
     assert project == session.parent
+
+
+def test_a_member_larger_than_the_bound_is_refused_before_it_is_read(
+    exported: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from session_roam.engine.travel import unbundle
+
+    monkeypatch.setattr(unbundle, "MAX_MEMBER_BYTES", 10)
+    with pytest.raises(InvalidInput, match="larger than roam accepts"):
+        read_bundle(exported)

@@ -34,6 +34,7 @@ __all__ = [
     "MANIFEST",
     "MAX_MEMBERS",
     "MAX_MEMBER_BYTES",
+    "MAX_TOTAL_BYTES",
     "ExportReport",
     "export_session",
     "recorded_cwd",
@@ -42,7 +43,9 @@ __all__ = [
 EXPORT_FORMAT: Final = "roam.export/1"
 MANIFEST: Final = "manifest.json"
 SESSION_MEMBER: Final = "session.jsonl"
-MAX_MEMBER_BYTES: Final = 1024 * 1024 * 1024
+#: An export is held in memory whole (on both sides): these bound what a file can make roam hold.
+MAX_MEMBER_BYTES: Final = 512 * 1024 * 1024
+MAX_TOTAL_BYTES: Final = 1024 * 1024 * 1024
 MAX_MEMBERS: Final = 20_000
 
 
@@ -113,7 +116,9 @@ def _gather(session_file: Path, config: Path, session_id: str) -> dict[str, byte
         data = read_companion(path, config)
         if data is not None:
             members[f"companions/{key.kind}/{key.name}"] = data
-    if len(members) > MAX_MEMBERS or any(len(d) > MAX_MEMBER_BYTES for d in members.values()):
+    total = sum(len(d) for d in members.values())
+    largest = max((len(d) for d in members.values()), default=0)
+    if len(members) > MAX_MEMBERS or total > MAX_TOTAL_BYTES or largest > MAX_MEMBER_BYTES:
         raise InvalidInput(f"Session {session_id} is too large to export in one file.")
     return members
 

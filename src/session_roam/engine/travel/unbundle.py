@@ -29,6 +29,7 @@ from session_roam.engine.travel.bundle import (
     EXPORT_FORMAT,
     MANIFEST,
     MAX_MEMBER_BYTES,
+    MAX_TOTAL_BYTES,
     MAX_MEMBERS,
     SESSION_MEMBER,
 )
@@ -44,7 +45,6 @@ __all__ = ["Bundle", "ImportReport", "import_session", "read_bundle"]
 
 _PART_RE: Final = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,254}")
 _MAX_MANIFEST: Final = 16 * 1024 * 1024
-_MAX_TOTAL: Final = 4 * MAX_MEMBER_BYTES
 _KIND_NAMES: Final = {kind.name: kind for kind in KINDS}
 
 
@@ -151,7 +151,7 @@ def read_bundle(source: Path) -> Bundle:
                     raise _bad(source, f"member {info.name!r} is not a regular file")
                 limit = _MAX_MANIFEST if info.name == MANIFEST else MAX_MEMBER_BYTES
                 total += info.size
-                if info.size > limit or total > _MAX_TOTAL or len(members) >= MAX_MEMBERS:
+                if info.size > limit or total > MAX_TOTAL_BYTES or len(members) >= MAX_MEMBERS:
                     raise _bad(source, f"member {info.name!r} is larger than roam accepts")
                 if info.name in members or (info.name == MANIFEST and manifest is not None):
                     raise _bad(source, f"member {info.name!r} appears twice")
