@@ -29,8 +29,8 @@ from session_roam.engine.travel.bundle import (
     EXPORT_FORMAT,
     MANIFEST,
     MAX_MEMBER_BYTES,
-    MAX_TOTAL_BYTES,
     MAX_MEMBERS,
+    MAX_TOTAL_BYTES,
     SESSION_MEMBER,
 )
 from session_roam.engine.travel.carry import place
