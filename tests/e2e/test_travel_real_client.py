@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.e2e.cr_support import home_of, reconnecting, roam_env, run_roam, sent_user_texts
+from tests.support.cluster import wait_until
 from tests.support.companion_api import COMPANION_ENV, COMPANION_TOOLS, companion_responder
 from tests.support.fake_api import FakeMessagesApi
 
@@ -134,3 +135,39 @@ def test_an_exported_session_resumes_whole_on_a_home_outside_the_cluster(
     assert by_roam.returncode == 0, by_roam.stderr
     expected = [*prompts, "resumed on the third home", "and through roam cr"]
     assert sent_user_texts(fake_api, mark) == expected
+
+
+def test_a_plain_claude_with_roams_hooks_carries_its_companions_to_the_other_machine(
+    connected: Cluster, claude: ClaudeDriver, claude_bin: Path, project_cwd: Path
+) -> None:
+    alpha, beta = connected["alpha"], connected["beta"]
+    env = roam_env(claude, alpha, claude_bin)
+    assert run_roam(["hooks", "install"], cwd=project_cwd, env=env).returncode == 0
+    try:
+        machine = {k: env[k] for k in ("STHOMEDIR", "XDG_STATE_HOME", "XDG_CONFIG_HOME")}
+        run = claude.new(
+            home_of(alpha),
+            project_cwd,
+            "TASK started by a plain claude",
+            allowed_tools=COMPANION_TOOLS,
+            env={**machine, **COMPANION_ENV},
+        )
+        session = run.session_id
+        claim = alpha.projects_dir / ".roam" / "leases" / session / f"{alpha.device_id}.json"
+        wait_until(
+            lambda: '"released"' in (claim.read_text() if claim.exists() else ""),
+            timeout_s=30,
+            what="the keeper to carry the companions and release the lease",
+        )
+    finally:
+        run_roam(["hooks", "uninstall"], cwd=project_cwd, env=env)
+    written = _companions(home_of(alpha))
+    task = f"tasks/{session}/1.json"
+    assert task in written
+    on_beta = run_roam(
+        ["cr", session, "--", "-p", "now on beta"],
+        cwd=project_cwd,
+        env=roam_env(claude, beta, claude_bin),
+    )
+    assert on_beta.returncode == 0, on_beta.stderr
+    assert _companions(home_of(beta)).get(task) == written[task]
