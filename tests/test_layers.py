@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("session_roam.engine.claude",),
     ("session_roam.engine.conflicts",),
     ("session_roam.engine.deletions",),
+    ("session_roam.engine.travel",),
     ("session_roam.engine.resume",),
     ("session_roam.engine.setup",),
     ("session_roam.engine.verify",),

@@ -49,6 +49,7 @@ COMMAND_MODULES: Final = (
     "session_roam.cli.backups",
     "session_roam.cli.restore",
     "session_roam.cli.uninstall",
+    "session_roam.cli.travel",
 )
 
 #: Which module defines each top-level command, so ``roam NAME`` imports only that one. A name
@@ -72,6 +73,8 @@ COMMANDS: Final = MappingProxyType(
         "restore": "session_roam.cli.restore",
         "rm": "session_roam.cli.restore",
         "uninstall": "session_roam.cli.uninstall",
+        "export": "session_roam.cli.travel",
+        "import": "session_roam.cli.travel",
         "conflicts": "session_roam.cli.conflicts",
         "hooks": "session_roam.cli.hooks",
         "journal": "session_roam.cli.journal",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,6 +31,7 @@ from session_roam.engine.claude import (
 from session_roam.engine.core import claude_config_dir
 from session_roam.engine.resume import acquire_lease
 from session_roam.engine.sessions import Journal
+from session_roam.engine.travel import carry_for_hook, place_for_hook
 from session_roam.errors import (
     InvalidInput,
     RoamError,
@@ -144,6 +145,12 @@ def _warn(message: str) -> None:
     err_console().print(message, markup=False, style="bold red")
 
 
+def _carry_then_release(lease: Any, transcript: Path, session: str) -> None:
+    """Claude is gone: its companions go into the session's folder, then the lease is let go."""
+    carry_for_hook(transcript, session, _warn)  # engine.travel
+    lease.release(stamp=True)
+
+
 @hooks_app.command("run", hidden=True)
 def run_command(
     event: Annotated[str, typer.Argument(help="session-start, session-end or keep.")],
@@ -160,7 +167,7 @@ def run_command(
             pid,
             transcript,
             acquire=lambda sid, path: acquire_lease(sid, path),
-            release=lambda lease: lease.release(stamp=True),
+            release=lambda lease: _carry_then_release(lease, transcript, session),
             report=report_to_stdout,
         )
         raise typer.Exit(0)
@@ -183,6 +190,7 @@ def run_command(
     runner = HookRunner(journal=Journal(), keeper=keeper, warn=_warn)
     if event == "session-start":
         runner.session_start(payload, claude_pid=claude_pid_of_hook())
+        place_for_hook(payload.transcript_path, payload.session_id, _warn)  # engine.travel
     else:
         runner.session_end(payload)
     raise typer.Exit(0)

@@ -12,14 +12,19 @@ import os
 import re
 import uuid
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from session_roam.errors import InvalidInput
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 __all__ = [
+    "FIXED_PROJECT_ENV",
     "SLUG_MAX",
     "claude_config_dir",
     "ensure_inside",
+    "fixed_project_name",
     "project_dir_for",
     "project_slug",
     "projects_dir",
@@ -104,13 +109,37 @@ def project_slug(path: str) -> str:
     return f"{encoded[:SLUG_MAX]}-{_base36(abs(_java_hash(units)))}"
 
 
+#: Claude Code 2.1.234+: ``CLAUDE_CODE_PROJECT_DIR_NAME`` names one project folder for every cwd.
+FIXED_PROJECT_ENV: Final = "CLAUDE_CODE_PROJECT_DIR_NAME"
+_FIXED_NAME_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_DEVICE_NAME_RE: Final = re.compile(r"con|prn|aux|nul|com[0-9]|lpt[0-9]", re.IGNORECASE)
+
+
+def fixed_project_name(environ: Mapping[str, str] | None = None) -> str | None:
+    """The fixed project folder name Claude Code would use here, or None (the cwd's slug).
+
+    The client (2.1.331, read from its bundle) honours ``CLAUDE_CODE_PROJECT_DIR_NAME`` only
+    while ``CLAUDE_CONFIG_DIR`` is set, and only a name of 1-64 ``A-Z a-z 0-9 _ -`` that is not
+    a Windows device name; otherwise it ignores it and uses the slug of the cwd.
+    """
+    env = os.environ if environ is None else environ
+    name = env.get(FIXED_PROJECT_ENV)
+    if not env.get("CLAUDE_CONFIG_DIR") or not name:
+        return None
+    if not _FIXED_NAME_RE.fullmatch(name) or _DEVICE_NAME_RE.fullmatch(name):
+        return None
+    return name
+
+
 def project_dir_for(cwd: Path | str, config_dir: Path) -> Path:
     """The project folder Claude Code uses for ``cwd``.
 
     Claude Code encodes the physical directory, so a symlinked cwd is resolved first; otherwise
-    roam would look in a folder Claude never writes.
+    roam would look in a folder Claude never writes. A fixed project folder name
+    (``fixed_project_name``) replaces the slug, as it does in the client.
     """
-    return projects_dir(config_dir) / project_slug(os.path.realpath(cwd))
+    name = fixed_project_name() or project_slug(os.path.realpath(cwd))
+    return projects_dir(config_dir) / name
 
 
 def validate_session_id(value: str) -> str:

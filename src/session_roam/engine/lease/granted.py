@@ -135,6 +135,9 @@ class Lease:
                 extra: tuple[str, ...] = ()
                 if final is not None and self.session_file is not None:
                     extra = (_relative(self.session_file, transport),)
+                    # the sibling folder (companions carried there at exit, engine.travel) too
+                    sibling = self.session_file.with_suffix("")
+                    extra += (_relative(sibling, transport),) if sibling.is_dir() else ()
                 peers = [p.device_id for p in transport.peers() if p.connected]
                 try:
                     transport.publish(

@@ -40,8 +40,10 @@ from session_roam.engine.resume.safe import (
     StartNewInstead,
 )
 from session_roam.engine.sessions.journal import Journal
-from session_roam.engine.sessions.pick import PickedSession, new_session, pick_session
+from session_roam.engine.sessions.pathmap import load_pathmap, local_project_dirs
+from session_roam.engine.sessions.pick import PickedSession, new_session, pick_newest, pick_session
 from session_roam.engine.syncthing.syncready import NO_LEASE_HINT, sync_here
+from session_roam.engine.travel.carry import companions_around
 from session_roam.errors import (
     RoamError,
     SessionNotFound,
@@ -210,6 +212,10 @@ def run_cr(options: CrOptions, ui: ResumeUI, fresh: Fresh | None = None) -> Resu
 
     def pick() -> PickedSession:
         try:
+            if not options.query:  # the cwd's sessions, and those recorded under a mapped path
+                return pick_newest(
+                    local_project_dirs(options.cwd, config, load_pathmap(xdg.config_dir()))
+                )
             return pick_session(project, projects_dir(config), options.query)
         except SessionNotFound as missing:
             known = _known_elsewhere(options.query, options.claude_dir)
@@ -238,7 +244,8 @@ def run_cr(options: CrOptions, ui: ResumeUI, fresh: Fresh | None = None) -> Resu
 
     def launch(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:
         archive_before_launch(projects_dir(config))  # claude's clean-up runs as it starts
-        return _launch(argv, env)
+        with companions_around(session.path, config, session.session_id, ui.warn):  # engine.travel
+            return _launch(argv, env)
 
     resumer = Resumer(
         coordinator=coordinator,

@@ -131,10 +131,13 @@ def _run(
     from session_roam.engine.resume.coordinator import merge_pending
     from session_roam.engine.resume.safe import Resumer, ResumeRequest
     from session_roam.engine.sessions.journal import Journal
+    from session_roam.engine.travel.carry import companions_around
 
     def launch(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:
         archive_before_launch(session.project_dir.parent)  # claude's clean-up runs as it starts
-        return run_child(argv, env={**os.environ, **env}, cwd=options.cwd)
+        config, sid = session.project_dir.parent.parent, session.session_id  # engine.travel
+        with companions_around(session.path, config, sid, ui.warn):
+            return run_child(argv, env={**os.environ, **env}, cwd=options.cwd)
 
     new = session.chosen_by == "new"
     if coordinator is None and not opened:

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import Final, NamedTuple
 
-from session_roam.engine.core.paths import project_slug, projects_dir
+from session_roam.engine.core.paths import project_dir_for, project_slug, projects_dir
 from session_roam.errors import InvalidInput
 
 __all__ = [
@@ -198,7 +198,7 @@ def local_project_dirs(
     here = os.path.realpath(cwd)
     root = projects_dir(config_dir)
     fold = case_insensitive if case_insensitive is not None else case_insensitive_fs(root)
-    folders = [root / project_slug(here)]
+    folders = [project_dir_for(here, config_dir)]  # the fixed project folder, when one is set
     for mapping in pathmap.mappings:
         target = mapping.target.rstrip("/") or "/"
         if _is_under(here, target, fold):

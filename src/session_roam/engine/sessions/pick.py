@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
-__all__ = ["NoSessionHere", "PickedSession", "custom_title", "new_session", "pick_session"]
+__all__ = [
+    "NoSessionHere",
+    "PickedSession",
+    "custom_title",
+    "new_session",
+    "pick_newest",
+    "pick_session",
+]
 
 _FULL_ID_RE: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -151,6 +158,22 @@ def _agent_next(agent: PickedSession) -> str:
         f"An agent's session is next to it, newer: {agent.session_id}{title} ({agent.agent}); "
         f"`roam cr {agent.session_id}` resumes that one."
     )
+
+
+def pick_newest(folders: Sequence[Path], markers: tuple[str, ...] | None = None) -> PickedSession:
+    """The newest session of several project folders (the cwd's own and its mapped paths'),
+    a person's before an agent's as in one folder (``_newest``)."""
+    found = agent_markers() if markers is None else markers
+    picked: list[PickedSession] = []
+    for folder in folders:
+        try:
+            picked.append(_newest(folder, found))
+        except SessionNotFound:
+            continue
+    if not picked:
+        return _newest(folders[0], found)  # raises NoSessionHere, naming the cwd's own folder
+    people = [p for p in picked if p.agent is None] or picked
+    return max(people, key=lambda p: _mtime(p.path))
 
 
 def _describe(candidates: Sequence[tuple[str, Path]]) -> str:

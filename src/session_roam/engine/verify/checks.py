@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.verify.checks_deletions import check_deletions
+from session_roam.engine.verify.checks_identity import check_paths_and_identity
 from session_roam.engine.verify.checks_node import (
     check_backups,
     check_clock,
     check_disk,
     check_leases,
     check_namespaces,
-    check_paths,
     check_shortcuts,
     check_versions,
 )
@@ -54,7 +54,7 @@ CHECKS: Final[dict[str, Callable[[Snapshot], list[Finding]]]] = {
     "leases": check_leases,
     "versions": check_versions,
     "clock": check_clock,
-    "paths": check_paths,
+    "paths": check_paths_and_identity,
     "disk": check_disk,
     "encryption": check_encryption,
     "backups": check_backups,
