@@ -1,7 +1,9 @@
 """A typed client for the parts of Syncthing's REST API that roam uses.
 
 Only endpoints that Syncthing 2.x kept are called (``/rest/config/*``, ``/rest/db/*``,
-``/rest/events``, ``/rest/system/*``), so one client serves 1.12+ and 2.x. Every httpx error is
+``/rest/events``, ``/rest/system/*``), so one client serves 1.12+ and 2.x. Plain ``http://``
+goes through ``syncthing.http.StdlibHttp`` (httpx costs ``roam cr`` an import and an SSL
+context); ``https://`` and tests' ``httpx.MockTransport`` through httpx. Every error is
 translated in one place, ``syncthing.http``, into the ``SyncthingError`` family with the
 cause chained. The API key lives only in the HTTP client's default headers: it is never
 formatted into a message, a log line or ``repr``.
@@ -15,13 +17,19 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import httpx
 import tenacity
 
 from session_roam.engine.syncthing.events import EventSubscription
-from session_roam.engine.syncthing.http import translate_http_errors
+from session_roam.engine.syncthing.http import (
+    RETRYABLE_STDLIB,
+    HttpReply,
+    HttpSession,
+    StdlibHttp,
+    status_of,
+    translate_http_errors,
+)
 from session_roam.engine.syncthing.models import (
     Completion,
     Connection,
@@ -38,6 +46,9 @@ from session_roam.errors import (
     SyncthingError,
     SyncthingUnreachable,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "MAX_SUPPORTED",
@@ -60,7 +71,6 @@ def _parse_time(text: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(_NANOS.sub(r"\1", text).replace("Z", "+00:00"))
 
 
-_RETRYABLE: Final = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)
 _LONG_TIMEOUT_S: Final = 300.0
 
 
@@ -82,14 +92,21 @@ class SyncthingClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._secret = api_key
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers={"X-API-Key": api_key},
-            transport=transport,
-            timeout=timeout,
-        )
+        headers = {"X-API-Key": api_key}
+        self._http: HttpSession
+        retryable: tuple[type[BaseException], ...]
+        if transport is None and self.base_url.startswith("http://"):
+            self._http = StdlibHttp(self.base_url, headers, timeout)
+            retryable = RETRYABLE_STDLIB
+        else:
+            import httpx
+
+            self._http = httpx.Client(
+                base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
+            )
+            retryable = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)
         self._get_retry = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(_RETRYABLE),
+            retry=tenacity.retry_if_exception_type(retryable),
             stop=tenacity.stop_after_attempt(3),
             wait=tenacity.wait_fixed(0.2),
             reraise=True,
@@ -117,7 +134,7 @@ class SyncthingClient:
         params: Mapping[str, str | int] | Sequence[tuple[str, str]] | None = None,
         body: Any = None,
         timeout: float | None = None,
-    ) -> httpx.Response:
+    ) -> HttpReply:
         what = f"{method} {path}"
         kwargs: dict[str, Any] = {"params": params}
         if body is not None:
@@ -125,10 +142,11 @@ class SyncthingClient:
         if timeout is not None:
             kwargs["timeout"] = timeout
 
-        def send() -> httpx.Response:
+        def send() -> HttpReply:
             response = self._http.request(method, path, **kwargs)
             response.raise_for_status()
-            return response
+            reply: HttpReply = response
+            return reply
 
         with translate_http_errors(self.base_url, what, self._secret):
             if method == "GET":
@@ -337,8 +355,7 @@ class SyncthingClient:
         try:
             data = self._object("GET", "/rest/db/file", params={"folder": folder, "file": name})
         except SyncthingError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code == 404:
+            if status_of(exc.__cause__) == 404:
                 return None
             raise
         return FileInfo.from_json(data)
