@@ -1,11 +1,9 @@
 """A typed client for the parts of Syncthing's REST API that roam uses.
 
 Only endpoints that Syncthing 2.x kept are called (``/rest/config/*``, ``/rest/db/*``,
-``/rest/events``, ``/rest/system/*``), so one client serves 1.12+ and 2.x. Plain ``http://``
-goes through ``syncthing.http.StdlibHttp`` (httpx costs ``roam cr`` an import and an SSL
-context); ``https://`` and tests' ``httpx.MockTransport`` through httpx. Every error is
-translated in one place, ``syncthing.http``, into the ``SyncthingError`` family with the
-cause chained. The API key lives only in the HTTP client's default headers: it is never
+``/rest/events``, ``/rest/system/*``), so one client serves 1.12+ and 2.x. The HTTP client
+(stdlib for ``http://``, httpx otherwise) and the translation of every error into the
+``SyncthingError`` family, cause chained, live in ``syncthing.http``. The API key lives only in the HTTP client's default headers: it is never
 formatted into a message, a log line or ``repr``.
 """
 
@@ -23,10 +21,8 @@ import tenacity
 
 from session_roam.engine.syncthing.events import EventSubscription
 from session_roam.engine.syncthing.http import (
-    RETRYABLE_STDLIB,
     HttpReply,
-    HttpSession,
-    StdlibHttp,
+    open_session,
     status_of,
     translate_http_errors,
 )
@@ -92,19 +88,9 @@ class SyncthingClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._secret = api_key
-        headers = {"X-API-Key": api_key}
-        self._http: HttpSession
-        retryable: tuple[type[BaseException], ...]
-        if transport is None and self.base_url.startswith("http://"):
-            self._http = StdlibHttp(self.base_url, headers, timeout)
-            retryable = RETRYABLE_STDLIB
-        else:
-            import httpx
-
-            self._http = httpx.Client(
-                base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
-            )
-            retryable = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)
+        self._http, retryable = open_session(
+            self.base_url, {"X-API-Key": api_key}, timeout, transport
+        )
         self._get_retry = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(retryable),
             stop=tenacity.stop_after_attempt(3),

@@ -32,6 +32,7 @@ __all__ = [
     "HttpSession",
     "HttpStatusError",
     "StdlibHttp",
+    "open_session",
     "status_of",
     "translate_http_errors",
 ]
@@ -180,6 +181,19 @@ class StdlibHttp:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+def open_session(
+    base_url: str, headers: Mapping[str, str], timeout: float, transport: Any = None
+) -> tuple[HttpSession, tuple[type[BaseException], ...]]:
+    """The HTTP client for ``base_url`` and the errors worth retrying a GET for: ours for plain
+    ``http://``, httpx (imported only now) for ``https://`` or a test's ``transport``."""
+    if transport is None and base_url.startswith("http://"):
+        return StdlibHttp(base_url, headers, timeout), RETRYABLE_STDLIB
+    import httpx
+
+    client = httpx.Client(base_url=base_url, headers=headers, transport=transport, timeout=timeout)
+    return client, (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)
 
 
 def _dumps(value: Any) -> bytes:
