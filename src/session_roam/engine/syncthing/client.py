@@ -3,8 +3,8 @@
 Only endpoints that Syncthing 2.x kept are called (``/rest/config/*``, ``/rest/db/*``,
 ``/rest/events``, ``/rest/system/*``), so one client serves 1.12+ and 2.x. The HTTP client
 (stdlib for ``http://``, httpx otherwise) and the translation of every error into the
-``SyncthingError`` family, cause chained, live in ``syncthing.http``. The API key lives only in the HTTP client's default headers: it is never
-formatted into a message, a log line or ``repr``.
+``SyncthingError`` family, cause chained, live in ``syncthing.http``. The API key lives only
+in the HTTP client's default headers: never in a message, a log line or ``repr``.
 """
 
 from __future__ import annotations
