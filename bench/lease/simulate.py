@@ -11,8 +11,9 @@ desktop with nothing always on (``two-lids``: only lids and crashes, no link eve
 two machines that are on). ``--rule released`` (roam's default) adds the provisional grant
 of two-device folders and counts the forks it makes and the turns lost after every fork healed.
 Negative controls, which must show double grants: ``--rule any`` (degraded mode without a
-majority) and ``--faults apart --pull never --pull-s 0.5`` (barriers that do not wait for the
-data the peers announced).
+majority), ``--faults apart --pull never --pull-s 0.5`` (barriers that do not wait for the
+data the peers announced) and ``--control lower-ticket`` (a fast path that wins on "no claim
+ahead of mine" instead of "no other claim": issue 16).
 Exit status 1 if any schedule granted a session twice or lost a turn.
 """
 
@@ -26,6 +27,8 @@ import time
 from typing import TYPE_CHECKING, cast
 
 from tests.engine.lease_sim import SimConfig, StartRule, mixed_faults, simulate, two_machines
+
+from session_roam.engine.lease import protocol as lease_protocol
 
 if TYPE_CHECKING:
     import random
@@ -92,7 +95,15 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="most seconds between an announcement and its data (default: the mix's 0-0.3)",
     )
+    parser.add_argument(
+        "--control",
+        choices=["none", "lower-ticket"],
+        default="none",
+        help="lower-ticket: the fast path wins whenever no claim is ahead (must double-grant)",
+    )
     args = parser.parse_args(argv)
+    if args.control == "lower-ticket":
+        lease_protocol.alone = lambda mine, views: True
     mix = functools.partial(
         _MIXES[args.faults], horizon_s=args.horizon, rule=cast("StartRule", args.rule)
     )
@@ -106,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     took = time.perf_counter() - began
     print(
         f"schedules {result.schedules} ({result.schedules / took:.0f}/s, {took:.1f} s), "
-        f"faults {args.faults}, rule {args.rule}, pull {args.pull}, seed {args.seed}\n"
+        f"faults {args.faults}, rule {args.rule}, pull {args.pull}, seed {args.seed}, "
+        f"control {args.control}\n"
         f"grants {result.grants}, degraded grants {result.degraded_grants} "
         f"(in {result.degraded_schedules} schedules), double grants {result.double_grants}\n"
         f"lost races {result.losses} (to an absent machine that never released: "

@@ -13,7 +13,7 @@ import functools
 import os
 import random
 from dataclasses import replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -35,7 +35,7 @@ from tests.engine.lease_sim_net import Message
 from tests.engine.lease_sim_session import is_session_file
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Callable, Collection, Sequence
 
     from tests.engine.lease_sim_config import Replica
 
@@ -141,6 +141,37 @@ def test_lease_simulation_never_grants_twice_when_delays_approach_the_ttl() -> N
     assert result.double_grants == 0, result.log[:5]
 
 
+def _counting(wins: dict[str, int]) -> Callable[..., Flow]:
+    """``acquire_flow``, counting its wins by path: ``fast`` (one barrier) or ``bakery``."""
+
+    def flow(base: Claim, **options: Any) -> Flow:
+        inner = lease_protocol.acquire_flow(base, **options)
+        states: list[ClaimState] = []
+        reply: Any = None
+        try:
+            while True:
+                request = inner.send(reply)
+                if isinstance(request, Publish):
+                    states.append(request.claim.state)
+                reply = yield request
+        except StopIteration as stop:
+            if isinstance(stop.value, Won):
+                wins["bakery" if ClaimState.CHOOSING in states else "fast"] += 1
+            return stop.value  # type: ignore[no-any-return]
+
+    return flow
+
+
+def test_lease_simulation_grants_most_races_in_one_barrier_and_never_twice() -> None:
+    # Issue 16: claim with a ticket at once, win only if no other live claim exists; anyone
+    # else at the counter sends us through the whole bakery. Both paths run, in every fault mix.
+    wins = {"fast": 0, "bakery": 0}
+    result = simulate(SCHEDULES, seed=20261216, configs=mixed_faults, flow=_counting(wins))
+    assert result.double_grants == 0, result.log[:5]
+    assert result.degraded_grants > 0
+    assert wins["fast"] > 2 * wins["bakery"] > 0
+
+
 # --- negative controls: the simulation must see each failure these rules prevent -------------
 
 
@@ -165,6 +196,17 @@ def test_lease_simulation_catches_a_protocol_without_the_doorway() -> None:
     # its own is published, and both win: the simulation must be able to see that.
     config = SimConfig(nodes=3, horizon_s=8.0, crash_p=0.0, pause_p=0.0)
     result = simulate(100, seed=2, config=config, flow=_without_doorway)
+    assert result.double_grants > 0
+
+
+def test_lease_simulation_catches_a_fast_path_that_wins_on_no_lower_ticket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A fast ticket was taken without a doorway: B's fast claim with ticket 5 wins alone, A's
+    # fast claim with ticket 1 (taken before B's arrived) then sees B "behind" it and wins too.
+    monkeypatch.setattr(lease_protocol, "alone", lambda mine, views: True)
+    config = SimConfig(nodes=3, horizon_s=8.0, crash_p=0.0, pause_p=0.0)
+    result = simulate(100, seed=2, config=config)
     assert result.double_grants > 0
 
 

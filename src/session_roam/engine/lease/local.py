@@ -50,6 +50,13 @@ class ObservationStore:
                 loaded = json.loads(path.read_text())
                 if isinstance(loaded, dict):
                     self._data = {k: v for k, v in loaded.items() if isinstance(v, dict)}
+        # What the file holds as far as we know: a read that saw nothing change writes nothing
+        # (an fsync'd write per read cost the lease's hot path a few ms each).
+        self._saved = self._encode()
+
+    def _encode(self) -> bytes:
+        with self._mutex:
+            return json.dumps(self._data, sort_keys=True).encode()
 
     def get(self, session: str, device: str) -> Observation | None:
         entry = self._data.get(f"{session}/{device}")
@@ -77,10 +84,12 @@ class ObservationStore:
     def save(self) -> None:
         if self._path is None:
             return
-        with self._mutex:
-            data = json.dumps(self._data, sort_keys=True).encode()
+        data = self._encode()
+        if data == self._saved:
+            return
         self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         atomic_write(self._path, data, mode=0o600)
+        self._saved = data
 
 
 class LocalLocks:

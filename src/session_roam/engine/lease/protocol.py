@@ -6,7 +6,10 @@ until every peer has it: the barrier), ``Sleep(seconds)``. The driver (``lease_e
 Syncthing, the simulation for a model of it) answers and enforces deadlines by throwing
 ``SyncTimeout`` into the flow, which then withdraws its claim.
 
-The acquisition is Lamport's bakery over Syncthing (docs/design/lease.md has the proof):
+The acquisition is Lamport's bakery over Syncthing (docs/design/lease.md has the proof),
+after a fast path: publish ``claiming`` with ``1 + max(visible tickets)`` at once, one barrier,
+read, and win only if no other live claim exists in any state (lose at once to a holder, an
+unreadable claim or an absent machine's claim; otherwise go on with step 1):
 
 1. publish ``choosing`` and wait until every peer has it (the doorway flag);
 2. read, take ``ticket = 1 + max(visible tickets)``, publish ``claiming`` with it, barrier;
@@ -129,10 +132,23 @@ def acquire_flow(
         stolen_below=base.stolen_below if previous is None else previous.stolen_below,
     )
     try:
+        # The fast path (docs/design/lease.md, "One barrier when nobody else wants it"): claim
+        # with a ticket at once, one barrier, and win only if no other live claim exists at all.
+        claim = replace(claim, state=ClaimState.CLAIMING, ticket=_ticket(views, previous))
         yield Publish(claim, wait=True)
         views = yield Read()
-        # Our own old ticket was overwritten by the doorway; tickets still never go back.
-        ticket = max(next_ticket(views), 1 if previous is None else previous.ticket + 1)
+        decision = decide(claim, views, absent=absent)
+        if decision.verdict is Verdict.WIN and alone(claim, views):
+            claim = claim.bump(state=ClaimState.HELD)
+            yield Publish(claim, wait=False)
+            return Won(claim)
+        if decision.verdict is Verdict.LOSE and _final(decision.blocker, decision.offline):
+            return (yield from _withdraw(claim, decision.blocker, offline=decision.offline))
+        # Someone else is at the counter: withdraw the ticket and run the whole bakery.
+        previous, claim = claim, claim.bump(state=ClaimState.CHOOSING, ticket=0)
+        yield Publish(claim, wait=True)
+        views = yield Read()
+        ticket = _ticket(views, previous)
         claim = claim.bump(state=ClaimState.CLAIMING, ticket=ticket)
         yield Publish(claim, wait=True)
         # Readers expire a claim that has not changed for its TTL, and a claimant that looked
@@ -153,13 +169,7 @@ def acquire_flow(
                 yield Publish(claim, wait=False)
                 return Won(claim)
             if decision.verdict is Verdict.LOSE:
-                assert decision.blocker is not None  # noqa: S101 - decide() always names it
-                claim = claim.bump(state=ClaimState.RELEASED)
-                # Wait until peers know we withdrew: a stale claim of ours would make the next
-                # race lose to a ticket nobody is using. If they are slow, the answer stands.
-                with contextlib.suppress(SyncTimeout, PeerUnreachable):
-                    yield Publish(claim, wait=True)
-                return Lost(claim, decision.blocker, offline=decision.offline)
+                return (yield from _withdraw(claim, decision.blocker, offline=decision.offline))
             polls += 1
             if not absent and polls % refresh_every == 0:
                 claim = claim.bump()
@@ -170,6 +180,40 @@ def acquire_flow(
     except BaseException:
         yield Publish(claim.bump(state=ClaimState.RELEASED), wait=False)
         raise
+
+
+def _ticket(views: Sequence[ClaimView], previous: Claim | None) -> int:
+    """One above every ticket visible, and above our own previous one (which we overwrite)."""
+    return max(next_ticket(views), 1 if previous is None else previous.ticket + 1)
+
+
+def alone(mine: Claim, views: Sequence[ClaimView]) -> bool:
+    """No live claim but ours, in any state: the fast path's only way to win.
+
+    Not "no claim ahead of ours": a fast ticket was taken without a doorway, so it says nothing
+    about who came first (the simulation's control shows that rule granting twice).
+    """
+    return not any(v.device != mine.device for v in live_views(views))
+
+
+def _final(blocker: ClaimView | None, offline: bool) -> bool:
+    """A loss the whole bakery would repeat: a holder, an unreadable claim, an absent machine."""
+    return (
+        offline
+        or blocker is None
+        or blocker.claim is None
+        or blocker.claim.state is ClaimState.HELD
+    )
+
+
+def _withdraw(claim: Claim, blocker: ClaimView | None, *, offline: bool) -> Flow:
+    assert blocker is not None  # noqa: S101 - decide() always names it
+    claim = claim.bump(state=ClaimState.RELEASED)
+    # Wait until peers know we withdrew: a stale claim of ours would make the next race lose
+    # to a ticket nobody is using. If they are slow, the answer stands.
+    with contextlib.suppress(SyncTimeout, PeerUnreachable):
+        yield Publish(claim, wait=True)
+    return Lost(claim, blocker, offline=offline)
 
 
 def steal_flow(base: Claim) -> Flow:

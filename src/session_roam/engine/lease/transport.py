@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from session_roam.engine.syncthing.client import SyncthingClient
+    from session_roam.engine.syncthing.events import EventSubscription
 
 __all__ = ["SyncthingTransport", "find_folder_id"]
 
@@ -79,6 +80,8 @@ class SyncthingTransport:
         self.folder_id = folder_id or find_folder_id(client, root)
         self._device_id = client.my_id()
         self._names: dict[str, str] = {}
+        self._subscription: EventSubscription | None = None
+        self._sharing: set[str] | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -104,6 +107,7 @@ class SyncthingTransport:
 
     def peers(self) -> Sequence[Peer]:
         shared = self.client.folder(self.folder_id).device_ids
+        self._sharing = set(shared)
         connections = self.client.connections()
         return [
             Peer(
@@ -202,8 +206,8 @@ class SyncthingTransport:
         pull: bool = False,
     ) -> None:
         name = self.relative_claim(claim.session, claim.device)
-        # Subscribe before the scan: events from before a subscription are never replayed.
-        subscription = self.client.subscribe(_EVENTS) if wait_for else None
+        # Subscribed before the scan: events from before a subscription are never replayed.
+        subscription = self._events() if wait_for else None
         # One scan for the session file and the claim: both leave in one index update, so a
         # peer that has the claim with its release stamp has been told about those bytes too.
         # (Two calls cost a second update, sent only after Syncthing's fixed 250 ms pause.)
@@ -212,29 +216,46 @@ class SyncthingTransport:
             return
         deadline = time.monotonic() + timeout_s
         pending = set(wait_for)
+        look = True
         while True:
             # Confirm with the file's availability, not the event alone: a peer's index update
-            # may be about another file. Polling beats the event long-poll's 1 s granularity;
-            # peers send index updates at most every 250 ms anyway.
-            info = self.client.file_info(self.folder_id, name)
-            if info is not None:
-                pending -= _has_it(info.raw)
+            # may be about another file. Looked up only when a pending peer sent one.
+            if look:
+                info = self.client.file_info(self.folder_id, name)
+                if info is not None:
+                    pending -= _has_it(info.raw)
             if not pending:
                 if pull:
                     self._pull_claims(claim.session, deadline, timeout_s)
                 return
-            if time.monotonic() > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 names = ", ".join(self.peer_name(d) for d in sorted(pending))
                 raise SyncTimeout(
                     f"{names} did not confirm this machine's lease claim within {timeout_s:g} s."
                 )
-            for event in subscription.poll(0):
-                if event.type == "DeviceDisconnected" and event.data.get("id") in pending:
+            look = False
+            # The event stream wakes us the moment an index update arrives. Its timeout is in
+            # whole seconds, so near the deadline we poll instead, to keep the barrier bounded.
+            events = subscription.poll(1.0) if remaining >= 1.0 else subscription.poll(0)
+            for event in events:
+                device = event.data.get("device", event.data.get("id"))
+                if event.type == "DeviceDisconnected" and device in pending:
                     raise PeerUnreachable(
-                        f"{self.peer_name(str(event.data.get('id')))} disconnected while "
+                        f"{self.peer_name(str(device))} disconnected while "
                         "confirming this machine's lease claim."
                     )
-            time.sleep(_POLL_S)
+                look = look or (event.type == "RemoteIndexUpdated" and device in pending)
+            if remaining < 1.0 and not look:
+                time.sleep(_POLL_S)
+                look = True
+
+    def _events(self) -> EventSubscription:
+        """One event subscription for this transport's life: its cursor only moves forward, so
+        a later barrier misses nothing and pays no request to open a new one."""
+        if self._subscription is None:
+            self._subscription = self.client.subscribe(_EVENTS)
+        return self._subscription
 
     def _behind(self, session: str, sharing: set[str]) -> dict[str, set[str]]:
         """Claim files of ``session`` whose announced (global) version this node lacks.
@@ -263,7 +284,8 @@ class SyncthingTransport:
         A version that only machines which are off hold can never arrive: that machine's state
         is unknown, so we refuse at once (HolderOffline) instead of waiting for the deadline.
         """
-        sharing = set(self.client.folder(self.folder_id).device_ids)
+        # The devices the quorum just read (one request less on the hot path), else ask.
+        sharing = self._sharing or set(self.client.folder(self.folder_id).device_ids)
         while behind := self._behind(session, sharing):
             online = {d for d, c in self.client.connections().items() if c.connected}
             for device, holders in behind.items():

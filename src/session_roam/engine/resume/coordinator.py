@@ -42,7 +42,12 @@ __all__ = ["HeldLease", "SyncthingCoordinator", "acquire_lease", "merge_pending"
 
 log = logging.getLogger(__name__)
 
-_POLL_S: Final = 0.1
+#: How often the hand-over wait looks again: the bytes it waits for arrive whenever Syncthing
+#: has them, and each look is one REST call and a stat (the hash only once the size matches).
+_POLL_S: Final = 0.02
+#: A wait shorter than this shows nothing: a hand-over usually waits a few tens of ms, and
+#: the first message would import the terminal UI (rich) on the hot path.
+_QUIET_S: Final = 0.5
 #: Above this many needed files, roam waits for all of them rather than asking about each.
 _NEED_CHECK_LIMIT: Final = 200
 _ACQUIRE_ATTEMPTS: Final = 3
@@ -217,7 +222,8 @@ class SyncthingCoordinator:
     ) -> None:
         if self._offline:
             return  # nobody can be reached to deliver anything (engine.choose)
-        deadline = time.monotonic() + timeout_s
+        began = time.monotonic()
+        deadline = began + timeout_s
         while True:
             pulling = self._pulling()
             try:
@@ -241,7 +247,8 @@ class SyncthingCoordinator:
                     hint="Check `roam status`; `roam cr --force` resumes without waiting.",
                 )
             what = "the previous writer's last turn" if stamp_problem else f"{pulling} files"
-            on_wait(f"Waiting for Syncthing to deliver {what}...")
+            if time.monotonic() - began >= _QUIET_S:
+                on_wait(f"Waiting for Syncthing to deliver {what}...")
             time.sleep(_POLL_S)
 
     def await_cluster(

@@ -2,10 +2,10 @@
 
 Only endpoints that Syncthing 2.x kept are called (``/rest/config/*``, ``/rest/db/*``,
 ``/rest/events``, ``/rest/system/*``, ``/rest/cluster/pending/*``), so one client serves 1.12+
-and 2.x. Every httpx error is
-translated in one place, ``syncthing.http``, into the ``SyncthingError`` family with the
-cause chained. The API key lives only in the HTTP client's default headers: it is never
-formatted into a message, a log line or ``repr``.
+and 2.x. The HTTP client (stdlib for ``http://``, httpx otherwise) and the translation of
+every error into the ``SyncthingError`` family, cause chained, live in ``syncthing.http``.
+The API key lives only in the HTTP client's default headers: never in a message, a log line
+or ``repr``.
 """
 
 from __future__ import annotations
@@ -16,11 +16,15 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-import httpx
 import tenacity
 
 from session_roam.engine.syncthing.events import EventSubscription
-from session_roam.engine.syncthing.http import translate_http_errors
+from session_roam.engine.syncthing.http import (
+    HttpReply,
+    open_session,
+    status_of,
+    translate_http_errors,
+)
 from session_roam.engine.syncthing.models import (
     Completion,
     Connection,
@@ -42,6 +46,8 @@ from session_roam.errors import (
 if TYPE_CHECKING:
     import datetime
 
+    import httpx
+
 __all__ = [
     "MAX_SUPPORTED",
     "MIN_SUPPORTED",
@@ -55,7 +61,6 @@ log = logging.getLogger(__name__)
 MIN_SUPPORTED: Final = SyncthingVersion(1, 12, 0)
 MAX_SUPPORTED: Final = SyncthingVersion(3, 0, 0)
 
-_RETRYABLE: Final = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)
 _LONG_TIMEOUT_S: Final = 300.0
 
 
@@ -77,14 +82,11 @@ class SyncthingClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._secret = api_key
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers={"X-API-Key": api_key},
-            transport=transport,
-            timeout=timeout,
+        self._http, retryable = open_session(
+            self.base_url, {"X-API-Key": api_key}, timeout, transport
         )
         self._get_retry = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(_RETRYABLE),
+            retry=tenacity.retry_if_exception_type(retryable),
             stop=tenacity.stop_after_attempt(3),
             wait=tenacity.wait_fixed(0.2),
             reraise=True,
@@ -112,7 +114,7 @@ class SyncthingClient:
         params: Mapping[str, str | int] | Sequence[tuple[str, str]] | None = None,
         body: Any = None,
         timeout: float | None = None,
-    ) -> httpx.Response:
+    ) -> HttpReply:
         what = f"{method} {path}"
         kwargs: dict[str, Any] = {"params": params}
         if body is not None:
@@ -120,10 +122,11 @@ class SyncthingClient:
         if timeout is not None:
             kwargs["timeout"] = timeout
 
-        def send() -> httpx.Response:
+        def send() -> HttpReply:
             response = self._http.request(method, path, **kwargs)
             response.raise_for_status()
-            return response
+            reply: HttpReply = response
+            return reply
 
         with translate_http_errors(self.base_url, what, self._secret):
             if method == "GET":
@@ -336,8 +339,7 @@ class SyncthingClient:
         try:
             data = self._object("GET", "/rest/db/file", params={"folder": folder, "file": name})
         except SyncthingError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code == 404:
+            if status_of(exc.__cause__) == 404:
                 return None
             raise
         return FileInfo.from_json(data)

@@ -19,9 +19,8 @@ import contextlib
 import stat
 from typing import TYPE_CHECKING, Any, Final
 
-import httpx
-
 from session_roam.engine.syncthing.folder import folder_body
+from session_roam.engine.syncthing.http import status_of
 from session_roam.engine.syncthing.peers import PeerChange, add_peer
 from session_roam.errors import InvalidInput, RoamError, SetupError
 
@@ -116,10 +115,8 @@ def _guarded(
 
 
 def _status_of(exc: BaseException) -> str:
-    cause = exc.__cause__
-    if isinstance(cause, httpx.HTTPStatusError):
-        return f" ({cause.response.status_code})"
-    return ""
+    status = status_of(exc.__cause__)
+    return "" if status is None else f" ({status})"
 
 
 def share_encrypted(

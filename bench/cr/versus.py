@@ -1,0 +1,85 @@
+"""``roam cr`` of this tree against an older tree of roam, interleaved in one run on one pair.
+
+The load on a shared machine moves every figure; only a comparison in the same run says what
+a change did. ``--base DIR`` is the ``src`` folder of the other tree (``git archive REV src``).
+For each round: claude alone, then each roam's ``cr`` with a claude that exits at once (roam's
+own work), then each roam's hand-over (alpha's claude exit to beta's claude start).
+
+    ROAM_CLAUDE_BIN=... .venv/bin/python -m bench.cr.versus --base /tmp/base/src [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from tests.e2e.cr_support import home_of, roam_argv
+from tests.support.fake_api import FakeMessagesApi
+
+from session_roam.engine.syncthing.cluster import Cluster, ClusterNode, ClusterSpec
+
+from .run import _SPEC, Bench, _load, _median_ms, _p95_ms, _timed
+
+
+class Versus(Bench):
+    base: str | None = None
+
+    def env(self, node: ClusterNode, binary: Path) -> dict[str, str]:
+        env = super().env(node, binary)
+        if self.base is not None:
+            env["PYTHONPATH"] = self.base
+        return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    claude = Path(os.environ["ROAM_CLAUDE_BIN"]).absolute()
+    print(f"before: {_load()}, Syncthing {os.environ.get('ROAM_SYNCTHING_BIN', 'syncthing')}")
+    with tempfile.TemporaryDirectory(prefix="roam-bench-vs-") as tmp:
+        root = Path(tmp)
+        with FakeMessagesApi() as api, Cluster(ClusterSpec.load(_SPEC), root / "c") as cluster:
+            bench = Versus(cluster, api, claude, root / "work")
+            alpha = cluster["alpha"]
+            session = bench.driver.new(home_of(alpha), bench.cwd, "start").session_id
+            cluster.wait_in_sync()
+            took: dict[str, list[float]] = {"claude": [], "base": [], "this": []}
+            hand: dict[str, list[float]] = {"base": [], "this": []}
+            for i in range(args.runs):
+                bench.base = None
+                took["claude"].append(
+                    _timed(
+                        [str(claude), "-r", session, "-p", f"direct {i}"],
+                        cwd=bench.cwd,
+                        env=bench.env(alpha, claude),
+                    )
+                )
+                for name, base in (("base", args.base), ("this", None)):
+                    bench.base = base
+                    took[name].append(
+                        _timed(
+                            roam_argv(["cr", session]),
+                            cwd=bench.cwd,
+                            env=bench.env(alpha, bench.instant),
+                        )
+                    )
+                    hand[name].append(bench._handoff_roam(session, 2 * i + (name == "this"))[0])
+            c = _median_ms(took["claude"])
+            print(f"claude -r ID -p X alone: p50 {c:.0f} ms (the reference)")
+            for name in ("base", "this"):
+                r, h = _median_ms(took[name]), _median_ms(hand[name])
+                r95 = _p95_ms(took[name])
+                print(
+                    f"{name}: roam cr, claude = true p50 {r:.0f} / p95 {r95:.0f} ms "
+                    f"({r / c:.2f}x claude alone); hand-over p50 {h:.0f} / p95 "
+                    f"{_p95_ms(hand[name]):.0f} ms"
+                )
+    print(f"after: {_load()}")
+
+
+if __name__ == "__main__":
+    main()
