@@ -9,9 +9,10 @@ one (a session started as ``/Users/nat/proj`` on a Mac is ``/home/nat/proj``'s h
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import re
+import sqlite3
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -21,12 +22,15 @@ from session_roam.engine.core.safefs import LinkRefused, open_nofollow
 from session_roam.engine.core.store import SessionFiles, list_all_sessions, list_sessions
 from session_roam.engine.sessions.pathmap import local_project_dirs
 from session_roam.engine.sessions.search_index import record_text
+from session_roam.engine.sessions.summary_cache import open_cache
+from session_roam.engine.sessions.summary_read import Fold, read_into
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from pathlib import Path
 
     from session_roam.engine.sessions.pathmap import PathMap
+    from session_roam.engine.sessions.summary_cache import CachedRow
 
 __all__ = [
     "LeaseFacts",
@@ -34,6 +38,7 @@ __all__ = [
     "SessionSummary",
     "conversation_preview",
     "foreign_cwds",
+    "from_row",
     "lease_facts",
     "list_summaries",
     "suggest_for_cwd",
@@ -44,9 +49,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_PROMPT_MAX: Final = 200
 _HOME_ROOTS: Final = ("/Users/", "/home/")
-_STAMP_RE: Final = re.compile(rb'"timestamp"\s*:\s*"([^"]{10,40})"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +100,6 @@ class SessionSummary:
         }
 
 
-def _prompt(text: str) -> str | None:
-    """A typed prompt, shortened to one line; Claude Code's own wrappers are not prompts."""
-    stripped = text.strip()
-    if not stripped or stripped.startswith(("<command-", "<local-command", "<system-reminder")):
-        return None
-    line = " ".join(stripped.split())
-    return line if len(line) <= _PROMPT_MAX else line[: _PROMPT_MAX - 1] + "…"
-
-
 def _unreadable(path: Path) -> str | None:
     """Why ``path`` cannot be opened for reading, or None when it can.
 
@@ -143,39 +137,16 @@ def summarize(
         info = path.stat()
     except OSError:
         return None
-    cwd: str | None = None
-    title: str | None = None
-    first: str | None = None
-    last: str | None = None
-    latest: str | None = None
-    turns = 0
     unreadable = _unreadable(path)
-    for line in () if unreadable else _lines(path, skipped):
-        # Only the rows that can change the summary are parsed: assistant replies and tool
-        # results are most of a session's bytes, and their timestamp is all ls needs of them.
-        stamp_match = _STAMP_RE.search(line)
-        if stamp_match is not None:
-            stamp = stamp_match.group(1).decode("utf-8", "replace")
-            if latest is None or stamp > latest:
-                latest = stamp
-        wanted = b'"custom-title"' in line or (b'"user"' in line and b'"tool_result"' not in line)
-        if not wanted and (cwd is not None or b'"cwd"' not in line):
-            continue
-        row = load_record(line, skipped)  # None for a torn, foreign, too long or too deep line
-        if not isinstance(row, dict):
-            continue
-        if cwd is None and isinstance(row.get("cwd"), str):
-            cwd = row["cwd"]
-        kind = row.get("type")
-        if kind == "custom-title" and isinstance(row.get("customTitle"), str):
-            title = row["customTitle"] or title
-        elif kind == "user":
-            found = record_text(row)
-            prompt = _prompt(found[1]) if found else None
-            if prompt is not None:
-                turns += 1
-                first = first or prompt
-                last = prompt
+    fold = Fold()
+    if not unreadable:
+        with contextlib.suppress(OSError):
+            _end, _tail, fold = read_into(path, fold)
+    if skipped is not None:
+        skipped.too_long += fold.skipped.too_long
+        skipped.too_deep += fold.skipped.too_deep
+    cwd, title, first, last = fold.cwd, fold.title, fold.first, fold.last
+    latest, turns = fold.latest, fold.turns
     local = pathmap.to_local(cwd) if (pathmap is not None and cwd) else cwd
     return SessionSummary(
         session_id=files.session_id,
@@ -198,7 +169,53 @@ def summarize(
 def list_summaries(
     config_dir: Path, pathmap: PathMap, *, cwd: Path | None = None
 ) -> tuple[SessionSummary, ...]:
-    """Summaries of ``cwd``'s sessions (every project's when ``cwd`` is None), newest first."""
+    """Summaries of ``cwd``'s sessions (every project's when ``cwd`` is None), newest first.
+
+    Read through this machine's summary cache (``summary_cache``): only the files that changed
+    since it last saw them are read, from their old end when they were only appended to. When
+    the cache cannot be opened (a read-only cache folder), every file is read as before.
+    """
+    root = projects_dir(config_dir)
+    names = (
+        None
+        if cwd is None
+        else tuple(dict.fromkeys(f.name for f in local_project_dirs(cwd, config_dir, pathmap)))
+    )
+    try:
+        with open_cache() as cache:
+            rows = cache.refresh(root, names).rows
+    except (sqlite3.Error, OSError) as exc:
+        log.info("summary cache unavailable (%s): reading every session", exc)
+        return _read_summaries(config_dir, pathmap, cwd)
+    found = [from_row(row, root, pathmap) for row in rows]
+    found.sort(key=lambda s: (s.last_activity or "", s.mtime), reverse=True)
+    return tuple(found)
+
+
+def from_row(row: CachedRow, root: Path, pathmap: PathMap | None) -> SessionSummary:
+    """A cached row as ``roam ls`` shows it (the cwd mapped to this machine's)."""
+    local = pathmap.to_local(row.cwd) if (pathmap is not None and row.cwd) else row.cwd
+    return SessionSummary(
+        session_id=row.session_id,
+        path=root / row.project / f"{row.session_id}.jsonl",
+        project=row.project,
+        cwd=row.cwd,
+        local_cwd=local,
+        title=row.title,
+        first_prompt=row.first_prompt,
+        last_prompt=row.last_prompt,
+        last_activity=row.last_activity,
+        mtime=row.mtime_ns / 1e9,
+        turns=row.turns,
+        size=row.size,
+        conflict_copies=row.conflict_copies,
+        unreadable=row.unreadable,
+    )
+
+
+def _read_summaries(
+    config_dir: Path, pathmap: PathMap, cwd: Path | None
+) -> tuple[SessionSummary, ...]:
     if cwd is None:
         sessions: list[SessionFiles] = list(list_all_sessions(projects_dir(config_dir)))
     else:
