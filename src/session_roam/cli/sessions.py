@@ -10,8 +10,9 @@ from typing import Annotated, Any, Final
 import typer
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.ls_view import TABLE_MAX_ROWS, live_cell, stream_json, stream_rows
 from session_roam.cli.options import JsonFlag
-from session_roam.cli.output import console, emit_json, err_console, human_size, plain
+from session_roam.cli.output import console, err_console, human_size, plain
 from session_roam.cli.search import short_time
 from session_roam.engine.core import claude_config_dir, project_dir_for, projects_dir, xdg
 from session_roam.engine.resume import cluster_state
@@ -41,16 +42,50 @@ def ls(
         bool, typer.Option("--all", "-a", help="Every project's sessions, not just this one's.")
     ] = False,
     json_output: JsonFlag = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="At most this many sessions.")
+    ] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="time (newest first), size (largest first) or project.")
+    ] = "time",
+    project: Annotated[
+        str | None, typer.Option("--project", help="Only sessions whose directory contains this.")
+    ] = None,
+    machine: Annotated[
+        str | None,
+        typer.Option("--machine", help="Only sessions this machine holds or wrote last."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Active since: 2026-05-01, or an age (7d, 36h).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Active until: 2026-05-01, or an age (7d, 36h).")
+    ] = None,
 ) -> None:
     """List this directory's Claude Code sessions, newest first.
 
     Shows each session's id, name (from `claude -n` or /rename), first and last prompt, last
-    activity, turns, size and pending Syncthing conflict copies. Sessions recorded under
-    another machine's path count as this directory's once `roam paths map` says so. Examples:
+    activity, turns, size, pending Syncthing conflict copies, and where it is live: the machine
+    holding its lease (and whether claude runs there now), else the machine that wrote it
+    last. Sessions recorded under another machine's path count as this directory's once
+    `roam paths map` says so. Read from roam's summary cache, which re-reads only the session
+    files that changed; a long list goes through your pager. Examples:
 
         roam ls
+        roam ls --all --sort size --limit 20
+        roam ls --all --machine laptop --since 7d
         roam ls --all --json | jq '.[].session_id'
     """
+    from session_roam.engine.sessions import LsQuery, parse_when
+
+    query = LsQuery(
+        sort=sort,
+        limit=limit,
+        project=project,
+        machine=machine,
+        since=None if since is None else parse_when(since),
+        until=None if until is None else parse_when(until),
+    )
     settings = settings_of(ctx)
     config = claude_config_dir(settings.claude_dir)
     pathmap = load_pathmap(xdg.config_dir())
@@ -60,13 +95,16 @@ def ls(
     summaries = list_summaries(config, pathmap, cwd=None if all_projects else Path.cwd())
     if summaries:
         summaries = with_lease_facts(summaries, lease_facts(settings.claude_dir))
+    summaries = tuple(query.apply(summaries))
     if cluster is not None and (notice := cluster.notice()):
         err_console().print(f"note: {notice}", markup=False)
     _warn_unreadable(summaries)
     if settings.wants_json(json_output):
-        emit_json([summary.as_json() for summary in summaries])
+        stream_json(summaries)
         return
-    if not summaries:
+    if len(summaries) > TABLE_MAX_ROWS:
+        stream_rows(summaries, all_projects=all_projects)
+    elif not summaries:
         err_console().print(
             "No sessions here yet. Start one with `roam cn NAME`, or see every project's with "
             "`roam ls --all`.",
@@ -129,9 +167,7 @@ def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) ->
             str(s.conflict_copies) if s.conflict_copies else "",
         ]
         if leases:
-            cells.append(
-                plain(f"{s.lease_holder} (writing)" if s.lease_holder else (s.last_writer or ""))
-            )
+            cells.append(plain(live_cell(s)))
         if all_projects:
             cells.append(plain(s.local_cwd or "?"))
         table.add_row(*cells)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         suggest_mapping,
         with_lease_facts,
     )
+    from session_roam.engine.sessions.ls_query import LsQuery, parse_when
     from session_roam.engine.sessions.pathmap import (
         PathMap,
         load_pathmap,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Journal",
     "JournalStatus",
+    "LsQuery",
     "Match",
     "PathMap",
     "SessionSummary",
@@ -44,6 +46,7 @@ __all__ = [
     "load_pathmap",
     "local_project_dirs",
     "map_path",
+    "parse_when",
     "search_sessions",
     "suggest_for_cwd",
     "suggest_mapping",
@@ -65,6 +68,7 @@ __getattr__ = lazy_face(
             "suggest_mapping",
             "with_lease_facts",
         ),
+        "ls_query": ("LsQuery", "parse_when"),
         "pathmap": ("PathMap", "load_pathmap", "local_project_dirs", "map_path", "unmap_path"),
         "search": ("Match", "search_sessions"),
     },

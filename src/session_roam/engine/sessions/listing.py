@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -79,6 +80,12 @@ class SessionSummary:
     last_writer: str | None = None
     lease_holder: str | None = None
     unreadable: str | None = None
+    claude_running: bool = False
+
+    @property
+    def last_written(self) -> str:
+        """When the file last changed here (UTC, seconds): when its last writer wrote it."""
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.mtime))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +104,8 @@ class SessionSummary:
             "last_writer": self.last_writer,
             "lease_holder": self.lease_holder,
             "unreadable": self.unreadable,
+            "claude_running": self.claude_running,
+            "last_written": self.last_written,
         }
 
 
@@ -282,6 +291,7 @@ def conversation_preview(path: Path, *, max_rows: int = 40, width: int = 600) ->
 class LeaseFacts:
     holder: str | None
     last_writer: str | None
+    running: bool = False
 
 
 def lease_facts(claude_dir: Path | None) -> dict[str, LeaseFacts]:
@@ -300,17 +310,22 @@ def lease_facts(claude_dir: Path | None) -> dict[str, LeaseFacts]:
         log.info("no lease information: %s", exc)
         return {}
     holders: dict[str, str] = {}
+    running: set[str] = set()
     writers: dict[str, tuple[int, str]] = {}
     for view in views:
         who = view.name or view.device[:7]
         if view.live and not view.expired:
             holders[view.session] = who
+            if view.state == "held":  # a held lease is a claude running under it
+                running.add(view.session)
         if view.release is not None:
             best = writers.get(view.session)
             if best is None or view.release.ticket > best[0]:
                 writers[view.session] = (view.release.ticket, who)
     return {
-        session: LeaseFacts(holders.get(session), writers.get(session, (0, None))[1])
+        session: LeaseFacts(
+            holders.get(session), writers.get(session, (0, None))[1], session in running
+        )
         for session in set(holders) | set(writers)
     }
 
@@ -319,7 +334,7 @@ def with_lease_facts(
     summaries: tuple[SessionSummary, ...], facts: Mapping[str, LeaseFacts]
 ) -> tuple[SessionSummary, ...]:
     return tuple(
-        replace(s, lease_holder=f.holder, last_writer=f.last_writer)
+        replace(s, lease_holder=f.holder, last_writer=f.last_writer, claude_running=f.running)
         if (f := facts.get(s.session_id))
         else s
         for s in summaries

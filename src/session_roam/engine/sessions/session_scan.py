@@ -75,37 +75,31 @@ def _project(folder: str, project: str) -> Iterator[ScannedSession]:
     copies: dict[str, int] = {}
     for entry in _entries(folder):
         name = entry.name
-        if is_temp_name(name) or entry.is_symlink():
+        if len(name) == 42 and name.endswith(".jsonl"):  # the usual case, checked first
+            if _MAIN_RE.fullmatch(name) is None or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                stats[name[:36]] = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+        elif is_temp_name(name) or entry.is_symlink():
             continue
-        if entry.is_dir(follow_symlinks=False):
+        elif entry.is_dir(follow_symlinks=False):
             if _DIR_RE.fullmatch(name):
                 inside = _copies_below(entry.path)
                 if inside:
                     copies[name] = copies.get(name, 0) + inside
-            continue
-        match = _MAIN_RE.fullmatch(original_name(name)) if is_conflict_name(name) else None
-        if match is not None:
+        elif is_conflict_name(name) and (match := _MAIN_RE.fullmatch(original_name(name))):
             copies[match.group(1)] = copies.get(match.group(1), 0) + 1
-            continue
-        match = _MAIN_RE.fullmatch(name)
-        if match is None:
-            continue
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if entry.is_file(follow_symlinks=False):
-            stats[match.group(1)] = info
     for session_id in sorted(stats.keys() | copies.keys()):
-        info_or_none = stats.get(session_id)
-        path = os.path.join(folder, f"{session_id}.jsonl")
+        info = stats.get(session_id)
         yield ScannedSession(
             session_id,
             project,
-            path,
-            -1 if info_or_none is None else info_or_none.st_size,
-            0 if info_or_none is None else info_or_none.st_mtime_ns,
-            0 if info_or_none is None else info_or_none.st_ino,
+            f"{folder}/{session_id}.jsonl",
+            -1 if info is None else info.st_size,
+            0 if info is None else info.st_mtime_ns,
+            0 if info is None else info.st_ino,
             copies.get(session_id, 0),
         )
 
