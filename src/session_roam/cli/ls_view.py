@@ -9,7 +9,6 @@ screen as it was), so the first screen shows before the last row is formatted.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
@@ -34,11 +33,10 @@ _BATCH: Final = 1000
 def stream_json(items: Sequence[SessionSummary], out: IO[str] | None = None) -> None:
     """One JSON array, written a batch of sessions at a time (the same keys as ``as_json``)."""
     out = out or sys.stdout
-    dumps = json.JSONEncoder(sort_keys=True, default=str).encode
     out.write("[")
     for start in range(0, len(items), _BATCH):
         batch = items[start : start + _BATCH]
-        out.write(("," if start else "") + ",".join(dumps(s.as_json()) for s in batch))
+        out.write(("," if start else "") + ",".join(s.json_text() for s in batch))
     out.write("]\n")
     out.flush()
 

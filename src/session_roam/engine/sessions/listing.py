@@ -15,6 +15,8 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass, replace
+from json.encoder import encode_basestring_ascii
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.bounded import Skipped, iter_file_lines, load_record
@@ -28,7 +30,6 @@ from session_roam.engine.sessions.summary_read import Fold, read_into
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
-    from pathlib import Path
 
     from session_roam.engine.sessions.pathmap import PathMap
     from session_roam.engine.sessions.summary_cache import CachedRow
@@ -51,6 +52,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _HOME_ROOTS: Final = ("/Users/", "/home/")
+
+
+def _q(text: str | None) -> str:
+    return "null" if text is None else encode_basestring_ascii(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,22 @@ class SessionSummary:
     def last_written(self) -> str:
         """When the file last changed here (UTC, seconds): when its last writer wrote it."""
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.mtime))
+
+    def json_text(self) -> str:
+        """``as_json`` as compact JSON, keys sorted, written by hand: the same document as
+        ``json.dumps(self.as_json(), sort_keys=True)`` in a fraction of the time, which is
+        what ``roam ls --all --json`` at 50,000 sessions needs."""
+        return (
+            f'{{"claude_running":{"true" if self.claude_running else "false"},'
+            f'"conflict_copies":{int(self.conflict_copies)},"cwd":{_q(self.cwd)},'
+            f'"first_prompt":{_q(self.first_prompt)},"last_activity":{_q(self.last_activity)},'
+            f'"last_prompt":{_q(self.last_prompt)},"last_writer":{_q(self.last_writer)},'
+            f'"last_written":{_q(self.last_written)},"lease_holder":{_q(self.lease_holder)},'
+            f'"local_cwd":{_q(self.local_cwd)},"path":{_q(str(self.path))},'
+            f'"project":{_q(self.project)},"session_id":{_q(self.session_id)},'
+            f'"size":{int(self.size)},"title":{_q(self.title)},"turns":{int(self.turns)},'
+            f'"unreadable":{_q(self.unreadable)}}}'
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -206,7 +227,7 @@ def from_row(row: CachedRow, root: Path, pathmap: PathMap | None) -> SessionSumm
     local = pathmap.to_local(row.cwd) if (pathmap is not None and row.cwd) else row.cwd
     return SessionSummary(
         session_id=row.session_id,
-        path=root / row.project / f"{row.session_id}.jsonl",
+        path=Path(row.path),
         project=row.project,
         cwd=row.cwd,
         local_cwd=local,
