@@ -62,7 +62,7 @@ def test_watch_at_rest_walks_nothing_and_heals_nothing_after_its_start(
     writer.write(project, [("q", "a")])
     heals: list[float] = []
     walks: list[int] = []
-    real = watch_module.pending_sessions
+    real = watch_module.pending_sessions  # type: ignore[attr-defined]
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         walks.append(1)
