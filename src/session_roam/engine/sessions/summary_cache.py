@@ -28,23 +28,25 @@ if TYPE_CHECKING:
 
 __all__ = ["CachedRow", "Refresh", "SummaryCache", "open_cache"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 _COLUMNS: Final = (
     "path, root, project, session_id, size, mtime_ns, ino, parsed_to, tail, cwd, title, "
-    "first_prompt, last_prompt, last_activity, turns, too_long, too_deep, unreadable, checked"
+    "first_prompt, last_prompt, last_activity, turns, too_long, too_deep, unreadable, checked, "
+    "takeover"
 )
 _SCHEMA: Final = f"""
 CREATE TABLE summary (
     path TEXT PRIMARY KEY, root TEXT NOT NULL, project TEXT NOT NULL, session_id TEXT NOT NULL,
     size INTEGER, mtime_ns INTEGER, ino INTEGER, parsed_to INTEGER, tail INTEGER,
     cwd TEXT, title TEXT, first_prompt TEXT, last_prompt TEXT, last_activity TEXT,
-    turns INTEGER, too_long INTEGER, too_deep INTEGER, unreadable TEXT, checked REAL
+    turns INTEGER, too_long INTEGER, too_deep INTEGER, unreadable TEXT, checked REAL,
+    takeover INTEGER
 );
 CREATE INDEX summary_root ON summary (root);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 -- {_COLUMNS}
 """
-_INSERT: Final = f"INSERT OR REPLACE INTO summary ({_COLUMNS}) VALUES ({','.join('?' * 19)})"  # noqa: S608
+_INSERT: Final = f"INSERT OR REPLACE INTO summary ({_COLUMNS}) VALUES ({','.join('?' * 20)})"  # noqa: S608
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,7 @@ class CachedRow:
     unreadable: str | None
     conflict_copies: int
     checked: float
+    takeover: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,8 @@ class Refresh:
     changed: int
     appended: int
     sampled: int = 0
+    #: Sessions whose main file is gone, only conflict copies left: (project, session id).
+    copies_only: tuple[tuple[str, str], ...] = ()
 
 
 def _unreadable(path: str) -> str | None:
@@ -200,7 +205,8 @@ class SummaryCache:
             self._db.execute("ROLLBACK")
             raise
         changed = len(stale) - len(forced)
-        return Refresh(rows, len(rows), changed, appended, len(forced))
+        orphans = tuple((i.project, i.session_id) for i in scanned if not i.main_exists)
+        return Refresh(rows, len(rows), changed, appended, len(forced), orphans)
 
     def _read(
         self, root: str, item: ScannedSession, row: tuple[object, ...] | None
@@ -223,13 +229,14 @@ class SummaryCache:
             fold.turns = int(row[14])  # type: ignore[call-overload]
             fold.skipped.too_long = int(row[15])  # type: ignore[call-overload]
             fold.skipped.too_deep = int(row[16])  # type: ignore[call-overload]
+            fold.takeover = bool(row[19])
         end, tail, seen = (offset, None, fold) if unreadable else read_into(item.path, fold, offset)
         if seen is not fold:
             end, tail = 0, None  # a line still being written: read from the start next time
         new = (
             item.path, root, item.project, item.session_id, item.size, item.mtime_ns, item.ino,
             end, tail, seen.cwd, seen.title, seen.first, seen.last, seen.latest, seen.turns,
-            seen.skipped.too_long, seen.skipped.too_deep, unreadable, time.time(),
+            seen.skipped.too_long, seen.skipped.too_deep, unreadable, time.time(), seen.takeover,
         )  # fmt: skip
         self._db.execute(_INSERT, new)
         return new, offset > 0
@@ -253,6 +260,7 @@ def _row(item: ScannedSession, row: tuple[object, ...]) -> CachedRow:
         row[17],  # type: ignore[arg-type]
         item.conflict_copies,
         row[18],  # type: ignore[arg-type]
+        bool(row[19]),
     )
 
 

@@ -23,10 +23,12 @@ from session_roam.engine.sessions.search_index import record_text
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["TAIL_BYTES", "Fold", "prompt_line", "read_into", "tail_hash"]
+__all__ = ["TAIL_BYTES", "TAKEOVER_LINE", "Fold", "prompt_line", "read_into", "tail_hash"]
 
 _PROMPT_MAX: Final = 200
 _STAMP_RE: Final = re.compile(rb'"timestamp"\s*:\s*"([^"]{10,40})"')
+#: A take-over row (``conflicts.forks.TAKEOVER_NEEDLE``, one floor up): a fork may follow it.
+TAKEOVER_LINE: Final = b'"type":"roam-takeover"'
 #: How much of the old end is checked before an appended file is read only from there.
 TAIL_BYTES: Final = 4096
 
@@ -43,7 +45,7 @@ def prompt_line(text: str) -> str | None:
 class Fold:
     """The summary fields of the lines read so far (a plain class: it is made 50,000 times)."""
 
-    __slots__ = ("cwd", "first", "last", "latest", "skipped", "title", "turns")
+    __slots__ = ("cwd", "first", "last", "latest", "skipped", "takeover", "title", "turns")
 
     def __init__(self) -> None:
         self.cwd: str | None = None
@@ -52,11 +54,12 @@ class Fold:
         self.last: str | None = None
         self.latest: str | None = None
         self.turns = 0
+        self.takeover = False
         self.skipped = Skipped()
 
     def copy(self) -> Fold:
         other = Fold()
-        for name in ("cwd", "title", "first", "last", "latest", "turns"):
+        for name in ("cwd", "title", "first", "last", "latest", "turns", "takeover"):
             setattr(other, name, getattr(self, name))
         other.skipped.too_long = self.skipped.too_long
         other.skipped.too_deep = self.skipped.too_deep
@@ -65,6 +68,8 @@ class Fold:
     def feed(self, line: bytes) -> None:
         # Only the rows that can change the summary are parsed: assistant replies and tool
         # results are most of a session's bytes, and their timestamp is all ls needs of them.
+        if TAKEOVER_LINE in line:
+            self.takeover = True
         stamp_match = _STAMP_RE.search(line)
         if stamp_match is not None:
             stamp = stamp_match.group(1).decode("utf-8", "replace")
