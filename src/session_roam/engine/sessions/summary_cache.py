@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CachedRow", "Refresh", "SummaryCache", "open_cache"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 _COLUMNS: Final = (
     "path, root, project, session_id, size, mtime_ns, ino, parsed_to, tail, cwd, title, "
     "first_prompt, last_prompt, last_activity, turns, too_long, too_deep, unreadable, checked, "
@@ -43,6 +43,7 @@ CREATE TABLE summary (
     takeover INTEGER
 );
 CREATE INDEX summary_root ON summary (root);
+CREATE INDEX summary_session ON summary (session_id);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 -- {_COLUMNS}
 """
@@ -143,6 +144,11 @@ class SummaryCache:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    def paths_of(self, session_id: str) -> list[str]:
+        """The files the cache last saw for ``session_id`` (not checked: stat them)."""
+        found = self._db.execute("SELECT path FROM summary WHERE session_id = ?", (session_id,))
+        return [str(row[0]) for row in found]
 
     def meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
