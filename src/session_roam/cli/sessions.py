@@ -264,6 +264,8 @@ def cs(
     if cluster is not None and (notice := cluster.notice()):
         err_console().print(f"note: {notice}", markup=False)
     summaries = list_summaries(config, pathmap, cwd=None if all_projects else Path.cwd())
+    if summaries:
+        summaries = with_lease_facts(summaries, lease_facts(settings.claude_dir))
     raise typer.Exit(browse_and_resume(ctx, summaries, use_fzf=fzf))
 
 

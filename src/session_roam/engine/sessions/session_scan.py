@@ -37,6 +37,7 @@ class ScannedSession:
     size: int
     mtime_ns: int
     ino: int
+    ctime_ns: int
     conflict_copies: int
 
     @property
@@ -100,6 +101,7 @@ def _project(folder: str, project: str) -> Iterator[ScannedSession]:
             -1 if info is None else info.st_size,
             0 if info is None else info.st_mtime_ns,
             0 if info is None else info.st_ino,
+            0 if info is None else info.st_ctime_ns,
             copies.get(session_id, 0),
         )
 

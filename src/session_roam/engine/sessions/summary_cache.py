@@ -28,11 +28,11 @@ if TYPE_CHECKING:
 
 __all__ = ["CachedRow", "Refresh", "SummaryCache", "open_cache"]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 _COLUMNS: Final = (
     "path, root, project, session_id, size, mtime_ns, ino, parsed_to, tail, cwd, title, "
     "first_prompt, last_prompt, last_activity, turns, too_long, too_deep, unreadable, checked, "
-    "takeover"
+    "takeover, ctime_ns"
 )
 _SCHEMA: Final = f"""
 CREATE TABLE summary (
@@ -40,14 +40,14 @@ CREATE TABLE summary (
     size INTEGER, mtime_ns INTEGER, ino INTEGER, parsed_to INTEGER, tail INTEGER,
     cwd TEXT, title TEXT, first_prompt TEXT, last_prompt TEXT, last_activity TEXT,
     turns INTEGER, too_long INTEGER, too_deep INTEGER, unreadable TEXT, checked REAL,
-    takeover INTEGER
+    takeover INTEGER, ctime_ns INTEGER
 );
 CREATE INDEX summary_root ON summary (root);
 CREATE INDEX summary_session ON summary (session_id);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 -- {_COLUMNS}
 """
-_INSERT: Final = f"INSERT OR REPLACE INTO summary ({_COLUMNS}) VALUES ({','.join('?' * 20)})"  # noqa: S608
+_INSERT: Final = f"INSERT OR REPLACE INTO summary ({_COLUMNS}) VALUES ({','.join('?' * 21)})"  # noqa: S608
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +184,9 @@ class SummaryCache:
             if not item.main_exists:
                 continue
             row = known.get(item.path)
-            if row is not None and row[4:7] == (item.size, item.mtime_ns, item.ino) and not row[17]:
+            # ctime too: a chmod (an unreadable file made readable, or the reverse) moves only it
+            same = row is not None and row[4:7] == (item.size, item.mtime_ns, item.ino)
+            if same and row is not None and row[20] == item.ctime_ns and not row[17]:
                 fresh.append((item, row))
             else:
                 stale.append((item, row))
@@ -243,6 +245,7 @@ class SummaryCache:
             item.path, root, item.project, item.session_id, item.size, item.mtime_ns, item.ino,
             end, tail, seen.cwd, seen.title, seen.first, seen.last, seen.latest, seen.turns,
             seen.skipped.too_long, seen.skipped.too_deep, unreadable, time.time(), seen.takeover,
+            item.ctime_ns,
         )  # fmt: skip
         self._db.execute(_INSERT, new)
         return new, offset > 0
