@@ -180,3 +180,20 @@ def test_json_text_is_the_json_of_as_json(
         claude_running=running,
     )
     assert json.loads(summary.json_text()) == summary.as_json()
+
+
+def test_the_session_end_hook_brings_the_cached_row_up_to_date(
+    writer: SessionWriter, project: Path, config_dir: Path
+) -> None:
+    from session_roam.engine.claude.hookrun import refresh_summary
+    from session_roam.engine.sessions.summary_cache import open_cache
+
+    path = writer.write(project, [("first", "a")])
+    list_summaries(config_dir, PathMap(), cwd=None)
+    writer.append(path, [("second", "b")])
+    refresh_summary(path)
+    with open_cache() as cache:
+        stored = cache._db.execute(
+            "SELECT last_prompt FROM summary WHERE session_id = ?", (path.stem,)
+        ).fetchall()
+    assert stored == [("second",)]
