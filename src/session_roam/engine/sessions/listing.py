@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from session_roam.engine.sessions.pathmap import PathMap
+    from session_roam.engine.sessions.session_scan import ScannedSession
     from session_roam.engine.sessions.summary_cache import CachedRow
 
 __all__ = [
@@ -211,13 +212,23 @@ def list_summaries(
         if cwd is None
         else tuple(dict.fromkeys(f.name for f in local_project_dirs(cwd, config_dir, pathmap)))
     )
+    mapped = bool(pathmap.mappings)
+
+    def build(item: ScannedSession, row: tuple[Any, ...]) -> SessionSummary:
+        cwd = row[9]
+        return SessionSummary(
+            item.session_id, Path(item.path), item.project, cwd,
+            pathmap.to_local(cwd) if mapped and cwd else cwd,
+            row[10], row[11], row[12], row[13], item.mtime_ns / 1e9, row[14], item.size,
+            item.conflict_copies, None, None, row[17],
+        )  # fmt: skip
+
     try:
         with open_cache() as cache:
-            rows = cache.refresh(root, names).rows
+            found: list[SessionSummary] = cache.refresh(root, names, build=build).rows
     except (sqlite3.Error, OSError) as exc:
         log.info("summary cache unavailable (%s): reading every session", exc)
         return _read_summaries(config_dir, pathmap, cwd)
-    found = [from_row(row, root, pathmap) for row in rows]
     found.sort(key=lambda s: (s.last_activity or "", s.mtime), reverse=True)
     return tuple(found)
 

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.safefs import LinkRefused, open_nofollow
 from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessions
@@ -77,7 +77,7 @@ class CachedRow:
 class Refresh:
     """What one refresh found: every session, and how many files it had to read."""
 
-    rows: list[CachedRow]
+    rows: list[Any]  # CachedRow, or what the caller's ``build`` made
     total: int
     changed: int
     appended: int
@@ -165,13 +165,18 @@ class SummaryCache:
         reread: Callable[[list[tuple[ScannedSession, tuple[object, ...] | None]]], set[str]]
         | None = None,
         progress: Callable[[int, int], None] | None = None,
+        build: Callable[[ScannedSession, tuple[Any, ...]], Any] | None = None,
     ) -> Refresh:
         """The rows of every session below ``projects_root`` (or the named project folders),
         after re-reading the files that changed since the cache last saw them.
 
         ``reread`` picks, among the unchanged (session, row) pairs, the paths to read again
         whole all the same (``roam verify``'s sample; all of them for ``verify --full``).
+        ``build`` makes each answered row from the walk's entry and the stored columns
+        (``CachedRow`` by default): a caller that wants its own objects makes them directly,
+        which at 50,000 sessions saves a copy of everything.
         """
+        make = build or _row
         root = str(projects_root)
         scanned = scan_sessions(root, projects)
         query = f"SELECT {_COLUMNS} FROM summary WHERE root = ?"  # noqa: S608 (constants)
@@ -194,7 +199,8 @@ class SummaryCache:
         if forced:
             stale += [(i, None) for i, r in fresh if i.path in forced]
             fresh = [(i, r) for i, r in fresh if i.path not in forced]
-        rows = [_row(item, row) for item, row in fresh]
+        rows = [make(item, row) for item, row in fresh]
+        del fresh
         appended = 0
         self._db.execute("BEGIN")
         try:
@@ -203,7 +209,7 @@ class SummaryCache:
                     progress(done, len(stale))
                 new, resumed = self._read(root, item, row)
                 appended += resumed
-                rows.append(_row(item, new))
+                rows.append(make(item, new))
             seen = {item.path for item in scanned}
             gone = [(p,) for p in known if p not in seen]
             if projects is None and gone:
@@ -251,24 +257,24 @@ class SummaryCache:
         return new, offset > 0
 
 
-def _row(item: ScannedSession, row: tuple[object, ...]) -> CachedRow:
+def _row(item: ScannedSession, row: tuple[Any, ...]) -> CachedRow:
     return CachedRow(
         item.session_id,
         item.project,
         item.path,
         item.size,
         item.mtime_ns,
-        row[9],  # type: ignore[arg-type]
-        row[10],  # type: ignore[arg-type]
-        row[11],  # type: ignore[arg-type]
-        row[12],  # type: ignore[arg-type]
-        row[13],  # type: ignore[arg-type]
-        row[14],  # type: ignore[arg-type]
-        row[15],  # type: ignore[arg-type]
-        row[16],  # type: ignore[arg-type]
-        row[17],  # type: ignore[arg-type]
+        row[9],
+        row[10],
+        row[11],
+        row[12],
+        row[13],
+        row[14],
+        row[15],
+        row[16],
+        row[17],
         item.conflict_copies,
-        row[18],  # type: ignore[arg-type]
+        row[18],
         bool(row[19]),
     )
 
