@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from session_roam.engine.core.paths import projects_dir
 from session_roam.engine.core.store import list_sessions
 from session_roam.engine.sessions import summary_read
-from session_roam.engine.sessions.listing import SessionSummary, list_summaries, summarize
+from session_roam.engine.sessions.listing import SessionSummary, summarize
 from session_roam.engine.sessions.pathmap import PathMap
 from session_roam.engine.sessions.summary_cache import SummaryCache
+from session_roam.engine.sessions.summary_list import list_summaries
 
 if TYPE_CHECKING:
     import pytest

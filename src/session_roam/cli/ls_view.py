@@ -20,7 +20,7 @@ from session_roam.cli.output import human_size, plain
 from session_roam.cli.search import short_time
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator
 
     from session_roam.engine.sessions import SessionSummary
 
@@ -30,13 +30,19 @@ TABLE_MAX_ROWS: Final = 500
 _BATCH: Final = 1000
 
 
-def stream_json(items: Sequence[SessionSummary], out: IO[str] | None = None) -> None:
+def stream_json(items: Iterable[SessionSummary], out: IO[str] | None = None) -> None:
     """One JSON array, written a batch of sessions at a time (the same keys as ``as_json``)."""
     out = out or sys.stdout
     out.write("[")
-    for start in range(0, len(items), _BATCH):
-        batch = items[start : start + _BATCH]
-        out.write(("," if start else "") + ",".join(s.json_text() for s in batch))
+    first = True
+    batch: list[str] = []
+    for s in items:
+        batch.append(s.json_text())
+        if len(batch) == _BATCH:
+            out.write(("" if first else ",") + ",".join(batch))
+            first, batch = False, []
+    if batch:
+        out.write(("" if first else ",") + ",".join(batch))
     out.write("]\n")
     out.flush()
 
@@ -52,8 +58,9 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def _lines(summaries: Sequence[SessionSummary], width: int, *, all_projects: bool) -> Iterator[str]:
-    leases = any(s.lease_holder or s.last_writer for s in summaries)
+def _lines(
+    summaries: Iterable[SessionSummary], width: int, *, all_projects: bool, leases: bool
+) -> Iterator[str]:
     fixed = 8 + 16 + 5 + 7 + 2 + (24 if leases else 0) + 6 * 2
     free = max(20, width - fixed)
     name_w = free // 2 if all_projects else free
@@ -81,13 +88,16 @@ def _pager() -> list[str] | None:
     return command
 
 
-def stream_rows(summaries: Sequence[SessionSummary], *, all_projects: bool) -> None:
-    """The sessions one line each, through the pager when stdout is a terminal that they
-    overflow; straight to stdout otherwise."""
+def stream_rows(
+    summaries: Iterable[SessionSummary], *, all_projects: bool, leases: bool, count: int
+) -> None:
+    """The sessions one line each (``count`` of them at most), through the pager when stdout
+    is a terminal that they overflow; straight to stdout otherwise."""
     size = shutil.get_terminal_size((120, 40))
     tty = sys.stdout.isatty()
-    lines = _lines(summaries, size.columns if tty else 160, all_projects=all_projects)
-    pager = _pager() if tty and len(summaries) + 1 > size.lines else None
+    width = size.columns if tty else 160
+    lines = _lines(summaries, width, all_projects=all_projects, leases=leases)
+    pager = _pager() if tty and count + 1 > size.lines else None
     if pager is None:
         write = sys.stdout.write
         for line in lines:

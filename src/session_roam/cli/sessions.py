@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -22,6 +22,7 @@ from session_roam.engine.sessions import (
     lease_facts,
     list_summaries,
     load_pathmap,
+    stream_summaries,
     suggest_for_cwd,
     suggest_mapping,
     with_lease_facts,
@@ -92,19 +93,19 @@ def ls(
     cluster = cluster_state(
         settings.claude_dir, None if all_projects else project_dir_for(Path.cwd(), config)
     )
-    summaries = list_summaries(config, pathmap, cwd=None if all_projects else Path.cwd())
-    if summaries:
-        summaries = with_lease_facts(summaries, lease_facts(settings.claude_dir))
-    summaries = tuple(query.apply(summaries))
+    count, stream = stream_summaries(
+        config, pathmap, cwd=None if all_projects else Path.cwd(), sort=query.sort
+    )
+    facts = lease_facts(settings.claude_dir) if count else {}
     if cluster is not None and (notice := cluster.notice()):
         err_console().print(f"note: {notice}", markup=False)
-    _warn_unreadable(summaries)
+    seen = _Seen()
+    selected = seen.watch(query.select(stream, facts))
     if settings.wants_json(json_output):
-        stream_json(summaries)
-        return
-    if len(summaries) > TABLE_MAX_ROWS:
-        stream_rows(summaries, all_projects=all_projects)
-    elif not summaries:
+        stream_json(selected)
+    elif min(count, query.limit or count) > TABLE_MAX_ROWS:
+        stream_rows(selected, all_projects=all_projects, leases=bool(facts), count=count)
+    elif not (summaries := tuple(selected)):
         err_console().print(
             "No sessions here yet. Start one with `roam cn NAME`, or see every project's with "
             "`roam ls --all`.",
@@ -112,8 +113,11 @@ def ls(
         )
     else:
         _render_table(summaries, all_projects=all_projects)
+    _warn_unreadable(seen.unreadable)
+    if settings.wants_json(json_output):
+        return
     suggestion = (
-        suggest_mapping(foreign_cwds(summaries, pathmap), Path.home())
+        suggest_mapping(foreign_cwds(tuple(seen.by_cwd.values()), pathmap), Path.home())
         if all_projects
         else suggest_for_cwd(Path.cwd(), Path.home(), projects_dir(config), pathmap)
     )
@@ -123,6 +127,22 @@ def ls(
             f"If that is this machine's {suggestion.target}, run: {suggestion.command}",
             markup=False,
         )
+
+
+class _Seen:
+    """What the list showed that is said after it: unreadable files, one session per cwd."""
+
+    def __init__(self) -> None:
+        self.unreadable: list[SessionSummary] = []
+        self.by_cwd: dict[str, SessionSummary] = {}
+
+    def watch(self, summaries: Iterator[SessionSummary]) -> Iterator[SessionSummary]:
+        for s in summaries:
+            if s.unreadable:
+                self.unreadable.append(s)
+            if s.cwd and s.cwd not in self.by_cwd:
+                self.by_cwd[s.cwd] = s
+            yield s
 
 
 def _warn_unreadable(summaries: Sequence[SessionSummary]) -> None:

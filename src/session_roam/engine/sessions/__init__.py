@@ -17,7 +17,6 @@ if TYPE_CHECKING:
         conversation_preview,
         foreign_cwds,
         lease_facts,
-        list_summaries,
         suggest_for_cwd,
         suggest_mapping,
         with_lease_facts,
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
         unmap_path,
     )
     from session_roam.engine.sessions.search import Match, search_sessions
+    from session_roam.engine.sessions.summary_list import list_summaries, stream_summaries
 
 __all__ = [
     "Journal",
@@ -48,6 +48,7 @@ __all__ = [
     "map_path",
     "parse_when",
     "search_sessions",
+    "stream_summaries",
     "suggest_for_cwd",
     "suggest_mapping",
     "unmap_path",
@@ -63,7 +64,6 @@ __getattr__ = lazy_face(
             "conversation_preview",
             "foreign_cwds",
             "lease_facts",
-            "list_summaries",
             "suggest_for_cwd",
             "suggest_mapping",
             "with_lease_facts",
@@ -71,5 +71,6 @@ __getattr__ = lazy_face(
         "ls_query": ("LsQuery", "parse_when"),
         "pathmap": ("PathMap", "load_pathmap", "local_project_dirs", "map_path", "unmap_path"),
         "search": ("Match", "search_sessions"),
+        "summary_list": ("list_summaries", "stream_summaries"),
     },
 )

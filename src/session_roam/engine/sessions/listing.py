@@ -12,28 +12,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sqlite3
 import time
 from dataclasses import dataclass, replace
 from json.encoder import encode_basestring_ascii
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.bounded import Skipped, iter_file_lines, load_record
-from session_roam.engine.core.paths import project_slug, projects_dir
+from session_roam.engine.core.paths import project_slug
 from session_roam.engine.core.safefs import LinkRefused, open_nofollow
-from session_roam.engine.core.store import SessionFiles, list_all_sessions, list_sessions
-from session_roam.engine.sessions.pathmap import local_project_dirs
 from session_roam.engine.sessions.search_index import record_text
-from session_roam.engine.sessions.summary_cache import open_cache
 from session_roam.engine.sessions.summary_read import Fold, read_into
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+    from pathlib import Path
 
+    from session_roam.engine.core.store import SessionFiles
     from session_roam.engine.sessions.pathmap import PathMap
-    from session_roam.engine.sessions.session_scan import ScannedSession
-    from session_roam.engine.sessions.summary_cache import CachedRow
 
 __all__ = [
     "LeaseFacts",
@@ -41,9 +36,7 @@ __all__ = [
     "SessionSummary",
     "conversation_preview",
     "foreign_cwds",
-    "from_row",
     "lease_facts",
-    "list_summaries",
     "suggest_for_cwd",
     "suggest_mapping",
     "summarize",
@@ -195,79 +188,6 @@ def summarize(
         conflict_copies=len(files.conflict_copies),
         unreadable=unreadable,
     )
-
-
-def list_summaries(
-    config_dir: Path, pathmap: PathMap, *, cwd: Path | None = None
-) -> tuple[SessionSummary, ...]:
-    """Summaries of ``cwd``'s sessions (every project's when ``cwd`` is None), newest first.
-
-    Read through this machine's summary cache (``summary_cache``): only the files that changed
-    since it last saw them are read, from their old end when they were only appended to. When
-    the cache cannot be opened (a read-only cache folder), every file is read as before.
-    """
-    root = projects_dir(config_dir)
-    names = (
-        None
-        if cwd is None
-        else tuple(dict.fromkeys(f.name for f in local_project_dirs(cwd, config_dir, pathmap)))
-    )
-    mapped = bool(pathmap.mappings)
-
-    def build(item: ScannedSession, row: tuple[Any, ...]) -> SessionSummary:
-        cwd = row[9]
-        return SessionSummary(
-            item.session_id, Path(item.path), item.project, cwd,
-            pathmap.to_local(cwd) if mapped and cwd else cwd,
-            row[10], row[11], row[12], row[13], item.mtime_ns / 1e9, row[14], item.size,
-            item.conflict_copies, None, None, row[17],
-        )  # fmt: skip
-
-    try:
-        with open_cache() as cache:
-            found: list[SessionSummary] = cache.refresh(root, names, build=build).rows
-    except (sqlite3.Error, OSError) as exc:
-        log.info("summary cache unavailable (%s): reading every session", exc)
-        return _read_summaries(config_dir, pathmap, cwd)
-    found.sort(key=lambda s: (s.last_activity or "", s.mtime), reverse=True)
-    return tuple(found)
-
-
-def from_row(row: CachedRow, root: Path, pathmap: PathMap | None) -> SessionSummary:
-    """A cached row as ``roam ls`` shows it (the cwd mapped to this machine's)."""
-    local = pathmap.to_local(row.cwd) if (pathmap is not None and row.cwd) else row.cwd
-    return SessionSummary(
-        session_id=row.session_id,
-        path=Path(row.path),
-        project=row.project,
-        cwd=row.cwd,
-        local_cwd=local,
-        title=row.title,
-        first_prompt=row.first_prompt,
-        last_prompt=row.last_prompt,
-        last_activity=row.last_activity,
-        mtime=row.mtime_ns / 1e9,
-        turns=row.turns,
-        size=row.size,
-        conflict_copies=row.conflict_copies,
-        unreadable=row.unreadable,
-    )
-
-
-def _read_summaries(
-    config_dir: Path, pathmap: PathMap, cwd: Path | None
-) -> tuple[SessionSummary, ...]:
-    if cwd is None:
-        sessions: list[SessionFiles] = list(list_all_sessions(projects_dir(config_dir)))
-    else:
-        sessions = [
-            item
-            for folder in local_project_dirs(cwd, config_dir, pathmap)
-            for item in list_sessions(folder)
-        ]
-    found = [s for files in sessions if (s := summarize(files, pathmap)) is not None]
-    found.sort(key=lambda s: (s.last_activity or "", s.mtime), reverse=True)
-    return tuple(found)
 
 
 def foreign_cwds(summaries: tuple[SessionSummary, ...], pathmap: PathMap) -> tuple[str, ...]:

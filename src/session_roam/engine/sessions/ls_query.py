@@ -4,16 +4,16 @@ and a limit, applied to the summaries before anything is drawn or written."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Iterator, Mapping
 
-    from session_roam.engine.sessions.listing import SessionSummary
+    from session_roam.engine.sessions.listing import LeaseFacts, SessionSummary
 
 __all__ = ["SORTS", "LsQuery", "parse_when"]
 
@@ -87,12 +87,26 @@ class LsQuery:
                 return False
         return True
 
-    def apply(self, summaries: Sequence[SessionSummary]) -> list[SessionSummary]:
-        """The sessions kept, sorted (newest, largest, or by project then newest), limited."""
+    def select(
+        self, summaries: Iterable[SessionSummary], facts: Mapping[str, LeaseFacts]
+    ) -> Iterator[SessionSummary]:
+        """The sessions kept, one at a time, with their lease facts, up to the limit; already
+        in ``sort`` order (``stream_summaries`` reads them so)."""
         filtering = any(v is not None for v in (self.project, self.machine, self.since, self.until))
-        kept = [s for s in summaries if self._keeps(s)] if filtering else list(summaries)
-        if self.sort == "size":
-            kept.sort(key=lambda s: s.size, reverse=True)
-        elif self.sort == "project":
-            kept.sort(key=lambda s: s.local_cwd or s.cwd or s.project)  # stable: newest first
-        return kept if self.limit is None else kept[: self.limit]
+        left = self.limit
+        for s in summaries:
+            found = facts.get(s.session_id)
+            if found is not None:
+                s = replace(
+                    s,
+                    lease_holder=found.holder,
+                    last_writer=found.last_writer,
+                    claude_running=found.running,
+                )
+            if filtering and not self._keeps(s):
+                continue
+            if left is not None:
+                if left <= 0:
+                    return
+                left -= 1
+            yield s

@@ -23,10 +23,10 @@ from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessi
 from session_roam.engine.sessions.summary_read import Fold, read_into, tail_hash
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
-__all__ = ["CachedRow", "Refresh", "SummaryCache", "open_cache"]
+__all__ = ["STREAM_COLUMNS", "CachedRow", "Refresh", "SummaryCache", "open_cache"]
 
 SCHEMA_VERSION: Final = 4
 _COLUMNS: Final = (
@@ -48,6 +48,18 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 -- {_COLUMNS}
 """
 _INSERT: Final = f"INSERT OR REPLACE INTO summary ({_COLUMNS}) VALUES ({','.join('?' * 21)})"  # noqa: S608
+
+
+#: What ``SummaryCache.stream`` answers per row, in this order.
+STREAM_COLUMNS: Final = (
+    "session_id, project, path, size, mtime_ns, cwd, title, first_prompt, last_prompt, "
+    "last_activity, turns, unreadable"
+)
+_ORDERS: Final = {
+    "time": "coalesce(last_activity, '') DESC, mtime_ns DESC",
+    "size": "size DESC",
+    "project": "coalesce(cwd, project), coalesce(last_activity, '') DESC, mtime_ns DESC",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +233,47 @@ class SummaryCache:
         changed = len(stale) - len(forced)
         orphans = tuple((i.project, i.session_id) for i in scanned if not i.main_exists)
         return Refresh(rows, len(rows), changed, appended, len(forced), orphans)
+
+    def stream(
+        self, projects_root: Path, projects: tuple[str, ...] | None = None, *, order: str = "time"
+    ) -> tuple[int, dict[str, int], Iterator[tuple[Any, ...]]]:
+        """Bring the cache up to date with one stat walk, then answer its rows in ``order``
+        straight from sqlite, one at a time: (how many, conflict copies by path, the rows).
+
+        For ``roam ls --all``: nothing holds 50,000 rows at once. Each row is ``STREAM_COLUMNS``.
+        """
+        root = str(projects_root)
+        scanned = scan_sessions(root, projects)
+        where, args = "root = ?", [root]
+        if projects is not None:
+            where += f" AND project IN ({','.join('?' * len(projects))})"
+            args += projects
+        head = "SELECT path, size, mtime_ns, ino, ctime_ns, unreadable FROM summary WHERE "
+        light = {r[0]: r[1:] for r in self._db.execute(head + where, args)}
+        mains = [i for i in scanned if i.main_exists]
+        stale = [
+            i for i in mains if light.get(i.path) != (i.size, i.mtime_ns, i.ino, i.ctime_ns, None)
+        ]
+        self._db.execute("BEGIN")
+        try:
+            for item in stale:
+                old = None
+                if item.path in light:
+                    old = self._db.execute(
+                        f"SELECT {_COLUMNS} FROM summary WHERE path = ?",  # noqa: S608
+                        (item.path,),
+                    ).fetchone()
+                self._read(root, item, old)
+            seen = {i.path for i in mains}
+            gone = [(p,) for p in light if p not in seen]
+            self._db.executemany("DELETE FROM summary WHERE path = ?", gone)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        copies = {i.path: i.conflict_copies for i in mains if i.conflict_copies}
+        query = f"SELECT {STREAM_COLUMNS} FROM summary WHERE {where} ORDER BY {_ORDERS[order]}"  # noqa: S608
+        return len(mains), copies, iter(self._db.execute(query, args))
 
     def _read(
         self, root: str, item: ScannedSession, row: tuple[object, ...] | None

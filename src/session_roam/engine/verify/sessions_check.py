@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Final
 from session_roam.engine.conflicts.find import pending_sessions
 from session_roam.engine.core.bounded import Skipped
 from session_roam.engine.core.store import list_all_sessions
-from session_roam.engine.sessions.listing import from_row, summarize
+from session_roam.engine.sessions.listing import summarize
 from session_roam.engine.sessions.summary_cache import oldest_first, open_cache
+from session_roam.engine.sessions.summary_list import from_row
 
 if TYPE_CHECKING:
     from collections.abc import Callable
