@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("claude_dir", type=Path)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--settle", type=float, default=5.0, help="quiet time before measuring")
     args = parser.parse_args(argv)
     ready = threading.Event()
     watcher = Watcher(args.claude_dir / "projects", is_live=lambda _s: False, on_rescan=ready.set)
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     thread.start()
     ready.wait()
     caught_up = time.monotonic() - started
+    time.sleep(args.settle)
     before = time.process_time()
     time.sleep(args.seconds)
     cpu = time.process_time() - before

@@ -28,7 +28,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirModifiedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 from session_roam.engine.conflicts.find import pending_sessions
@@ -55,6 +67,18 @@ log = logging.getLogger(__name__)
 _SESSION_RE: Final = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 DEFAULT_DEBOUNCE_S: Final = 1.0
 _READS: Final = frozenset({"opened", "closed_no_write"})  # watchdog's names for a read
+#: The events the watch asks the kernel for: changes only, never reads.
+_WRITES: Final = (
+    FileModifiedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    FileClosedEvent,
+    DirModifiedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+)
 DEFAULT_RETRY_S: Final = 2.0
 #: The safety net behind file events: one walk of the folder every half hour.
 DEFAULT_RESCAN_S: Final = 1800.0
@@ -211,7 +235,11 @@ class Watcher:
 
     def _observe(self) -> BaseObserver:
         observer = Observer()
-        observer.schedule(self._handler, str(self.projects), recursive=True)
+        # No open/close-without-write events: every read of a session (roam's own, the
+        # catch-up's, claude's) would cost this process two events for nothing.
+        observer.schedule(
+            self._handler, str(self.projects), recursive=True, event_filter=list(_WRITES)
+        )
         observer.start()
         return observer
 
