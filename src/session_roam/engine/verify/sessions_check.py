@@ -33,18 +33,22 @@ if TYPE_CHECKING:
     from session_roam.engine.sessions.pathmap import PathMap
     from session_roam.engine.sessions.session_scan import ScannedSession
 
-__all__ = ["SAMPLE", "SessionsRead", "read_sessions"]
+__all__ = ["SAMPLE", "SAMPLE_BYTES", "SessionsRead", "read_sessions"]
 
 log = logging.getLogger(__name__)
 
-#: Unchanged sessions read again whole on each verify, the longest unread first.
+#: Unchanged sessions read again whole on each verify, the longest unread first: this many
+#: at most, and no more bytes than ``SAMPLE_BYTES`` (a few huge sessions do not make it slow).
 SAMPLE: Final = 1000
+SAMPLE_BYTES: Final = 64 * 1024 * 1024
 _LAST_RUN: Final = "verify_last_run"
 
 
 @dataclass(frozen=True, slots=True)
 class SessionsRead:
-    """The sessions as verify saw them. ``unread`` counts records over the caps per file."""
+    """The sessions as verify saw them. ``summaries`` holds the ones verify's checks look at
+    (titled, unreadable, one per recorded cwd); ``unread`` counts records over the caps per
+    file; ``total`` is every session."""
 
     summaries: tuple[SessionSummary, ...]
     unread: dict[Path, int]
@@ -103,8 +107,15 @@ def read_sessions(
                     for i, r in pairs
                     if r is not None and float(r[18]) >= last  # type: ignore[arg-type]
                 )
-                rest = [(i, r) for i, r in pairs if i.path not in recent]
-                return set(oldest_first(rest)[:SAMPLE])
+                rest = {i.path: i.size for i, r in pairs if i.path not in recent}
+                sample: set[str] = set()
+                budget = SAMPLE_BYTES
+                for path in oldest_first((i, r) for i, r in pairs if i.path in rest):
+                    if len(sample) >= SAMPLE or budget <= 0:
+                        break
+                    sample.add(path)
+                    budget -= rest[path]
+                return sample
 
             done = cache.refresh(projects, reread=reread, progress=progress)
             cache.set_meta(_LAST_RUN, repr(time.time()))  # what it read is covered
@@ -112,7 +123,15 @@ def read_sessions(
         log.info("summary cache unavailable (%s): reading every session", exc)
         return _read_all(projects, pathmap)
     rows = done.rows
-    summaries = tuple(from_row(row, projects, pathmap) for row in rows)
+    # Verify needs whole summaries only of titled sessions (namespaces), unreadable ones, and
+    # one per recorded cwd (paths with no mapping): not 50,000 of them.
+    cwds: set[str | None] = set()
+    wanted = []
+    for r in rows:
+        if r.title or r.unreadable or r.cwd not in cwds:
+            cwds.add(r.cwd)
+            wanted.append(from_row(r, projects, pathmap))
+    summaries = tuple(wanted)
     unread = {
         projects / r.project / f"{r.session_id}.jsonl": r.too_long + r.too_deep
         for r in rows
