@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
-__all__ = ["STREAM_COLUMNS", "CachedRow", "Refresh", "SummaryCache", "open_cache"]
+__all__ = [
+    "STREAM_COLUMNS",
+    "CachedRow",
+    "Refresh",
+    "SummaryCache",
+    "cached_row",
+    "oldest_first",
+    "open_cache",
+]
 
 SCHEMA_VERSION: Final = 4
 _COLUMNS: Final = (
@@ -188,7 +196,7 @@ class SummaryCache:
         (``CachedRow`` by default): a caller that wants its own objects makes them directly,
         which at 50,000 sessions saves a copy of everything.
         """
-        make = build or _row
+        make = build or cached_row
         root = str(projects_root)
         scanned = scan_sessions(root, projects)
         query = f"SELECT {_COLUMNS} FROM summary WHERE root = ?"  # noqa: S608 (constants)
@@ -310,7 +318,7 @@ class SummaryCache:
         return new, offset > 0
 
 
-def _row(item: ScannedSession, row: tuple[Any, ...]) -> CachedRow:
+def cached_row(item: ScannedSession, row: tuple[Any, ...]) -> CachedRow:
     return CachedRow(
         item.session_id,
         item.project,

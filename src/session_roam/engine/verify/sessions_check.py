@@ -15,13 +15,13 @@ import logging
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from session_roam.engine.conflicts.find import pending_sessions
 from session_roam.engine.core.bounded import Skipped
 from session_roam.engine.core.store import list_all_sessions
 from session_roam.engine.sessions.listing import summarize
-from session_roam.engine.sessions.summary_cache import oldest_first, open_cache
+from session_roam.engine.sessions.summary_cache import cached_row, oldest_first, open_cache
 from session_roam.engine.sessions.summary_list import from_row
 
 if TYPE_CHECKING:
@@ -42,6 +42,14 @@ log = logging.getLogger(__name__)
 SAMPLE: Final = 1000
 SAMPLE_BYTES: Final = 64 * 1024 * 1024
 _LAST_RUN: Final = "verify_last_run"
+
+
+class _Seen(NamedTuple):
+    project: str
+    session_id: str
+    unread: int  # records over the caps
+    suspect: bool  # conflict copies, or a take-over row (a fork may follow)
+    summary: SessionSummary | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,27 +125,26 @@ def read_sessions(
                     budget -= rest[path]
                 return sample
 
-            done = cache.refresh(projects, reread=reread, progress=progress)
+            cwds: set[str | None] = set()
+
+            def build(item: ScannedSession, row: tuple[Any, ...]) -> _Seen:
+                # Whole summaries only of the sessions verify's checks look at: titled ones
+                # (namespaces), unreadable ones, one per recorded cwd. Not 50,000 of them.
+                keep = bool(row[10] or row[17]) or row[9] not in cwds
+                cwds.add(row[9])
+                summary = from_row(cached_row(item, row), projects, pathmap) if keep else None
+                suspect = bool(item.conflict_copies or row[19])
+                return _Seen(item.project, item.session_id, row[15] + row[16], suspect, summary)
+
+            done = cache.refresh(projects, reread=reread, progress=progress, build=build)
             cache.set_meta(_LAST_RUN, repr(time.time()))  # what it read is covered
     except (sqlite3.Error, OSError) as exc:
         log.info("summary cache unavailable (%s): reading every session", exc)
         return _read_all(projects, pathmap)
-    rows = done.rows
-    # Verify needs whole summaries only of titled sessions (namespaces), unreadable ones, and
-    # one per recorded cwd (paths with no mapping): not 50,000 of them.
-    cwds: set[str | None] = set()
-    wanted = []
-    for r in rows:
-        if r.title or r.unreadable or r.cwd not in cwds:
-            cwds.add(r.cwd)
-            wanted.append(from_row(r, projects, pathmap))
-    summaries = tuple(wanted)
-    unread = {
-        projects / r.project / f"{r.session_id}.jsonl": r.too_long + r.too_deep
-        for r in rows
-        if r.too_long + r.too_deep
-    }
-    suspects = {(r.project, r.session_id) for r in rows if r.conflict_copies or r.takeover}
+    rows: list[_Seen] = done.rows
+    summaries = tuple(r.summary for r in rows if r.summary is not None)
+    unread = {projects / r.project / f"{r.session_id}.jsonl": r.unread for r in rows if r.unread}
+    suspects = {(r.project, r.session_id) for r in rows if r.suspect}
     suspects.update(done.copies_only)
     pending = tuple(
         files
