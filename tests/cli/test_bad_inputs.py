@@ -311,7 +311,7 @@ def test_a_bug_under_json_is_still_one_document_and_exit_1(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr(sessions, "stream_summaries", broken)
+    monkeypatch.setattr(sessions, "stream_json_texts", broken)
     result = CliRunner().invoke(app, ["ls", "--json"])
     assert result.exit_code == 1  # 1 means a bug, and only that
     error = json.loads(result.stdout)["error"]

@@ -198,3 +198,21 @@ def test_the_session_end_hook_brings_the_cached_row_up_to_date(
             "SELECT last_prompt FROM summary WHERE session_id = ?", (path.stem,)
         ).fetchall()
     assert stored == [("second",)]
+
+
+def test_ls_json_straight_from_rows_is_the_json_of_the_summaries(
+    writer: SessionWriter, project: Path, config_dir: Path
+) -> None:
+    from session_roam.engine.sessions.listing import LeaseFacts
+    from session_roam.engine.sessions.summary_list import stream_json_texts, stream_summaries
+
+    first = writer.write(project, [("first ask", "a"), ("second ask", "b")], title="notes")
+    writer.write(project, [("other \u202e ask", "c")])
+    facts = {first.stem: LeaseFacts("laptop", "desk", running=True)}
+    texts = [json.loads(t) for t in stream_json_texts(config_dir, PathMap(), facts)]
+    _count, summaries = stream_summaries(config_dir, PathMap())
+    expected = [s.as_json() for s in summaries]
+    for row in expected:
+        if row["session_id"] == first.stem:
+            row |= {"lease_holder": "laptop", "last_writer": "desk", "claude_running": True}
+    assert texts == expected

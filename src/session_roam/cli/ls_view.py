@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from session_roam.engine.sessions import SessionSummary
 
-__all__ = ["TABLE_MAX_ROWS", "live_cell", "stream_json", "stream_rows"]
+__all__ = ["TABLE_MAX_ROWS", "live_cell", "stream_json", "stream_rows", "write_json_array"]
 
 TABLE_MAX_ROWS: Final = 500
 _BATCH: Final = 1000
@@ -32,12 +32,17 @@ _BATCH: Final = 1000
 
 def stream_json(items: Iterable[SessionSummary], out: IO[str] | None = None) -> None:
     """One JSON array, written a batch of sessions at a time (the same keys as ``as_json``)."""
+    write_json_array((s.json_text() for s in items), out)
+
+
+def write_json_array(texts: Iterable[str], out: IO[str] | None = None) -> None:
+    """One JSON array of these JSON texts, written a batch at a time."""
     out = out or sys.stdout
     out.write("[")
     first = True
     batch: list[str] = []
-    for s in items:
-        batch.append(s.json_text())
+    for text in texts:
+        batch.append(text)
         if len(batch) == _BATCH:
             out.write(("" if first else ",") + ",".join(batch))
             first, batch = False, []

@@ -30,7 +30,11 @@ if TYPE_CHECKING:
         unmap_path,
     )
     from session_roam.engine.sessions.search import Match, search_sessions
-    from session_roam.engine.sessions.summary_list import list_summaries, stream_summaries
+    from session_roam.engine.sessions.summary_list import (
+        list_summaries,
+        stream_json_texts,
+        stream_summaries,
+    )
 
 __all__ = [
     "Journal",
@@ -48,6 +52,7 @@ __all__ = [
     "map_path",
     "parse_when",
     "search_sessions",
+    "stream_json_texts",
     "stream_summaries",
     "suggest_for_cwd",
     "suggest_mapping",
@@ -71,6 +76,6 @@ __getattr__ = lazy_face(
         "ls_query": ("LsQuery", "parse_when"),
         "pathmap": ("PathMap", "load_pathmap", "local_project_dirs", "map_path", "unmap_path"),
         "search": ("Match", "search_sessions"),
-        "summary_list": ("list_summaries", "stream_summaries"),
+        "summary_list": ("list_summaries", "stream_json_texts", "stream_summaries"),
     },
 )

@@ -69,6 +69,11 @@ class LsQuery:
                 f"--limit takes a number of sessions of 1 or more, not {self.limit}."
             )
 
+    @property
+    def only_sorts(self) -> bool:
+        """No filter: the sort and the limit are all there is to apply."""
+        return all(v is None for v in (self.project, self.machine, self.since, self.until))
+
     def _keeps(self, s: SessionSummary) -> bool:
         if self.project is not None:
             needle = self.project.lower()

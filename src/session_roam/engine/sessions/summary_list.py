@@ -16,18 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 from session_roam.engine.core.paths import projects_dir
 from session_roam.engine.core.store import SessionFiles, list_all_sessions, list_sessions
-from session_roam.engine.sessions.listing import SessionSummary, summarize
+from session_roam.engine.sessions.listing import SessionSummary, summarize, summary_json
 from session_roam.engine.sessions.pathmap import local_project_dirs
 from session_roam.engine.sessions.summary_cache import open_cache
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
+    from session_roam.engine.sessions.listing import LeaseFacts
     from session_roam.engine.sessions.pathmap import PathMap
     from session_roam.engine.sessions.session_scan import ScannedSession
     from session_roam.engine.sessions.summary_cache import CachedRow
 
-__all__ = ["from_row", "list_summaries", "stream_summaries"]
+__all__ = ["from_row", "list_summaries", "stream_json_texts", "stream_summaries"]
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,13 @@ def list_summaries(
 
 
 def stream_summaries(
-    config_dir: Path, pathmap: PathMap, *, cwd: Path | None = None, sort: str = "time"
-) -> tuple[int, Iterator[SessionSummary]]:
+    config_dir: Path,
+    pathmap: PathMap,
+    *,
+    cwd: Path | None = None,
+    sort: str = "time",
+    raw: bool = False,
+) -> tuple[int, Iterator[Any]]:
     """``list_summaries`` one at a time, in ``sort`` order (``ls_query.SORTS``): how many, and
     the summaries, read from the cache's database as they are written out (``roam ls``)."""
     root = projects_dir(config_dir)
@@ -84,6 +90,8 @@ def stream_summaries(
     except (sqlite3.Error, OSError) as exc:
         log.info("summary cache unavailable (%s): reading every session", exc)
         found = _read_summaries(config_dir, pathmap, cwd)
+        if raw:
+            return len(found), iter([_raw(s) for s in found])
         return len(found), iter(found)
     try:
         count, copies, rows = cache.stream(root, names, order=sort)
@@ -92,8 +100,12 @@ def stream_summaries(
         raise
     mapped = bool(pathmap.mappings)
 
-    def summaries() -> Iterator[SessionSummary]:
+    def summaries() -> Iterator[Any]:
         try:
+            if raw:  # the row itself, its conflict copies appended (stream_json_texts)
+                for row in rows:
+                    yield (*row, copies.get(row[2], 0))
+                return
             for (
                 sid,
                 project,
@@ -118,6 +130,54 @@ def stream_summaries(
             cache.close()
 
     return count, summaries()
+
+
+def stream_json_texts(
+    config_dir: Path,
+    pathmap: PathMap,
+    facts: Mapping[str, LeaseFacts],
+    *,
+    cwd: Path | None = None,
+    sort: str = "time",
+    unreadable: list[tuple[str, str]] | None = None,
+) -> Iterator[str]:
+    """``roam ls --json``'s sessions as JSON texts, straight from the cache's rows (no
+    ``SessionSummary`` made: the same text, ``summary_json``); ``unreadable`` hears (path,
+    why) of each session file that could not be read."""
+    # The walk and the cache's refresh run now, before anything is written: a folder that
+    # cannot be read is one error, not half a JSON document.
+    _count, rows = stream_summaries(config_dir, pathmap, cwd=cwd, sort=sort, raw=True)
+    return _json_texts(rows, pathmap, facts, unreadable)
+
+
+def _json_texts(
+    rows: Iterator[Any],
+    pathmap: PathMap,
+    facts: Mapping[str, LeaseFacts],
+    unreadable: list[tuple[str, str]] | None,
+) -> Iterator[str]:
+    mapped = bool(pathmap.mappings)
+    for row in rows:
+        sid, project, path, size, mtime_ns, rcwd, title, first, last, act, turns, bad, copies = row
+        holder = writer = None
+        running = False
+        if (found := facts.get(sid)) is not None:
+            holder, writer, running = found.holder, found.last_writer, found.running
+        if bad and unreadable is not None:
+            unreadable.append((path, bad))
+        yield summary_json(
+            running, copies, rcwd, first, act, last, writer, mtime_ns / 1e9, holder,
+            pathmap.to_local(rcwd) if mapped and rcwd else rcwd, path, project, sid, size,
+            title, turns, bad,
+        )  # fmt: skip
+
+
+def _raw(s: SessionSummary) -> tuple[Any, ...]:
+    """A summary read without the cache, as ``stream_summaries(raw=True)`` answers rows."""
+    return (
+        s.session_id, s.project, str(s.path), s.size, int(s.mtime * 1e9), s.cwd, s.title,
+        s.first_prompt, s.last_prompt, s.last_activity, s.turns, s.unreadable, s.conflict_copies,
+    )  # fmt: skip
 
 
 def from_row(row: CachedRow, root: Path, pathmap: PathMap | None) -> SessionSummary:
