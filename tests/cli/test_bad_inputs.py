@@ -83,7 +83,7 @@ def _session_unreadable(s: Scratch) -> None:
             raise PermissionError(13, "Permission denied", str(target))
         return real(target, flags, *args)
 
-    for module in ("listing", "search_index"):
+    for module in ("listing", "search_index", "summary_cache", "summary_read"):
         s.monkeypatch.setattr(f"session_roam.engine.sessions.{module}.open_nofollow", refuse)
 
 
@@ -313,7 +313,7 @@ def test_a_bug_under_json_is_still_one_document_and_exit_1(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr(sessions, "list_summaries", broken)
+    monkeypatch.setattr(sessions, "stream_json_texts", broken)
     result = CliRunner().invoke(app, ["ls", "--json"])
     assert result.exit_code == 1  # 1 means a bug, and only that
     error = json.loads(result.stdout)["error"]

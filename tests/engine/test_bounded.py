@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from session_roam.bounds import MAX_RECORD_BYTES
 from session_roam.engine.core.bounded import Skipped, iter_lines, load_record
 from session_roam.engine.resume.safe import session_cwd
-from session_roam.engine.sessions.listing import conversation_preview, list_summaries
+from session_roam.engine.sessions.listing import conversation_preview
 from session_roam.engine.sessions.pathmap import PathMap
 from session_roam.engine.sessions.pick import custom_title, pick_session
 from session_roam.engine.sessions.search import search_sessions
+from session_roam.engine.sessions.summary_list import list_summaries
 
 SID: Final = "0b5c7a52-9d1e-4b0e-9a55-3c1c1d2e3f40"
 DEEP: Final = b'{"type":"user","cwd":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"

@@ -11,13 +11,13 @@ from session_roam.engine.sessions.listing import (
     conversation_preview,
     foreign_cwds,
     lease_facts,
-    list_summaries,
     suggest_for_cwd,
     suggest_mapping,
     summarize,
     with_lease_facts,
 )
 from session_roam.engine.sessions.pathmap import PathMap, PathMapping, local_project_dirs
+from session_roam.engine.sessions.summary_list import list_summaries
 
 if TYPE_CHECKING:
     from tests.engine.sessions_fixtures import SessionWriter

@@ -36,10 +36,10 @@ from session_roam.engine.lease.stamp import file_stamp
 from session_roam.engine.lease.transport import SyncthingTransport
 from session_roam.engine.resume.safe import session_cwd
 from session_roam.engine.sessions.journal import Journal
-from session_roam.engine.sessions.listing import list_summaries
 from session_roam.engine.sessions.pathmap import PathMap
 from session_roam.engine.sessions.pick import custom_title, pick_session
 from session_roam.engine.sessions.search import search_sessions
+from session_roam.engine.sessions.summary_list import list_summaries
 from session_roam.engine.syncthing.nodeinfo import read_nodes
 from session_roam.engine.verify.checks_synced import gather_synced_data
 

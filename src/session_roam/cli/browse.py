@@ -28,8 +28,15 @@ _CANCELLED: Final = 0
 
 
 def _label(summary: SessionSummary) -> str:
+    """The name or first prompt, after where the session is live now (issue 17's live view)."""
     text = summary.title or summary.first_prompt or "(no prompt yet)"
-    return plain(" ".join(text.split()))
+    holder = summary.lease_holder
+    live = (
+        f"[{'claude running' if summary.claude_running else 'leased'} on {holder}] "
+        if holder
+        else ""
+    )
+    return plain(live + " ".join(text.split()))
 
 
 def fzf_lines(summaries: tuple[SessionSummary, ...]) -> str:

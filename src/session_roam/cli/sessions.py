@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 import typer
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.ls_view import (
+    TABLE_MAX_ROWS,
+    live_cell,
+    stream_json,
+    stream_rows,
+    write_json_array,
+)
 from session_roam.cli.options import JsonFlag
-from session_roam.cli.output import console, emit_json, err_console, human_size, plain
+from session_roam.cli.output import console, err_console, human_size, plain
 from session_roam.cli.search import short_time
 from session_roam.engine.core import claude_config_dir, project_dir_for, projects_dir, xdg
 from session_roam.engine.resume import cluster_state
@@ -21,6 +29,8 @@ from session_roam.engine.sessions import (
     lease_facts,
     list_summaries,
     load_pathmap,
+    stream_json_texts,
+    stream_summaries,
     suggest_for_cwd,
     suggest_mapping,
     with_lease_facts,
@@ -41,32 +51,76 @@ def ls(
         bool, typer.Option("--all", "-a", help="Every project's sessions, not just this one's.")
     ] = False,
     json_output: JsonFlag = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="At most this many sessions.")
+    ] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="time (newest first), size (largest first) or project.")
+    ] = "time",
+    project: Annotated[
+        str | None, typer.Option("--project", help="Only sessions whose directory contains this.")
+    ] = None,
+    machine: Annotated[
+        str | None,
+        typer.Option("--machine", help="Only sessions this machine holds or wrote last."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Active since: 2026-05-01, or an age (7d, 36h).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Active until: 2026-05-01, or an age (7d, 36h).")
+    ] = None,
 ) -> None:
     """List this directory's Claude Code sessions, newest first.
 
     Shows each session's id, name (from `claude -n` or /rename), first and last prompt, last
-    activity, turns, size and pending Syncthing conflict copies. Sessions recorded under
-    another machine's path count as this directory's once `roam paths map` says so. Examples:
+    activity, turns, size, pending Syncthing conflict copies, and where it is live: the machine
+    holding its lease (and whether claude runs there now), else the machine that wrote it
+    last. Sessions recorded under another machine's path count as this directory's once
+    `roam paths map` says so. Read from roam's summary cache, which re-reads only the session
+    files that changed; a long list goes through your pager. Examples:
 
         roam ls
+        roam ls --all --sort size --limit 20
+        roam ls --all --machine laptop --since 7d
         roam ls --all --json | jq '.[].session_id'
     """
+    from session_roam.engine.sessions import LsQuery, parse_when
+
+    query = LsQuery(
+        sort=sort,
+        limit=limit,
+        project=project,
+        machine=machine,
+        since=None if since is None else parse_when(since),
+        until=None if until is None else parse_when(until),
+    )
     settings = settings_of(ctx)
     config = claude_config_dir(settings.claude_dir)
     pathmap = load_pathmap(xdg.config_dir())
     cluster = cluster_state(
         settings.claude_dir, None if all_projects else project_dir_for(Path.cwd(), config)
     )
-    summaries = list_summaries(config, pathmap, cwd=None if all_projects else Path.cwd())
-    if summaries:
-        summaries = with_lease_facts(summaries, lease_facts(settings.claude_dir))
     if cluster is not None and (notice := cluster.notice()):
         err_console().print(f"note: {notice}", markup=False)
-    _warn_unreadable(summaries)
-    if settings.wants_json(json_output):
-        emit_json([summary.as_json() for summary in summaries])
+    here = None if all_projects else Path.cwd()
+    if settings.wants_json(json_output) and query.only_sorts:
+        # the common case, at 50,000 sessions: the cache's rows straight to JSON text
+        bad: list[tuple[str, str]] = []
+        facts = lease_facts(settings.claude_dir)
+        texts = stream_json_texts(config, pathmap, facts, cwd=here, sort=query.sort, unreadable=bad)
+        write_json_array(islice(texts, query.limit) if query.limit else texts)
+        _warn_unreadable_paths(bad)
         return
-    if not summaries:
+    count, stream = stream_summaries(config, pathmap, cwd=here, sort=query.sort)
+    facts = lease_facts(settings.claude_dir) if count else {}
+    seen = _Seen()
+    selected = seen.watch(query.select(stream, facts))
+    if settings.wants_json(json_output):
+        stream_json(selected)
+    elif min(count, query.limit or count) > TABLE_MAX_ROWS:
+        stream_rows(selected, all_projects=all_projects, leases=bool(facts), count=count)
+    elif not (summaries := tuple(selected)):
         err_console().print(
             "No sessions here yet. Start one with `roam cn NAME`, or see every project's with "
             "`roam ls --all`.",
@@ -74,8 +128,11 @@ def ls(
         )
     else:
         _render_table(summaries, all_projects=all_projects)
+    _warn_unreadable(seen.unreadable)
+    if settings.wants_json(json_output):
+        return
     suggestion = (
-        suggest_mapping(foreign_cwds(summaries, pathmap), Path.home())
+        suggest_mapping(foreign_cwds(tuple(seen.by_cwd.values()), pathmap), Path.home())
         if all_projects
         else suggest_for_cwd(Path.cwd(), Path.home(), projects_dir(config), pathmap)
     )
@@ -87,15 +144,40 @@ def ls(
         )
 
 
+class _Seen:
+    """What the list showed that is said after it: unreadable files, one session per cwd."""
+
+    def __init__(self) -> None:
+        self.unreadable: list[SessionSummary] = []
+        self.by_cwd: dict[str, SessionSummary] = {}
+
+    def watch(self, summaries: Iterator[SessionSummary]) -> Iterator[SessionSummary]:
+        for s in summaries:
+            if s.unreadable:
+                self.unreadable.append(s)
+            if s.cwd and s.cwd not in self.by_cwd:
+                self.by_cwd[s.cwd] = s
+            yield s
+
+
 def _warn_unreadable(summaries: Sequence[SessionSummary]) -> None:
     """One line per session file that could not be read, naming it and the fix."""
     for s in summaries:
         if s.unreadable:
-            err_console().print(
-                f"warning: cannot read {plain(str(s.path))} ({s.unreadable}); give your user "
-                "read access to it to see its turns and search it.",
-                markup=False,
-            )
+            _warn_unreadable_file(str(s.path), s.unreadable)
+
+
+def _warn_unreadable_paths(paths: Sequence[tuple[str, str]]) -> None:
+    for path, why in paths:
+        _warn_unreadable_file(path, why)
+
+
+def _warn_unreadable_file(path: str, why: str) -> None:
+    err_console().print(
+        f"warning: cannot read {plain(path)} ({why}); give your user read access to it to "
+        "see its turns and search it.",
+        markup=False,
+    )
 
 
 def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) -> None:
@@ -129,9 +211,7 @@ def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) ->
             str(s.conflict_copies) if s.conflict_copies else "",
         ]
         if leases:
-            cells.append(
-                plain(f"{s.lease_holder} (writing)" if s.lease_holder else (s.last_writer or ""))
-            )
+            cells.append(plain(live_cell(s)))
         if all_projects:
             cells.append(plain(s.local_cwd or "?"))
         table.add_row(*cells)
@@ -228,6 +308,8 @@ def cs(
     if cluster is not None and (notice := cluster.notice()):
         err_console().print(f"note: {notice}", markup=False)
     summaries = list_summaries(config, pathmap, cwd=None if all_projects else Path.cwd())
+    if summaries:
+        summaries = with_lease_facts(summaries, lease_facts(settings.claude_dir))
     raise typer.Exit(browse_and_resume(ctx, summaries, use_fzf=fzf))
 
 

@@ -17,7 +17,8 @@ from rich.table import Table
 
 from session_roam.cli.context import Settings, settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
-from session_roam.cli.output import console, emit_json, err_console, human_size, print_tsv
+from session_roam.cli.output import console, emit_json, err_console, human_size, plain, print_tsv
+from session_roam.cli.search import short_time
 from session_roam.engine.core import claude_config_dir, projects_dir
 from session_roam.engine.setup import (
     SetupPairing,
@@ -28,7 +29,7 @@ from session_roam.engine.setup import (
     run_setup,
 )
 from session_roam.engine.syncthing import accept_command, connect_local
-from session_roam.engine.verify import StatusReport, collect_status
+from session_roam.engine.verify import LiveView, StatusReport, collect_live, collect_status
 
 __all__ = ["print_rows", "register", "render_pairing", "setup_command", "status_command"]
 
@@ -244,10 +245,41 @@ def status_command(
     settings = settings_of(ctx)
     with connect_local(syncthing_home) as local:
         report = collect_status(local, _projects(settings))
+        live = collect_live(
+            local.client, _projects(settings), report.device_id, settings.claude_dir
+        )
     if settings.wants_json(json_flag):
-        emit_json({"schema": "roam.status/1", **report.to_json()})
+        emit_json({"schema": "roam.status/1", **report.to_json(), "live": live.to_json()})
         return
     _render_status(report)
+    _render_live(live)
+
+
+def _render_live(live: LiveView) -> None:
+    """Where sessions are live now, and each peer's last sign of life (issue 17)."""
+    out = console()
+    for s in live.sessions:
+        state = "claude running" if s.claude_running else "leased"
+        wrote = (
+            f"; last written {short_time(s.to_json()['last_written'])}" if s.last_written else ""
+        )
+        by = f" by {plain(s.last_writer)}" if s.last_writer and wrote else ""
+        where = plain(s.lease_holder or "?")
+        out.print(f"Live: session {s.session_id[:8]} on {where} ({state}){wrote}{by}", markup=False)
+    for p in live.peers:
+        seen = (
+            "connected now"
+            if p.connected
+            else (
+                f"last seen {short_time(p.to_json()['last_seen'])}" if p.last_seen else "never seen"
+            )
+        )
+        watch = {
+            True: "its roam watch runs",
+            False: "its roam watch stopped",
+            None: "no roam watch heard from",
+        }[p.watch_running]
+        out.print(f"Peer {plain(p.name or p.device_id[:7])}: {seen}; {watch}", markup=False)
 
 
 _INDEX_STATES: Final = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -10,7 +10,7 @@ from rich.text import Text
 
 from session_roam.cli.context import settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
-from session_roam.cli.output import console, emit_json
+from session_roam.cli.output import console, emit_json, err_console
 from session_roam.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -72,6 +72,14 @@ def verify_command(
         typer.Option("--shell", help="Check the shortcuts of this shell (default: $SHELL)."),
     ] = None,
     json_flag: JsonFlag = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Read every session file again, not only what changed since the last run "
+            "and a rotating sample of the rest.",
+        ),
+    ] = False,
 ) -> None:
     """Check every part of session sync and say the exact command that fixes each problem.
 
@@ -91,16 +99,46 @@ def verify_command(
     settings = settings_of(ctx)
     if shell is not None:
         detect_shell(shell)  # an unknown shell is a wrong command line, not a finding
+    progress = _FullProgress() if full and err_console().is_terminal else None
     request = engine.VerifyRequest(
-        claude_dir=settings.claude_dir, syncthing_home=syncthing_home, shell=shell
+        claude_dir=settings.claude_dir,
+        syncthing_home=syncthing_home,
+        shell=shell,
+        full=full,
+        progress=progress,
     )
-    report = engine.verify(request, fix=fix)
+    try:
+        report = engine.verify(request, fix=fix)
+    finally:
+        if progress is not None:
+            progress.close()
     if settings.wants_json(json_flag):
         emit_json(report.to_json())
     else:
         render(report)
     if report.failed:
         raise typer.Exit(int(ExitCode.VERIFY_FAILED))
+
+
+class _FullProgress:
+    """A progress bar on stderr while ``verify --full`` reads every session file (TTY only)."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None  # rich.progress.Progress, imported only when a bar is shown
+        self._task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from rich.progress import Progress
+
+            self._bar = Progress(console=err_console(), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("Reading sessions", total=total)
+        self._bar.update(self._task, completed=done + 1, total=total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 def register(app: typer.Typer) -> None:

@@ -56,7 +56,7 @@ def watch_command(
     # lazily: the lease and watchdog machinery is only needed here, not by every roam command
     from session_roam.engine import lease
     from session_roam.engine.claude import deletion_policy
-    from session_roam.engine.conflicts import Watcher
+    from session_roam.engine.conflicts import Watcher, beat, stop_beating
     from session_roam.engine.deletions import heal
     from session_roam.engine.lease import SyncthingTransport
     from session_roam.engine.syncthing import (
@@ -110,8 +110,19 @@ def watch_command(
             for relpath in healed.reannounced:
                 err_console().print(f"re-announced: {relpath}: deleted elsewhere", markup=False)
 
+        def heartbeat() -> None:
+            try:
+                beat(projects, status.my_id)
+            except (RoamError, OSError) as exc:  # a missed beat only makes peers say "stopped"
+                err_console().print(f"heartbeat: {exc}", markup=False)
+
         watcher = Watcher(
-            projects, is_live=is_live, debounce_s=debounce, on_event=report, on_rescan=heal_pass
+            projects,
+            is_live=is_live,
+            debounce_s=debounce,
+            on_event=report,
+            on_rescan=heal_pass,
+            on_beat=heartbeat,
         )
         previous = signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
         err_console().print(f"Watching {projects} for conflict copies.", markup=False)
@@ -120,6 +131,7 @@ def watch_command(
                 watcher.run()
         finally:
             signal.signal(signal.SIGTERM, previous)
+            stop_beating(projects, status.my_id)
 
 
 def _report(ctx: typer.Context, change: ServiceChange, json_flag: bool, verb: str) -> None:

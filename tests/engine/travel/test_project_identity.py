@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.engine.sessions.listing import list_summaries
 from session_roam.engine.sessions.pathmap import PathMap, PathMapping, local_project_dirs
 from session_roam.engine.sessions.pick import pick_newest
+from session_roam.engine.sessions.summary_list import list_summaries
 from session_roam.errors import SessionNotFound
 
 if TYPE_CHECKING:

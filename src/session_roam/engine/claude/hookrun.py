@@ -41,6 +41,7 @@ __all__ = [
     "LeaseKeeper",
     "parse_payload",
     "read_stdin_payload",
+    "refresh_summary",
 ]
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,7 @@ class HookRunner:
             self._warn(held_elsewhere)
 
     def session_end(self, payload: HookPayload) -> None:
+        refresh_summary(payload.transcript_path)
         if self._managed_by_cr(payload):
             return
         try:
@@ -174,3 +176,17 @@ class HookRunner:
             self._keeper.release(payload)
         except RoamError as exc:
             self._warn(f"roam could not release the lease on {payload.session_id}: {exc.message}")
+
+
+def refresh_summary(transcript: Path) -> None:
+    """Bring the summary cache's rows of the transcript's project folder up to date, so the
+    next ``roam ls`` finds nothing stale (a cache: best effort, never a hook failure)."""
+    import sqlite3
+
+    from session_roam.engine.sessions.summary_cache import open_cache
+
+    try:
+        with open_cache() as cache:
+            cache.refresh(transcript.parent.parent, (transcript.parent.name,))
+    except (sqlite3.Error, OSError, RoamError) as exc:
+        log.info("summary cache not refreshed: %s", exc)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         resolve_session,
     )
     from session_roam.engine.conflicts.forks import mark_stolen_session
+    from session_roam.engine.conflicts.heartbeat import WatchBeat, beat, read_beats, stop_beating
     from session_roam.engine.conflicts.merging import (
         MergeResult,
         backed_up_sessions,
@@ -28,15 +29,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MergeResult",
+    "WatchBeat",
     "WatchEvent",
     "Watcher",
     "backed_up_sessions",
+    "beat",
     "describe_pending",
     "mark_stolen_session",
     "merge_sessions",
     "pending_sessions",
+    "read_beats",
     "resolve_backup_session",
     "resolve_session",
+    "stop_beating",
     "undo_session",
 ]
 
@@ -50,6 +55,7 @@ __getattr__ = lazy_face(
             "resolve_session",
         ),
         "forks": ("mark_stolen_session",),
+        "heartbeat": ("WatchBeat", "beat", "read_beats", "stop_beating"),
         "merging": ("MergeResult", "backed_up_sessions", "merge_sessions", "undo_session"),
         "watch": ("WatchEvent", "Watcher"),
     },

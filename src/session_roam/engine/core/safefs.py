@@ -125,15 +125,27 @@ def read_bytes_nofollow(path: Path, root: Path | None = None) -> bytes:
 
 
 def find_links(root: Path, *, limit: int = MAX_LINKS_REPORTED) -> list[Path]:
-    """Every symlink under ``root`` (files and folders), none followed, at most ``limit``."""
+    """Every symlink under ``root`` (files and folders), none followed, at most ``limit``.
+
+    Folder by folder in name order, as ``os.walk`` would, but told what is a link by the
+    folder listing itself (``DirEntry``): no ``lstat`` per file, which at 50,000 sessions was
+    most of ``roam verify``.
+    """
     found: list[Path] = []
-    for here, dirs, files in os.walk(root, followlinks=False):
-        folder = Path(here)
-        for name in sorted(dirs + files):
-            candidate = folder / name
-            if is_link(candidate):
-                found.append(candidate)
+    pending = [str(root)]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            continue
+        below: list[str] = []
+        for entry in entries:
+            if entry.is_symlink():
+                found.append(Path(entry.path))
                 if len(found) >= limit:
                     return found
-        dirs.sort()
+            elif entry.is_dir(follow_symlinks=False):
+                below.append(entry.path)
+        pending.extend(reversed(below))  # the first folder by name is walked next
     return found

@@ -17,11 +17,11 @@ if TYPE_CHECKING:
         conversation_preview,
         foreign_cwds,
         lease_facts,
-        list_summaries,
         suggest_for_cwd,
         suggest_mapping,
         with_lease_facts,
     )
+    from session_roam.engine.sessions.ls_query import LsQuery, parse_when
     from session_roam.engine.sessions.pathmap import (
         PathMap,
         load_pathmap,
@@ -30,10 +30,16 @@ if TYPE_CHECKING:
         unmap_path,
     )
     from session_roam.engine.sessions.search import Match, search_sessions
+    from session_roam.engine.sessions.summary_list import (
+        list_summaries,
+        stream_json_texts,
+        stream_summaries,
+    )
 
 __all__ = [
     "Journal",
     "JournalStatus",
+    "LsQuery",
     "Match",
     "PathMap",
     "SessionSummary",
@@ -44,7 +50,10 @@ __all__ = [
     "load_pathmap",
     "local_project_dirs",
     "map_path",
+    "parse_when",
     "search_sessions",
+    "stream_json_texts",
+    "stream_summaries",
     "suggest_for_cwd",
     "suggest_mapping",
     "unmap_path",
@@ -60,12 +69,13 @@ __getattr__ = lazy_face(
             "conversation_preview",
             "foreign_cwds",
             "lease_facts",
-            "list_summaries",
             "suggest_for_cwd",
             "suggest_mapping",
             "with_lease_facts",
         ),
+        "ls_query": ("LsQuery", "parse_when"),
         "pathmap": ("PathMap", "load_pathmap", "local_project_dirs", "map_path", "unmap_path"),
         "search": ("Match", "search_sessions"),
+        "summary_list": ("list_summaries", "stream_json_texts", "stream_summaries"),
     },
 )

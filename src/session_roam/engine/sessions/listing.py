@@ -9,23 +9,25 @@ one (a session started as ``/Users/nat/proj`` on a Mac is ``/home/nat/proj``'s h
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import re
+import time
 from dataclasses import dataclass, replace
+from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.bounded import Skipped, iter_file_lines, load_record
-from session_roam.engine.core.paths import project_slug, projects_dir
+from session_roam.engine.core.paths import project_slug
 from session_roam.engine.core.safefs import LinkRefused, open_nofollow
-from session_roam.engine.core.store import SessionFiles, list_all_sessions, list_sessions
-from session_roam.engine.sessions.pathmap import local_project_dirs
 from session_roam.engine.sessions.search_index import record_text
+from session_roam.engine.sessions.summary_read import Fold, read_into
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from pathlib import Path
 
+    from session_roam.engine.core.store import SessionFiles
     from session_roam.engine.sessions.pathmap import PathMap
 
 __all__ = [
@@ -35,18 +37,43 @@ __all__ = [
     "conversation_preview",
     "foreign_cwds",
     "lease_facts",
-    "list_summaries",
     "suggest_for_cwd",
     "suggest_mapping",
     "summarize",
+    "summary_json",
     "with_lease_facts",
 ]
 
 log = logging.getLogger(__name__)
 
-_PROMPT_MAX: Final = 200
 _HOME_ROOTS: Final = ("/Users/", "/home/")
-_STAMP_RE: Final = re.compile(rb'"timestamp"\s*:\s*"([^"]{10,40})"')
+
+
+def _q(text: str | None) -> str:
+    return "null" if text is None else encode_basestring_ascii(text)
+
+
+def summary_json(
+    claude_running: bool, conflict_copies: int, cwd: str | None, first_prompt: str | None,
+    last_activity: str | None, last_prompt: str | None, last_writer: str | None, mtime: float,
+    lease_holder: str | None, local_cwd: str | None, path: str, project: str, session_id: str,
+    size: int, title: str | None, turns: int, unreadable: str | None,
+) -> str:  # fmt: skip
+    """One session of ``roam ls --json`` as compact JSON, keys sorted, written by hand: the
+    document ``json.dumps(SessionSummary.as_json(), sort_keys=True)`` gives, in a fraction of
+    the time (what ``ls --all --json`` at 50,000 sessions needs)."""
+    written = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mtime))
+    return (
+        f'{{"claude_running":{"true" if claude_running else "false"},'
+        f'"conflict_copies":{int(conflict_copies)},"cwd":{_q(cwd)},'
+        f'"first_prompt":{_q(first_prompt)},"last_activity":{_q(last_activity)},'
+        f'"last_prompt":{_q(last_prompt)},"last_writer":{_q(last_writer)},'
+        f'"last_written":"{written}","lease_holder":{_q(lease_holder)},'
+        f'"local_cwd":{_q(local_cwd)},"path":{_q(path)},'
+        f'"project":{_q(project)},"session_id":{_q(session_id)},'
+        f'"size":{int(size)},"title":{_q(title)},"turns":{int(turns)},'
+        f'"unreadable":{_q(unreadable)}}}'
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +103,21 @@ class SessionSummary:
     last_writer: str | None = None
     lease_holder: str | None = None
     unreadable: str | None = None
+    claude_running: bool = False
+
+    @property
+    def last_written(self) -> str:
+        """When the file last changed here (UTC, seconds): when its last writer wrote it."""
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.mtime))
+
+    def json_text(self) -> str:
+        """``as_json`` as compact JSON, keys sorted (``summary_json``)."""
+        return summary_json(
+            self.claude_running, self.conflict_copies, self.cwd, self.first_prompt,
+            self.last_activity, self.last_prompt, self.last_writer, self.mtime,
+            self.lease_holder, self.local_cwd, str(self.path), self.project, self.session_id,
+            self.size, self.title, self.turns, self.unreadable,
+        )  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -94,16 +136,9 @@ class SessionSummary:
             "last_writer": self.last_writer,
             "lease_holder": self.lease_holder,
             "unreadable": self.unreadable,
+            "claude_running": self.claude_running,
+            "last_written": self.last_written,
         }
-
-
-def _prompt(text: str) -> str | None:
-    """A typed prompt, shortened to one line; Claude Code's own wrappers are not prompts."""
-    stripped = text.strip()
-    if not stripped or stripped.startswith(("<command-", "<local-command", "<system-reminder")):
-        return None
-    line = " ".join(stripped.split())
-    return line if len(line) <= _PROMPT_MAX else line[: _PROMPT_MAX - 1] + "…"
 
 
 def _unreadable(path: Path) -> str | None:
@@ -143,39 +178,16 @@ def summarize(
         info = path.stat()
     except OSError:
         return None
-    cwd: str | None = None
-    title: str | None = None
-    first: str | None = None
-    last: str | None = None
-    latest: str | None = None
-    turns = 0
     unreadable = _unreadable(path)
-    for line in () if unreadable else _lines(path, skipped):
-        # Only the rows that can change the summary are parsed: assistant replies and tool
-        # results are most of a session's bytes, and their timestamp is all ls needs of them.
-        stamp_match = _STAMP_RE.search(line)
-        if stamp_match is not None:
-            stamp = stamp_match.group(1).decode("utf-8", "replace")
-            if latest is None or stamp > latest:
-                latest = stamp
-        wanted = b'"custom-title"' in line or (b'"user"' in line and b'"tool_result"' not in line)
-        if not wanted and (cwd is not None or b'"cwd"' not in line):
-            continue
-        row = load_record(line, skipped)  # None for a torn, foreign, too long or too deep line
-        if not isinstance(row, dict):
-            continue
-        if cwd is None and isinstance(row.get("cwd"), str):
-            cwd = row["cwd"]
-        kind = row.get("type")
-        if kind == "custom-title" and isinstance(row.get("customTitle"), str):
-            title = row["customTitle"] or title
-        elif kind == "user":
-            found = record_text(row)
-            prompt = _prompt(found[1]) if found else None
-            if prompt is not None:
-                turns += 1
-                first = first or prompt
-                last = prompt
+    fold = Fold()
+    if not unreadable:
+        with contextlib.suppress(OSError):
+            _end, _tail, fold = read_into(path, fold)
+    if skipped is not None:
+        skipped.too_long += fold.skipped.too_long
+        skipped.too_deep += fold.skipped.too_deep
+    cwd, title, first, last = fold.cwd, fold.title, fold.first, fold.last
+    latest, turns = fold.latest, fold.turns
     local = pathmap.to_local(cwd) if (pathmap is not None and cwd) else cwd
     return SessionSummary(
         session_id=files.session_id,
@@ -193,23 +205,6 @@ def summarize(
         conflict_copies=len(files.conflict_copies),
         unreadable=unreadable,
     )
-
-
-def list_summaries(
-    config_dir: Path, pathmap: PathMap, *, cwd: Path | None = None
-) -> tuple[SessionSummary, ...]:
-    """Summaries of ``cwd``'s sessions (every project's when ``cwd`` is None), newest first."""
-    if cwd is None:
-        sessions: list[SessionFiles] = list(list_all_sessions(projects_dir(config_dir)))
-    else:
-        sessions = [
-            item
-            for folder in local_project_dirs(cwd, config_dir, pathmap)
-            for item in list_sessions(folder)
-        ]
-    found = [s for files in sessions if (s := summarize(files, pathmap)) is not None]
-    found.sort(key=lambda s: (s.last_activity or "", s.mtime), reverse=True)
-    return tuple(found)
 
 
 def foreign_cwds(summaries: tuple[SessionSummary, ...], pathmap: PathMap) -> tuple[str, ...]:
@@ -265,6 +260,7 @@ def conversation_preview(path: Path, *, max_rows: int = 40, width: int = 600) ->
 class LeaseFacts:
     holder: str | None
     last_writer: str | None
+    running: bool = False
 
 
 def lease_facts(claude_dir: Path | None) -> dict[str, LeaseFacts]:
@@ -283,17 +279,22 @@ def lease_facts(claude_dir: Path | None) -> dict[str, LeaseFacts]:
         log.info("no lease information: %s", exc)
         return {}
     holders: dict[str, str] = {}
+    running: set[str] = set()
     writers: dict[str, tuple[int, str]] = {}
     for view in views:
         who = view.name or view.device[:7]
         if view.live and not view.expired:
             holders[view.session] = who
+            if view.state == "held":  # a held lease is a claude running under it
+                running.add(view.session)
         if view.release is not None:
             best = writers.get(view.session)
             if best is None or view.release.ticket > best[0]:
                 writers[view.session] = (view.release.ticket, who)
     return {
-        session: LeaseFacts(holders.get(session), writers.get(session, (0, None))[1])
+        session: LeaseFacts(
+            holders.get(session), writers.get(session, (0, None))[1], session in running
+        )
         for session in set(holders) | set(writers)
     }
 
@@ -302,7 +303,7 @@ def with_lease_facts(
     summaries: tuple[SessionSummary, ...], facts: Mapping[str, LeaseFacts]
 ) -> tuple[SessionSummary, ...]:
     return tuple(
-        replace(s, lease_holder=f.holder, last_writer=f.last_writer)
+        replace(s, lease_holder=f.holder, last_writer=f.last_writer, claude_running=f.running)
         if (f := facts.get(s.session_id))
         else s
         for s in summaries

@@ -12,16 +12,26 @@ from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
     from session_roam.engine.verify.connect import VerifyRequest
+    from session_roam.engine.verify.liveview import LiveView, collect_live
     from session_roam.engine.verify.model import VerifyReport
     from session_roam.engine.verify.run import verify
     from session_roam.engine.verify.status import StatusReport, collect_status
 
-__all__ = ["StatusReport", "VerifyReport", "VerifyRequest", "collect_status", "verify"]
+__all__ = [
+    "LiveView",
+    "StatusReport",
+    "VerifyReport",
+    "VerifyRequest",
+    "collect_live",
+    "collect_status",
+    "verify",
+]
 
 __getattr__ = lazy_face(
     __name__,
     {
         "connect": ("VerifyRequest",),
+        "liveview": ("LiveView", "collect_live"),
         "model": ("VerifyReport",),
         "run": ("verify",),
         "status": ("StatusReport", "collect_status"),

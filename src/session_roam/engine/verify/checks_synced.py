@@ -89,8 +89,12 @@ def check_synced_data(snap: Snapshot) -> list[Finding]:
                 fix="Give your user read access to them (chmod u+r FILE, or chown to yourself).",
             )
         )
+    coverage = f" ({snap.sessions_coverage})" if snap.sessions_coverage else ""
     if found:
+        if coverage:
+            found.append(Finding(DIMENSION, Status.OK, f"Session files read: {coverage[2:-1]}."))
         return found
     return ok(
-        DIMENSION, "No symbolic link, unusable state file or unreadable record in the folder."
+        DIMENSION,
+        f"No symbolic link, unusable state file or unreadable record in the folder{coverage}.",
     )

@@ -28,7 +28,7 @@ from session_roam.engine.verify.model import (
 from session_roam.errors import ApiKeyRejected, SetupError, SyncthingConfigMissing, SyncthingError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from session_roam.engine.syncthing.config import StConfig
 
@@ -49,6 +49,10 @@ class VerifyRequest:
     api_key: str | None = None
     home: Path | None = None
     shell: str | None = None
+    #: Read every session file again (``verify --full``), not only what changed and a sample.
+    full: bool = False
+    #: Hears (files read, files to read) while session files are read.
+    progress: Callable[[int, int], None] | None = None
 
     @property
     def projects(self) -> Path:

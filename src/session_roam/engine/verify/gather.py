@@ -16,10 +16,8 @@ from typing import TYPE_CHECKING, Final
 
 from session_roam import __version__
 from session_roam.engine.claude.cleanup import cleanup_days, deletion_policy
-from session_roam.engine.conflicts.find import pending_sessions
 from session_roam.engine.core import xdg
 from session_roam.engine.core.backup_bound import BackupUsage, measure
-from session_roam.engine.core.bounded import Skipped
 from session_roam.engine.core.safefs import LinkRefused
 from session_roam.engine.core.store import list_all_sessions
 from session_roam.engine.deletions.reassert import reassert
@@ -28,7 +26,7 @@ from session_roam.engine.deletions.tombstones import tombstoned_sessions
 from session_roam.engine.lease import api as lease_api
 from session_roam.engine.lease.setup import engine_for
 from session_roam.engine.lease.transport import SyncthingTransport
-from session_roam.engine.sessions.listing import foreign_cwds, suggest_mapping, summarize
+from session_roam.engine.sessions.listing import foreign_cwds, suggest_mapping
 from session_roam.engine.sessions.pathmap import PathMap, load_pathmap
 from session_roam.engine.setup.shell import BEGIN_MARKER, detect_shell, rc_file
 from session_roam.engine.syncthing.client import SyncthingClient
@@ -53,6 +51,7 @@ from session_roam.engine.verify.model import (
     ShortcutFacts,
     Snapshot,
 )
+from session_roam.engine.verify.sessions_check import read_sessions
 from session_roam.errors import RoamError
 
 if TYPE_CHECKING:
@@ -248,17 +247,12 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
     """One snapshot of everything the checks read. Publishes this node's versions first
     (``publish_self``), so that peers can check skew against this machine."""
     projects = request.projects
-    sessions = list_all_sessions(projects) if projects.is_dir() else ()
     try:
         pathmap = load_pathmap(xdg.config_dir())
     except RoamError:
         pathmap = PathMap()
-    unread: dict[Path, Skipped] = {}  # records over the caps, for the synced-data check
-    summaries = tuple(
-        s
-        for f in sessions
-        if f.main_exists and (s := summarize(f, pathmap, unread.setdefault(f.main, Skipped())))
-    )
+    read = read_sessions(projects, pathmap, full=request.full, progress=request.progress)
+    summaries = read.summaries
     cwds = foreign_cwds(summaries, pathmap)
     suggestion = suggest_mapping(cwds, request.user_home)
     claude = claude_version()
@@ -284,17 +278,16 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         links=links,
         ignored_state=ignored_state,
         unreadable_records=tuple(
-            f"{p.relative_to(projects).as_posix()} ({k.total})"
-            for p, k in sorted(unread.items())
-            if k.total
+            f"{p.relative_to(projects).as_posix()} ({n})" for p, n in sorted(read.unread.items())
         ),
+        sessions_coverage=read.coverage,
         unreadable_files=tuple(
             f"{s.path.relative_to(projects).as_posix()} ({s.unreadable})"
             for s in summaries
             if s.unreadable
         ),
     )
-    pending = pending_sessions(projects) if projects.is_dir() else ()
+    pending = read.pending
     with connect(request) as conn:
         facts = conn.facts
         client = conn.client
@@ -328,6 +321,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
                     for p in pending
                 ),
             )
+        sessions = list_all_sessions(projects) if projects.is_dir() else ()
         checked, missing = _missing_on_peers(client, folder, projects, sessions, peers)
         engine = lease_engine(conn, projects, folder)
         leases, lease_error = None, ""

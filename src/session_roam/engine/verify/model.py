@@ -261,6 +261,7 @@ class Snapshot:
     ignored_state: tuple[str, ...] = ()  # peers' state files that failed their schema
     unreadable_records: tuple[str, ...] = ()  # session files with records over the caps
     unreadable_files: tuple[str, ...] = ()  # session files that cannot be opened here
+    sessions_coverage: str = ""  # how many session files verify read ("checked 4 changed + …")
     skipped: str = ""
     #: Machines asking to pair, folders peers offer that this machine does not share back.
     pending: tuple[PendingDevice, ...] = ()

@@ -1,0 +1,135 @@
+"""Benchmark roam at 1k / 10k (/ 50k) sessions: ls, ls --json, verify, watch idle, with references.
+
+    python -m bench.scale.run                 # 1,000 and 10,000 sessions
+    python -m bench.scale.run --sizes 1000 10000 50000 --keep /tmp/scale   # the 50k point too
+
+Each size gets a corpus from ``bench.scale.make`` (kept and reused under ``--keep``) and its own
+XDG folders. Every figure is printed with its ratio to references measured in the same run on
+the same files: ``find DIR | wc -l`` (the stat walk floor), ``python -c pass`` (the
+interpreter), and the JSON parse floor (``json.load`` of the ``ls --json`` document in a fresh
+interpreter). Figures are wall seconds, best of ``--repeat``; peak RSS of the roam process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Final
+
+from .make import make
+
+_ROAM: Final = [sys.executable, "-m", "session_roam"]
+
+
+def _run(argv: list[str], env: dict[str, str], *, stdout: int | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KB) of one process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, env=env, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _pid, _status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - started, int(usage.ru_maxrss)
+
+
+def _best(argv: list[str], env: dict[str, str], repeat: int) -> tuple[float, int]:
+    runs = [_run(argv, env) for _ in range(repeat)]
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def _first_screen(argv: list[str], env: dict[str, str], lines: int = 40) -> float:
+    """Seconds until the first ``lines`` lines of output arrive."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    for _ in range(lines):
+        if not proc.stdout.readline():
+            break
+    took = time.perf_counter() - started
+    proc.stdout.close()
+    proc.wait()
+    return took
+
+
+def _append(root: Path, count: int) -> None:
+    """A turn appended to ``count`` sessions, as a day of work would."""
+    files = sorted(root.glob("projects/*/*.jsonl"))[:count]
+    for path in files:
+        with path.open("ab") as handle:
+            handle.write(
+                b'{"type":"user","message":{"role":"user","content":"one more question"},'
+                b'"timestamp":"2026-12-06T12:00:00.000Z","cwd":"/home/user/code/x"}\n'
+            )
+
+
+def bench_size(count: int, base: Path, repeat: int) -> dict[str, float]:
+    home = base / f"n{count}"
+    claude = home / "claude"
+    if not (claude / "projects").is_dir():
+        make(count, claude)
+    env = {
+        **os.environ,
+        "CLAUDE_CONFIG_DIR": str(claude),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "HOME": str(home),
+    }
+    for folder in ("cache", "config", "state"):
+        (home / folder).mkdir(exist_ok=True)
+    (home / "cache" / "session-roam" / "summaries.sqlite").unlink(missing_ok=True)
+    out: dict[str, float] = {}
+    find_s, _ = _best(["sh", "-c", f"find {claude} | wc -l"], env, repeat)
+    out["ref find|wc -l"] = find_s
+    out["ref python -c pass"], _ = _best([sys.executable, "-c", "pass"], env, repeat)
+    out["ls --all --json (cold cache)"], _ = _run([*_ROAM, "ls", "--all", "--json"], env)
+    out["ls --all --json"], rss = _best([*_ROAM, "ls", "--all", "--json"], env, repeat)
+    out["ls --all --json peak MB"] = rss / 1024
+    doc = home / "ls.json"
+    with doc.open("wb") as handle:
+        subprocess.run([*_ROAM, "ls", "--all", "--json"], env=env, stdout=handle, check=True)
+    parse = f"import json; json.load(open({str(doc)!r}))"
+    out["ref JSON parse floor"], _ = _best([sys.executable, "-c", parse], env, repeat)
+    out["ls --all (text, piped)"], _ = _best([*_ROAM, "ls", "--all"], env, repeat)
+    out["ls --all first 40 lines"] = min(
+        _first_screen([*_ROAM, "ls", "--all"], env) for _ in range(repeat)
+    )
+    out["verify"], _ = _best([*_ROAM, "verify", "--json"], env, repeat)
+    _append(claude, 100)
+    out["ls --all --json after 100 appends"], _ = _run([*_ROAM, "ls", "--all", "--json"], env)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) corpora here")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="roam-scale-") as scratch:
+        base = args.keep or Path(scratch)
+        base.mkdir(parents=True, exist_ok=True)
+        table = {size: bench_size(size, base, args.repeat) for size in args.sizes}
+    names = list(next(iter(table.values())))
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(
+        f"{'figure':<36}"
+        + "".join(f"{size:>12,}" for size in args.sizes)
+        + "   ratio to find (largest)"
+    )
+    largest = table[args.sizes[-1]]
+    for name in names:
+        cells = "".join(f"{table[size][name]:>12.3f}" for size in args.sizes)
+        ratio = (
+            "" if name.endswith("MB") else f"   x{largest[name] / largest['ref find|wc -l']:.1f}"
+        )
+        print(f"{name:<36}{cells}{ratio}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,352 @@
+"""This machine's summary of every session, in a small sqlite cache that is never trusted blindly.
+
+``$XDG_CACHE_HOME/session-roam/summaries.sqlite`` holds one row per session file: what ``roam
+ls`` shows of it (cwd, title, first and last prompt, newest timestamp, turns, records over the
+caps) and what it was read from (size, mtime_ns, inode, how far the complete lines went, a crc
+of the 4 KB before that). Every reader first walks the folder (``session_scan``: stat only) and
+re-reads just the files whose (size, mtime_ns, inode) moved; an appended file is read from its
+old end when the bytes before it are unchanged. It is a cache: deleted or unreadable, it is
+built again; it never leaves this machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from session_roam.engine.core.safefs import LinkRefused, open_nofollow
+from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessions
+from session_roam.engine.sessions.summary_read import Fold, read_into, tail_hash
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from pathlib import Path
+
+__all__ = [
+    "STREAM_COLUMNS",
+    "CachedRow",
+    "Refresh",
+    "SummaryCache",
+    "cached_row",
+    "oldest_first",
+    "open_cache",
+]
+
+SCHEMA_VERSION: Final = 4
+_COLUMNS: Final = (
+    "path, root, project, session_id, size, mtime_ns, ino, parsed_to, tail, cwd, title, "
+    "first_prompt, last_prompt, last_activity, turns, too_long, too_deep, unreadable, checked, "
+    "takeover, ctime_ns"
+)
+_SCHEMA: Final = f"""
+CREATE TABLE summary (
+    path TEXT PRIMARY KEY, root TEXT NOT NULL, project TEXT NOT NULL, session_id TEXT NOT NULL,
+    size INTEGER, mtime_ns INTEGER, ino INTEGER, parsed_to INTEGER, tail INTEGER,
+    cwd TEXT, title TEXT, first_prompt TEXT, last_prompt TEXT, last_activity TEXT,
+    turns INTEGER, too_long INTEGER, too_deep INTEGER, unreadable TEXT, checked REAL,
+    takeover INTEGER, ctime_ns INTEGER
+);
+CREATE INDEX summary_root ON summary (root);
+CREATE INDEX summary_session ON summary (session_id);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+-- {_COLUMNS}
+"""
+_INSERT: Final = f"INSERT OR REPLACE INTO summary ({_COLUMNS}) VALUES ({','.join('?' * 21)})"  # noqa: S608
+
+
+#: What ``SummaryCache.stream`` answers per row, in this order.
+STREAM_COLUMNS: Final = (
+    "session_id, project, path, size, mtime_ns, cwd, title, first_prompt, last_prompt, "
+    "last_activity, turns, unreadable"
+)
+_ORDERS: Final = {
+    "time": "coalesce(last_activity, '') DESC, mtime_ns DESC",
+    "size": "size DESC",
+    "project": "coalesce(cwd, project), coalesce(last_activity, '') DESC, mtime_ns DESC",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRow:
+    """One session as the cache holds it, current with the walk that returned it."""
+
+    session_id: str
+    project: str
+    path: str
+    size: int
+    mtime_ns: int
+    cwd: str | None
+    title: str | None
+    first_prompt: str | None
+    last_prompt: str | None
+    last_activity: str | None
+    turns: int
+    too_long: int
+    too_deep: int
+    unreadable: str | None
+    conflict_copies: int
+    checked: float
+    takeover: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """What one refresh found: every session, and how many files it had to read."""
+
+    rows: list[Any]  # CachedRow, or what the caller's ``build`` made
+    total: int
+    changed: int
+    appended: int
+    sampled: int = 0
+    #: Sessions whose main file is gone, only conflict copies left: (project, session id).
+    copies_only: tuple[tuple[str, str], ...] = ()
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be opened for reading, or None when it can (a link is not unreadable:
+    ``roam verify`` reports it)."""
+    try:
+        os.close(open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK))
+    except LinkRefused:
+        return None
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
+
+
+class SummaryCache:
+    """One open summary database (``open_cache``); ``refresh`` brings a projects folder's rows
+    up to date and answers them."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._db = self._open()
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.db_path.exists():
+            os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
+        db = sqlite3.connect(self.db_path, isolation_level=None, timeout=10.0)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if version != 0 or tables:
+                raise sqlite3.DatabaseError(f"summary cache schema {version}")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return db
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError:
+            self.discard()
+            return self._connect()
+
+    def discard(self) -> None:
+        """Delete the database (it is a cache); the next open builds a new one."""
+        with contextlib.suppress(AttributeError, sqlite3.Error):
+            self._db.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.db_path}{suffix}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SummaryCache:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def paths_of(self, session_id: str) -> list[str]:
+        """The files the cache last saw for ``session_id`` (not checked: stat them)."""
+        found = self._db.execute("SELECT path FROM summary WHERE session_id = ?", (session_id,))
+        return [str(row[0]) for row in found]
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def refresh(
+        self,
+        projects_root: Path,
+        projects: tuple[str, ...] | None = None,
+        *,
+        reread: Callable[[list[tuple[ScannedSession, tuple[object, ...] | None]]], set[str]]
+        | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        build: Callable[[ScannedSession, tuple[Any, ...]], Any] | None = None,
+    ) -> Refresh:
+        """The rows of every session below ``projects_root`` (or the named project folders),
+        after re-reading the files that changed since the cache last saw them.
+
+        ``reread`` picks, among the unchanged (session, row) pairs, the paths to read again
+        whole all the same (``roam verify``'s sample; all of them for ``verify --full``).
+        ``build`` makes each answered row from the walk's entry and the stored columns
+        (``CachedRow`` by default): a caller that wants its own objects makes them directly,
+        which at 50,000 sessions saves a copy of everything.
+        """
+        make = build or cached_row
+        root = str(projects_root)
+        scanned = scan_sessions(root, projects)
+        query = f"SELECT {_COLUMNS} FROM summary WHERE root = ?"  # noqa: S608 (constants)
+        if projects is not None:
+            query += f" AND project IN ({','.join('?' * len(projects))})"
+        known = {row[0]: row for row in self._db.execute(query, (root, *(projects or ())))}
+        stale: list[tuple[ScannedSession, tuple[object, ...] | None]] = []
+        fresh: list[tuple[ScannedSession, tuple[object, ...]]] = []
+        for item in scanned:
+            if not item.main_exists:
+                continue
+            row = known.get(item.path)
+            # ctime too: a chmod (an unreadable file made readable, or the reverse) moves only it
+            same = row is not None and row[4:7] == (item.size, item.mtime_ns, item.ino)
+            if same and row is not None and row[20] == item.ctime_ns and not row[17]:
+                fresh.append((item, row))
+            else:
+                stale.append((item, row))
+        forced = reread([(i, r) for i, r in fresh]) if reread is not None else set()
+        if forced:
+            stale += [(i, None) for i, r in fresh if i.path in forced]
+            fresh = [(i, r) for i, r in fresh if i.path not in forced]
+        rows = [make(item, row) for item, row in fresh]
+        del fresh
+        appended = 0
+        self._db.execute("BEGIN")
+        try:
+            for done, (item, row) in enumerate(stale):
+                if progress is not None:
+                    progress(done, len(stale))
+                new, resumed = self._read(root, item, row)
+                appended += resumed
+                rows.append(make(item, new))
+            seen = {item.path for item in scanned}
+            gone = [(p,) for p in known if p not in seen]
+            if projects is None and gone:
+                self._db.executemany("DELETE FROM summary WHERE path = ?", gone)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        changed = len(stale) - len(forced)
+        orphans = tuple((i.project, i.session_id) for i in scanned if not i.main_exists)
+        return Refresh(rows, len(rows), changed, appended, len(forced), orphans)
+
+    def stream(
+        self, projects_root: Path, projects: tuple[str, ...] | None = None, *, order: str = "time"
+    ) -> tuple[int, dict[str, int], Iterator[tuple[Any, ...]]]:
+        """Bring the cache up to date with one stat walk, then answer its rows in ``order``
+        straight from sqlite, one at a time: (how many, conflict copies by path, the rows).
+
+        For ``roam ls --all``: nothing holds 50,000 rows at once. Each row is ``STREAM_COLUMNS``.
+        """
+        root = str(projects_root)
+        scanned = scan_sessions(root, projects)
+        where, args = "root = ?", [root]
+        if projects is not None:
+            where += f" AND project IN ({','.join('?' * len(projects))})"
+            args += projects
+        head = "SELECT path, size, mtime_ns, ino, ctime_ns, unreadable FROM summary WHERE "
+        light = {r[0]: r[1:] for r in self._db.execute(head + where, args)}
+        mains = [i for i in scanned if i.main_exists]
+        stale = [
+            i for i in mains if light.get(i.path) != (i.size, i.mtime_ns, i.ino, i.ctime_ns, None)
+        ]
+        self._db.execute("BEGIN")
+        try:
+            for item in stale:
+                old = None
+                if item.path in light:
+                    old = self._db.execute(
+                        f"SELECT {_COLUMNS} FROM summary WHERE path = ?",  # noqa: S608
+                        (item.path,),
+                    ).fetchone()
+                self._read(root, item, old)
+            seen = {i.path for i in mains}
+            gone = [(p,) for p in light if p not in seen]
+            self._db.executemany("DELETE FROM summary WHERE path = ?", gone)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        copies = {i.path: i.conflict_copies for i in mains if i.conflict_copies}
+        query = f"SELECT {STREAM_COLUMNS} FROM summary WHERE {where} ORDER BY {_ORDERS[order]}"  # noqa: S608
+        return len(mains), copies, iter(self._db.execute(query, args))
+
+    def _read(
+        self, root: str, item: ScannedSession, row: tuple[object, ...] | None
+    ) -> tuple[tuple[object, ...], bool]:
+        """Read one changed file (from its old end when only appended) and store its row."""
+        unreadable = _unreadable(item.path)
+        fold = Fold()
+        offset = 0
+        if (
+            row is not None
+            and not unreadable
+            and row[6] == item.ino
+            and isinstance(row[7], int)
+            and 0 < row[7] <= item.size
+            and row[8] is not None
+            and tail_hash(item.path, row[7]) == row[8]
+        ):
+            offset = row[7]
+            fold.cwd, fold.title, fold.first, fold.last, fold.latest = row[9:14]  # type: ignore[assignment]
+            fold.turns = int(row[14])  # type: ignore[call-overload]
+            fold.skipped.too_long = int(row[15])  # type: ignore[call-overload]
+            fold.skipped.too_deep = int(row[16])  # type: ignore[call-overload]
+            fold.takeover = bool(row[19])
+        end, tail, seen = (offset, None, fold) if unreadable else read_into(item.path, fold, offset)
+        if seen is not fold:
+            end, tail = 0, None  # a line still being written: read from the start next time
+        new = (
+            item.path, root, item.project, item.session_id, item.size, item.mtime_ns, item.ino,
+            end, tail, seen.cwd, seen.title, seen.first, seen.last, seen.latest, seen.turns,
+            seen.skipped.too_long, seen.skipped.too_deep, unreadable, time.time(), seen.takeover,
+            item.ctime_ns,
+        )  # fmt: skip
+        self._db.execute(_INSERT, new)
+        return new, offset > 0
+
+
+def cached_row(item: ScannedSession, row: tuple[Any, ...]) -> CachedRow:
+    return CachedRow(
+        item.session_id,
+        item.project,
+        item.path,
+        item.size,
+        item.mtime_ns,
+        row[9],
+        row[10],
+        row[11],
+        row[12],
+        row[13],
+        row[14],
+        row[15],
+        row[16],
+        row[17],
+        item.conflict_copies,
+        row[18],
+        bool(row[19]),
+    )
+
+
+def open_cache() -> SummaryCache:
+    """This machine's summary cache, in roam's cache folder."""
+    from session_roam.engine.core import xdg
+
+    return SummaryCache(xdg.cache_dir() / "summaries.sqlite")
+
+
+def oldest_first(pairs: Iterable[tuple[ScannedSession, tuple[object, ...] | None]]) -> list[str]:
+    """Paths by when they were last read whole, oldest first: a rotating sample's order."""
+    return [i.path for i, r in sorted(pairs, key=lambda p: (p[1][18] if p[1] else 0.0, p[0].path))]

@@ -1,0 +1,217 @@
+"""``roam ls``'s and ``roam cs``'s summaries read through the summary cache.
+
+Only the session files that changed since the cache last saw them are read
+(``summary_cache``); ``stream_summaries`` hands them out one at a time in the order asked,
+straight from the cache's database, so that ``roam ls --all`` at 50,000 sessions never holds
+them all. When the cache cannot be opened (a read-only cache folder), every file is read as
+before (``listing.summarize``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from session_roam.engine.core.paths import projects_dir
+from session_roam.engine.core.store import SessionFiles, list_all_sessions, list_sessions
+from session_roam.engine.sessions.listing import SessionSummary, summarize, summary_json
+from session_roam.engine.sessions.pathmap import local_project_dirs
+from session_roam.engine.sessions.summary_cache import open_cache
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from session_roam.engine.sessions.listing import LeaseFacts
+    from session_roam.engine.sessions.pathmap import PathMap
+    from session_roam.engine.sessions.session_scan import ScannedSession
+    from session_roam.engine.sessions.summary_cache import CachedRow
+
+__all__ = ["from_row", "list_summaries", "stream_json_texts", "stream_summaries"]
+
+log = logging.getLogger(__name__)
+
+
+def list_summaries(
+    config_dir: Path, pathmap: PathMap, *, cwd: Path | None = None
+) -> tuple[SessionSummary, ...]:
+    """Summaries of ``cwd``'s sessions (every project's when ``cwd`` is None), newest first.
+
+    Read through this machine's summary cache (``summary_cache``): only the files that changed
+    since it last saw them are read, from their old end when they were only appended to. When
+    the cache cannot be opened (a read-only cache folder), every file is read as before.
+    """
+    root = projects_dir(config_dir)
+    names = (
+        None
+        if cwd is None
+        else tuple(dict.fromkeys(f.name for f in local_project_dirs(cwd, config_dir, pathmap)))
+    )
+    mapped = bool(pathmap.mappings)
+
+    def build(item: ScannedSession, row: tuple[Any, ...]) -> SessionSummary:
+        cwd = row[9]
+        return SessionSummary(
+            item.session_id, Path(item.path), item.project, cwd,
+            pathmap.to_local(cwd) if mapped and cwd else cwd,
+            row[10], row[11], row[12], row[13], item.mtime_ns / 1e9, row[14], item.size,
+            item.conflict_copies, None, None, row[17],
+        )  # fmt: skip
+
+    try:
+        with open_cache() as cache:
+            found: list[SessionSummary] = cache.refresh(root, names, build=build).rows
+    except (sqlite3.Error, OSError) as exc:
+        log.info("summary cache unavailable (%s): reading every session", exc)
+        return _read_summaries(config_dir, pathmap, cwd)
+    found.sort(key=lambda s: (s.last_activity or "", s.mtime), reverse=True)
+    return tuple(found)
+
+
+def stream_summaries(
+    config_dir: Path,
+    pathmap: PathMap,
+    *,
+    cwd: Path | None = None,
+    sort: str = "time",
+    raw: bool = False,
+) -> tuple[int, Iterator[Any]]:
+    """``list_summaries`` one at a time, in ``sort`` order (``ls_query.SORTS``): how many, and
+    the summaries, read from the cache's database as they are written out (``roam ls``)."""
+    root = projects_dir(config_dir)
+    names = (
+        None
+        if cwd is None
+        else tuple(dict.fromkeys(f.name for f in local_project_dirs(cwd, config_dir, pathmap)))
+    )
+    try:
+        cache = open_cache()
+    except (sqlite3.Error, OSError) as exc:
+        log.info("summary cache unavailable (%s): reading every session", exc)
+        found = _read_summaries(config_dir, pathmap, cwd)
+        if raw:
+            return len(found), iter([_raw(s) for s in found])
+        return len(found), iter(found)
+    try:
+        count, copies, rows = cache.stream(root, names, order=sort)
+    except BaseException:
+        cache.close()
+        raise
+    mapped = bool(pathmap.mappings)
+
+    def summaries() -> Iterator[Any]:
+        try:
+            if raw:  # the row itself, its conflict copies appended (stream_json_texts)
+                for row in rows:
+                    yield (*row, copies.get(row[2], 0))
+                return
+            for (
+                sid,
+                project,
+                path,
+                size,
+                mtime_ns,
+                rcwd,
+                title,
+                first,
+                last,
+                act,
+                turns,
+                bad,
+            ) in rows:
+                yield SessionSummary(
+                    sid, Path(path), project, rcwd,
+                    pathmap.to_local(rcwd) if mapped and rcwd else rcwd,
+                    title, first, last, act, mtime_ns / 1e9, turns, size,
+                    copies.get(path, 0), None, None, bad,
+                )  # fmt: skip
+        finally:
+            cache.close()
+
+    return count, summaries()
+
+
+def stream_json_texts(
+    config_dir: Path,
+    pathmap: PathMap,
+    facts: Mapping[str, LeaseFacts],
+    *,
+    cwd: Path | None = None,
+    sort: str = "time",
+    unreadable: list[tuple[str, str]] | None = None,
+) -> Iterator[str]:
+    """``roam ls --json``'s sessions as JSON texts, straight from the cache's rows (no
+    ``SessionSummary`` made: the same text, ``summary_json``); ``unreadable`` hears (path,
+    why) of each session file that could not be read."""
+    # The walk and the cache's refresh run now, before anything is written: a folder that
+    # cannot be read is one error, not half a JSON document.
+    _count, rows = stream_summaries(config_dir, pathmap, cwd=cwd, sort=sort, raw=True)
+    return _json_texts(rows, pathmap, facts, unreadable)
+
+
+def _json_texts(
+    rows: Iterator[Any],
+    pathmap: PathMap,
+    facts: Mapping[str, LeaseFacts],
+    unreadable: list[tuple[str, str]] | None,
+) -> Iterator[str]:
+    mapped = bool(pathmap.mappings)
+    for row in rows:
+        sid, project, path, size, mtime_ns, rcwd, title, first, last, act, turns, bad, copies = row
+        holder = writer = None
+        running = False
+        if (found := facts.get(sid)) is not None:
+            holder, writer, running = found.holder, found.last_writer, found.running
+        if bad and unreadable is not None:
+            unreadable.append((path, bad))
+        yield summary_json(
+            running, copies, rcwd, first, act, last, writer, mtime_ns / 1e9, holder,
+            pathmap.to_local(rcwd) if mapped and rcwd else rcwd, path, project, sid, size,
+            title, turns, bad,
+        )  # fmt: skip
+
+
+def _raw(s: SessionSummary) -> tuple[Any, ...]:
+    """A summary read without the cache, as ``stream_summaries(raw=True)`` answers rows."""
+    return (
+        s.session_id, s.project, str(s.path), s.size, int(s.mtime * 1e9), s.cwd, s.title,
+        s.first_prompt, s.last_prompt, s.last_activity, s.turns, s.unreadable, s.conflict_copies,
+    )  # fmt: skip
+
+
+def from_row(row: CachedRow, root: Path, pathmap: PathMap | None) -> SessionSummary:
+    """A cached row as ``roam ls`` shows it (the cwd mapped to this machine's)."""
+    local = pathmap.to_local(row.cwd) if (pathmap is not None and row.cwd) else row.cwd
+    return SessionSummary(
+        session_id=row.session_id,
+        path=Path(row.path),
+        project=row.project,
+        cwd=row.cwd,
+        local_cwd=local,
+        title=row.title,
+        first_prompt=row.first_prompt,
+        last_prompt=row.last_prompt,
+        last_activity=row.last_activity,
+        mtime=row.mtime_ns / 1e9,
+        turns=row.turns,
+        size=row.size,
+        conflict_copies=row.conflict_copies,
+        unreadable=row.unreadable,
+    )
+
+
+def _read_summaries(
+    config_dir: Path, pathmap: PathMap, cwd: Path | None
+) -> tuple[SessionSummary, ...]:
+    if cwd is None:
+        sessions: list[SessionFiles] = list(list_all_sessions(projects_dir(config_dir)))
+    else:
+        sessions = [
+            item
+            for folder in local_project_dirs(cwd, config_dir, pathmap)
+            for item in list_sessions(folder)
+        ]
+    found = [s for files in sessions if (s := summarize(files, pathmap)) is not None]
+    found.sort(key=lambda s: (s.last_activity or "", s.mtime), reverse=True)
+    return tuple(found)

@@ -1,0 +1,90 @@
+"""``roam verify`` reads what changed since its last run plus a rotating sample, says how much
+it covered, and ``--full`` reads everything; what it reports matches reading every file."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from session_roam.engine.core.paths import projects_dir
+from session_roam.engine.sessions import summary_read
+from session_roam.engine.sessions.pathmap import PathMap
+from session_roam.engine.verify import sessions_check
+from session_roam.engine.verify.sessions_check import read_sessions
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+    from tests.engine.sessions_fixtures import SessionWriter
+
+
+def _sessions(writer: SessionWriter, project: Path, count: int) -> list[Path]:
+    return [writer.write(project, [(f"ask {n}", "a")]) for n in range(count)]
+
+
+def test_a_second_verify_covers_the_changed_session_and_a_sample(
+    writer: SessionWriter, project: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _sessions(writer, project, 5)
+    monkeypatch.setattr(sessions_check, "SAMPLE", 2)
+    read_sessions(projects_dir(config_dir), PathMap())
+    writer.append(paths[0], [("more", "b")])
+    again = read_sessions(projects_dir(config_dir), PathMap())
+    assert (again.changed, again.sampled, again.total) == (1, 2, 5)
+    assert again.coverage == "checked 1 changed + 2 sampled of 5 sessions"
+
+
+def test_the_sample_rotates_through_every_session(
+    writer: SessionWriter, project: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sessions(writer, project, 6)
+    monkeypatch.setattr(sessions_check, "SAMPLE", 2)
+    read_sessions(projects_dir(config_dir), PathMap())
+    seen: list[str] = []
+    real = summary_read.read_into
+
+    def spy(path: Path | str, fold: summary_read.Fold, offset: int = 0) -> object:
+        seen.append(str(path))
+        return real(path, fold, offset)
+
+    monkeypatch.setattr("session_roam.engine.sessions.summary_cache.read_into", spy)
+    for _ in range(3):
+        read_sessions(projects_dir(config_dir), PathMap())
+    assert len(seen) == 6
+    assert len(set(seen)) == 6
+
+
+def test_full_reads_every_session_and_says_so(
+    writer: SessionWriter, project: Path, config_dir: Path
+) -> None:
+    _sessions(writer, project, 3)
+    read_sessions(projects_dir(config_dir), PathMap())
+    ticks: list[tuple[int, int]] = []
+    full = read_sessions(
+        projects_dir(config_dir), PathMap(), full=True, progress=lambda d, t: ticks.append((d, t))
+    )
+    assert full.coverage == "checked all 3 sessions"
+    assert len(ticks) == 3
+
+
+def test_records_over_the_caps_stay_reported_when_their_file_is_not_read_again(
+    writer: SessionWriter, project: Path, config_dir: Path
+) -> None:
+    path = writer.write(project, [("q", "a")])
+    with path.open("ab") as handle:
+        handle.write(b'{"type":"user","message":' + b"[" * 300 + b"]" * 300 + b"}\n")
+    first = read_sessions(projects_dir(config_dir), PathMap())
+    again = read_sessions(projects_dir(config_dir), PathMap())
+    assert first.unread == again.unread == {path: 1}
+
+
+def test_a_takeover_fork_is_found_through_the_cache(config_dir: Path) -> None:
+    from tests.merge.sessions import late_reply_fork
+
+    project = projects_dir(config_dir) / "-tmp-demo"
+    project.mkdir(parents=True)
+    data, session = late_reply_fork()
+    (project / f"{session}.jsonl").write_bytes(data)
+    read = read_sessions(projects_dir(config_dir), PathMap())
+    assert [p.session_id for p in read.pending] == [session]
