@@ -17,11 +17,12 @@ Planning reads every version once; the bytes read are the bytes merged and backe
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from session_roam.engine.conflicts.forks import file_has_fork
 from session_roam.engine.core.backup import Original, sha256_hex
+from session_roam.engine.core.backup_store import file_identity
 from session_roam.engine.core.safefs import refuse_links
 from session_roam.engine.core.store import ConflictCopy, SessionFiles, read_bytes
 from session_roam.merge import MergeOutcome, Version, merge_versions
@@ -39,6 +40,7 @@ __all__ = [
     "kept_name",
     "line_count",
     "plan_session",
+    "written_digests",
     "written_files",
 ]
 
@@ -100,6 +102,7 @@ class FilePlan:
     result: bytes | None
     kept: tuple[tuple[str, bytes], ...]
     removes: tuple[tuple[str, str], ...]  # (relative path, sha256 that was read)
+    result_sha256: str = ""  # of ``result``, computed once when it was planned
 
     def to_dict(self) -> dict[str, Any]:
         outcome = self.outcome
@@ -114,7 +117,7 @@ class FilePlan:
             else {
                 "size": len(self.result),
                 "lines": line_count(self.result),
-                "sha256": sha256_hex(self.result),
+                "sha256": self.result_sha256 or sha256_hex(self.result),
             },
             "changed": self.result is not None,
             "merge": None if outcome is None else outcome.report.to_dict(),
@@ -181,13 +184,29 @@ class _Reader:
     def read(self, path: Path) -> tuple[bytes, VersionInfo]:
         relative = self.relative(path)
         mode, mtime = _mode(path), _mtime(path)
+        before = file_identity(path)
         data = read_bytes(path)
-        self.originals[relative] = Original(relative, data, mode)
-        return data, _info(relative, path, data, mtime)
+        # The bytes belong to that file only if nothing changed it while it was read.
+        same = before is not None and before[2] == len(data) and file_identity(path) == before
+        info = _info(relative, path, data, mtime)
+        identity = before if same else None
+        self.originals[relative] = Original(relative, data, mode, info.sha256, path, identity)
+        return data, info
 
 
 def _info(label: str, path: Path, data: bytes, mtime: float | None) -> VersionInfo:
     return VersionInfo(label, path, len(data), line_count(data), sha256_hex(data), mtime)
+
+
+def _linkable(originals: dict[str, Original], plans: Sequence[FilePlan]) -> tuple[Original, ...]:
+    """The originals, with a backup by hard link allowed only for files the merge replaces by
+    a rename or removes: one it leaves in place may be appended to later."""
+    replaced = {rel for plan in plans for rel, _ in plan.removes}
+    replaced |= {plan.relative for plan in plans if plan.result is not None}
+    return tuple(
+        o if o.relative in replaced else replace(o, source=None, identity=None)
+        for o in originals.values()
+    )
 
 
 def _kind(original: Path, session: SessionFiles) -> FileKind:
@@ -208,6 +227,7 @@ def _plan_jsonl(
     outcome = merge_versions([Version(info.label, data) for data, info in inputs])
     unchanged = main is not None and outcome.data == main[0]
     return FilePlan(
+        result_sha256="" if unchanged else sha256_hex(outcome.data),
         relative=relative,
         kind=kind,
         action="merge",
@@ -288,7 +308,15 @@ def plan_session(session: SessionFiles, extras: Sequence[Path] = ()) -> SessionP
         else:
             more = extra_versions if kind == "session" else []
             plans.append(_plan_jsonl(kind, relative, main, copies, more, removes))
-    return SessionPlan(session, tuple(plans), tuple(reader.originals.values()), tuple(extra_data))
+    originals = _linkable(reader.originals, plans)
+    return SessionPlan(session, tuple(plans), originals, tuple(extra_data))
+
+
+def written_digests(plans: Sequence[FilePlan]) -> dict[str, str]:
+    """The sha256 of every file a merge writes, computed once (at planning, for a transcript)."""
+    digests = {rel: sha256_hex(data) for plan in plans for rel, data in plan.kept}
+    digests.update({p.relative: p.result_sha256 for p in plans if p.result_sha256})
+    return digests
 
 
 def written_files(plans: Sequence[FilePlan]) -> Mapping[str, bytes]:
