@@ -287,7 +287,10 @@ def plan_session(session: SessionFiles, extras: Sequence[Path] = ()) -> SessionP
     groups: dict[Path, list[ConflictCopy]] = {}
     for copy in session.conflict_copies:
         groups.setdefault(copy.original, []).append(copy)
-    if extras or (session.main_exists and file_has_fork(session.main)):
+    # With copies of the transcript it is merged anyway (and its forks split by the merge):
+    # only a transcript without copies is read once more, to look for a fork.
+    has_fork = session.main not in groups and session.main_exists and file_has_fork(session.main)
+    if extras or has_fork:
         groups.setdefault(session.main, [])
     extra_data: list[tuple[Path, bytes]] = []
     extra_versions: list[tuple[bytes, VersionInfo]] = []
