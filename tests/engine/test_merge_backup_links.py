@@ -1,9 +1,9 @@
-"""A merge backs up the files it replaces or removes by hard link, never one it leaves in place.
+"""A merge backs up the files it replaces or removes by hard link, and no file it leaves as is.
 
 The backup then costs no copy of the bytes: the old inode of a replaced transcript and the inode
 of a removed conflict copy simply move into the backup store. A file left in the synced folder
-(which Claude Code may append to later) is always copied, and so is every file of a merge that
-stopped half way.
+(which Claude Code may append to later) loses nothing and is not backed up; the files of a merge
+that stopped half way are copies, never links to files that stay.
 """
 
 from __future__ import annotations
@@ -65,12 +65,13 @@ def test_hard_linked_backup_files_are_private_once_the_merge_is_done(tree: Tree)
     assert stat.S_IMODE(_backup_file(main.name).stat().st_mode) == 0o600
 
 
-def test_a_transcript_the_merge_leaves_in_place_is_copied(tree: Tree) -> None:
+def test_a_transcript_the_merge_leaves_in_place_is_not_in_the_backup(tree: Tree) -> None:
     main = tree.write(f"{SID}.jsonl", FROM_B)
     tree.write(COPY, BASE)  # a stale prefix: the transcript stays as it is
     merge_session(find_session_files(tree.project(), SID))
     assert main.read_bytes() == FROM_B
-    assert _inode(_backup_file(main.name)) != _inode(main)
+    assert not _backup_file(main.name).exists()
+    assert _backup_file(COPY).read_bytes() == BASE
 
 
 def _after_backup(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object]) -> None:

@@ -6,7 +6,9 @@ The order of a merge is what makes it safe:
 
 1. plan: read every version once and merge in memory (nothing written; a dry run stops here);
 2. refuse if another node holds the session's lease (``is_locked``), unless forced;
-3. back up every byte that was read, fsynced, outside the synced folder;
+3. back up every file the merge replaces or removes (a hard link where it can: the synced file
+   is only ever renamed over or unlinked), fsynced, outside the synced folder; a file it
+   leaves as it is needs no backup;
 4. write merged files atomically; remove each conflict copy only if it still holds exactly the
    bytes that were merged (a copy that changed meanwhile is left for the next run);
 5. prune backups beyond their bound (``engine.backup_bound``; never a young one).
@@ -207,7 +209,7 @@ def _seal(plan: SessionPlan, backup: Path) -> None:
 
 
 def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
-    from session_roam.engine.conflicts.plan import written_digests, written_files
+    from session_roam.engine.conflicts.plan import replaced_files, written_digests, written_files
 
     session = plan.session
     written = written_files(plan.files)
@@ -217,7 +219,7 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
     backup = create_backup(
         session_id=session.session_id,
         project_dir=session.project_dir,
-        originals=plan.originals,
+        originals=[o for o in plan.originals if o.relative in replaced_files(plan.files)],
         extras=plan.extras,
         written_sha256=written_digests(plan.files),
         created_files=created,

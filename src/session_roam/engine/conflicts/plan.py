@@ -17,7 +17,7 @@ Planning reads every version once; the bytes read are the bytes merged and backe
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from session_roam.engine.conflicts.forks import file_has_fork
@@ -40,6 +40,7 @@ __all__ = [
     "kept_name",
     "line_count",
     "plan_session",
+    "replaced_files",
     "written_digests",
     "written_files",
 ]
@@ -198,15 +199,14 @@ def _info(label: str, path: Path, data: bytes, mtime: float | None) -> VersionIn
     return VersionInfo(label, path, len(data), line_count(data), sha256_hex(data), mtime)
 
 
-def _linkable(originals: dict[str, Original], plans: Sequence[FilePlan]) -> tuple[Original, ...]:
-    """The originals, with a backup by hard link allowed only for files the merge replaces by
-    a rename or removes: one it leaves in place may be appended to later."""
+def replaced_files(plans: Sequence[FilePlan]) -> set[str]:
+    """Files (relative) a merge replaces by a rename or removes: the ones its backup holds.
+
+    A file it leaves as it is (the transcript a stale copy was a prefix of) loses nothing, so
+    it is not copied into the backup, and undo leaves it alone too (it may have grown since).
+    """
     replaced = {rel for plan in plans for rel, _ in plan.removes}
-    replaced |= {plan.relative for plan in plans if plan.result is not None}
-    return tuple(
-        o if o.relative in replaced else replace(o, source=None, identity=None)
-        for o in originals.values()
-    )
+    return replaced | {plan.relative for plan in plans if plan.result is not None}
 
 
 def _kind(original: Path, session: SessionFiles) -> FileKind:
@@ -311,7 +311,7 @@ def plan_session(session: SessionFiles, extras: Sequence[Path] = ()) -> SessionP
         else:
             more = extra_versions if kind == "session" else []
             plans.append(_plan_jsonl(kind, relative, main, copies, more, removes))
-    originals = _linkable(reader.originals, plans)
+    originals = tuple(reader.originals.values())
     return SessionPlan(session, tuple(plans), originals, tuple(extra_data))
 
 
