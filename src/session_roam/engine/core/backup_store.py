@@ -17,6 +17,7 @@ bytes are written as before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -83,13 +84,11 @@ def _object_holds(path: Path, digest: str, size: int) -> bool:
 
 def file_identity(path: str | os.PathLike[str]) -> Identity | None:
     """``path``'s (device, inode, size, mtime_ns) without following a link; None if absent."""
-    try:
+    with contextlib.suppress(OSError):
         info = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(info.st_mode):
-        return None
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        if stat.S_ISREG(info.st_mode):
+            return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    return None
 
 
 def _link_source(obj: Path, source: Path, identity: Identity) -> bool:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         map_path,
         unmap_path,
     )
-    from session_roam.engine.sessions.search import Match, search_sessions
+    from session_roam.engine.sessions.search import Match, refresh_search_index, search_sessions
 
 __all__ = [
     "Journal",
@@ -44,6 +44,7 @@ __all__ = [
     "load_pathmap",
     "local_project_dirs",
     "map_path",
+    "refresh_search_index",
     "search_sessions",
     "suggest_for_cwd",
     "suggest_mapping",
@@ -66,6 +67,6 @@ __getattr__ = lazy_face(
             "with_lease_facts",
         ),
         "pathmap": ("PathMap", "load_pathmap", "local_project_dirs", "map_path", "unmap_path"),
-        "search": ("Match", "search_sessions"),
+        "search": ("Match", "refresh_search_index", "search_sessions"),
     },
 )

@@ -11,7 +11,9 @@ enough sessions are covered (at most ``_CANDIDATES`` rows), which keeps a query 
 and favours what was said recently.
 
 Every query refreshes the index first (a ``stat`` per session file, plus reading whatever was
-appended), so results are never stale. Only the standard library is imported, and data types
+appended), so results are never stale, unless ``roam watch`` keeps it current: then a warm
+query is the lookup alone (``search_fresh`` says when; ``refresh_search_index`` is the
+watcher's half). Only the standard library is imported, and data types
 are ``NamedTuple``s (see ``search_index`` for why).
 """
 
@@ -22,12 +24,20 @@ import sqlite3
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from session_roam.engine.sessions.search_index import INDEX_NAME, IndexStats, Progress, SearchIndex
-from session_roam.errors import InvalidInput
+from session_roam.errors import InvalidInput, RoamError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
-__all__ = ["Match", "SearchResult", "fts_query", "quoted_query", "search_sessions"]
+__all__ = [
+    "Match",
+    "SearchResult",
+    "fts_query",
+    "quoted_query",
+    "refresh_search_index",
+    "search_sessions",
+]
 
 _CANDIDATES: Final = 4000
 _BATCH: Final = 100
@@ -236,7 +246,10 @@ def search_sessions(
     try:
         for attempt in range(2):
             try:
-                stats = index.refresh(projects_root, progress)
+                if index.freshness.kept_fresh(str(projects_root)):
+                    stats = IndexStats(0, 0, 0, 0, 0)
+                else:
+                    stats = index.refresh(projects_root, progress)
                 try:
                     matches = _run(index.db, query, scope, limit)
                 except sqlite3.OperationalError as error:
@@ -253,5 +266,39 @@ def search_sessions(
                     raise
                 index.rebuild()
         raise AssertionError("unreachable")  # pragma: no cover
+    finally:
+        index.close()
+
+
+def refresh_search_index(
+    projects_root: Path, changed: Iterable[Path], cache_dir: Path | None = None
+) -> IndexStats | None:
+    """Bring the search index up to date for the session files in ``changed`` only.
+
+    ``roam watch`` calls it with what it saw change; it records the caller as the index's
+    watcher, so warm queries skip their walk (``search_fresh``). Without an index yet (no
+    ``roam cf`` ever ran here) it does nothing: the first query builds it. A cache that cannot
+    be opened or is busy is logged and skipped (the next query walks and catches up); None then.
+    """
+    import logging  # not at the top: this module is on `roam cf --json`'s start-up path
+
+    log = logging.getLogger(__name__)
+    if cache_dir is None:
+        from session_roam.engine.core import xdg
+
+        cache_dir = xdg.cache_dir()
+    db_path = cache_dir / INDEX_NAME
+    if not db_path.is_file():
+        return None
+    try:
+        index = SearchIndex(db_path)
+    except (sqlite3.Error, OSError, RoamError) as exc:
+        log.warning("search index not refreshed: %s", exc)
+        return None
+    try:
+        return index.refresh_paths(projects_root, changed)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("search index not refreshed: %s", exc)
+        return None
     finally:
         index.close()
