@@ -8,7 +8,6 @@ and was already watching when the last full walk started.
 from __future__ import annotations
 
 import io
-import json
 from typing import TYPE_CHECKING
 
 import pytest
@@ -77,11 +76,11 @@ def test_the_watcher_drops_a_deleted_session(
 
 def _record_watcher(cache: Path, **changes: object) -> None:
     index = SearchIndex(cache / INDEX_NAME)
-    value = json.loads(
-        index.db.execute("SELECT value FROM state WHERE key = 'watcher'").fetchone()[0]
-    )
+    value = index.db.execute("SELECT value FROM state WHERE key = 'watcher'").fetchone()[0]
+    fields = dict(zip(("pid", "start", "since", "root"), value.split("\t", 3), strict=True))
+    fields |= {key: str(change) for key, change in changes.items()}
     index.db.execute(
-        "UPDATE state SET value = ? WHERE key = 'watcher'", (json.dumps(value | changes),)
+        "UPDATE state SET value = ? WHERE key = 'watcher'", ("\t".join(fields.values()),)
     )
     index.close()
 

@@ -6,9 +6,9 @@ The face (``__all__``) is what the CLI imports; see docs/architecture.md and eng
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from session_roam.engine.face import lazy_face
+
+TYPE_CHECKING = False  # not from typing: the warm `roam cf` loads this face
 
 if TYPE_CHECKING:
     from session_roam.engine.sessions.journal import Journal, JournalStatus
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         unmap_path,
     )
     from session_roam.engine.sessions.search import Match, refresh_search_index, search_sessions
+    from session_roam.engine.sessions.search_query import warm_search
 
 __all__ = [
     "Journal",
@@ -49,6 +50,7 @@ __all__ = [
     "suggest_for_cwd",
     "suggest_mapping",
     "unmap_path",
+    "warm_search",
     "with_lease_facts",
 ]
 
@@ -68,5 +70,6 @@ __getattr__ = lazy_face(
         ),
         "pathmap": ("PathMap", "load_pathmap", "local_project_dirs", "map_path", "unmap_path"),
         "search": ("Match", "refresh_search_index", "search_sessions"),
+        "search_query": ("warm_search",),
     },
 )

@@ -20,17 +20,17 @@ fraction of a millisecond, against one ``stat`` per session file for the walk.
 
 from __future__ import annotations
 
-import json
 import os
-from typing import TYPE_CHECKING, Any, Final
 
+TYPE_CHECKING = False  # not from typing: this module is on the warm `roam cf`'s start-up path
 if TYPE_CHECKING:
     import sqlite3
+    from typing import Final
 
 __all__ = ["Freshness", "process_start"]
 
-_WALKED: Final = "walked"
-_WATCHER: Final = "watcher"
+_WALKED: Final = "walked"  # "<start of the walk, wall clock>\t<root>"
+_WATCHER: Final = "watcher"  # "<pid>\t<start ticks>\t<since, wall clock>\t<root>"
 
 
 def process_start(pid: int) -> str | None:
@@ -50,44 +50,40 @@ class Freshness:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
-    def _get(self, key: str) -> dict[str, Any] | None:
+    def _get(self, key: str, fields: int) -> list[str] | None:
         row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        value = json.loads(row[0])
-        return value if isinstance(value, dict) else None
+        parts = str(row[0]).split("\t", fields - 1)
+        return parts if len(parts) == fields else None
 
-    def _put(self, key: str, value: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)", (key, json.dumps(value))
-        )
+    def _put(self, key: str, *fields: object) -> None:
+        value = "\t".join(str(field) for field in fields)
+        self.db.execute("INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)", (key, value))
 
     def walked(self, root: str, at: float) -> None:
         """A full walk of ``root`` that started at ``at`` (wall clock) is in the index."""
-        self._put(_WALKED, {"root": root, "at": at})
+        self._put(_WALKED, repr(at), root)
 
     def watched(self, root: str, now: float) -> None:
         """This process, a watcher of ``root``, just brought what it saw change up to date."""
-        pid, start = os.getpid(), process_start(os.getpid())
+        pid = os.getpid()
+        start = process_start(pid)
         if start is None:
             return
-        mine = {"pid": pid, "start": start, "root": root}
-        current = self._get(_WATCHER)
-        since = now
-        if current is not None and {k: current.get(k) for k in mine} == mine:
-            since = float(current.get("since", now))
-        if current is None or since == now:
-            self._put(_WATCHER, mine | {"since": since})
+        current = self._get(_WATCHER, 4)
+        if current is not None and (current[0], current[1], current[3]) == (str(pid), start, root):
+            return  # the same watcher: it has been watching since its first refresh
+        self._put(_WATCHER, pid, start, repr(now), root)
 
     def kept_fresh(self, root: str) -> bool:
         """True when a live watcher has kept the index of ``root`` current since a full walk."""
-        watcher, walk = self._get(_WATCHER), self._get(_WALKED)
-        if watcher is None or walk is None:
+        watcher, walk = self._get(_WATCHER, 4), self._get(_WALKED, 2)
+        if watcher is None or walk is None or watcher[3] != root or walk[1] != root:
             return False
-        here = root
-        if watcher.get("root") != here or walk.get("root") != here:
+        try:
+            if not float(walk[0]) > float(watcher[2]):
+                return False
+            return process_start(int(watcher[0])) == watcher[1]
+        except ValueError:
             return False
-        if not float(walk.get("at", 0)) > float(watcher.get("since", float("inf"))):
-            return False
-        pid = watcher.get("pid")
-        return isinstance(pid, int) and process_start(pid) == watcher.get("start")

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from session_roam.engine.core.bounded import load_record
 from session_roam.engine.core.safefs import LinkRefused, open_nofollow
 from session_roam.engine.sessions.search_fresh import Freshness
+from session_roam.engine.sessions.search_query import INDEX_NAME, SCHEMA_VERSION
 from session_roam.engine.sessions.search_scan import (
     Disk,
     LineReader,
@@ -53,8 +54,6 @@ __all__ = [
     "scan_session_files",
 ]
 
-INDEX_NAME: Final = "search.sqlite3"
-SCHEMA_VERSION: Final = 3
 _WINDOW: Final = 4096
 _COMMIT_BYTES: Final = 64 * 1024 * 1024
 
