@@ -14,7 +14,8 @@ on alone for 10% of the size); ``conflict-spaced`` is the same written with ``js
 default spacing (``", "``, ``": "``) instead of Claude Code's compact JSON; ``disjoint`` has no
 shared bytes at all (the first line differs), so every line of both files is parsed: the worst
 case. ``end to end`` is ``merge_session`` on the pair laid out as a session and its Syncthing
-conflict copy: plan, backup, write, remove, as ``roam conflicts merge`` runs it.
+conflict copy: plan, backup, write, remove, as ``roam conflicts merge`` runs it. ``stale`` (not
+run by default) is the common real case: the conflict copy is a byte prefix of the session.
 """
 
 from __future__ import annotations
@@ -150,6 +151,8 @@ def generate(folder: Path, megabytes: int, scenario: str) -> list[Path]:
         path = folder / f"v{number}.jsonl"
         path.write_bytes(head + tail)
         paths.append(path)
+    if scenario == "stale":  # the copy is what the session was before the last turns
+        paths[1].write_bytes(base)
     return paths
 
 
@@ -164,7 +167,7 @@ def _merge(paths: list[Path]) -> None:
     from session_roam.merge import Version, merge_versions
 
     outcome = merge_versions([Version(path.name, path.read_bytes()) for path in paths])
-    assert outcome.changed
+    assert outcome.changed or outcome.report.pure_prefix
 
 
 def _session_folder(paths: list[Path]) -> tuple[Path, Path]:
@@ -204,16 +207,21 @@ def _child(kind: str, paths: list[Path]) -> None:
     print(json.dumps({"seconds": elapsed, "peak_rss": peak}))
 
 
-def _measure(kind: str, paths: list[Path], repeat: int) -> dict[str, float]:
-    """Best of ``repeat`` fresh processes: the machine is shared, the minimum is the signal."""
-    argv = [sys.executable, "-m", "bench.merge.run", "--child", kind, *map(str, paths)]
-    runs = []
+def _measure(kinds: list[str], paths: list[Path], repeat: int) -> dict[str, dict[str, float]]:
+    """Best of ``repeat`` fresh processes per kind, the kinds interleaved so that a load that
+    comes and goes (the machine is shared) weighs on each the same: the minimum is the signal."""
+    runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
     for _ in range(repeat):
-        done = subprocess.run(argv, check=True, capture_output=True, text=True)
-        runs.append(json.loads(done.stdout))
+        for kind in kinds:
+            argv = [sys.executable, "-m", "bench.merge.run", "--child", kind, *map(str, paths)]
+            done = subprocess.run(argv, check=True, capture_output=True, text=True)
+            runs[kind].append(json.loads(done.stdout))
     return {
-        "seconds": min(run["seconds"] for run in runs),
-        "peak_rss": max(run["peak_rss"] for run in runs),
+        kind: {
+            "seconds": min(run["seconds"] for run in found),
+            "peak_rss": max(run["peak_rss"] for run in found),
+        }
+        for kind, found in runs.items()
     }
 
 
@@ -246,9 +254,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="roam-bench-") as folder:
             paths = generate(Path(folder), args.mb, scenario)
             size = sum(path.stat().st_size for path in paths)
-            floor = _measure("floor", paths, args.repeat)
-            merge = _measure("merge", paths, args.repeat)
-            e2e = _measure("e2e", paths, args.repeat)
+            measured = _measure(["floor", "merge", "e2e"], paths, args.repeat)
+            floor, merge, e2e = measured["floor"], measured["merge"], measured["e2e"]
             print(
                 f"{scenario:9s} input {size / 1e6:6.1f} MB | floor (read + json.loads) "
                 f"{floor['seconds']:6.2f} s | merge (read + merge) {merge['seconds']:6.2f} s "
