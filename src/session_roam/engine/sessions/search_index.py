@@ -249,14 +249,18 @@ class SearchIndex:
         )
         return indexed_to - start
 
+    def _begin(self) -> None:
+        """Take the write lock; the rows' ids this refresh gives follow the highest one there."""
+        self._db.execute("BEGIN IMMEDIATE")
+        self._next_row = int(
+            self._db.execute("SELECT coalesce(max(id), 0) FROM rows").fetchone()[0]
+        )
+
     def _write(self, work: Callable[[], IndexStats]) -> IndexStats:
         """``work`` in one write transaction taken up front, so two ``roam cf`` running at once
         index each appended byte once: the second waits, then finds nothing to do."""
-        self._db.execute("BEGIN IMMEDIATE")
+        self._begin()
         try:
-            self._next_row = int(
-                self._db.execute("SELECT coalesce(max(id), 0) FROM rows").fetchone()[0]
-            )
             stats = work()
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -339,7 +343,7 @@ class SearchIndex:
             pending += read or 0
             if pending >= _COMMIT_BYTES:  # keep progress if interrupted mid-build
                 self._db.execute("COMMIT")
-                self._db.execute("BEGIN IMMEDIATE")
+                self._begin()  # another refresh may have written in between
                 pending = 0
             if progress is not None:
                 progress(done, max(total, done))
