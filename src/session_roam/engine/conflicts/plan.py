@@ -17,7 +17,8 @@ Planning reads every version once; the bytes read are the bytes merged and backe
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from session_roam.engine.conflicts.forks import file_has_fork
@@ -174,10 +175,16 @@ def _mode(path: Path) -> int:
 
 @dataclass(slots=True)
 class _Reader:
-    """Reads each path once and remembers the bytes for the backup."""
+    """Reads each path once and remembers the bytes for the backup.
+
+    Each version's sha256 is computed on a second thread while the merge parses (hashlib lets
+    go of the GIL on large buffers), and filled in by ``resolve`` once the merges are done.
+    """
 
     project_dir: Path
+    pool: ThreadPoolExecutor
     originals: dict[str, Original] = field(default_factory=dict)
+    digests: dict[str, Future[str]] = field(default_factory=dict)
 
     def relative(self, path: Path) -> str:
         return os.path.relpath(path, self.project_dir)
@@ -189,10 +196,25 @@ class _Reader:
         data = read_bytes(path)
         # The bytes belong to that file only if nothing changed it while it was read.
         same = before is not None and before[2] == len(data) and file_identity(path) == before
-        info = _info(relative, path, data, mtime)
+        self.digests[relative] = self.pool.submit(sha256_hex, data)
+        info = VersionInfo(relative, path, len(data), line_count(data), "", mtime)
         identity = before if same else None
-        self.originals[relative] = Original(relative, data, mode, info.sha256, path, identity)
+        self.originals[relative] = Original(relative, data, mode, "", path, identity)
         return data, info
+
+    def resolve(self, plan: FilePlan) -> FilePlan:
+        """``plan`` with the digests of the versions it read and of the copies it removes."""
+        versions = tuple(
+            replace(v, sha256=self.digests[v.label].result()) if not v.sha256 else v
+            for v in plan.versions
+        )
+        removes = tuple((rel, self.digests[rel].result()) for rel, _ in plan.removes)
+        return replace(plan, versions=versions, removes=removes)
+
+    def resolved_originals(self) -> tuple[Original, ...]:
+        return tuple(
+            replace(o, sha256=self.digests[o.relative].result()) for o in self.originals.values()
+        )
 
 
 def _info(label: str, path: Path, data: bytes, mtime: float | None) -> VersionInfo:
@@ -283,7 +305,11 @@ def plan_session(session: SessionFiles, extras: Sequence[Path] = ()) -> SessionP
     (``engine/conflicts/forks.py``). Otherwise a session with no conflict copies and no extras
     yields an empty plan.
     """
-    reader = _Reader(session.project_dir)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roam-hash") as pool:
+        return _plan(session, extras, _Reader(session.project_dir, pool))
+
+
+def _plan(session: SessionFiles, extras: Sequence[Path], reader: _Reader) -> SessionPlan:
     groups: dict[Path, list[ConflictCopy]] = {}
     for copy in session.conflict_copies:
         groups.setdefault(copy.original, []).append(copy)
@@ -304,15 +330,15 @@ def plan_session(session: SessionFiles, extras: Sequence[Path] = ()) -> SessionP
         relative = reader.relative(original)
         main = reader.read(original) if original.exists() else None
         copies = [reader.read(copy.path) for copy in sorted(groups[original], key=lambda c: c.path)]
-        removes = tuple((info.label, info.sha256) for _, info in copies)
+        removes = tuple((info.label, "") for _, info in copies)  # digests: ``resolve``
         kind = _kind(original, session)
         if kind == "other":
             plans.append(_plan_other(original, relative, main, copies, removes, reader.relative))
         else:
             more = extra_versions if kind == "session" else []
             plans.append(_plan_jsonl(kind, relative, main, copies, more, removes))
-    originals = tuple(reader.originals.values())
-    return SessionPlan(session, tuple(plans), originals, tuple(extra_data))
+    files = tuple(reader.resolve(plan) for plan in plans)
+    return SessionPlan(session, files, reader.resolved_originals(), tuple(extra_data))
 
 
 def written_digests(plans: Sequence[FilePlan]) -> dict[str, str]:
