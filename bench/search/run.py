@@ -125,7 +125,9 @@ def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
     results["bare"] = _pct(bare, 0.5)
     results["floor"] = _pct(floor, 0.5)
     fast_argv = [sys.executable, "-m", "session_roam.cli.fast", "cf", "--json", "--all"]
-    warm_argv = [sys.executable, "-m", "session_roam", "cf", "--json", "--all"]  # cli/warm.py
+    # What the `roam` console script runs (cli/warm.py), without `-m`'s runpy on top.
+    warm = "import sys; from session_roam.cli.warm import main; sys.argv[0] = 'roam'; main()"
+    warm_argv = [sys.executable, "-c", warm, "cf", "--json", "--all"]
     app = "import sys; from session_roam.cli.app import main; sys.argv[0] = 'roam'; main()"
     full_argv = [sys.executable, "-c", app, "cf", "--json", "--all"]
     for label, word in (("rare", RARE_WORD), ("common", COMMON_WORD)):
