@@ -41,7 +41,10 @@ def _pct(samples: list[float], q: float) -> float:
 
 
 def _fmt(samples: list[float]) -> str:
-    return f"p50 {_pct(samples, 0.5) * 1000:7.1f} ms  p95 {_pct(samples, 0.95) * 1000:7.1f} ms"
+    return (
+        f"min {min(samples) * 1000:6.1f} ms  p50 {_pct(samples, 0.5) * 1000:7.1f} ms  "
+        f"p95 {_pct(samples, 0.95) * 1000:7.1f} ms"
+    )
 
 
 def _time_process(argv: list[str], env: dict[str, str], cwd: Path, runs: int) -> list[float]:
@@ -154,6 +157,10 @@ def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
         print(f"{label:6} roam cf --json, warm, roam watch on   {_fmt(watched)}")
         print(f"{label:6} roam cf --json, full app (process)    {_fmt(full)}")
         print(f"{label:6} rg -l -F (process)                   {_fmt(rg)}")
+        print(
+            f"{label:6} ratios (min, the least disturbed run of each): watched cf / python -c "
+            f"pass {min(watched) / min(bare):.2f}x, rg / watched cf {min(rg) / min(watched):.2f}x"
+        )
         p50 = _pct(watched, 0.5)
         print(
             f"{label:6} ratios (p50, same run): watched cf / python -c pass "
