@@ -31,3 +31,11 @@ def project(tmp_path: Path) -> Path:
     cwd = tmp_path / "proj"
     cwd.mkdir()
     return cwd.resolve()
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    """roam's cache folder (where the search index lives)."""
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    return folder

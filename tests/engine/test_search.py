@@ -18,13 +18,6 @@ if TYPE_CHECKING:
     from tests.engine.sessions_fixtures import SessionWriter
 
 
-@pytest.fixture
-def cache(tmp_path: Path) -> Path:
-    folder = tmp_path / "cache"
-    folder.mkdir()
-    return folder
-
-
 def _ids(config_dir: Path, cache: Path, *words: str) -> list[str]:
     result = search_sessions(list(words), projects_root=projects_dir(config_dir), cache_dir=cache)
     return [match.session_id for match in result.matches]

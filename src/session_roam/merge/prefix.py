@@ -18,7 +18,9 @@ from session_roam.merge.records import Line, parse_line
 __all__ = ["SharedPrefix", "common_prefix_length", "count_rows", "read_shared_prefix"]
 
 _CHUNK: Final = 1 << 20
-_UUID_RE: Final = re.compile(rb'"uuid":"([^"]*)"')  # Claude Code writes compact JSON
+# Claude Code writes compact JSON; any other spacing (a hand-edited or re-encoded file) must
+# not push the merge onto the parse-everything path.
+_UUID_RE: Final = re.compile(rb'"uuid"[ \t\r]*:[ \t\r]*"([^"]*)"')
 
 
 @dataclass(frozen=True, slots=True)

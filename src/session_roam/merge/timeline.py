@@ -86,15 +86,11 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     if not versions:
         raise MergeError("There is no version of the session to merge.")
     versions, forks, points = split_version_forks(versions)
-    labels_of: dict[bytes, list[str]] = {}
-    for version in versions:
-        labels_of.setdefault(version.data, []).append(version.label)
-    datas = sorted(labels_of)
-    labels = [sorted(labels_of[data])[0] for data in datas]
+    datas, labels, index_of = _distinct(versions)
     kept = [i for i, d in enumerate(datas) if not any(o != d and o.startswith(d) for o in datas)]
     superseded = tuple(sorted(labels[i] for i in range(len(datas)) if i not in kept))
     if len(kept) == 1:
-        return _as_is(versions, datas, labels, kept[0], superseded)
+        return _as_is(versions, datas, labels, index_of, kept[0], superseded)
     kept_datas = [datas[i] for i in kept]
     kept_labels = [labels[i] for i in kept]
     prefix = read_shared_prefix(kept_datas[0], common_prefix_length(kept_datas))
@@ -102,10 +98,10 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     if _prefix_unsafe(prefix, tails):
         prefix = read_shared_prefix(kept_datas[0], 0)
         tails = [_parse_suffix(data, prefix) for data in kept_datas]
-    rows_in = {datas[i]: count_rows(datas[i]) for i in range(len(datas)) if i not in kept}
-    for data, lines in zip(kept_datas, tails, strict=True):
-        rows_in[data] = prefix.uuid_count + sum(1 for line in lines if line.kind == "row")
-    counts = sorted((version.label, rows_in[version.data]) for version in versions)
+    rows_in = {i: count_rows(datas[i]) for i in range(len(datas)) if i not in kept}
+    for i, lines in zip(kept, tails, strict=True):
+        rows_in[i] = prefix.uuid_count + sum(1 for line in lines if line.kind == "row")
+    counts = sorted((v.label, rows_in[index_of[n]]) for n, v in enumerate(versions))
     outcome = _merge(kept_datas, kept_labels, prefix, tails, counts, superseded)
     if not forks:
         return outcome
@@ -115,17 +111,40 @@ def merge_versions(versions: Sequence[Version]) -> MergeOutcome:
     return replace(outcome, data=data, report=report)
 
 
+def _distinct(versions: Sequence[Version]) -> tuple[list[bytes], list[str], list[int]]:
+    """The distinct contents (sorted), the first label of each, and each version's content.
+
+    Compared, never used as dict keys: hashing a 100 MB ``bytes`` reads all of it, while
+    comparing two different versions stops at their first difference (or their lengths).
+    """
+    groups: list[tuple[bytes, list[str]]] = []
+    for version in versions:
+        same = next((g for g in groups if g[0] == version.data), None)
+        if same is None:
+            groups.append((version.data, [version.label]))
+        else:
+            same[1].append(version.label)
+    groups.sort(key=lambda group: group[0])
+    datas = [data for data, _ in groups]
+    index_of = [next(i for i, d in enumerate(datas) if d == v.data) for v in versions]
+    return datas, [min(names) for _, names in groups], index_of
+
+
 def _as_is(
     versions: Sequence[Version],
     datas: list[bytes],
     labels: list[str],
+    index_of: list[int],
     keep: int,
     superseded: tuple[str, ...],
 ) -> MergeOutcome:
+    rows = [count_rows(data) for data in datas]
     report = MergeReport(
         labels=tuple(sorted(version.label for version in versions)),
-        records_per_version=tuple(sorted((v.label, count_rows(v.data)) for v in versions)),
-        records_out=count_rows(datas[keep]),
+        records_per_version=tuple(
+            sorted((v.label, rows[i]) for v, i in zip(versions, index_of, strict=True))
+        ),
+        records_out=rows[keep],
         turns_moved=0,
         reparented=(),
         conflicts=(),

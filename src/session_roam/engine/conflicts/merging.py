@@ -6,7 +6,9 @@ The order of a merge is what makes it safe:
 
 1. plan: read every version once and merge in memory (nothing written; a dry run stops here);
 2. refuse if another node holds the session's lease (``is_locked``), unless forced;
-3. back up every byte that was read, fsynced, outside the synced folder;
+3. back up every file the merge replaces or removes (a hard link where it can: the synced file
+   is only ever renamed over or unlinked), fsynced, outside the synced folder; a file it
+   leaves as it is needs no backup;
 4. write merged files atomically; remove each conflict copy only if it still holds exactly the
    bytes that were merged (a copy that changed meanwhile is left for the next run);
 5. prune backups beyond their bound (``engine.backup_bound``; never a young one).
@@ -17,6 +19,7 @@ merged files since (a continued session would otherwise lose its new turns).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -35,6 +38,7 @@ from session_roam.engine.core.backup import (
     restore_file,
     sha256_hex,
 )
+from session_roam.engine.core.backup_store import file_identity, unshare
 from session_roam.engine.core.paths import ensure_inside, validate_session_id
 from session_roam.engine.core.safefs import has_link_below, refuse_links
 from session_roam.engine.core.store import (
@@ -116,6 +120,21 @@ def _unchanged(path: Path, sha256: str) -> bool | None:
     return None if data is None else sha256_hex(data) == sha256
 
 
+def _still_as_read(path: Path, original: Original) -> bool | None:
+    """True if ``path`` still holds the bytes read; None if it is gone.
+
+    A file read while nothing changed it is compared by (inode, size, mtime), the check
+    Syncthing itself relies on: Syncthing replaces files by a rename and Claude Code appends,
+    both of which change one of them. Only a file that moved while it was read is hashed again.
+    """
+    if original.identity is None:
+        return _unchanged(path, original.sha256 or sha256_hex(original.data))
+    now = file_identity(path)
+    if now is None and not os.path.lexists(path):
+        return None
+    return now == original.identity
+
+
 def _check_still_as_read(plan: SessionPlan, created: Sequence[str]) -> None:
     """Refuse to write if Syncthing changed or delivered a file since it was read.
 
@@ -125,7 +144,7 @@ def _check_still_as_read(plan: SessionPlan, created: Sequence[str]) -> None:
     moved = [
         original.relative
         for original in plan.originals
-        if _unchanged(session.project_dir / original.relative, sha256_hex(original.data)) is False
+        if _still_as_read(session.project_dir / original.relative, original) is False
     ]
     moved += [rel for rel in created if (session.project_dir / rel).exists()]
     if moved:
@@ -172,8 +191,25 @@ def _write_all(plan: SessionPlan, written: Mapping[str, bytes], backup: Path) ->
             ) from exc
 
 
+def _unshare_all(plan: SessionPlan, backup: Path, relatives: Sequence[str]) -> None:
+    """Make the backup's hard links to synced files that stay in place copies of their own."""
+    for original in plan.originals:
+        if original.relative in relatives and original.identity is not None:
+            target = backup / "files" / original.relative
+            digest = original.sha256 or sha256_hex(original.data)
+            unshare(target, original.data, digest, original.identity)
+
+
+def _seal(plan: SessionPlan, backup: Path) -> None:
+    """Backup files that were hard links to synced files (now replaced or removed) get 0600."""
+    for original in plan.originals:
+        if original.identity is not None:
+            with contextlib.suppress(OSError):
+                os.chmod(backup / "files" / original.relative, 0o600, follow_symlinks=False)
+
+
 def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
-    from session_roam.engine.conflicts.plan import written_files
+    from session_roam.engine.conflicts.plan import replaced_files, written_digests, written_files
 
     session = plan.session
     written = written_files(plan.files)
@@ -183,28 +219,39 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
     backup = create_backup(
         session_id=session.session_id,
         project_dir=session.project_dir,
-        originals=plan.originals,
+        originals=[o for o in plan.originals if o.relative in replaced_files(plan.files)],
         extras=plan.extras,
-        written=written,
+        written_sha256=written_digests(plan.files),
         created_files=created,
         set_aside=set_aside,
         details={"kind": "merge", "plan": plan.to_dict()},
         now=now,
     )
-    _check_still_as_read(plan, created)
-    for relative in written:  # again at the last moment: a peer may have swapped in a link
-        refuse_links(session.project_dir, session.project_dir / relative)
-    _write_all(plan, written, backup.path)
+    try:
+        _check_still_as_read(plan, created)
+        for relative in written:  # again at the last moment: a peer may have swapped in a link
+            refuse_links(session.project_dir, session.project_dir / relative)
+        _write_all(plan, written, backup.path)
+    except BaseException:  # the synced files stay: the backup must not share their inodes
+        _unshare_all(plan, backup.path, [o.relative for o in plan.originals])
+        raise
+    by_relative = {original.relative: original for original in plan.originals}
     removed: list[str] = []
+    left: list[str] = []
     for file_plan in plan.files:
-        for relative, digest in file_plan.removes:
+        for relative, _digest in file_plan.removes:
             copy = session.project_dir / relative
-            if not has_link_below(session.project_dir, copy.parent) and _unchanged(copy, digest):
+            if not has_link_below(session.project_dir, copy.parent) and _still_as_read(
+                copy, by_relative[relative]
+            ):
                 copy.unlink()
                 fsync_dir(copy.parent)
                 removed.append(relative)
             else:
+                left.append(relative)
                 _log.warning("left %s: it changed or vanished after it was read", copy)
+    _unshare_all(plan, backup.path, left)
+    _seal(plan, backup.path)
     after = find_session_files(session.project_dir, session.session_id)
     remaining = tuple(os.path.relpath(c.path, session.project_dir) for c in after.conflict_copies)
     from session_roam.engine.core.backup_bound import prune_quietly

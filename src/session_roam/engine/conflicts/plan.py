@@ -17,11 +17,13 @@ Planning reads every version once; the bytes read are the bytes merged and backe
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from session_roam.engine.conflicts.forks import file_has_fork
 from session_roam.engine.core.backup import Original, sha256_hex
+from session_roam.engine.core.backup_store import file_identity
 from session_roam.engine.core.safefs import refuse_links
 from session_roam.engine.core.store import ConflictCopy, SessionFiles, read_bytes
 from session_roam.merge import MergeOutcome, Version, merge_versions
@@ -39,6 +41,8 @@ __all__ = [
     "kept_name",
     "line_count",
     "plan_session",
+    "replaced_files",
+    "written_digests",
     "written_files",
 ]
 
@@ -100,6 +104,7 @@ class FilePlan:
     result: bytes | None
     kept: tuple[tuple[str, bytes], ...]
     removes: tuple[tuple[str, str], ...]  # (relative path, sha256 that was read)
+    result_sha256: str = ""  # of ``result``, computed once when it was planned
 
     def to_dict(self) -> dict[str, Any]:
         outcome = self.outcome
@@ -114,7 +119,7 @@ class FilePlan:
             else {
                 "size": len(self.result),
                 "lines": line_count(self.result),
-                "sha256": sha256_hex(self.result),
+                "sha256": self.result_sha256 or sha256_hex(self.result),
             },
             "changed": self.result is not None,
             "merge": None if outcome is None else outcome.report.to_dict(),
@@ -170,10 +175,16 @@ def _mode(path: Path) -> int:
 
 @dataclass(slots=True)
 class _Reader:
-    """Reads each path once and remembers the bytes for the backup."""
+    """Reads each path once and remembers the bytes for the backup.
+
+    Each version's sha256 is computed on a second thread while the merge parses (hashlib lets
+    go of the GIL on large buffers), and filled in by ``resolve`` once the merges are done.
+    """
 
     project_dir: Path
+    pool: ThreadPoolExecutor
     originals: dict[str, Original] = field(default_factory=dict)
+    digests: dict[str, Future[str]] = field(default_factory=dict)
 
     def relative(self, path: Path) -> str:
         return os.path.relpath(path, self.project_dir)
@@ -181,13 +192,43 @@ class _Reader:
     def read(self, path: Path) -> tuple[bytes, VersionInfo]:
         relative = self.relative(path)
         mode, mtime = _mode(path), _mtime(path)
+        before = file_identity(path)
         data = read_bytes(path)
-        self.originals[relative] = Original(relative, data, mode)
-        return data, _info(relative, path, data, mtime)
+        # The bytes belong to that file only if nothing changed it while it was read.
+        same = before is not None and before[2] == len(data) and file_identity(path) == before
+        self.digests[relative] = self.pool.submit(sha256_hex, data)
+        info = VersionInfo(relative, path, len(data), line_count(data), "", mtime)
+        identity = before if same else None
+        self.originals[relative] = Original(relative, data, mode, "", path, identity)
+        return data, info
+
+    def resolve(self, plan: FilePlan) -> FilePlan:
+        """``plan`` with the digests of the versions it read and of the copies it removes."""
+        versions = tuple(
+            replace(v, sha256=self.digests[v.label].result()) if not v.sha256 else v
+            for v in plan.versions
+        )
+        removes = tuple((rel, self.digests[rel].result()) for rel, _ in plan.removes)
+        return replace(plan, versions=versions, removes=removes)
+
+    def resolved_originals(self) -> tuple[Original, ...]:
+        return tuple(
+            replace(o, sha256=self.digests[o.relative].result()) for o in self.originals.values()
+        )
 
 
 def _info(label: str, path: Path, data: bytes, mtime: float | None) -> VersionInfo:
     return VersionInfo(label, path, len(data), line_count(data), sha256_hex(data), mtime)
+
+
+def replaced_files(plans: Sequence[FilePlan]) -> set[str]:
+    """Files (relative) a merge replaces by a rename or removes: the ones its backup holds.
+
+    A file it leaves as it is (the transcript a stale copy was a prefix of) loses nothing, so
+    it is not copied into the backup, and undo leaves it alone too (it may have grown since).
+    """
+    replaced = {rel for plan in plans for rel, _ in plan.removes}
+    return replaced | {plan.relative for plan in plans if plan.result is not None}
 
 
 def _kind(original: Path, session: SessionFiles) -> FileKind:
@@ -208,6 +249,7 @@ def _plan_jsonl(
     outcome = merge_versions([Version(info.label, data) for data, info in inputs])
     unchanged = main is not None and outcome.data == main[0]
     return FilePlan(
+        result_sha256="" if unchanged else sha256_hex(outcome.data),
         relative=relative,
         kind=kind,
         action="merge",
@@ -263,11 +305,18 @@ def plan_session(session: SessionFiles, extras: Sequence[Path] = ()) -> SessionP
     (``engine/conflicts/forks.py``). Otherwise a session with no conflict copies and no extras
     yields an empty plan.
     """
-    reader = _Reader(session.project_dir)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roam-hash") as pool:
+        return _plan(session, extras, _Reader(session.project_dir, pool))
+
+
+def _plan(session: SessionFiles, extras: Sequence[Path], reader: _Reader) -> SessionPlan:
     groups: dict[Path, list[ConflictCopy]] = {}
     for copy in session.conflict_copies:
         groups.setdefault(copy.original, []).append(copy)
-    if extras or (session.main_exists and file_has_fork(session.main)):
+    # With copies of the transcript it is merged anyway (and its forks split by the merge):
+    # only a transcript without copies is read once more, to look for a fork.
+    has_fork = session.main not in groups and session.main_exists and file_has_fork(session.main)
+    if extras or has_fork:
         groups.setdefault(session.main, [])
     extra_data: list[tuple[Path, bytes]] = []
     extra_versions: list[tuple[bytes, VersionInfo]] = []
@@ -281,14 +330,22 @@ def plan_session(session: SessionFiles, extras: Sequence[Path] = ()) -> SessionP
         relative = reader.relative(original)
         main = reader.read(original) if original.exists() else None
         copies = [reader.read(copy.path) for copy in sorted(groups[original], key=lambda c: c.path)]
-        removes = tuple((info.label, info.sha256) for _, info in copies)
+        removes = tuple((info.label, "") for _, info in copies)  # digests: ``resolve``
         kind = _kind(original, session)
         if kind == "other":
             plans.append(_plan_other(original, relative, main, copies, removes, reader.relative))
         else:
             more = extra_versions if kind == "session" else []
             plans.append(_plan_jsonl(kind, relative, main, copies, more, removes))
-    return SessionPlan(session, tuple(plans), tuple(reader.originals.values()), tuple(extra_data))
+    files = tuple(reader.resolve(plan) for plan in plans)
+    return SessionPlan(session, files, reader.resolved_originals(), tuple(extra_data))
+
+
+def written_digests(plans: Sequence[FilePlan]) -> dict[str, str]:
+    """The sha256 of every file a merge writes, computed once (at planning, for a transcript)."""
+    digests = {rel: sha256_hex(data) for plan in plans for rel, data in plan.kept}
+    digests.update({p.relative: p.result_sha256 for p in plans if p.result_sha256})
+    return digests
 
 
 def written_files(plans: Sequence[FilePlan]) -> Mapping[str, bytes]:

@@ -48,6 +48,7 @@ from session_roam.engine.conflicts.forks import TakeoverScan
 from session_roam.engine.conflicts.heartbeat import HEARTBEAT_S
 from session_roam.engine.conflicts.merging import merge_session
 from session_roam.engine.core.store import find_session_files, is_conflict_name
+from session_roam.engine.sessions import refresh_search_index
 from session_roam.engine.sessions.session_scan import scan_sessions
 from session_roam.engine.sessions.summary_cache import SummaryCache, open_cache
 from session_roam.errors import LeaseHeld, RoamError
@@ -307,6 +308,8 @@ class Watcher:
 
     def handle(self, key: SessionKey) -> WatchEvent | None:
         """Merge one session now if nobody holds it; None when there was nothing to merge."""
+        main = self.projects / key.project / f"{key.session_id}.jsonl"
+        refresh_search_index(self.projects, [main])  # warm `roam cf` then skips its walk
         try:
             files = find_session_files(self.projects / key.project, key.session_id)
         except RoamError:

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from session_roam.engine.core.atomic import FILE_MODE, atomic_write, fsync_dir, make_private_dirs
-from session_roam.engine.core.backup_store import OBJECTS, backups_root, store_file
+from session_roam.engine.core.backup_store import OBJECTS, Identity, backups_root, store_file
 from session_roam.engine.core.temps import TEMP_PREFIX, sweep_dead_temps, temp_prefix
 from session_roam.errors import InvalidInput, SessionNotFound
 
@@ -91,11 +91,20 @@ def sha256_hex(data: bytes) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Original:
-    """A file as it was read for the merge: where it lives and the exact bytes merged."""
+    """A file as it was read for the merge: where it lives and the exact bytes merged.
+
+    ``sha256`` is the bytes' digest when the reader computed it already (hashed once).
+    ``source`` with its ``identity`` when read lets the backup hard-link the file instead of
+    copying it (``backup_store.store_file``): only for a file the caller replaces by a rename
+    or removes, never one it leaves in place (Claude Code appends to those).
+    """
 
     relative: str
     data: bytes
     mode: int = FILE_MODE
+    sha256: str = ""
+    source: Path | None = None
+    identity: Identity | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +212,7 @@ def create_backup(
     originals: Sequence[Original],
     extras: Sequence[tuple[Path, bytes]] = (),
     written: Mapping[str, bytes] | None = None,
+    written_sha256: Mapping[str, str] | None = None,
     created_files: Sequence[str] = (),
     set_aside: Sequence[SetAsideLine] = (),
     details: Mapping[str, Any] | None = None,
@@ -213,13 +223,25 @@ def create_backup(
     ``written`` maps each relative path the merge is about to write to its new bytes; undo uses
     their sha256 to notice that a session was continued after the merge. ``created_files`` are
     paths the merge creates that did not exist before, which undo removes again.
+    ``written_sha256`` gives those digests when the caller has them (then ``written`` is
+    not hashed again).
     """
+    digests = dict(written_sha256 or {})
+    digests.update(
+        {rel: sha256_hex(data) for rel, data in (written or {}).items() if rel not in digests}
+    )
     moment = now if now is not None else datetime.now(UTC)
     folder = _building_dir(backups_root() / session_id)
     files: list[dict[str, Any]] = []
     for original in originals:
         relative = _safe_relative(original.relative)
-        digest = store_file(folder / "files" / relative, original.data)
+        digest, _linked = store_file(
+            folder / "files" / relative,
+            original.data,
+            digest=original.sha256 or None,
+            source=original.source,
+            identity=original.identity,
+        )
         files.append(
             {
                 "relative": relative,
@@ -231,7 +253,7 @@ def create_backup(
     extra_records: list[dict[str, Any]] = []
     for index, (source, data) in enumerate(extras, start=1):
         name = f"{index}-{source.name}"
-        digest = store_file(folder / "with" / name, data)
+        digest, _linked = store_file(folder / "with" / name, data)
         extra_records.append({"source": str(source), "stored": f"with/{name}", "sha256": digest})
     lines = b"".join(
         json.dumps(_set_aside_record(line), sort_keys=True).encode() + b"\n" for line in set_aside
@@ -244,7 +266,7 @@ def create_backup(
         "created": moment.astimezone(UTC).isoformat(),
         "files": files,
         "extras": extra_records,
-        "written": {rel: sha256_hex(data) for rel, data in sorted((written or {}).items())},
+        "written": dict(sorted(digests.items())),
         "created_files": sorted(created_files),
         "set_aside_count": len(set_aside),
         "details": dict(details or {}),

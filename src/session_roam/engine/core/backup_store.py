@@ -6,10 +6,18 @@ backs up the same bytes at the cost of directory entries, while every backup sti
 files byte for byte where undo and people look for them. A damaged object is never linked
 again: the next backup of that content stores it afresh. Where hard links fail (some FUSE and
 network file systems) a backup gets a plain copy, as before the store.
+
+A merge saves the version it is about to replace or remove without copying it: the object is
+a hard link to the synced file itself (``source``), checked after linking to be the very inode
+that was read, with the size and mtime it had then. The synced file is only ever replaced by a
+rename or removed afterwards, never rewritten in place, so the object keeps exactly the bytes
+that were merged; where the link is refused (another file system) or the file changed, the
+bytes are written as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -22,7 +30,19 @@ from session_roam.engine.core.temps import temp_prefix
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["OBJECTS", "adopt_into_store", "backups_root", "objects_root", "store_file"]
+__all__ = [
+    "OBJECTS",
+    "Identity",
+    "adopt_into_store",
+    "backups_root",
+    "file_identity",
+    "objects_root",
+    "store_file",
+    "unshare",
+]
+
+#: A file's identity as far as a change is concerned: (device, inode, size, mtime in ns).
+Identity = tuple[int, int, int, int]
 
 #: The store's folder under the backups root (a name no session id can have).
 OBJECTS: Final = ".objects"
@@ -62,22 +82,86 @@ def _object_holds(path: Path, digest: str, size: int) -> bool:
         return False
 
 
-def store_file(target: Path, data: bytes) -> str:
+def file_identity(path: str | os.PathLike[str]) -> Identity | None:
+    """``path``'s (device, inode, size, mtime_ns) without following a link; None if absent."""
+    with contextlib.suppress(OSError):
+        info = os.lstat(path)
+        if stat.S_ISREG(info.st_mode):
+            return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    return None
+
+
+def _link_source(obj: Path, source: Path, identity: Identity) -> bool:
+    """Make ``obj`` (absent) a hard link to ``source`` if that is still the file ``identity``
+    describes; fsynced, since a synced file's bytes may not be on disk yet (Claude Code never
+    fsyncs). A kill between the link and the check leaves at worst an object that fails
+    ``_object_holds`` next time, and is stored again."""
+    if os.path.lexists(obj):
+        return False  # a damaged object: written again by a rename over it
+    try:
+        os.link(source, obj)
+    except OSError:
+        return False
+    if file_identity(obj) != identity:
+        os.unlink(obj)
+        return False
+    fd = os.open(obj, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
+
+
+def store_file(
+    target: Path,
+    data: bytes,
+    *,
+    digest: str | None = None,
+    source: Path | None = None,
+    identity: Identity | None = None,
+) -> tuple[str, bool]:
     """Save ``data`` at ``target`` (which must not exist) as a hard link to its object, writing
-    the object if it is new; return the sha256."""
-    digest = _sha256(data)
+    the object if it is new; return the sha256 and whether the object is ``source`` itself.
+
+    ``digest`` is ``data``'s sha256 when the caller has it already (it is not computed twice).
+    With ``source`` and its ``identity`` when ``data`` was read, a new object is a hard link to
+    ``source`` instead of a copy: the caller must then never let ``source`` be rewritten in
+    place (it replaces it by a rename, or removes it).
+    """
+    digest = _sha256(data) if digest is None else digest
     obj = _object_path(digest)
+    linked = False
     if not _object_holds(obj, digest, len(data)):
         if not obj.parent.is_dir():
             make_private_dirs(obj.parent)
             fsync_dir(obj.parent.parent)
-        atomic_write(obj, data, mode=FILE_MODE)
+        if source is not None and identity is not None and _link_source(obj, source, identity):
+            linked = True
+            fsync_dir(obj.parent)
+        else:
+            atomic_write(obj, data, mode=FILE_MODE)
     make_private_dirs(target.parent)
     try:
         os.link(obj, target)
     except OSError:  # no hard links here, or too many to one inode: a plain copy
         atomic_write(target, data, mode=FILE_MODE)
-    return digest
+        linked = False
+    return digest, linked
+
+
+def unshare(target: Path, data: bytes, digest: str, identity: Identity) -> None:
+    """If ``target`` (a backup file) is still the synced file ``identity`` names, hard-linked by
+    ``store_file``, make it and its object a copy of ``data``: the synced file stays in place
+    (a merge that stopped, or a copy that changed) and may be written to."""
+    if file_identity(target) is None or os.lstat(target).st_ino != identity[1]:
+        return
+    obj = _object_path(digest)
+    atomic_write(obj, data, mode=FILE_MODE)
+    temp = target.with_name(f"{temp_prefix()}{digest[:12]}")
+    os.link(obj, temp)
+    os.replace(temp, target)
+    fsync_dir(target.parent)
 
 
 def adopt_into_store(path: Path) -> bool:

@@ -6,9 +6,9 @@ The face (``__all__``) is what the CLI imports; see docs/architecture.md and eng
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from session_roam.engine.face import lazy_face
+
+TYPE_CHECKING = False  # not from typing: the warm `roam cf` loads this face
 
 if TYPE_CHECKING:
     from session_roam.engine.sessions.journal import Journal, JournalStatus
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
         map_path,
         unmap_path,
     )
-    from session_roam.engine.sessions.search import Match, search_sessions
+    from session_roam.engine.sessions.search import Match, refresh_search_index, search_sessions
+    from session_roam.engine.sessions.search_query import warm_search
     from session_roam.engine.sessions.summary_list import (
         list_summaries,
         stream_json_texts,
@@ -51,12 +52,14 @@ __all__ = [
     "local_project_dirs",
     "map_path",
     "parse_when",
+    "refresh_search_index",
     "search_sessions",
     "stream_json_texts",
     "stream_summaries",
     "suggest_for_cwd",
     "suggest_mapping",
     "unmap_path",
+    "warm_search",
     "with_lease_facts",
 ]
 
@@ -75,7 +78,8 @@ __getattr__ = lazy_face(
         ),
         "ls_query": ("LsQuery", "parse_when"),
         "pathmap": ("PathMap", "load_pathmap", "local_project_dirs", "map_path", "unmap_path"),
-        "search": ("Match", "search_sessions"),
+        "search": ("Match", "refresh_search_index", "search_sessions"),
+        "search_query": ("warm_search",),
         "summary_list": ("list_summaries", "stream_json_texts", "stream_summaries"),
     },
 )

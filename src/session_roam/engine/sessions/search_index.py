@@ -20,17 +20,25 @@ importing ``dataclasses`` (which imports ``inspect``) costs about 20 ms of a 60 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import sqlite3
-import stat
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from session_roam.engine.core.bounded import iter_lines, load_record
+from session_roam.engine.core.bounded import load_record
 from session_roam.engine.core.safefs import LinkRefused, open_nofollow
+from session_roam.engine.sessions.search_fresh import Freshness
+from session_roam.engine.sessions.search_query import INDEX_NAME, SCHEMA_VERSION
+from session_roam.engine.sessions.search_scan import (
+    Disk,
+    LineReader,
+    disk_of,
+    record_text,
+    scan_session_files,
+    worth_parsing,
+)
 from session_roam.errors import SetupError
 
 if TYPE_CHECKING:
@@ -46,12 +54,8 @@ __all__ = [
     "scan_session_files",
 ]
 
-INDEX_NAME: Final = "search.sqlite3"
-SCHEMA_VERSION: Final = 2
 _WINDOW: Final = 4096
 _COMMIT_BYTES: Final = 64 * 1024 * 1024
-_SESSION_RE: Final = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\.jsonl")
-_MAX_TOOL_INPUT: Final = 2000
 
 _SCHEMA: Final = """
 CREATE TABLE files(
@@ -70,46 +74,10 @@ CREATE TABLE files(
 CREATE TABLE rows(id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, ts TEXT NOT NULL, role TEXT);
 CREATE INDEX rows_by_file ON rows(file_id);
 CREATE VIRTUAL TABLE chunks USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 Progress = Callable[[int, int], None]
-
-
-def _text_blocks(content: Any, *, tools: bool) -> list[str]:
-    if isinstance(content, str):
-        return [content]
-    parts: list[str] = []
-    if not isinstance(content, list):
-        return parts
-    for block in content:
-        if not isinstance(block, dict):
-            continue
-        kind = block.get("type")
-        if kind == "text" and isinstance(block.get("text"), str):
-            parts.append(block["text"])
-        elif tools and kind == "tool_use":
-            # Tool inputs hold the commands and file paths people search for ("that rsync").
-            raw = json.dumps(block.get("input"), ensure_ascii=False)
-            parts.append(f"{block.get('name', '')} {raw[:_MAX_TOOL_INPUT]}")
-    return parts
-
-
-def record_text(row: dict[str, Any]) -> tuple[str, str] | None:
-    """``(role, text)`` of a user or assistant row worth searching, else None.
-
-    User text and assistant text and tool inputs count; tool results (file dumps, command
-    output) and thinking do not: they would drown every query in noise. ``isMeta`` rows are
-    Claude Code's own injected text.
-    """
-    kind = row.get("type")
-    if kind not in ("user", "assistant") or row.get("isMeta"):
-        return None
-    message = row.get("message")
-    if not isinstance(message, dict):
-        return None
-    parts = _text_blocks(message.get("content"), tools=kind == "assistant")
-    text = "\n".join(part for part in parts if part.strip())
-    return (str(kind), text) if text else None
 
 
 class IndexStats(NamedTuple):
@@ -121,60 +89,6 @@ class IndexStats(NamedTuple):
     files_removed: int
     bytes_read: int
     unreadable: tuple[str, ...] = ()  # paths that could not be opened (not links): not searched
-
-
-class _Disk(NamedTuple):
-    path: str
-    project: str
-    session_id: str
-    size: int
-    mtime_ns: int
-
-
-def scan_session_files(
-    projects_root: Path, known: dict[str, tuple[int, int]] | None = None
-) -> tuple[list[_Disk], int]:
-    """Session files that are new or changed against ``known`` (path -> (size, mtime_ns)), and
-    how many session files there are. Entries found are removed from ``known``, so what is left
-    there afterwards is what was deleted.
-
-    Every ``<project>/<uuid>.jsonl`` counts; conflict copies and dot folders are skipped (Claude
-    never resumes them, and ``roam conflicts`` is where they are shown). This loop runs on every
-    query over thousands of files, so it does one ``stat`` per file and little else.
-    """
-    known = {} if known is None else known
-    changed: list[_Disk] = []
-    seen = 0
-    try:
-        projects = list(os.scandir(projects_root))
-    except OSError:
-        return changed, seen
-    for project in projects:
-        if project.name.startswith(".") or not project.is_dir(follow_symlinks=False):
-            continue
-        try:
-            entries = list(os.scandir(project.path))
-        except OSError:
-            continue
-        for entry in entries:
-            name = entry.name
-            if len(name) != 42 or not name.endswith(".jsonl"):
-                continue
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue  # Syncthing swapped it while we looked; the next refresh sees it
-            if not stat.S_ISREG(info.st_mode):
-                continue  # a symlink (or FIFO) is never indexed: `roam verify` reports it
-            path = entry.path
-            key = (info.st_size, info.st_mtime_ns)
-            previous = known.pop(path, None)
-            if previous is None and not _SESSION_RE.fullmatch(name):
-                continue
-            seen += 1
-            if previous != key:
-                changed.append(_Disk(path, project.name, name[:-6], key[0], key[1]))
-    return changed, seen
 
 
 def _hash(data: bytes) -> bytes:
@@ -241,6 +155,10 @@ class SearchIndex:
         self._db = self._connect()
 
     @property
+    def freshness(self) -> Freshness:
+        return Freshness(self._db)
+
+    @property
     def db(self) -> sqlite3.Connection:
         return self._db
 
@@ -253,7 +171,7 @@ class SearchIndex:
         )
         self._db.execute("DELETE FROM rows WHERE file_id = ?", (file_id,))
 
-    def _still_appending(self, disk: _Disk, row: tuple[Any, ...]) -> bool:
+    def _still_appending(self, disk: Disk, row: tuple[Any, ...]) -> bool:
         """True when the file still starts with the bytes indexed so far (append-only)."""
         indexed_to, head_hash, tail_hash = row[3], row[4], row[5]
         if disk.size < indexed_to:
@@ -266,12 +184,12 @@ class SearchIndex:
         return bool(_hash(head) == head_hash and _hash(tail) == tail_hash)
 
     def _index_lines(self, file_id: int, lines: Iterable[bytes]) -> tuple[str | None, str | None]:
-        """Insert ``lines`` (complete ones, bounded by ``engine.bounded``); returns (cwd, title)."""
+        """Insert ``lines`` (complete ones, bounded by the record cap); returns (cwd, title)."""
         cwd: str | None = None
         title: str | None = None
-        batch: list[tuple[str, str, str]] = []
+        batch: list[tuple[int, int, str, str, str]] = []
         for line in lines:
-            if b'"user"' not in line and b'"assistant"' not in line and b"custom-title" not in line:
+            if not worth_parsing(line):
                 continue
             row = load_record(line)  # None for torn, foreign, too long or too deep
             if not isinstance(row, dict):
@@ -283,17 +201,20 @@ class SearchIndex:
                 cwd = row["cwd"]
             found = record_text(row)
             if found is not None:
-                batch.append((found[1], str(row.get("timestamp") or ""), found[0]))
-        for text, ts, role in batch:
-            cursor = self._db.execute(
-                "INSERT INTO rows(file_id, ts, role) VALUES (?, ?, ?)", (file_id, ts, role)
+                self._next_row += 1
+                ts = str(row.get("timestamp") or "")
+                batch.append((self._next_row, file_id, ts, found[0], found[1]))
+        if batch:  # one statement per table and file: the rows' ids are ours to give
+            self._db.executemany(
+                "INSERT INTO rows(id, file_id, ts, role) VALUES (?, ?, ?, ?)",
+                [item[:4] for item in batch],
             )
-            self._db.execute(
-                "INSERT INTO chunks(rowid, text) VALUES (?, ?)", (cursor.lastrowid, text)
+            self._db.executemany(
+                "INSERT INTO chunks(rowid, text) VALUES (?, ?)", [(i[0], i[4]) for i in batch]
             )
         return cwd, title
 
-    def _index_file(self, disk: _Disk, row: tuple[Any, ...] | None, start: int) -> int | None:
+    def _index_file(self, disk: Disk, row: tuple[Any, ...] | None, start: int) -> int | None:
         try:
             handle = os.fdopen(open_nofollow(disk.path, os.O_RDONLY | os.O_NONBLOCK), "rb")
         except (LinkRefused, OSError) as exc:  # a link reads as empty; None: cannot be read
@@ -303,7 +224,7 @@ class SearchIndex:
             return self._index_open(disk, row, start, handle)
 
     def _index_open(
-        self, disk: _Disk, row: tuple[Any, ...] | None, start: int, handle: BinaryIO
+        self, disk: Disk, row: tuple[Any, ...] | None, start: int, handle: BinaryIO
     ) -> int:
         if row is None:
             cursor = self._db.execute(
@@ -315,8 +236,9 @@ class SearchIndex:
         else:
             file_id = int(row[0])
         # a torn last line waits for the rest of its bytes: only complete lines are consumed
-        cwd, title = self._index_lines(file_id, iter_lines(handle, complete_only=True))
-        indexed_to = handle.tell()
+        lines = LineReader(handle)
+        cwd, title = self._index_lines(file_id, lines)
+        indexed_to = lines.end
         fd = handle.fileno()  # the file just read, not whatever the path names by now
         head = os.pread(fd, min(_WINDOW, indexed_to), 0)
         tail = os.pread(fd, indexed_to - max(0, indexed_to - _WINDOW), max(0, indexed_to - _WINDOW))
@@ -327,42 +249,75 @@ class SearchIndex:
         )
         return indexed_to - start
 
-    def refresh(self, projects_root: Path, progress: Progress | None = None) -> IndexStats:
-        """Bring the index up to date: new bytes read, rewritten files re-read, deleted dropped.
-
-        The whole refresh is one write transaction taken up front, so two ``roam cf`` running
-        at once index each appended byte once: the second waits, then finds nothing to do.
-        """
+    def _begin(self) -> None:
+        """Take the write lock; the rows' ids this refresh gives follow the highest one there."""
         self._db.execute("BEGIN IMMEDIATE")
+        self._next_row = int(
+            self._db.execute("SELECT coalesce(max(id), 0) FROM rows").fetchone()[0]
+        )
+
+    def _write(self, work: Callable[[], IndexStats]) -> IndexStats:
+        """``work`` in one write transaction taken up front, so two ``roam cf`` running at once
+        index each appended byte once: the second waits, then finds nothing to do."""
+        self._begin()
         try:
-            return self._refresh(projects_root, progress)
+            stats = work()
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
             raise
+        self._db.execute("COMMIT")
+        return stats
+
+    def refresh(self, projects_root: Path, progress: Progress | None = None) -> IndexStats:
+        """Bring the index up to date: new bytes read, rewritten files re-read, deleted dropped."""
+        return self._write(lambda: self._refresh(projects_root, progress))
+
+    def refresh_paths(self, projects_root: Path, paths: Iterable[Path]) -> IndexStats:
+        """Bring just ``paths`` up to date (what ``roam watch`` saw change), with no walk."""
+        return self._write(lambda: self._refresh_paths(projects_root, paths))
+
+    def _known(self) -> dict[str, tuple[Any, ...]]:
+        return {
+            row[0]: row[1:]
+            for row in self._db.execute(
+                "SELECT path, id, size, mtime_ns, indexed_to, head_hash, tail_hash FROM files"
+            )
+        }
 
     def _refresh(self, projects_root: Path, progress: Progress | None) -> IndexStats:
-        known = {
-            path: (size, mtime)
-            for path, size, mtime in self._db.execute("SELECT path, size, mtime_ns FROM files")
-        }
+        walked = time.time()
+        rows = self._known()
+        known = {path: (row[1], row[2]) for path, row in rows.items()}
         changed, seen = scan_session_files(projects_root, known)
-        gone = [
-            row[0]
-            for path in known  # what the scan did not find
-            for row in self._db.execute("SELECT id FROM files WHERE path = ?", (path,))
-        ]
-        work: list[tuple[_Disk, tuple[Any, ...] | None]] = [
-            (
-                item,
-                self._db.execute(
-                    "SELECT id, size, mtime_ns, indexed_to, head_hash, tail_hash FROM files"
-                    " WHERE path = ?",
-                    (item.path,),
-                ).fetchone(),
-            )
-            for item in changed
-        ]
+        gone = [rows[path][0] for path in known]  # what the scan did not find
+        stats = self._apply(changed, gone, rows, progress)
+        self.freshness.walked(str(projects_root), walked)
+        return stats._replace(files_seen=seen)
+
+    def _refresh_paths(self, projects_root: Path, paths: Iterable[Path]) -> IndexStats:
+        rows = self._known()
+        changed: list[Disk] = []
+        gone: list[int] = []
+        for path in sorted({str(p) for p in paths}):
+            found = disk_of(projects_root, path)
+            if found is not None:
+                if rows.get(found.path, (0, -1, -1))[1:3] != (found.size, found.mtime_ns):
+                    changed.append(found)
+            elif path in rows:
+                gone.append(rows[path][0])
+        stats = self._apply(changed, gone, rows, None)
+        self.freshness.watched(str(projects_root), time.time())
+        return stats
+
+    def _apply(
+        self,
+        changed: list[Disk],
+        gone: list[int],
+        rows: dict[str, tuple[Any, ...]],
+        progress: Progress | None,
+    ) -> IndexStats:
+        work = [(item, rows.get(item.path)) for item in changed]
         total = sum(item.size - (row[3] if row else 0) for item, row in work)
         done = indexed = rewritten = 0
         for file_id in gone:
@@ -388,12 +343,11 @@ class SearchIndex:
             pending += read or 0
             if pending >= _COMMIT_BYTES:  # keep progress if interrupted mid-build
                 self._db.execute("COMMIT")
-                self._db.execute("BEGIN IMMEDIATE")
+                self._begin()  # another refresh may have written in between
                 pending = 0
             if progress is not None:
                 progress(done, max(total, done))
-        self._db.execute("COMMIT")
-        return IndexStats(seen, indexed, rewritten, len(gone), done, tuple(unreadable))
+        return IndexStats(0, indexed, rewritten, len(gone), done, tuple(unreadable))
 
     def files(self) -> Iterator[tuple[Any, ...]]:
         yield from self._db.execute("SELECT path, session_id, cwd, title, indexed_to FROM files")

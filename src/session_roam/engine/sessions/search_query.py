@@ -1,0 +1,255 @@
+"""The lookup half of ``roam cf``: ranking matching rows in an index that is already current.
+
+Split from ``search`` so that the warm ``roam cf --json --all`` (``cli/warm.py``) imports
+``sqlite3`` and this module and nothing else: not even ``typing`` (about 5 ms, with ``re`` and
+``enum``, of a 20 ms interpreter start), hence ``Match`` is a plain class with slots and
+``TYPE_CHECKING`` is spelled out (mypy treats the name as true wherever it is defined).
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from typing import Any, Final
+
+__all__ = [
+    "INDEX_NAME",
+    "SCHEMA_VERSION",
+    "Match",
+    "is_query_error",
+    "quoted_query",
+    "run_query",
+    "warm_search",
+]
+
+INDEX_NAME: Final = "search.sqlite3"
+SCHEMA_VERSION: Final = 3
+_CANDIDATES: Final = 4000
+_BATCH: Final = 100
+_SPARE_FILES: Final = 4
+_MARK_START: Final = "\x02"
+_MARK_END: Final = "\x03"
+_SNIPPET_TOKENS: Final = 20
+
+
+class Match:
+    """The best-matching row of one session.
+
+    ``snippet`` is plain text; ``highlights`` are ``(start, end)`` character offsets of the
+    matched words inside it, so a terminal can embolden them and a script can ignore them.
+    """
+
+    __slots__ = (
+        "cwd",
+        "highlights",
+        "path",
+        "project",
+        "role",
+        "score",
+        "session_id",
+        "snippet",
+        "timestamp",
+        "title",
+    )
+
+    def __init__(
+        self,
+        session_id: str,
+        path: str,
+        project: str,
+        cwd: str | None,
+        title: str | None,
+        timestamp: str,
+        role: str,
+        snippet: str,
+        highlights: tuple[tuple[int, int], ...],
+        score: float,
+    ) -> None:
+        self.session_id = session_id
+        self.path = path
+        self.project = project
+        self.cwd = cwd
+        self.title = title
+        self.timestamp = timestamp
+        self.role = role
+        self.snippet = snippet
+        self.highlights = highlights
+        self.score = score
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Match) and self.as_json() == other.as_json()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable slots: not a dict key
+
+    def __repr__(self) -> str:
+        return f"Match({self.session_id!r}, {self.path!r}, score={self.score!r})"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "path": self.path,
+            "project": self.project,
+            "cwd": self.cwd,
+            "title": self.title,
+            "timestamp": self.timestamp,
+            "role": self.role,
+            "snippet": self.snippet,
+            "highlights": [list(span) for span in self.highlights],
+            "score": round(self.score, 4),
+        }
+
+
+def quoted_query(words: list[str]) -> str:
+    """Every word as an FTS5 string: the query that cannot be a syntax error."""
+    parts = [part for word in words for part in word.split()]
+    return " ".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
+def _split_snippet(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    plain: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length = 0
+    start = -1
+    for char in marked:
+        if char == _MARK_START:
+            start = length
+        elif char == _MARK_END:
+            if start >= 0:
+                spans.append((start, length))
+            start = -1
+        else:
+            plain.append(char)
+            length += 1
+    text = "".join(plain).replace("\n", " ")
+    return text, tuple(spans)
+
+
+def _candidates(
+    db: sqlite3.Connection, query: str, scope: frozenset[str] | None, limit: int
+) -> list[tuple[Any, ...]]:
+    """(rowid, score, file_id, ts, role) of matching rows.
+
+    Across every project, matching rows are read (and scored) newest first only until ``limit``
+    sessions, plus a few spare, are covered or ``_CANDIDATES`` rows were read: a word in every
+    session would otherwise be scored millions of times (bm25 costs ~25 µs a row).
+    """
+    if scope is not None:
+        marks = ",".join("?" * len(scope))
+        sql = (
+            "SELECT chunks.rowid, bm25(chunks), r.file_id, r.ts, r.role FROM chunks"  # noqa: S608  # only "?" marks are formatted in
+            " JOIN rows AS r ON r.id = chunks.rowid JOIN files AS f ON f.id = r.file_id"
+            f" WHERE chunks MATCH ? AND f.project IN ({marks})"
+        )
+        return db.execute(sql, (query, *sorted(scope))).fetchall()
+    # Rows come newest first and lazily from the cursor, so scoring stops where reading stops.
+    # (FTS5 seeks on "rowid = ?" but scores a whole common-word match for "rowid IN (...)", so
+    # scoring a chosen few rows afterwards would cost more than this single pass.)
+    cursor = db.execute(
+        "SELECT rowid, bm25(chunks) FROM chunks WHERE chunks MATCH ? ORDER BY rowid DESC LIMIT ?",
+        (query, _CANDIDATES),
+    )
+    found: list[tuple[Any, ...]] = []
+    files: set[int] = set()
+    while len(files) < limit + _SPARE_FILES:
+        batch = cursor.fetchmany(_BATCH)
+        if not batch:
+            break
+        scores = dict(batch)
+        marks = ",".join("?" * len(batch))
+        for rowid, file_id, ts, role in db.execute(
+            f"SELECT id, file_id, ts, role FROM rows WHERE id IN ({marks})",  # noqa: S608  # "?" marks
+            list(scores),
+        ):
+            found.append((rowid, scores[rowid], file_id, ts, role))
+            files.add(file_id)
+    cursor.close()
+    return found
+
+
+def run_query(
+    db: sqlite3.Connection, query: str, scope: frozenset[str] | None, limit: int
+) -> list[Match]:
+    best: dict[int, tuple[Any, ...]] = {}
+    for item in _candidates(db, query, scope, limit):
+        current = best.get(item[2])
+        if (
+            current is None
+            or item[1] < current[1]
+            or (item[1] == current[1] and item[3] > current[3])
+        ):
+            best[item[2]] = item
+    # Best score first; among equal scores the newer row (two stable sorts).
+    ranked = sorted(best.values(), key=lambda item: item[3], reverse=True)
+    ranked.sort(key=lambda item: round(item[1], 6))
+    chosen = ranked[: max(limit * 2, limit + 8)]  # spare rows for files deleted meanwhile
+    if not chosen:
+        return []
+    marks = ",".join("?" * len(chosen))
+    snippets = dict(
+        db.execute(
+            f"SELECT rowid, snippet(chunks, 0, ?, ?, '…', {_SNIPPET_TOKENS}) FROM chunks"  # noqa: S608  # "?" marks, a constant
+            f" WHERE chunks MATCH ? AND rowid IN ({marks})",
+            (_MARK_START, _MARK_END, query, *(item[0] for item in chosen)),
+        ).fetchall()
+    )
+    files = {
+        row[0]: row
+        for row in db.execute(
+            f"SELECT id, path, project, session_id, cwd, title FROM files WHERE id IN ({marks})",  # noqa: S608  # "?" marks
+            tuple(item[2] for item in chosen),
+        )
+    }
+    matches: list[Match] = []
+    for rowid, score, file_id, ts, role in chosen:
+        info = files.get(file_id)
+        if info is None or not os.path.exists(info[1]):
+            continue  # removed since the refresh: never show a session that is gone
+        text, spans = _split_snippet(snippets.get(rowid, ""))
+        matches.append(
+            Match(info[3], info[1], info[2], info[4], info[5], ts, role, text, spans, score)
+        )
+        if len(matches) >= limit:
+            break
+    return matches
+
+
+def is_query_error(error: sqlite3.OperationalError) -> bool:
+    """FTS5 rejected the query text (not a locked or broken database)."""
+    text = str(error).lower()
+    return not any(word in text for word in ("locked", "busy", "disk", "readonly", "i/o"))
+
+
+def warm_search(
+    db_path: str, projects_root: str, words: list[str], limit: int
+) -> list[Match] | None:
+    """The best ``limit`` sessions of every project from an index ``roam watch`` keeps current,
+    with no refresh at all; None when that cannot be trusted (no index, another schema, no live
+    watcher of ``projects_root``: ``search_fresh``), or the words are not a plain query. The
+    caller then runs the full ``search_sessions``, which answers the same for a current index.
+    """
+    import sqlite3
+
+    from session_roam.engine.sessions.search_fresh import Freshness
+
+    text = " ".join(word.strip() for word in words).strip()
+    if not text or limit < 1 or not os.path.isfile(db_path):
+        return None
+    db = sqlite3.connect(db_path, isolation_level=None, timeout=10.0)
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            return None
+        if not Freshness(db).kept_fresh(projects_root):
+            return None
+        try:
+            return run_query(db, text, None, limit)
+        except sqlite3.OperationalError as error:
+            if not is_query_error(error):
+                return None
+            return run_query(db, quoted_query(words), None, limit)
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()

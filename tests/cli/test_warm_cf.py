@@ -1,0 +1,95 @@
+"""The warm `roam cf --json --all`: the lookup alone behind `roam watch`, the same output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from session_roam.cli.warm import dumps, parse_warm_cf
+from session_roam.engine.core import xdg
+from session_roam.engine.core.paths import claude_config_dir, projects_dir
+from session_roam.engine.sessions import refresh_search_index
+from tests.engine.sessions_fixtures import SessionWriter
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(deadline=None)  # the machine may be loaded
+@given(_JSON)
+def test_dumps_writes_what_json_dumps_writes(value: object) -> None:
+    assert dumps(value) == json.dumps(value, indent=2, sort_keys=True)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["cf", "--json", "word"],  # every project only: scope needs the path mappings
+        ["cf", "--all", "word"],  # for a person
+        ["--json", "cf", "--all", "word"],
+        ["cf", "--json", "--all", "--", "word"],
+        ["cf", "--json", "--all", "--limit", "x", "word"],
+        ["cf", "--json", "--all"],
+        ["ls", "--json", "--all"],
+    ],
+)
+def test_parse_warm_cf_leaves_other_command_lines_to_the_fast_path(argv: list[str]) -> None:
+    assert parse_warm_cf(argv) is None
+
+
+def test_parse_warm_cf_reads_words_and_limit() -> None:
+    assert parse_warm_cf(["cf", "rate", "-a", "limit", "--json", "-n", "5"]) == (
+        ["rate", "limit"],
+        5,
+    )
+
+
+#: The fast path without the warm one (what ``roam`` ran before it).
+_FAST = ("-m", "session_roam.cli.fast")
+_WARM = ("-m", "session_roam")
+
+
+def _roam(entry: tuple[str, ...], args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, *entry, *args]  # the environment is inherited as it is
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize("word", ["pelican", "absent", '"unbalanced'])
+def test_warm_cf_behind_a_watcher_prints_what_the_fast_path_prints(
+    clean_environ: Path, tmp_path: Path, word: str
+) -> None:
+    cwd = tmp_path / "proj"
+    cwd.mkdir()
+    made = SessionWriter(clean_environ / ".claude").write(cwd.resolve(), [("a pelican", "ok")])
+    args = ["cf", "--json", "--all", word]
+    _roam(_FAST, args, cwd)  # builds the index
+    assert refresh_search_index(projects_dir(claude_config_dir()), [made], xdg.cache_dir())
+    fast = _roam(_FAST, args, cwd)  # one walk after the watcher started: trusted from now on
+    warm = _roam(_WARM, [*args, "--limit", "20"], cwd)
+    assert (warm.returncode, warm.stdout) == (fast.returncode, fast.stdout)
+
+
+def test_warm_cf_loads_neither_typing_nor_json_nor_the_indexer(
+    clean_environ: Path, tmp_path: Path
+) -> None:
+    made = SessionWriter(clean_environ / ".claude").write(tmp_path, [("a pelican", "ok")])
+    args = ["cf", "--json", "--all", "pelican"]
+    _roam(_FAST, args, tmp_path)
+    assert refresh_search_index(projects_dir(claude_config_dir()), [made], xdg.cache_dir())
+    _roam(_FAST, args, tmp_path)
+    warm = _roam(("-X", "importtime"), ["-m", "session_roam", *args], tmp_path)
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in warm.stderr.splitlines()}
+    assert json.loads(warm.stdout)[0]["session_id"] == made.stem
+    assert not loaded & {"typing", "json", "session_roam.engine.sessions.search_index"}

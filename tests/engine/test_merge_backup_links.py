@@ -1,0 +1,117 @@
+"""A merge backs up the files it replaces or removes by hard link, and no file it leaves as is.
+
+The backup then costs no copy of the bytes: the old inode of a replaced transcript and the inode
+of a removed conflict copy simply move into the backup store. A file left in the synced folder
+(which Claude Code may append to later) loses nothing and is not backed up; the files of a merge
+that stopped half way are copies, never links to files that stay.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from session_roam.engine.conflicts.merging import merge_session
+from session_roam.engine.core.backup import create_backup, list_backups
+from session_roam.engine.core.paths import claude_config_dir
+from session_roam.engine.core.store import find_session_files
+from session_roam.errors import MergeError
+from tests.engine.sessiontree import BASE, FROM_A, FROM_B, SID, STAMP_A, Tree, row, u
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+COPY = f"{SID}.sync-conflict-{STAMP_A}.jsonl"
+
+
+@pytest.fixture
+def tree(clean_environ: Path) -> Tree:
+    return Tree(claude_config_dir())
+
+
+def _inode(path: Path) -> int:
+    return path.stat().st_ino
+
+
+def _backup_file(relative: str) -> Path:
+    return list_backups(SID)[-1].path / "files" / relative
+
+
+def test_a_removed_conflict_copy_is_backed_up_by_hard_link(tree: Tree) -> None:
+    main = tree.conflicted_session()
+    copy_inode = _inode(main.with_name(COPY))
+    merge_session(find_session_files(tree.project(), SID))
+    saved = _backup_file(COPY)
+    assert _inode(saved) == copy_inode
+    assert saved.read_bytes() == FROM_A
+
+
+def test_a_replaced_transcript_is_backed_up_by_hard_link(tree: Tree) -> None:
+    main = tree.conflicted_session()
+    old_inode = _inode(main)
+    merge_session(find_session_files(tree.project(), SID))
+    assert _inode(_backup_file(main.name)) == old_inode
+    assert _inode(main) != old_inode
+
+
+def test_hard_linked_backup_files_are_private_once_the_merge_is_done(tree: Tree) -> None:
+    main = tree.conflicted_session()
+    main.chmod(0o644)
+    merge_session(find_session_files(tree.project(), SID))
+    assert stat.S_IMODE(_backup_file(main.name).stat().st_mode) == 0o600
+
+
+def test_a_transcript_the_merge_leaves_in_place_is_not_in_the_backup(tree: Tree) -> None:
+    main = tree.write(f"{SID}.jsonl", FROM_B)
+    tree.write(COPY, BASE)  # a stale prefix: the transcript stays as it is
+    merge_session(find_session_files(tree.project(), SID))
+    assert main.read_bytes() == FROM_B
+    assert not _backup_file(main.name).exists()
+    assert _backup_file(COPY).read_bytes() == BASE
+
+
+def _after_backup(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object]) -> None:
+    real = create_backup
+
+    def backup_then(**kwargs: Any) -> Any:
+        made = real(**kwargs)
+        action()
+        return made
+
+    monkeypatch.setattr("session_roam.engine.conflicts.merging.create_backup", backup_then)
+
+
+def test_a_stopped_merge_leaves_no_backup_sharing_a_synced_file(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main = tree.conflicted_session()
+    _after_backup(monkeypatch, lambda: tree.write(COPY, FROM_A + row(u(9), u(4), "meanwhile")))
+    with pytest.raises(MergeError, match="changed while roam was merging"):
+        merge_session(find_session_files(tree.project(), SID))
+    synced = {_inode(main), _inode(main.with_name(COPY))}
+    saved = list((list_backups(SID)[-1].path / "files").iterdir())
+    assert saved
+    assert all(_inode(path) not in synced for path in saved)
+    assert _backup_file(main.name).read_bytes() == main.read_bytes()
+    assert _backup_file(COPY).read_bytes() == FROM_A  # the bytes read, not the ones written
+
+
+def test_a_copy_on_another_file_system_is_backed_up_by_a_copy(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main = tree.conflicted_session()
+
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr("session_roam.engine.core.backup_store.os.link", no_links)
+    copy_inode = _inode(main.with_name(COPY))
+    merge_session(find_session_files(tree.project(), SID))
+    saved = _backup_file(COPY)
+    assert saved.read_bytes() == FROM_A
+    assert _inode(saved) != copy_inode
+    assert os.path.exists(main)
