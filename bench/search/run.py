@@ -127,9 +127,11 @@ def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
     print(f"floor  python -c 'import sqlite3, json'        {_fmt(floor)}")
     results["bare"] = _pct(bare, 0.5)
     results["floor"] = _pct(floor, 0.5)
-    fast_argv = [sys.executable, "-m", "session_roam.cli.fast", "cf", "--json", "--all"]
-    # What the `roam` console script runs (cli/warm.py), without `-m`'s runpy on top.
-    warm = "import sys; from session_roam.cli.warm import main; sys.argv[0] = 'roam'; main()"
+    # The fast path's walking search: an explicit --claude-dir is never the warm search's.
+    fast_argv = [sys.executable, "-m", "session_roam.cli.fast", "--claude-dir", str(config)]
+    fast_argv += ["cf", "--json", "--all"]
+    # What the `roam` console script runs (cli/fast.py), without `-m`'s runpy on top.
+    warm = "import sys; from session_roam.cli.fast import main; sys.argv[0] = 'roam'; main()"
     warm_argv = [sys.executable, "-c", warm, "cf", "--json", "--all"]
     app = "import sys; from session_roam.cli.app import main; sys.argv[0] = 'roam'; main()"
     full_argv = [sys.executable, "-c", app, "cf", "--json", "--all"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from session_roam.cli.warm import main
+from session_roam.cli.fast import main
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from session_roam.cli.app import app
 from session_roam.cli.claude_args import ClaudeArgsError, split_claude_args
-from session_roam.cli.fast import parse_fast_cr
+from session_roam.cli.fast_cr import parse_fast_cr
 from tests.cli.test_cr_cli import SID, _session, cwd, project, stand_in
 
 if TYPE_CHECKING:

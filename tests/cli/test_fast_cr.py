@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from session_roam.cli.fast import FastCr, parse_fast_cr
+from session_roam.cli.fast_cr import FastCr, parse_fast_cr
 from session_roam.engine.core.paths import project_slug
 
 if TYPE_CHECKING:

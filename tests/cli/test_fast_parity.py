@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from typer._click.exceptions import ClickException
 
 from session_roam.cli.app import app
-from session_roam.cli.fast import parse_fast_cf, parse_fast_cr
+from session_roam.cli.fast import parse_fast_cf
+from session_roam.cli.fast_cr import parse_fast_cr
 
 _TOKENS: Final = (
     *("cf", "cr", "ls", "x", "two words", "sess", "", "-", "--", "-p", "hi"),

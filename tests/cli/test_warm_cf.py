@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from session_roam.cli.warm import dumps, parse_warm_cf
+from session_roam.cli.fast import dumps, parse_fast_cf
 from session_roam.engine.core import xdg
 from session_roam.engine.core.paths import claude_config_dir, projects_dir
 from session_roam.engine.sessions import refresh_search_index
@@ -38,26 +38,28 @@ def test_dumps_writes_what_json_dumps_writes(value: object) -> None:
     [
         ["cf", "--json", "word"],  # every project only: scope needs the path mappings
         ["cf", "--all", "word"],  # for a person
-        ["--json", "cf", "--all", "word"],
+        ["--claude-dir", "/elsewhere", "cf", "--json", "--all", "word"],  # not the cache's
         ["cf", "--json", "--all", "--", "word"],
         ["cf", "--json", "--all", "--limit", "x", "word"],
         ["cf", "--json", "--all"],
         ["ls", "--json", "--all"],
     ],
 )
-def test_parse_warm_cf_leaves_other_command_lines_to_the_fast_path(argv: list[str]) -> None:
-    assert parse_warm_cf(argv) is None
+def test_the_warm_search_leaves_other_command_lines_to_the_rest_of_the_fast_path(
+    argv: list[str],
+) -> None:
+    options = parse_fast_cf(argv)
+    assert options is None or not options["all"] or options["claude_dir"] is not None
 
 
-def test_parse_warm_cf_reads_words_and_limit() -> None:
-    assert parse_warm_cf(["cf", "rate", "-a", "limit", "--json", "-n", "5"]) == (
-        ["rate", "limit"],
-        5,
-    )
+def test_the_warm_search_reads_words_and_limit() -> None:
+    options = parse_fast_cf(["cf", "rate", "-a", "limit", "--json", "-n", "5"])
+    assert options is not None
+    assert (options["words"], options["limit"], options["all"]) == (["rate", "limit"], 5, True)
 
 
-#: The fast path without the warm one (what ``roam`` ran before it).
-_FAST = ("-m", "session_roam.cli.fast")
+#: The full typer app, which never takes the warm search (the reference for its output).
+_FAST = ("-c", "import sys; from session_roam.cli.app import main; sys.argv[0] = 'roam'; main()")
 _WARM = ("-m", "session_roam")
 
 

@@ -1,4 +1,5 @@
-"""Start-up fast paths for the two command lines whose start-up time people feel.
+"""roam's entry point and its one start-up fast path, for the command lines whose start-up
+time people feel.
 
 ``roam cf ... --json`` is what scripts call in a loop, and ``roam cr`` stands between a person
 and claude. Through typer, each pays for typer itself and for pydantic, which typer 0.29 builds
@@ -6,25 +7,28 @@ a validator with for every parameter it parses (0.2-0.3 s here, more than the wo
 entry point recognises the plain forms of those two commands with the standard library and the
 engine only, and hands every other command line (help, completion, anything it does not fully
 understand) to the full app unchanged. Output and exit codes are the same as the full
-command's; tests/cli/test_fast_cr.py holds ``cr`` to that.
+command's: ``cf`` runs the same body (``cli.search.run_cf``), ``cr`` the same engine call
+(``cli.fast_cr``); tests/cli/test_fast_parity.py, test_fast_cr.py and test_warm_cf.py hold
+them to it.
+
+The one search a script repeats, ``cf WORDS --json --all`` with ``roam watch`` keeping the
+index current, is answered first with only ``sqlite3`` and the lookup ``warm_search`` (the same
+function the full ``cf`` ends in): this module imports nothing but ``os`` and ``sys`` at the
+top, and writes the JSON itself (``dumps``, checked against ``json.dumps`` by a property
+test), because ``typing`` and ``json`` (with ``re``) each cost more milliseconds than the
+lookup.
 """
 
 from __future__ import annotations
 
-import gc
 import os
-import re
 import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
 
-from session_roam.cli.context import SYNC_TIMEOUT_S
-
+TYPE_CHECKING = False  # not from typing: it costs milliseconds of the warm search
 if TYPE_CHECKING:
-    from session_roam.cli.resume import TerminalUI
+    from typing import Any, Final
 
-__all__ = ["FastCr", "main", "parse_fast_cf", "parse_fast_cr", "run_fast_cf", "run_fast_cr"]
+__all__ = ["dumps", "main", "parse_fast_cf", "run_fast_cf"]
 
 _FLAGS: Final = frozenset({"--json", "--all", "-a"})
 _VALUED: Final = frozenset({"--limit", "-n", "--claude-dir"})
@@ -79,6 +83,8 @@ def parse_fast_cf(argv: list[str]) -> dict[str, Any] | None:
 def run_fast_cf(options: dict[str, Any]) -> int:
     """``cli.sessions.cf`` under ``cli.app``'s root callback and error boundary: the same
     body (``cli.search.run_cf``) and the same error envelope (``cli.output.print_error``)."""
+    from pathlib import Path
+
     from session_roam.cli.context import Settings
     from session_roam.cli.search import run_cf
     from session_roam.errors import RoamError
@@ -96,196 +102,87 @@ def run_fast_cf(options: dict[str, Any]) -> int:
         return int(error.exit_code)
 
 
-@dataclass(frozen=True, slots=True)
-class FastCr:
-    """``[--json] [-v] [--claude-dir D] cr [SESSION] [-f] [--offline] [--timeout S] [--no-lease]
-    [--syncthing-home H] [CLAUDE OPTIONS] [-- CLAUDE ARGS]``."""
-
-    json: bool = False
-    verbose: int = 0  # how many -v, as the typer app counts them
-    claude_dir: str | None = None
-    query: str | None = None
-    force: bool = False
-    timeout_s: float = SYNC_TIMEOUT_S
-    claude_args: tuple[str, ...] = ()
-    no_lease: bool = False
-    syncthing_home: str | None = None
-    offline: bool = False
+_NO_MATCH = 8  # errors.ExitCode.NO_MATCH, not imported: errors loads enum and typing
 
 
-_SECONDS: Final = re.compile(r"\d+(\.\d*)?|\.\d+")
+class _Escapes(dict[int, str]):
+    """``str.translate`` table of ``json.dumps``' escapes (``ensure_ascii``), filled on use."""
 
-
-def parse_fast_cr(argv: list[str]) -> FastCr | None:
-    """The options of a plain ``roam cr`` command line, or None for anything else.
-
-    Only forms whose meaning is certain are taken; any doubt (help, an unknown or combined
-    flag, a second SESSION, a value that looks like an option) goes to the full app, which
-    parses it, explains it or refuses it exactly as before.
-    """
-    fields: dict[str, Any] = {}
-    split = _claude_split(argv)
-    if split is None:
-        return None
-    argv, fields["claude_args"] = split
-    items = iter(argv)
-    seen_cr = False
-    for arg in items:
-        name, eq, inline = arg.partition("=")
-        if not seen_cr and arg == "--json" and not eq:
-            fields["json"] = True
-        elif not seen_cr and arg in ("--verbose", "-v") and not eq:
-            fields["verbose"] = fields.get("verbose", 0) + 1
-        elif seen_cr and arg in ("--force", "-f") and not eq:
-            fields["force"] = True
-        elif seen_cr and arg == "--no-lease":
-            fields["no_lease"] = True
-        elif seen_cr and name == "--syncthing-home":
-            value = inline if eq else next(items, None)
-            if not value or value.startswith("-"):
-                return None
-            fields["syncthing_home"] = value
-        elif seen_cr and arg == "--offline" and not eq:
-            fields["offline"] = True
-        elif name == ("--timeout" if seen_cr else "--claude-dir"):
-            value = inline if eq else next(items, None)
-            if value is None or value == "" or value.startswith("-"):
-                return None
-            if seen_cr and _SECONDS.fullmatch(value) is None:
-                return None
-            fields["timeout_s" if seen_cr else "claude_dir"] = float(value) if seen_cr else value
-        elif arg.startswith("-") or not arg:
-            return None
-        elif not seen_cr:
-            if arg != "cr":
-                return None
-            seen_cr = True
-        elif "query" in fields:
-            return None  # a second SESSION: click's error message, not ours
+    def __missing__(self, code: int) -> str:
+        if 0x20 <= code < 0x7F:  # printable ASCII but '"' and '\\', which are in the table
+            raise KeyError(code)  # translate leaves the character as it is
+        if code >= 0x10000:  # a surrogate pair, as json writes it
+            code -= 0x10000
+            escape = f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"
         else:
-            fields["query"] = arg
-    return FastCr(**fields) if seen_cr else None
+            escape = f"\\u{code:04x}"
+        self[code] = escape
+        return escape
 
 
-#: ``cr``'s own options and whether each takes a value (cli.resume.cr; the parity test
-#: tests/cli/test_fast_parity.py holds the two to the same).
-_CR_OPTIONS: Final = {
-    **{"--force": False, "-f": False, "--offline": False, "--no-lease": False, "--help": False},
-    **{"--timeout": True, "--syncthing-home": True},
-}
+_ESCAPES = _Escapes(
+    {0x22: '\\"', 0x5C: "\\\\", 0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+)
 
 
-def _claude_split(argv: list[str]) -> tuple[list[str], tuple[str, ...]] | None:
-    """``argv`` without claude's options (cli.claude_args) after ``cr``, and those options;
-    None when that split refuses the line (the full app then says why)."""
-    from session_roam.cli.claude_args import ClaudeArgsError, split_claude_args
+def dumps(value: Any, indent: str = "") -> str:
+    """``json.dumps(value, indent=2, sort_keys=True)`` for what ``Match.as_json`` holds (str,
+    None, bool, int, float, lists and dicts of them), without importing ``json``."""
+    inner = indent + "  "
+    if isinstance(value, str):
+        return '"' + value.translate(_ESCAPES) + '"'
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, float):
+        text = repr(value)
+        return {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}.get(text, text)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{inner}{dumps(key)}: {dumps(value[key], inner)}" for key in sorted(value)]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if not value:
+        return "[]"
+    return "[\n" + ",\n".join(inner + dumps(item, inner) for item in value) + "\n" + indent + "]"
 
-    index = 0
-    while index < len(argv) and argv[index] != "cr":
-        index += 2 if argv[index] == "--claude-dir" else 1
-    if index >= len(argv):
-        return list(argv), ()
-    try:
-        split = split_claude_args(argv[index + 1 :], _CR_OPTIONS, "cr", "SESSION")
-    except ClaudeArgsError:
+
+def _warm_cf(options: dict[str, Any]) -> int | None:
+    """The lookup alone, when ``roam watch`` keeps the index current (``warm_search``; None
+    when it cannot be trusted as it stands, and ``run_fast_cf`` then answers the usual way)."""
+    if not options["all"] or options["claude_dir"] is not None:
         return None
-    return [*argv[: index + 1], *split.roam], split.claude
+    config = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache):
+        cache = os.path.join(os.path.expanduser("~"), ".cache")
+    from session_roam.engine.sessions import warm_search
 
-
-class _LazyTerminalUI:
-    """``cli.resume.TerminalUI``, imported (with typer and rich) only once there is something
-    to show: an uneventful ``roam cr`` prints nothing before claude starts."""
-
-    def __init__(self) -> None:
-        self._ui: TerminalUI | None = None
-
-    def _real(self) -> TerminalUI:
-        if self._ui is None:
-            from session_roam.cli.resume import TerminalUI
-
-            self._ui = TerminalUI()
-        return self._ui
-
-    def warn(self, message: str) -> None:
-        self._real().warn(message)
-
-    def info(self, message: str) -> None:
-        self._real().info(message)
-
-    def confirm(self, question: str, *, default: bool = False) -> bool:
-        return self._real().confirm(question, default=default)
-
-    @property
-    def interactive(self) -> bool:
-        return self._real().interactive
-
-    def waiting(self, message: str) -> None:
-        self._real().waiting(message)
-
-    def close(self) -> None:
-        if self._ui is not None:
-            self._ui.close()
-
-
-def run_fast_cr(options: FastCr) -> int:
-    """What ``cli.resume.cr`` under ``cli.app``'s root callback and error boundary does."""
-    from session_roam.cli.logs import configure_logging
-
-    configure_logging(options.verbose)
-    # The imports make ~100k objects that live until roam exits; the collector would only
-    # walk them again and again (about a tenth of the import time). Freeze them instead.
-    gc.disable()
-    try:
-        from session_roam.cli.launched import exit_code_after_claude
-        from session_roam.engine.resume import CrOptions, Terminated, run_cr
-        from session_roam.errors import RoamError
-    finally:
-        gc.freeze()
-        gc.enable()
-    override = options.claude_dir or os.environ.get("CLAUDE_CONFIG_DIR") or None
-    request = CrOptions(
-        cwd=Path.cwd(),
-        claude_dir=Path(override) if override else None,
-        query=options.query,
-        force=options.force,
-        claude_args=options.claude_args,
-        sync_timeout_s=options.timeout_s,
-        # typer's envvar for the full command's option, so both paths name the same source
-        syncthing_home=_syncthing_home(options.syncthing_home),
-        no_lease=options.no_lease,
-        offline=options.offline,
-    )
-    ui = _LazyTerminalUI()
-    try:
-        try:
-            outcome = run_cr(request, ui)
-            return exit_code_after_claude(outcome.exit_code, outcome.signals)
-        finally:
-            ui.close()
-    except Terminated as stop:
-        return 128 + stop.signum
-    except KeyboardInterrupt:
-        return 130
-    except RoamError as error:
-        from session_roam.cli.output import print_error
-
-        print_error(error, as_json=options.json)
-        return int(error.exit_code)
-
-
-def _syncthing_home(option: str | None) -> Path | None:
-    value = option or os.environ.get("ROAM_SYNCTHING_HOME") or None
-    return Path(value) if value else None
+    db_path = os.path.join(cache, "session-roam", "search.sqlite3")
+    root = os.path.join(os.path.expanduser(config), "projects")
+    matches = warm_search(db_path, root, options["words"], options["limit"])
+    if matches is None:
+        return None
+    sys.stdout.write(dumps([match.as_json() for match in matches]) + "\n")
+    sys.stdout.flush()
+    return 0 if matches else _NO_MATCH
 
 
 def main() -> None:
-    """Console entry point: a fast path when one applies, else the full ``roam``."""
+    """Console entry point: the warm search, else a fast path when one applies, else the full
+    ``roam``."""
+    import gc
+
     try:
         argv = sys.argv[1:]
         if "_ROAM_COMPLETE" not in os.environ:  # shell completion is the full app's protocol
             cf = parse_fast_cf(argv)
             if cf is not None:
-                sys.exit(run_fast_cf(cf))
+                code = _warm_cf(cf)
+                sys.exit(run_fast_cf(cf) if code is None else code)
+            from session_roam.cli.fast_cr import parse_fast_cr, run_fast_cr
+
             cr = parse_fast_cr(argv)
             if cr is not None:
                 sys.exit(run_fast_cr(cr))
