@@ -1,9 +1,10 @@
 """The lookup half of ``roam cf``: ranking matching rows in an index that is already current.
 
 Split from ``search`` so that the warm ``roam cf --json --all`` (the first step of
-``cli/fast.py``) imports ``sqlite3`` and this module and nothing else: not even ``typing`` (about 5 ms, with ``re`` and
-``enum``, of a 20 ms interpreter start), hence ``Match`` is a plain class with slots and
-``TYPE_CHECKING`` is spelled out (mypy treats the name as true wherever it is defined).
+``cli/fast.py``) imports ``sqlite3`` and this module and nothing else: not even ``typing``
+(about 5 ms, with ``re`` and ``enum``, of a 20 ms interpreter start), hence ``Match`` is a
+plain class with slots and ``TYPE_CHECKING`` is spelled out (mypy treats the name as true
+wherever it is defined).
 """
 
 from __future__ import annotations
