@@ -45,8 +45,10 @@ def placeholder_name(device_id: str) -> str:
 
 def _own(device_id: str, *candidates: str | None) -> str:
     for name in candidates:
-        # a node file is synced data: no control characters, no line breaks, a bounded length
-        text = "".join(c for c in " ".join((name or "").split()) if c.isprintable())[:_LONGEST]
+        # a node file is synced data: one line, a bounded length. Control and bidi characters
+        # stay in the name and are written out visibly by the output boundary (cli.output),
+        # so a hostile name is seen for what it is rather than quietly cleaned
+        text = " ".join((name or "").split())[:_LONGEST]
         if text and text != placeholder_name(device_id):
             return text
     return device_id[:_SHORT]
