@@ -136,7 +136,9 @@ def read_sessions(
                 suspect = bool(item.conflict_copies or row[19])
                 return _Seen(item.project, item.session_id, row[15] + row[16], suspect, summary)
 
-            done = cache.refresh(projects, reread=reread, progress=progress, build=build)
+            done = cache.refresh(
+                projects, reread=reread, progress=progress, build=build, trust=True
+            )
             cache.set_meta(_LAST_RUN, repr(time.time()))  # what it read is covered
     except (sqlite3.Error, OSError) as exc:
         log.info("summary cache unavailable (%s): reading every session", exc)
