@@ -19,14 +19,21 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from session_roam.engine.sessions.search_fresh import Freshness
 from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessions
-from session_roam.engine.sessions.summary_fresh import cached_scan, scope, store_copies
+from session_roam.engine.sessions.summary_fresh import (
+    cached_counts,
+    cached_scan,
+    freshness,
+    record_walk,
+    scope,
+)
 from session_roam.engine.sessions.summary_read import Fold, read_into, tail_hash, unreadable_why
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
+
+    from session_roam.engine.sessions.search_fresh import Freshness
 
 __all__ = [
     "STREAM_COLUMNS",
@@ -176,7 +183,7 @@ class SummaryCache:
     @property
     def freshness(self) -> Freshness:
         """Whether a live ``roam watch`` keeps this cache current (``search_fresh``)."""
-        return Freshness(self._db, "meta")
+        return freshness(self._db)
 
     def _scan(
         self, root: str, projects: tuple[str, ...] | None, trust: bool
@@ -187,22 +194,6 @@ class SummaryCache:
             return cached_scan(self._db, root, projects), None
         started = time.time()
         return scan_sessions(root, projects), started
-
-    def _walked(
-        self,
-        root: str,
-        projects: tuple[str, ...] | None,
-        scanned: list[ScannedSession],
-        started: float | None,
-        watcher: bool,
-    ) -> None:
-        """Record what a walk found besides the rows (inside the caller's transaction)."""
-        if started is not None:
-            store_copies(self._db, root, projects, scanned)
-            if projects is None:
-                self.freshness.walked(root, started)
-        if watcher:
-            self.freshness.watched(root, time.time())
 
     def refresh(
         self,
@@ -261,11 +252,10 @@ class SummaryCache:
                 appended += resumed
                 rows.append(make(item, new))
             seen = {item.path for item in scanned}
-            # not a row another process (a watcher) wrote after this walk began
-            since = started or 0.0
+            since = started or 0.0  # not a row another process wrote after this walk began
             gone = [(p,) for p, row in known.items() if p not in seen and row[18] < since]
             self._db.executemany("DELETE FROM summary WHERE path = ?", gone)
-            self._walked(root, projects, scanned, started, watcher)
+            record_walk(self._db, root, projects, scanned, started, watcher=watcher)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -289,8 +279,20 @@ class SummaryCache:
         For ``roam ls --all``: nothing holds 50,000 rows at once. Each row is ``STREAM_COLUMNS``.
         """
         root = str(projects_root)
-        scanned, started = self._scan(root, projects, trust)
         where, args = scope(root, projects)
+        if trust and self.freshness.kept_fresh(root):
+            count, copies = cached_counts(self._db, where, args)
+        else:
+            count, copies = self._catch_up(root, projects, where, args)
+        query = f"SELECT {STREAM_COLUMNS} FROM summary WHERE {where} ORDER BY {_ORDERS[order]}"  # noqa: S608
+        return count, copies, iter(self._db.execute(query, args))
+
+    def _catch_up(
+        self, root: str, projects: tuple[str, ...] | None, where: str, args: list[str]
+    ) -> tuple[int, dict[str, int]]:
+        """One stat walk, the changed files read: (how many sessions, conflict copies by path)."""
+        started = time.time()
+        scanned = scan_sessions(root, projects)
         head = "SELECT path, size, mtime_ns, ino, ctime_ns, unreadable, checked FROM summary WHERE "
         light = {r[0]: r[1:] for r in self._db.execute(head + where, args)}
         mains = [i for i in scanned if i.main_exists]
@@ -310,17 +312,15 @@ class SummaryCache:
                     ).fetchone()
                 self._read(root, item, old)
             seen = {i.path for i in mains}
-            since = started or 0.0  # not a row a watcher wrote after this walk began
-            gone = [(p,) for p, row in light.items() if p not in seen and row[5] < since]
+            # not a row another process (a watcher) wrote after this walk began
+            gone = [(p,) for p, row in light.items() if p not in seen and row[5] < started]
             self._db.executemany("DELETE FROM summary WHERE path = ?", gone)
-            self._walked(root, projects, scanned, started, False)
+            record_walk(self._db, root, projects, scanned, started)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        copies = {i.path: i.conflict_copies for i in mains if i.conflict_copies}
-        query = f"SELECT {STREAM_COLUMNS} FROM summary WHERE {where} ORDER BY {_ORDERS[order]}"  # noqa: S608
-        return len(mains), copies, iter(self._db.execute(query, args))
+        return len(mains), {i.path: i.conflict_copies for i in mains if i.conflict_copies}
 
     def _read(
         self, root: str, item: ScannedSession, row: tuple[object, ...] | None

@@ -15,15 +15,24 @@ the walk-less answer is the walk's answer.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
+from session_roam.engine.sessions.search_fresh import Freshness
 from session_roam.engine.sessions.session_scan import ScannedSession
 
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Iterable
 
-__all__ = ["cached_scan", "scope", "store_copies"]
+__all__ = [
+    "cached_counts",
+    "cached_scan",
+    "freshness",
+    "record_walk",
+    "scope",
+    "store_copies",
+]
 
 
 def scope(root: str, projects: tuple[str, ...] | None) -> tuple[str, list[str]]:
@@ -63,6 +72,16 @@ def cached_scan(
     return found
 
 
+def cached_counts(
+    db: sqlite3.Connection, where: str, args: list[str]
+) -> tuple[int, dict[str, int]]:
+    """What ``roam ls`` needs of the walk, from the cache alone (``scope``'s ``where``): how
+    many sessions, and the conflict copies of each that has some, by path."""
+    (count,) = db.execute(f"SELECT count(*) FROM summary WHERE {where}", args).fetchone()  # noqa: S608
+    copies = db.execute(f"SELECT path, copies FROM copies WHERE {where}", args)  # noqa: S608
+    return int(count), {str(path): int(n) for path, n in copies}
+
+
 def store_copies(
     db: sqlite3.Connection,
     root: str,
@@ -82,3 +101,28 @@ def store_copies(
             if s.conflict_copies
         ],
     )
+
+
+def freshness(db: sqlite3.Connection) -> Freshness:
+    """The summary cache's watcher and walk facts (``search_fresh``), in its ``meta`` table."""
+    return Freshness(db, "meta")
+
+
+def record_walk(
+    db: sqlite3.Connection,
+    root: str,
+    projects: tuple[str, ...] | None,
+    scanned: list[ScannedSession],
+    started: float | None,
+    *,
+    watcher: bool = False,
+) -> None:
+    """Record what a walk that began at ``started`` found besides the rows (None: there was
+    no walk), and the caller as the cache's watcher with ``watcher`` (inside the caller's
+    transaction)."""
+    if started is not None:
+        store_copies(db, root, projects, scanned)
+        if projects is None:
+            freshness(db).walked(root, started)
+    if watcher:
+        freshness(db).watched(root, time.time())
