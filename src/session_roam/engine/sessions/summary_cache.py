@@ -185,16 +185,6 @@ class SummaryCache:
         """Whether a live ``roam watch`` keeps this cache current (``search_fresh``)."""
         return freshness(self._db)
 
-    def _scan(
-        self, root: str, projects: tuple[str, ...] | None, trust: bool
-    ) -> tuple[list[ScannedSession], float | None]:
-        """The sessions, and when the walk that found them started (None: no walk, the cache
-        as it stands, which ``trust`` allows while a live watcher keeps it current)."""
-        if trust and self.freshness.kept_fresh(root):
-            return cached_scan(self._db, root, projects), None
-        started = time.time()
-        return scan_sessions(root, projects), started
-
     def refresh(
         self,
         projects_root: Path,
@@ -220,10 +210,15 @@ class SummaryCache:
         """
         make = build or cached_row
         root = str(projects_root)
-        scanned, started = self._scan(root, projects, trust)
+        # no walk while a live watcher keeps the cache current: the sessions as it saw them
+        started = None if trust and self.freshness.kept_fresh(root) else time.time()
+        scanned = [] if started is None else scan_sessions(root, projects)
         where, args = scope(root, projects)
         query = f"SELECT {_COLUMNS} FROM summary WHERE {where}"  # noqa: S608 (constants)
         known = {row[0]: row for row in self._db.execute(query, args)}
+        if started is None:
+            as_seen = (r[0:1] + r[2:7] + r[20:21] for r in known.values())
+            scanned = cached_scan(self._db, root, projects, as_seen)
         stale: list[tuple[ScannedSession, tuple[object, ...] | None]] = []
         fresh: list[tuple[ScannedSession, tuple[object, ...]]] = []
         for item in scanned:

@@ -16,7 +16,7 @@ the walk-less answer is the walk's answer.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from session_roam.engine.sessions.search_fresh import Freshness
 from session_roam.engine.sessions.session_scan import ScannedSession
@@ -45,10 +45,16 @@ def scope(root: str, projects: tuple[str, ...] | None) -> tuple[str, list[str]]:
 
 
 def cached_scan(
-    db: sqlite3.Connection, root: str, projects: tuple[str, ...] | None
+    db: sqlite3.Connection,
+    root: str,
+    projects: tuple[str, ...] | None,
+    rows: Iterable[tuple[Any, ...]] | None = None,
 ) -> list[ScannedSession]:
     """The sessions below ``root`` as the cache last saw them: what ``scan_sessions`` finds
-    when nothing changed since (the caller has checked that a watcher saw to that)."""
+    when nothing changed since (the caller has checked that a watcher saw to that).
+
+    ``rows`` are the summary rows already read (path, project, session id, size, mtime_ns,
+    inode, ctime_ns), or None to read them here."""
     where, args = scope(root, projects)
     copies = {
         str(path): (str(project), str(sid), int(count))
@@ -57,15 +63,17 @@ def cached_scan(
             args,
         )
     }
-    found = [
-        ScannedSession(
-            sid, project, path, size, mtime_ns, ino, ctime_ns, copies.pop(path, (0,))[-1]
-        )
-        for path, project, sid, size, mtime_ns, ino, ctime_ns in db.execute(
+    if rows is None:
+        rows = db.execute(
             "SELECT path, project, session_id, size, mtime_ns, ino, ctime_ns "  # noqa: S608
             f"FROM summary WHERE {where}",
             args,
         )
+    found = [
+        ScannedSession(
+            sid, project, path, size, mtime_ns, ino, ctime_ns, copies.pop(path, (0,))[-1]
+        )
+        for path, project, sid, size, mtime_ns, ino, ctime_ns in rows
     ]
     found += [ScannedSession(s, p, path, -1, 0, 0, 0, n) for path, (p, s, n) in copies.items()]
     found.sort(key=lambda s: (s.project, s.session_id))
