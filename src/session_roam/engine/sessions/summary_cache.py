@@ -13,6 +13,7 @@ deleted or unreadable, it is built again; it never leaves this machine.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
 import sqlite3
 import time
@@ -381,6 +382,9 @@ def open_cache() -> SummaryCache:
     return SummaryCache(xdg.cache_dir() / "summaries.sqlite")
 
 
-def oldest_first(pairs: Iterable[tuple[ScannedSession, tuple[object, ...] | None]]) -> list[str]:
-    """Paths by when they were last read whole, oldest first: a rotating sample's order."""
-    return [i.path for i, r in sorted(pairs, key=lambda p: (p[1][18] if p[1] else 0.0, p[0].path))]
+def oldest_first(
+    pairs: Iterable[tuple[ScannedSession, tuple[object, ...] | None]], limit: int
+) -> list[str]:
+    """The ``limit`` paths last read whole the longest ago, oldest first: a rotating sample."""
+    found = heapq.nsmallest(limit, ((r[18] if r else 0.0, i.path) for i, r in pairs))
+    return [path for _checked, path in found]

@@ -118,7 +118,7 @@ def read_sessions(
                 rest = {i.path: i.size for i, r in pairs if i.path not in recent}
                 sample: set[str] = set()
                 budget = SAMPLE_BYTES
-                for path in oldest_first((i, r) for i, r in pairs if i.path in rest):
+                for path in oldest_first(((i, r) for i, r in pairs if i.path in rest), SAMPLE):
                     if len(sample) >= SAMPLE or budget <= 0:
                         break
                     sample.add(path)
