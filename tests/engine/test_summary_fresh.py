@@ -201,3 +201,20 @@ def test_a_project_refresh_drops_a_removed_session(
         gone.unlink()
         rows = cache.refresh(root, (gone.parent.name,)).rows
     assert [r.first_prompt for r in rows] == ["two"]
+
+
+def test_ls_and_cs_read_a_watched_cache_without_a_walk(
+    writer: SessionWriter, project: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from session_roam.engine.sessions.pathmap import PathMap
+    from session_roam.engine.sessions.summary_cache import open_cache
+    from session_roam.engine.sessions.summary_list import list_summaries, stream_summaries
+
+    path = writer.write(project, [("one", "a")])
+    with open_cache() as cache:
+        _watch_then_walk(cache, projects_dir(config_dir), path)
+    walks = _walks(monkeypatch)
+    listed = list_summaries(config_dir, PathMap(), cwd=None)
+    count, streamed = stream_summaries(config_dir, PathMap())
+    assert [s.first_prompt for s in listed] == [s.first_prompt for s in streamed] == ["one"]
+    assert (count, walks) == (1, [])
