@@ -218,3 +218,26 @@ def test_ls_and_cs_read_a_watched_cache_without_a_walk(
     count, streamed = stream_summaries(config_dir, PathMap())
     assert [s.first_prompt for s in listed] == [s.first_prompt for s in streamed] == ["one"]
     assert (count, walks) == (1, [])
+
+
+def test_a_cache_of_the_previous_schema_keeps_its_rows(
+    writer: SessionWriter, project: Path, config_dir: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import sqlite3
+
+    root = projects_dir(config_dir)
+    writer.write(project, [("one", "a")])
+    with _cache(tmp_path) as cache:
+        cache.refresh(root)
+    db = sqlite3.connect(tmp_path / "summaries.sqlite")
+    db.executescript("DROP TABLE copies; DROP INDEX summary_time; PRAGMA user_version = 4;")
+    db.close()
+    reads = []
+    monkeypatch.setattr(
+        "session_roam.engine.sessions.summary_cache.read_into",
+        lambda *args: reads.append(args),
+    )
+    with _cache(tmp_path) as cache:
+        assert [r.first_prompt for r in cache.refresh(root).rows] == ["one"]
+    assert reads == []

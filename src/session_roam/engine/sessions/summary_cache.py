@@ -62,14 +62,18 @@ CREATE TABLE summary (
 );
 CREATE INDEX summary_root ON summary (root);
 CREATE INDEX summary_session ON summary (session_id);
-CREATE INDEX summary_time ON summary (root, coalesce(last_activity, ''), mtime_ns);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE copies (
+-- {_COLUMNS}
+"""
+#: From schema 4 (the rows stay: upgrading does not read 50,000 sessions again); a process
+#: that opens it at the same time may run it too.
+_SCHEMA_5: Final = """
+CREATE INDEX IF NOT EXISTS summary_time ON summary (root, coalesce(last_activity, ''), mtime_ns);
+CREATE TABLE IF NOT EXISTS copies (
     path TEXT PRIMARY KEY, root TEXT NOT NULL, project TEXT NOT NULL, session_id TEXT NOT NULL,
     copies INTEGER NOT NULL
 );
-CREATE INDEX copies_root ON copies (root);
--- {_COLUMNS}
+CREATE INDEX IF NOT EXISTS copies_root ON copies (root);
 """
 _INSERT: Final = f"INSERT OR REPLACE INTO summary ({_COLUMNS}) VALUES ({','.join('?' * 21)})"  # noqa: S608
 
@@ -139,9 +143,9 @@ class SummaryCache:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
             tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if version != 0 or tables:
+            if (version != 0 or tables) and version != 4:
                 raise sqlite3.DatabaseError(f"summary cache schema {version}")
-            db.executescript(_SCHEMA)
+            db.executescript(("" if version else _SCHEMA) + _SCHEMA_5)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return db
 
