@@ -16,6 +16,7 @@ the walk-less answer is the walk's answer.
 from __future__ import annotations
 
 import time
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from session_roam.engine.sessions.search_fresh import Freshness
@@ -76,7 +77,7 @@ def cached_scan(
         for path, project, sid, size, mtime_ns, ino, ctime_ns in rows
     ]
     found += [ScannedSession(s, p, path, -1, 0, 0, 0, n) for path, (p, s, n) in copies.items()]
-    found.sort(key=lambda s: (s.project, s.session_id))
+    found.sort(key=attrgetter("project", "session_id"))
     return found
 
 
