@@ -241,3 +241,23 @@ def test_a_cache_of_the_previous_schema_keeps_its_rows(
     with _cache(tmp_path) as cache:
         assert [r.first_prompt for r in cache.refresh(root).rows] == ["one"]
     assert reads == []
+
+
+def test_a_watched_verify_finds_a_session_left_with_conflict_copies_only(
+    writer: SessionWriter, project: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from session_roam.engine.sessions.pathmap import PathMap
+    from session_roam.engine.sessions.summary_cache import open_cache
+    from session_roam.engine.verify.sessions_check import read_sessions
+
+    root = projects_dir(config_dir)
+    path = writer.write(project, [("one", "a")])
+    orphan = "0b8a3c1e-1111-4222-8333-944455556666"
+    copy = path.parent / f"{orphan}.sync-conflict-20260301-101010-ABCDEFG.jsonl"
+    copy.write_bytes(writer.rows(orphan, str(project), [("lost", "b")]))
+    with open_cache() as cache:
+        _watch_then_walk(cache, root, path)
+    walks = _walks(monkeypatch)
+    read = read_sessions(root, PathMap())
+    assert [files.session_id for files in read.pending] == [orphan]
+    assert walks == []
