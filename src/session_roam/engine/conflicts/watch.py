@@ -250,7 +250,7 @@ class Watcher:
         try:
             if self._summaries is None:
                 self._summaries = open_cache()
-            self._summaries.refresh(self.projects, (key.project,))
+            self._summaries.refresh(self.projects, (key.project,), watcher=True)
         except (sqlite3.Error, OSError, RoamError) as exc:
             log.info("summary cache not refreshed: %s", exc)
 

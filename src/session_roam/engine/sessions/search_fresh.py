@@ -15,7 +15,9 @@ the index as it stands, with no walk, when all of these hold:
   the watcher's debounce, about a second, behind).
 
 The facts live in the index's ``state`` table, read with one ``SELECT``: the check costs a
-fraction of a millisecond, against one ``stat`` per session file for the walk.
+fraction of a millisecond, against one ``stat`` per session file for the walk. The summary
+cache (``summary_cache``) keeps the same two facts in its ``meta`` table, for ``roam ls``,
+``roam cs`` and ``roam verify``: one record and one rule for both caches.
 """
 
 from __future__ import annotations
@@ -45,13 +47,18 @@ def process_start(pid: int) -> str | None:
 
 
 class Freshness:
-    """The watcher and walk facts of one open index (writes join the caller's transaction)."""
+    """The watcher and walk facts of one open cache (writes join the caller's transaction),
+    in its key/value ``table`` (the search index's ``state``, the summary cache's ``meta``)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, table: str = "state") -> None:
+        if table not in ("state", "meta"):
+            raise ValueError(table)
         self.db = db
+        self._select = f"SELECT value FROM {table} WHERE key = ?"  # noqa: S608 (checked above)
+        self._insert = f"INSERT OR REPLACE INTO {table}(key, value) VALUES (?, ?)"  # noqa: S608
 
     def _get(self, key: str, fields: int) -> list[str] | None:
-        row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        row = self.db.execute(self._select, (key,)).fetchone()
         if row is None:
             return None
         parts = str(row[0]).split("\t", fields - 1)
@@ -59,7 +66,7 @@ class Freshness:
 
     def _put(self, key: str, *fields: object) -> None:
         value = "\t".join(str(field) for field in fields)
-        self.db.execute("INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)", (key, value))
+        self.db.execute(self._insert, (key, value))
 
     def walked(self, root: str, at: float) -> None:
         """A full walk of ``root`` that started at ``at`` (wall clock) is in the index."""

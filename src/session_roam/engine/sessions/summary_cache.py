@@ -5,26 +5,36 @@ ls`` shows of it (cwd, title, first and last prompt, newest timestamp, turns, re
 caps) and what it was read from (size, mtime_ns, inode, how far the complete lines went, a crc
 of the 4 KB before that). Every reader first walks the folder (``session_scan``: stat only) and
 re-reads just the files whose (size, mtime_ns, inode) moved; an appended file is read from its
-old end when the bytes before it are unchanged. It is a cache: deleted or unreadable, it is
-built again; it never leaves this machine.
+old end when the bytes before it are unchanged. A reader that passes ``trust=True`` skips the
+walk while a live ``roam watch`` keeps the cache current (``summary_fresh``). It is a cache:
+deleted or unreadable, it is built again; it never leaves this machine.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
 import sqlite3
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from session_roam.engine.core.safefs import LinkRefused, open_nofollow
 from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessions
-from session_roam.engine.sessions.summary_read import Fold, read_into, tail_hash
+from session_roam.engine.sessions.summary_fresh import (
+    cached_counts,
+    cached_scan,
+    freshness,
+    record_walk,
+    scope,
+)
+from session_roam.engine.sessions.summary_read import Fold, read_into, tail_hash, unreadable_why
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
+
+    from session_roam.engine.sessions.search_fresh import Freshness
 
 __all__ = [
     "STREAM_COLUMNS",
@@ -36,7 +46,7 @@ __all__ = [
     "open_cache",
 ]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 _COLUMNS: Final = (
     "path, root, project, session_id, size, mtime_ns, ino, parsed_to, tail, cwd, title, "
     "first_prompt, last_prompt, last_activity, turns, too_long, too_deep, unreadable, checked, "
@@ -54,6 +64,16 @@ CREATE INDEX summary_root ON summary (root);
 CREATE INDEX summary_session ON summary (session_id);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 -- {_COLUMNS}
+"""
+#: From schema 4 (the rows stay: upgrading does not read 50,000 sessions again); a process
+#: that opens it at the same time may run it too.
+_SCHEMA_5: Final = """
+CREATE INDEX IF NOT EXISTS summary_time ON summary (root, coalesce(last_activity, ''), mtime_ns);
+CREATE TABLE IF NOT EXISTS copies (
+    path TEXT PRIMARY KEY, root TEXT NOT NULL, project TEXT NOT NULL, session_id TEXT NOT NULL,
+    copies INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS copies_root ON copies (root);
 """
 _INSERT: Final = f"INSERT OR REPLACE INTO summary ({_COLUMNS}) VALUES ({','.join('?' * 21)})"  # noqa: S608
 
@@ -106,18 +126,6 @@ class Refresh:
     copies_only: tuple[tuple[str, str], ...] = ()
 
 
-def _unreadable(path: str) -> str | None:
-    """Why ``path`` cannot be opened for reading, or None when it can (a link is not unreadable:
-    ``roam verify`` reports it)."""
-    try:
-        os.close(open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK))
-    except LinkRefused:
-        return None
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
-    return None
-
-
 class SummaryCache:
     """One open summary database (``open_cache``); ``refresh`` brings a projects folder's rows
     up to date and answers them."""
@@ -135,9 +143,9 @@ class SummaryCache:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
             tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if version != 0 or tables:
+            if (version != 0 or tables) and version != 4:
                 raise sqlite3.DatabaseError(f"summary cache schema {version}")
-            db.executescript(_SCHEMA)
+            db.executescript(("" if version else _SCHEMA) + _SCHEMA_5)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return db
 
@@ -177,6 +185,11 @@ class SummaryCache:
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    @property
+    def freshness(self) -> Freshness:
+        """Whether a live ``roam watch`` keeps this cache current (``search_fresh``)."""
+        return freshness(self._db)
+
     def refresh(
         self,
         projects_root: Path,
@@ -186,6 +199,8 @@ class SummaryCache:
         | None = None,
         progress: Callable[[int, int], None] | None = None,
         build: Callable[[ScannedSession, tuple[Any, ...]], Any] | None = None,
+        trust: bool = False,
+        watcher: bool = False,
     ) -> Refresh:
         """The rows of every session below ``projects_root`` (or the named project folders),
         after re-reading the files that changed since the cache last saw them.
@@ -194,15 +209,21 @@ class SummaryCache:
         whole all the same (``roam verify``'s sample; all of them for ``verify --full``).
         ``build`` makes each answered row from the walk's entry and the stored columns
         (``CachedRow`` by default): a caller that wants its own objects makes them directly,
-        which at 50,000 sessions saves a copy of everything.
+        which at 50,000 sessions saves a copy of everything. ``trust`` skips the walk while a
+        live watcher keeps the cache current; ``watcher`` records the caller as that watcher
+        (``roam watch``, refreshing what it saw change).
         """
         make = build or cached_row
         root = str(projects_root)
-        scanned = scan_sessions(root, projects)
-        query = f"SELECT {_COLUMNS} FROM summary WHERE root = ?"  # noqa: S608 (constants)
-        if projects is not None:
-            query += f" AND project IN ({','.join('?' * len(projects))})"
-        known = {row[0]: row for row in self._db.execute(query, (root, *(projects or ())))}
+        # no walk while a live watcher keeps the cache current: the sessions as it saw them
+        started = None if trust and self.freshness.kept_fresh(root) else time.time()
+        scanned = [] if started is None else scan_sessions(root, projects)
+        where, args = scope(root, projects)
+        query = f"SELECT {_COLUMNS} FROM summary WHERE {where}"  # noqa: S608 (constants)
+        known = {row[0]: row for row in self._db.execute(query, args)}
+        if started is None:
+            as_seen = (r[0:1] + r[2:7] + r[20:21] for r in known.values())
+            scanned = cached_scan(self._db, root, projects, as_seen)
         stale: list[tuple[ScannedSession, tuple[object, ...] | None]] = []
         fresh: list[tuple[ScannedSession, tuple[object, ...]]] = []
         for item in scanned:
@@ -231,9 +252,10 @@ class SummaryCache:
                 appended += resumed
                 rows.append(make(item, new))
             seen = {item.path for item in scanned}
-            gone = [(p,) for p in known if p not in seen]
-            if projects is None and gone:
-                self._db.executemany("DELETE FROM summary WHERE path = ?", gone)
+            since = started or 0.0  # not a row another process wrote after this walk began
+            gone = [(p,) for p, row in known.items() if p not in seen and row[18] < since]
+            self._db.executemany("DELETE FROM summary WHERE path = ?", gone)
+            record_walk(self._db, root, projects, scanned, started, watcher=watcher)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -243,24 +265,41 @@ class SummaryCache:
         return Refresh(rows, len(rows), changed, appended, len(forced), orphans)
 
     def stream(
-        self, projects_root: Path, projects: tuple[str, ...] | None = None, *, order: str = "time"
+        self,
+        projects_root: Path,
+        projects: tuple[str, ...] | None = None,
+        *,
+        order: str = "time",
+        trust: bool = False,
     ) -> tuple[int, dict[str, int], Iterator[tuple[Any, ...]]]:
-        """Bring the cache up to date with one stat walk, then answer its rows in ``order``
-        straight from sqlite, one at a time: (how many, conflict copies by path, the rows).
+        """Bring the cache up to date with one stat walk (none with ``trust`` while a live
+        watcher keeps it current), then answer its rows in ``order`` straight from sqlite, one
+        at a time: (how many, conflict copies by path, the rows).
 
         For ``roam ls --all``: nothing holds 50,000 rows at once. Each row is ``STREAM_COLUMNS``.
         """
         root = str(projects_root)
+        where, args = scope(root, projects)
+        if trust and self.freshness.kept_fresh(root):
+            count, copies = cached_counts(self._db, where, args)
+        else:
+            count, copies = self._catch_up(root, projects, where, args)
+        query = f"SELECT {STREAM_COLUMNS} FROM summary WHERE {where} ORDER BY {_ORDERS[order]}"  # noqa: S608
+        return count, copies, iter(self._db.execute(query, args))
+
+    def _catch_up(
+        self, root: str, projects: tuple[str, ...] | None, where: str, args: list[str]
+    ) -> tuple[int, dict[str, int]]:
+        """One stat walk, the changed files read: (how many sessions, conflict copies by path)."""
+        started = time.time()
         scanned = scan_sessions(root, projects)
-        where, args = "root = ?", [root]
-        if projects is not None:
-            where += f" AND project IN ({','.join('?' * len(projects))})"
-            args += projects
-        head = "SELECT path, size, mtime_ns, ino, ctime_ns, unreadable FROM summary WHERE "
+        head = "SELECT path, size, mtime_ns, ino, ctime_ns, unreadable, checked FROM summary WHERE "
         light = {r[0]: r[1:] for r in self._db.execute(head + where, args)}
         mains = [i for i in scanned if i.main_exists]
         stale = [
-            i for i in mains if light.get(i.path) != (i.size, i.mtime_ns, i.ino, i.ctime_ns, None)
+            i
+            for i in mains
+            if light.get(i.path, ())[:5] != (i.size, i.mtime_ns, i.ino, i.ctime_ns, None)
         ]
         self._db.execute("BEGIN")
         try:
@@ -273,21 +312,21 @@ class SummaryCache:
                     ).fetchone()
                 self._read(root, item, old)
             seen = {i.path for i in mains}
-            gone = [(p,) for p in light if p not in seen]
+            # not a row another process (a watcher) wrote after this walk began
+            gone = [(p,) for p, row in light.items() if p not in seen and row[5] < started]
             self._db.executemany("DELETE FROM summary WHERE path = ?", gone)
+            record_walk(self._db, root, projects, scanned, started)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        copies = {i.path: i.conflict_copies for i in mains if i.conflict_copies}
-        query = f"SELECT {STREAM_COLUMNS} FROM summary WHERE {where} ORDER BY {_ORDERS[order]}"  # noqa: S608
-        return len(mains), copies, iter(self._db.execute(query, args))
+        return len(mains), {i.path: i.conflict_copies for i in mains if i.conflict_copies}
 
     def _read(
         self, root: str, item: ScannedSession, row: tuple[object, ...] | None
     ) -> tuple[tuple[object, ...], bool]:
         """Read one changed file (from its old end when only appended) and store its row."""
-        unreadable = _unreadable(item.path)
+        unreadable = unreadable_why(item.path)
         fold = Fold()
         offset = 0
         if (
@@ -347,6 +386,9 @@ def open_cache() -> SummaryCache:
     return SummaryCache(xdg.cache_dir() / "summaries.sqlite")
 
 
-def oldest_first(pairs: Iterable[tuple[ScannedSession, tuple[object, ...] | None]]) -> list[str]:
-    """Paths by when they were last read whole, oldest first: a rotating sample's order."""
-    return [i.path for i, r in sorted(pairs, key=lambda p: (p[1][18] if p[1] else 0.0, p[0].path))]
+def oldest_first(
+    pairs: Iterable[tuple[ScannedSession, tuple[object, ...] | None]], limit: int
+) -> list[str]:
+    """The ``limit`` paths last read whole the longest ago, oldest first: a rotating sample."""
+    found = heapq.nsmallest(limit, ((r[18] if r else 0.0, i.path) for i, r in pairs))
+    return [path for _checked, path in found]

@@ -23,7 +23,15 @@ from session_roam.engine.sessions.search_index import record_text
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["TAIL_BYTES", "TAKEOVER_LINE", "Fold", "prompt_line", "read_into", "tail_hash"]
+__all__ = [
+    "TAIL_BYTES",
+    "TAKEOVER_LINE",
+    "Fold",
+    "prompt_line",
+    "read_into",
+    "tail_hash",
+    "unreadable_why",
+]
 
 _PROMPT_MAX: Final = 200
 _STAMP_RE: Final = re.compile(rb'"timestamp"\s*:\s*"([^"]{10,40})"')
@@ -138,3 +146,15 @@ def read_into(path: Path | str, fold: Fold, offset: int = 0) -> tuple[int, int |
         handle.seek(start)
         data = handle.read(end - start)
     return end, zlib.crc32(data), seen
+
+
+def unreadable_why(path: str) -> str | None:
+    """Why ``path`` cannot be opened for reading, or None when it can (a link is not unreadable:
+    ``roam verify`` reports it)."""
+    try:
+        os.close(open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK))
+    except LinkRefused:
+        return None
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None

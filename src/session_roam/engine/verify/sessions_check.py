@@ -118,7 +118,7 @@ def read_sessions(
                 rest = {i.path: i.size for i, r in pairs if i.path not in recent}
                 sample: set[str] = set()
                 budget = SAMPLE_BYTES
-                for path in oldest_first((i, r) for i, r in pairs if i.path in rest):
+                for path in oldest_first(((i, r) for i, r in pairs if i.path in rest), SAMPLE):
                     if len(sample) >= SAMPLE or budget <= 0:
                         break
                     sample.add(path)
@@ -127,21 +127,27 @@ def read_sessions(
 
             cwds: set[str | None] = set()
 
-            def build(item: ScannedSession, row: tuple[Any, ...]) -> _Seen:
+            def build(item: ScannedSession, row: tuple[Any, ...]) -> _Seen | None:
                 # Whole summaries only of the sessions verify's checks look at: titled ones
-                # (namespaces), unreadable ones, one per recorded cwd. Not 50,000 of them.
+                # (namespaces), unreadable ones, one per recorded cwd. Not 50,000 of them;
+                # None for a session none of the checks looks at.
                 keep = bool(row[10] or row[17]) or row[9] not in cwds
                 cwds.add(row[9])
                 summary = from_row(cached_row(item, row), projects, pathmap) if keep else None
                 suspect = bool(item.conflict_copies or row[19])
-                return _Seen(item.project, item.session_id, row[15] + row[16], suspect, summary)
+                unread = row[15] + row[16]
+                if summary is None and not suspect and not unread:
+                    return None
+                return _Seen(item.project, item.session_id, unread, suspect, summary)
 
-            done = cache.refresh(projects, reread=reread, progress=progress, build=build)
+            done = cache.refresh(
+                projects, reread=reread, progress=progress, build=build, trust=True
+            )
             cache.set_meta(_LAST_RUN, repr(time.time()))  # what it read is covered
     except (sqlite3.Error, OSError) as exc:
         log.info("summary cache unavailable (%s): reading every session", exc)
         return _read_all(projects, pathmap)
-    rows: list[_Seen] = done.rows
+    rows: list[_Seen] = [r for r in done.rows if r is not None]
     summaries = tuple(r.summary for r in rows if r.summary is not None)
     unread = {projects / r.project / f"{r.session_id}.jsonl": r.unread for r in rows if r.unread}
     suspects = {(r.project, r.session_id) for r in rows if r.suspect}
