@@ -130,3 +130,15 @@ def test_heartbeat_says_a_watch_runs_until_it_stops_or_goes_stale(tmp_path: Path
     assert not found.running(now=1000.0 + STALE_AFTER_S + 1)
     stop_beating(projects, "AAAAAAA")
     assert read_beats(projects) == {}
+
+
+def test_a_started_watch_is_trusted_by_the_summary_cache_before_any_event(
+    writer: SessionWriter, project: Path, config_dir: Path
+) -> None:
+    writer.write(project, [("q", "a")])
+    projects = projects_dir(config_dir)
+    heals: list[float] = []
+    with _running(_counting_watcher(projects, heals, check_s=0.2)):
+        wait_until(lambda: len(heals) == 1, timeout_s=10, what="the first heal pass")
+        with open_cache() as cache:
+            assert cache.freshness.kept_fresh(str(projects))

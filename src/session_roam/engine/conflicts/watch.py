@@ -200,6 +200,7 @@ class Watcher:
         try:
             now = time.monotonic()
             self._catch_up(now, forks=True)
+            self._start_summaries()
             self._heal()
             self._on_beat()
             next_rescan, next_check, next_beat = now + self.rescan_s, now + self.check_s, 0.0
@@ -243,6 +244,18 @@ class Watcher:
         )
         observer.start()
         return observer
+
+    def _start_summaries(self) -> None:
+        """Record this watch as the summary cache's watcher, then walk once: from the end of
+        that walk ``ls``, ``cs`` and ``verify`` trust the cache without a walk of their own
+        (``summary_fresh``), instead of only after this watch's first file event."""
+        try:
+            if self._summaries is None:
+                self._summaries = open_cache()
+            self._summaries.refresh(self.projects, watcher=True)
+            self._summaries.refresh(self.projects)  # a walk begun after the watching did
+        except (sqlite3.Error, OSError, RoamError) as exc:
+            log.info("summary cache not brought up to date at start: %s", exc)
 
     def _refresh_summary(self, key: SessionKey) -> None:
         """Bring the summary cache's rows of ``key``'s project folder up to date (best effort:
