@@ -216,3 +216,23 @@ def test_ls_json_straight_from_rows_is_the_json_of_the_summaries(
         if row["session_id"] == first.stem:
             row |= {"lease_holder": "laptop", "last_writer": "desk", "claude_running": True}
     assert texts == expected
+
+
+def test_a_folder_where_the_cache_belongs_is_named_and_left_alone(tmp_path: Path) -> None:
+    import pytest
+
+    from session_roam.errors import SetupError
+
+    planted = tmp_path / "summaries.sqlite"
+    planted.mkdir()
+    (planted / "keep").write_text("mine")
+    with pytest.raises(SetupError, match=r"summary cache .* is a folder or a link"):
+        SummaryCache(planted)
+    assert (planted / "keep").read_text() == "mine"
+
+
+def test_a_broken_cache_file_is_thrown_away_and_built_anew(tmp_path: Path) -> None:
+    broken = tmp_path / "summaries.sqlite"
+    broken.write_bytes(b"not a database at all" * 100)
+    with SummaryCache(broken) as cache:
+        assert cache.paths_of("no-such-session") == []

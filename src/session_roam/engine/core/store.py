@@ -35,6 +35,7 @@ __all__ = [
     "original_name",
     "read_bytes",
     "read_bytes_if_present",
+    "scandir_entries",
 ]
 
 _MARKER_RE: Final = re.compile(r"\.sync-conflict-(\d{8}-\d{6}-[A-Z0-9]{7})")
@@ -104,7 +105,8 @@ class SessionFiles:
         return bool(self.conflict_copies)
 
 
-def _scandir(folder: Path) -> list[os.DirEntry[str]]:
+def scandir_entries(folder: Path | str) -> list[os.DirEntry[str]]:
+    """The entries of ``folder``; none when it vanished meanwhile, exit 3 when unreadable."""
     try:
         with os.scandir(folder) as entries:
             return list(entries)
@@ -149,7 +151,7 @@ def list_sessions(project_dir: Path) -> tuple[SessionFiles, ...]:
         return ()
     mains: set[str] = set()
     copies: dict[str, list[ConflictCopy]] = {}
-    for entry in _scandir(project_dir):
+    for entry in scandir_entries(project_dir):
         name = entry.name
         if is_temp_name(name):
             continue
@@ -184,7 +186,7 @@ def list_sessions(project_dir: Path) -> tuple[SessionFiles, ...]:
 def list_all_sessions(projects_root: Path) -> tuple[SessionFiles, ...]:
     """Every session of every project folder (dot folders skipped), sorted by project then id."""
     found: list[SessionFiles] = []
-    for entry in sorted(_scandir(projects_root), key=lambda e: e.name):
+    for entry in sorted(scandir_entries(projects_root), key=lambda e: e.name):
         # Dot folders are not projects: roam's `.roam/` state and Syncthing's `.stversions/`
         # (whose archived names would otherwise look like sessions and conflict copies).
         if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):

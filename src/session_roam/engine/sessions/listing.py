@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.bounded import Skipped, iter_file_lines, load_record
 from session_roam.engine.core.paths import project_slug
-from session_roam.engine.core.safefs import LinkRefused, open_nofollow
 from session_roam.engine.sessions.search_index import record_text
-from session_roam.engine.sessions.summary_read import Fold, read_into
+from session_roam.engine.sessions.summary_read import Fold, read_into, unreadable_why
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -141,20 +140,6 @@ class SessionSummary:
         }
 
 
-def _unreadable(path: Path) -> str | None:
-    """Why ``path`` cannot be opened for reading, or None when it can.
-
-    A link is not unreadable, only not a session here (``roam verify`` reports it).
-    """
-    try:
-        os.close(open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK))
-    except LinkRefused:
-        return None
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
-    return None
-
-
 def _lines(path: Path, skipped: Skipped | None = None) -> Iterator[bytes]:
     """The lines of ``path``, bounded and never through a link (``engine.bounded``)."""
     try:
@@ -178,7 +163,7 @@ def summarize(
         info = path.stat()
     except OSError:
         return None
-    unreadable = _unreadable(path)
+    unreadable = unreadable_why(str(path))
     fold = Fold()
     if not unreadable:
         with contextlib.suppress(OSError):

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from session_roam.engine.core.bounded import load_record
+from session_roam.engine.core.cachedb import CacheDb
 from session_roam.engine.core.safefs import LinkRefused, open_nofollow
 from session_roam.engine.sessions.search_fresh import Freshness
 from session_roam.engine.sessions.search_query import INDEX_NAME, SCHEMA_VERSION
@@ -39,7 +40,6 @@ from session_roam.engine.sessions.search_scan import (
     scan_session_files,
     worth_parsing,
 )
-from session_roam.errors import SetupError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -103,52 +103,18 @@ def _read_range(path: str, start: int, end: int) -> bytes:
         return handle.read(end - start)
 
 
-class SearchIndex:
+class SearchIndex(CacheDb):
     """One open index database; ``refresh`` brings it up to date with the projects folder."""
 
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
-        self._db = self._open()
+    what = "search index"
+    schema_version = SCHEMA_VERSION
 
-    def _connect(self) -> sqlite3.Connection:
-        fresh = not self.db_path.exists()
-        if fresh:
-            fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        db = sqlite3.connect(self.db_path, isolation_level=None, timeout=10.0)
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
-            if not fresh and version != 0:
-                raise sqlite3.DatabaseError(f"index schema {version}")
-            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if tables:
-                raise sqlite3.DatabaseError("unknown index layout")
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        return db
-
-    def _open(self) -> sqlite3.Connection:
-        if os.path.isdir(self.db_path) or os.path.islink(self.db_path):
-            # Not ours to delete: only a file roam made is a cache it may throw away.
-            raise SetupError(
-                f"roam's search index {self.db_path} is a folder or a link, not a file.",
-                hint="Move it out of the way; roam builds a new index on the next search.",
-            )
-        try:
-            return self._connect()
-        except sqlite3.DatabaseError:
-            self.discard()
-            return self._connect()
-
-    def discard(self) -> None:
-        """Delete the database (it is a cache); the next open builds a new one."""
-        with contextlib.suppress(AttributeError, sqlite3.Error):
-            self._db.close()
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{self.db_path}{suffix}")
+    def _migrate(self, db: sqlite3.Connection, version: int, fresh: bool) -> None:
+        if not fresh and version != 0:
+            raise sqlite3.DatabaseError(f"index schema {version}")
+        if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise sqlite3.DatabaseError("unknown index layout")
+        db.executescript(_SCHEMA)
 
     def rebuild(self) -> None:
         self.discard()
@@ -161,9 +127,6 @@ class SearchIndex:
     @property
     def db(self) -> sqlite3.Connection:
         return self._db
-
-    def close(self) -> None:
-        self._db.close()
 
     def _forget(self, file_id: int) -> None:
         self._db.execute(

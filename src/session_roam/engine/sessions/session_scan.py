@@ -14,8 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from session_roam.engine.core.store import is_conflict_name, is_temp_name, original_name
-from session_roam.errors import SetupError
+from session_roam.engine.core.store import (
+    is_conflict_name,
+    is_temp_name,
+    original_name,
+    scandir_entries,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -45,23 +49,9 @@ class ScannedSession:
         return self.size >= 0
 
 
-def _entries(folder: str) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(folder) as found:
-            return list(found)
-    except (FileNotFoundError, NotADirectoryError):
-        return []  # removed or replaced by Syncthing while we looked: nothing to report
-    except PermissionError as exc:  # a listing that silently skipped it would hide sessions
-        raise SetupError(
-            f"Cannot read the folder {folder}: permission denied.",
-            hint=f"Give your user read access to it (see `ls -ld {folder}`), or run roam as "
-            "the user who owns it.",
-        ) from exc
-
-
 def _copies_below(folder: str) -> int:
     count = 0
-    for entry in _entries(folder):
+    for entry in scandir_entries(folder):
         if entry.is_symlink():
             continue
         if entry.is_dir(follow_symlinks=False):
@@ -74,7 +64,7 @@ def _copies_below(folder: str) -> int:
 def _project(folder: str, project: str) -> Iterator[ScannedSession]:
     stats: dict[str, os.stat_result] = {}
     copies: dict[str, int] = {}
-    for entry in _entries(folder):
+    for entry in scandir_entries(folder):
         name = entry.name
         if len(name) == 42 and name.endswith(".jsonl"):  # the usual case, checked first
             if _MAIN_RE.fullmatch(name) is None or not entry.is_file(follow_symlinks=False):
@@ -113,7 +103,7 @@ def scan_sessions(
     if projects is None:
         names = sorted(
             e.name
-            for e in _entries(projects_root)
+            for e in scandir_entries(projects_root)
             if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
         )
     else:

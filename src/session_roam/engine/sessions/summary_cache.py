@@ -12,14 +12,13 @@ deleted or unreadable, it is built again; it never leaves this machine.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
-import os
 import sqlite3
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.engine.core.cachedb import CacheDb
 from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessions
 from session_roam.engine.sessions.summary_fresh import (
     cached_counts,
@@ -126,52 +125,18 @@ class Refresh:
     copies_only: tuple[tuple[str, str], ...] = ()
 
 
-class SummaryCache:
+class SummaryCache(CacheDb):
     """One open summary database (``open_cache``); ``refresh`` brings a projects folder's rows
     up to date and answers them."""
 
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
-        self._db = self._open()
+    what = "summary cache"
+    schema_version = SCHEMA_VERSION
 
-    def _connect(self) -> sqlite3.Connection:
-        if not self.db_path.exists():
-            os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
-        db = sqlite3.connect(self.db_path, isolation_level=None, timeout=10.0)
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
-            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if (version != 0 or tables) and version != 4:
-                raise sqlite3.DatabaseError(f"summary cache schema {version}")
-            db.executescript(("" if version else _SCHEMA) + _SCHEMA_5)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        return db
-
-    def _open(self) -> sqlite3.Connection:
-        try:
-            return self._connect()
-        except sqlite3.DatabaseError:
-            self.discard()
-            return self._connect()
-
-    def discard(self) -> None:
-        """Delete the database (it is a cache); the next open builds a new one."""
-        with contextlib.suppress(AttributeError, sqlite3.Error):
-            self._db.close()
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{self.db_path}{suffix}")
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> SummaryCache:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+    def _migrate(self, db: sqlite3.Connection, version: int, fresh: bool) -> None:
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if (version != 0 or tables) and version != 4:
+            raise sqlite3.DatabaseError(f"summary cache schema {version}")
+        db.executescript(("" if version else _SCHEMA) + _SCHEMA_5)
 
     def paths_of(self, session_id: str) -> list[str]:
         """The files the cache last saw for ``session_id`` (not checked: stat them)."""
