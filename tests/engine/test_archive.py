@@ -78,6 +78,27 @@ def test_archive_never_follows_a_symlink(projects: Path, archive: Path, tmp_path
     assert not (archive / "-p" / "link.jsonl").exists()
 
 
+def test_refresh_archives_exactly_the_files_the_deletion_policy_protects(
+    projects: Path, archive: Path, tmp_path: Path
+) -> None:
+    from session_roam.engine.deletions.reassert import held_files
+
+    (projects / "-p" / ".hidden-deeper").mkdir()
+    (projects / "-p" / ".hidden-deeper" / "kept.json").write_text("{}")
+    (projects / "-p" / SESSION / "subagents" / ".syncthing.a.jsonl.tmp").write_text("x")
+    (projects / "-p" / SESSION / "todo.sync-conflict-20261125-131239-MRUWJBM.json").write_text("x")
+    (projects / ".stfolder").mkdir()
+    (projects / ".stfolder" / "marker").write_text("x")
+    (projects / "MEMORY.md").write_text("kept")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.jsonl").write_text("x")
+    (projects / "-linked").symlink_to(tmp_path / "outside")
+    refresh = refresh_archive(projects, archive)
+    archived = {p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file()}
+    assert archived == set(held_files(projects))
+    assert refresh.files == len(archived) == refresh.linked
+
+
 def test_lost_files_lists_what_the_synced_folder_no_longer_has(
     projects: Path, archive: Path
 ) -> None:

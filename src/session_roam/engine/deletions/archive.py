@@ -28,10 +28,11 @@ from session_roam.engine.core import xdg
 from session_roam.engine.core.atomic import TEMP_PREFIX, atomic_write, fsync_dir, make_private_dirs
 from session_roam.engine.core.paths import ensure_inside
 from session_roam.engine.core.safefs import LinkRefused, read_bytes_nofollow, refuse_links
-from session_roam.engine.deletions.reassert import held_files, session_of
+from session_roam.engine.core.store import is_conflict_name
+from session_roam.engine.deletions.reassert import SKIP_PREFIXES, held_files, session_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from pathlib import Path
 
 __all__ = [
@@ -76,11 +77,46 @@ def archive_dir() -> Path:
     return folder
 
 
-def _same_inode(a: Path, b: Path) -> bool:
+def _held_entries(projects_dir: Path) -> Iterator[tuple[str, int, int]]:
+    """``reassert.held_files`` as (relpath, inode, device), from one ``scandir`` per folder.
+
+    The same files, found with one system call per folder instead of two per file (the walk
+    runs before every claude start, over every session this machine holds): a directory
+    entry's type and inode come with the listing; the device is the folder's, which a file in
+    it shares (a mount point is a folder, never a regular file).
+    """
+    pending = [("", os.fspath(projects_dir))]
+    while pending:
+        relative, folder = pending.pop()
+        try:
+            device = os.stat(folder).st_dev  # the folder scandir lists
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue  # gone or unreadable since it was listed, as os.walk would skip it
+        for entry in entries:
+            name = entry.name
+            if not relative and name.startswith("."):
+                continue  # .stfolder, .stignore, .roam
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((f"{relative}{name}/", entry.path))
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    continue  # a link (never followed) or something that is not a file
+            except OSError:
+                continue
+            if name.startswith(SKIP_PREFIXES) or is_conflict_name(name):
+                continue
+            yield f"{relative}{name}", entry.inode(), device
+
+
+def _archived_as(target: str, inode: int, device: int) -> bool:
     try:
-        return os.path.samefile(a, b)
+        held = os.stat(target)
     except OSError:
         return False
+    return held.st_ino == inode and held.st_dev == device
 
 
 def _link_or_copy(projects_dir: Path, source: Path, target: Path) -> bool:
@@ -118,11 +154,12 @@ def refresh_archive(projects_dir: Path, archive: Path | None = None) -> ArchiveR
     root = archive if archive is not None else archive_dir()
     files = linked = copied = 0
     touched: set[Path] = set()
-    for relpath in held_files(projects_dir):
+    base = os.fspath(root)
+    for relpath, inode, device in _held_entries(projects_dir):
         files += 1
+        if _archived_as(f"{base}/{relpath}", inode, device):
+            continue  # the archive's link is this very file: nothing changed
         source, target = projects_dir / relpath, root / relpath
-        if _same_inode(source, target):
-            continue
         try:
             if _link_or_copy(projects_dir, source, target):
                 linked += 1
