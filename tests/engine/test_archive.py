@@ -6,7 +6,6 @@ import errno
 import json
 import os
 import shutil
-import time
 from typing import TYPE_CHECKING
 
 import pytest
