@@ -152,9 +152,12 @@ def test_refresh_records_no_folder_changed_within_the_last_two_seconds(
     refresh_archive(projects, archive)
     listed: list[str] = []
     real = archive_module._list_folder
-    monkeypatch.setattr(
-        archive_module, "_list_folder", lambda p, top: listed.append(p) or real(p, top)
-    )
+
+    def spy(path: str, top: bool) -> tuple[int, list[str], list[tuple[str, int]]] | None:
+        listed.append(path)
+        return real(path, top)
+
+    monkeypatch.setattr(archive_module, "_list_folder", spy)
     refresh_archive(projects, archive)
     assert len(listed) == 4  # projects, -p, the session's folder, subagents: none trusted
 
