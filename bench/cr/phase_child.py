@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import gc
 import json
 import os
 import sys
@@ -44,6 +45,7 @@ def _write() -> None:
 def main() -> None:
     atexit.register(_write)
     started = time.time()
+    gc.disable()  # as cli.fast_cr imports the engine: frozen after, never walked
     from session_roam.engine.lease import transport as lease_syncthing
     from session_roam.engine.resume import coordinate, coordinator
     from session_roam.engine.sessions import journal
@@ -51,6 +53,8 @@ def main() -> None:
     from session_roam.engine.syncthing import syncready
     from session_roam.engine.travel import carry
 
+    gc.freeze()
+    gc.enable()
     _EVENTS.append(("import engine.coordinate", started, time.time()))
     for attribute in (
         "pick_session",

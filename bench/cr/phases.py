@@ -35,6 +35,8 @@ from tests.support.fake_api import FakeMessagesApi
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
+from .run import as_installed, warm
+
 _ROOT: Final = Path(__file__).resolve().parents[2]
 _SPEC: Final = _ROOT / "fixtures" / "clusters" / "pair.toml"
 _CHILD: Final = Path(__file__).resolve().with_name("phase_child.py")
@@ -101,7 +103,7 @@ def main() -> None:
             session = driver.new(home_of(alpha), cwd, "start").session_id
             cluster.wait_in_sync()
             stamper = executable(root / "bin" / "claude", _STAMPER)
-            env = roam_env(driver, alpha, stamper)
+            env = as_installed(roam_env(driver, alpha, stamper), root / "pycache")
             if args.work:
                 (session_file,) = alpha.projects_dir.glob(f"*/{session}.jsonl")
                 env.update(
@@ -112,6 +114,8 @@ def main() -> None:
             if args.base:
                 trees = {"base": {**env, "PYTHONPATH": args.base}, **trees}
             rows: dict[str, list[dict[str, float]]] = {tree: [] for tree in trees}
+            for tree_env in trees.values():
+                warm(tree_env)
             for _ in range(args.runs):  # interleaved: the load moves both alike
                 for tree, tree_env in trees.items():
                     rows[tree].append(_one_run(argv, cwd, tree_env, root))

@@ -21,7 +21,7 @@ from tests.support.fake_api import FakeMessagesApi
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterNode, ClusterSpec
 
-from .run import _SPEC, Bench, _load, _median_ms, _p95_ms, _timed
+from .run import _SPEC, Bench, _load, _median_ms, _p95_ms, _timed, warm
 
 
 class Versus(Bench):
@@ -48,6 +48,9 @@ def main() -> None:
             alpha = cluster["alpha"]
             session = bench.driver.new(home_of(alpha), bench.cwd, "start").session_id
             cluster.wait_in_sync()
+            for base in (args.base, None):
+                bench.base = base
+                warm(bench.env(alpha, bench.instant))
             took: dict[str, list[float]] = {"claude": [], "base": [], "this": []}
             real: dict[str, list[float]] = {"base": [], "this": []}
             hand: dict[str, list[float]] = {"base": [], "this": []}
