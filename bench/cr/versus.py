@@ -63,7 +63,8 @@ def main() -> None:
                         env=bench.env(alpha, claude),
                     )
                 )
-                for name, base in (("base", args.base), ("this", None)):
+                trees = [("base", args.base), ("this", None)]
+                for name, base in trees if i % 2 == 0 else trees[::-1]:  # neither always first
                     bench.base = base
                     real[name].append(
                         _timed(
@@ -80,6 +81,9 @@ def main() -> None:
                         )
                     )
                     hand[name].append(bench._handoff_roam(session, 2 * i + (name == "this"))[0])
+                    # beta's turn must reach alpha before alpha's next timed cr (which would
+                    # wait for it, charging the hand-over to whichever tree runs next)
+                    bench.cluster.wait_in_sync()
             c = _median_ms(took["claude"])
             print(f"claude -r ID -p X alone: p50 {c:.0f} ms (the reference)")
             for name in ("base", "this"):
