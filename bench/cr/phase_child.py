@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import gc
 import json
 import os
 import sys
@@ -44,11 +45,16 @@ def _write() -> None:
 def main() -> None:
     atexit.register(_write)
     started = time.time()
+    gc.disable()  # as cli.fast_cr imports the engine: frozen after, never walked
     from session_roam.engine.lease import transport as lease_syncthing
     from session_roam.engine.resume import coordinate, coordinator
     from session_roam.engine.sessions import journal
     from session_roam.engine.syncthing import client as syncthing
+    from session_roam.engine.syncthing import syncready
+    from session_roam.engine.travel import carry
 
+    gc.freeze()
+    gc.enable()
     _EVENTS.append(("import engine.coordinate", started, time.time()))
     for attribute in (
         "pick_session",
@@ -58,11 +64,17 @@ def main() -> None:
         "agent_namespaces",
         "_launch",
         "run_cr",
+        "archive_before_launch",
+        "sync_here",
+        "choose_session",
     ):
         _patch(coordinate, attribute, attribute)
     for attribute in ("acquire", "wait_in_sync", "newer_elsewhere"):
         _patch(coordinator.SyncthingCoordinator, attribute, attribute)
     _patch(coordinator.HeldLease, "release", "release")
+    _patch(carry, "place", "companions place")
+    _patch(carry, "carry", "companions carry")
+    _patch(syncready, "ensure_running", "probe syncthing")
     _patch(journal.Journal, "record", "journal.record")
     _patch(journal.Journal, "note", "journal.note")
     _patch(lease_syncthing.SyncthingTransport, "publish", "publish")

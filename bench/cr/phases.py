@@ -6,6 +6,10 @@ records when it started and exited. Each run goes through ``phase_child.py``, wh
 engine's steps; the table shows the median of each phase in milliseconds.
 
     ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.phases [--runs 7] [--work 1]
+        [--base /tmp/base/src]
+
+With ``--base`` (the ``src`` folder of another tree, ``git archive REV src``) each run of this
+tree follows one of that tree, on the same pair, and the table has a column for each.
 
 With ``--work S`` the stand-in works like a short claude turn: it waits S seconds, then
 appends a row to the session file (so the release has new bytes to stamp and publish).
@@ -30,6 +34,8 @@ from tests.support.claude import ClaudeDriver
 from tests.support.fake_api import FakeMessagesApi
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
+
+from .run import as_installed, warm
 
 _ROOT: Final = Path(__file__).resolve().parents[2]
 _SPEC: Final = _ROOT / "fixtures" / "clusters" / "pair.toml"
@@ -79,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--work", type=float, default=0.0, help="seconds the stand-in works")
+    parser.add_argument("--base", help="the src folder of another tree, run interleaved")
     args = parser.parse_args()
     claude = os.environ.get("ROAM_CLAUDE_BIN")
     if not claude:
@@ -96,20 +103,32 @@ def main() -> None:
             session = driver.new(home_of(alpha), cwd, "start").session_id
             cluster.wait_in_sync()
             stamper = executable(root / "bin" / "claude", _STAMPER)
-            env = roam_env(driver, alpha, stamper)
+            env = as_installed(roam_env(driver, alpha, stamper), root / "pycache")
             if args.work:
                 (session_file,) = alpha.projects_dir.glob(f"*/{session}.jsonl")
                 env.update(
                     ROAM_BENCH_WORK_S=str(args.work), ROAM_BENCH_SESSION_FILE=str(session_file)
                 )
             argv = [sys.executable, str(_CHILD), "cr", session]
-            rows = [_one_run(argv, cwd, env, root) for _ in range(args.runs)]
-    names = list(dict.fromkeys(name for row in rows for name in row))
+            trees = {"this tree": env}
+            if args.base:
+                trees = {"base": {**env, "PYTHONPATH": args.base}, **trees}
+            rows: dict[str, list[dict[str, float]]] = {tree: [] for tree in trees}
+            for tree_env in trees.values():
+                warm(tree_env)
+            for _ in range(args.runs):  # interleaved: the load moves both alike
+                for tree, tree_env in trees.items():
+                    rows[tree].append(_one_run(argv, cwd, tree_env, root))
+    names = list(dict.fromkeys(name for runs in rows.values() for row in runs for name in row))
     work = f", working {args.work:g} s" if args.work else ""
     print(f"roam cr ID, claude = a stamp script{work}, {args.runs} runs; median (min) in ms")
+    print(f"  {'':40s} " + " ".join(f"{tree:>16s}" for tree in rows))
     for name in names:
-        values = [row.get(name, 0.0) * 1000 for row in rows]
-        print(f"  {name:40s} {statistics.median(values):7.0f}  ({min(values):5.0f})")
+        cells = []
+        for runs in rows.values():
+            values = [row.get(name, 0.0) * 1000 for row in runs]
+            cells.append(f"{statistics.median(values):7.0f} ({min(values):5.0f})")
+        print(f"  {name:40s} " + " ".join(f"{cell:>16s}" for cell in cells))
 
 
 if __name__ == "__main__":

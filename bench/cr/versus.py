@@ -2,8 +2,9 @@
 
 The load on a shared machine moves every figure; only a comparison in the same run says what
 a change did. ``--base DIR`` is the ``src`` folder of the other tree (``git archive REV src``).
-For each round: claude alone, then each roam's ``cr`` with a claude that exits at once (roam's
-own work), then each roam's hand-over (alpha's claude exit to beta's claude start).
+For each round: claude alone, then for each roam its ``cr`` with the real claude (issue 16's
+measure: the median over claude alone), its ``cr`` with a claude that exits at once (roam's
+own work) and its hand-over (alpha's claude exit to beta's claude start).
 
     ROAM_CLAUDE_BIN=... .venv/bin/python -m bench.cr.versus --base /tmp/base/src [--runs 7]
 """
@@ -20,7 +21,7 @@ from tests.support.fake_api import FakeMessagesApi
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterNode, ClusterSpec
 
-from .run import _SPEC, Bench, _load, _median_ms, _p95_ms, _timed
+from .run import _SPEC, Bench, _load, _median_ms, _p95_ms, _timed, warm
 
 
 class Versus(Bench):
@@ -47,7 +48,11 @@ def main() -> None:
             alpha = cluster["alpha"]
             session = bench.driver.new(home_of(alpha), bench.cwd, "start").session_id
             cluster.wait_in_sync()
+            for base in (args.base, None):
+                bench.base = base
+                warm(bench.env(alpha, bench.instant))
             took: dict[str, list[float]] = {"claude": [], "base": [], "this": []}
+            real: dict[str, list[float]] = {"base": [], "this": []}
             hand: dict[str, list[float]] = {"base": [], "this": []}
             for i in range(args.runs):
                 bench.base = None
@@ -58,8 +63,16 @@ def main() -> None:
                         env=bench.env(alpha, claude),
                     )
                 )
-                for name, base in (("base", args.base), ("this", None)):
+                trees = [("base", args.base), ("this", None)]
+                for name, base in trees if i % 2 == 0 else trees[::-1]:  # neither always first
                     bench.base = base
+                    real[name].append(
+                        _timed(
+                            roam_argv(["cr", session, "--", "-p", f"{name} {i}"]),
+                            cwd=bench.cwd,
+                            env=bench.env(alpha, claude),
+                        )
+                    )
                     took[name].append(
                         _timed(
                             roam_argv(["cr", session]),
@@ -68,8 +81,17 @@ def main() -> None:
                         )
                     )
                     hand[name].append(bench._handoff_roam(session, 2 * i + (name == "this"))[0])
+                    # beta's turn must reach alpha before alpha's next timed cr (which would
+                    # wait for it, charging the hand-over to whichever tree runs next)
+                    bench.cluster.wait_in_sync()
             c = _median_ms(took["claude"])
             print(f"claude -r ID -p X alone: p50 {c:.0f} ms (the reference)")
+            for name in ("base", "this"):
+                m = _median_ms(real[name])
+                print(
+                    f"{name}: roam cr ID -- -p X p50 {m:.0f} / p95 {_p95_ms(real[name]):.0f} ms: "
+                    f"+{m - c:.0f} ms over claude alone (goal +150 ms)"
+                )
             for name in ("base", "this"):
                 r, h = _median_ms(took[name]), _median_ms(hand[name])
                 r95 = _p95_ms(took[name])

@@ -78,6 +78,99 @@ def test_archive_never_follows_a_symlink(projects: Path, archive: Path, tmp_path
     assert not (archive / "-p" / "link.jsonl").exists()
 
 
+def test_refresh_archives_exactly_the_files_the_deletion_policy_protects(
+    projects: Path, archive: Path, tmp_path: Path
+) -> None:
+    from session_roam.engine.deletions.reassert import held_files
+
+    (projects / "-p" / ".hidden-deeper").mkdir()
+    (projects / "-p" / ".hidden-deeper" / "kept.json").write_text("{}")
+    (projects / "-p" / SESSION / "subagents" / ".syncthing.a.jsonl.tmp").write_text("x")
+    (projects / "-p" / SESSION / "todo.sync-conflict-20261125-131239-MRUWJBM.json").write_text("x")
+    (projects / ".stfolder").mkdir()
+    (projects / ".stfolder" / "marker").write_text("x")
+    (projects / "MEMORY.md").write_text("kept")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.jsonl").write_text("x")
+    (projects / "-linked").symlink_to(tmp_path / "outside")
+    refresh = refresh_archive(projects, archive)
+    archived = set(held_files(archive))  # every file there (its own state is a dot name)
+    assert archived == set(held_files(projects))
+    assert refresh.files == len(archived) == refresh.linked
+
+
+def _unchanged_run(projects: Path, archive: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A refresh after a settled one, and the folders it listed (the others it skipped)."""
+    refresh_archive(projects, archive)  # links every file
+    monkeypatch.setattr(archive_module, "_settled", lambda _key: True)  # as if 2 s went by
+    refresh_archive(projects, archive)  # finds every file archived: records its folder
+    refresh_archive(projects, archive)  # the archive's root again, as the record made it
+    listed: list[str] = []
+    real = archive_module._list_folder
+
+    def spy(path: str, top: bool) -> tuple[int, list[str], list[tuple[str, int]]] | None:
+        listed.append(os.path.relpath(path, projects))
+        return real(path, top)
+
+    monkeypatch.setattr(archive_module, "_list_folder", spy)
+    return listed
+
+
+def test_refresh_skips_folders_nothing_was_renamed_into_since_the_last_one(
+    projects: Path, archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = _unchanged_run(projects, archive, monkeypatch)
+    assert refresh_archive(projects, archive).files == 2
+    assert listed == []
+
+
+def test_refresh_still_relinks_a_file_replaced_by_rename_in_a_settled_folder(
+    projects: Path, archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = _unchanged_run(projects, archive, monkeypatch)
+    replacement = projects / "-p" / "new.tmp"
+    replacement.write_bytes(b'{"a":1}\n{"a":2}\n')
+    replacement.replace(projects / TRANSCRIPT)
+    assert refresh_archive(projects, archive).linked == 1
+    assert os.path.samefile(projects / TRANSCRIPT, archive / TRANSCRIPT)
+    assert listed == ["-p"]
+
+
+def test_refresh_links_again_an_archive_entry_removed_from_a_settled_folder(
+    projects: Path, archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _unchanged_run(projects, archive, monkeypatch)
+    (archive / COMPANION).unlink()
+    assert refresh_archive(projects, archive).linked == 1
+    assert os.path.samefile(projects / COMPANION, archive / COMPANION)
+
+
+def test_refresh_records_no_folder_changed_within_the_last_two_seconds(
+    projects: Path, archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refresh_archive(projects, archive)
+    refresh_archive(projects, archive)
+    listed: list[str] = []
+    real = archive_module._list_folder
+
+    def spy(path: str, top: bool) -> tuple[int, list[str], list[tuple[str, int]]] | None:
+        listed.append(path)
+        return real(path, top)
+
+    monkeypatch.setattr(archive_module, "_list_folder", spy)
+    refresh_archive(projects, archive)
+    assert len(listed) == 4  # projects, -p, the session's folder, subagents: none trusted
+
+
+def test_refresh_looks_at_every_folder_when_its_record_file_is_garbage(
+    projects: Path, archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = _unchanged_run(projects, archive, monkeypatch)
+    (archive / ".state" / "unchanged.json").write_text('{"projects": 1, "folders": [[1, "x"]]}')
+    assert refresh_archive(projects, archive).files == 2
+    assert len(listed) == 4
+
+
 def test_lost_files_lists_what_the_synced_folder_no_longer_has(
     projects: Path, archive: Path
 ) -> None:
@@ -187,7 +280,12 @@ def test_restore_falls_back_to_the_journal_when_the_archive_never_held_the_sessi
 
 def _swapped_after_walk(monkeypatch: pytest.MonkeyPatch, relpath: str) -> None:
     """A peer swaps a file (or a folder above it) for a link after the walk listed it."""
-    monkeypatch.setattr(archive_module, "held_files", lambda _root: iter([relpath]))
+    folder, _, name = relpath.rpartition("/")
+
+    def listed(_path: str, top: bool) -> tuple[int, list[str], list[tuple[str, int]]]:
+        return (0, [folder], []) if top else (0, [], [(name, 0)])
+
+    monkeypatch.setattr(archive_module, "_list_folder", listed)
 
 
 def _archived_bytes(archive: Path) -> bytes:

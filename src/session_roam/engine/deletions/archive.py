@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core import xdg
 from session_roam.engine.core.atomic import TEMP_PREFIX, atomic_write, fsync_dir, make_private_dirs
 from session_roam.engine.core.paths import ensure_inside
 from session_roam.engine.core.safefs import LinkRefused, read_bytes_nofollow, refuse_links
-from session_roam.engine.deletions.reassert import held_files, session_of
+from session_roam.engine.core.store import is_conflict_name
+from session_roam.engine.deletions.reassert import SKIP_PREFIXES, held_files, session_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -49,6 +52,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _NO_LINK: Final = (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP)
+#: The folders a refresh found fully archived, in a folder of its own in the archive's root
+#: (a dot name: never an entry, ``held_files`` skips it; writing it leaves the root as it was).
+_STATE_NAME: Final = ".state/unchanged.json"
+#: A folder's record is kept only when its last change is older than this (``_settled``).
+_SETTLED_NS: Final = 2_000_000_000
+_RECORD_LEN: Final = 8  # the folder key (6), its file count, its subfolders
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +85,95 @@ def archive_dir() -> Path:
     return folder
 
 
-def _same_inode(a: Path, b: Path) -> bool:
+def _list_folder(folder: str, top: bool) -> tuple[int, list[str], list[tuple[str, int]]] | None:
+    """One folder of ``reassert.held_files``'s walk, from one ``scandir``: its device, its
+    subfolders (never a link) and the (name, inode) of the files the deletion policy protects.
+
+    A directory entry's type and inode come with the listing, so a file costs no system call;
+    the device is the folder's, which a file in it shares (a mount point is never a file).
+    None when the folder is gone or unreadable (os.walk skips those too).
+    """
     try:
-        return os.path.samefile(a, b)
+        device = os.stat(folder).st_dev
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError:
+        return None
+    subfolders: list[str] = []
+    held: list[tuple[str, int]] = []
+    for entry in entries:
+        name = entry.name
+        if top and name.startswith("."):
+            continue  # .stfolder, .stignore, .roam
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                subfolders.append(name)
+                continue
+            if not entry.is_file(follow_symlinks=False):
+                continue  # a link (never followed) or something that is not a file
+        except OSError:
+            continue
+        if not name.startswith(SKIP_PREFIXES) and not is_conflict_name(name):
+            held.append((name, entry.inode()))
+    return device, subfolders, held
+
+
+def _folder_key(folder: str, archived: str) -> list[int] | None:
+    """What says that neither a folder nor its archive folder changed: a rename, link or
+    removal in a folder moves its mtime (and ctime, which nobody can set back)."""
+    try:
+        here, there = os.stat(folder), os.stat(archived)
+    except OSError:
+        return None
+    return [
+        *(here.st_ino, here.st_mtime_ns, here.st_ctime_ns),
+        *(there.st_ino, there.st_mtime_ns, there.st_ctime_ns),
+    ]
+
+
+def _settled(key: list[int]) -> bool:
+    """A folder changed in the clock tick it is looked at could change again in that tick
+    without moving its mtime: its record is kept only once the last change is older."""
+    return time.time_ns() - max(key[1], key[2], key[4], key[5]) > _SETTLED_NS
+
+
+def _load_unchanged(root: Path, projects_dir: Path) -> dict[str, list[Any]]:
+    """``_save_unchanged``'s records; a record of any other shape is left out (looked at)."""
+    try:
+        state = json.loads(read_bytes_nofollow(root / _STATE_NAME, root))
+    except (OSError, LinkRefused, ValueError):
+        return {}
+    if not isinstance(state, dict) or state.get("projects") != os.fspath(projects_dir):
+        return {}
+    folders = state.get("folders")
+    return {
+        relative: record
+        for relative, record in (folders.items() if isinstance(folders, dict) else ())
+        if isinstance(record, list) and len(record) == _RECORD_LEN and _well_formed(record)
+    }
+
+
+def _well_formed(record: list[Any]) -> bool:
+    *numbers, names = record
+    return all(type(n) is int for n in numbers) and (
+        isinstance(names, list) and all(isinstance(n, str) and "/" not in n for n in names)
+    )
+
+
+def _save_unchanged(root: Path, projects_dir: Path, folders: dict[str, list[Any]]) -> None:
+    """The folders found fully archived, for the next refresh to skip (only a hint: a lost
+    or stale record only makes that refresh look at the folder again)."""
+    state = {"projects": os.fspath(projects_dir), "folders": folders}
+    make_private_dirs((root / _STATE_NAME).parent)
+    atomic_write(root / _STATE_NAME, json.dumps(state, separators=(",", ":")).encode())
+
+
+def _archived_as(target: str, inode: int, device: int) -> bool:
+    try:
+        held = os.stat(target)
     except OSError:
         return False
+    return held.st_ino == inode and held.st_dev == device
 
 
 def _link_or_copy(projects_dir: Path, source: Path, target: Path) -> bool:
@@ -116,21 +209,46 @@ def refresh_archive(projects_dir: Path, archive: Path | None = None) -> ArchiveR
     setup. Entries of files that are gone are kept: that is what the archive is for.
     """
     root = archive if archive is not None else archive_dir()
+    known = _load_unchanged(root, projects_dir)
+    unchanged: dict[str, list[Any]] = {}
     files = linked = copied = 0
     touched: set[Path] = set()
-    for relpath in held_files(projects_dir):
-        files += 1
-        source, target = projects_dir / relpath, root / relpath
-        if _same_inode(source, target):
+    top, base = os.fspath(projects_dir), os.fspath(root)
+    pending = [""]  # folder paths relative to both roots, each ending with "/"
+    while pending:
+        relative = pending.pop()
+        key = _folder_key(f"{top}/{relative}", f"{base}/{relative}")
+        record = known.get(relative)
+        if key is not None and record is not None and record[:6] == key:
+            files += record[6]  # nothing renamed, linked or removed here since: all archived
+            pending.extend(f"{relative}{name}/" for name in record[7])
+            unchanged[relative] = record
             continue
-        try:
-            if _link_or_copy(projects_dir, source, target):
-                linked += 1
-            else:
-                copied += 1
-        except (FileNotFoundError, LinkRefused):
-            continue  # replaced or removed while we walked; the next refresh sees it
-        touched.add(target.parent)
+        listed = _list_folder(f"{top}/{relative}", not relative)
+        if listed is None:
+            continue
+        device, subfolders, held = listed
+        pending.extend(f"{relative}{name}/" for name in subfolders)
+        archived = key is not None
+        for name, inode in held:
+            files += 1
+            relpath = f"{relative}{name}"
+            if _archived_as(f"{base}/{relpath}", inode, device):
+                continue  # the archive's link is this very file: nothing changed
+            archived = False
+            source, target = projects_dir / relpath, root / relpath
+            try:
+                if _link_or_copy(projects_dir, source, target):
+                    linked += 1
+                else:
+                    copied += 1
+            except (FileNotFoundError, LinkRefused):
+                continue  # replaced or removed while we walked; the next refresh sees it
+            touched.add(target.parent)
+        if archived and key is not None and _settled(key):
+            unchanged[relative] = [*key, len(held), subfolders]
+    if unchanged != known:
+        _save_unchanged(root, projects_dir, unchanged)
     _fsync_all(touched)
     return ArchiveRefresh(files=files, linked=linked, copied=copied)
 

@@ -35,12 +35,19 @@ if TYPE_CHECKING:
 
     from session_roam.engine.syncthing.client import SyncthingClient
 
-__all__ = ["ReassertResult", "global_names", "held_files", "reassert", "session_of"]
+__all__ = [
+    "SKIP_PREFIXES",
+    "ReassertResult",
+    "global_names",
+    "held_files",
+    "reassert",
+    "session_of",
+]
 
 log = logging.getLogger(__name__)
 
 #: Prefixes of names that are never a user's data: Syncthing's and roam's own.
-_SKIP_PREFIXES: Final = (TEMP_PREFIX, ".syncthing.", "~syncthing~")
+SKIP_PREFIXES: Final = (TEMP_PREFIX, ".syncthing.", "~syncthing~")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +71,7 @@ def held_files(projects_dir: Path, *, conflicts: bool = False) -> Iterator[str]:
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             files = [f for f in files if not f.startswith(".")]
         for name in sorted(files):
-            if name.startswith(_SKIP_PREFIXES) or (not conflicts and is_conflict_name(name)):
+            if name.startswith(SKIP_PREFIXES) or (not conflicts and is_conflict_name(name)):
                 continue
             path = base / name
             if path.is_symlink() or not path.is_file():

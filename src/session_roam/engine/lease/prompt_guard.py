@@ -23,7 +23,6 @@ inside one file has to expect those late rows from the old holder.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -171,6 +170,8 @@ def arm(session: str, device: str, projects: Path, state: Path) -> Armed:
 def main(argv: Sequence[str] | None = None) -> int:
     """The slow path: exit 2 with the sentence on stderr, or 0. Never fails otherwise: a
     broken guard must not stop a person from typing."""
+    import argparse  # the hook's own process only, not roam cr's start-up
+
     parser = argparse.ArgumentParser(prog="roam-prompt-guard")
     for option in ("--session", "--device", "--folder", "--ref"):
         parser.add_argument(option, required=True)

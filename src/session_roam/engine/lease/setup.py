@@ -23,10 +23,14 @@ __all__ = ["configured_rule", "engine_for", "engine_scope", "open_engine", "shar
 
 
 def open_engine(
-    claude_dir: Path | None = None, *, syncthing_home: Path | None = None
+    claude_dir: Path | None = None,
+    *,
+    syncthing_home: Path | None = None,
+    folder_id: str | None = None,
 ) -> LeaseEngine:
     """The engine for this machine: its Syncthing (from config.xml, found by the one resolver,
-    ``stconfig.locate_syncthing_home``) and Claude's projects folder."""
+    ``stconfig.locate_syncthing_home``) and Claude's projects folder. ``folder_id``: the
+    folder that shares it, when the caller read it from that config.xml already (else asked)."""
     from session_roam.engine.lease.transport import SyncthingTransport
     from session_roam.engine.syncthing.client import SyncthingClient
     from session_roam.engine.syncthing.config import find_syncthing_home, read_config
@@ -34,7 +38,9 @@ def open_engine(
     config = read_config(find_syncthing_home(syncthing_home))
     client = SyncthingClient(config.base_url, config.api_key)
     try:
-        transport = SyncthingTransport(client, projects_dir(claude_config_dir(claude_dir)))
+        transport = SyncthingTransport(
+            client, projects_dir(claude_config_dir(claude_dir)), folder_id
+        )
     except BaseException:
         client.close()
         raise

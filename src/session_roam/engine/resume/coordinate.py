@@ -132,7 +132,9 @@ def open_coordinator(
             here.started_s,
         )
     try:
-        engine = lease_api.open_engine(claude_dir, syncthing_home=here.home.path)
+        engine = lease_api.open_engine(
+            claude_dir, syncthing_home=here.home.path, folder_id=here.folder_id
+        )
     except SyncthingUnreachable as exc:
         raise SyncthingUnreachable(
             exc.message, hint=f"{exc.hint} Then try again, {NO_LEASE_HINT}"

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.conflicts.forks import mark_fork_point, needs_repair
-from session_roam.engine.conflicts.merging import merge_session
 from session_roam.engine.core import xdg
 from session_roam.engine.core.store import find_session_files
 from session_roam.engine.lease import api as lease_api
@@ -93,6 +92,8 @@ def merge_pending(session: PickedSession) -> int:
     files = find_session_files(session.project_dir, session.session_id)
     if not needs_repair(files):
         return 0
+    from session_roam.engine.conflicts.merging import merge_session  # rare: off the hot path
+
     result = merge_session(files)
     return len(result.removed)
 

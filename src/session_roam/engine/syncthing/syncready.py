@@ -51,6 +51,8 @@ class SyncHere:
     home: FoundHome
     started: Started | None = None
     started_s: float = 0.0
+    #: The id of the folder that shares the projects folder, as config.xml says.
+    folder_id: str | None = None
 
 
 def sync_here(
@@ -81,7 +83,7 @@ def sync_here(
             hint=f"Start it and run the command again, {NO_LEASE_HINT}",
         ) from exc
     if started is None:
-        return SyncHere(home)
+        return SyncHere(home, folder_id=folders[0][0])
     with SyncthingClient(config.base_url, config.api_key) as client:
         wait_for_peers(client, folders[0][0], timeout_s=peer_wait_s)
-    return SyncHere(home, started, time.monotonic() - began)
+    return SyncHere(home, started, time.monotonic() - began, folders[0][0])
