@@ -138,8 +138,10 @@ def read_bundle(source: Path) -> Bundle:
     """Read and check every byte of the export; InvalidInput naming the first fault."""
     try:
         tar = tarfile.open(source, mode="r:*")  # noqa: SIM115
-    except (OSError, tarfile.TarError) as exc:
-        raise _bad(source, f"it cannot be opened as a tar file ({exc})") from None
+    except OSError as exc:
+        raise _bad(source, f"it cannot be read ({exc.strerror or type(exc).__name__})") from None
+    except tarfile.TarError:  # its text lists every method tried, a line each: not for people
+        raise _bad(source, "it is not a tar file (roam export writes a gzip'd tar)") from None
     manifest: dict[str, Any] | None = None
     members: dict[str, bytes] = {}
     total = 0
