@@ -252,8 +252,8 @@ class Watcher:
         try:
             if self._summaries is None:
                 self._summaries = open_cache()
-            self._summaries.refresh(self.projects, watcher=True)
-            self._summaries.refresh(self.projects)  # a walk begun after the watching did
+            self._summaries.freshness.watched(str(self.projects), time.time())
+            self._summaries.refresh(self.projects)  # one walk, begun after the watching did
         except (sqlite3.Error, OSError, RoamError) as exc:
             log.info("summary cache not brought up to date at start: %s", exc)
 
