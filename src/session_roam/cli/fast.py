@@ -159,9 +159,10 @@ def _warm_cf(options: dict[str, Any]) -> int | None:
         cache = os.path.join(os.path.expanduser("~"), ".cache")
     from session_roam.engine.sessions import warm_search
 
-    db_path = os.path.join(cache, "session-roam", "search.sqlite3")
     root = os.path.join(os.path.expanduser(config), "projects")
-    matches = warm_search(db_path, root, options["words"], options["limit"])
+    matches = warm_search(
+        os.path.join(cache, "session-roam"), root, options["words"], options["limit"]
+    )
     if matches is None:
         return None
     sys.stdout.write(dumps([match.as_json() for match in matches]) + "\n")

@@ -224,18 +224,20 @@ def is_query_error(error: sqlite3.OperationalError) -> bool:
 
 
 def warm_search(
-    db_path: str, projects_root: str, words: list[str], limit: int
+    cache_dir: str, projects_root: str, words: list[str], limit: int
 ) -> list[Match] | None:
-    """The best ``limit`` sessions of every project from an index ``roam watch`` keeps current,
-    with no refresh at all; None when that cannot be trusted (no index, another schema, no live
-    watcher of ``projects_root``: ``search_fresh``), or the words are not a plain query. The
-    caller then runs the full ``search_sessions``, which answers the same for a current index.
+    """The best ``limit`` sessions of every project from the index in ``cache_dir`` (the file
+    ``search_index`` writes, ``INDEX_NAME``) that ``roam watch`` keeps current, with no refresh;
+    None when that cannot be trusted (no index, another schema, no live watcher of
+    ``projects_root``: ``search_fresh``), or the words are not a plain query. The caller then
+    runs the full ``search_sessions``, which answers the same for a current index.
     """
     import sqlite3
 
     from session_roam.engine.sessions.search_fresh import Freshness
 
     text = " ".join(word.strip() for word in words).strip()
+    db_path = os.path.join(cache_dir, INDEX_NAME)
     if not text or limit < 1 or not os.path.isfile(db_path):
         return None
     db = sqlite3.connect(db_path, isolation_level=None, timeout=10.0)
