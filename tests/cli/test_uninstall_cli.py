@@ -99,6 +99,24 @@ def test_uninstall_dry_run_changes_nothing(machine: Machine) -> None:
     assert machine.roam("status").exit_code == 0
 
 
+def test_uninstall_dry_run_names_an_old_alias_roam_turned_off_elsewhere(
+    machine: Machine,
+) -> None:
+    home = Path(os.environ["HOME"])
+    assert machine.roam("shell", "uninstall").exit_code == 0
+    (home / ".bash_aliases").write_text("alias cr='sleep 2 && claude -c'\n")
+    assert machine.roam("shell", "install").exit_code == 0  # turns the old alias off
+    bashrc = home / ".bashrc"
+    bashrc.write_text("")  # roam's block gone by hand; the alias it turned off is still off
+    code, document = _uninstall(machine, "--dry-run")
+    steps = {step["part"]: step for step in document["steps"]}
+    assert code == 0
+    assert steps["shell (bash)"]["action"] == "would remove", steps["shell (bash)"]
+    assert ".bash_aliases" in steps["shell (bash)"]["detail"]
+    assert _uninstall(machine, "--yes")[0] == 0
+    assert "alias cr='sleep 2 && claude -c'" in (home / ".bash_aliases").read_text().splitlines()
+
+
 def test_uninstall_without_a_terminal_asks_for_yes_before_it_stops_sharing(
     machine: Machine,
 ) -> None:

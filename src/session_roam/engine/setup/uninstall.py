@@ -23,6 +23,7 @@ from session_roam.engine.core.atomic import atomic_write
 from session_roam.engine.core.paths import claude_config_dir, projects_dir
 from session_roam.engine.setup.shell import BEGIN_MARKER, SHELLS, rc_file
 from session_roam.engine.setup.shell import uninstall as uninstall_shell
+from session_roam.engine.setup.shell_aliases import DISABLED_MARKER, known_rc_files
 from session_roam.engine.setup.watch_service import (
     Platform,
     service_file,
@@ -149,14 +150,12 @@ def _shell_step(shell: str, request: UninstallRequest) -> Callable[[], Step]:
     def step() -> Step:
         part = f"shell ({shell})"
         path = rc_file(shell, request.user_home)  # type: ignore[arg-type]
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            text = ""
         if request.dry_run:
-            if BEGIN_MARKER not in text:
+            found = _with_roam_lines(shell, request.user_home)
+            if not found:
                 return Step(part, NOTHING, f"no roam shortcuts in {path}")
-            return Step(part, WOULD, f"would remove roam's shortcuts from {path}")
+            where = ", ".join(str(p) for p in found)
+            return Step(part, WOULD, f"would remove roam's shortcuts from {where}")
         # the shell's own uninstall also clears a block an older roam left elsewhere and turns
         # back on the old aliases roam commented out, so it runs even without a block here
         change = uninstall_shell(shell, request.user_home)  # type: ignore[arg-type]
@@ -165,6 +164,21 @@ def _shell_step(shell: str, request: UninstallRequest) -> Callable[[], Step]:
         return Step(part, DONE, f"removed roam's shortcuts from {path}")
 
     return step
+
+
+def _with_roam_lines(shell: str, home: Path) -> list[Path]:
+    """The files of ``shell`` that its uninstall changes: roam's block, or an old definition
+    roam turned off (what the dry run reports, the same files the real run reads)."""
+    files = dict.fromkeys([rc_file(shell, home), *known_rc_files(home, (shell,))])  # type: ignore[arg-type]
+    found = []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):
+            continue
+        if BEGIN_MARKER in text or DISABLED_MARKER in text:
+            found.append(path)
+    return found
 
 
 def roam_folder_shared(claude_dir: Path | None, syncthing_home: Path | None) -> str | None:
