@@ -82,11 +82,12 @@ def parse_line(raw: Raw, number: int, offset: int = -1) -> Line:
     A line past ``session_roam.bounds``' caps is ``unparseable`` (reason ``too-long``/``too-deep``)
     without being parsed, so the merge treats it like a torn one (set aside, bytes kept).
     """
-    problem = record_problem(raw)
+    data = bytes(raw)  # one copy of a view, shared by the bounds check and the decoder
+    problem = record_problem(data)
     if problem is not None:
         return Line(raw, number, "unparseable", reason=problem, offset=offset)
     try:
-        obj = json.loads(str(raw, "utf-8"))
+        obj = json.loads(str(data, "utf-8"))
     except UnicodeDecodeError:
         return Line(raw, number, "unparseable", reason="not-utf8", offset=offset)
     except RecursionError:
