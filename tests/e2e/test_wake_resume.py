@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from tests.support.claude import ClaudeDriver
     from tests.support.fake_api import FakeMessagesApi
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 #: Stand-in for claude: note when roam launched it, then be the real client.
