@@ -62,14 +62,19 @@ def running(spec: ClusterSpec, root: Path, binary: str) -> Iterator[Cluster]:
 def reconnect(cluster: Cluster, timeout_s: float = _RECONNECT_S) -> None:
     """Resume every device any node paused and wait until every pair is connected again.
 
-    Deterministic where Syncthing's own redial is not: in a ``Cluster`` only the earlier node of
-    each pair dials (the later one knows it as ``dynamic``). Resuming the dialler first makes it
-    dial a peer that still has it paused and is refused; Syncthing then waits for its connection
-    loop (at least 5 s, and up to 32 s in the first minute after start, its "initial rampup"),
-    and its forced redials stop after 3 in 2 minutes (lib/connections/service.go, redialDevice).
-    So the later node resumes first, and while a pair is still apart its dialler is nudged
-    (pause + resume of the peer on the dialling side: a config change that wakes the connection
-    loop, which dials at once since ``_NUDGE_EVERY_S`` is past the redial interval).
+    Deterministic where Syncthing's own redial is not. In a ``Cluster`` only the earlier node of
+    each pair dials (the later one knows it as ``dynamic``, with discovery off). A dialler that
+    resumes first dials a peer that still has it paused and is refused, and then waits for its
+    connection loop (lib/connections/service.go, ``connect``): at least 5 s, and in the first
+    minute after start (the loop's "initial rampup", passes 1, 2, 4, 8, 16, 32 s apart) up to
+    32 s. 1.29.5 refuses right after TLS, before the hello, so nothing wakes the loop sooner
+    (measured: 32.05 s); 1.19.2 refuses after the hello, and the closed connection wakes the
+    loop, but its ``redialDevice`` edits a copy and never clears the next-dial time, so the
+    wake does not dial (measured: 5.05 s). So the later node of each pair resumes first, and
+    while a pair is apart its dialler is nudged: Syncthing has no REST call to dial now, but a
+    config change that un-pauses a device (POST /rest/system/pause, then /rest/system/resume,
+    with ``?device=``) wakes the loop, which dials at once once ``_NUDGE_EVERY_S`` is past the
+    redial interval (``reconnectionIntervalS``).
     """
     for node in reversed(cluster.nodes):  # acceptors before diallers
         for device, state in node.client.connections().items():
