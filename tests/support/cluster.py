@@ -68,13 +68,13 @@ def reconnect(cluster: Cluster, timeout_s: float = _RECONNECT_S) -> None:
     connection loop (lib/connections/service.go, ``connect``): at least 5 s, and in the first
     minute after start (the loop's "initial rampup", passes 1, 2, 4, 8, 16, 32 s apart) up to
     32 s. 1.29.5 refuses right after TLS, before the hello, so nothing wakes the loop sooner
-    (measured: 32.05 s); 1.19.2 refuses after the hello, and the closed connection wakes the
-    loop, but its ``redialDevice`` edits a copy and never clears the next-dial time, so the
-    wake does not dial (measured: 5.05 s). So the later node of each pair resumes first, and
-    while a pair is apart its dialler is nudged: Syncthing has no REST call to dial now, but a
-    config change that un-pauses a device (POST /rest/system/pause, then /rest/system/resume,
-    with ``?device=``) wakes the loop, which dials at once once ``_NUDGE_EVERY_S`` is past the
-    redial interval (``reconnectionIntervalS``).
+    (measured: 32.05 s); 1.19.2 refuses after the hello, and where the closed connection wakes
+    the loop, its ``redialDevice`` edits a copy and never clears the next-dial time, so the
+    wake does not dial (measured: 5 s, and 34 s). So the later node of each pair resumes
+    first, and while a pair is apart its dialler is nudged: Syncthing has no REST call to dial
+    now, but a config change that un-pauses a device (POST /rest/system/pause, then
+    /rest/system/resume, with ``?device=``) wakes the loop, which dials at once since
+    ``_NUDGE_EVERY_S`` is past the redial interval (``reconnectionIntervalS``).
     """
     for node in reversed(cluster.nodes):  # acceptors before diallers
         for device, state in node.client.connections().items():
