@@ -4,7 +4,8 @@
 the tests skip locally and fail in CI. ``fake_api`` is a fresh loopback Messages API per test,
 ``claude`` a driver bound to it, ``make_home`` makes one simulated machine per call, and
 ``project_cwd`` is the project folder every machine works in (same absolute path, as roam
-requires).
+requires). The cluster fixtures (``pair``, ``trio``, ``make_cluster``, ``connected``, ``roam``)
+come from ``tests.e2e.cluster_fixtures``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from typing import TYPE_CHECKING, Final, NoReturn
 
 import pytest
 
+from tests.e2e.cluster_fixtures import connected, make_cluster, pair, roam, syncthing_bin, trio
 from tests.support.claude import ClaudeDriver, ClaudeHome, ClaudeRun, MakeHome
 from tests.support.fake_api import FakeMessagesApi
 from tests.support.sessions import BASE_PROMPTS, CONTINUATIONS, DivergedSession, copy_projects
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+__all__ = ["connected", "make_cluster", "pair", "roam", "syncthing_bin", "trio"]
 
 #: The client version the e2e tests are written against (pinned in CI).
 CLIENT_VERSION: Final = "2.1.331"

@@ -7,11 +7,14 @@ its own XDG folders, so journals and lease memory never mix between machines.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from tests.support.claude import ClaudeDriver, ClaudeHome
@@ -27,11 +30,11 @@ if TYPE_CHECKING:
 __all__ = [
     "GATE_SCRIPT",
     "SLEEPER_SCRIPT",
+    "Roam",
     "claim_state",
     "executable",
     "home_of",
     "protect_markers",
-    "reconnecting",
     "roam_argv",
     "roam_env",
     "run_roam",
@@ -69,16 +72,6 @@ def protect_markers(cluster: Cluster) -> None:
         keep = node.projects_dir / ".stfolder" / ".roam-keep"
         if not keep.exists():
             keep.write_text("Keeps Syncthing's folder marker from being removed as empty.\n")
-
-
-def reconnecting(pair: Cluster) -> Iterator[Cluster]:
-    """The pair for one test that may cut it; connected again afterwards (a fixture's body)."""
-    protect_markers(pair)
-    yield pair
-    alpha, beta = pair["alpha"], pair["beta"]
-    alpha.client.resume(beta.device_id)
-    beta.client.resume(alpha.device_id)
-    pair.wait_connected()
 
 
 def executable(path: Path, text: str) -> Path:
@@ -174,3 +167,58 @@ def session_bytes(node: ClusterNode, cwd: Path, session_id: str) -> bytes:
         return home_of(node).session_file(cwd, session_id).read_bytes()
     except FileNotFoundError:
         return b""
+
+
+@dataclass(frozen=True, slots=True)
+class Roam:
+    """``roam`` as each node of the test's cluster runs it, in the test's project folder.
+
+    On every node roam gets that machine's environment (``roam_env``) and the pinned client,
+    which talks to the test's fake Messages API; ``stand_in`` replaces the client with a script
+    that finds the real one in ``ROAM_TEST_REAL_CLAUDE``.
+    """
+
+    claude: ClaudeDriver
+    claude_bin: Path
+    cwd: Path
+
+    def env(self, node: ClusterNode, stand_in: Path | None = None, **extra: str) -> dict[str, str]:
+        if stand_in is None:
+            return roam_env(self.claude, node, self.claude_bin, extra)
+        return roam_env(
+            self.claude, node, stand_in, {"ROAM_TEST_REAL_CLAUDE": str(self.claude_bin), **extra}
+        )
+
+    def new_session(self, node: ClusterNode, prompt: str) -> str:
+        """A session the real client starts on ``node`` (no roam involved): its id."""
+        return self.claude.new(home_of(node), self.cwd, prompt).session_id
+
+    def run(
+        self, node: ClusterNode, args: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return run_roam(args, cwd=self.cwd, env=self.env(node) if env is None else env)
+
+    def start(self, args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str]:
+        return start_roam(args, cwd=self.cwd, env=env)
+
+    @contextlib.contextmanager
+    def group(
+        self, args: Sequence[str], env: Mapping[str, str]
+    ) -> Iterator[subprocess.Popen[bytes]]:
+        """``roam ARGS`` in the background, in a process group of its own (its claude with it),
+        killed with SIGKILL on the way out: mid-session, so roam never releases."""
+        process = subprocess.Popen(
+            roam_argv(args),
+            cwd=self.cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            yield process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)

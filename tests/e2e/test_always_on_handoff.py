@@ -14,27 +14,14 @@ tests wrote, so the tests run in file order.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import os
 import re
-import signal
-import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from tests.e2e.cr_support import (
-    claim_state,
-    executable,
-    home_of,
-    protect_markers,
-    roam_argv,
-    roam_env,
-    run_roam,
-    sent_user_texts,
-)
+from tests.e2e.cr_support import claim_state, executable, home_of, protect_markers, sent_user_texts
 from tests.support.claude import project_slug
 from tests.support.cluster import wait_until
 from tests.support.vault import VAULT_PASSWORD, Vaulted, connected, running_vaulted
@@ -44,10 +31,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from session_roam.engine.syncthing.cluster import ClusterNode
-    from tests.support.claude import ClaudeDriver
+    from tests.e2e.cr_support import Roam
     from tests.support.fake_api import FakeMessagesApi
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 #: Stand-in for claude: waits for a gate, makes the real client's turn, says so, and then stays
@@ -120,14 +106,13 @@ def _seen_since(node: ClusterNode, device_id: str, since: datetime.datetime) -> 
 
 def test_always_on_resumes_on_beta_the_turn_alpha_left_on_the_vault_before_going_off(
     online: Vaulted,
-    claude: ClaudeDriver,
-    claude_bin: Path,
+    roam: Roam,
     fake_api: FakeMessagesApi,
     project_cwd: Path,
     remember: Needles,
 ) -> None:
     alpha, beta = online["alpha"], online["beta"]
-    session = claude.new(home_of(alpha), project_cwd, FIRST).session_id
+    session = roam.new_session(alpha, FIRST)
     remember.add(session, FIRST, ON_ALPHA, ON_BETA)
     wait_until(
         lambda: FIRST in _session_text(beta, project_cwd, session),
@@ -135,11 +120,7 @@ def test_always_on_resumes_on_beta_the_turn_alpha_left_on_the_vault_before_going
         what="beta to have the session's first turn",
     )
     online.stop("beta")
-    on_alpha = run_roam(
-        ["cr", session, "--", "-p", ON_ALPHA],
-        cwd=project_cwd,
-        env=roam_env(claude, alpha, claude_bin),
-    )
+    on_alpha = roam.run(alpha, ["cr", session, "--", "-p", ON_ALPHA])
     assert on_alpha.returncode == 0, on_alpha.stderr
     online.push_to_vault("alpha")  # alpha's last turn and its release stamp are on the vault
     online.stop("alpha")
@@ -147,11 +128,7 @@ def test_always_on_resumes_on_beta_the_turn_alpha_left_on_the_vault_before_going
     online.start("beta")
     online.wait_connected("beta")  # to the vault: alpha is off
     mark = fake_api.mark()
-    on_beta = run_roam(
-        ["cr", session, "--", "-p", ON_BETA],
-        cwd=project_cwd,
-        env=roam_env(claude, beta, claude_bin),
-    )
+    on_beta = roam.run(beta, ["cr", session, "--", "-p", ON_BETA])
     assert on_beta.returncode == 0, on_beta.stderr
     assert sent_user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
     assert _seen_since(beta, online.vault_id, since), "the connection check is blind"
@@ -168,38 +145,20 @@ class WentOff:
 @pytest.fixture
 def alpha_went_off_mid_session(
     online: Vaulted,
-    claude: ClaudeDriver,
-    claude_bin: Path,
+    roam: Roam,
     project_cwd: Path,
     tmp_path: Path,
     remember: Needles,
 ) -> WentOff:
     """alpha holds the lease, is cut off, writes a turn, and dies with its Syncthing, unreleased."""
     alpha, beta = online["alpha"], online["beta"]
-    session = claude.new(home_of(alpha), project_cwd, FIRST).session_id
+    session = roam.new_session(alpha, FIRST)
     remember.add(session, FIRST, UNSYNCED)
     gate, done = tmp_path / "gate", tmp_path / "done"
     stand_in = executable(tmp_path / "bin" / "claude", HOLD_SCRIPT)
-    env = roam_env(
-        claude,
-        alpha,
-        stand_in,
-        {
-            "ROAM_TEST_GATE": str(gate),
-            "ROAM_TEST_DONE": str(done),
-            "ROAM_TEST_REAL_CLAUDE": str(claude_bin),
-        },
-    )
-    writer = subprocess.Popen(
-        roam_argv(["cr", session, "--", "-p", UNSYNCED]),
-        cwd=project_cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # roam and its claude in one group, for the SIGKILL below
-    )
-    try:
+    env = roam.env(alpha, stand_in, ROAM_TEST_GATE=str(gate), ROAM_TEST_DONE=str(done))
+    # roam cr and its claude in one group, SIGKILLed mid-session: roam never releases
+    with roam.group(["cr", session, "--", "-p", UNSYNCED], env):
         wait_until(
             lambda: claim_state(beta, session, alpha.device_id) == "held",
             timeout_s=30,
@@ -219,10 +178,6 @@ def alpha_went_off_mid_session(
         gate.touch()
         wait_until(done.exists, timeout_s=60, what="alpha's client to write its turn")
         assert UNSYNCED in _session_text(alpha, project_cwd, session)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(writer.pid, signal.SIGKILL)  # mid-session: roam never releases
-        writer.wait(timeout=10)
     online.stop("alpha")
     assert UNSYNCED not in _session_text(beta, project_cwd, session)
     return WentOff(session)
@@ -231,18 +186,12 @@ def alpha_went_off_mid_session(
 def test_always_on_refuses_a_session_whose_holder_went_off_without_releasing(
     online: Vaulted,
     alpha_went_off_mid_session: WentOff,
-    claude: ClaudeDriver,
-    claude_bin: Path,
+    roam: Roam,
     fake_api: FakeMessagesApi,
-    project_cwd: Path,
 ) -> None:
     session = alpha_went_off_mid_session.session
     mark = fake_api.mark()
-    refused = run_roam(
-        ["cr", session, "--", "-p", ON_BETA],
-        cwd=project_cwd,
-        env=roam_env(claude, online["beta"], claude_bin),
-    )
+    refused = roam.run(online["beta"], ["cr", session, "--", "-p", ON_BETA])
     assert refused.returncode == 5, refused.stderr
     errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, refused.stderr
@@ -257,8 +206,7 @@ def test_always_on_refuses_a_session_whose_holder_went_off_without_releasing(
 def test_always_on_forced_takeover_then_merge_keeps_both_machines_turns(
     online: Vaulted,
     alpha_went_off_mid_session: WentOff,
-    claude: ClaudeDriver,
-    claude_bin: Path,
+    roam: Roam,
     fake_api: FakeMessagesApi,
     project_cwd: Path,
     remember: Needles,
@@ -266,9 +214,8 @@ def test_always_on_forced_takeover_then_merge_keeps_both_machines_turns(
     alpha, beta = online["alpha"], online["beta"]
     session = alpha_went_off_mid_session.session
     remember.add(ON_BETA, AFTER)
-    on_beta = roam_env(claude, beta, claude_bin)
     mark = fake_api.mark()
-    forced = run_roam(["cr", "--force", session, "--", "-p", ON_BETA], cwd=project_cwd, env=on_beta)
+    forced = roam.run(beta, ["cr", "--force", session, "--", "-p", ON_BETA])
     assert forced.returncode == 0, forced.stderr
     assert sent_user_texts(fake_api, mark) == [FIRST, ON_BETA]
     online.start("alpha")  # alpha wakes up, still paused as it was left
@@ -281,10 +228,10 @@ def test_always_on_forced_takeover_then_merge_keeps_both_machines_turns(
         timeout_s=30,
         what="alpha's version to reach beta as a conflict copy",
     )
-    merged = run_roam(["conflicts", "merge", session], cwd=project_cwd, env=on_beta)
+    merged = roam.run(beta, ["conflicts", "merge", session])
     assert merged.returncode == 0, merged.stderr
     mark = fake_api.mark()
-    resumed = run_roam(["cr", session, "--", "-p", AFTER], cwd=project_cwd, env=on_beta)
+    resumed = roam.run(beta, ["cr", session, "--", "-p", AFTER])
     assert resumed.returncode == 0, resumed.stderr
     # every turn of both machines, each once, in the order they were written
     assert sent_user_texts(fake_api, mark) == [FIRST, UNSYNCED, ON_BETA, AFTER]
@@ -292,12 +239,11 @@ def test_always_on_forced_takeover_then_merge_keeps_both_machines_turns(
 
 def test_always_on_vault_holds_no_plaintext_of_any_session(
     online: Vaulted,
-    claude: ClaudeDriver,
-    project_cwd: Path,
+    roam: Roam,
     remember: Needles,
 ) -> None:
     alpha = online["alpha"]
-    session = claude.new(home_of(alpha), project_cwd, VAULTED_PHRASE).session_id
+    session = roam.new_session(alpha, VAULTED_PHRASE)
     remember.add(session, VAULTED_PHRASE)
     for node in online.trusted:
         online.push_to_vault(node.name)

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
     from tests.support.cluster import MakeCluster
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 SESSION = "-home-user-proj/5f0c2a8e-1b7d-4c3e-9f00-0123456789ab.jsonl"

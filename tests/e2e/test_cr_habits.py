@@ -12,43 +12,24 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.cr_support import (
-    SLEEPER_SCRIPT,
-    executable,
-    home_of,
-    roam_env,
-    run_roam,
-    sent_user_texts,
-    start_roam,
-)
-from tests.e2e.test_cr_handoff import connected
+from tests.e2e.cr_support import SLEEPER_SCRIPT, executable, home_of, sent_user_texts
 from tests.support.cluster import wait_until
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from session_roam.engine.syncthing.cluster import Cluster
-    from tests.support.claude import ClaudeDriver
+    from tests.e2e.cr_support import Roam
     from tests.support.fake_api import FakeMessagesApi
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
-__all__ = ["connected"]  # the pair, connected again after each test (test_cr_handoff)
 
 
 def test_cr_with_no_session_anywhere_starts_one_that_the_other_machine_continues(
-    connected: Cluster,
-    claude: ClaudeDriver,
-    claude_bin: Path,
-    fake_api: FakeMessagesApi,
-    project_cwd: Path,
+    connected: Cluster, roam: Roam, fake_api: FakeMessagesApi, project_cwd: Path
 ) -> None:
     alpha, beta = connected["alpha"], connected["beta"]
-    started = run_roam(
-        ["cr", "--", "-p", "first words, on beta"],
-        cwd=project_cwd,
-        env=roam_env(claude, beta, claude_bin),
-    )
+    started = roam.run(beta, ["cr", "--", "-p", "first words, on beta"])
     assert started.returncode == 0, started.stderr
     assert "No machine has a session of this directory yet" in started.stderr
     sessions = list(home_of(beta).project_dir(project_cwd).glob("*.jsonl"))
@@ -59,29 +40,19 @@ def test_cr_with_no_session_anywhere_starts_one_that_the_other_machine_continues
         what="alpha to receive the session beta started",
     )
     mark = fake_api.mark()
-    continued = run_roam(
-        ["cr", "--", "-p", "second, on alpha"],
-        cwd=project_cwd,
-        env=roam_env(claude, alpha, claude_bin),
-    )
+    continued = roam.run(alpha, ["cr", "--", "-p", "second, on alpha"])
     assert continued.returncode == 0, continued.stderr
     assert sent_user_texts(fake_api, mark) == ["first words, on beta", "second, on alpha"]
 
 
 def test_cr_after_a_roam_cr_killed_with_9_says_which_holder_it_cleared(
-    connected: Cluster,
-    claude: ClaudeDriver,
-    claude_bin: Path,
-    fake_api: FakeMessagesApi,
-    project_cwd: Path,
-    tmp_path: Path,
+    connected: Cluster, roam: Roam, fake_api: FakeMessagesApi, tmp_path: Path
 ) -> None:
     alpha = connected["alpha"]
-    session = claude.new(home_of(alpha), project_cwd, "before the kill").session_id
+    session = roam.new_session(alpha, "before the kill")
     ready = tmp_path / "claude-ready"
     sleeper = executable(tmp_path / "bin" / "claude", SLEEPER_SCRIPT)
-    env = roam_env(claude, alpha, sleeper, {"ROAM_TEST_READY": str(ready)})
-    writer = start_roam(["cr", session], cwd=project_cwd, env=env)
+    writer = roam.start(["cr", session], roam.env(alpha, sleeper, ROAM_TEST_READY=str(ready)))
     try:
         wait_until(ready.exists, timeout_s=60, what="claude to start under roam cr")
         wait_until(lambda: ready.read_text() != "", timeout_s=5, what="claude's pid")
@@ -91,11 +62,7 @@ def test_cr_after_a_roam_cr_killed_with_9_says_which_holder_it_cleared(
         writer.communicate()
     os.kill(int(ready.read_text()), signal.SIGKILL)  # its claude too (it outlives roam)
     mark = fake_api.mark()
-    again = run_roam(
-        ["cr", session, "--", "-p", "after the kill"],
-        cwd=project_cwd,
-        env=roam_env(claude, alpha, claude_bin),
-    )
+    again = roam.run(alpha, ["cr", session, "--", "-p", "after the kill"])
     assert again.returncode == 0, again.stderr
     assert "Cleared the lease alpha" in again.stderr
     # at once when this machine's lock is free, else after the claim's TTL (not renewed)

@@ -12,81 +12,42 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.cr_support import (
-    GATE_SCRIPT,
-    claim_state,
-    executable,
-    home_of,
-    reconnecting,
-    roam_env,
-    run_roam,
-    sent_user_texts,
-    start_roam,
-)
-from tests.support.cluster import wait_until
+from tests.e2e.cr_support import GATE_SCRIPT, claim_state, executable, run_roam, sent_user_texts
+from tests.support.cluster import reconnect, wait_until
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from session_roam.engine.syncthing.cluster import Cluster
+    from tests.e2e.cr_support import Roam
     from tests.support.claude import ClaudeDriver, MakeHome
     from tests.support.fake_api import FakeMessagesApi
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def connected(pair: Cluster) -> Iterator[Cluster]:
-    """The module's pair, guaranteed connected again after the test (which may pause it)."""
-    yield from reconnecting(pair)
-
-
 def test_cr_handoff_resumes_every_turn_made_on_the_other_machine(
-    connected: Cluster,
-    claude: ClaudeDriver,
-    claude_bin: Path,
-    fake_api: FakeMessagesApi,
-    project_cwd: Path,
+    connected: Cluster, roam: Roam, fake_api: FakeMessagesApi
 ) -> None:
     alpha, beta = connected["alpha"], connected["beta"]
-    session = claude.new(home_of(alpha), project_cwd, "one on alpha").session_id
-    on_alpha = run_roam(
-        ["cr", session, "--", "-p", "two on alpha"],
-        cwd=project_cwd,
-        env=roam_env(claude, alpha, claude_bin),
-    )
+    session = roam.new_session(alpha, "one on alpha")
+    on_alpha = roam.run(alpha, ["cr", session, "--", "-p", "two on alpha"])
     assert on_alpha.returncode == 0, on_alpha.stderr
     mark = fake_api.mark()
-    on_beta = run_roam(
-        ["cr", session, "--", "-p", "three on beta"],
-        cwd=project_cwd,
-        env=roam_env(claude, beta, claude_bin),
-    )
+    on_beta = roam.run(beta, ["cr", session, "--", "-p", "three on beta"])
     assert on_beta.returncode == 0, on_beta.stderr
     assert sent_user_texts(fake_api, mark) == ["one on alpha", "two on alpha", "three on beta"]
 
 
 def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arrives(
-    connected: Cluster,
-    claude: ClaudeDriver,
-    claude_bin: Path,
-    fake_api: FakeMessagesApi,
-    project_cwd: Path,
-    tmp_path: Path,
+    connected: Cluster, roam: Roam, fake_api: FakeMessagesApi, tmp_path: Path
 ) -> None:
     alpha, beta = connected["alpha"], connected["beta"]
-    session = claude.new(home_of(alpha), project_cwd, "first").session_id
+    session = roam.new_session(alpha, "first")
     gate = tmp_path / "gate"
     gated = executable(tmp_path / "bin" / "claude", GATE_SCRIPT)
-    env = roam_env(
-        claude,
-        alpha,
-        gated,
-        {"ROAM_TEST_GATE": str(gate), "ROAM_TEST_REAL_CLAUDE": str(claude_bin)},
-    )
-    writer = start_roam(["cr", session, "--", "-p", "held back"], cwd=project_cwd, env=env)
+    env = roam.env(alpha, gated, ROAM_TEST_GATE=str(gate))
+    writer = roam.start(["cr", session, "--", "-p", "held back"], env)
     try:
         wait_until(
             lambda: claim_state(beta, session, alpha.device_id) == "held",
@@ -110,23 +71,13 @@ def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arri
             writer.kill()
     assert writer.returncode == 0, err
     mark = fake_api.mark()
-    refused = run_roam(
-        ["cr", session, "--", "-p", "on beta"],
-        cwd=project_cwd,
-        env=roam_env(claude, beta, claude_bin),
-    )
+    refused = roam.run(beta, ["cr", session, "--", "-p", "on beta"])
     assert refused.returncode in (4, 5), refused.stderr
     assert "error:" in refused.stderr
     assert fake_api.turns_since(mark) == []
-    alpha.client.resume(beta.device_id)
-    beta.client.resume(alpha.device_id)
-    connected.wait_connected()
+    reconnect(connected)  # both resume, beta (which never dials) first
     started = time.monotonic()
-    resumed = run_roam(
-        ["cr", session, "--", "-p", "on beta"],
-        cwd=project_cwd,
-        env=roam_env(claude, beta, claude_bin),
-    )
+    resumed = roam.run(beta, ["cr", session, "--", "-p", "on beta"])
     assert resumed.returncode == 0, resumed.stderr
     assert time.monotonic() - started < 60
     assert sent_user_texts(fake_api, mark) == ["first", "held back", "on beta"]

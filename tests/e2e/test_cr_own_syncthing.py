@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from tests.support.cluster import MakeCluster
     from tests.support.fake_api import FakeMessagesApi
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
     from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
     from tests.support.cluster import MakeCluster
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 PROJECT: Final = "-home-user-proj"

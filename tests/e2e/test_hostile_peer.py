@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from tests.support.claude import ClaudeDriver
     from tests.support.fake_api import FakeMessagesApi
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning"),

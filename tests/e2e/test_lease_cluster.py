@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from session_roam.engine.lease.engine import LeaseEngine
     from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 RACES: Final = int(os.environ.get("ROAM_LEASE_RACES", "50"))

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
     from tests.support.cluster import MakeCluster
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 SESSION = "3e0a4b1c-5d6e-4f70-8a9b-0c1d2e3f4a5b"

@@ -9,33 +9,20 @@ test opens its gate, as a person's interactive claude would.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
 from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from tests.e2e.cr_support import (
-    claim_state,
-    executable,
-    home_of,
-    protect_markers,
-    roam_argv,
-    roam_env,
-    run_roam,
-)
+from tests.e2e.cr_support import claim_state, executable
 from tests.support.cluster import wait_until
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
-    from tests.support.claude import ClaudeDriver
+    from tests.e2e.cr_support import Roam
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 OPEN_CLAUDE: Final = """#!/bin/sh
@@ -48,8 +35,8 @@ FIRST: Final = "the first turn, on alpha"
 ON_BETA: Final = "beta's turn, while alpha looks on"
 
 
-def _ls(node: ClusterNode, driver: ClaudeDriver, claude_bin: Path, cwd: Path) -> list[Any]:
-    result = run_roam(["ls", "--all", "--json"], cwd=cwd, env=roam_env(driver, node, claude_bin))
+def _ls(roam: Roam, node: ClusterNode) -> list[Any]:
+    result = roam.run(node, ["ls", "--all", "--json"])
     assert result.returncode == 0, result.stderr
     document: list[Any] = json.loads(result.stdout)
     return document
@@ -64,49 +51,22 @@ def _names(node: ClusterNode) -> set[str]:
     return {node.name, node.device_id[:7]}
 
 
-@pytest.fixture
-def two(pair: Cluster) -> Cluster:
-    protect_markers(pair)
-    return pair
-
-
 def test_ls_and_status_on_alpha_name_beta_while_roam_cr_runs_a_turn_there(
-    two: Cluster,
-    claude: ClaudeDriver,
-    claude_bin: Path,
-    project_cwd: Path,
-    tmp_path: Path,
+    connected: Cluster, roam: Roam, tmp_path: Path
 ) -> None:
-    alpha, beta = two["alpha"], two["beta"]
-    session = claude.new(home_of(alpha), project_cwd, FIRST).session_id
+    alpha, beta = connected["alpha"], connected["beta"]
+    session = roam.new_session(alpha, FIRST)
     stand_in = executable(tmp_path / "bin" / "claude", OPEN_CLAUDE)
     gate, out = tmp_path / "gate", tmp_path / "claude-out"
-    env = roam_env(
-        claude,
-        beta,
-        stand_in,
-        {
-            "ROAM_TEST_REAL_CLAUDE": str(claude_bin),
-            "ROAM_TEST_PROMPT": ON_BETA,
-            "ROAM_TEST_GATE": str(gate),
-            "ROAM_TEST_OUT": str(out),
-        },
+    env = roam.env(
+        beta, stand_in, ROAM_TEST_PROMPT=ON_BETA, ROAM_TEST_GATE=str(gate), ROAM_TEST_OUT=str(out)
     )
     wait_until(
-        lambda: bool(_row(_ls(beta, claude, claude_bin, project_cwd), session)),
+        lambda: bool(_row(_ls(roam, beta), session)),
         timeout_s=30,
         what="alpha's session to reach beta",
     )
-    roam = subprocess.Popen(
-        roam_argv(["cr", session]),
-        cwd=project_cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    with roam.group(["cr", session], env) as on_beta:
         wait_until(
             (out.parent / f"{out.name}.done").exists, timeout_s=60, what="beta's claude's turn"
         )
@@ -115,13 +75,11 @@ def test_ls_and_status_on_alpha_name_beta_while_roam_cr_runs_a_turn_there(
             timeout_s=30,
             what="alpha to receive beta's claim",
         )
-        live = _row(_ls(alpha, claude, claude_bin, project_cwd), session)
+        live = _row(_ls(roam, alpha), session)
         assert live["lease_holder"] in _names(beta), live
         assert live["claude_running"] is True
 
-        status = run_roam(
-            ["status", "--json"], cwd=project_cwd, env=roam_env(claude, alpha, claude_bin)
-        )
+        status = roam.run(alpha, ["status", "--json"])
         assert status.returncode == 0, status.stderr
         view = json.loads(status.stdout)["live"]
         (held,) = [s for s in view["sessions"] if s["session_id"] == session]
@@ -132,17 +90,13 @@ def test_ls_and_status_on_alpha_name_beta_while_roam_cr_runs_a_turn_there(
         assert peer["last_seen"] is not None
 
         gate.touch()
-        roam.wait(timeout=60)
+        on_beta.wait(timeout=60)
         wait_until(
             lambda: claim_state(alpha, session, beta.device_id) == "released",
             timeout_s=30,
             what="alpha to receive beta's release",
         )
-        after = _row(_ls(alpha, claude, claude_bin, project_cwd), session)
+        after = _row(_ls(roam, alpha), session)
         assert (after["lease_holder"], after["claude_running"]) == (None, False)
         assert after["last_writer"] in _names(beta)
         assert after["last_written"].endswith("Z")
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(roam.pid, signal.SIGKILL)
-        roam.wait(timeout=10)

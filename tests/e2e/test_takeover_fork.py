@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from session_roam.engine.conflicts.forks import file_has_fork
-from tests.e2e.cr_support import home_of, reconnecting, roam_env, run_roam, start_roam
+from tests.e2e.cr_support import home_of, roam_env, run_roam, start_roam
 from tests.support.claude import ClaudeDriver
-from tests.support.cluster import wait_until
+from tests.support.cluster import reconnect, wait_until
 from tests.support.conversation import conversation_of
 from tests.support.fake_api import FakeMessagesApi, Reply, decide_reply, last_user_text
 
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
     from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 LATE = "three on alpha, answered late"
@@ -60,11 +59,6 @@ def api(held: _HeldReply) -> Iterator[FakeMessagesApi]:
 @pytest.fixture
 def driver(claude_bin: Path, api: FakeMessagesApi) -> ClaudeDriver:
     return ClaudeDriver(claude_bin, api.base_url)
-
-
-@pytest.fixture
-def connected(pair: Cluster) -> Iterator[Cluster]:
-    yield from reconnecting(pair)
 
 
 def _file_of(node: ClusterNode, cwd: Path, session: str) -> Path:
@@ -121,8 +115,7 @@ def forked(
             env=roam_env(driver, beta, claude_bin),
         )
         assert forced.returncode == 0, forced.stderr
-        alpha.client.resume(beta.device_id)  # the lid opens
-        beta.client.resume(alpha.device_id)
+        reconnect(connected)  # the lid opens
         wait_until(
             lambda: _holds(alpha, project_cwd, session, "four on beta"),
             timeout_s=60,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.cr_support import home_of, reconnecting, roam_env, run_roam, sent_user_texts
+from tests.e2e.cr_support import home_of, roam_env, run_roam, sent_user_texts
 from tests.support.cluster import wait_until
 from tests.support.companion_api import COMPANION_ENV, COMPANION_TOOLS, companion_responder
 from tests.support.fake_api import FakeMessagesApi
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from session_roam.engine.syncthing.cluster import Cluster
     from tests.support.claude import ClaudeDriver, ClaudeHome, MakeHome
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 _TOOLS = ("--allowedTools", ",".join(COMPANION_TOOLS))
@@ -35,11 +34,6 @@ def fake_api() -> Iterator[FakeMessagesApi]:
     """The stand-in API, answering the prompt markers that make the client write companions."""
     with FakeMessagesApi(companion_responder) as api:
         yield api
-
-
-@pytest.fixture
-def connected(pair: Cluster) -> Iterator[Cluster]:
-    yield from reconnecting(pair)
 
 
 def _companions(home: ClaudeHome) -> dict[str, bytes]:

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import signal
-import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -23,10 +20,7 @@ from session_roam.engine.syncthing.node import SyncthingProcess
 from tests.e2e.cr_support import (
     claim_state,
     executable,
-    home_of,
-    protect_markers,
     roam_argv,
-    roam_env,
     run_roam,
     sent_user_texts,
     session_bytes,
@@ -35,14 +29,14 @@ from tests.support.cluster import wait_until
 from tests.support.terminal import answer_on_a_terminal
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Iterator
     from pathlib import Path
 
     from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
-    from tests.support.claude import ClaudeDriver
+    from tests.e2e.cr_support import Roam
     from tests.support.fake_api import FakeMessagesApi
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 #: Stand-in for an interactive claude left open: the real client makes the first turn, then the
@@ -77,29 +71,12 @@ def _open_lid(cluster: Cluster, node: ClusterNode) -> None:
     cluster.wait_connected()
 
 
-@pytest.fixture
-def two(pair: Cluster) -> Iterator[Cluster]:
-    """The module's pair, both machines on and connected again after each test."""
-    protect_markers(pair)
-    yield pair
-    for node in pair.nodes:
-        _open_lid(pair, node)
-
-
 def test_two_machines_hand_over_after_alpha_released_and_closed_without_force(
-    two: Cluster,
-    claude: ClaudeDriver,
-    claude_bin: Path,
-    fake_api: FakeMessagesApi,
-    project_cwd: Path,
+    connected: Cluster, roam: Roam, fake_api: FakeMessagesApi, project_cwd: Path
 ) -> None:
-    alpha, beta = two["alpha"], two["beta"]
-    session = claude.new(home_of(alpha), project_cwd, FIRST).session_id
-    on_alpha = run_roam(
-        ["cr", session, "--", "-p", ON_ALPHA],
-        cwd=project_cwd,
-        env=roam_env(claude, alpha, claude_bin),
-    )
+    alpha, beta = connected["alpha"], connected["beta"]
+    session = roam.new_session(alpha, FIRST)
+    on_alpha = roam.run(alpha, ["cr", session, "--", "-p", ON_ALPHA])
     assert on_alpha.returncode == 0, on_alpha.stderr
     wait_until(
         lambda: (
@@ -112,11 +89,7 @@ def test_two_machines_hand_over_after_alpha_released_and_closed_without_force(
     )
     _close_lid(alpha)
     mark = fake_api.mark()
-    on_beta = run_roam(
-        ["cr", session, "--", "-p", ON_BETA],
-        cwd=project_cwd,
-        env=roam_env(claude, beta, claude_bin),
-    )
+    on_beta = roam.run(beta, ["cr", session, "--", "-p", ON_BETA])
     assert on_beta.returncode == 0, on_beta.stderr
     short = alpha.device_id[:7]
     assert re.search(rf"\(({short})\) is offline; it released this session at \d", on_beta.stderr)
@@ -128,7 +101,6 @@ class ClosedHolding:
     """alpha holds ``session`` in an open claude (``roam cr`` pid ``roam``) and its lid closed."""
 
     session: str
-    roam: subprocess.Popen[bytes]
     gate: Path
     out: Path
     on_beta: dict[str, str]  # roam's environment on beta, with the real client
@@ -136,38 +108,21 @@ class ClosedHolding:
 
 @pytest.fixture
 def alpha_closed_holding(
-    two: Cluster,
-    claude: ClaudeDriver,
-    claude_bin: Path,
-    project_cwd: Path,
-    tmp_path: Path,
+    connected: Cluster, roam: Roam, project_cwd: Path, tmp_path: Path
 ) -> Iterator[ClosedHolding]:
-    alpha, beta = two["alpha"], two["beta"]
-    session = claude.new(home_of(alpha), project_cwd, FIRST).session_id
+    alpha, beta = connected["alpha"], connected["beta"]
+    session = roam.new_session(alpha, FIRST)
     stand_in = executable(tmp_path / "bin" / "claude", OPEN_CLAUDE)
     gate, out = tmp_path / "gate", tmp_path / "claude-out"
-    env = roam_env(
-        claude,
+    env = roam.env(
         alpha,
         stand_in,
-        {
-            "ROAM_TEST_REAL_CLAUDE": str(claude_bin),
-            "ROAM_TEST_FIRST": ON_ALPHA,
-            "ROAM_TEST_NEXT": NEXT,
-            "ROAM_TEST_GATE": str(gate),
-            "ROAM_TEST_OUT": str(out),
-        },
+        ROAM_TEST_FIRST=ON_ALPHA,
+        ROAM_TEST_NEXT=NEXT,
+        ROAM_TEST_GATE=str(gate),
+        ROAM_TEST_OUT=str(out),
     )
-    roam = subprocess.Popen(
-        roam_argv(["cr", session]),
-        cwd=project_cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # roam and its claude in one group, killed together below
-    )
-    try:
+    with roam.group(["cr", session], env):  # roam cr and its claude, killed together after
         wait_until(
             (out.parent / f"{out.name}.first-done").exists,
             timeout_s=60,
@@ -182,20 +137,16 @@ def alpha_closed_holding(
             what="beta to see alpha holding, with alpha's turn",
         )
         _close_lid(alpha)
-        yield ClosedHolding(session, roam, gate, out, roam_env(claude, beta, claude_bin))
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(roam.pid, signal.SIGKILL)
-        roam.wait(timeout=10)
+        yield ClosedHolding(session, gate, out, roam.env(beta))
 
 
 def test_two_machines_refuse_while_the_closed_machine_holds_naming_it_and_its_times(
-    two: Cluster,
+    connected: Cluster,
     alpha_closed_holding: ClosedHolding,
     fake_api: FakeMessagesApi,
     project_cwd: Path,
 ) -> None:
-    alpha = two["alpha"]
+    alpha = connected["alpha"]
     session, on_beta = alpha_closed_holding.session, alpha_closed_holding.on_beta
     mark = fake_api.mark()
     refused = run_roam(["cr", session, "--", "-p", ON_BETA], cwd=project_cwd, env=on_beta)
@@ -211,18 +162,18 @@ def test_two_machines_refuse_while_the_closed_machine_holds_naming_it_and_its_ti
 
 
 def test_two_machines_stop_the_old_holders_next_prompt_after_a_take_over(
-    two: Cluster,
+    connected: Cluster,
     alpha_closed_holding: ClosedHolding,
     fake_api: FakeMessagesApi,
     project_cwd: Path,
 ) -> None:
-    alpha, beta = two["alpha"], two["beta"]
+    alpha, beta = connected["alpha"], connected["beta"]
     session, on_beta = alpha_closed_holding.session, alpha_closed_holding.on_beta
     mark = fake_api.mark()
     forced = run_roam(["cr", "--force", session, "--", "-p", ON_BETA], cwd=project_cwd, env=on_beta)
     assert forced.returncode == 0, forced.stderr
     assert sent_user_texts(fake_api, mark) == [FIRST, ON_ALPHA, ON_BETA]
-    _open_lid(two, alpha)
+    _open_lid(connected, alpha)
     wait_until(
         lambda: _stolen_from(alpha, session, beta.device_id) == alpha.device_id,
         timeout_s=30,

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
     from session_roam.engine.syncthing.cluster import ClusterNode
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 SLUG = "-home-user-vaultproj"

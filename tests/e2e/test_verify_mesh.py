@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
     from tests.support.cluster import MakeCluster
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 VENV_BIN: Final = str(Path(sys.executable).parent)

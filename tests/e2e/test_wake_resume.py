@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from tests.e2e.cr_support import executable, home_of, protect_markers, roam_env, run_roam
+from tests.e2e.cr_support import executable, home_of, protect_markers, sent_user_texts
 from tests.support.cluster import wait_until
-from tests.support.conversation import conversation_of
 from tests.support.vault import Vaulted, running_vaulted
 
 if TYPE_CHECKING:
@@ -31,10 +30,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from session_roam.engine.syncthing.cluster import ClusterNode
-    from tests.support.claude import ClaudeDriver
+    from tests.e2e.cr_support import Roam
     from tests.support.fake_api import FakeMessagesApi
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 #: Stand-in for claude: note when roam launched it, then be the real client.
@@ -72,25 +70,13 @@ def _has(node: ClusterNode, cwd: Path, session: str, text: str) -> bool:
         return False
 
 
-def _user_texts(api: FakeMessagesApi, mark: int) -> list[str]:
-    turns = api.turns_since(mark)
-    assert turns, "the client sent no model call"
-    return conversation_of(turns[0].messages).user_texts
-
-
-def _alpha_works_while_beta_is_off(
-    cluster: Vaulted, claude: ClaudeDriver, claude_bin: Path, cwd: Path, args: list[str]
-) -> str:
+def _alpha_works_while_beta_is_off(cluster: Vaulted, roam: Roam, args: list[str]) -> str:
     """beta goes off; alpha starts a session, continues it with ``roam cr ARGS``, pushes it to
     the vault and goes off too. Returns the session id."""
     alpha = cluster["alpha"]
     cluster.stop("beta")
-    session = claude.new(home_of(alpha), cwd, NEW).session_id
-    on_alpha = run_roam(
-        [*(a if a != "{id}" else session for a in args), "--", "-p", MORE],
-        cwd=cwd,
-        env=roam_env(claude, alpha, claude_bin),
-    )
+    session = roam.new_session(alpha, NEW)
+    on_alpha = roam.run(alpha, [*(a if a != "{id}" else session for a in args), "--", "-p", MORE])
     assert on_alpha.returncode == 0, on_alpha.stderr
     cluster.push_to_vault("alpha")
     cluster.stop("alpha")
@@ -98,26 +84,16 @@ def _alpha_works_while_beta_is_off(
 
 
 def _wake_and_resume(
-    cluster: Vaulted,
-    claude: ClaudeDriver,
-    claude_bin: Path,
-    cwd: Path,
-    tmp_path: Path,
-    args: list[str],
+    cluster: Vaulted, roam: Roam, tmp_path: Path, args: list[str]
 ) -> subprocess.CompletedProcess[str]:
     """Start beta's Syncthing and at once run ``roam ARGS`` there; record wake-to-resume."""
     started = tmp_path / "claude-started"
     stand_in = executable(tmp_path / "bin" / "claude", STAMP_SCRIPT)
-    env = roam_env(
-        claude,
-        cluster["beta"],
-        stand_in,
-        {"ROAM_TEST_STARTED": str(started), "ROAM_TEST_REAL_CLAUDE": str(claude_bin)},
-    )
+    env = roam.env(cluster["beta"], stand_in, ROAM_TEST_STARTED=str(started))
     woke = time.time()
     cluster.start("beta")  # returns as soon as its REST API answers
     answering = time.time()
-    done = run_roam(args, cwd=cwd, env=env)
+    done = roam.run(cluster["beta"], args, env)
     if started.exists() and (record := os.environ.get("WAKE_TIMES_FILE")):
         with open(record, "a", encoding="utf-8") as times:  # total, then roam's part of it
             resumed = float(started.read_text())
@@ -128,61 +104,45 @@ def _wake_and_resume(
 @pytest.mark.parametrize("command", ["cr", "crf"])
 def test_wake_resumes_the_session_alpha_started_while_beta_was_off(
     cluster: Vaulted,
-    claude: ClaudeDriver,
-    claude_bin: Path,
+    roam: Roam,
     fake_api: FakeMessagesApi,
     project_cwd: Path,
     tmp_path: Path,
     command: str,
 ) -> None:
-    older = claude.new(home_of(cluster["alpha"]), project_cwd, OLD).session_id
+    older = roam.new_session(cluster["alpha"], OLD)
     wait_until(
         lambda: _has(cluster["beta"], project_cwd, older, OLD),
         timeout_s=30,
         what="beta to have the older session",
     )
-    newer = _alpha_works_while_beta_is_off(cluster, claude, claude_bin, project_cwd, ["cr"])
+    newer = _alpha_works_while_beta_is_off(cluster, roam, ["cr"])
     mark = fake_api.mark()
-    resumed = _wake_and_resume(
-        cluster, claude, claude_bin, project_cwd, tmp_path, [command, "--", "-p", ON_BETA]
-    )
+    resumed = _wake_and_resume(cluster, roam, tmp_path, [command, "--", "-p", ON_BETA])
     assert resumed.returncode == 0, resumed.stderr
-    assert _user_texts(fake_api, mark) == [NEW, MORE, ON_BETA]
+    assert sent_user_texts(fake_api, mark) == [NEW, MORE, ON_BETA]
     # cr continues alpha's session; crf forks it and leaves it as it was
     assert _has(cluster["beta"], project_cwd, newer, ON_BETA) is (command == "cr")
 
 
 @pytest.mark.parametrize("asked", ["newest", "by id"])
 def test_wake_resumes_a_session_this_machine_never_had(
-    cluster: Vaulted,
-    claude: ClaudeDriver,
-    claude_bin: Path,
-    fake_api: FakeMessagesApi,
-    project_cwd: Path,
-    tmp_path: Path,
-    asked: str,
+    cluster: Vaulted, roam: Roam, fake_api: FakeMessagesApi, tmp_path: Path, asked: str
 ) -> None:
-    session = _alpha_works_while_beta_is_off(cluster, claude, claude_bin, project_cwd, ["cr"])
+    session = _alpha_works_while_beta_is_off(cluster, roam, ["cr"])
     query = [session] if asked == "by id" else []
     mark = fake_api.mark()
-    resumed = _wake_and_resume(
-        cluster, claude, claude_bin, project_cwd, tmp_path, ["cr", *query, "--", "-p", ON_BETA]
-    )
+    resumed = _wake_and_resume(cluster, roam, tmp_path, ["cr", *query, "--", "-p", ON_BETA])
     assert resumed.returncode == 0, resumed.stderr
-    assert _user_texts(fake_api, mark) == [NEW, MORE, ON_BETA]
+    assert sent_user_texts(fake_api, mark) == [NEW, MORE, ON_BETA]
 
 
 def test_wake_ls_lists_the_session_alpha_started_while_beta_was_off(
-    cluster: Vaulted,
-    claude: ClaudeDriver,
-    claude_bin: Path,
-    project_cwd: Path,
+    cluster: Vaulted, roam: Roam
 ) -> None:
-    session = _alpha_works_while_beta_is_off(cluster, claude, claude_bin, project_cwd, ["cr"])
+    session = _alpha_works_while_beta_is_off(cluster, roam, ["cr"])
     cluster.start("beta")
-    listed = run_roam(
-        ["ls", "--json"], cwd=project_cwd, env=roam_env(claude, cluster["beta"], claude_bin)
-    )
+    listed = roam.run(cluster["beta"], ["ls", "--json"])
     assert listed.returncode == 0, listed.stderr
     assert [s["session_id"] for s in json.loads(listed.stdout)] == [session]
     assert "note:" not in listed.stderr
@@ -190,50 +150,42 @@ def test_wake_ls_lists_the_session_alpha_started_while_beta_was_off(
 
 def test_wake_resumes_alphas_new_turn_of_a_session_beta_had_an_older_copy_of(
     cluster: Vaulted,
-    claude: ClaudeDriver,
-    claude_bin: Path,
+    roam: Roam,
     fake_api: FakeMessagesApi,
     project_cwd: Path,
     tmp_path: Path,
 ) -> None:
     alpha, beta = cluster["alpha"], cluster["beta"]
-    session = claude.new(home_of(alpha), project_cwd, OLD).session_id
+    session = roam.new_session(alpha, OLD)
     wait_until(
         lambda: _has(beta, project_cwd, session, OLD), timeout_s=30, what="beta's older copy"
     )
     cluster.stop("beta")
-    on_alpha = run_roam(
-        ["cr", "--", "-p", MORE], cwd=project_cwd, env=roam_env(claude, alpha, claude_bin)
-    )
+    on_alpha = roam.run(alpha, ["cr", "--", "-p", MORE])
     assert on_alpha.returncode == 0, on_alpha.stderr
     cluster.push_to_vault("alpha")
     cluster.stop("alpha")
     mark = fake_api.mark()
-    resumed = _wake_and_resume(
-        cluster, claude, claude_bin, project_cwd, tmp_path, ["cr", "--", "-p", ON_BETA]
-    )
+    resumed = _wake_and_resume(cluster, roam, tmp_path, ["cr", "--", "-p", ON_BETA])
     assert resumed.returncode == 0, resumed.stderr
-    assert _user_texts(fake_api, mark) == [OLD, MORE, ON_BETA]
+    assert sent_user_texts(fake_api, mark) == [OLD, MORE, ON_BETA]
 
 
 def test_wake_with_no_machine_reachable_says_so_and_offline_resumes_the_local_copy(
     cluster: Vaulted,
-    claude: ClaudeDriver,
-    claude_bin: Path,
+    roam: Roam,
     fake_api: FakeMessagesApi,
     project_cwd: Path,
     tmp_path: Path,
 ) -> None:
     alpha, beta = cluster["alpha"], cluster["beta"]
-    session = claude.new(home_of(alpha), project_cwd, OLD).session_id
+    session = roam.new_session(alpha, OLD)
     wait_until(lambda: _has(beta, project_cwd, session, OLD), timeout_s=30, what="beta's copy")
     cluster.stop("alpha")
     cluster.stop("beta")
     cluster.vault_client.pause(beta.device_id)  # the vault will not talk to beta
     mark = fake_api.mark()
-    refused = _wake_and_resume(
-        cluster, claude, claude_bin, project_cwd, tmp_path, ["cr", "--timeout", "5"]
-    )
+    refused = _wake_and_resume(cluster, roam, tmp_path, ["cr", "--timeout", "5"])
     assert refused.returncode == 4, refused.stderr
     errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, refused.stderr
@@ -242,15 +194,11 @@ def test_wake_with_no_machine_reachable_says_so_and_offline_resumes_the_local_co
     assert "--offline" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert fake_api.turns_since(mark) == []
-    listed = run_roam(["ls"], cwd=project_cwd, env=roam_env(claude, beta, claude_bin))
+    listed = roam.run(beta, ["ls"])
     assert listed.returncode == 0, listed.stderr
     assert "note:" in listed.stderr
     assert "may not be everything" in listed.stderr
-    offline = run_roam(
-        ["cr", "--offline", "--timeout", "5", "--", "-p", ON_BETA],
-        cwd=project_cwd,
-        env=roam_env(claude, beta, claude_bin),
-    )
+    offline = roam.run(beta, ["cr", "--offline", "--timeout", "5", "--", "-p", ON_BETA])
     assert offline.returncode == 0, offline.stderr
     assert "may not be the newest" in offline.stderr
-    assert _user_texts(fake_api, mark) == [OLD, ON_BETA]
+    assert sent_user_texts(fake_api, mark) == [OLD, ON_BETA]

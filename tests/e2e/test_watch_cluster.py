@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from session_roam.engine.lease.engine import LeaseEngine
     from session_roam.engine.syncthing.cluster import ClusterNode
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = [
     pytest.mark.e2e,
     # watchdog warns (from its inotify thread) when a folder is created and removed between two

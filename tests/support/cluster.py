@@ -8,20 +8,26 @@ before pytest registers it, or its asserts are not rewritten).
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 import pytest
 import tenacity
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
+from session_roam.errors import SyncTimeout
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ["CLUSTER_SPECS", "MakeCluster", "load_spec", "running", "wait_until"]
+__all__ = ["CLUSTER_SPECS", "MakeCluster", "load_spec", "reconnect", "running", "wait_until"]
 
 CLUSTER_SPECS = Path(__file__).resolve().parents[2] / "fixtures" / "clusters"
+#: How long a dialler gets to reconnect on its own before it is nudged again: past the test
+#: clusters' reconnectionIntervalS (1 s), so a nudge always finds the dial due.
+_NUDGE_EVERY_S: Final = 2.0
+_RECONNECT_S: Final = 30.0
 
 
 class MakeCluster(Protocol):
@@ -51,3 +57,46 @@ def load_spec(spec: str | ClusterSpec) -> ClusterSpec:
 def running(spec: ClusterSpec, root: Path, binary: str) -> Iterator[Cluster]:
     with Cluster(spec, root, binary=binary) as cluster:
         yield cluster
+
+
+def reconnect(cluster: Cluster, timeout_s: float = _RECONNECT_S) -> None:
+    """Resume every device any node paused and wait until every pair is connected again.
+
+    Deterministic where Syncthing's own redial is not. In a ``Cluster`` only the earlier node of
+    each pair dials (the later one knows it as ``dynamic``, with discovery off). A dialler that
+    resumes first dials a peer that still has it paused and is refused, and then waits for its
+    connection loop (lib/connections/service.go, ``connect``): at least 5 s, and in the first
+    minute after start (the loop's "initial rampup", passes 1, 2, 4, 8, 16, 32 s apart) up to
+    32 s. 1.29.5 refuses right after TLS, before the hello, so nothing wakes the loop sooner
+    (measured: 32.05 s); 1.19.2 refuses after the hello, and where the closed connection wakes
+    the loop, its ``redialDevice`` edits a copy and never clears the next-dial time, so the
+    wake does not dial (measured: 5 s, and 34 s). So the later node of each pair resumes
+    first, and while a pair is apart its dialler is nudged: Syncthing has no REST call to dial
+    now, but a config change that un-pauses a device (POST /rest/system/pause, then
+    /rest/system/resume, with ``?device=``) wakes the loop, which dials at once since
+    ``_NUDGE_EVERY_S`` is past the redial interval (``reconnectionIntervalS``).
+    """
+    for node in reversed(cluster.nodes):  # acceptors before diallers
+        for device, state in node.client.connections().items():
+            if state.paused:
+                node.client.resume(device)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            cluster.wait_connected(min(_NUDGE_EVERY_S, max(deadline - time.monotonic(), 0.1)))
+        except SyncTimeout:
+            if time.monotonic() >= deadline:
+                raise
+            _nudge_diallers(cluster)
+        else:
+            return
+
+
+def _nudge_diallers(cluster: Cluster) -> None:
+    for index, node in enumerate(cluster.nodes):
+        connections = node.client.connections()
+        for peer in cluster.nodes[index + 1 :]:
+            state = connections.get(peer.device_id)
+            if state is not None and not state.connected:
+                node.client.pause(peer.device_id)
+                node.client.resume(peer.device_id)
