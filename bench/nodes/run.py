@@ -1,0 +1,277 @@
+"""Is a bigger cluster as quick as a small one? Pairing, ``roam cr``, propagation, verify and the
+lease on 2, 3, 5 and 10 real Syncthing nodes on 127.0.0.1 (issue 21: "on 10 nodes: pairing,
+``roam cr`` and verify as flat as on 5").
+
+For each N: a full mesh of N-1 nodes (``bench.nodes.mesh``, each its own HOME, XDG folders,
+Syncthing home and ports) holding ``--sessions`` sessions from ``bench.scale.make`` spread over
+them, in sync; then the N-th machine pairs the way the README says and the rest runs on N nodes:
+
+  pairing      ``roam setup --device-id X --address A`` (every peer named) on the new machine,
+               then ``roam peers add NEW --address A`` on each of the others in turn; from the
+               first command until the new machine is connected to every peer and has every
+               file. Printed with its parts: setup, one ``peers add`` (median), the catch-up
+               after the last ``peers add`` (which moves the whole corpus to the new machine).
+  roam cr      ``roam cr ID`` on alpha with a claude that exits at once (median of ``--runs``).
+  propagation  one line appended to a session on alpha until every other node's copy has it
+               (Syncthing's 1 s watcher; median over runs of the slowest node).
+  verify       ``roam --json verify`` on alpha (median).
+  lease        uncontended acquisition in process, alpha and the last node in turn on an idle
+               cluster (median).
+
+Each figure is printed with its ratio to the 5-node figure of the same run; "flat" means at
+most ``FLAT`` (1.25x) the 5-node figure. Peak Syncthing memory is summed over every node.
+
+    .venv/bin/python -m bench.nodes.run [--nodes 2 3 5 10] [--sessions 500] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from session_roam.engine.lease import api as lease
+from session_roam.engine.lease.transport import SyncthingTransport
+from session_roam.engine.syncthing.cluster import Cluster
+
+from bench.cr.run import warm
+from bench.scale.make import make
+
+from .mesh import (
+    Joiner,
+    connected_to_all,
+    group_rss_mb,
+    in_sync,
+    mesh_spec,
+    node_env,
+    prepare_machine,
+    project_folders,
+    roam,
+    spread,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from session_roam.engine.syncthing.cluster import ClusterNode
+
+#: A figure is "flat" when it is at most this many times its 5-node value.
+FLAT: Final = 1.25
+_REFERENCE: Final = 5
+_SYNC_TIMEOUT_S: Final = 300.0
+_LINE: Final = (
+    '{"type":"user","message":{"role":"user","content":"one more line %d"},'
+    '"timestamp":"2026-12-06T12:00:00.000Z"}\n'
+)
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def _until(check: Callable[[], bool], what: str, timeout_s: float = _SYNC_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
+class Mesh:
+    """One N-node run: the mesh of N-1, the machine that joins it, and the figures taken."""
+
+    def __init__(self, count: int, corpus: Path, root: Path, runs: int) -> None:
+        self.count = count
+        self.root = root
+        self.runs = runs
+        self.instant = root / "bin" / "claude"
+        self.instant.parent.mkdir(parents=True)
+        self.instant.write_text("#!/bin/sh\nexit 0\n")
+        self.instant.chmod(0o700)
+        self.pycache = root.parent / "pycache"
+        self.cluster = Cluster(mesh_spec(count - 1), root / "mesh")
+        placed = spread(corpus, [node.projects_dir for node in self.cluster.nodes])
+        self.session = placed[self.cluster.nodes[0].projects_dir][0]
+        self.joiner = Joiner.at(root / "new")
+        self.code = root / "code"
+        project_folders(corpus, self.code)
+        for home in [n.home for n in self.cluster.nodes] + [self.joiner.home]:
+            prepare_machine(home, self.code)
+        self.figures: dict[str, float] = {}
+        self.problems: list[str] = []
+
+    @property
+    def folder(self) -> str:
+        return self.cluster.spec.folder_id
+
+    def env(self, node: ClusterNode) -> dict[str, str]:
+        return node_env(node.home, node.syncthing_home, self.instant, self.pycache)
+
+    def run(self) -> dict[str, float]:
+        with self.cluster:
+            try:
+                self.cluster.wait_in_sync(_SYNC_TIMEOUT_S)
+                self.pair()
+                self.crs()
+                self.propagation()
+                self.verify()
+                self.lease()
+                pids = [n.process.pid for n in self.cluster.nodes if n.process and n.process.pid]
+                joined = (self.joiner.syncthing_home / "roam-syncthing.pid").read_text()
+                self.figures["syncthing MB, all nodes"] = group_rss_mb([*pids, int(joined)])
+            finally:
+                self.joiner.stop()
+        return self.figures
+
+    def pair(self) -> None:
+        alpha = self.cluster.nodes[0]
+        joiner_env = node_env(
+            self.joiner.home, self.joiner.syncthing_home, self.instant, self.pycache
+        )
+        cwd = self.joiner.home
+        started = time.perf_counter()
+        self.figures["pairing: setup on the new machine"], _ = roam(
+            self.joiner.setup_args(self.cluster.nodes), joiner_env, cwd
+        )
+        new_id = self.joiner.client().my_id()
+        adds = [
+            roam(["peers", "add", new_id, "--address", self.joiner.listen], self.env(n), n.home)[0]
+            for n in self.cluster.nodes
+        ]
+        added = time.perf_counter()
+        files = int(alpha.client.folder_status(self.folder).raw.get("globalFiles") or 0)
+        peers = [n.device_id for n in self.cluster.nodes]
+        client = self.joiner.client()
+        _until(lambda: connected_to_all(client, peers), "the new machine to connect")
+        connected = time.perf_counter()
+        _until(lambda: in_sync(client, self.folder, files), "the new machine to catch up")
+        done = time.perf_counter()
+        self.figures["pairing: one peers add (median)"] = statistics.median(adds)
+        self.figures["pairing: connected after the last add"] = connected - added
+        self.figures["pairing: then every file there"] = done - connected
+        self.figures["pairing, total"] = done - started
+
+    def crs(self) -> None:
+        alpha = self.cluster.nodes[0]
+        env = self.env(alpha)
+        roam(["cr", self.session], env, alpha.home)  # the first run of a machine is not timed
+        took = [roam(["cr", self.session], env, alpha.home)[0] for _ in range(self.runs)]
+        self.figures["roam cr (claude exits at once)"] = statistics.median(took)
+
+    def _copies(self) -> list[Path]:
+        relative = next(self.cluster.nodes[0].projects_dir.glob(f"*/{self.session}.jsonl"))
+        parts = relative.relative_to(self.cluster.nodes[0].projects_dir)
+        others = [n.projects_dir for n in self.cluster.nodes[1:]] + [self.joiner.projects_dir]
+        return [root / parts for root in others]
+
+    def propagation(self) -> None:
+        source = next(self.cluster.nodes[0].projects_dir.glob(f"*/{self.session}.jsonl"))
+        copies = self._copies()
+        took = []
+        for i in range(self.runs):
+            time.sleep(0.5)
+            with source.open("ab") as handle:
+                handle.write((_LINE % i).encode())
+            size = source.stat().st_size
+            started = time.perf_counter()
+            _until(lambda: all(_size(c) >= size for c in copies), "the line to reach all", 60)
+            took.append(time.perf_counter() - started)
+        self.figures["propagation to every node"] = statistics.median(took)
+
+    def verify(self) -> None:
+        alpha = self.cluster.nodes[0]
+        env = self.env(alpha)
+        _, out = roam(["--json", "verify"], env, alpha.home, codes=(0, 7))
+        self.problems = [
+            f"{f['status']}: {f['message']}"
+            for f in json.loads(out)["findings"]
+            if f["status"] in ("fail", "warn")
+        ]
+        args = ["--json", "verify"]
+        took = [roam(args, env, alpha.home, codes=(0, 7))[0] for _ in range(self.runs)]
+        self.figures["roam verify (one node)"] = statistics.median(took)
+
+    def lease(self) -> None:
+        os.environ["XDG_STATE_HOME"] = str(self.root / "lease-state")
+        pair = (self.cluster.nodes[0], self.cluster.nodes[-1])
+        engines = [
+            lease.engine_for(SyncthingTransport(n.client, n.projects_dir, self.folder))
+            for n in pair
+        ]
+        session = str(uuid.uuid4())
+        took = []
+        for i in range(max(self.runs, 6)):
+            time.sleep(0.6)
+            started = time.perf_counter()
+            held = lease.acquire(session, engine=engines[i % 2], ttl_s=10)
+            took.append(time.perf_counter() - started)
+            held.release()
+        self.figures["lease, uncontended"] = statistics.median(took)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # Syncthing replaces the file: it briefly disappears
+        return -1
+
+
+def _report(table: dict[int, dict[str, float]]) -> bool:
+    sizes = sorted(table)
+    reference = table.get(_REFERENCE)
+    names = list(table[sizes[0]])
+    print(f"\n{'figure':<40}" + "".join(f"{n:>9} n" for n in sizes) + "   largest / 5 nodes")
+    flat = True
+    for name in names:
+        unit = "" if name.endswith("MB, all nodes") else " s"
+        cells = "".join(f"{table[n][name]:>9.3f}{unit or '  '}" for n in sizes)
+        verdict = ""
+        if reference is not None and not name.endswith("MB, all nodes"):
+            ratio = table[sizes[-1]][name] / reference[name]
+            ok = ratio <= FLAT
+            flat &= ok if not name.startswith("pairing: then") else True
+            verdict = f"   {ratio:5.2f}x {'flat' if ok else 'NOT flat'}"
+        print(f"{name:<40}{cells}{verdict}")
+    return flat
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, nargs="+", default=[2, 3, 5, 10])
+    parser.add_argument("--sessions", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    print(f"machine: {platform.platform()}, python {sys.version.split()[0]}; before: {_load()}")
+    table: dict[int, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="roam-bench-nodes-") as tmp:
+        base = Path(tmp)
+        corpus = base / "corpus"
+        made = make(args.sessions, corpus)
+        print(f"{args.sessions} sessions, {made / 1e6:.0f} MB")
+        for count in args.nodes:
+            mesh = Mesh(count, corpus, base / f"n{count}", args.runs)
+            warm(mesh.env(mesh.cluster.nodes[0]))
+            table[count] = mesh.run()
+            for problem in mesh.problems:
+                print(f"  verify on alpha: {problem}")
+            print(f"{count} nodes done ({_load()})", flush=True)
+    flat = _report(table)
+    print(
+        f"\nflat = at most {FLAT}x the {_REFERENCE}-node figure (the new machine's download of "
+        "the whole corpus is shown but not judged)"
+    )
+    print(f"verdict: {'flat' if flat else 'NOT flat'}; after: {_load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
