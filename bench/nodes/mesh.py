@@ -131,6 +131,19 @@ def roam(
     return took, done.stdout
 
 
+def counted(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
+    """``roam ARGS`` with its REST calls counted into ``env["ROAM_BENCH_CALLS"]``."""
+    subprocess.run(
+        [sys.executable, "-m", "bench.nodes.counted", *args],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Joiner:
     """A machine that is not in the mesh yet; ``roam setup`` starts its Syncthing."""

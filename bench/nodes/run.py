@@ -45,8 +45,10 @@ from session_roam.engine.syncthing.cluster import Cluster
 from bench.cr.run import warm
 from bench.scale.make import make
 
+from .counted import calls as rest_calls
 from .mesh import (
     Joiner,
+    counted,
     connected_to_all,
     group_rss_mb,
     in_sync,
@@ -66,6 +68,9 @@ if TYPE_CHECKING:
 #: A figure is "flat" when it is at most this many times its 5-node value.
 FLAT: Final = 1.25
 _REFERENCE: Final = 5
+#: Shown with their ratio, not judged: the references, and the parts of pairing that are
+#: Syncthing's (its dial back-off, the download of the whole corpus) rather than roam's.
+_NOT_JUDGED: Final = ("ref:", "pairing: connected", "pairing: then", "pairing, total")
 _SYNC_TIMEOUT_S: Final = 300.0
 _LINE: Final = (
     '{"type":"user","message":{"role":"user","content":"one more line %d"},'
@@ -108,6 +113,7 @@ class Mesh:
             prepare_machine(home, self.code)
         self.figures: dict[str, float] = {}
         self.problems: list[str] = []
+        self.notes: list[str] = []
 
     @property
     def folder(self) -> str:
@@ -121,6 +127,7 @@ class Mesh:
             try:
                 self.cluster.wait_in_sync(_SYNC_TIMEOUT_S)
                 self.pair()
+                self.references()
                 self.crs()
                 self.propagation()
                 self.verify()
@@ -160,12 +167,41 @@ class Mesh:
         self.figures["pairing: then every file there"] = done - connected
         self.figures["pairing, total"] = done - started
 
+    def references(self) -> None:
+        """What the machine's load does to any process and any REST call at this N."""
+        alpha = self.cluster.nodes[0]
+        env = self.env(alpha)
+        took = [roam(["--version"], env, alpha.home)[0] for _ in range(self.runs)]
+        self.figures["ref: roam --version"] = statistics.median(took)
+        rest = []
+        for _ in range(20):
+            started = time.perf_counter()
+            alpha.client.system_status()
+            rest.append(time.perf_counter() - started)
+        self.figures["ref: one REST call"] = statistics.median(rest)
+
+    def calls(self, args: list[str], name: str) -> None:
+        """How many REST calls one ``roam ARGS`` on alpha makes (``bench.nodes.counted``)."""
+        alpha = self.cluster.nodes[0]
+        target = self.root / "calls.json"
+        env = {**self.env(alpha), "ROAM_BENCH_CALLS": str(target)}
+        counted(args, env, alpha.home)
+        found = json.loads(target.read_text())
+        self.figures[f"{name}: REST calls"] = sum(found["calls"].values())
+        self.figures[f"{name}: in REST calls, waits incl."] = sum(found["seconds"].values())
+        slowest = sorted(found["seconds"].items(), key=lambda kv: -kv[1])[:3]
+        self.notes.append(
+            f"{name}: "
+            + ", ".join(f"{k} x{found['calls'][k]} {v * 1000:.0f} ms" for k, v in slowest)
+        )
+
     def crs(self) -> None:
         alpha = self.cluster.nodes[0]
         env = self.env(alpha)
         roam(["cr", self.session], env, alpha.home)  # the first run of a machine is not timed
         took = [roam(["cr", self.session], env, alpha.home)[0] for _ in range(self.runs)]
         self.figures["roam cr (claude exits at once)"] = statistics.median(took)
+        self.calls(["cr", self.session], "roam cr")
 
     def _copies(self) -> list[Path]:
         relative = next(self.cluster.nodes[0].projects_dir.glob(f"*/{self.session}.jsonl"))
@@ -199,6 +235,7 @@ class Mesh:
         args = ["--json", "verify"]
         took = [roam(args, env, alpha.home, codes=(0, 7))[0] for _ in range(self.runs)]
         self.figures["roam verify (one node)"] = statistics.median(took)
+        self.calls(args, "roam verify")
 
     def lease(self) -> None:
         os.environ["XDG_STATE_HOME"] = str(self.root / "lease-state")
@@ -209,13 +246,17 @@ class Mesh:
         ]
         session = str(uuid.uuid4())
         took = []
+        calls = []
         for i in range(max(self.runs, 6)):
             time.sleep(0.6)
+            rest_calls.clear()
             started = time.perf_counter()
             held = lease.acquire(session, engine=engines[i % 2], ttl_s=10)
             took.append(time.perf_counter() - started)
+            calls.append(sum(rest_calls.values()))
             held.release()
         self.figures["lease, uncontended"] = statistics.median(took)
+        self.figures["lease: REST calls"] = statistics.median(calls)
 
 
 def _size(path: Path) -> int:
@@ -232,14 +273,17 @@ def _report(table: dict[int, dict[str, float]]) -> bool:
     print(f"\n{'figure':<40}" + "".join(f"{n:>9} n" for n in sizes) + "   largest / 5 nodes")
     flat = True
     for name in names:
-        unit = "" if name.endswith("MB, all nodes") else " s"
-        cells = "".join(f"{table[n][name]:>9.3f}{unit or '  '}" for n in sizes)
+        count = name.endswith(("MB, all nodes", ": REST calls"))
+        cells = "".join(
+            f"{table[n][name]:>9.0f}  " if count else f"{table[n][name]:>9.3f} s" for n in sizes
+        )
         verdict = ""
         if reference is not None and not name.endswith("MB, all nodes"):
             ratio = table[sizes[-1]][name] / reference[name]
+            judged = not name.startswith(_NOT_JUDGED)
             ok = ratio <= FLAT
-            flat &= ok if not name.startswith("pairing: then") else True
-            verdict = f"   {ratio:5.2f}x {'flat' if ok else 'NOT flat'}"
+            flat &= ok or not judged
+            verdict = f"   {ratio:5.2f}x " + (("flat" if ok else "NOT flat") if judged else "")
         print(f"{name:<40}{cells}{verdict}")
     return flat
 
@@ -263,11 +307,13 @@ def main(argv: list[str] | None = None) -> int:
             table[count] = mesh.run()
             for problem in mesh.problems:
                 print(f"  verify on alpha: {problem}")
+            for note in mesh.notes:
+                print(f"  {note}")
             print(f"{count} nodes done ({_load()})", flush=True)
     flat = _report(table)
     print(
-        f"\nflat = at most {FLAT}x the {_REFERENCE}-node figure (the new machine's download of "
-        "the whole corpus is shown but not judged)"
+        f"\nflat = at most {FLAT}x the {_REFERENCE}-node figure; refs and Syncthing's part of "
+        "pairing (dialling, downloading the corpus) are shown, not judged"
     )
     print(f"verdict: {'flat' if flat else 'NOT flat'}; after: {_load()}")
     return 0
