@@ -1,7 +1,8 @@
 """``roam`` with every Syncthing REST call counted: ``python -m bench.nodes.counted ARGS``.
 
-Runs the same CLI as ``python -m session_roam``; at exit it writes ````{"calls": {"METHOD /path": count}, "seconds": ...}````
-and the seconds spent in each, to the file named by ``ROAM_BENCH_CALLS``. ``bench.nodes.run`` uses it to tell work that grows
+Runs the same CLI as ``python -m session_roam``; at exit it writes how many calls of each kind
+it made and the seconds spent in them (``{"calls": {"METHOD /path": n}, "seconds": {...}}``)
+to the file named by ``ROAM_BENCH_CALLS``. ``bench.nodes.run`` uses it to tell work that grows
 with the number of peers (more calls per command) from a machine that is merely busier.
 """
 
@@ -20,7 +21,7 @@ from session_roam.engine.syncthing.client import SyncthingClient
 
 calls: collections.Counter[str] = collections.Counter()
 #: Wall seconds spent in each kind of call.
-seconds: collections.Counter[str] = collections.Counter()
+seconds: collections.defaultdict[str, float] = collections.defaultdict(float)
 _request = SyncthingClient._request
 
 

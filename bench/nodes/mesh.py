@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
 
 _NAMES: Final = (
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
+    *("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"),
+    *("lambda", "mu", "nu", "xi", "omicron"),
 )
 _CORPUS_CODE: Final = "/home/user/code"  # bench.scale.make's projects are below it
 _STRIPPED: Final = ("CLAUDE", "ANTHROPIC", "STHOMEDIR", "STGUIAPIKEY")

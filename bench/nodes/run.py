@@ -31,10 +31,12 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -42,14 +44,11 @@ from session_roam.engine.lease import api as lease
 from session_roam.engine.lease.transport import SyncthingTransport
 from session_roam.engine.syncthing.cluster import Cluster
 
-from bench.cr.run import warm
-from bench.scale.make import make
-
 from .counted import calls as rest_calls
 from .mesh import (
     Joiner,
-    counted,
     connected_to_all,
+    counted,
     group_rss_mb,
     in_sync,
     mesh_spec,
@@ -71,6 +70,7 @@ _REFERENCE: Final = 5
 #: Shown with their ratio, not judged: the references, and the parts of pairing that are
 #: Syncthing's (its dial back-off, the download of the whole corpus) rather than roam's.
 _NOT_JUDGED: Final = ("ref:", "pairing: connected", "pairing: then", "pairing, total")
+_LIBRARIES: Final = "import httpx, typer, rich, tenacity, session_roam.cli.app"
 _SYNC_TIMEOUT_S: Final = 300.0
 _LINE: Final = (
     '{"type":"user","message":{"role":"user","content":"one more line %d"},'
@@ -94,6 +94,8 @@ def _until(check: Callable[[], bool], what: str, timeout_s: float = _SYNC_TIMEOU
 class Mesh:
     """One N-node run: the mesh of N-1, the machine that joins it, and the figures taken."""
 
+    joiner: Joiner
+
     def __init__(self, count: int, corpus: Path, root: Path, runs: int) -> None:
         self.count = count
         self.root = root
@@ -106,11 +108,10 @@ class Mesh:
         self.cluster = Cluster(mesh_spec(count - 1), root / "mesh")
         placed = spread(corpus, [node.projects_dir for node in self.cluster.nodes])
         self.session = placed[self.cluster.nodes[0].projects_dir][0]
-        self.joiner = Joiner.at(root / "new")
         self.code = root / "code"
         project_folders(corpus, self.code)
-        for home in [n.home for n in self.cluster.nodes] + [self.joiner.home]:
-            prepare_machine(home, self.code)
+        for node in self.cluster.nodes:
+            prepare_machine(node.home, self.code)
         self.figures: dict[str, float] = {}
         self.problems: list[str] = []
         self.notes: list[str] = []
@@ -124,6 +125,9 @@ class Mesh:
 
     def run(self) -> dict[str, float]:
         with self.cluster:
+            # chosen once the mesh listens, so that its ports cannot be chosen again
+            self.joiner = Joiner.at(self.root / "new")
+            prepare_machine(self.joiner.home, self.code)
             try:
                 self.cluster.wait_in_sync(_SYNC_TIMEOUT_S)
                 self.pair()
@@ -171,6 +175,7 @@ class Mesh:
         """What the machine's load does to any process and any REST call at this N."""
         alpha = self.cluster.nodes[0]
         env = self.env(alpha)
+        roam(["--version"], env, alpha.home)  # its bytecode cached, as an installed roam has it
         took = [roam(["--version"], env, alpha.home)[0] for _ in range(self.runs)]
         self.figures["ref: roam --version"] = statistics.median(took)
         rest = []
@@ -219,7 +224,7 @@ class Mesh:
                 handle.write((_LINE % i).encode())
             size = source.stat().st_size
             started = time.perf_counter()
-            _until(lambda: all(_size(c) >= size for c in copies), "the line to reach all", 60)
+            _until(partial(_everywhere, copies, size), "the line to reach every node", 60)
             took.append(time.perf_counter() - started)
         self.figures["propagation to every node"] = statistics.median(took)
 
@@ -257,6 +262,23 @@ class Mesh:
             held.release()
         self.figures["lease, uncontended"] = statistics.median(took)
         self.figures["lease: REST calls"] = statistics.median(calls)
+
+
+def _warm(cache: Path) -> None:
+    """Every roam module compiled into ``cache``, as an install leaves them (the agents' shell
+    sets PYTHONDONTWRITEBYTECODE, which would make each roam start compile them again)."""
+    import session_roam
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    package = str(Path(session_roam.__file__).parent)
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", package], env=env, check=True)
+    # and the libraries they import (their own __pycache__ is not read under a prefix)
+    subprocess.run([sys.executable, "-c", _LIBRARIES], env=env, check=True)
+
+
+def _everywhere(copies: list[Path], size: int) -> bool:
+    return all(_size(copy) >= size for copy in copies)
 
 
 def _size(path: Path) -> int:
@@ -299,11 +321,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="roam-bench-nodes-") as tmp:
         base = Path(tmp)
         corpus = base / "corpus"
-        made = make(args.sessions, corpus)
-        print(f"{args.sessions} sessions, {made / 1e6:.0f} MB")
+        # bench.scale.make's own command (benchmarks do not import one another: see mypy)
+        made = subprocess.run(
+            [sys.executable, "-m", "bench.scale.make", str(args.sessions), str(corpus)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        print(made.stdout.strip())
+        _warm(base / "pycache")
         for count in args.nodes:
             mesh = Mesh(count, corpus, base / f"n{count}", args.runs)
-            warm(mesh.env(mesh.cluster.nodes[0]))
             table[count] = mesh.run()
             for problem in mesh.problems:
                 print(f"  verify on alpha: {problem}")
