@@ -29,7 +29,7 @@ from session_roam.engine.syncthing.node import stop_pid
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
+    from session_roam.engine.syncthing.cluster import ClusterNode
 
 _NAMES: Final = (
     *("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"),
@@ -201,27 +201,3 @@ def in_sync(client: SyncthingClient, folder: str, files: int) -> bool:
         and raw.get("localFiles") == raw.get("globalFiles")
         and int(raw.get("globalFiles") or 0) >= files
     )
-
-
-def group_rss_mb(pids: Sequence[int]) -> float:
-    """Resident memory of every process in the process groups of ``pids`` (Syncthing's monitor
-    and its child), in MB."""
-    groups = set(pids)
-    total_kb = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) not in groups:
-                continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    return total_kb / 1024
-
-
-def all_nodes(cluster: Cluster) -> list[ClusterNode]:
-    return list(cluster.nodes)

@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -49,7 +50,6 @@ from .mesh import (
     Joiner,
     connected_to_all,
     counted,
-    group_rss_mb,
     in_sync,
     mesh_spec,
     node_env,
@@ -58,6 +58,7 @@ from .mesh import (
     roam,
     spread,
 )
+from .probes import everywhere, group_cpu_s, group_rss_mb, known_on
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -137,8 +138,7 @@ class Mesh:
                 self.verify()
                 self.lease()
                 pids = [n.process.pid for n in self.cluster.nodes if n.process and n.process.pid]
-                joined = (self.joiner.syncthing_home / "roam-syncthing.pid").read_text()
-                self.figures["syncthing MB, all nodes"] = group_rss_mb([*pids, int(joined)])
+                self.figures["syncthing MB, all nodes"] = group_rss_mb([*pids, self.joiner_pid()])
             finally:
                 self.joiner.stop()
         return self.figures
@@ -184,6 +184,38 @@ class Mesh:
             alpha.client.system_status()
             rest.append(time.perf_counter() - started)
         self.figures["ref: one REST call"] = statistics.median(rest)
+        self.figures["ref: a scanned file on every peer"] = self._confirmed()
+        self.figures["ref: Syncthing CPU at rest, % of a core"] = self._idle_cpu()
+
+    def _confirmed(self) -> float:
+        """Syncthing alone doing what the lease barrier waits for: a small file written and
+        scanned on alpha, until alpha knows every peer has it (median of runs)."""
+        alpha = self.cluster.nodes[0]
+        peers = {n.device_id for n in self.cluster.nodes[1:]}
+        peers.add(self.joiner.client().my_id())
+        relative = ".roam/bench-confirm"
+        took = []
+        for i in range(self.runs):
+            time.sleep(0.6)
+            path = alpha.projects_dir / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{i}\n")
+            started = time.perf_counter()
+            alpha.client.scan(self.folder, relative)
+            _until(partial(known_on, alpha, self.folder, relative, peers), "the file's peers")
+            took.append(time.perf_counter() - started)
+        return statistics.median(took)
+
+    def _idle_cpu(self) -> float:
+        """Per cent of one core all the nodes' Syncthing use at rest (5 s)."""
+        pids = [self.joiner_pid(), *(n.process.pid for n in self.cluster.nodes if n.process)]
+        groups = {pid for pid in pids if pid}
+        before = group_cpu_s(groups)
+        time.sleep(5)
+        return (group_cpu_s(groups) - before) / 5 * 100
+
+    def joiner_pid(self) -> int:
+        return int((self.joiner.syncthing_home / "roam-syncthing.pid").read_text())
 
     def calls(self, args: list[str], name: str) -> None:
         """How many REST calls one ``roam ARGS`` on alpha makes (``bench.nodes.counted``)."""
@@ -224,7 +256,7 @@ class Mesh:
                 handle.write((_LINE % i).encode())
             size = source.stat().st_size
             started = time.perf_counter()
-            _until(partial(_everywhere, copies, size), "the line to reach every node", 60)
+            _until(partial(everywhere, copies, size), "the line to reach every node", 60)
             took.append(time.perf_counter() - started)
         self.figures["propagation to every node"] = statistics.median(took)
 
@@ -277,17 +309,6 @@ def _warm(cache: Path) -> None:
     subprocess.run([sys.executable, "-c", _LIBRARIES], env=env, check=True)
 
 
-def _everywhere(copies: list[Path], size: int) -> bool:
-    return all(_size(copy) >= size for copy in copies)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:  # Syncthing replaces the file: it briefly disappears
-        return -1
-
-
 def _report(table: dict[int, dict[str, float]]) -> bool:
     sizes = sorted(table)
     reference = table.get(_REFERENCE)
@@ -295,12 +316,12 @@ def _report(table: dict[int, dict[str, float]]) -> bool:
     print(f"\n{'figure':<40}" + "".join(f"{n:>9} n" for n in sizes) + "   largest / 5 nodes")
     flat = True
     for name in names:
-        count = name.endswith(("MB, all nodes", ": REST calls"))
+        count = name.endswith(("MB, all nodes", ": REST calls", "% of a core"))
         cells = "".join(
             f"{table[n][name]:>9.0f}  " if count else f"{table[n][name]:>9.3f} s" for n in sizes
         )
         verdict = ""
-        if reference is not None and not name.endswith("MB, all nodes"):
+        if reference is not None and not name.endswith(("MB, all nodes", "% of a core")):
             ratio = table[sizes[-1]][name] / reference[name]
             judged = not name.startswith(_NOT_JUDGED)
             ok = ratio <= FLAT
@@ -316,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
+    # stopped by a signal (even started in the background, where SIGINT is ignored), every
+    # node is still stopped on the way out
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"machine: {platform.platform()}, python {sys.version.split()[0]}; before: {_load()}")
     table: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="roam-bench-nodes-") as tmp:
