@@ -108,15 +108,25 @@ def node_env(home: Path, syncthing_home: Path, claude_bin: Path, cache: Path) ->
 
 
 def roam(
-    args: Sequence[str], env: Mapping[str, str], cwd: Path, *, codes: tuple[int, ...] = (0,)
+    args: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    *,
+    codes: tuple[int, ...] = (0,),
+    calls: Path | None = None,
 ) -> tuple[float, str]:
     """Run ``roam ARGS``; answers its wall seconds and stdout (an exit code not in ``codes``
-    stops the benchmark)."""
+    stops the benchmark). With ``calls``, its REST calls are counted into that file
+    (``bench.nodes.counted``)."""
+    module, env = "session_roam", dict(env)
+    if calls is not None:
+        module = "bench.nodes.counted"
+        env.update(ROAM_BENCH_CALLS=str(calls), PYTHONPATH=str(Path(__file__).parents[2]))
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "session_roam", *args],
+        [sys.executable, "-m", module, *args],
         cwd=cwd,
-        env=dict(env),
+        env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -130,19 +140,6 @@ def roam(
             f"{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
         )
     return took, done.stdout
-
-
-def counted(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
-    """``roam ARGS`` with its REST calls counted into ``env["ROAM_BENCH_CALLS"]``."""
-    subprocess.run(
-        [sys.executable, "-m", "bench.nodes.counted", *args],
-        cwd=cwd,
-        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @dataclass(frozen=True, slots=True)
