@@ -119,6 +119,10 @@ def _order(name: str) -> tuple[int, str]:
     return 9, name
 
 
+def _unit(name: str) -> str:
+    return " %" if name.endswith("% of a core") else " s"
+
+
 def _report(table: dict[int, dict[str, float]]) -> bool:
     sizes = sorted(table)
     reference = table.get(_REFERENCE)
@@ -126,9 +130,10 @@ def _report(table: dict[int, dict[str, float]]) -> bool:
     print(f"\n{'figure':<40}" + "".join(f"{n:>9} n" for n in sizes) + "   largest / 5 nodes")
     flat = True
     for name in names:
-        count = name.endswith(("MB, all nodes", "REST calls", "% of a core"))
+        count = name.endswith(("MB, all nodes", "REST calls"))
         cells = "".join(
-            f"{table[n][name]:>9.0f}  " if count else f"{table[n][name]:>9.3f} s" for n in sizes
+            f"{table[n][name]:>9.0f}  " if count else f"{table[n][name]:>9.3f}{_unit(name)}"
+            for n in sizes
         )
         verdict = ""
         if reference is not None and not name.endswith(("MB, all nodes", "% of a core")):
