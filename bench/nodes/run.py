@@ -12,8 +12,10 @@ falls on every N alike:
   pairing      ``roam setup --device-id X --address A`` (every peer named) on the new machine,
                then ``roam peers add NEW --address A`` on each of the others in turn; from the
                first command until the new machine is connected to every peer and has every
-               file. Printed with its parts: setup, one ``peers add`` (median), the catch-up
-               after the last ``peers add`` (which moves the whole corpus to the new machine).
+               file. Printed with its parts: setup, one ``peers add`` (median; these two are
+               roam's, and judged), then until connected and until every file is there (not
+               judged: Syncthing's dialling, and the download of the corpus, most of which
+               arrives while the ``peers add`` run).
   roam cr      ``roam cr ID`` on alpha with a claude that exits at once (median of ``--runs``).
   propagation  one line appended to a session on alpha until every other node's copy has it
                (Syncthing's 1 s watcher; median over runs of the slowest node).
