@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from tests.support.claude import ClaudeDriver
     from tests.support.fake_api import FakeMessagesApi
 
-pytest_plugins = ["tests.support.cluster_fixtures"]
 pytestmark = pytest.mark.e2e
 
 NODES: Final = 10
