@@ -1,0 +1,118 @@
+"""The reading half of an index refresh: a session file's searchable rows, away from SQLite.
+
+``extract`` reads a file from an offset and returns what the index stores of it (the rows'
+text, its cwd and title, where its complete lines end and the checksums of that prefix), with
+no database at hand, so that a large build can run it in worker processes while one writer
+inserts (``extracted``): parsing JSON and tokenising into FTS5 then use both cores. Small
+refreshes (a query's, the watcher's) run it inline: a pool only pays off past ``_POOL_BYTES``.
+
+Only the standard library is imported, and ``multiprocessing`` only for a large build.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import zlib
+from typing import TYPE_CHECKING, Final, NamedTuple
+
+from session_roam.engine.core.bounded import load_record
+from session_roam.engine.core.safefs import LinkRefused, open_nofollow
+from session_roam.engine.sessions.search_scan import LineReader, record_text, worth_parsing
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["LINK", "Extract", "extract", "extracted", "window_hash"]
+
+WINDOW: Final = 4096
+_POOL_BYTES: Final = 32 * 1024 * 1024  # below this a pool costs more than it saves
+_AHEAD: Final = 8  # files extracted ahead of the writer, per worker (bounds the memory)
+
+LINK: Final = "link"  # what ``extract`` answers for a link: it reads as empty, no row is kept
+
+
+class Extract(NamedTuple):
+    """What the index keeps of a file read from ``start``: rows ``(ts, role, text)``."""
+
+    rows: list[tuple[str, str, str]]
+    cwd: str | None
+    title: str | None
+    end: int  # the offset just past the last complete line
+    head_hash: bytes
+    tail_hash: bytes
+
+
+def window_hash(data: bytes) -> bytes:
+    """A checksum of a 4 KB window, to notice a rewrite (not an adversary): crc32 is enough, and
+    ``zlib`` loads in a fraction of the time ``hashlib`` (OpenSSL) takes at start-up."""
+    return zlib.crc32(data).to_bytes(4, "big")
+
+
+def extract(path: str, start: int) -> Extract | str | None:
+    """The searchable rows of ``path`` from ``start`` (complete lines only: a torn last line
+    waits for the rest of its bytes); ``LINK`` for a link, None when it cannot be opened."""
+    try:
+        handle = os.fdopen(open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK), "rb")
+    except (LinkRefused, OSError) as exc:
+        return LINK if isinstance(exc, LinkRefused) else None
+    with handle:
+        handle.seek(start)
+        cwd: str | None = None
+        title: str | None = None
+        rows: list[tuple[str, str, str]] = []
+        lines = LineReader(handle)
+        for line in lines:
+            if not worth_parsing(line):
+                continue
+            row = load_record(line)  # None for torn, foreign, too long or too deep
+            if not isinstance(row, dict):
+                continue
+            if row.get("type") == "custom-title" and isinstance(row.get("customTitle"), str):
+                title = row["customTitle"]
+                continue
+            if cwd is None and isinstance(row.get("cwd"), str):
+                cwd = row["cwd"]
+            found = record_text(row)
+            if found is not None:
+                rows.append((str(row.get("timestamp") or ""), found[0], found[1]))
+        end = lines.end
+        fd = handle.fileno()  # the file just read, not whatever the path names by now
+        head = os.pread(fd, min(WINDOW, end), 0)
+        tail_at = max(0, end - WINDOW)
+        tail = os.pread(fd, end - tail_at, tail_at)
+    return Extract(rows, cwd, title, end, window_hash(head), window_hash(tail))
+
+
+def _extract_job(job: tuple[str, int]) -> Extract | str | None:
+    return extract(*job)
+
+
+def extracted(jobs: list[tuple[str, int]], total: int) -> Iterator[Extract | str | None]:
+    """``extract`` of each ``(path, start)``, in order. Past ``_POOL_BYTES`` of ``total`` on a
+    machine with more than one core, worker processes read ahead of the caller (at most
+    ``_AHEAD`` files each), so the caller's inserts overlap the parsing. As many workers as
+    cores: when the inserts are the slower half the workers wait, idle, for room ahead."""
+    workers = min(4, os.cpu_count() or 1)
+    if total < _POOL_BYTES or workers < 2 or not sys.platform.startswith("linux"):
+        for job in jobs:
+            yield extract(*job)
+        return
+    import collections
+    import multiprocessing
+
+    # fork: the workers only parse (no SQLite, no locks taken) and leave with os._exit
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        ahead: collections.deque[multiprocessing.pool.AsyncResult[Extract | str | None]]
+        ahead = collections.deque()
+        queued = iter(jobs)
+        for job in queued:
+            ahead.append(pool.apply_async(_extract_job, (job,)))
+            if len(ahead) >= workers * _AHEAD:
+                break
+        while ahead:
+            result = ahead.popleft().get()
+            following = next(queued, None)
+            if following is not None:
+                ahead.append(pool.apply_async(_extract_job, (following,)))
+            yield result
