@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-import pytest
-
 from session_roam.engine.core.paths import projects_dir
 from session_roam.engine.sessions import search_extract
 from session_roam.engine.sessions.search import search_sessions
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pytest
 
     from tests.engine.sessions_fixtures import SessionWriter
 
