@@ -27,7 +27,8 @@ __all__ = ["LINK", "Extract", "extract", "extracted", "window_hash"]
 
 WINDOW: Final = 4096
 _POOL_BYTES: Final = 32 * 1024 * 1024  # below this a pool costs more than it saves
-_AHEAD: Final = 8  # files extracted ahead of the writer, per worker (bounds the memory)
+_BATCH_BYTES: Final = 4 * 1024 * 1024  # session bytes a worker reads per message
+_AHEAD: Final = 4  # batches extracted ahead of the writer, per worker (bounds the memory)
 
 LINK: Final = "link"  # what ``extract`` answers for a link: it reads as empty, no row is kept
 
@@ -84,17 +85,33 @@ def extract(path: str, start: int) -> Extract | str | None:
     return Extract(rows, cwd, title, end, window_hash(head), window_hash(tail))
 
 
-def _extract_job(job: tuple[str, int]) -> Extract | str | None:
-    return extract(*job)
+def _extract_batch(batch: list[tuple[str, int]]) -> list[Extract | str | None]:
+    return [extract(*job) for job in batch]
 
 
-def extracted(jobs: list[tuple[str, int]], total: int) -> Iterator[Extract | str | None]:
-    """``extract`` of each ``(path, start)``, in order. Past ``_POOL_BYTES`` of ``total`` on a
-    machine with more than one core, worker processes read ahead of the caller (at most
-    ``_AHEAD`` files each), so the caller's inserts overlap the parsing. As many workers as
-    cores: when the inserts are the slower half the workers wait, idle, for room ahead."""
+def _batches(jobs: list[tuple[str, int]], sizes: list[int]) -> Iterator[list[tuple[str, int]]]:
+    """``jobs`` in runs of about ``_BATCH_BYTES`` to read: one message to a worker and back
+    per run rather than per file (a message costs the writer more than a small file does)."""
+    batch: list[tuple[str, int]] = []
+    size = 0
+    for job, bytes_ in zip(jobs, sizes, strict=True):
+        batch.append(job)
+        size += bytes_
+        if size >= _BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def extracted(jobs: list[tuple[str, int]], sizes: list[int]) -> Iterator[Extract | str | None]:
+    """``extract`` of each ``(path, start)``, in order (``sizes``: the bytes each will read).
+    Past ``_POOL_BYTES`` in all on a machine with more than one core, worker processes read
+    ahead of the caller (at most ``_AHEAD`` batches each), so the caller's inserts overlap the
+    parsing. As many workers as cores: when the inserts are the slower half the workers wait,
+    idle, for room ahead."""
     workers = min(4, os.cpu_count() or 1)
-    if total < _POOL_BYTES or workers < 2 or not sys.platform.startswith("linux"):
+    if sum(sizes) < _POOL_BYTES or workers < 2 or not sys.platform.startswith("linux"):
         for job in jobs:
             yield extract(*job)
         return
@@ -103,16 +120,16 @@ def extracted(jobs: list[tuple[str, int]], total: int) -> Iterator[Extract | str
 
     # fork: the workers only parse (no SQLite, no locks taken) and leave with os._exit
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        ahead: collections.deque[multiprocessing.pool.AsyncResult[Extract | str | None]]
+        ahead: collections.deque[multiprocessing.pool.AsyncResult[list[Extract | str | None]]]
         ahead = collections.deque()
-        queued = iter(jobs)
-        for job in queued:
-            ahead.append(pool.apply_async(_extract_job, (job,)))
+        queued = _batches(jobs, sizes)
+        for batch in queued:
+            ahead.append(pool.apply_async(_extract_batch, (batch,)))
             if len(ahead) >= workers * _AHEAD:
                 break
         while ahead:
-            result = ahead.popleft().get()
+            results = ahead.popleft().get()
             following = next(queued, None)
             if following is not None:
-                ahead.append(pool.apply_async(_extract_job, (following,)))
-            yield result
+                ahead.append(pool.apply_async(_extract_batch, (following,)))
+            yield from results

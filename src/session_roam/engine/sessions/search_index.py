@@ -262,7 +262,8 @@ class SearchIndex(CacheDb):
             starts.append(start)
         pending, unreadable = 0, []
         jobs = [(item.path, start) for (item, _row), start in zip(work, starts, strict=True)]
-        for (item, row), start, found in zip(work, starts, extracted(jobs, total), strict=True):
+        sizes = [item.size - start for (item, _row), start in zip(work, starts, strict=True)]
+        for (item, row), start, found in zip(work, starts, extracted(jobs, sizes), strict=True):
             read = 0
             if found is None:  # cannot be opened: named, and tried again next time
                 unreadable.append(item.path)
