@@ -138,3 +138,22 @@ def test_a_tool_result_row_with_text_beside_it_is_parsed() -> None:
         b'{"type":"text","text":"and a note"}]}}'
     )
     assert worth_parsing(line)
+
+
+def test_a_warm_search_leaves_the_index_as_it_was(
+    writer: SessionWriter, project: Path, config_dir: Path, cache: Path
+) -> None:
+    import os
+
+    from session_roam.engine.sessions import warm_search
+
+    first = writer.write(project, [("hello heron", "hi")])
+    _search(config_dir, cache, "hello")
+    _watched(config_dir, cache, first)
+    _search(config_dir, cache, "hello")  # the walk after the watcher started
+    db = cache / INDEX_NAME
+    before = {p.name: os.stat(p).st_mtime_ns for p in cache.iterdir()}
+    found = warm_search(str(cache), str(projects_dir(config_dir)), ["heron"], 20)
+    assert [m.session_id for m in found or []] == [first.stem]
+    after = {p.name: os.stat(p).st_mtime_ns for p in cache.iterdir() if p.name in before}
+    assert after.get(db.name) == before[db.name]  # nothing written, nothing checkpointed
