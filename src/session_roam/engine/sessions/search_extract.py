@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["LINK", "Extract", "extract", "extracted", "window_hash"]
 
 WINDOW: Final = 4096
-_POOL_BYTES: Final = 32 * 1024 * 1024  # below this a pool costs more than it saves
+_POOL_BYTES = 32 * 1024 * 1024  # below this a pool costs more than it saves (bench/search sets it)
 _BATCH_BYTES: Final = 4 * 1024 * 1024  # session bytes a worker reads per message
 _AHEAD: Final = 4  # batches extracted ahead of the writer, per worker (bounds the memory)
 
