@@ -140,6 +140,22 @@ def test_a_tool_result_row_with_text_beside_it_is_parsed() -> None:
     assert worth_parsing(line)
 
 
+def test_a_tool_result_row_whose_result_holds_text_is_not_parsed() -> None:
+    line = (
+        b'{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t",'
+        b'"content":"out"}]},"toolUseResult":{"content":[{"type":"text","text":"out"}]}}'
+    )
+    assert not worth_parsing(line)
+
+
+def test_a_row_with_the_tool_result_before_its_message_is_parsed_when_in_doubt() -> None:
+    line = (
+        b'{"type":"user","toolUseResult":{"stdout":"x"},"message":{"content":'
+        b'[{"type":"tool_result","tool_use_id":"t"},{"type":"text","text":"and a note"}]}}'
+    )
+    assert worth_parsing(line)
+
+
 def test_a_warm_search_leaves_the_index_as_it_was(
     writer: SessionWriter, project: Path, config_dir: Path, cache: Path
 ) -> None:

@@ -149,13 +149,21 @@ def disk_of(projects_root: Path, path: str) -> Disk | None:
 def worth_parsing(line: bytes) -> bool:
     """False for a line ``record_text`` would surely find nothing in, decided on its bytes.
 
-    A tool result row (``"tool_use_id"`` and no ``"text"`` anywhere, so no text block beside
-    the result) is most of a session's bytes and never indexed; nor is any row without a user,
-    an assistant or a custom title. Anything in doubt is parsed.
+    A tool result row (``"tool_use_id"`` and no ``"text"`` in its message, so no text block
+    beside the result) is most of a session's bytes and never indexed; nor is any row without a
+    user, an assistant or a custom title. Claude Code writes the result again after the message,
+    under ``"toolUseResult"``, where a ``"text"`` is the tool's, not a block of the message: only
+    the bytes before that key are looked at, when the message comes before it. Anything in doubt
+    is parsed.
     """
     if b'"user"' not in line and b'"assistant"' not in line and b"custom-title" not in line:
         return False
-    return not (b'"tool_use_id"' in line and b'"text"' not in line)
+    if b'"tool_use_id"' not in line:
+        return True
+    end = line.find(b'"toolUseResult"')
+    if end < 0 or line.find(b'"message"', 0, end) < 0:
+        end = len(line)
+    return line.find(b'"text"', 0, end) >= 0
 
 
 class LineReader:
