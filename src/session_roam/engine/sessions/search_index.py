@@ -50,8 +50,12 @@ __all__ = [
     "scan_session_files",
 ]
 
-_COMMIT_BYTES: Final = 64 * 1024 * 1024
+_COMMIT_BYTES: Final = 256 * 1024 * 1024
 
+# FTS5 keeps a transaction's new terms in memory up to ``hashsize`` before it writes them as
+# a segment (default 1 MB), and merges segments as they pile up: at 64 MB a first build of
+# 1 GB writes and merges far fewer segments, ~35 % less CPU in FTS5 (bench/search). A small
+# refresh never fills it: its memory is what it inserts. The index's content is the same.
 _SCHEMA: Final = """
 CREATE TABLE files(
     id INTEGER PRIMARY KEY,
@@ -69,6 +73,7 @@ CREATE TABLE files(
 CREATE TABLE rows(id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, ts TEXT NOT NULL, role TEXT);
 CREATE INDEX rows_by_file ON rows(file_id);
 CREATE VIRTUAL TABLE chunks USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+INSERT INTO chunks(chunks, rank) VALUES('hashsize', 67108864);
 CREATE TABLE state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
