@@ -33,7 +33,7 @@ def _pass(paths: list[str], upto: int) -> float:
     for path in paths:
         with open(path, "rb") as handle:
             for line in LineReader(handle):
-                if upto < 2 or not worth_parsing(line) or upto < 3:  # noqa: PLR2004
+                if upto < 2 or not worth_parsing(line) or upto < 3:
                     continue
                 row = load_record(line)
                 if upto < 4 or not isinstance(row, dict):
