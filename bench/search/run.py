@@ -146,13 +146,6 @@ def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
         "XDG_CONFIG_HOME": str(work / "config"),
     }
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as an installed roam runs: bytecode cached
-    results: dict[str, float] = {}
-    bare = _time_process([sys.executable, "-c", "pass"], env, work, runs)
-    floor = _time_process([sys.executable, "-c", "import _sqlite3"], env, work, runs)
-    print(f"floor  python -c pass                         {_fmt(bare)}")
-    print(f"floor  python -c 'import _sqlite3'            {_fmt(floor)}")
-    results["bare"] = _pct(bare, 0.5)
-    results["floor"] = _pct(floor, 0.5)
     # The fast path's walking search: an explicit --claude-dir is never the warm search's.
     fast_argv = [sys.executable, "-m", "session_roam.cli.fast", "--claude-dir", str(config)]
     fast_argv += ["cf", "--json", "--all"]
@@ -173,32 +166,48 @@ def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
             run_query(index.db, word, None, 20)
             query_only.append(time.perf_counter() - t0)
         index.close()
-        walking = _time_process([*fast_argv, word], env, work, runs)
-        with _watcher(root, cache, corpus.files[0], env):
-            search_sessions([word], projects_root=root, cache_dir=cache, limit=1)  # one walk
-            watched = _time_process([*warm_argv, word], env, work, runs)
-        full = _time_process([*full_argv, word], env, work, 3)
-        rg = _time_process(["rg", "-l", "-F", word, str(root)], env, work, max(3, runs // 3))
         print(f"{label:6} query only (in process)              {_fmt(query_only)}")
         print(f"{label:6} walk + query (in process)            {_fmt(inproc)}")
-        print(f"{label:6} roam cf --json, fast path, walking     {_fmt(walking)}")
-        print(f"{label:6} roam cf --json, warm, roam watch on   {_fmt(watched)}")
+        walking = _time_process([*fast_argv, word], env, work, runs)
+        print(f"{label:6} roam cf --json, fast path, walking    {_fmt(walking)}")
+        full = _time_process([*full_argv, word], env, work, 3)
         print(f"{label:6} roam cf --json, full app (process)    {_fmt(full)}")
-        print(f"{label:6} rg -l -F (process)                   {_fmt(rg)}")
-        print(
-            f"{label:6} ratios (min, the least disturbed run of each): watched cf / python -c "
-            f"pass {min(watched) / min(bare):.2f}x, rg / watched cf {min(rg) / min(watched):.2f}x"
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "python -c 'import _sqlite3'": [sys.executable, "-c", "import _sqlite3"],
+            "roam cf --json, warm": [*warm_argv, word],
+            "rg -l -F": ["rg", "-l", "-F", word, str(root)],
+        }
+        with _watcher(root, cache, corpus.files[0], env):
+            search_sessions([word], projects_root=root, cache_dir=cache, limit=1)  # one walk
+            load = os.getloadavg()[0]
+            times = _interleaved(commands, env, work, runs)  # in turn: the same load for all
+        for name, samples in times.items():
+            print(f"{label:6} {name:<36} {_fmt(samples)}  (interleaved, load {load:.1f})")
+        bare, cf, rg = (
+            _pct(times[n], 0.5) for n in ("python -c pass", "roam cf --json, warm", "rg -l -F")
         )
-        p50 = _pct(watched, 0.5)
         print(
-            f"{label:6} ratios (p50, same run): watched cf / python -c pass "
-            f"{p50 / results['bare']:.2f}x (goal <= 1.5x: "
-            f"{'met' if p50 <= 1.5 * results['bare'] else 'missed'}), rg / watched cf "
-            f"{_pct(rg, 0.5) / p50:.2f}x (goal > 1: {'met' if _pct(rg, 0.5) > p50 else 'missed'}), "
-            f"walking cf / python -c pass "
-            f"{_pct(walking, 0.5) / results['bare']:.2f}x, full app / python -c pass "
-            f"{_pct(full, 0.5) / results['bare']:.2f}x"
+            f"{label:6} warm cf, p50 of interleaved runs: {cf / bare:.2f}x python -c pass "
+            f"(goal <= 1.5x: {'met' if cf <= 1.5 * bare else 'missed'}), rg -l / cf {rg / cf:.2f}x "
+            f"(goal > 1: {'met' if rg > cf else 'missed'}); walking cf "
+            f"{_pct(walking, 0.5) / bare:.1f}x, full app {_pct(full, 0.5) / bare:.1f}x"
         )
+
+
+def _interleaved(
+    commands: dict[str, list[str]], env: dict[str, str], cwd: Path, runs: int
+) -> dict[str, list[float]]:
+    """Each command ``runs`` times, in turn (after one warm-up each)."""
+    for argv in commands.values():
+        subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, check=False)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            start = time.perf_counter()
+            subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, check=False)
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 @contextlib.contextmanager
