@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import zlib
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from session_roam.engine.core.bounded import load_record
 from session_roam.engine.core.safefs import LinkRefused, open_nofollow
@@ -27,8 +27,10 @@ __all__ = ["LINK", "Extract", "extract", "extracted", "window_hash"]
 
 WINDOW: Final = 4096
 _POOL_BYTES = 32 * 1024 * 1024  # below this a pool costs more than it saves (bench/search sets it)
-_BATCH_BYTES: Final = 4 * 1024 * 1024  # session bytes a worker reads per message
+_BATCH_BYTES = 4 * 1024 * 1024  # session bytes a worker reads per message
 _AHEAD: Final = 4  # batches extracted ahead of the writer, per worker (bounds the memory)
+_WAIT_S = 30.0  # a batch's result is given up on after this
+_SLOWEST: Final = 1e6  # ... plus a second per MB it reads
 
 LINK: Final = "link"  # what ``extract`` answers for a link: it reads as empty, no row is kept
 
@@ -89,7 +91,10 @@ def _extract_batch(batch: list[tuple[str, int]]) -> list[Extract | str | None]:
     return [extract(*job) for job in batch]
 
 
-def _batches(jobs: list[tuple[str, int]], sizes: list[int]) -> Iterator[list[tuple[str, int]]]:
+Batch = tuple[list[tuple[str, int]], int]  # jobs, and the bytes they read
+
+
+def _batches(jobs: list[tuple[str, int]], sizes: list[int]) -> Iterator[Batch]:
     """``jobs`` in runs of about ``_BATCH_BYTES`` to read: one message to a worker and back
     per run rather than per file (a message costs the writer more than a small file does)."""
     batch: list[tuple[str, int]] = []
@@ -98,10 +103,10 @@ def _batches(jobs: list[tuple[str, int]], sizes: list[int]) -> Iterator[list[tup
         batch.append(job)
         size += bytes_
         if size >= _BATCH_BYTES:
-            yield batch
+            yield batch, size
             batch, size = [], 0
     if batch:
-        yield batch
+        yield batch, size
 
 
 def extracted(jobs: list[tuple[str, int]], sizes: list[int]) -> Iterator[Extract | str | None]:
@@ -109,7 +114,8 @@ def extracted(jobs: list[tuple[str, int]], sizes: list[int]) -> Iterator[Extract
     Past ``_POOL_BYTES`` in all on a machine with more than one core, worker processes read
     ahead of the caller (at most ``_AHEAD`` batches each), so the caller's inserts overlap the
     parsing. As many workers as cores: when the inserts are the slower half the workers wait,
-    idle, for room ahead."""
+    idle, for room ahead. A batch that takes far longer than its size can (a worker was
+    killed: its batch never comes back) is read here, and so is everything after it."""
     workers = min(4, os.cpu_count() or 1)
     if sum(sizes) < _POOL_BYTES or workers < 2 or not sys.platform.startswith("linux"):
         for job in jobs:
@@ -120,16 +126,23 @@ def extracted(jobs: list[tuple[str, int]], sizes: list[int]) -> Iterator[Extract
 
     # fork: the workers only parse (no SQLite, no locks taken) and leave with os._exit
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        ahead: collections.deque[multiprocessing.pool.AsyncResult[list[Extract | str | None]]]
-        ahead = collections.deque()
+        ahead: collections.deque[tuple[Batch, Any]] = collections.deque()
         queued = _batches(jobs, sizes)
         for batch in queued:
-            ahead.append(pool.apply_async(_extract_batch, (batch,)))
+            ahead.append((batch, pool.apply_async(_extract_batch, (batch[0],))))
             if len(ahead) >= workers * _AHEAD:
                 break
         while ahead:
-            results = ahead.popleft().get()
+            batch, pending = ahead.popleft()
+            try:
+                results = pending.get(_WAIT_S + batch[1] / _SLOWEST)
+            except multiprocessing.TimeoutError:
+                pool.terminate()
+                left = [batch, *(item for item, _pending in ahead), *queued]
+                for job in (job for run, _size in left for job in run):
+                    yield extract(*job)
+                return
             following = next(queued, None)
             if following is not None:
-                ahead.append(pool.apply_async(_extract_batch, (following,)))
+                ahead.append((following, pool.apply_async(_extract_batch, (following[0],))))
             yield from results
