@@ -232,10 +232,8 @@ def warm_search(
     ``projects_root``: ``search_fresh``), or the words are not a plain query. The caller then
     runs the full ``search_sessions``, which answers the same for a current index.
     """
-    try:  # the C module alone: ``sqlite3`` adds ``datetime`` and its adapters (~3 ms)
-        from _sqlite3 import Error, OperationalError, connect
-    except ImportError:  # pragma: no cover  # an interpreter without it
-        from sqlite3 import Error, OperationalError, connect
+    sqlite = _sqlite_module()
+    Error, OperationalError, connect = sqlite.Error, sqlite.OperationalError, sqlite.connect
 
     from session_roam.engine.sessions.search_fresh import Freshness
 
@@ -263,6 +261,45 @@ def warm_search(
         return None
     finally:
         db.close()
+
+
+def _sqlite_module() -> Any:
+    """SQLite's C module ``_sqlite3``, loaded as cheaply as it can be on a warm start.
+
+    Not ``sqlite3``: it adds ``datetime`` and the default adapters (~3 ms). And ``_sqlite3``
+    imports ``functools`` (with ``collections``, ~2 ms) for one thing, ``lru_cache``, which
+    each connection wraps around itself as its cache of prepared statements; this lookup runs
+    each statement once, so while the module loads, ``functools`` is a stand-in whose
+    ``lru_cache`` caches nothing, taken out again at once. When either module is loaded
+    already, or the stand-in does not do, the usual import.
+    """
+    import sys
+
+    if "_sqlite3" not in sys.modules and "functools" not in sys.modules:
+        stand_in = type(sys)("functools")
+        stand_in.lru_cache = _no_cache  # type: ignore[attr-defined]
+        sys.modules["functools"] = stand_in
+        try:
+            import _sqlite3
+        except Exception:  # noqa: S110  # any failure: the usual import below
+            pass
+        else:
+            return _sqlite3
+        finally:
+            if sys.modules.get("functools") is stand_in:
+                del sys.modules["functools"]
+    import sqlite3  # the usual way (it imports ``_sqlite3``, whose names it re-exports)
+
+    return sqlite3
+
+
+def _no_cache(maxsize: int = 128, typed: bool = False) -> Any:
+    """``functools.lru_cache`` that caches nothing (see ``_sqlite_module``)."""
+    return _same
+
+
+def _same(function: Any) -> Any:
+    return function
 
 
 def _read_only_uri(path: str) -> str:
