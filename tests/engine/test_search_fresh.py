@@ -156,6 +156,14 @@ def test_a_row_with_the_tool_result_before_its_message_is_parsed_when_in_doubt()
     assert worth_parsing(line)
 
 
+def test_a_line_inside_a_buffer_is_judged_on_its_own_bytes() -> None:
+    result = b'{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t"}]}}'
+    note = b'{"type":"user","message":{"content":[{"type":"text","text":"a note"}]}}'
+    data = result + b"\n" + note + b"\n"
+    assert not worth_parsing(data, 0, len(result))
+    assert worth_parsing(data, len(result) + 1, len(data) - 1)
+
+
 def test_a_warm_search_leaves_the_index_as_it_was(
     writer: SessionWriter, project: Path, config_dir: Path, cache: Path
 ) -> None:

@@ -65,10 +65,10 @@ def extract(path: str, start: int) -> Extract | str | None:
         title: str | None = None
         rows: list[tuple[str, str, str]] = []
         lines = LineReader(handle)
-        for line in lines:
-            if not worth_parsing(line):
+        for data, start_at, end_at in lines.spans():  # a line is copied out only when parsed
+            if not worth_parsing(data, start_at, end_at):
                 continue
-            row = load_record(line)  # None for torn, foreign, too long or too deep
+            row = load_record(data[start_at:end_at])  # None: torn, foreign, too long, too deep
             if not isinstance(row, dict):
                 continue
             if row.get("type") == "custom-title" and isinstance(row.get("customTitle"), str):
