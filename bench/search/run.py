@@ -5,7 +5,9 @@
 
 Everything runs in one temp dir: a generated corpus (bench/search/corpus.py), a fresh XDG cache.
 References measured in the same run, on the same files: ``rg -l -F WORD`` and the bare
-interpreter (``python -c "import sqlite3, json"``), the floor of any Python command.
+interpreter (``python -c pass``) and ``python -c "import _sqlite3"``, the floor of any Python
+command that opens an SQLite file. The first build runs twice, in one process and with parsing
+in worker processes, to show which wins on the machine as loaded.
 End-to-end figures run the ``roam cf --json`` process two ways: the proposed fast entry point
 (``python -m session_roam.cli.fast``) and today's console script (the full typer app).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -30,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import COMMON_WORD, RARE_WORD, append_turns, generate
 
+from session_roam.engine.sessions import search_extract
 from session_roam.engine.sessions.search import search_sessions
 from session_roam.engine.sessions.search_index import INDEX_NAME, SearchIndex
 from session_roam.engine.sessions.search_query import run_query
@@ -85,19 +89,40 @@ def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
     nproc = os.cpu_count()
     print(f"machine: {nproc} cores, python {sys.version.split()[0]}, load {os.getloadavg()[0]:.1f}")
 
-    index = SearchIndex(cache / INDEX_NAME)
-    start = time.perf_counter()
-    stats = index.refresh(root)
-    build = time.perf_counter() - start
-    db_mb = (cache / INDEX_NAME).stat().st_size / 2**20
     start = time.perf_counter()
     subprocess.run(["rg", "-l", "-F", "zzzqqq", str(root)], check=False, stdout=subprocess.DEVNULL)
     rg_all = time.perf_counter() - start
-    print(
-        f"build: {stats.bytes_read / 2**20:.0f} MB in {build:.1f} s = "
-        f"{stats.bytes_read / 2**20 / build:.1f} MB/s (index {db_mb:.0f} MB); "
-        f"rg over every byte {rg_all:.2f} s: build = {build / rg_all:.1f}x rg"
-    )
+    # The same first build twice, in one process and with parsing in worker processes
+    # (search_extract), in the same run: which wins on this machine, as it is loaded now.
+    pool_bytes = search_extract._POOL_BYTES  # the bench's switch
+    for mode, threshold in (("one process", 2**62), ("parse in workers", pool_bytes)):
+        search_extract._POOL_BYTES = threshold
+        (cache / INDEX_NAME).unlink(missing_ok=True)
+        index = SearchIndex(cache / INDEX_NAME)
+        load = os.getloadavg()[0]
+        cpu = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        stats = index.refresh(root)
+        build = time.perf_counter() - start
+        after = (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+        writer, workers = (
+            a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime
+            for a, b in zip(after, cpu, strict=True)
+        )
+        db_mb = (cache / INDEX_NAME).stat().st_size / 2**20
+        per_gb = build / (stats.bytes_read / 2**30)
+        print(
+            f"build, {mode}: {stats.bytes_read / 2**20:.0f} MB in {build:.1f} s = "
+            f"{stats.bytes_read / 2**20 / build:.1f} MB/s, {per_gb:.1f} s per GB (goal <= 10 s: "
+            f"{'met' if per_gb <= 10 else 'missed'}); CPU: writer {writer:.1f} s, workers "
+            f"{workers:.1f} s; index {db_mb:.0f} MB; {build / rg_all:.1f}x rg over every byte "
+            f"({rg_all:.2f} s); load {load:.1f}"
+        )
+        if mode == "one process":
+            index.close()
     start = time.perf_counter()
     index.refresh(root)
     print(f"no-op refresh (stat every file): {(time.perf_counter() - start) * 1000:.1f} ms")
@@ -120,13 +145,7 @@ def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
         "XDG_CACHE_HOME": str(work / "cache"),
         "XDG_CONFIG_HOME": str(work / "config"),
     }
-    results: dict[str, float] = {}
-    bare = _time_process([sys.executable, "-c", "pass"], env, work, runs)
-    floor = _time_process([sys.executable, "-c", "import sqlite3, json"], env, work, runs)
-    print(f"floor  python -c pass                         {_fmt(bare)}")
-    print(f"floor  python -c 'import sqlite3, json'        {_fmt(floor)}")
-    results["bare"] = _pct(bare, 0.5)
-    results["floor"] = _pct(floor, 0.5)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as an installed roam runs: bytecode cached
     # The fast path's walking search: an explicit --claude-dir is never the warm search's.
     fast_argv = [sys.executable, "-m", "session_roam.cli.fast", "--claude-dir", str(config)]
     fast_argv += ["cf", "--json", "--all"]
@@ -147,30 +166,48 @@ def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
             run_query(index.db, word, None, 20)
             query_only.append(time.perf_counter() - t0)
         index.close()
-        walking = _time_process([*fast_argv, word], env, work, runs)
-        with _watcher(root, cache, corpus.files[0], env):
-            search_sessions([word], projects_root=root, cache_dir=cache, limit=1)  # one walk
-            watched = _time_process([*warm_argv, word], env, work, runs)
-        full = _time_process([*full_argv, word], env, work, 3)
-        rg = _time_process(["rg", "-l", "-F", word, str(root)], env, work, max(3, runs // 3))
         print(f"{label:6} query only (in process)              {_fmt(query_only)}")
         print(f"{label:6} walk + query (in process)            {_fmt(inproc)}")
-        print(f"{label:6} roam cf --json, fast path, walking     {_fmt(walking)}")
-        print(f"{label:6} roam cf --json, warm, roam watch on   {_fmt(watched)}")
+        walking = _time_process([*fast_argv, word], env, work, runs)
+        print(f"{label:6} roam cf --json, fast path, walking    {_fmt(walking)}")
+        full = _time_process([*full_argv, word], env, work, 3)
         print(f"{label:6} roam cf --json, full app (process)    {_fmt(full)}")
-        print(f"{label:6} rg -l -F (process)                   {_fmt(rg)}")
-        print(
-            f"{label:6} ratios (min, the least disturbed run of each): watched cf / python -c "
-            f"pass {min(watched) / min(bare):.2f}x, rg / watched cf {min(rg) / min(watched):.2f}x"
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "python -c 'import _sqlite3'": [sys.executable, "-c", "import _sqlite3"],
+            "roam cf --json, warm": [*warm_argv, word],
+            "rg -l -F": ["rg", "-l", "-F", word, str(root)],
+        }
+        with _watcher(root, cache, corpus.files[0], env):
+            search_sessions([word], projects_root=root, cache_dir=cache, limit=1)  # one walk
+            load = os.getloadavg()[0]
+            times = _interleaved(commands, env, work, runs)  # in turn: the same load for all
+        for name, samples in times.items():
+            print(f"{label:6} {name:<36} {_fmt(samples)}  (interleaved, load {load:.1f})")
+        bare, cf, rg = (
+            _pct(times[n], 0.5) for n in ("python -c pass", "roam cf --json, warm", "rg -l -F")
         )
-        p50 = _pct(watched, 0.5)
         print(
-            f"{label:6} ratios (p50, same run): watched cf / python -c pass "
-            f"{p50 / results['bare']:.2f}x (goal <= 1.5x), rg / watched cf "
-            f"{_pct(rg, 0.5) / p50:.2f}x (goal > 1), walking cf / python -c pass "
-            f"{_pct(walking, 0.5) / results['bare']:.2f}x, full app / python -c pass "
-            f"{_pct(full, 0.5) / results['bare']:.2f}x"
+            f"{label:6} warm cf, p50 of interleaved runs: {cf / bare:.2f}x python -c pass "
+            f"(goal <= 1.5x: {'met' if cf <= 1.5 * bare else 'missed'}), rg -l / cf {rg / cf:.2f}x "
+            f"(goal > 1: {'met' if rg > cf else 'missed'}); walking cf "
+            f"{_pct(walking, 0.5) / bare:.1f}x, full app {_pct(full, 0.5) / bare:.1f}x"
         )
+
+
+def _interleaved(
+    commands: dict[str, list[str]], env: dict[str, str], cwd: Path, runs: int
+) -> dict[str, list[float]]:
+    """Each command ``runs`` times, in turn (after one warm-up each)."""
+    for argv in commands.values():
+        subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, check=False)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            start = time.perf_counter()
+            subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, check=False)
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 @contextlib.contextmanager

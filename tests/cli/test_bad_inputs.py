@@ -83,7 +83,7 @@ def _session_unreadable(s: Scratch) -> None:
             raise PermissionError(13, "Permission denied", str(target))
         return real(target, flags, *args)
 
-    for module in ("search_index", "summary_read"):
+    for module in ("search_extract", "search_index", "summary_read"):
         s.monkeypatch.setattr(f"session_roam.engine.sessions.{module}.open_nofollow", refuse)
 
 

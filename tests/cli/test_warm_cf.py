@@ -83,7 +83,7 @@ def test_warm_cf_behind_a_watcher_prints_what_the_fast_path_prints(
     assert (warm.returncode, warm.stdout) == (fast.returncode, fast.stdout)
 
 
-def test_warm_cf_loads_neither_typing_nor_json_nor_the_indexer(
+def test_warm_cf_loads_no_typing_json_datetime_or_indexer(
     clean_environ: Path, tmp_path: Path
 ) -> None:
     made = SessionWriter(clean_environ / ".claude").write(tmp_path, [("a pelican", "ok")])
@@ -91,7 +91,14 @@ def test_warm_cf_loads_neither_typing_nor_json_nor_the_indexer(
     _roam(_FAST, args, tmp_path)
     assert refresh_search_index(projects_dir(claude_config_dir()), [made], xdg.cache_dir())
     _roam(_FAST, args, tmp_path)
-    warm = _roam(("-X", "importtime"), ["-m", "session_roam", *args], tmp_path)
+    script = "import sys; from session_roam.cli.fast import main; sys.argv[0] = 'roam'; main()"
+    # what the console script runs (``python -m`` would load more itself, in runpy)
+    warm = _roam(("-X", "importtime", "-c", script), args, tmp_path)
     loaded = {line.rsplit("|", 1)[-1].strip() for line in warm.stderr.splitlines()}
     assert json.loads(warm.stdout)[0]["session_id"] == made.stem
-    assert not loaded & {"typing", "json", "session_roam.engine.sessions.search_index"}
+    assert not loaded & {
+        "typing",
+        "json",
+        "datetime",  # sqlite3's adapters: the warm search uses the C module alone
+        "session_roam.engine.sessions.search_index",
+    }

@@ -198,7 +198,7 @@ def test_search_reindexes_a_same_size_rewrite(
     assert [m.session_id for m in result.matches] == [path.stem]
 
 
-_INDEX = "session_roam.engine.sessions.search_index"
+_INDEX = "session_roam.engine.sessions.search_extract"  # where session files are opened
 
 
 def _refuse_opening(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:

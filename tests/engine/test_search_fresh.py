@@ -138,3 +138,46 @@ def test_a_tool_result_row_with_text_beside_it_is_parsed() -> None:
         b'{"type":"text","text":"and a note"}]}}'
     )
     assert worth_parsing(line)
+
+
+def test_a_tool_result_row_whose_result_holds_text_is_not_parsed() -> None:
+    line = (
+        b'{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t",'
+        b'"content":"out"}]},"toolUseResult":{"content":[{"type":"text","text":"out"}]}}'
+    )
+    assert not worth_parsing(line)
+
+
+def test_a_row_with_the_tool_result_before_its_message_is_parsed_when_in_doubt() -> None:
+    line = (
+        b'{"type":"user","toolUseResult":{"stdout":"x"},"message":{"content":'
+        b'[{"type":"tool_result","tool_use_id":"t"},{"type":"text","text":"and a note"}]}}'
+    )
+    assert worth_parsing(line)
+
+
+def test_a_line_inside_a_buffer_is_judged_on_its_own_bytes() -> None:
+    result = b'{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t"}]}}'
+    note = b'{"type":"user","message":{"content":[{"type":"text","text":"a note"}]}}'
+    data = result + b"\n" + note + b"\n"
+    assert not worth_parsing(data, 0, len(result))
+    assert worth_parsing(data, len(result) + 1, len(data) - 1)
+
+
+def test_a_warm_search_leaves_the_index_as_it_was(
+    writer: SessionWriter, project: Path, config_dir: Path, cache: Path
+) -> None:
+    import os
+
+    from session_roam.engine.sessions import warm_search
+
+    first = writer.write(project, [("hello heron", "hi")])
+    _search(config_dir, cache, "hello")
+    _watched(config_dir, cache, first)
+    _search(config_dir, cache, "hello")  # the walk after the watcher started
+    db = cache / INDEX_NAME
+    before = {p.name: os.stat(p).st_mtime_ns for p in cache.iterdir()}
+    found = warm_search(str(cache), str(projects_dir(config_dir)), ["heron"], 20)
+    assert [m.session_id for m in found or []] == [first.stem]
+    after = {p.name: os.stat(p).st_mtime_ns for p in cache.iterdir() if p.name in before}
+    assert after.get(db.name) == before[db.name]  # nothing written, nothing checkpointed

@@ -14,7 +14,7 @@ it is defined is seen through the face as well.
 
 from __future__ import annotations
 
-import importlib
+import sys
 
 TYPE_CHECKING = False  # not from typing: it costs ~5 ms of every start-up
 
@@ -46,6 +46,9 @@ def lazy_face(package: str, table: Mapping[str, tuple[str, ...]]) -> Callable[[s
         if where is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module, attribute = where
-        return getattr(importlib.import_module(f"{package}.{module}"), attribute)
+        full = f"{package}.{module}"
+        if full not in sys.modules:
+            __import__(full)  # not importlib.import_module: the importlib package costs ~0.4 ms
+        return getattr(sys.modules[full], attribute)
 
     return __getattr__

@@ -146,16 +146,30 @@ def disk_of(projects_root: Path, path: str) -> Disk | None:
     return Disk(path, os.path.basename(project), name[:-6], info.st_size, info.st_mtime_ns)
 
 
-def worth_parsing(line: bytes) -> bool:
-    """False for a line ``record_text`` would surely find nothing in, decided on its bytes.
+def worth_parsing(line: bytes, start: int = 0, end: int | None = None) -> bool:
+    """False for a line ``record_text`` would surely find nothing in, decided on its bytes
+    (``line[start:end]``: a line inside a larger buffer is looked at where it lies).
 
-    A tool result row (``"tool_use_id"`` and no ``"text"`` anywhere, so no text block beside
-    the result) is most of a session's bytes and never indexed; nor is any row without a user,
-    an assistant or a custom title. Anything in doubt is parsed.
+    A tool result row (``"tool_use_id"`` and no ``"text"`` in its message, so no text block
+    beside the result) is most of a session's bytes and never indexed; nor is any row without a
+    user, an assistant or a custom title. Claude Code writes the result again after the message,
+    under ``"toolUseResult"``, where a ``"text"`` is the tool's, not a block of the message: only
+    the bytes before that key are looked at, when the message comes before it. Anything in doubt
+    is parsed.
     """
-    if b'"user"' not in line and b'"assistant"' not in line and b"custom-title" not in line:
+    end = len(line) if end is None else end
+    if (
+        line.find(b'"user"', start, end) < 0
+        and line.find(b'"assistant"', start, end) < 0
+        and line.find(b"custom-title", start, end) < 0
+    ):
         return False
-    return not (b'"tool_use_id"' in line and b'"text"' not in line)
+    if line.find(b'"tool_use_id"', start, end) < 0:
+        return True
+    stop = line.find(b'"toolUseResult"', start, end)
+    if stop < 0 or line.find(b'"message"', start, stop) < 0:
+        stop = end
+    return line.find(b'"text"', start, stop) >= 0
 
 
 class LineReader:
@@ -171,6 +185,12 @@ class LineReader:
         self.end = handle.tell()
 
     def __iter__(self) -> Iterator[bytes]:
+        for data, start, end in self.spans():
+            yield data[start:end]
+
+    def spans(self) -> Iterator[tuple[bytes, int, int]]:
+        """Each complete line as ``(buffer, start, end)``, not copied out of the chunk read: a
+        caller that skips most lines (tool results, most of the bytes) never copies them."""
         pending = b""  # the start of a line whose newline is not read yet
         skipping = False  # the line being read is over the cap: its bytes are dropped
         while chunk := self.handle.read(_READ):
@@ -180,13 +200,14 @@ class LineReader:
                 skipping = skipping or len(data) > self.cap
                 pending = b"" if skipping else data
                 continue
-            lines = data[:cut].split(b"\n")
-            lines.pop()  # what follows the last newline is in ``pending``
-            if skipping:
-                lines.pop(0)  # the end of the over-long line
+            start = 0
+            if skipping:  # the end of the over-long line
+                start = data.find(b"\n") + 1
                 skipping = False
             pending = data[cut:]
             self.end = self.handle.tell() - len(pending)
-            for line in lines:
-                if len(line) <= self.cap:
-                    yield line
+            while start < cut:
+                newline = data.find(b"\n", start, cut)
+                if newline - start <= self.cap:
+                    yield data, start, newline
+                start = newline + 1
