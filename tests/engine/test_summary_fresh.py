@@ -20,7 +20,11 @@ if TYPE_CHECKING:
 
     from tests.engine.sessions_fixtures import SessionWriter
 
-_SCAN = "session_roam.engine.sessions.summary_cache.scan_sessions"
+#: Where the cache's readers walk from: ``refresh`` (rows answered) and ``sync`` (SQL after).
+_SCANS = (
+    "session_roam.engine.sessions.summary_cache.scan_sessions",
+    "session_roam.engine.sessions.summary_sync.scan_sessions",
+)
 
 
 def _cache(tmp_path: Path) -> SummaryCache:
@@ -31,11 +35,14 @@ def _walks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
     """Every walk the cache makes from now on."""
     seen: list[tuple[str, object]] = []
 
-    def spy(root: str, projects: tuple[str, ...] | None = None) -> object:
+    def spy(
+        root: str, projects: tuple[str, ...] | None = None, links: list[str] | None = None
+    ) -> object:
         seen.append((root, projects))
-        return scan_sessions(root, projects)
+        return scan_sessions(root, projects, links)
 
-    monkeypatch.setattr(_SCAN, spy)
+    for where in _SCANS:
+        monkeypatch.setattr(where, spy)
     return seen
 
 

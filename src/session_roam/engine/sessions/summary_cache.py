@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, Final
 from session_roam.engine.core.cachedb import CacheDb
 from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessions
 from session_roam.engine.sessions.summary_fresh import (
-    cached_counts,
     cached_scan,
     freshness,
     record_walk,
     scope,
 )
 from session_roam.engine.sessions.summary_read import Fold, read_into, tail_hash, unreadable_why
+from session_roam.engine.sessions.summary_sync import COLUMNS, STAT_INDEX, Sample, Synced, sync
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -39,18 +39,16 @@ __all__ = [
     "STREAM_COLUMNS",
     "CachedRow",
     "Refresh",
+    "Sample",
     "SummaryCache",
+    "Synced",
     "cached_row",
     "oldest_first",
     "open_cache",
 ]
 
-SCHEMA_VERSION: Final = 5
-_COLUMNS: Final = (
-    "path, root, project, session_id, size, mtime_ns, ino, parsed_to, tail, cwd, title, "
-    "first_prompt, last_prompt, last_activity, turns, too_long, too_deep, unreadable, checked, "
-    "takeover, ctime_ns"
-)
+SCHEMA_VERSION: Final = 6
+_COLUMNS: Final = COLUMNS
 _SCHEMA: Final = f"""
 CREATE TABLE summary (
     path TEXT PRIMARY KEY, root TEXT NOT NULL, project TEXT NOT NULL, session_id TEXT NOT NULL,
@@ -134,9 +132,9 @@ class SummaryCache(CacheDb):
 
     def _migrate(self, db: sqlite3.Connection, version: int, fresh: bool) -> None:
         tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if (version != 0 or tables) and version != 4:
+        if (version != 0 or tables) and version not in (4, 5):
             raise sqlite3.DatabaseError(f"summary cache schema {version}")
-        db.executescript(("" if version else _SCHEMA) + _SCHEMA_5)
+        db.executescript(("" if version else _SCHEMA) + _SCHEMA_5 + STAT_INDEX)
 
     def paths_of(self, session_id: str) -> list[str]:
         """The files the cache last saw for ``session_id`` (not checked: stat them)."""
@@ -181,7 +179,7 @@ class SummaryCache(CacheDb):
         make = build or cached_row
         root = str(projects_root)
         # no walk while a live watcher keeps the cache current: the sessions as it saw them
-        started = None if trust and self.freshness.kept_fresh(root) else time.time()
+        started = None if trust and self.kept_fresh(root) else time.time()
         scanned = [] if started is None else scan_sessions(root, projects)
         where, args = scope(root, projects)
         query = f"SELECT {_COLUMNS} FROM summary WHERE {where}"  # noqa: S608 (constants)
@@ -244,48 +242,34 @@ class SummaryCache(CacheDb):
         For ``roam ls --all``: nothing holds 50,000 rows at once. Each row is ``STREAM_COLUMNS``.
         """
         root = str(projects_root)
+        done = self.sync(projects_root, projects, trust=trust)
         where, args = scope(root, projects)
-        if trust and self.freshness.kept_fresh(root):
-            count, copies = cached_counts(self._db, where, args)
-        else:
-            count, copies = self._catch_up(root, projects, where, args)
         query = f"SELECT {STREAM_COLUMNS} FROM summary WHERE {where} ORDER BY {_ORDERS[order]}"  # noqa: S608
-        return count, copies, iter(self._db.execute(query, args))
+        return done.total, done.copies, iter(self._db.execute(query, args))
 
-    def _catch_up(
-        self, root: str, projects: tuple[str, ...] | None, where: str, args: list[str]
-    ) -> tuple[int, dict[str, int]]:
-        """One stat walk, the changed files read: (how many sessions, conflict copies by path)."""
-        started = time.time()
-        scanned = scan_sessions(root, projects)
-        head = "SELECT path, size, mtime_ns, ino, ctime_ns, unreadable, checked FROM summary WHERE "
-        light = {r[0]: r[1:] for r in self._db.execute(head + where, args)}
-        mains = [i for i in scanned if i.main_exists]
-        stale = [
-            i
-            for i in mains
-            if light.get(i.path, ())[:5] != (i.size, i.mtime_ns, i.ino, i.ctime_ns, None)
-        ]
-        self._db.execute("BEGIN")
-        try:
-            for item in stale:
-                old = None
-                if item.path in light:
-                    old = self._db.execute(
-                        f"SELECT {_COLUMNS} FROM summary WHERE path = ?",  # noqa: S608
-                        (item.path,),
-                    ).fetchone()
-                self._read(root, item, old)
-            seen = {i.path for i in mains}
-            # not a row another process (a watcher) wrote after this walk began
-            gone = [(p,) for p, row in light.items() if p not in seen and row[5] < started]
-            self._db.executemany("DELETE FROM summary WHERE path = ?", gone)
-            record_walk(self._db, root, projects, scanned, started)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        return len(mains), {i.path: i.conflict_copies for i in mains if i.conflict_copies}
+    def sync(
+        self,
+        projects_root: Path,
+        projects: tuple[str, ...] | None = None,
+        *,
+        trust: bool = False,
+        sample: Sample | None = None,
+        full: bool = False,
+        links: list[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Synced:
+        """Bring the rows up to date (``summary_sync``) without answering them: the caller
+        asks the cache in SQL what it wants to know."""
+        root = str(projects_root)
+        trusted = trust and self.kept_fresh(root)
+        return sync(
+            self._db, self._read, root, projects, trusted=trusted, sample=sample, full=full,
+            links=links, progress=progress,
+        )  # fmt: skip
+
+    def kept_fresh(self, root: str) -> bool:
+        """Whether a reader may skip its walk: a live watcher keeps the rows current."""
+        return self.freshness.kept_fresh(root)
 
     def _read(
         self, root: str, item: ScannedSession, row: tuple[object, ...] | None

@@ -1,0 +1,182 @@
+"""Bringing the summary cache up to date without making a row object per session.
+
+``roam ls --all``, ``roam verify`` and ``roam status`` need the cache current, then ask it
+questions in SQL; none of them needs 50,000 Python objects of it. So the comparison of one
+stat walk (``session_scan``) against the cache is a set difference: the cache answers each
+readable row's (path, size, mtime_ns, inode, ctime_ns) from a covering
+index, the walk makes the same tuples, and only the sessions whose tuple is not in the cache
+are read (from their old end when only appended). Rows gone from the folder are looked for only
+when the cache holds more rows than the walk matched. ``verify`` asks for a rotating sample of
+the unchanged rest as well (``Sample``), picked in SQL: the rows read longest ago first,
+bounded in count and in bytes, so that it fits its time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from session_roam.engine.sessions.session_scan import scan_sessions
+from session_roam.engine.sessions.summary_fresh import cached_counts, record_walk, scope
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable
+
+    from session_roam.engine.sessions.session_scan import ScannedSession
+
+__all__ = ["COLUMNS", "STAT_INDEX", "Sample", "Synced", "sync"]
+
+#: The covering index the comparison reads (schema 6): no row of the table itself is read.
+STAT_INDEX: Final = """
+CREATE INDEX IF NOT EXISTS summary_stat
+    ON summary (root, unreadable, project, path, size, mtime_ns, ino, ctime_ns);
+CREATE INDEX IF NOT EXISTS summary_checked ON summary (root, checked, size);
+"""
+#: A summary row's columns, in the order ``SummaryCache._read`` stores and reads them.
+COLUMNS: Final = (
+    "path, root, project, session_id, size, mtime_ns, ino, parsed_to, tail, cwd, title, "
+    "first_prompt, last_prompt, last_activity, turns, too_long, too_deep, unreadable, checked, "
+    "takeover, ctime_ns"
+)
+_ROW: Final = f"SELECT {COLUMNS} FROM summary WHERE path = ?"  # noqa: S608 (constants)
+_STAT: Final = "SELECT path, size, mtime_ns, ino, ctime_ns FROM summary "
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """Unchanged sessions to read again whole: the ``count`` read longest ago, no more than
+    ``max_bytes`` in all (a file that would pass the budget is left to ``verify --full``),
+    none read since ``since`` (another command read those: they count as changed)."""
+
+    count: int
+    max_bytes: int
+    since: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Synced:
+    """What one ``sync`` found. ``walked`` is False when a live watcher was trusted instead."""
+
+    total: int
+    changed: int
+    appended: int
+    sampled: int
+    sampled_bytes: int
+    #: Read by another command since ``Sample.since`` (0 without a sample).
+    recent: int
+    copies: dict[str, int]
+    #: Sessions whose main file is gone, only conflict copies left: (project, session id).
+    copies_only: tuple[tuple[str, str], ...]
+    walked: bool
+
+
+def sync(
+    db: sqlite3.Connection,
+    read: Callable[[str, ScannedSession, tuple[object, ...] | None], tuple[object, bool]],
+    root: str,
+    projects: tuple[str, ...] | None = None,
+    *,
+    trusted: bool = False,
+    sample: Sample | None = None,
+    full: bool = False,
+    links: list[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Synced:
+    """Bring ``root``'s rows (or the named projects') up to date with one stat walk, none
+    when ``trusted`` (a live watcher keeps them current), and read ``sample`` (or with
+    ``full`` every file) again whole. ``read`` is ``SummaryCache._read``: it reads one file
+    and stores its row. ``links`` hears every symbolic link the walk passes."""
+    where, args = scope(root, projects)
+    if trusted:
+        count, copies = cached_counts(db, where, args)
+        return Synced(count, 0, 0, 0, 0, 0, copies, _copies_only(db, where, args), False)
+    started = time.time()
+    scanned = scan_sessions(root, projects, links)
+    known = set(db.execute(f"{_STAT} WHERE {where} AND unreadable IS NULL", args))
+    mains = [item for item in scanned if item.size >= 0]
+    stale = [item for item in mains if item[2:7] not in known]
+    del known
+    recent = 0
+    forced: list[ScannedSession] = []
+    if full or sample is not None:
+        stale_paths = {item.path for item in stale}
+        if full:
+            forced = [item for item in mains if item.path not in stale_paths]
+        elif sample is not None:
+            recent, picked = _pick(db, where, args, sample, stale_paths)
+            forced = [item for item in mains if item.path in picked]
+    (rows,) = db.execute(f"SELECT count(*) FROM summary WHERE {where}", args).fetchone()  # noqa: S608
+    appended = existing = 0
+    work = [(item, True) for item in stale] + [(item, False) for item in forced]
+    db.execute("BEGIN")
+    try:
+        for done, (item, changed) in enumerate(work):
+            if progress is not None:
+                progress(done, len(work))
+            old = None
+            if changed:
+                old = db.execute(_ROW, (item.path,)).fetchone()
+                existing += old is not None
+            _row, resumed = read(root, item, old)
+            appended += resumed
+        if rows > len(mains) - len(stale) + existing:  # some rows name files gone
+            seen = {item.path for item in mains}
+            gone = [
+                (path,)
+                for path, checked in db.execute(
+                    f"SELECT path, checked FROM summary WHERE {where}",  # noqa: S608
+                    args,
+                )
+                if path not in seen and checked < started  # not a row written after the walk
+            ]
+            db.executemany("DELETE FROM summary WHERE path = ?", gone)
+        record_walk(db, root, projects, scanned, started)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    copies = {item.path: item.conflict_copies for item in mains if item.conflict_copies}
+    orphans = tuple((i.project, i.session_id) for i in scanned if i.size < 0)
+    sampled_bytes = sum(item.size for item in forced)
+    return Synced(
+        len(mains), len(stale), appended, len(forced), sampled_bytes, recent, copies, orphans, True
+    )
+
+
+def _pick(
+    db: sqlite3.Connection, where: str, args: list[str], sample: Sample, stale: set[str]
+) -> tuple[int, set[str]]:
+    """(how many rows were read since ``sample.since``, the sample's paths)."""
+    (recent,) = db.execute(
+        f"SELECT count(*) FROM summary WHERE {where} AND checked >= ?",  # noqa: S608
+        [*args, sample.since],
+    ).fetchone()
+    picked: set[str] = set()
+    budget = sample.max_bytes
+    oldest = db.execute(
+        f"SELECT path, size FROM summary WHERE {where} AND checked < ? "  # noqa: S608
+        "ORDER BY checked LIMIT ?",
+        [*args, sample.since, sample.count + len(stale)],
+    )
+    for path, size in oldest:
+        if len(picked) >= sample.count or budget <= 0:
+            break
+        if path in stale or size is None or size > budget:
+            continue
+        picked.add(path)
+        budget -= size
+    return int(recent), picked
+
+
+def _copies_only(
+    db: sqlite3.Connection, where: str, args: list[str]
+) -> tuple[tuple[str, str], ...]:
+    """The sessions the last walk found with conflict copies and no main file."""
+    found = db.execute(
+        f"SELECT project, session_id FROM copies WHERE {where} AND path NOT IN "  # noqa: S608
+        f"(SELECT path FROM summary WHERE {where})",
+        [*args, *args],
+    )
+    return tuple(sorted((str(p), str(s)) for p, s in found))
