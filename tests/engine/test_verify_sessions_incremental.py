@@ -32,7 +32,7 @@ def test_a_second_verify_covers_the_changed_session_and_a_sample(
     writer.append(paths[0], [("more", "b")])
     again = read_sessions(projects_dir(config_dir), PathMap())
     assert (again.changed, again.sampled, again.total) == (1, 2, 5)
-    assert again.coverage == "checked 1 changed + 2 sampled of 5 sessions"
+    assert again.coverage == "checked 1 changed + 2 sampled (1 KB) of 5 sessions"
 
 
 def test_the_sample_rotates_through_every_session(

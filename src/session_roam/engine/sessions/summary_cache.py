@@ -27,7 +27,15 @@ from session_roam.engine.sessions.summary_fresh import (
     scope,
 )
 from session_roam.engine.sessions.summary_read import Fold, read_into, tail_hash, unreadable_why
-from session_roam.engine.sessions.summary_sync import COLUMNS, STAT_INDEX, Sample, Synced, sync
+from session_roam.engine.sessions.summary_sync import (
+    COLUMNS,
+    STAT_INDEX,
+    Sample,
+    Synced,
+    VerifyRows,
+    sync,
+    verify_rows,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -42,6 +50,7 @@ __all__ = [
     "Sample",
     "SummaryCache",
     "Synced",
+    "VerifyRows",
     "cached_row",
     "oldest_first",
     "open_cache",
@@ -266,6 +275,10 @@ class SummaryCache(CacheDb):
             self._db, self._read, root, projects, trusted=trusted, sample=sample, full=full,
             links=links, progress=progress,
         )  # fmt: skip
+
+    def verify_rows(self, projects_root: Path, newest: int = 200) -> VerifyRows:
+        """The rows ``roam verify``'s checks look at (after a ``sync``)."""
+        return verify_rows(self._db, str(projects_root), newest)
 
     def kept_fresh(self, root: str) -> bool:
         """Whether a reader may skip its walk: a live watcher keeps the rows current."""

@@ -15,24 +15,25 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from session_roam.engine.sessions.session_scan import scan_sessions
+from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessions
 from session_roam.engine.sessions.summary_fresh import cached_counts, record_walk, scope
 
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Callable
 
-    from session_roam.engine.sessions.session_scan import ScannedSession
 
-__all__ = ["COLUMNS", "STAT_INDEX", "Sample", "Synced", "sync"]
+__all__ = ["COLUMNS", "STAT_INDEX", "Sample", "Synced", "VerifyRows", "sync", "verify_rows"]
 
 #: The covering index the comparison reads (schema 6): no row of the table itself is read.
 STAT_INDEX: Final = """
 CREATE INDEX IF NOT EXISTS summary_stat
     ON summary (root, unreadable, project, path, size, mtime_ns, ino, ctime_ns);
 CREATE INDEX IF NOT EXISTS summary_checked ON summary (root, checked, size);
+CREATE INDEX IF NOT EXISTS summary_cwd ON summary (root, cwd);
+CREATE INDEX IF NOT EXISTS summary_mtime ON summary (root, mtime_ns);
 """
 #: A summary row's columns, in the order ``SummaryCache._read`` stores and reads them.
 COLUMNS: Final = (
@@ -41,6 +42,7 @@ COLUMNS: Final = (
     "takeover, ctime_ns"
 )
 _ROW: Final = f"SELECT {COLUMNS} FROM summary WHERE path = ?"  # noqa: S608 (constants)
+_SCANNED: Final = "SELECT session_id, project, path, size, mtime_ns, ino, ctime_ns FROM summary"
 _STAT: Final = "SELECT path, size, mtime_ns, ino, ctime_ns FROM summary "
 
 
@@ -89,9 +91,8 @@ def sync(
     ``full`` every file) again whole. ``read`` is ``SummaryCache._read``: it reads one file
     and stores its row. ``links`` hears every symbolic link the walk passes."""
     where, args = scope(root, projects)
-    if trusted:
-        count, copies = cached_counts(db, where, args)
-        return Synced(count, 0, 0, 0, 0, 0, copies, _copies_only(db, where, args), False)
+    if trusted and not full:
+        return _trusted(db, read, root, where, args, sample, progress)
     started = time.time()
     scanned = scan_sessions(root, projects, links)
     known = set(db.execute(f"{_STAT} WHERE {where} AND unreadable IS NULL", args))
@@ -108,19 +109,9 @@ def sync(
             recent, picked = _pick(db, where, args, sample, stale_paths)
             forced = [item for item in mains if item.path in picked]
     (rows,) = db.execute(f"SELECT count(*) FROM summary WHERE {where}", args).fetchone()  # noqa: S608
-    appended = existing = 0
-    work = [(item, True) for item in stale] + [(item, False) for item in forced]
     db.execute("BEGIN")
     try:
-        for done, (item, changed) in enumerate(work):
-            if progress is not None:
-                progress(done, len(work))
-            old = None
-            if changed:
-                old = db.execute(_ROW, (item.path,)).fetchone()
-                existing += old is not None
-            _row, resumed = read(root, item, old)
-            appended += resumed
+        appended, existing = _read_each(db, read, root, stale, forced, progress)
         if rows > len(mains) - len(stale) + existing:  # some rows name files gone
             seen = {item.path for item in mains}
             gone = [
@@ -141,8 +132,69 @@ def sync(
     orphans = tuple((i.project, i.session_id) for i in scanned if i.size < 0)
     sampled_bytes = sum(item.size for item in forced)
     return Synced(
-        len(mains), len(stale), appended, len(forced), sampled_bytes, recent, copies, orphans, True
-    )
+        len(mains), len(stale), appended, len(forced), sampled_bytes, recent, copies, orphans,
+        walked=True,
+    )  # fmt: skip
+
+
+def _read_each(
+    db: sqlite3.Connection,
+    read: Callable[[str, ScannedSession, tuple[object, ...] | None], tuple[object, bool]],
+    root: str,
+    stale: list[ScannedSession],
+    forced: list[ScannedSession],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[int, int]:
+    """Read the changed files (from their old end when only appended), then ``forced`` whole
+    (inside the caller's transaction): (how many were appended to, how many had a row)."""
+    appended = existing = 0
+    work = [(item, True) for item in stale] + [(item, False) for item in forced]
+    for done, (item, changed) in enumerate(work):
+        if progress is not None:
+            progress(done, len(work))
+        old = None
+        if changed:
+            old = db.execute(_ROW, (item.path,)).fetchone()
+            existing += old is not None
+        _row, resumed = read(root, item, old)
+        appended += resumed
+    return appended, existing
+
+
+def _trusted(
+    db: sqlite3.Connection,
+    read: Callable[[str, ScannedSession, tuple[object, ...] | None], tuple[object, bool]],
+    root: str,
+    where: str,
+    args: list[str],
+    sample: Sample | None,
+    progress: Callable[[int, int], None] | None,
+) -> Synced:
+    """``sync`` without a walk, a live watcher keeping the rows current: the sample alone."""
+    count, copies = cached_counts(db, where, args)
+    recent, forced = 0, []
+    if sample is not None:
+        recent, picked = _pick(db, where, args, sample, set())
+        for path in sorted(picked):
+            row = db.execute(f"{_SCANNED} WHERE path = ?", (path,)).fetchone()
+            if row is not None:
+                sid, project, _path, size, mtime_ns, ino, ctime_ns = row
+                forced.append(
+                    ScannedSession(
+                        sid, project, path, size, mtime_ns, ino, ctime_ns or 0, copies.get(path, 0)
+                    )
+                )
+        db.execute("BEGIN")
+        try:
+            _read_each(db, read, root, [], forced, progress)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return Synced(
+        count, 0, 0, len(forced), sum(item.size for item in forced), recent, copies,
+        _copies_only(db, where, args), walked=False,
+    )  # fmt: skip
 
 
 def _pick(
@@ -180,3 +232,46 @@ def _copies_only(
         [*args, *args],
     )
     return tuple(sorted((str(p), str(s)) for p, s in found))
+
+
+class VerifyRows(NamedTuple):
+    """What ``roam verify``'s checks look at, asked of the cache (rows are ``COLUMNS``)."""
+
+    #: Unreadable sessions, and one per recorded cwd.
+    shown: list[tuple[Any, ...]]
+    #: (project, session id, title) of each titled session (namespaces).
+    titles: list[tuple[str, str, str]]
+    #: (path, records over the caps) of each file with some.
+    unread: list[tuple[str, int]]
+    #: (project, session id) of each transcript with a take-over row: a fork may follow it.
+    takeovers: list[tuple[str, str]]
+    #: The paths of the ``newest`` sessions by mtime, newest first (compared with each peer).
+    newest: list[str]
+
+
+def verify_rows(db: sqlite3.Connection, root: str, newest: int) -> VerifyRows:
+    """One pass over ``root``'s rows for the few that ``roam verify`` looks at."""
+    first = "rowid IN (SELECT min(rowid) FROM summary WHERE root = ? GROUP BY cwd)"
+    found = db.execute(
+        f"SELECT {COLUMNS}, {first} FROM summary WHERE root = ? AND "  # noqa: S608
+        "(coalesce(title, '') != '' OR unreadable IS NOT NULL OR takeover OR too_long "
+        f"OR too_deep OR {first}) ORDER BY project, session_id",
+        (root, root, root),
+    )
+    shown: list[tuple[Any, ...]] = []
+    titles: list[tuple[str, str, str]] = []
+    unread: list[tuple[str, int]] = []
+    takeovers: list[tuple[str, str]] = []
+    for row in found:
+        if row[17] or row[21]:
+            shown.append(row[:21])
+        if row[10]:
+            titles.append((row[2], row[3], row[10]))
+        if row[15] or row[16]:
+            unread.append((row[0], int(row[15]) + int(row[16])))
+        if row[19]:
+            takeovers.append((row[2], row[3]))
+    latest = db.execute(
+        "SELECT path FROM summary WHERE root = ? ORDER BY mtime_ns DESC LIMIT ?", (root, newest)
+    )
+    return VerifyRows(shown, titles, unread, takeovers, [str(path) for (path,) in latest])
