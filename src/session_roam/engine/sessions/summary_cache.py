@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from session_roam.engine.core.cachedb import CacheDb
 from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessions
 from session_roam.engine.sessions.summary_fresh import (
+    cached_counts,
     cached_scan,
     freshness,
     record_walk,
@@ -275,6 +276,15 @@ class SummaryCache(CacheDb):
             self._db, self._read, root, projects, trusted=trusted, sample=sample, full=full,
             links=links, progress=progress,
         )  # fmt: skip
+
+    def conflict_copies(self, projects_root: Path) -> int:
+        """The sessions' conflict copies below ``projects_root`` (what ``roam conflicts list``
+        shows): from the cache while a live watcher keeps it current, else from one stat walk
+        (no file read: ``roam status`` answers at once, whatever changed)."""
+        root = str(projects_root)
+        if self.kept_fresh(root):
+            return sum(cached_counts(self._db, *scope(root, None))[1].values())
+        return sum(item.conflict_copies for item in scan_sessions(root))
 
     def verify_rows(self, projects_root: Path, newest: int = 200) -> VerifyRows:
         """The rows ``roam verify``'s checks look at (after a ``sync``)."""
