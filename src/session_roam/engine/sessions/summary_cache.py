@@ -12,12 +12,14 @@ deleted or unreadable, it is built again; it never leaves this machine.
 
 from __future__ import annotations
 
-import heapq
+import contextlib
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.engine.core.atomic import atomic_write
 from session_roam.engine.core.cachedb import CacheDb
 from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessions
 from session_roam.engine.sessions.summary_fresh import (
@@ -39,7 +41,7 @@ from session_roam.engine.sessions.summary_sync import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from session_roam.engine.sessions.search_fresh import Freshness
@@ -52,9 +54,11 @@ __all__ = [
     "SummaryCache",
     "Synced",
     "VerifyRows",
+    "cache_path",
     "cached_row",
-    "oldest_first",
     "open_cache",
+    "untrusted_path",
+    "withdraw_trust",
 ]
 
 SCHEMA_VERSION: Final = 6
@@ -291,8 +295,19 @@ class SummaryCache(CacheDb):
         return verify_rows(self._db, str(projects_root), newest)
 
     def kept_fresh(self, root: str) -> bool:
-        """Whether a reader may skip its walk: a live watcher keeps the rows current."""
-        return self.freshness.kept_fresh(root)
+        """Whether a reader may skip its walk: a live watcher keeps the rows current, and its
+        last refresh did not fail (``withdraw_trust``)."""
+        untrusted = os.path.lexists(untrusted_path(self.db_path))
+        return not untrusted and self.freshness.kept_fresh(root)
+
+    def withdraw_trust(self) -> None:
+        """``withdraw_trust`` of this cache."""
+        withdraw_trust(self.db_path)
+
+    def restore_trust(self) -> None:
+        """The watcher's refresh succeeded again: what it missed is in the cache."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(untrusted_path(self.db_path))
 
     def _read(
         self, root: str, item: ScannedSession, row: tuple[object, ...] | None
@@ -351,16 +366,26 @@ def cached_row(item: ScannedSession, row: tuple[Any, ...]) -> CachedRow:
     )
 
 
-def open_cache() -> SummaryCache:
-    """This machine's summary cache, in roam's cache folder."""
+def cache_path() -> Path:
+    """Where this machine's summary cache is, in roam's cache folder."""
     from session_roam.engine.core import xdg
 
-    return SummaryCache(xdg.cache_dir() / "summaries.sqlite")
+    return xdg.cache_dir() / "summaries.sqlite"
 
 
-def oldest_first(
-    pairs: Iterable[tuple[ScannedSession, tuple[object, ...] | None]], limit: int
-) -> list[str]:
-    """The ``limit`` paths last read whole the longest ago, oldest first: a rotating sample."""
-    found = heapq.nsmallest(limit, ((r[18] if r else 0.0, i.path) for i, r in pairs))
-    return [path for _checked, path in found]
+def open_cache() -> SummaryCache:
+    """This machine's summary cache, in roam's cache folder."""
+    return SummaryCache(cache_path())
+
+
+def untrusted_path(db_path: Path) -> Path:
+    """A file whose presence says: no reader trusts a watcher of the cache at ``db_path``."""
+    return db_path.with_name(db_path.name + ".untrusted")
+
+
+def withdraw_trust(db_path: Path | None = None) -> None:
+    """A watcher's refresh failed (the database busy or broken): until ``restore_trust`` every
+    reader of the cache at ``db_path`` (this machine's by default) walks. A file beside the
+    database, not a row in it: a database that cannot be written is the usual reason."""
+    path = untrusted_path(db_path or cache_path())
+    atomic_write(path, b"a watcher's summary refresh failed: readers walk\n")
