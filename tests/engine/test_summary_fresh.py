@@ -268,3 +268,22 @@ def test_a_watched_verify_finds_a_session_left_with_conflict_copies_only(
     read = read_sessions(root, PathMap())
     assert [files.session_id for files in read.pending] == [orphan]
     assert walks == []
+
+
+def test_a_watched_verify_still_names_the_links_in_the_folder(
+    writer: SessionWriter, project: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from session_roam.engine.sessions.pathmap import PathMap
+    from session_roam.engine.sessions.summary_cache import open_cache
+    from session_roam.engine.verify.sessions_check import read_sessions
+
+    root = projects_dir(config_dir)
+    path = writer.write(project, [("one", "a")])
+    (path.parent / "planted").symlink_to("/etc/passwd")
+    with open_cache() as cache:
+        _watch_then_walk(cache, root, path)
+    walks = _walks(monkeypatch)
+    links: list[str] = []
+    read_sessions(root, PathMap(), links=links)
+    assert links == [str(path.parent / "planted")]
+    assert walks == []
