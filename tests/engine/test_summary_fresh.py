@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from session_roam.engine.core.paths import projects_dir
-from session_roam.engine.sessions.session_scan import scan_sessions
+from session_roam.engine.sessions.session_scan import scan_sessions, walk_projects
 from session_roam.engine.sessions.summary_cache import SummaryCache
 from session_roam.engine.sessions.summary_fresh import cached_scan
 
@@ -20,11 +20,9 @@ if TYPE_CHECKING:
 
     from tests.engine.sessions_fixtures import SessionWriter
 
-#: Where the cache's readers walk from: ``refresh`` (rows answered) and ``sync`` (SQL after).
-_SCANS = (
-    "session_roam.engine.sessions.summary_cache.scan_sessions",
-    "session_roam.engine.sessions.summary_sync.scan_sessions",
-)
+_SCAN = "session_roam.engine.sessions.summary_cache.scan_sessions"
+#: ``sync`` (the rows brought up to date, then asked in SQL) walks one project at a time.
+_WALK = "session_roam.engine.sessions.summary_sync.walk_projects"
 
 
 def _cache(tmp_path: Path) -> SummaryCache:
@@ -41,8 +39,14 @@ def _walks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
         seen.append((root, projects))
         return scan_sessions(root, projects, links)
 
-    for where in _SCANS:
-        monkeypatch.setattr(where, spy)
+    def walk_spy(
+        root: str, projects: tuple[str, ...] | None = None, links: list[str] | None = None
+    ) -> object:
+        seen.append((root, projects))
+        return walk_projects(root, projects, links)
+
+    monkeypatch.setattr(_SCAN, spy)
+    monkeypatch.setattr(_WALK, walk_spy)
     return seen
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from session_roam.engine.conflicts.watch import SessionKey, Watcher
 from session_roam.engine.core.paths import projects_dir
 from session_roam.engine.sessions import summary_cache, summary_sync
-from session_roam.engine.sessions.session_scan import scan_sessions
+from session_roam.engine.sessions.session_scan import scan_sessions, walk_projects
 from session_roam.engine.sessions.summary_cache import SummaryCache, open_cache
 
 if TYPE_CHECKING:
@@ -27,8 +27,12 @@ def _walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(root)
         return scan_sessions(root, projects, links)  # type: ignore[arg-type]
 
-    for module in (summary_cache, summary_sync):
-        monkeypatch.setattr(module, "scan_sessions", spy)
+    def walk_spy(root: str, projects: object = None, links: object = None) -> object:
+        seen.append(root)
+        return walk_projects(root, projects, links)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(summary_cache, "scan_sessions", spy)
+    monkeypatch.setattr(summary_sync, "walk_projects", walk_spy)
     return seen
 
 

@@ -28,7 +28,7 @@ from session_roam.engine.core.store import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["ScannedSession", "scan_sessions"]
+__all__ = ["ScannedSession", "scan_sessions", "walk_projects"]
 
 _ID: Final = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _MAIN_RE: Final = re.compile(rf"({_ID})\.jsonl")
@@ -133,6 +133,17 @@ def scan_sessions(
 
     With ``links`` (a walk of the whole folder only), every symbolic link below
     ``projects_root`` is added to it (at most ``MAX_LINKS_REPORTED``, in name order)."""
+    found: list[ScannedSession] = []
+    for _name, sessions in walk_projects(projects_root, projects, links):
+        found.extend(sessions)
+    return found
+
+
+def walk_projects(
+    projects_root: str, projects: tuple[str, ...] | None = None, links: list[str] | None = None
+) -> Iterator[tuple[str, list[ScannedSession]]]:
+    """``scan_sessions`` one project folder at a time, in name order: (its name, its sessions).
+    A caller that compares as it goes never holds 50,000 entries at once."""
     if projects is not None:
         links = None
         names = sorted(
@@ -155,10 +166,8 @@ def scan_sessions(
             elif links is not None:
                 _links_below(entry.path, links)
         names.sort()
-    found: list[ScannedSession] = []
     for name in names:
-        found.extend(_project(os.path.join(projects_root, name), name, links))
+        yield name, list(_project(os.path.join(projects_root, name), name, links))
     if links:
         links.sort()
         del links[MAX_LINKS_REPORTED:]
-    return found

@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION: Final = 6
+_MMAP_BYTES: Final = 256 * 1024 * 1024
 _COLUMNS: Final = COLUMNS
 _SCHEMA: Final = f"""
 CREATE TABLE summary (
@@ -149,6 +150,13 @@ class SummaryCache(CacheDb):
         if (version != 0 or tables) and version not in (4, 5):
             raise sqlite3.DatabaseError(f"summary cache schema {version}")
         db.executescript(("" if version else _SCHEMA) + _SCHEMA_5 + STAT_INDEX)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = super()._connect()
+        # Rows answered in ``ls``'s order are read by rowid from all over the file: mapped,
+        # not read a page at a time through a 2 MB page cache (half the time of that query).
+        db.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
+        return db
 
     def paths_of(self, session_id: str) -> list[str]:
         """The files the cache last saw for ``session_id`` (not checked: stat them)."""

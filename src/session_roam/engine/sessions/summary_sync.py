@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessions
+from session_roam.engine.sessions.session_scan import ScannedSession, walk_projects
 from session_roam.engine.sessions.summary_fresh import cached_counts, record_walk, scope
 
 if TYPE_CHECKING:
@@ -29,8 +29,8 @@ __all__ = ["COLUMNS", "STAT_INDEX", "Sample", "Synced", "VerifyRows", "sync", "v
 
 #: The covering index the comparison reads (schema 6): no row of the table itself is read.
 STAT_INDEX: Final = """
-CREATE INDEX IF NOT EXISTS summary_stat
-    ON summary (root, unreadable, project, path, size, mtime_ns, ino, ctime_ns);
+CREATE INDEX IF NOT EXISTS summary_walk
+    ON summary (root, project, path, size, mtime_ns, ino, ctime_ns, unreadable);
 CREATE INDEX IF NOT EXISTS summary_checked ON summary (root, checked, size);
 CREATE INDEX IF NOT EXISTS summary_cwd ON summary (root, cwd);
 CREATE INDEX IF NOT EXISTS summary_mtime ON summary (root, mtime_ns);
@@ -43,7 +43,11 @@ COLUMNS: Final = (
 )
 _ROW: Final = f"SELECT {COLUMNS} FROM summary WHERE path = ?"  # noqa: S608 (constants)
 _SCANNED: Final = "SELECT session_id, project, path, size, mtime_ns, ino, ctime_ns FROM summary"
-_STAT: Final = "SELECT path, size, mtime_ns, ino, ctime_ns FROM summary "
+_WALK: Final = (
+    "SELECT path, size, mtime_ns, ino, CASE WHEN unreadable IS NULL THEN ctime_ns ELSE -1 END "
+    "FROM summary WHERE root = ? AND project = ?"
+)
+_PATHS: Final = "SELECT path FROM summary WHERE root = ? AND project = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,46 +98,55 @@ def sync(
     if trusted and not full:
         return _trusted(db, read, root, where, args, sample, progress)
     started = time.time()
-    scanned = scan_sessions(root, projects, links)
-    known = set(db.execute(f"{_STAT} WHERE {where} AND unreadable IS NULL", args))
-    mains = [item for item in scanned if item.size >= 0]
-    stale = [item for item in mains if item[2:7] not in known]
-    del known
-    recent = 0
-    forced: list[ScannedSession] = []
-    if full or sample is not None:
-        stale_paths = {item.path for item in stale}
-        if full:
-            forced = [item for item in mains if item.path not in stale_paths]
-        elif sample is not None:
-            recent, picked = _pick(db, where, args, sample, stale_paths)
-            forced = [item for item in mains if item.path in picked]
-    (rows,) = db.execute(f"SELECT count(*) FROM summary WHERE {where}", args).fetchone()  # noqa: S608
+    recent, candidates = 0, list[str]()
+    if sample is not None and not full:
+        recent, candidates = _pick(db, where, args, sample)
+    picked = set(candidates)
+    unchanged: dict[str, ScannedSession] = {}  # sample candidates the walk found unchanged
+    stale: list[ScannedSession] = []  # changed since the cache saw them
+    fresh: list[ScannedSession] = []  # unchanged, to read again whole (sample, full)
+    kept: list[ScannedSession] = []  # with conflict copies (the ``copies`` table)
+    gone: list[tuple[str, float]] = []
+    total = 0
+    walked: set[str] = set()
+    for name, sessions in walk_projects(root, projects, links):
+        walked.add(name)
+        # this project's rows as (size, mtime_ns, inode, ctime_ns), -1 for an unreadable one
+        known = {row[0]: row[1:] for row in db.execute(_WALK, (root, name))}
+        for item in sessions:
+            if item.conflict_copies:
+                kept.append(item)
+            if item.size < 0:
+                continue
+            total += 1
+            if known.pop(item.path, None) != item[3:7]:
+                stale.append(item)
+            elif full:
+                fresh.append(item)
+            elif item.path in picked:
+                unchanged[item.path] = item
+        gone += ((path, started) for path in known)  # rows of files the walk did not find
+    listed = f"SELECT DISTINCT project FROM summary WHERE {where}"  # noqa: S608 (constants)
+    for (name,) in db.execute(listed, args).fetchall():
+        if name not in walked:  # a project folder that is gone
+            gone += ((path, started) for (path,) in db.execute(_PATHS, (root, name)))
+    if sample is not None and not full:
+        fresh = _bound(candidates, unchanged, sample)
     db.execute("BEGIN")
     try:
-        appended, existing = _read_each(db, read, root, stale, forced, progress)
-        if rows > len(mains) - len(stale) + existing:  # some rows name files gone
-            seen = {item.path for item in mains}
-            gone = [
-                (path,)
-                for path, checked in db.execute(
-                    f"SELECT path, checked FROM summary WHERE {where}",  # noqa: S608
-                    args,
-                )
-                if path not in seen and checked < started  # not a row written after the walk
-            ]
-            db.executemany("DELETE FROM summary WHERE path = ?", gone)
-        record_walk(db, root, projects, scanned, started)
+        appended = _read_each(db, read, root, stale, fresh, progress)
+        # not a row another process (a watcher) wrote after this walk began
+        db.executemany("DELETE FROM summary WHERE path = ? AND checked < ?", gone)
+        record_walk(db, root, projects, kept, started)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
-    copies = {item.path: item.conflict_copies for item in mains if item.conflict_copies}
-    orphans = tuple((i.project, i.session_id) for i in scanned if i.size < 0)
-    sampled_bytes = sum(item.size for item in forced)
+    copies = {item.path: item.conflict_copies for item in kept if item.size >= 0}
+    orphans = tuple((i.project, i.session_id) for i in kept if i.size < 0)
     return Synced(
-        len(mains), len(stale), appended, len(forced), sampled_bytes, recent, copies, orphans,
-        walked=True,
+        total, len(stale), appended, len(fresh), sum(item.size for item in fresh), recent,
+        copies, orphans, walked=True,
     )  # fmt: skip
 
 
@@ -144,21 +157,18 @@ def _read_each(
     stale: list[ScannedSession],
     forced: list[ScannedSession],
     progress: Callable[[int, int], None] | None,
-) -> tuple[int, int]:
+) -> int:
     """Read the changed files (from their old end when only appended), then ``forced`` whole
-    (inside the caller's transaction): (how many were appended to, how many had a row)."""
-    appended = existing = 0
+    (inside the caller's transaction): how many were read from their old end."""
+    appended = 0
     work = [(item, True) for item in stale] + [(item, False) for item in forced]
     for done, (item, changed) in enumerate(work):
         if progress is not None:
             progress(done, len(work))
-        old = None
-        if changed:
-            old = db.execute(_ROW, (item.path,)).fetchone()
-            existing += old is not None
+        old = db.execute(_ROW, (item.path,)).fetchone() if changed else None
         _row, resumed = read(root, item, old)
         appended += resumed
-    return appended, existing
+    return appended
 
 
 def _trusted(
@@ -174,16 +184,16 @@ def _trusted(
     count, copies = cached_counts(db, where, args)
     recent, forced = 0, []
     if sample is not None:
-        recent, picked = _pick(db, where, args, sample, set())
-        for path in sorted(picked):
+        recent, candidates = _pick(db, where, args, sample)
+        unchanged: dict[str, ScannedSession] = {}
+        for path in candidates:
             row = db.execute(f"{_SCANNED} WHERE path = ?", (path,)).fetchone()
             if row is not None:
                 sid, project, _path, size, mtime_ns, ino, ctime_ns = row
-                forced.append(
-                    ScannedSession(
-                        sid, project, path, size, mtime_ns, ino, ctime_ns or 0, copies.get(path, 0)
-                    )
+                unchanged[path] = ScannedSession(
+                    sid, project, path, size, mtime_ns, ino, ctime_ns or 0, copies.get(path, 0)
                 )
+        forced = _bound(candidates, unchanged, sample)
         db.execute("BEGIN")
         try:
             _read_each(db, read, root, [], forced, progress)
@@ -198,28 +208,37 @@ def _trusted(
 
 
 def _pick(
-    db: sqlite3.Connection, where: str, args: list[str], sample: Sample, stale: set[str]
-) -> tuple[int, set[str]]:
-    """(how many rows were read since ``sample.since``, the sample's paths)."""
+    db: sqlite3.Connection, where: str, args: list[str], sample: Sample
+) -> tuple[int, list[str]]:
+    """(how many rows were read since ``sample.since``, the sample's candidates, oldest
+    first: more than ``sample.count``, since some may turn out changed, and ``_bound`` them)."""
     (recent,) = db.execute(
         f"SELECT count(*) FROM summary WHERE {where} AND checked >= ?",  # noqa: S608
         [*args, sample.since],
     ).fetchone()
-    picked: set[str] = set()
-    budget = sample.max_bytes
     oldest = db.execute(
-        f"SELECT path, size FROM summary WHERE {where} AND checked < ? "  # noqa: S608
+        f"SELECT path FROM summary WHERE {where} AND checked < ? "  # noqa: S608
         "ORDER BY checked LIMIT ?",
-        [*args, sample.since, sample.count + len(stale)],
+        [*args, sample.since, sample.count + sample.count // 4 + 8],
     )
-    for path, size in oldest:
-        if len(picked) >= sample.count or budget <= 0:
-            break
-        if path in stale or size is None or size > budget:
+    return int(recent), [str(path) for (path,) in oldest]
+
+
+def _bound(
+    candidates: list[str], unchanged: dict[str, ScannedSession], sample: Sample
+) -> list[ScannedSession]:
+    """The unchanged candidates, oldest first, up to the sample's count and bytes."""
+    picked: list[ScannedSession] = []
+    budget = sample.max_bytes
+    for path in candidates:
+        item = unchanged.get(path)
+        if item is None or item.size > budget:
             continue
-        picked.add(path)
-        budget -= size
-    return int(recent), picked
+        picked.append(item)
+        budget -= item.size
+        if len(picked) >= sample.count:
+            break
+    return picked
 
 
 def _copies_only(
