@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from session_roam.engine.core.paths import projects_dir
 from session_roam.engine.sessions.session_scan import scan_sessions, walk_projects
@@ -40,10 +40,13 @@ def _walks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
         return scan_sessions(root, projects, links)
 
     def walk_spy(
-        root: str, projects: tuple[str, ...] | None = None, links: list[str] | None = None
+        root: str,
+        projects: tuple[str, ...] | None = None,
+        links: list[str] | None = None,
+        trees: Any = None,
     ) -> object:
         seen.append((root, projects))
-        return walk_projects(root, projects, links)
+        return walk_projects(root, projects, links, trees)
 
     monkeypatch.setattr(_SCAN, spy)
     monkeypatch.setattr(_WALK, walk_spy)

@@ -27,9 +27,11 @@ def _walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(root)
         return scan_sessions(root, projects, links)  # type: ignore[arg-type]
 
-    def walk_spy(root: str, projects: object = None, links: object = None) -> object:
+    def walk_spy(
+        root: str, projects: object = None, links: object = None, trees: object = None
+    ) -> object:
         seen.append(root)
-        return walk_projects(root, projects, links)  # type: ignore[arg-type]
+        return walk_projects(root, projects, links, trees)  # type: ignore[arg-type]
 
     monkeypatch.setattr(summary_cache, "scan_sessions", spy)
     monkeypatch.setattr(summary_sync, "walk_projects", walk_spy)

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from session_roam.engine.sessions.session_scan import ScannedSession, walk_projects
+from session_roam.engine.sessions.session_scan import ScannedSession, Tree, Trees, walk_projects
 from session_roam.engine.sessions.summary_fresh import cached_counts, record_walk, scope
 
 if TYPE_CHECKING:
@@ -34,7 +34,16 @@ CREATE INDEX IF NOT EXISTS summary_walk
 CREATE INDEX IF NOT EXISTS summary_checked ON summary (root, checked, size);
 CREATE INDEX IF NOT EXISTS summary_cwd ON summary (root, cwd);
 CREATE INDEX IF NOT EXISTS summary_mtime ON summary (root, mtime_ns);
+CREATE TABLE IF NOT EXISTS trees (
+    path TEXT PRIMARY KEY, root TEXT NOT NULL, project TEXT NOT NULL,
+    dirs TEXT NOT NULL, copies INTEGER NOT NULL, links TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trees_project ON trees (root, project);
 """
+_TREES: Final = "SELECT path, dirs, copies, links FROM trees WHERE root = ? AND project = ?"
+_PUT_TREE: Final = "INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?, ?, ?)"
+#: A folder changed this recently (ns) may change again in the same clock tick unseen.
+_RACY_NS: Final = 2_000_000_000
 #: A summary row's columns, in the order ``SummaryCache._read`` stores and reads them.
 COLUMNS: Final = (
     "path, root, project, session_id, size, mtime_ns, ino, parsed_to, tail, cwd, title, "
@@ -109,7 +118,17 @@ def sync(
     gone: list[tuple[str, float]] = []
     total = 0
     walked: set[str] = set()
-    for name, sessions in walk_projects(root, projects, links):
+    racy = time.time_ns() - _RACY_NS
+    trees: list[tuple[str, Trees]] = []  # each project's sibling folders, to store after
+
+    def trees_of(name: str) -> Trees:
+        known = {path: Tree(dirs, copies, found) for path, dirs, copies, found in db.execute(
+            _TREES, (root, name)
+        )}  # fmt: skip
+        trees.append((name, Trees(known, racy)))
+        return trees[-1][1]
+
+    for name, sessions in walk_projects(root, projects, links, trees_of):
         walked.add(name)
         # this project's rows as (size, mtime_ns, inode, ctime_ns), -1 for an unreadable one
         known = {row[0]: row[1:] for row in db.execute(_WALK, (root, name))}
@@ -137,6 +156,7 @@ def sync(
         appended = _read_each(db, read, root, stale, fresh, progress)
         # not a row another process (a watcher) wrote after this walk began
         db.executemany("DELETE FROM summary WHERE path = ? AND checked < ?", gone)
+        _store_trees(db, root, trees)
         record_walk(db, root, projects, kept, started)
         db.execute("COMMIT")
     except BaseException:
@@ -148,6 +168,22 @@ def sync(
         total, len(stale), appended, len(fresh), sum(item.size for item in fresh), recent,
         copies, orphans, walked=True,
     )  # fmt: skip
+
+
+def _store_trees(db: sqlite3.Connection, root: str, trees: list[tuple[str, Trees]]) -> None:
+    """Keep what the walk listed of the sibling folders (inside the caller's transaction)."""
+    for name, found in trees:
+        forget = [(path,) for path in found.gone]
+        forget += [(path,) for path, tree in found.changed.items() if tree is None]
+        db.executemany("DELETE FROM trees WHERE path = ?", forget)
+        db.executemany(
+            _PUT_TREE,
+            [
+                (path, root, name, tree.dirs, tree.copies, tree.links)
+                for path, tree in found.changed.items()
+                if tree is not None
+            ],
+        )
 
 
 def _read_each(
