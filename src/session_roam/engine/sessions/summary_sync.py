@@ -1,14 +1,15 @@
 """Bringing the summary cache up to date without making a row object per session.
 
 ``roam ls --all``, ``roam verify`` and ``roam status`` need the cache current, then ask it
-questions in SQL; none of them needs 50,000 Python objects of it. So the comparison of one
-stat walk (``session_scan``) against the cache is a set difference: the cache answers each
-readable row's (path, size, mtime_ns, inode, ctime_ns) from a covering
-index, the walk makes the same tuples, and only the sessions whose tuple is not in the cache
-are read (from their old end when only appended). Rows gone from the folder are looked for only
-when the cache holds more rows than the walk matched. ``verify`` asks for a rotating sample of
-the unchanged rest as well (``Sample``), picked in SQL: the rows read longest ago first,
-bounded in count and in bytes, so that it fits its time.
+questions in SQL; none of them needs 50,000 Python objects of it. So one stat walk
+(``session_scan``) is compared with the cache one project folder at a time: the cache answers
+the folder's rows as (path, size, mtime_ns, inode, ctime_ns) from a covering index, the walk
+has the same tuple of each file, and only the sessions whose tuple differs are read (from
+their old end when only appended); rows the walk did not find are deleted. The walk lists a
+session's sibling folder again only when its folders changed (``session_scan.Trees``, kept in
+the ``trees`` table). ``verify`` asks for a rotating sample of the unchanged rest as well
+(``Sample``), picked in SQL: the rows read longest ago first, bounded in count and in bytes,
+so that it fits its time. Schema 6 adds the indexes and the table (``STAT_INDEX``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["COLUMNS", "STAT_INDEX", "Sample", "Synced", "VerifyRows", "sync", "verify_rows"]
 
-#: The covering index the comparison reads (schema 6): no row of the table itself is read.
+#: What schema 6 adds: the covering index the comparison reads (no row of the table itself),
+#: the indexes of verify's questions, and the sibling folders as last listed.
 STAT_INDEX: Final = """
 CREATE INDEX IF NOT EXISTS summary_walk
     ON summary (root, project, path, size, mtime_ns, ino, ctime_ns, unreadable);
