@@ -31,7 +31,7 @@ from session_roam.engine.syncthing.pending import (
     pending_folders,
 )
 from session_roam.engine.syncthing.service import Autostart, autostart
-from session_roam.errors import RoamError, SyncthingError
+from session_roam.errors import RoamError, SetupError, SyncthingError
 
 if TYPE_CHECKING:
     from session_roam.engine.resume.awareness import Awareness
@@ -243,10 +243,11 @@ def count_conflicts(projects_dir: Path) -> int:
     shows (its versioning archive and temp files excluded): from the summary cache while a
     live ``roam watch`` keeps it current, else from one stat walk (``session_scan``)."""
     try:
-        with open_cache() as cache:
-            return cache.conflict_copies(projects_dir)
-    except (sqlite3.Error, OSError):  # no cache here (a read-only cache folder): walk
-        return sum(item.conflict_copies for item in scan_sessions(str(projects_dir)))
+        try:
+            with open_cache() as cache:
+                return cache.conflict_copies(projects_dir)
+        except (sqlite3.Error, OSError, SetupError):  # no cache to use here: walk
+            return sum(item.conflict_copies for item in scan_sessions(str(projects_dir)))
     except RoamError:  # a folder it cannot read: `roam verify` says which; status goes on
         return 0
 
