@@ -62,7 +62,11 @@ __all__ = [
 ]
 
 SCHEMA_VERSION: Final = 6
-_MMAP_BYTES: Final = 256 * 1024 * 1024
+#: The page cache of ``stream``'s query (KiB): its rows, read in time order, are all over the
+#: file, and through sqlite's default 2 MB cache each page would be read again for each of
+#: its rows (twice the time at 50,000 sessions). Memory-mapping the file does as well, but
+#: maps most of it into the process (its whole size counted in ``roam ls``'s memory).
+_STREAM_CACHE_KIB: Final = 40_000
 _COLUMNS: Final = COLUMNS
 _SCHEMA: Final = f"""
 CREATE TABLE summary (
@@ -150,13 +154,6 @@ class SummaryCache(CacheDb):
         if (version != 0 or tables) and version not in (4, 5):
             raise sqlite3.DatabaseError(f"summary cache schema {version}")
         db.executescript(("" if version else _SCHEMA) + _SCHEMA_5 + STAT_INDEX)
-
-    def _connect(self) -> sqlite3.Connection:
-        db = super()._connect()
-        # Rows answered in ``ls``'s order are read by rowid from all over the file: mapped,
-        # not read a page at a time through a 2 MB page cache (half the time of that query).
-        db.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
-        return db
 
     def paths_of(self, session_id: str) -> list[str]:
         """The files the cache last saw for ``session_id`` (not checked: stat them)."""
@@ -266,6 +263,7 @@ class SummaryCache(CacheDb):
         root = str(projects_root)
         done = self.sync(projects_root, projects, trust=trust)
         where, args = scope(root, projects)
+        self._db.execute(f"PRAGMA cache_size = -{_STREAM_CACHE_KIB}")
         query = f"SELECT {STREAM_COLUMNS} FROM summary WHERE {where} ORDER BY {_ORDERS[order]}"  # noqa: S608
         return done.total, done.copies, iter(self._db.execute(query, args))
 
