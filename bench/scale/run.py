@@ -5,8 +5,9 @@
                                               # with issue 21's goals and whether each is met
 
 Each size gets a corpus from ``bench.scale.make`` (kept and reused under ``--keep``) and its own
-XDG folders. Every figure is printed with its ratio to references measured in the same run on
-the same files: ``find DIR | wc -l`` (the stat walk floor), ``python -c pass`` (the
+XDG folders, with every session file hard-linked into roam's archive as a user's is (unless
+``--no-archive``): ``roam verify``'s deletion check walks it. Every figure is printed with its
+ratio to references measured in the same run on the same files: ``find DIR | wc -l`` (the stat walk floor), ``python -c pass`` (the
 interpreter), and the JSON parse floor (``json.load`` of the ``ls --json`` document in a fresh
 interpreter). Figures are wall seconds, best of ``--repeat``; peak RSS of the roam process.
 The figures marked "watched" run while a stand-in for ``roam watch`` keeps the summary cache
@@ -73,11 +74,23 @@ def _append(root: Path, count: int) -> None:
             )
 
 
-def bench_size(count: int, base: Path, repeat: int) -> dict[str, float]:
+def _archive(claude: Path, home: Path) -> None:
+    """Every session file hard-linked into roam's archive, as a user's archive holds them
+    (``engine/deletions/archive``): what ``roam verify``'s deletion check walks."""
+    archive = home / "state" / "session-roam" / "archive"
+    if archive.is_dir() and any(archive.iterdir()):
+        return
+    archive.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-al", f"{claude / 'projects'}/.", f"{archive}/"], check=True)
+
+
+def bench_size(count: int, base: Path, repeat: int, *, archive: bool = True) -> dict[str, float]:
     home = base / f"n{count}"
     claude = home / "claude"
     if not (claude / "projects").is_dir():
         make(count, claude)
+    if archive:
+        _archive(claude, home)
     env = {
         **os.environ,
         "CLAUDE_CONFIG_DIR": str(claude),
@@ -188,12 +201,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) corpora here")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--no-archive",
+        action="store_true",
+        help="leave roam's archive empty (by default every session file is in it, as in use)",
+    )
     args = parser.parse_args(argv)
     sizes = args.sizes
     with tempfile.TemporaryDirectory(prefix="roam-scale-") as scratch:
         base = args.keep or Path(scratch)
         base.mkdir(parents=True, exist_ok=True)
-        table = {size: bench_size(size, base, args.repeat) for size in sizes}
+        table = {
+            size: bench_size(size, base, args.repeat, archive=not args.no_archive) for size in sizes
+        }
     names = list(next(iter(table.values())))
     print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"{'figure (seconds, x ratio to find|wc -l)':<40}" + "".join(f"{n:>18,}" for n in sizes))
