@@ -7,11 +7,12 @@
 Each size gets a corpus from ``bench.scale.make`` (kept and reused under ``--keep``) and its own
 XDG folders, with every session file hard-linked into roam's archive as a user's is (unless
 ``--no-archive``): ``roam verify``'s deletion check walks it. Every figure is printed with its
-ratio to references measured in the same run on the same files: ``find DIR | wc -l`` (the stat walk floor), ``python -c pass`` (the
-interpreter), and the JSON parse floor (``json.load`` of the ``ls --json`` document in a fresh
-interpreter). Figures are wall seconds, best of ``--repeat``; peak RSS of the roam process.
-The figures marked "watched" run while a stand-in for ``roam watch`` keeps the summary cache
-current (``_watcher_standin``): readers then skip their walk (``engine/sessions/summary_fresh``).
+ratio to references measured in the same run on the same files: ``find DIR | wc -l`` (the stat
+walk floor), ``python -c pass`` (the interpreter), and the JSON parse floor (``json.load`` of
+the ``ls --json`` document in a fresh interpreter). Figures are wall seconds, best of
+``--repeat``; peak RSS of the roam process. The figures marked "watched" run while a stand-in
+for ``roam watch`` keeps the summary cache current (``_watcher_standin``): readers then skip
+their walk (``engine/sessions/summary_fresh``).
 """
 
 from __future__ import annotations
