@@ -97,3 +97,46 @@ def test_reassert_dry_run_touches_nothing(projects: Path) -> None:
 def test_held_files_never_lists_conflict_copies(projects: Path) -> None:
     (projects / "-p" / f"{SESSION}.sync-conflict-20261125-131239-MRUWJBM.jsonl").write_text("x")
     assert sorted(held_files(projects)) == sorted([KEPT, PRESENT])
+
+
+def _walked(projects: Path, *, conflicts: bool = False) -> list[str]:
+    """``held_files`` as it was written with ``os.walk`` and two ``stat`` calls per file."""
+    from pathlib import Path as _Path
+
+    from session_roam.engine.core.store import is_conflict_name
+    from session_roam.engine.deletions.reassert import SKIP_PREFIXES
+
+    found: list[str] = []
+    for root, dirs, files in os.walk(projects, followlinks=False):
+        base = _Path(root)
+        if base == projects:
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            files = [f for f in files if not f.startswith(".")]
+        for name in sorted(files):
+            if name.startswith(SKIP_PREFIXES) or (not conflicts and is_conflict_name(name)):
+                continue
+            path = base / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            found.append(path.relative_to(projects).as_posix())
+    return found
+
+
+@pytest.mark.parametrize("conflicts", [False, True])
+def test_held_files_lists_what_the_os_walk_did_in_its_order(
+    projects: Path, conflicts: bool
+) -> None:
+    side = projects / "-p" / SESSION / "subagents"
+    side.mkdir(parents=True)
+    (side / "agent-a.jsonl").write_text("x")
+    (side / "agent-a.sync-conflict-20261125-131239-MRUWJBM.jsonl").write_text("x")
+    (projects / "-p" / "memory").mkdir()
+    (projects / "-p" / "memory" / "MEMORY.md").write_text("x")
+    (projects / "-p" / ".syncthing.x.tmp").write_text("x")
+    (projects / "-p" / "link.jsonl").symlink_to(projects / KEPT)
+    (projects / "-p" / "dirlink").symlink_to(side)
+    (projects / ".roam").mkdir()
+    (projects / ".roam" / "n.json").write_text("x")
+    (projects / ".stignore").write_text("x")
+    os.mkfifo(projects / "-p" / "fifo")
+    assert list(held_files(projects, conflicts=conflicts)) == _walked(projects, conflicts=conflicts)

@@ -15,6 +15,8 @@ from session_roam.engine.verify.status import LeaseReach, collect_status, count_
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import pytest
+
 ME = "HKHFN7Y-7TI5ZIW-ZIOBERK-MKLXZ7V-EKJOADU-PXKGBAY-DNV5YJL-EJSGTQL"
 PEER = "LTZE65E-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA"
 
@@ -127,13 +129,39 @@ def test_status_lease_reach_of_two_machines_under_the_majority_rule_refuses() ->
     assert alone.endswith("refuses until more connect (or --force)")
 
 
-def test_count_conflicts_skips_versions_archive_and_temp_files(tmp_path: Path) -> None:
-    (tmp_path / "p").mkdir()
+_SID = "0b8a3c1e-1111-4222-8333-944455556666"
+_COPY = f"{_SID}.sync-conflict-20261125-131239-MRUWJBM.jsonl"
+
+
+def test_count_conflicts_counts_the_sessions_copies_not_the_versions_archive_or_temp_files(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "p" / _SID / "subagents").mkdir(parents=True)
     (tmp_path / ".stversions").mkdir()
-    (tmp_path / "p" / "s.sync-conflict-20261125-131239-MRUWJBM.jsonl").write_text("")
-    (tmp_path / ".stversions" / "s.sync-conflict-20261125-131239-MRUWJBM.jsonl").write_text("")
-    (tmp_path / "p" / ".syncthing.s.sync-conflict-20261125-131239-MRUWJBM.jsonl.tmp").write_text("")
+    (tmp_path / "p" / _COPY).write_text("")
+    (
+        tmp_path / "p" / _SID / "subagents" / "agent-a.sync-conflict-20261125-131239-MRUWJBM.jsonl"
+    ).write_text("")
+    (tmp_path / ".stversions" / _COPY).write_text("")
+    (tmp_path / "p" / f".syncthing.{_COPY}.tmp").write_text("")
+    assert count_conflicts(tmp_path) == 2
+
+
+def test_count_conflicts_comes_from_the_cache_while_a_live_watcher_keeps_it_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from session_roam.engine.sessions import summary_cache
+    from session_roam.engine.sessions.summary_cache import open_cache
+
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / _COPY).write_text("")
+    with open_cache() as cache:
+        cache.refresh(tmp_path, ("p",), watcher=True)  # this process watches the folder
+        cache.refresh(tmp_path)  # and a full walk came after
+    walks: list[str] = []
+    monkeypatch.setattr(summary_cache, "scan_sessions", lambda *a, **k: walks.append("walk"))
     assert count_conflicts(tmp_path) == 1
+    assert walks == []
 
 
 def test_status_json_has_stable_top_level_keys(tmp_path: Path) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from session_roam.engine.core.paths import projects_dir
-from session_roam.engine.sessions.session_scan import scan_sessions
+from session_roam.engine.sessions.session_scan import scan_sessions, walk_projects
 from session_roam.engine.sessions.summary_cache import SummaryCache
 from session_roam.engine.sessions.summary_fresh import cached_scan
 
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from tests.engine.sessions_fixtures import SessionWriter
 
 _SCAN = "session_roam.engine.sessions.summary_cache.scan_sessions"
+#: ``sync`` (the rows brought up to date, then asked in SQL) walks one project at a time.
+_WALK = "session_roam.engine.sessions.summary_sync.walk_projects"
 
 
 def _cache(tmp_path: Path) -> SummaryCache:
@@ -31,11 +33,23 @@ def _walks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
     """Every walk the cache makes from now on."""
     seen: list[tuple[str, object]] = []
 
-    def spy(root: str, projects: tuple[str, ...] | None = None) -> object:
+    def spy(
+        root: str, projects: tuple[str, ...] | None = None, links: list[str] | None = None
+    ) -> object:
         seen.append((root, projects))
-        return scan_sessions(root, projects)
+        return scan_sessions(root, projects, links)
+
+    def walk_spy(
+        root: str,
+        projects: tuple[str, ...] | None = None,
+        links: list[str] | None = None,
+        trees: Any = None,
+    ) -> object:
+        seen.append((root, projects))
+        return walk_projects(root, projects, links, trees)
 
     monkeypatch.setattr(_SCAN, spy)
+    monkeypatch.setattr(_WALK, walk_spy)
     return seen
 
 
@@ -260,4 +274,23 @@ def test_a_watched_verify_finds_a_session_left_with_conflict_copies_only(
     walks = _walks(monkeypatch)
     read = read_sessions(root, PathMap())
     assert [files.session_id for files in read.pending] == [orphan]
+    assert walks == []
+
+
+def test_a_watched_verify_still_names_the_links_in_the_folder(
+    writer: SessionWriter, project: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from session_roam.engine.sessions.pathmap import PathMap
+    from session_roam.engine.sessions.summary_cache import open_cache
+    from session_roam.engine.verify.sessions_check import read_sessions
+
+    root = projects_dir(config_dir)
+    path = writer.write(project, [("one", "a")])
+    (path.parent / "planted").symlink_to("/etc/passwd")
+    with open_cache() as cache:
+        _watch_then_walk(cache, root, path)
+    walks = _walks(monkeypatch)
+    links: list[str] = []
+    read_sessions(root, PathMap(), links=links)
+    assert links == [str(path.parent / "planted")]
     assert walks == []

@@ -32,7 +32,7 @@ def test_a_second_verify_covers_the_changed_session_and_a_sample(
     writer.append(paths[0], [("more", "b")])
     again = read_sessions(projects_dir(config_dir), PathMap())
     assert (again.changed, again.sampled, again.total) == (1, 2, 5)
-    assert again.coverage == "checked 1 changed + 2 sampled of 5 sessions"
+    assert again.coverage == "checked 1 changed + 2 sampled (1 KB) of 5 sessions"
 
 
 def test_the_sample_rotates_through_every_session(
@@ -88,3 +88,34 @@ def test_a_takeover_fork_is_found_through_the_cache(config_dir: Path) -> None:
     (project / f"{session}.jsonl").write_bytes(data)
     read = read_sessions(projects_dir(config_dir), PathMap())
     assert [p.session_id for p in read.pending] == [session]
+
+
+def test_the_one_walk_also_names_every_link_for_the_synced_data_check(
+    writer: SessionWriter, project: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from session_roam.engine.core.safefs import find_links
+
+    path = writer.write(project, [("q", "a")])
+    root = projects_dir(config_dir)
+    for folder in (path.parent / "memory", root / ".roam", path.parent / path.stem / "x"):
+        folder.mkdir(parents=True)
+        (folder / "planted").symlink_to("/etc/passwd")
+    (path.parent / "link.jsonl").symlink_to(path)
+    expected = sorted(str(p) for p in find_links(root))
+    monkeypatch.setattr(sessions_check, "find_links", lambda _root: [])  # not walked again
+    links: list[str] = []
+    read_sessions(root, PathMap(), links=links)
+    assert links == expected
+    assert len(links) == 4
+
+
+def test_the_sample_stops_at_its_byte_budget(
+    writer: SessionWriter, project: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _sessions(writer, project, 4)
+    read_sessions(projects_dir(config_dir), PathMap())
+    size = max(p.stat().st_size for p in paths)
+    monkeypatch.setattr(sessions_check, "SAMPLE_BYTES", size + size // 2)
+    again = read_sessions(projects_dir(config_dir), PathMap())
+    assert (again.sampled, again.total) == (1, 4)
+    assert again.sampled_bytes <= size + size // 2

@@ -182,6 +182,11 @@ def main() -> None:
             if cf is not None:
                 code = _warm_cf(cf)
                 sys.exit(run_fast_cf(cf) if code is None else code)
+            from session_roam.cli.fast_ls import parse_fast_ls, run_fast_ls
+
+            ls = parse_fast_ls(argv)
+            if ls is not None:
+                sys.exit(run_fast_ls(ls))
             from session_roam.cli.fast_cr import parse_fast_cr, run_fast_cr
 
             cr = parse_fast_cr(argv)

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from typing import IO, TYPE_CHECKING, Final
 
+from session_roam.cli.ls_json import write_json_array
 from session_roam.cli.output import human_size, plain
 from session_roam.cli.search import short_time
 
@@ -27,29 +28,11 @@ if TYPE_CHECKING:
 __all__ = ["TABLE_MAX_ROWS", "live_cell", "stream_json", "stream_rows", "write_json_array"]
 
 TABLE_MAX_ROWS: Final = 500
-_BATCH: Final = 1000
 
 
 def stream_json(items: Iterable[SessionSummary], out: IO[str] | None = None) -> None:
     """One JSON array, written a batch of sessions at a time (the same keys as ``as_json``)."""
     write_json_array((s.json_text() for s in items), out)
-
-
-def write_json_array(texts: Iterable[str], out: IO[str] | None = None) -> None:
-    """One JSON array of these JSON texts, written a batch at a time."""
-    out = out or sys.stdout
-    out.write("[")
-    first = True
-    batch: list[str] = []
-    for text in texts:
-        batch.append(text)
-        if len(batch) == _BATCH:
-            out.write(("" if first else ",") + ",".join(batch))
-            first, batch = False, []
-    if batch:
-        out.write(("" if first else ",") + ",".join(batch))
-    out.write("]\n")
-    out.flush()
 
 
 def live_cell(s: SessionSummary) -> str:

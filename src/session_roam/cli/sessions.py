@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
-from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 import typer
 
 from session_roam.cli.context import settings_of
+from session_roam.cli.ls_json import cluster_notice, ls_json, warn_unreadable_file
 from session_roam.cli.ls_view import (
     TABLE_MAX_ROWS,
     live_cell,
     stream_json,
     stream_rows,
-    write_json_array,
 )
 from session_roam.cli.options import JsonFlag
 from session_roam.cli.output import console, err_console, human_size, plain
@@ -29,7 +28,6 @@ from session_roam.engine.sessions import (
     lease_facts,
     list_summaries,
     load_pathmap,
-    stream_json_texts,
     stream_summaries,
     suggest_for_cwd,
     suggest_mapping,
@@ -96,22 +94,15 @@ def ls(
         until=None if until is None else parse_when(until),
     )
     settings = settings_of(ctx)
+    if settings.wants_json(json_output) and query.only_sorts:
+        # the common case, at 50,000 sessions: the cache's rows straight to JSON text (the
+        # start-up fast path runs the same body, cli/fast_ls.py)
+        ls_json(settings, all_projects=all_projects, sort=query.sort, limit=query.limit)
+        return
     config = claude_config_dir(settings.claude_dir)
     pathmap = load_pathmap(xdg.config_dir())
-    cluster = cluster_state(
-        settings.claude_dir, None if all_projects else project_dir_for(Path.cwd(), config)
-    )
-    if cluster is not None and (notice := cluster.notice()):
-        err_console().print(f"note: {notice}", markup=False)
+    cluster_notice(settings, config, all_projects=all_projects)
     here = None if all_projects else Path.cwd()
-    if settings.wants_json(json_output) and query.only_sorts:
-        # the common case, at 50,000 sessions: the cache's rows straight to JSON text
-        bad: list[tuple[str, str]] = []
-        facts = lease_facts(settings.claude_dir)
-        texts = stream_json_texts(config, pathmap, facts, cwd=here, sort=query.sort, unreadable=bad)
-        write_json_array(islice(texts, query.limit) if query.limit else texts)
-        _warn_unreadable_paths(bad)
-        return
     count, stream = stream_summaries(config, pathmap, cwd=here, sort=query.sort)
     facts = lease_facts(settings.claude_dir) if count else {}
     seen = _Seen()
@@ -164,20 +155,7 @@ def _warn_unreadable(summaries: Sequence[SessionSummary]) -> None:
     """One line per session file that could not be read, naming it and the fix."""
     for s in summaries:
         if s.unreadable:
-            _warn_unreadable_file(str(s.path), s.unreadable)
-
-
-def _warn_unreadable_paths(paths: Sequence[tuple[str, str]]) -> None:
-    for path, why in paths:
-        _warn_unreadable_file(path, why)
-
-
-def _warn_unreadable_file(path: str, why: str) -> None:
-    err_console().print(
-        f"warning: cannot read {plain(path)} ({why}); give your user read access to it to "
-        "see its turns and search it.",
-        markup=False,
-    )
+            warn_unreadable_file(str(s.path), s.unreadable)
 
 
 def _render_table(summaries: Sequence[SessionSummary], *, all_projects: bool) -> None:

@@ -50,7 +50,7 @@ from session_roam.engine.conflicts.merging import merge_session
 from session_roam.engine.core.store import find_session_files, is_conflict_name
 from session_roam.engine.sessions import refresh_search_index
 from session_roam.engine.sessions.session_scan import scan_sessions
-from session_roam.engine.sessions.summary_cache import SummaryCache, open_cache
+from session_roam.engine.sessions.summary_cache import SummaryCache, open_cache, withdraw_trust
 from session_roam.errors import LeaseHeld, RoamError
 
 if TYPE_CHECKING:
@@ -183,6 +183,8 @@ class Watcher:
         self.beat_s = beat_s
         self._handler = _Handler(projects, self._inbox)
         self._summaries: SummaryCache | None = None
+        #: Project folders whose summary refresh failed: readers walk until one succeeds.
+        self._unrefreshed: set[str] = set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -215,6 +217,8 @@ class Watcher:
                         next_rescan = now
                     if self._handler.dirty.is_set() and now < next_rescan:
                         self._heal()
+                    if self._unrefreshed:  # a summary refresh failed: try it again
+                        self._refresh_summary(SessionKey("", ""))
                     next_check = now + self.check_s
                 if now >= next_rescan:
                     self._catch_up(now, forks=False)
@@ -254,18 +258,42 @@ class Watcher:
                 self._summaries = open_cache()
             self._summaries.freshness.watched(str(self.projects), time.time())
             self._summaries.refresh(self.projects)  # one walk, begun after the watching did
+            self._summaries.restore_trust()  # whatever an earlier watcher missed is read now
+            self._unrefreshed.clear()
         except (sqlite3.Error, OSError, RoamError) as exc:
             log.info("summary cache not brought up to date at start: %s", exc)
 
     def _refresh_summary(self, key: SessionKey) -> None:
-        """Bring the summary cache's rows of ``key``'s project folder up to date (best effort:
-        it is a cache, and ``roam ls`` checks it anyway)."""
+        """Bring the summary cache's rows of ``key``'s project folder up to date, and of every
+        project an earlier refresh failed on. It is a cache, so a failure (the database busy
+        or broken) is logged, not fatal; but readers trust it without a walk only while this
+        watch keeps it current, so a failure withdraws that trust (``withdraw_trust``) until a
+        later refresh of everything missed succeeds (retried at each event and every
+        ``check_s``)."""
+        if key.project:
+            self._unrefreshed.add(key.project)
+        if not self._unrefreshed:
+            return
         try:
             if self._summaries is None:
                 self._summaries = open_cache()
-            self._summaries.refresh(self.projects, (key.project,), watcher=True)
+            projects = tuple(sorted(self._unrefreshed))
+            self._summaries.refresh(self.projects, projects, watcher=True)
         except (sqlite3.Error, OSError, RoamError) as exc:
             log.info("summary cache not refreshed: %s", exc)
+            self._distrust()
+            return
+        self._unrefreshed.clear()
+        try:
+            self._summaries.restore_trust()
+        except OSError as exc:  # readers keep walking: slower, never stale
+            log.info("summary cache still not trusted: %s", exc)
+
+    def _distrust(self) -> None:
+        try:
+            withdraw_trust(None if self._summaries is None else self._summaries.db_path)
+        except (OSError, RoamError) as exc:
+            log.warning("A failed summary refresh could not withdraw its trust: %s", exc)
 
     def _catch_up(self, now: float, *, forks: bool) -> None:
         """Queue every session with copies; at start also those a take-over forked.

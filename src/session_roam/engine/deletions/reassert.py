@@ -24,7 +24,6 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.atomic import TEMP_PREFIX
@@ -32,6 +31,7 @@ from session_roam.engine.core.store import is_conflict_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from session_roam.engine.syncthing.client import SyncthingClient
 
@@ -63,20 +63,40 @@ def held_files(projects_dir: Path, *, conflicts: bool = False) -> Iterator[str]:
 
     Top-level dot entries (``.stfolder``, ``.stignore``, ``.roam``) are skipped, as are
     temporary files anywhere and, unless ``conflicts``, conflict copies. Symlinks are never
-    followed nor listed.
+    followed nor listed. ``os.walk``'s order (each folder's files by name, then its folders
+    as listed), from one ``scandir`` per folder: what is a file, a folder or a link comes with
+    the listing, not from two ``stat`` calls per file (roam's archive holds every session
+    file: 87,000 of them at 50,000 sessions, seconds of ``roam verify`` that way).
     """
-    for root, dirs, files in os.walk(projects_dir, followlinks=False):
-        base = Path(root)
-        if base == projects_dir:
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            files = [f for f in files if not f.startswith(".")]
-        for name in sorted(files):
-            if name.startswith(SKIP_PREFIXES) or (not conflicts and is_conflict_name(name)):
+    yield from _held(str(projects_dir), "", conflicts=conflicts, top=True)
+
+
+def _held(folder: str, prefix: str, *, conflicts: bool, top: bool = False) -> Iterator[str]:
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError:
+        return  # as os.walk: a folder that cannot be listed is passed over
+    files: list[str] = []
+    below: list[os.DirEntry[str]] = []
+    for entry in entries:
+        if top and entry.name.startswith("."):
+            continue
+        try:
+            if entry.is_symlink():
                 continue
-            path = base / name
-            if path.is_symlink() or not path.is_file():
-                continue
-            yield path.relative_to(projects_dir).as_posix()
+            if entry.is_dir(follow_symlinks=False):
+                below.append(entry)
+            elif entry.is_file(follow_symlinks=False):
+                files.append(entry.name)
+        except OSError:
+            continue  # gone since the listing
+    for name in sorted(files):
+        if name.startswith(SKIP_PREFIXES) or (not conflicts and is_conflict_name(name)):
+            continue
+        yield prefix + name
+    for entry in below:
+        yield from _held(entry.path, f"{prefix}{entry.name}/", conflicts=conflicts)
 
 
 def session_of(relpath: str) -> str:

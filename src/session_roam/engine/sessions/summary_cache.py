@@ -12,12 +12,14 @@ deleted or unreadable, it is built again; it never leaves this machine.
 
 from __future__ import annotations
 
-import heapq
+import contextlib
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from session_roam.engine.core.atomic import atomic_write
 from session_roam.engine.core.cachedb import CacheDb
 from session_roam.engine.sessions.session_scan import ScannedSession, scan_sessions
 from session_roam.engine.sessions.summary_fresh import (
@@ -28,9 +30,18 @@ from session_roam.engine.sessions.summary_fresh import (
     scope,
 )
 from session_roam.engine.sessions.summary_read import Fold, read_into, tail_hash, unreadable_why
+from session_roam.engine.sessions.summary_sync import (
+    COLUMNS,
+    STAT_INDEX,
+    Sample,
+    Synced,
+    VerifyRows,
+    sync,
+    verify_rows,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from session_roam.engine.sessions.search_fresh import Freshness
@@ -39,18 +50,24 @@ __all__ = [
     "STREAM_COLUMNS",
     "CachedRow",
     "Refresh",
+    "Sample",
     "SummaryCache",
+    "Synced",
+    "VerifyRows",
+    "cache_path",
     "cached_row",
-    "oldest_first",
     "open_cache",
+    "untrusted_path",
+    "withdraw_trust",
 ]
 
-SCHEMA_VERSION: Final = 5
-_COLUMNS: Final = (
-    "path, root, project, session_id, size, mtime_ns, ino, parsed_to, tail, cwd, title, "
-    "first_prompt, last_prompt, last_activity, turns, too_long, too_deep, unreadable, checked, "
-    "takeover, ctime_ns"
-)
+SCHEMA_VERSION: Final = 6
+#: The page cache of ``stream``'s query (KiB): its rows, read in time order, are all over the
+#: file, and through sqlite's default 2 MB cache each page would be read again for each of
+#: its rows (twice the time at 50,000 sessions). Memory-mapping the file does as well, but
+#: maps most of it into the process (its whole size counted in ``roam ls``'s memory).
+_STREAM_CACHE_KIB: Final = 40_000
+_COLUMNS: Final = COLUMNS
 _SCHEMA: Final = f"""
 CREATE TABLE summary (
     path TEXT PRIMARY KEY, root TEXT NOT NULL, project TEXT NOT NULL, session_id TEXT NOT NULL,
@@ -134,9 +151,9 @@ class SummaryCache(CacheDb):
 
     def _migrate(self, db: sqlite3.Connection, version: int, fresh: bool) -> None:
         tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if (version != 0 or tables) and version != 4:
+        if (version != 0 or tables) and version not in (4, 5):
             raise sqlite3.DatabaseError(f"summary cache schema {version}")
-        db.executescript(("" if version else _SCHEMA) + _SCHEMA_5)
+        db.executescript(("" if version else _SCHEMA) + _SCHEMA_5 + STAT_INDEX)
 
     def paths_of(self, session_id: str) -> list[str]:
         """The files the cache last saw for ``session_id`` (not checked: stat them)."""
@@ -181,7 +198,7 @@ class SummaryCache(CacheDb):
         make = build or cached_row
         root = str(projects_root)
         # no walk while a live watcher keeps the cache current: the sessions as it saw them
-        started = None if trust and self.freshness.kept_fresh(root) else time.time()
+        started = None if trust and self.kept_fresh(root) else time.time()
         scanned = [] if started is None else scan_sessions(root, projects)
         where, args = scope(root, projects)
         query = f"SELECT {_COLUMNS} FROM summary WHERE {where}"  # noqa: S608 (constants)
@@ -244,48 +261,59 @@ class SummaryCache(CacheDb):
         For ``roam ls --all``: nothing holds 50,000 rows at once. Each row is ``STREAM_COLUMNS``.
         """
         root = str(projects_root)
+        done = self.sync(projects_root, projects, trust=trust)
         where, args = scope(root, projects)
-        if trust and self.freshness.kept_fresh(root):
-            count, copies = cached_counts(self._db, where, args)
-        else:
-            count, copies = self._catch_up(root, projects, where, args)
+        self._db.execute(f"PRAGMA cache_size = -{_STREAM_CACHE_KIB}")
         query = f"SELECT {STREAM_COLUMNS} FROM summary WHERE {where} ORDER BY {_ORDERS[order]}"  # noqa: S608
-        return count, copies, iter(self._db.execute(query, args))
+        return done.total, done.copies, iter(self._db.execute(query, args))
 
-    def _catch_up(
-        self, root: str, projects: tuple[str, ...] | None, where: str, args: list[str]
-    ) -> tuple[int, dict[str, int]]:
-        """One stat walk, the changed files read: (how many sessions, conflict copies by path)."""
-        started = time.time()
-        scanned = scan_sessions(root, projects)
-        head = "SELECT path, size, mtime_ns, ino, ctime_ns, unreadable, checked FROM summary WHERE "
-        light = {r[0]: r[1:] for r in self._db.execute(head + where, args)}
-        mains = [i for i in scanned if i.main_exists]
-        stale = [
-            i
-            for i in mains
-            if light.get(i.path, ())[:5] != (i.size, i.mtime_ns, i.ino, i.ctime_ns, None)
-        ]
-        self._db.execute("BEGIN")
-        try:
-            for item in stale:
-                old = None
-                if item.path in light:
-                    old = self._db.execute(
-                        f"SELECT {_COLUMNS} FROM summary WHERE path = ?",  # noqa: S608
-                        (item.path,),
-                    ).fetchone()
-                self._read(root, item, old)
-            seen = {i.path for i in mains}
-            # not a row another process (a watcher) wrote after this walk began
-            gone = [(p,) for p, row in light.items() if p not in seen and row[5] < started]
-            self._db.executemany("DELETE FROM summary WHERE path = ?", gone)
-            record_walk(self._db, root, projects, scanned, started)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        return len(mains), {i.path: i.conflict_copies for i in mains if i.conflict_copies}
+    def sync(
+        self,
+        projects_root: Path,
+        projects: tuple[str, ...] | None = None,
+        *,
+        trust: bool = False,
+        sample: Sample | None = None,
+        full: bool = False,
+        links: list[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Synced:
+        """Bring the rows up to date (``summary_sync``) without answering them: the caller
+        asks the cache in SQL what it wants to know."""
+        root = str(projects_root)
+        trusted = trust and self.kept_fresh(root)
+        return sync(
+            self._db, self._read, root, projects, trusted=trusted, sample=sample, full=full,
+            links=links, progress=progress,
+        )  # fmt: skip
+
+    def conflict_copies(self, projects_root: Path) -> int:
+        """The sessions' conflict copies below ``projects_root`` (what ``roam conflicts list``
+        shows): from the cache while a live watcher keeps it current, else from one stat walk
+        (no file read: ``roam status`` answers at once, whatever changed)."""
+        root = str(projects_root)
+        if self.kept_fresh(root):
+            return sum(cached_counts(self._db, *scope(root, None))[1].values())
+        return sum(item.conflict_copies for item in scan_sessions(root))
+
+    def verify_rows(self, projects_root: Path, newest: int = 200) -> VerifyRows:
+        """The rows ``roam verify``'s checks look at (after a ``sync``)."""
+        return verify_rows(self._db, str(projects_root), newest)
+
+    def kept_fresh(self, root: str) -> bool:
+        """Whether a reader may skip its walk: a live watcher keeps the rows current, and its
+        last refresh did not fail (``withdraw_trust``)."""
+        untrusted = os.path.lexists(untrusted_path(self.db_path))
+        return not untrusted and self.freshness.kept_fresh(root)
+
+    def withdraw_trust(self) -> None:
+        """``withdraw_trust`` of this cache."""
+        withdraw_trust(self.db_path)
+
+    def restore_trust(self) -> None:
+        """The watcher's refresh succeeded again: what it missed is in the cache."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(untrusted_path(self.db_path))
 
     def _read(
         self, root: str, item: ScannedSession, row: tuple[object, ...] | None
@@ -344,16 +372,26 @@ def cached_row(item: ScannedSession, row: tuple[Any, ...]) -> CachedRow:
     )
 
 
-def open_cache() -> SummaryCache:
-    """This machine's summary cache, in roam's cache folder."""
+def cache_path() -> Path:
+    """Where this machine's summary cache is, in roam's cache folder."""
     from session_roam.engine.core import xdg
 
-    return SummaryCache(xdg.cache_dir() / "summaries.sqlite")
+    return xdg.cache_dir() / "summaries.sqlite"
 
 
-def oldest_first(
-    pairs: Iterable[tuple[ScannedSession, tuple[object, ...] | None]], limit: int
-) -> list[str]:
-    """The ``limit`` paths last read whole the longest ago, oldest first: a rotating sample."""
-    found = heapq.nsmallest(limit, ((r[18] if r else 0.0, i.path) for i, r in pairs))
-    return [path for _checked, path in found]
+def open_cache() -> SummaryCache:
+    """This machine's summary cache, in roam's cache folder."""
+    return SummaryCache(cache_path())
+
+
+def untrusted_path(db_path: Path) -> Path:
+    """A file whose presence says: no reader trusts a watcher of the cache at ``db_path``."""
+    return db_path.with_name(db_path.name + ".untrusted")
+
+
+def withdraw_trust(db_path: Path | None = None) -> None:
+    """A watcher's refresh failed (the database busy or broken): until ``restore_trust`` every
+    reader of the cache at ``db_path`` (this machine's by default) walks. A file beside the
+    database, not a row in it: a database that cannot be written is the usual reason."""
+    path = untrusted_path(db_path or cache_path())
+    atomic_write(path, b"a watcher's summary refresh failed: readers walk\n")

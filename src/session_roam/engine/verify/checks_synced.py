@@ -20,6 +20,8 @@ from session_roam.engine.verify.base import listed, ok
 from session_roam.engine.verify.model import Finding, Status
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from session_roam.engine.verify.model import Snapshot
 
 __all__ = ["DIMENSION", "check_synced_data", "gather_synced_data"]
@@ -27,11 +29,17 @@ __all__ = ["DIMENSION", "check_synced_data", "gather_synced_data"]
 DIMENSION: Final = "synced-data"
 
 
-def gather_synced_data(projects: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(symlinks, ignored state files with the reason), folder-relative; both sorted."""
+def gather_synced_data(
+    projects: Path, walked: Sequence[str] | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(symlinks, ignored state files with the reason), folder-relative; both sorted.
+
+    ``walked`` are the links a walk of the folder already found (``roam verify``'s one walk,
+    ``sessions_check``); without it the folder is walked here."""
     if not projects.is_dir():
         return (), ()
-    links = tuple(sorted(p.relative_to(projects).as_posix() for p in find_links(projects)))
+    found = find_links(projects) if walked is None else [Path(p) for p in walked]
+    links = tuple(sorted(p.relative_to(projects).as_posix() for p in found))
     ignored = [
         f"{(TOMBSTONES_DIR / name).as_posix()} ({why})"
         for name, why in invalid_tombstones(projects).items()

@@ -12,14 +12,13 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from session_roam import __version__
 from session_roam.engine.claude.cleanup import cleanup_days, deletion_policy
 from session_roam.engine.core import xdg
 from session_roam.engine.core.backup_bound import BackupUsage, measure
 from session_roam.engine.core.safefs import LinkRefused
-from session_roam.engine.core.store import list_all_sessions
 from session_roam.engine.deletions.reassert import reassert
 from session_roam.engine.deletions.restore import list_lost
 from session_roam.engine.deletions.tombstones import tombstoned_sessions
@@ -51,11 +50,10 @@ from session_roam.engine.verify.model import (
     ShortcutFacts,
     Snapshot,
 )
-from session_roam.engine.verify.sessions_check import read_sessions
+from session_roam.engine.verify.sessions_check import NEWEST, read_sessions
 from session_roam.errors import RoamError
 
 if TYPE_CHECKING:
-    from session_roam.engine.core.store import SessionFiles
     from session_roam.engine.lease.engine import LeaseEngine
     from session_roam.engine.syncthing.client import SyncthingClient
     from session_roam.engine.syncthing.models import FolderConfig
@@ -63,7 +61,7 @@ if TYPE_CHECKING:
 __all__ = ["gather"]
 
 #: Sessions compared file by file with each peer (newest first): one REST call each.
-_MAX_COMPARED: Final = 200
+_MAX_COMPARED: Final = NEWEST
 #: How long verify asks again about a session a connected peer seems to lack (see below).
 _AVAILABILITY_SETTLE_S: Final = 3.0
 
@@ -103,11 +101,17 @@ def _peers(
     return tuple(found)
 
 
+class _Newest(NamedTuple):
+    """One of the newest session files (``SessionsRead.newest``), as ``SessionFiles`` names it."""
+
+    main: Path
+
+
 def _missing_on_peers(
     client: SyncthingClient,
     folder: FolderConfig,
     projects: Path,
-    sessions: tuple[SessionFiles, ...],
+    sessions: tuple[_Newest, ...],
     peers: tuple[PeerFacts, ...],
 ) -> tuple[int, tuple[SessionCopyFacts, ...]]:
     """Which of this node's newest sessions each connected peer lacks, through the API."""
@@ -251,13 +255,16 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         pathmap = load_pathmap(xdg.config_dir())
     except RoamError:
         pathmap = PathMap()
-    read = read_sessions(projects, pathmap, full=request.full, progress=request.progress)
+    walked: list[str] = []  # one walk: the sessions' and the synced-data check's links
+    read = read_sessions(
+        projects, pathmap, full=request.full, progress=request.progress, links=walked
+    )
     summaries = read.summaries
     cwds = foreign_cwds(summaries, pathmap)
     suggestion = suggest_mapping(cwds, request.user_home)
     claude = claude_version()
     usage, backups_error = _backups()
-    links, ignored_state = gather_synced_data(projects)
+    links, ignored_state = gather_synced_data(projects, walked)
     local = Snapshot(
         projects_dir=str(projects),
         service=ServiceFacts(False, None, False, False),
@@ -265,7 +272,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         template=template_text(),
         shortcuts=_shortcuts(request),
         namespaces=tuple(
-            NamespaceFacts(s.project, s.session_id, s.title) for s in summaries if s.title
+            NamespaceFacts(project, session_id, title) for project, session_id, title in read.titles
         ),
         roam_version=__version__,
         claude_version=claude,
@@ -321,8 +328,8 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
                     for p in pending
                 ),
             )
-        sessions = list_all_sessions(projects) if projects.is_dir() else ()
-        checked, missing = _missing_on_peers(client, folder, projects, sessions, peers)
+        newest = tuple(_Newest(path) for path in read.newest)  # from the one walk's cache
+        checked, missing = _missing_on_peers(client, folder, projects, newest, peers)
         engine = lease_engine(conn, projects, folder)
         leases, lease_error = None, ""
         leased: dict[str, bool] = {}
@@ -351,7 +358,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
             deletions=_deleted_elsewhere(client, folder, projects, local.deletions),
             folder=_folder_facts(client, folder),
             sessions_checked=checked,
-            sessions_total=sum(1 for f in sessions if f.main_exists),
+            sessions_total=read.total,
             sessions_missing=missing,
             conflicts=tuple(
                 ConflictFacts(

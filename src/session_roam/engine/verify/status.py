@@ -8,7 +8,7 @@ is reachable from the network.
 
 from __future__ import annotations
 
-import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -17,6 +17,8 @@ from session_roam.engine.lease.bakery import has_majority
 from session_roam.engine.lease.rule import DEFAULT_RULE, LeaseRule, allows_provisional
 from session_roam.engine.lease.setup import configured_rule
 from session_roam.engine.resume.awareness import LIST_WAIT_S, await_cluster
+from session_roam.engine.sessions.session_scan import scan_sessions
+from session_roam.engine.sessions.summary_cache import open_cache
 from session_roam.engine.setup.watch_service import WatchService, service_state, watch_status
 from session_roam.engine.syncthing.config import is_default_home
 from session_roam.engine.syncthing.local import find_roam_folder
@@ -29,7 +31,7 @@ from session_roam.engine.syncthing.pending import (
     pending_folders,
 )
 from session_roam.engine.syncthing.service import Autostart, autostart
-from session_roam.errors import SyncthingError
+from session_roam.errors import RoamError, SetupError, SyncthingError
 
 if TYPE_CHECKING:
     from session_roam.engine.resume.awareness import Awareness
@@ -237,12 +239,17 @@ class StatusReport:
 
 
 def count_conflicts(projects_dir: Path) -> int:
-    """Syncthing conflict copies under the projects dir (its versioning archive excluded)."""
-    found = 0
-    for _root, dirs, files in os.walk(projects_dir):
-        dirs[:] = [d for d in dirs if d != ".stversions"]
-        found += sum(1 for name in files if CONFLICT_MARK in name and not name.endswith(".tmp"))
-    return found
+    """The sessions' conflict copies under the projects dir, those ``roam conflicts list``
+    shows (its versioning archive and temp files excluded): from the summary cache while a
+    live ``roam watch`` keeps it current, else from one stat walk (``session_scan``)."""
+    try:
+        try:
+            with open_cache() as cache:
+                return cache.conflict_copies(projects_dir)
+        except (sqlite3.Error, OSError, SetupError):  # no cache to use here: walk
+            return sum(item.conflict_copies for item in scan_sessions(str(projects_dir)))
+    except RoamError:  # a folder it cannot read: `roam verify` says which; status goes on
+        return 0
 
 
 def collect_status(local: LocalSyncthing, projects_dir: Path) -> StatusReport:
