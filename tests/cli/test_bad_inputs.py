@@ -21,7 +21,7 @@ from session_roam.errors import ExitCode
 from tests.engine.sessions_fixtures import SessionWriter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 SID: Final = "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70"
@@ -308,7 +308,7 @@ def test_version_under_json_is_a_document(scratch: Scratch) -> None:
 def test_a_bug_under_json_is_still_one_document_and_exit_1(
     scratch: Scratch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from session_roam.cli import sessions
+    from session_roam.engine import sessions
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ZeroDivisionError("planted")
@@ -318,6 +318,21 @@ def test_a_bug_under_json_is_still_one_document_and_exit_1(
     assert result.exit_code == 1  # 1 means a bug, and only that
     error = json.loads(result.stdout)["error"]
     assert (error["code"], error["type"]) == ("failure", "ZeroDivisionError")
+
+
+def test_a_bug_while_ls_json_reads_its_first_rows_is_still_one_document(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from session_roam.engine import sessions
+
+    def broken(*_args: object, **_kwargs: object) -> Iterator[str]:
+        yield '{"session_id": "a"}'
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr(sessions, "stream_json_texts", broken)
+    result = CliRunner().invoke(app, ["ls", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["error"]["type"] == "ZeroDivisionError"
 
 
 def test_a_read_only_project_folder_leaves_no_backup_of_a_merge_that_never_ran(

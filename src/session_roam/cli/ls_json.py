@@ -67,17 +67,21 @@ def warn_unreadable_file(path: str, why: str) -> None:
 
 
 def write_json_array(texts: Iterable[str], out: IO[str] | None = None) -> None:
-    """One JSON array of these JSON texts, written a batch at a time."""
+    """One JSON array of these JSON texts, written a batch at a time.
+
+    Nothing is written before the first batch is complete: a failure while the first rows are
+    read (an unreadable cache, a bug) leaves stdout empty, so the error boundary's document is
+    the only one there.
+    """
     out = out or sys.stdout
-    out.write("[")
     first = True
     batch: list[str] = []
     for text in texts:
         batch.append(text)
         if len(batch) == _BATCH:
-            out.write(("" if first else ",") + ",".join(batch))
+            out.write(("[" if first else ",") + ",".join(batch))
             first, batch = False, []
-    if batch:
-        out.write(("" if first else ",") + ",".join(batch))
+    if batch or first:
+        out.write(("[" if first else ",") + ",".join(batch))
     out.write("]\n")
     out.flush()
