@@ -182,11 +182,11 @@ def main() -> None:
             if cf is not None:
                 code = _warm_cf(cf)
                 sys.exit(run_fast_cf(cf) if code is None else code)
-            from session_roam.cli.fast_cr import parse_fast_cr, run_fast_cr
+            from session_roam.cli.fast_cr import exit_now, parse_fast_cr, run_fast_cr
 
             cr = parse_fast_cr(argv)
             if cr is not None:
-                sys.exit(run_fast_cr(cr))
+                exit_now(run_fast_cr(cr))
         from session_roam.cli.app import main as full_main
 
         full_main()

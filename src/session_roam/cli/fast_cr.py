@@ -7,19 +7,21 @@ pays for none of this.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from session_roam.cli.context import SYNC_TIMEOUT_S
 
 if TYPE_CHECKING:
     from session_roam.cli.resume import TerminalUI
 
-__all__ = ["FastCr", "parse_fast_cr", "run_fast_cr"]
+__all__ = ["FastCr", "exit_now", "parse_fast_cr", "run_fast_cr"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +199,21 @@ def run_fast_cr(options: FastCr) -> int:
 
         print_error(error, as_json=options.json)
         return int(error.exit_code)
+
+
+def exit_now(code: int) -> NoReturn:
+    """``sys.exit(code)`` without the interpreter's teardown, which only frees, one by one, the
+    objects of every module imported (10-35 ms of each ``roam cr``, issue 16): the exit
+    handlers run, logging and the standard streams are flushed, then the process ends."""
+    import atexit
+    import logging
+
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to say anyway
+            stream.flush()
+    os._exit(code)
 
 
 def _syncthing_home(option: str | None) -> Path | None:

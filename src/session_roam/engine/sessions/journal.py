@@ -142,20 +142,11 @@ def _tail_hash(data: bytes, end: int) -> str:
     return hashlib.sha256(data[start:end]).hexdigest()
 
 
-def _uuids_through(
-    data: bytes, end: int, checkpoint: _Checkpoint | None, session_path: Path
-) -> set[str]:
-    """``record_uuids(data[:end])``, parsing only the rows after ``checkpoint`` when the file
-    still extends it (the test ``_new_lines`` trusts): a session of many megabytes then costs
-    its new rows, not a parse of every row at each launch and release (issue 16)."""
-    if (
-        checkpoint is not None
-        and checkpoint.session_path == str(session_path)
-        and checkpoint.offset <= end
-        and _tail_hash(data, checkpoint.offset) == checkpoint.tail_sha256
-    ):
-        return {*checkpoint.uuids, *record_uuids(data[checkpoint.offset : end])}
-    return record_uuids(data[:end])
+def _uuids_through(data: bytes, end: int, old: _Checkpoint | None) -> set[str]:
+    """``record_uuids(data[:end])``, parsing only the rows past ``old`` if the file extends it."""
+    if old is None or old.offset > end or _tail_hash(data, old.offset) != old.tail_sha256:
+        return record_uuids(data[:end])
+    return {*old.uuids, *record_uuids(data[old.offset : end])}
 
 
 class Journal:
@@ -274,7 +265,6 @@ class Journal:
                 lines, rewritten = self._new_lines(data, end, checkpoint)
                 recovered = phase == "launch"
             kept: list[bytes] = []
-            # The journal is read (and its rows parsed) only when there is a line to check.
             already = record_uuids(self._journal_bytes(sid)) if lines else set()
             for line in lines:
                 uuid = _row_uuid(line)
@@ -289,7 +279,7 @@ class Journal:
                     session_path=str(session_path),
                     offset=end,
                     tail_sha256=_tail_hash(data, end),
-                    uuids=tuple(sorted(_uuids_through(data, end, checkpoint, session_path))),
+                    uuids=tuple(sorted(_uuids_through(data, end, checkpoint))),
                     open=phase == "launch",
                 ),
             )
