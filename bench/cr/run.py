@@ -9,7 +9,12 @@
    stale copy is not a hand-over. The clock starts at claude's exit, not roam's: alpha's
    release (stamp, publish, wait for beta) is part of the hand-over.
 
-    ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.run [--runs 5]
+    ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.run [--runs 5] [--base SRC]
+        [--part 1|2]
+
+With ``--base`` (the ``src`` folder of another tree, ``git archive REV src``) part 1 also runs
+that tree's ``roam cr ID -- -p X``, interleaved with the rest, so a change is measured against
+its base under the same load.
 """
 
 from __future__ import annotations
@@ -137,14 +142,26 @@ class Bench:
         )
         return as_installed(env, self.pycache)
 
-    def overhead(self, runs: int) -> None:
+    def overhead(self, runs: int, base: str | None = None) -> None:
         alpha = self.cluster["alpha"]
         session = self.driver.new(home_of(alpha), self.cwd, "start").session_id
         self.cluster.wait_in_sync()
         direct: list[float] = []
         roam: list[float] = []
         roam_alone: list[float] = []
+        based: list[float] = []
+        base_env = {**self.env(alpha, self.claude), "PYTHONPATH": base} if base else {}
+        if base:
+            warm({**base_env, "PYTHONPYCACHEPREFIX": str(self.pycache) + "-base"})
         for i in range(runs):
+            if base:
+                based.append(
+                    _timed(
+                        roam_argv(["cr", session, "--", "-p", f"base {i}"]),
+                        cwd=self.cwd,
+                        env={**base_env, "PYTHONPYCACHEPREFIX": str(self.pycache) + "-base"},
+                    )
+                )
             direct.append(
                 _timed(
                     [str(self.claude), "-r", session, "-p", f"direct {i}"],
@@ -173,6 +190,12 @@ class Bench:
             f"   roam cr ID (claude = true)   {a:8.0f} / {_p95_ms(roam_alone):5.0f} ms   "
             "roam's own work"
         )
+        if based:
+            b = _median_ms(based)
+            print(
+                f"   base tree: roam cr -- -p X   {b:8.0f} / {_p95_ms(based):5.0f} ms   "
+                f"(+{b - d:.0f} ms over claude; this tree {r - b:+.0f} ms against it)"
+            )
         print(
             f"   goal: +{_GOAL_OVERHEAD_MS} ms over claude; now +{r - d:.0f} ms "
             f"({(r - d) / _GOAL_OVERHEAD_MS:.2f}x the allowance)"
@@ -266,6 +289,8 @@ class Bench:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--base", help="the src folder of another tree (part 1, interleaved)")
+    parser.add_argument("--part", type=int, choices=(1, 2), help="only this part")
     args = parser.parse_args()
     claude = os.environ.get("ROAM_CLAUDE_BIN")
     if not claude:
@@ -280,8 +305,10 @@ def main() -> None:
         with FakeMessagesApi() as api, Cluster(spec, root / "cluster") as cluster:
             bench = Bench(cluster, api, Path(claude).absolute(), root / "work")
             warm(bench.env(cluster["alpha"], bench.instant))
-            bench.overhead(args.runs)
-            bench.handoff(args.runs)
+            if args.part in (None, 1):
+                bench.overhead(args.runs, args.base)
+            if args.part in (None, 2):
+                bench.handoff(args.runs)
     print(f"\nafter: {_load()} (the machine's other work shows in these figures)")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -162,8 +161,14 @@ def agent_namespaces(config_dir: Path | None = None) -> tuple[Path, ...]:
     """Folders listed as agent namespaces in roam's config (``agent_namespaces = [...]``)."""
     path = (config_dir if config_dir is not None else xdg.config_dir()) / _CONFIG_NAME
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ()
+    import tomllib  # only with a config file: none costs roam cr no import
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
         return ()
     raw = data.get("agent_namespaces", [])
     if not isinstance(raw, list):
