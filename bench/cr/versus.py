@@ -80,7 +80,9 @@ def main() -> None:
                             env=bench.env(alpha, bench.instant),
                         )
                     )
-                    hand[name].append(bench._handoff_roam(session, 2 * i + (name == "this"))[0])
+                    hand[name].append(
+                        bench._handoff_roam(session, 2 * i + (name == "this"), 0.0)[0]
+                    )
                     # beta's turn must reach alpha before alpha's next timed cr (which would
                     # wait for it, charging the hand-over to whichever tree runs next)
                     bench.cluster.wait_in_sync()

@@ -28,7 +28,7 @@ from session_roam.engine.core.paths import (
 from session_roam.engine.deletions.archive import archive_before_launch
 from session_roam.engine.lease import api as lease_api
 from session_roam.engine.lease.model import resolve_steals
-from session_roam.engine.resume.awareness import scope_for
+from session_roam.engine.resume.awareness_model import scope_for
 from session_roam.engine.resume.choose import choose_session
 from session_roam.engine.resume.coordinator import SyncthingCoordinator, merge_pending
 from session_roam.engine.resume.safe import (
