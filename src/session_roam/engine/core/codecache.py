@@ -39,7 +39,7 @@ def dataclass_code_file() -> str:
 def _load(path: str) -> dict[str, types.CodeType]:
     try:
         with open(path, "rb") as handle:
-            loaded = marshal.load(handle)  # noqa: S302 - roam's own 0600 file, as a .pyc is
+            loaded = marshal.loads(handle.read())  # noqa: S302 - roam's own 0600 file, as a .pyc is
     except (OSError, EOFError, ValueError, TypeError):
         return {}
     if not isinstance(loaded, dict):
