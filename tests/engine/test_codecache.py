@@ -74,3 +74,23 @@ def test_the_cache_lives_in_roams_cache_folder(
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert dataclass_code_file().startswith(str(tmp_path / "session-roam" / "dataclass-code."))
+
+
+def test_the_cache_keeps_what_the_last_run_used_and_a_run_that_used_nothing_keeps_it(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "code.marshal"
+    with compiled_dataclasses(str(cache)):
+        _define()
+
+        @dataclass
+        class Gone:
+            z: int
+
+    full = cache.read_bytes()
+    with compiled_dataclasses(str(cache)):
+        pass
+    assert cache.read_bytes() == full
+    with compiled_dataclasses(str(cache)):
+        _define()
+    assert 0 < len(cache.read_bytes()) < len(full)

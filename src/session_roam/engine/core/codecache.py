@@ -61,19 +61,20 @@ def _save(path: str, known: dict[str, types.CodeType]) -> None:
 @contextlib.contextmanager
 def compiled_dataclasses(path: str | None = None) -> Iterator[None]:
     """Within the block, dataclasses made by ``@dataclass`` reuse the code saved in ``path``
-    (``dataclass_code_file()``) instead of compiling it; new code is saved at the end."""
+    (``dataclass_code_file()``) instead of compiling it; at the end the file is rewritten when
+    the code used differs from the code it held (the file keeps only what the last run used)."""
     import dataclasses
 
     where = path if path is not None else dataclass_code_file()
     known = _load(where)
-    new: dict[str, types.CodeType] = {}
+    used: dict[str, types.CodeType] = {}
 
     def cached_exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
         if isinstance(source, str):
-            code = known.get(source) or new.get(source)
+            code = used.get(source) or known.get(source)
             if code is None:
-                code = new[source] = compile(source, "<string>", "exec")
-            source = code
+                code = compile(source, "<string>", "exec")
+            source = used[source] = code
         exec(source, globals, locals)  # noqa: S102 - dataclasses' own generated code
 
     # A module global named ``exec`` is what dataclasses' functions find before the builtin.
@@ -82,5 +83,6 @@ def compiled_dataclasses(path: str | None = None) -> Iterator[None]:
         yield
     finally:
         vars(dataclasses).pop("exec", None)
-        if new:
-            _save(where, {**known, **new})
+        # New code, or code no class of this roam uses any more (nothing used: nothing known)
+        if used and used.keys() != known.keys():
+            _save(where, used)
