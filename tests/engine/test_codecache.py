@@ -94,3 +94,21 @@ def test_the_cache_keeps_what_the_last_run_used_and_a_run_that_used_nothing_keep
     with compiled_dataclasses(str(cache)):
         _define()
     assert 0 < len(cache.read_bytes()) < len(full)
+
+
+def test_a_second_run_compiles_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from session_roam.engine.core import codecache
+
+    cache = str(tmp_path / "code.marshal")
+    with compiled_dataclasses(cache):
+        _define()
+    compiled: list[str] = []
+
+    def counting(source: str, *args: Any) -> Any:
+        compiled.append(source)
+        return compile(source, *args)
+
+    monkeypatch.setattr(codecache, "compile", counting, raising=False)
+    with compiled_dataclasses(cache):
+        _define()
+    assert compiled == []

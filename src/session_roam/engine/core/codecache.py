@@ -74,7 +74,8 @@ def compiled_dataclasses(path: str | None = None) -> Iterator[None]:
             code = used.get(source) or known.get(source)
             if code is None:
                 code = compile(source, "<string>", "exec")
-            source = used[source] = code
+            used[source] = code
+            source = code
         exec(source, globals, locals)  # noqa: S102 - dataclasses' own generated code
 
     # A module global named ``exec`` is what dataclasses' functions find before the builtin.
