@@ -40,6 +40,7 @@ from .run import as_installed, warm
 _ROOT: Final = Path(__file__).resolve().parents[2]
 _SPEC: Final = _ROOT / "fixtures" / "clusters" / "pair.toml"
 _CHILD: Final = Path(__file__).resolve().with_name("phase_child.py")
+_SETTLE_S: Final = 0.6
 _STAMPER: Final = """#!/bin/sh
 date +%s.%N > "$ROAM_BENCH_STAMP"
 if [ -n "$ROAM_BENCH_WORK_S" ]; then
@@ -118,6 +119,9 @@ def main() -> None:
                 warm(tree_env)
             for _ in range(args.runs):  # interleaved: the load moves both alike
                 for tree, tree_env in trees.items():
+                    # past Syncthing's 250 ms pause after the last run's release: a run started
+                    # at once waits it out in its acquisition, the faster start-up the longer
+                    time.sleep(_SETTLE_S)
                     rows[tree].append(_one_run(argv, cwd, tree_env, root))
     names = list(dict.fromkeys(name for runs in rows.values() for row in runs for name in row))
     work = f", working {args.work:g} s" if args.work else ""

@@ -9,12 +9,17 @@
    stale copy is not a hand-over. The clock starts at claude's exit, not roam's: alpha's
    release (stamp, publish, wait for beta) is part of the hand-over.
 
-    ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.run [--runs 5]
+    ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.run [--runs 5] [--part 1|2]
+
+Part 2 also runs each hand-over with beta started 0.3 s after alpha's roam returned (past
+Syncthing's 250 ms pause after beta's last index update), and times beta's phases in both.
+To compare with another tree under the same load, use ``bench.cr.versus``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -52,6 +57,9 @@ _GOAL_OVERHEAD_MS: Final = 150
 _GOAL_HANDOFF_MS: Final = 300
 _SEED_SLEEP_S: Final = 2.0
 _SEED_WATCHER_S: Final = 2
+#: Beta's other start: after Syncthing's 250 ms pause since beta's last index update is over.
+_LATE_S: Final = 0.3
+_PHASE_CHILD: Final = Path(__file__).resolve().with_name("phase_child.py")
 
 
 def _timed(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> float:
@@ -178,9 +186,13 @@ class Bench:
             f"({(r - d) / _GOAL_OVERHEAD_MS:.2f}x the allowance)"
         )
 
-    def _handoff_roam(self, session: str, i: int) -> tuple[float, bool, float]:
+    def _handoff_roam(
+        self, session: str, i: int, gap: float
+    ) -> tuple[float, bool, float, dict[str, float]]:
+        """One hand-over: alpha's last turn, then beta's ``roam cr`` ``gap`` seconds after
+        alpha's roam returned; beta runs under ``phase_child`` so its phases are timed too."""
         alpha, beta = self.cluster["alpha"], self.cluster["beta"]
-        text = f"last on alpha {i}"
+        text = f"last on alpha {i} {gap}"
         argv = roam_argv(["cr", session, "--", "-p", text])
         subprocess.run(
             argv,
@@ -194,13 +206,25 @@ class Bench:
         roam_done = time.time()
         ended = float(Path(f"{self.stamp}.exit").read_text())  # alpha's claude exited
         mark = self.api.mark()
+        time.sleep(gap)
+        phases = self.stamp.with_name("phases.json")
+        spawned = time.time()
         _timed(
-            roam_argv(["cr", session, "--", "-p", f"on beta {i}"]),
+            [sys.executable, str(_PHASE_CHILD), "cr", session, "--", "-p", f"on beta {i}"],
             cwd=self.cwd,
-            env=self.env(beta, self.stamper),
+            env={**self.env(beta, self.stamper), "ROAM_BENCH_PHASES": str(phases)},
         )
         started = float(self.stamp.read_text())
-        return started - ended, _saw(self.api, mark, text), roam_done - ended
+        data = json.loads(phases.read_text())
+        beta_phases = {"beta: spawn -> claude starts": started - spawned}
+        beta_phases["beta: spawn -> imports done"] = (
+            next(end for name, _, end in data["events"] if name == "import engine.coordinate")
+            - spawned
+        )
+        for name, start, end in data["events"]:
+            if name in ("acquire", "wait_in_sync", "open_coordinator"):
+                beta_phases[f"beta: {name}"] = beta_phases.get(f"beta: {name}", 0.0) + end - start
+        return started - ended, _saw(self.api, mark, text), roam_done - ended, beta_phases
 
     def _handoff_seed(self, session: str, i: int) -> tuple[float, bool]:
         alpha, beta = self.cluster["alpha"], self.cluster["beta"]
@@ -234,9 +258,13 @@ class Bench:
         alpha = self.cluster["alpha"]
         session = self.driver.new(home_of(alpha), self.cwd, "handoff start").session_id
         self.cluster.wait_in_sync()
-        runs_roam = [self._handoff_roam(session, i) for i in range(runs)]
-        roam = [(t, ok) for t, ok, _ in runs_roam]
-        release = [r for _, _, r in runs_roam]
+        runs_roam = []
+        runs_late = []
+        for i in range(runs):  # interleaved: beta at once, and beta 0.3 s later
+            runs_roam.append(self._handoff_roam(session, i, 0.0))
+            runs_late.append(self._handoff_roam(session, i, _LATE_S))
+        roam = [(t, ok) for t, ok, _, _ in runs_roam]
+        release = [r for _, _, r, _ in runs_roam]
         self._watcher(_SEED_WATCHER_S)
         time.sleep(1)
         self.cluster.wait_in_sync()
@@ -261,11 +289,22 @@ class Bench:
             f"   of roam's: alpha's claude exit -> alpha's roam exit (the release) "
             f"{_median_ms(release):.0f} / {_p95_ms(release):.0f} ms"
         )
+        late = _median_ms([t for t, _, _, _ in runs_late])
+        print(
+            f"   beta started {_LATE_S:g} s after alpha's roam exit: hand-over {late:.0f} ms p50 "
+            f"(saw alpha's last turn {sum(ok for _, ok, _, _ in runs_late)}/{runs}); "
+            "where beta's time goes, p50 ms, at once / 0.3 s later:"
+        )
+        for name in runs_roam[0][3]:
+            now = _median_ms([p[3].get(name, 0.0) for p in runs_roam])
+            later = _median_ms([p[3].get(name, 0.0) for p in runs_late])
+            print(f"     {name:34s} {now:6.0f} / {later:6.0f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--part", type=int, choices=(1, 2), help="only this part")
     args = parser.parse_args()
     claude = os.environ.get("ROAM_CLAUDE_BIN")
     if not claude:
@@ -280,8 +319,10 @@ def main() -> None:
         with FakeMessagesApi() as api, Cluster(spec, root / "cluster") as cluster:
             bench = Bench(cluster, api, Path(claude).absolute(), root / "work")
             warm(bench.env(cluster["alpha"], bench.instant))
-            bench.overhead(args.runs)
-            bench.handoff(args.runs)
+            if args.part in (None, 1):
+                bench.overhead(args.runs)
+            if args.part in (None, 2):
+                bench.handoff(args.runs)
     print(f"\nafter: {_load()} (the machine's other work shows in these figures)")
 
 

@@ -4,7 +4,8 @@ The load on a shared machine moves every figure; only a comparison in the same r
 a change did. ``--base DIR`` is the ``src`` folder of the other tree (``git archive REV src``).
 For each round: claude alone, then for each roam its ``cr`` with the real claude (issue 16's
 measure: the median over claude alone), its ``cr`` with a claude that exits at once (roam's
-own work) and its hand-over (alpha's claude exit to beta's claude start).
+own work) and its hand-over (alpha's claude exit to beta's claude start). Each timed ``cr``
+starts 0.6 s after the one before, past Syncthing's 250 ms index pause (``_SETTLE_S``).
 
     ROAM_CLAUDE_BIN=... .venv/bin/python -m bench.cr.versus --base /tmp/base/src [--runs 7]
 """
@@ -14,7 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+import time
 from pathlib import Path
+from typing import Final
 
 from tests.e2e.cr_support import home_of, roam_argv
 from tests.support.fake_api import FakeMessagesApi
@@ -22,6 +25,11 @@ from tests.support.fake_api import FakeMessagesApi
 from session_roam.engine.syncthing.cluster import Cluster, ClusterNode, ClusterSpec
 
 from .run import _SPEC, Bench, _load, _median_ms, _p95_ms, _timed, warm
+
+#: Before each timed roam cr: past Syncthing's 250 ms pause after alpha's last index update
+#: (a release, or the confirmation of beta's), which a cr started at once would wait out in its
+#: acquisition, charged to whichever tree ran next (a faster start-up only waits longer).
+_SETTLE_S: Final = 0.6
 
 
 class Versus(Bench):
@@ -66,6 +74,7 @@ def main() -> None:
                 trees = [("base", args.base), ("this", None)]
                 for name, base in trees if i % 2 == 0 else trees[::-1]:  # neither always first
                     bench.base = base
+                    time.sleep(_SETTLE_S)
                     real[name].append(
                         _timed(
                             roam_argv(["cr", session, "--", "-p", f"{name} {i}"]),
@@ -73,6 +82,7 @@ def main() -> None:
                             env=bench.env(alpha, claude),
                         )
                     )
+                    time.sleep(_SETTLE_S)
                     took[name].append(
                         _timed(
                             roam_argv(["cr", session]),
@@ -80,7 +90,9 @@ def main() -> None:
                             env=bench.env(alpha, bench.instant),
                         )
                     )
-                    hand[name].append(bench._handoff_roam(session, 2 * i + (name == "this"))[0])
+                    hand[name].append(
+                        bench._handoff_roam(session, 2 * i + (name == "this"), 0.0)[0]
+                    )
                     # beta's turn must reach alpha before alpha's next timed cr (which would
                     # wait for it, charging the hand-over to whichever tree runs next)
                     bench.cluster.wait_in_sync()

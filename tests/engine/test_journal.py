@@ -5,6 +5,8 @@ import stat
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from session_roam.engine.sessions.journal import Journal
 
@@ -206,3 +208,35 @@ def test_journal_version_puts_a_lost_turn_back_into_the_one_resumed_timeline(
 
     chain = resume_chain(merged.data)
     assert [u for u in chain if u.endswith("-u")] == ["base-u", "alpha-u", "beta-u", "gamma-u"]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["launch", "release"]), st.integers(0, 3), st.booleans()),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_journal_checkpoint_knows_every_row_of_the_file_while_parsing_only_new_rows(
+    tmp_path: Path, steps: list[tuple[str, int, bool]]
+) -> None:
+    """The checkpoint's uuids, kept up from the rows after the last one (issue 16), are those of
+    the whole file, whether rows were appended or the file was rewritten in between."""
+    root = tmp_path / str(len(list(tmp_path.iterdir())))
+    path = root / "projects" / "-p" / f"{SID}.jsonl"
+    path.parent.mkdir(parents=True)
+    _write(path, _line("u0"))
+    journal = Journal(root / "journal", node="node-a")
+    made = 1
+    for phase, appended, rewrite in steps:
+        if rewrite:
+            _write(path, *(_line(f"u{i}") for i in range(made) if i % 2 == 0))
+        for _ in range(appended):
+            _append(path, _line(f"u{made}"))
+            made += 1
+        journal.record(path, "launch" if phase == "launch" else "release")
+        state = json.loads((root / "journal" / f"{SID}.state.json").read_text())
+        assert set(state["uuids"]) == set(_uuids(path.read_bytes().splitlines()))

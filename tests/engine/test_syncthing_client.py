@@ -116,6 +116,17 @@ def test_client_refused_connection_raises_unreachable_after_bounded_retries(
     assert len(seen) == 3
 
 
+def test_client_get_answers_after_a_transient_refusal(seen: list[httpx.Request]) -> None:
+    def once(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) < 3:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json={"ping": "pong"})
+
+    _client(once).ping()
+    assert len(seen) == 3
+
+
 def test_client_does_not_retry_writes(seen: list[httpx.Request]) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         seen.append(request)

@@ -182,16 +182,17 @@ def main() -> None:
             if cf is not None:
                 code = _warm_cf(cf)
                 sys.exit(run_fast_cf(cf) if code is None else code)
-            from session_roam.cli.fast_ls import parse_fast_ls, run_fast_ls
+            if "ls" in argv:  # each fast path's module is loaded only for its own command
+                from session_roam.cli.fast_ls import parse_fast_ls, run_fast_ls
 
-            ls = parse_fast_ls(argv)
-            if ls is not None:
-                sys.exit(run_fast_ls(ls))
-            from session_roam.cli.fast_cr import parse_fast_cr, run_fast_cr
+                ls = parse_fast_ls(argv)
+                if ls is not None:
+                    sys.exit(run_fast_ls(ls))
+            from session_roam.cli.fast_cr import exit_now, parse_fast_cr, run_fast_cr
 
             cr = parse_fast_cr(argv)
             if cr is not None:
-                sys.exit(run_fast_cr(cr))
+                exit_now(run_fast_cr(cr))
         from session_roam.cli.app import main as full_main
 
         full_main()

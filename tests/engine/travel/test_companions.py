@@ -261,3 +261,24 @@ def test_a_plan_both_machines_carried_while_apart_keeps_both_after_the_merge(
     assert b"# Plan written on beta" in text
     place(session, config_dir, session.stem)  # folded once, not again
     assert (config_dir / "plans" / "bright-pelican.md").read_bytes() == text
+
+
+def test_place_and_carry_write_no_state_when_nothing_changed(
+    session: Path, config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What roam last placed or carried is rewritten (and fsynced) only when it changed: the
+    second round over the same companions leaves the state file as it was (issue 16)."""
+    from session_roam.engine.core import xdg
+
+    _companions(config_dir, session.stem)
+    carry(session, config_dir, session.stem)
+    place(session, config_dir, session.stem)
+    (state,) = (xdg.state_dir() / "companions").glob(f"*/{session.stem}.json")
+    before = state.stat().st_mtime_ns
+    os.utime(state, ns=(before - 10**9, before - 10**9))
+    place(session, config_dir, session.stem)
+    carry(session, config_dir, session.stem)
+    assert state.stat().st_mtime_ns == before - 10**9
+    (config_dir / "plans" / "bright-pelican.md").write_bytes(b"# The plan, edited\n")
+    carry(session, config_dir, session.stem)
+    assert state.stat().st_mtime_ns != before - 10**9

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -154,7 +153,7 @@ def validate_session_id(value: str) -> str:
             "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70.",
             hint="Run `roam conflicts list --all` to see the session ids there are.",
         )
-    return str(uuid.UUID(value))
+    return value.lower()  # str(uuid.UUID(value)) of this form, without importing uuid
 
 
 def ensure_inside(path: Path, root: Path) -> Path:

@@ -8,7 +8,6 @@ the defaults, anything unreadable is ``InvalidInput`` naming the file and the li
 
 from __future__ import annotations
 
-import tomllib
 from typing import TYPE_CHECKING, Any
 
 from session_roam.errors import InvalidInput
@@ -29,6 +28,8 @@ def read_roam_config(path: Path) -> dict[str, Any]:
     except OSError as exc:
         message = f"roam cannot read its settings in {path}: {exc.strerror}."
         raise InvalidInput(message, hint=hint) from None
+    import tomllib  # only when there is a file: roam cr without one never imports it
+
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
-
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from session_roam.engine.core.atomic import TEMP_PREFIX
 from session_roam.engine.core.safefs import is_link, read_bytes_nofollow
@@ -206,14 +205,23 @@ def _read_once(path: Path) -> bytes:
     return read_bytes_nofollow(path)
 
 
-@retry(
-    retry=retry_if_exception_type(FileNotFoundError),
-    stop=stop_after_attempt(6),
-    wait=wait_exponential(multiplier=0.01, max=0.2),
-    reraise=True,
-)
 def _read_retrying(path: Path) -> bytes:
-    return _read_once(path)
+    """``_read_once``, tried up to six times while the file is missing (backing off to 0.2 s).
+    tenacity is imported only once a first read missed: ``roam cr`` starts without it."""
+    try:
+        return _read_once(path)
+    except FileNotFoundError:
+        pass
+    from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+    again = retry(
+        retry=retry_if_exception_type(FileNotFoundError),
+        stop=stop_after_attempt(5),
+        wait=wait_exponential(multiplier=0.02, max=0.2),  # 0.02 0.04 0.08 0.16, as before
+        reraise=True,
+    )(_read_once)
+    time.sleep(0.01)  # and the first wait, 0.01, as when tenacity made all six tries
+    return again(path)
 
 
 def read_bytes(path: Path) -> bytes:

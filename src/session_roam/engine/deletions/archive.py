@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import time
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -185,7 +184,7 @@ def _link_or_copy(projects_dir: Path, source: Path, target: Path) -> bool:
     """
     refuse_links(projects_dir, source)
     make_private_dirs(target.parent)
-    temp = target.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}.tmp"
+    temp = target.parent / f"{TEMP_PREFIX}{os.urandom(16).hex()}.tmp"  # uuid4().hex's alphabet
     try:
         os.link(source, temp, follow_symlinks=False)
     except OSError as exc:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -29,7 +28,7 @@ from session_roam.engine.core.paths import (
 from session_roam.engine.deletions.archive import archive_before_launch
 from session_roam.engine.lease import api as lease_api
 from session_roam.engine.lease.model import resolve_steals
-from session_roam.engine.resume.awareness import scope_for
+from session_roam.engine.resume.awareness_model import scope_for
 from session_roam.engine.resume.choose import choose_session
 from session_roam.engine.resume.coordinator import SyncthingCoordinator, merge_pending
 from session_roam.engine.resume.safe import (
@@ -162,8 +161,14 @@ def agent_namespaces(config_dir: Path | None = None) -> tuple[Path, ...]:
     """Folders listed as agent namespaces in roam's config (``agent_namespaces = [...]``)."""
     path = (config_dir if config_dir is not None else xdg.config_dir()) / _CONFIG_NAME
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ()
+    import tomllib  # only with a config file: none costs roam cr no import
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
         return ()
     raw = data.get("agent_namespaces", [])
     if not isinstance(raw, list):

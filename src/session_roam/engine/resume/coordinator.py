@@ -19,7 +19,6 @@ from session_roam.engine.core.store import find_session_files
 from session_roam.engine.lease import api as lease_api
 from session_roam.engine.lease.prompt_guard import Armed, arm
 from session_roam.engine.lease.transport import SyncthingTransport
-from session_roam.engine.resume.awareness import await_cluster
 from session_roam.engine.resume.choose import what_is_here
 from session_roam.errors import (
     HolderOffline,
@@ -255,7 +254,10 @@ class SyncthingCoordinator:
     def await_cluster(
         self, scope: Callable[[str], bool], *, timeout_s: float, on_wait: Callable[[str], None]
     ) -> Awareness:
-        """What the cluster has, waited for (engine.awareness)."""
+        """What the cluster has, waited for (engine.awareness; imported only here, since a
+        ``roam cr ID`` of a session this machine has never asks)."""
+        from session_roam.engine.resume.awareness import await_cluster
+
         return await_cluster(
             self._client,
             self._folder,

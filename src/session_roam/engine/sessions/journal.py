@@ -142,6 +142,13 @@ def _tail_hash(data: bytes, end: int) -> str:
     return hashlib.sha256(data[start:end]).hexdigest()
 
 
+def _uuids_through(data: bytes, end: int, old: _Checkpoint | None) -> set[str]:
+    """``record_uuids(data[:end])``, parsing only the rows past ``old`` if the file extends it."""
+    if old is None or old.offset > end or _tail_hash(data, old.offset) != old.tail_sha256:
+        return record_uuids(data[:end])
+    return {*old.uuids, *record_uuids(data[old.offset : end])}
+
+
 class Journal:
     """The journal folder of this node. ``root`` defaults to the XDG state folder."""
 
@@ -251,7 +258,6 @@ class Journal:
             data = _session_bytes(session_path)
             end = _complete_end(data)
             checkpoint = self._load(sid)
-            already = record_uuids(self._journal_bytes(sid))
             lines: list[bytes] = []
             rewritten = recovered = False
             catch_up = checkpoint is not None and (phase == "release" or checkpoint.open)
@@ -259,6 +265,7 @@ class Journal:
                 lines, rewritten = self._new_lines(data, end, checkpoint)
                 recovered = phase == "launch"
             kept: list[bytes] = []
+            already = record_uuids(self._journal_bytes(sid)) if lines else set()
             for line in lines:
                 uuid = _row_uuid(line)
                 if uuid is None or uuid not in already:
@@ -272,7 +279,7 @@ class Journal:
                     session_path=str(session_path),
                     offset=end,
                     tail_sha256=_tail_hash(data, end),
-                    uuids=tuple(sorted(record_uuids(data[:end]))),
+                    uuids=tuple(sorted(_uuids_through(data, end, checkpoint))),
                     open=phase == "launch",
                 ),
             )

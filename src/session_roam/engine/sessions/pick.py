@@ -11,7 +11,6 @@ in Claude Code). Anything unknown or ambiguous is refused with the candidates li
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -68,6 +67,8 @@ class PickedSession:
 def new_session(project_dir: Path) -> PickedSession:
     """A session that does not exist yet, under an id roam picks (``claude --session-id``), so
     that its lease can be taken before claude writes a byte."""
+    import uuid  # only for a new session: uuid imports platform, which roam cr ID never needs
+
     session_id = str(uuid.uuid4())
     return PickedSession(session_id, project_dir / f"{session_id}.jsonl", None, "new")
 

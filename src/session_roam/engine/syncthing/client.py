@@ -16,11 +16,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-import tenacity
-
 from session_roam.engine.syncthing.events import EventSubscription
 from session_roam.engine.syncthing.http import (
     HttpReply,
+    get_retrying,
     open_session,
     status_of,
     translate_http_errors,
@@ -85,12 +84,7 @@ class SyncthingClient:
         self._http, retryable = open_session(
             self.base_url, {"X-API-Key": api_key}, timeout, transport
         )
-        self._get_retry = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(retryable),
-            stop=tenacity.stop_after_attempt(3),
-            wait=tenacity.wait_fixed(0.2),
-            reraise=True,
-        )
+        self._retryable = retryable
 
     def __repr__(self) -> str:
         return f"SyncthingClient({self.base_url!r})"
@@ -130,7 +124,7 @@ class SyncthingClient:
 
         with translate_http_errors(self.base_url, what, self._secret):
             if method == "GET":
-                return self._get_retry(send)
+                return get_retrying(send, self._retryable)
             return send()
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -167,6 +161,8 @@ class SyncthingClient:
 
     def wait_until_ready(self, timeout_s: float = 30.0) -> None:
         """Block until ``ping`` answers, e.g. right after starting the process."""
+        import tenacity
+
         try:
             for attempt in tenacity.Retrying(
                 retry=tenacity.retry_if_exception_type(SyncthingUnreachable),

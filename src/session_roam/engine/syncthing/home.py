@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import tomllib
 from pathlib import Path
 from typing import Final
 
@@ -58,6 +57,8 @@ def record_syncthing_home(home: Path, config_dir: Path | None = None) -> bool:
     table starts, after any leading comments. Raises SetupError when the existing file is not
     valid TOML: rewriting a file roam cannot read could lose the user's settings.
     """
+    import tomllib  # roam setup's; roam cr only reads (core.roamconfig)
+
     home = Path(home).absolute()
     path = _config_path(config_dir)
     try:

@@ -15,20 +15,24 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import TYPE_CHECKING, Any, Protocol
+import time
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from session_roam.errors import ApiKeyRejected, SyncthingError, SyncthingUnreachable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
 __all__ = [
     "HttpReply",
     "HttpSession",
+    "get_retrying",
     "open_session",
     "status_of",
     "translate_http_errors",
 ]
+
+_GET_RETRY_WAIT_S: Final = 0.2
 
 
 class HttpReply(Protocol):
@@ -59,6 +63,30 @@ def status_of(exc: BaseException | None) -> int | None:
     if httpx is not None and isinstance(exc, httpx.HTTPStatusError):
         return int(exc.response.status_code)
     return None
+
+
+def get_retrying(
+    send: Callable[[], HttpReply], retryable: tuple[type[BaseException], ...]
+) -> HttpReply:
+    """``send``, tried up to three times on a transient connection error (0.2 s apart).
+
+    tenacity is imported only after a first failure: most commands never need it, and its
+    import cost ``roam cr`` milliseconds on every start (issue 16).
+    """
+    try:
+        return send()
+    except retryable:
+        pass
+    import tenacity
+
+    time.sleep(_GET_RETRY_WAIT_S)
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(retryable),
+        stop=tenacity.stop_after_attempt(2),
+        wait=tenacity.wait_fixed(_GET_RETRY_WAIT_S),
+        reraise=True,
+    )
+    return retrying(send)
 
 
 def open_session(

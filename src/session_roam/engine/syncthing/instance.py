@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.config import device_id_from_cert, harden_config, read_config
-from session_roam.engine.syncthing.hostfacts import run_tool
 from session_roam.errors import (
     ApiKeyRejected,
     InvalidInput,
@@ -147,6 +146,8 @@ def _syncthing_processes() -> list[tuple[int, list[str]]]:
             if argv and "syncthing" in Path(argv[0]).name:
                 found.append((int(entry.name), [a for a in argv if a]))
         return found
+    from session_roam.engine.syncthing.hostfacts import run_tool  # not on roam cr's path
+
     listed = run_tool(["ps", "-U", str(os.getuid()), "-o", "pid=,command="]) or ""
     for line in listed.splitlines():  # no /proc (macOS): ps lists this user's processes
         pid, _, command = line.strip().partition(" ")

@@ -17,8 +17,6 @@ import subprocess
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
-import tenacity
-
 from session_roam.engine.core.procs import pid_alive
 from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.config import read_config
@@ -147,6 +145,8 @@ class SyncthingProcess:
                 )
             self.client.ping()
 
+        import tenacity  # only when a node starts: not on roam cr's path
+
         try:
             for attempt in tenacity.Retrying(
                 retry=tenacity.retry_if_exception_type(SyncthingUnreachable),
@@ -274,6 +274,8 @@ def _is_our_node(pid: int, home: Path) -> bool:
 
 def _wait_gone(pid: int, timeout_s: float) -> bool:
     """Wait for ``pid`` to exit; True when it is still alive at the deadline."""
+    import tenacity
+
     still_alive: bool = tenacity.Retrying(
         retry=tenacity.retry_if_result(bool),
         stop=tenacity.stop_after_delay(timeout_s),

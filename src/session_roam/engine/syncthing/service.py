@@ -28,18 +28,13 @@ from session_roam.engine.core import xdg
 from session_roam.engine.core.procs import pid_alive
 from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.config import is_default_home
-from session_roam.engine.syncthing.hostfacts import (
-    gather_facts,
-    record_supervision,
-    run_tool,
-    write_launchd_agent,
-)
 from session_roam.engine.syncthing.instance import Answer, foreign_error, probe_instance
 from session_roam.engine.syncthing.node import find_syncthing_binary, spawn_detached
-from session_roam.engine.syncthing.supervision import describe, plan_supervision
 from session_roam.errors import SyncthingError, SyncthingUnreachable
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from session_roam.engine.syncthing.config import StConfig
 
 __all__ = [
@@ -93,7 +88,12 @@ def systemd_ready() -> bool:
     return _tool(["systemctl", "--user", "cat", SYSTEMD_UNIT]) is not None
 
 
-_tool = run_tool
+def _tool(argv: Sequence[str]) -> str | None:
+    """``hostfacts.run_tool``, imported (with the supervision plans) only when Syncthing must
+    be started or described: ``roam cr`` with Syncthing running never needs them (issue 16)."""
+    from session_roam.engine.syncthing.hostfacts import run_tool
+
+    return run_tool(argv)
 
 
 def start_syncthing(
@@ -111,6 +111,13 @@ def start_syncthing(
     ``enable`` also makes it start at login (``roam setup`` does; ``roam cr`` only starts it,
     since turning a service on for good is the user's call, not a side effect of a resume).
     """
+    from session_roam.engine.syncthing.hostfacts import (
+        gather_facts,
+        record_supervision,
+        write_launchd_agent,
+    )
+    from session_roam.engine.syncthing.supervision import plan_supervision
+
     note = ""
     if enable:
         facts = gather_facts(home, is_default=use_systemd, answering=False, platform=platform)
@@ -227,6 +234,9 @@ def autostart(
     Syncthing's systemd units and other launchd agents serve its default home, so they only
     count when ``home`` is that one; roam's own launchd agent names its home.
     """
+    from session_roam.engine.syncthing.hostfacts import gather_facts
+    from session_roam.engine.syncthing.supervision import describe
+
     now = describe(
         gather_facts(home, is_default=is_default, answering=answering, platform=platform)
     )

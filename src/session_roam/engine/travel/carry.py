@@ -89,7 +89,11 @@ def _load_base(config: Path, session_id: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
 
 
-def _save_base(config: Path, session_id: str, base: dict[str, str]) -> None:
+def _save_base(config: Path, session_id: str, base: dict[str, str], loaded: dict[str, str]) -> None:
+    """Write ``base`` unless it is what ``_load_base`` gave (``loaded``): a resume whose
+    companions did not change writes (and fsyncs) nothing here."""
+    if base == loaded:
+        return
     path = _state_file(config, session_id)
     make_private_dirs(path.parent)
     atomic_write(path, json.dumps(base, sort_keys=True).encode(), mode=0o600)
@@ -128,6 +132,7 @@ def place(session_file: Path, config: Path, session_id: str) -> Carried:
     done = Carried()
     root = session_file.parent.parent  # the projects folder: everything below came by sync
     base = _load_base(config, session_id)
+    loaded = dict(base)
     for key, carried_file in sorted(carried_files(carried_dir(session_file), root).items()):
         travelled = read_companion(carried_file, root)
         if travelled is None:
@@ -157,7 +162,7 @@ def place(session_file: Path, config: Path, session_id: str) -> Carried:
         (done.joined if wanted not in (travelled, local) else done.copied).append(key.label)
         base[key.label] = sha256(wanted)
     done.joined.extend(fold_kept_plans(session_file, config, base, join_plans))
-    _save_base(config, session_id, base)
+    _save_base(config, session_id, base, loaded)
     return done
 
 
@@ -168,6 +173,7 @@ def carry(session_file: Path, config: Path, session_id: str) -> Carried:
     carried = carried_dir(session_file)
     present = carried_files(carried, root)
     base = _load_base(config, session_id)
+    loaded = dict(base)
     for key, local_file in sorted(local_files(config, session_id, session_file).items()):
         data = read_companion(local_file, config)
         if data is None:
@@ -182,7 +188,7 @@ def carry(session_file: Path, config: Path, session_id: str) -> Carried:
             done.copied.append(key.label)
         else:
             done.refused.append(key.label)
-    _save_base(config, session_id, base)
+    _save_base(config, session_id, base, loaded)
     return done
 
 
