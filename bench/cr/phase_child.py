@@ -8,7 +8,6 @@ imports them, so the command runs exactly as ``roam cr`` does, only timed.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import gc
 import json
@@ -47,17 +46,12 @@ def main() -> None:
     atexit.register(_write)
     started = time.time()
     gc.disable()  # as cli.fast_cr imports the engine: frozen after, never walked
-    try:  # and with its dataclasses' code cached, as cli.fast_cr has it (a base tree may not)
-        from session_roam.engine.core.codecache import compiled_dataclasses
-    except ImportError:
-        compiled_dataclasses = contextlib.nullcontext  # type: ignore[assignment]
-    with compiled_dataclasses():
-        from session_roam.engine.lease import transport as lease_syncthing
-        from session_roam.engine.resume import coordinate, coordinator
-        from session_roam.engine.sessions import journal
-        from session_roam.engine.syncthing import client as syncthing
-        from session_roam.engine.syncthing import syncready
-        from session_roam.engine.travel import carry
+    from session_roam.engine.lease import transport as lease_syncthing
+    from session_roam.engine.resume import coordinate, coordinator
+    from session_roam.engine.sessions import journal
+    from session_roam.engine.syncthing import client as syncthing
+    from session_roam.engine.syncthing import syncready
+    from session_roam.engine.travel import carry
 
     gc.freeze()
     gc.enable()

@@ -162,15 +162,11 @@ def run_fast_cr(options: FastCr) -> int:
     configure_logging(options.verbose)
     # The imports make ~100k objects that live until roam exits; the collector would only
     # walk them again and again (about a tenth of the import time). Freeze them instead.
-    # Their dataclasses reuse the code compiled by an earlier roam (engine.core.codecache).
     gc.disable()
     try:
-        from session_roam.engine.core import compiled_dataclasses
-
-        with compiled_dataclasses():
-            from session_roam.cli.launched import exit_code_after_claude
-            from session_roam.engine.resume import CrOptions, Terminated, run_cr
-            from session_roam.errors import RoamError
+        from session_roam.cli.launched import exit_code_after_claude
+        from session_roam.engine.resume import CrOptions, Terminated, run_cr
+        from session_roam.errors import RoamError
     finally:
         gc.freeze()
         gc.enable()

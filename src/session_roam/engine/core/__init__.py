@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from session_roam.engine.core import xdg
     from session_roam.engine.core.backup import backups_root
     from session_roam.engine.core.backup_bound import BackupUsage, backups_report
-    from session_roam.engine.core.codecache import compiled_dataclasses
     from session_roam.engine.core.inputs import check_session_version
     from session_roam.engine.core.paths import (
         claude_config_dir,
@@ -33,7 +32,6 @@ __all__ = [
     "backups_root",
     "check_session_version",
     "claude_config_dir",
-    "compiled_dataclasses",
     "find_links",
     "project_dir_for",
     "projects_dir",
@@ -46,7 +44,6 @@ __getattr__ = lazy_face(
     {
         "backup": ("backups_root",),
         "backup_bound": ("BackupUsage", "backups_report"),
-        "codecache": ("compiled_dataclasses",),
         "inputs": ("check_session_version",),
         "paths": ("claude_config_dir", "project_dir_for", "projects_dir", "validate_session_id"),
         "safefs": ("LinkRefused", "find_links"),
