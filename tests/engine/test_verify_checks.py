@@ -299,3 +299,15 @@ def test_verify_foreign_home_path_fails_with_map_command() -> None:
 def test_verify_low_disk_fails() -> None:
     snap = dataclasses.replace(healthy(), disk=DiskFacts(10 * 2**20, 100 * 2**30))
     assert only_failing(snap) == {"disk"}
+
+
+def test_fifty_thousand_sessions_without_roam_watch_advise_installing_it() -> None:
+    snap = dataclasses.replace(healthy(), walked_sessions=50_000)
+    advice = [f for f in run_checks(snap) if f.status is Status.ADVICE]
+    assert [(f.dimension, f.fix) for f in advice] == [("synced-data", "roam watch install")]
+    assert "50,000 session files" in advice[0].message
+
+
+def test_a_few_thousand_sessions_without_roam_watch_need_no_advice() -> None:
+    snap = dataclasses.replace(healthy(), walked_sessions=9_999)
+    assert statuses(snap)["synced-data"] == "ok"

@@ -119,3 +119,21 @@ def test_the_sample_stops_at_its_byte_budget(
     again = read_sessions(projects_dir(config_dir), PathMap())
     assert (again.sampled, again.total) == (1, 4)
     assert again.sampled_bytes <= size + size // 2
+
+
+def test_without_a_live_watcher_verify_says_it_walked_every_session(
+    writer: SessionWriter, project: Path, config_dir: Path
+) -> None:
+    writer.write(project, [("q", "a")])
+    assert read_sessions(projects_dir(config_dir), PathMap()).walked
+
+
+def test_while_a_live_watcher_keeps_the_cache_verify_says_it_did_not_walk(
+    writer: SessionWriter, project: Path, config_dir: Path
+) -> None:
+    from session_roam.engine.conflicts.watch import Watcher
+
+    writer.write(project, [("q", "a")])
+    root = projects_dir(config_dir)
+    Watcher(root, is_live=lambda _session: False)._start_summaries()
+    assert not read_sessions(root, PathMap()).walked

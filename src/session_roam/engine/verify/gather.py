@@ -288,6 +288,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
             f"{p.relative_to(projects).as_posix()} ({n})" for p, n in sorted(read.unread.items())
         ),
         sessions_coverage=read.coverage,
+        walked_sessions=read.total if read.walked else 0,
         unreadable_files=tuple(
             f"{s.path.relative_to(projects).as_posix()} ({s.unreadable})"
             for s in summaries

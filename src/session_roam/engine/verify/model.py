@@ -262,6 +262,9 @@ class Snapshot:
     unreadable_records: tuple[str, ...] = ()  # session files with records over the caps
     unreadable_files: tuple[str, ...] = ()  # session files that cannot be opened here
     sessions_coverage: str = ""  # how many session files verify read ("checked 4 changed + …")
+    #: Sessions verify had to stat one by one because no live ``roam watch`` kept roam's
+    #: caches current (0 when one did): what ``ls``, ``cf`` and verify each walk first.
+    walked_sessions: int = 0
     skipped: str = ""
     #: Machines asking to pair, folders peers offer that this machine does not share back.
     pending: tuple[PendingDevice, ...] = ()

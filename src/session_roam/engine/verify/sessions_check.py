@@ -66,6 +66,8 @@ class SessionsRead:
     newest: tuple[Path, ...] = ()
     #: (project, session id, title) of every titled session.
     titles: tuple[tuple[str, str, str], ...] = ()
+    #: Whether no live ``roam watch`` kept the cache current, so every file had to be stat'ed.
+    walked: bool = True
 
     @property
     def coverage(self) -> str:
@@ -156,7 +158,7 @@ def read_sessions(
     newest = tuple(Path(path) for path in found.newest)
     return SessionsRead(
         summaries, unread, pending, done.total, changed, done.sampled, full, done.sampled_bytes,
-        newest, tuple(found.titles),
+        newest, tuple(found.titles), done.walked,
     )  # fmt: skip
 
 
