@@ -315,7 +315,10 @@ def test_lease_status_finds_the_home_setup_recorded(machine: Machine) -> None:
 def test_status_counts_conflict_copies_waiting(machine: Machine) -> None:
     project = machine.projects_dir / "-home-user-proj"
     project.mkdir(parents=True, exist_ok=True)
-    copy = project / "s.sync-conflict-20261125-131239-MRUWJBM.jsonl"
+    # a session's copy (what `roam conflicts list` shows); a stray `s.sync-conflict-…` is not
+    copy = (
+        project / "0b5f3c1e-8a2d-4c6f-9e1b-2d3c4b5a6f70.sync-conflict-20261125-131239-MRUWJBM.jsonl"
+    )
     copy.write_text("{}\n")
     try:
         result = machine.roam("status")
