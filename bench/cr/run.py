@@ -59,6 +59,10 @@ _SEED_SLEEP_S: Final = 2.0
 _SEED_WATCHER_S: Final = 2
 #: Beta's other start: after Syncthing's 250 ms pause since beta's last index update is over.
 _LATE_S: Final = 0.3
+#: Before each timed ``roam cr`` of part 1: Syncthing's watcher (1 s after the last write of the
+#: run before) has announced it and its 250 ms index pause is over, as when a person types
+#: ``roam cr`` (otherwise the claim's barrier waits out that pause, ~140 ms more at p50).
+_QUIET_S: Final = 1.5
 _PHASE_CHILD: Final = Path(__file__).resolve().with_name("phase_child.py")
 
 
@@ -160,6 +164,7 @@ class Bench:
                     env=self.env(alpha, self.claude),
                 )
             )
+            time.sleep(_QUIET_S)
             roam.append(
                 _timed(
                     roam_argv(["cr", session, "--", "-p", f"roam {i}"]),
@@ -167,6 +172,7 @@ class Bench:
                     env=self.env(alpha, self.claude),
                 )
             )
+            time.sleep(_QUIET_S)
             roam_alone.append(
                 _timed(roam_argv(["cr", session]), cwd=self.cwd, env=self.env(alpha, self.instant))
             )
