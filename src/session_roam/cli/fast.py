@@ -2,14 +2,15 @@
 time people feel.
 
 ``roam cf ... --json`` and ``roam ls --json`` are what scripts call in a loop, and ``roam cr``
-stands between a person and claude. Through typer, each pays for typer itself and for
-pydantic, which typer 0.29 builds a validator with for every parameter it parses (0.2-0.3 s
-here, more than the work). So this entry point recognises the plain forms of those commands
-with the standard library and the engine only, and hands every other command line (help, completion, anything it does not fully
-understand) to the full app unchanged. Output and exit codes are the same as the full
-command's: ``cf`` runs the same body (``cli.search.run_cf``), ``ls`` too (``cli.ls_json``, via
-``cli.fast_ls``), ``cr`` the same engine call (``cli.fast_cr``); tests/cli/test_fast_parity.py,
-test_fast_ls.py, test_fast_cr.py and test_warm_cf.py hold them to it.
+stands between a person and claude. Through typer, each pays for typer itself and for pydantic,
+which typer 0.29 builds a validator with for every parameter it parses (0.2-0.3 s here, more
+than the work). So this entry point recognises the plain forms of those commands with the
+standard library and the engine only, and hands every other command line (help, completion,
+anything it does not fully understand) to the full app unchanged. Output and exit codes are the
+same as the full command's: ``cf`` runs the same body (``cli.search.run_cf``), ``ls`` too
+(``cli.ls_json``, via ``cli.fast_ls``), ``cr`` the same engine call (``cli.fast_cr``);
+tests/cli/test_fast_parity.py, test_fast_ls.py, test_fast_cr.py and test_warm_cf.py hold them to
+it.
 
 The one search a script repeats, ``cf WORDS --json --all`` with ``roam watch`` keeping the
 index current, is answered first with only ``sqlite3`` and the lookup ``warm_search`` (the same
