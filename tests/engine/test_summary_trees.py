@@ -138,3 +138,31 @@ def test_a_removed_sibling_folder_is_forgotten(
     side.rmdir()
     cache.sync(root)
     assert _trees(tmp_path / "s.sqlite") == []
+
+
+def _an_hour_ago(*folders: Path) -> None:
+    then = time.time() - 3600
+    for folder in folders:
+        os.utime(folder, (then, then))
+
+
+def test_a_link_whose_name_holds_a_newline_is_named_whole_on_every_walk(
+    side: Path, root: Path, cache: SummaryCache
+) -> None:
+    (side / "subagents" / "evil\nname").symlink_to("/etc/passwd")
+    _an_hour_ago(side / "subagents", side)
+    walks: list[list[str]] = [[], [], []]
+    for links in walks:
+        cache.sync(root, links=links)
+    assert walks == [[str(side / "subagents" / "evil\nname")]] * 3
+
+
+def test_a_folder_name_that_is_not_utf8_leaves_the_walk_working(
+    side: Path, root: Path, cache: SummaryCache
+) -> None:
+    odd = side / "subagents" / os.fsdecode(b"caf\xe9")
+    odd.mkdir()
+    (odd / _COPY).write_text("{}\n")
+    _an_hour_ago(odd, side / "subagents", side)
+    for _ in range(2):
+        assert cache.sync(root).copies == {f"{side}.jsonl": 1}

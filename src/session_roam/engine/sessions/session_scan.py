@@ -121,13 +121,27 @@ class Trees:
         if links is not None:
             links.extend(found)
         racy = any(int(line.rpartition("\t")[2]) >= self.racy_ns for line in dirs)
-        self.changed[folder] = None if racy else Tree("\n".join(dirs), count, "\n".join(found))
+        keep = not racy and all(map(_storable, (folder, *dirs, *found)))
+        self.changed[folder] = Tree("\n".join(dirs), count, "\n".join(found)) if keep else None
         return count
 
     @property
     def gone(self) -> list[str]:
         """Known folders the walk did not pass (call after the walk of the project)."""
         return list(self.known)
+
+
+def _storable(name: str) -> bool:
+    """Whether ``name`` survives the ``trees`` table: its lists are joined with newlines and
+    kept as UTF-8 text, so a name with a newline (it would split in two when read back) or
+    bytes that are not UTF-8 (the insert would fail) makes the folder be listed every time."""
+    if "\n" in name:
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _unchanged(dirs: str) -> bool:
