@@ -119,3 +119,26 @@ def test_a_watcher_that_cannot_open_the_cache_still_withdraws_trust(
     watcher._refresh_summary(SessionKey(path.parent.name, path.stem))
     with open_cache() as cache:
         assert not cache.kept_fresh(str(root))
+
+
+def test_a_failed_refresh_drops_the_watchers_connection_so_the_next_try_opens_anew(
+    writer: SessionWriter, project: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = writer.write(project, [("one", "a")])
+    watcher = _watching(projects_dir(config_dir))
+    _failing(monkeypatch, [True])
+    watcher._refresh_summary(SessionKey(path.parent.name, path.stem))
+    assert watcher._summaries is None
+
+
+def test_trust_is_withdrawn_with_an_empty_marker_when_no_temp_file_can_be_written(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(summary_cache, "atomic_write", full)
+    summary_cache.withdraw_trust()
+    marker = summary_cache.untrusted_path(summary_cache.cache_path())
+    assert marker.exists()
+    assert marker.stat().st_mode & 0o777 == 0o600

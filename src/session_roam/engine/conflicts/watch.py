@@ -18,6 +18,7 @@ nothing stale; ``on_beat`` runs every ``beat_s`` (the node's heartbeat, ``heartb
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import re
@@ -282,12 +283,21 @@ class Watcher:
         except (sqlite3.Error, OSError, RoamError) as exc:
             log.info("summary cache not refreshed: %s", exc)
             self._distrust()
+            self._reopen_later()  # a reader may have replaced a broken file meanwhile
             return
         self._unrefreshed.clear()
         try:
             self._summaries.restore_trust()
         except OSError as exc:  # readers keep walking: slower, never stale
             log.info("summary cache still not trusted: %s", exc)
+
+    def _reopen_later(self) -> None:
+        """Drop the connection after a failure: were the file thrown away and rebuilt by a
+        reader, writes through the old connection would go to the deleted file unseen."""
+        if self._summaries is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._summaries.close()
+            self._summaries = None
 
     def _distrust(self) -> None:
         try:

@@ -394,4 +394,7 @@ def withdraw_trust(db_path: Path | None = None) -> None:
     reader of the cache at ``db_path`` (this machine's by default) walks. A file beside the
     database, not a row in it: a database that cannot be written is the usual reason."""
     path = untrusted_path(db_path or cache_path())
-    atomic_write(path, b"a watcher's summary refresh failed: readers walk\n")
+    try:
+        atomic_write(path, b"a watcher's summary refresh failed: readers walk\n")
+    except OSError:  # a full disk or quota refuses the temp file too: an empty file needs no data
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
