@@ -87,6 +87,14 @@ def extract(path: str, start: int) -> Extract | str | None:
     return Extract(rows, cwd, title, end, window_hash(head), window_hash(tail))
 
 
+def _quiet_on_interrupt() -> None:
+    """A worker leaves Ctrl-C to the build: the pool's exit ends it, with no traceback of its
+    own on the terminal."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _extract_batch(batch: list[tuple[str, int]]) -> list[Extract | str | None]:
     return [extract(*job) for job in batch]
 
@@ -125,7 +133,7 @@ def extracted(jobs: list[tuple[str, int]], sizes: list[int]) -> Iterator[Extract
     import multiprocessing
 
     # fork: the workers only parse (no SQLite, no locks taken) and leave with os._exit
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, _quiet_on_interrupt) as pool:
         ahead: collections.deque[tuple[Batch, Any]] = collections.deque()
         queued = _batches(jobs, sizes)
         for batch in queued:
