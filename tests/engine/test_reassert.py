@@ -140,3 +140,14 @@ def test_held_files_lists_what_the_os_walk_did_in_its_order(
     (projects / ".stignore").write_text("x")
     os.mkfifo(projects / "-p" / "fifo")
     assert list(held_files(projects, conflicts=conflicts)) == _walked(projects, conflicts=conflicts)
+
+
+def test_held_files_walks_a_tree_deeper_than_the_recursion_limit(tmp_path: Path) -> None:
+    deep = tmp_path / "projects" / "p"
+    deep.mkdir(parents=True)
+    for _ in range(1200):  # one level at a time: pathlib's own mkdir(parents=True) recurses
+        deep /= "d"
+        deep.mkdir()
+    (deep / "f.txt").write_text("x")
+    held = list(held_files(tmp_path / "projects"))
+    assert held == ["p/" + "d/" * 1200 + "f.txt"]

@@ -68,35 +68,39 @@ def held_files(projects_dir: Path, *, conflicts: bool = False) -> Iterator[str]:
     the listing, not from two ``stat`` calls per file (roam's archive holds every session
     file: 87,000 of them at 50,000 sessions, seconds of ``roam verify`` that way).
     """
-    yield from _held(str(projects_dir), "", conflicts=conflicts, top=True)
+    yield from _held(str(projects_dir), conflicts=conflicts)
 
 
-def _held(folder: str, prefix: str, *, conflicts: bool, top: bool = False) -> Iterator[str]:
-    try:
-        with os.scandir(folder) as listing:
-            entries = list(listing)
-    except OSError:
-        return  # as os.walk: a folder that cannot be listed is passed over
-    files: list[str] = []
-    below: list[os.DirEntry[str]] = []
-    for entry in entries:
-        if top and entry.name.startswith("."):
-            continue
+def _held(root: str, *, conflicts: bool) -> Iterator[str]:
+    """Depth first, each folder's files (sorted) before its folders, with a stack of its own:
+    a synced tree thousands of folders deep cannot exhaust the interpreter's recursion."""
+    stack: list[tuple[str, str]] = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
         try:
-            if entry.is_symlink():
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                below.append(entry)
-            elif entry.is_file(follow_symlinks=False):
-                files.append(entry.name)
+            with os.scandir(folder) as listing:
+                entries = list(listing)
         except OSError:
-            continue  # gone since the listing
-    for name in sorted(files):
-        if name.startswith(SKIP_PREFIXES) or (not conflicts and is_conflict_name(name)):
-            continue
-        yield prefix + name
-    for entry in below:
-        yield from _held(entry.path, f"{prefix}{entry.name}/", conflicts=conflicts)
+            continue  # as os.walk: a folder that cannot be listed is passed over
+        files: list[str] = []
+        below: list[os.DirEntry[str]] = []
+        for entry in entries:
+            if not prefix and entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    below.append(entry)
+                elif entry.is_file(follow_symlinks=False):
+                    files.append(entry.name)
+            except OSError:
+                continue  # gone since the listing
+        for name in sorted(files):
+            if name.startswith(SKIP_PREFIXES) or (not conflicts and is_conflict_name(name)):
+                continue
+            yield prefix + name
+        stack.extend((entry.path, f"{prefix}{entry.name}/") for entry in reversed(below))
 
 
 def session_of(relpath: str) -> str:
