@@ -143,11 +143,18 @@ def test_held_files_lists_what_the_os_walk_did_in_its_order(
 
 
 def test_held_files_walks_a_tree_deeper_than_the_recursion_limit(tmp_path: Path) -> None:
-    deep = tmp_path / "projects" / "p"
-    deep.mkdir(parents=True)
+    top = tmp_path / "projects" / "p"
+    top.mkdir(parents=True)
+    deep = top
     for _ in range(1200):  # one level at a time: pathlib's own mkdir(parents=True) recurses
         deep /= "d"
         deep.mkdir()
     (deep / "f.txt").write_text("x")
-    held = list(held_files(tmp_path / "projects"))
+    try:
+        held = list(held_files(tmp_path / "projects"))
+    finally:  # bottom up: shutil.rmtree (pytest's clean-up of old tmp dirs) recurses too
+        (deep / "f.txt").unlink()
+        while deep != top:
+            deep.rmdir()
+            deep = deep.parent
     assert held == ["p/" + "d/" * 1200 + "f.txt"]

@@ -137,3 +137,21 @@ def test_while_a_live_watcher_keeps_the_cache_verify_says_it_did_not_walk(
     root = projects_dir(config_dir)
     Watcher(root, is_live=lambda _session: False)._start_summaries()
     assert not read_sessions(root, PathMap()).walked
+
+
+def test_a_trusted_verify_sample_never_reads_back_a_file_removed_since_its_row(
+    writer: SessionWriter, project: Path, config_dir: Path
+) -> None:
+    import sqlite3
+
+    from session_roam.engine.conflicts.watch import Watcher
+    from session_roam.engine.sessions.summary_cache import cache_path
+
+    gone = writer.write(project, [("q", "a")])
+    root = projects_dir(config_dir)
+    Watcher(root, is_live=lambda _session: False)._start_summaries()
+    gone.unlink()  # the watcher's event for it has not come yet
+    read_sessions(root, PathMap())
+    with sqlite3.connect(cache_path()) as conn:
+        rows = conn.execute("SELECT unreadable FROM summary WHERE path = ?", (str(gone),))
+        assert [row[0] for row in rows] == [None]

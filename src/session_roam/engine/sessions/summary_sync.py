@@ -14,6 +14,7 @@ so that it fits its time. Schema 6 adds the indexes and the table (``STAT_INDEX`
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
@@ -231,7 +232,7 @@ def _trusted(
                 unchanged[path] = ScannedSession(
                     sid, project, path, size, mtime_ns, ino, ctime_ns or 0, copies.get(path, 0)
                 )
-        forced = _bound(candidates, unchanged, sample)
+        forced = [item for item in _bound(candidates, unchanged, sample) if _as_cached(item)]
         db.execute("BEGIN")
         try:
             _read_each(db, read, root, [], forced, progress)
@@ -332,3 +333,13 @@ def verify_rows(db: sqlite3.Connection, root: str, newest: int) -> VerifyRows:
         "SELECT path FROM summary WHERE root = ? ORDER BY mtime_ns DESC LIMIT ?", (root, newest)
     )
     return VerifyRows(shown, titles, unread, takeovers, [str(path) for (path,) in latest])
+
+
+def _as_cached(item: ScannedSession) -> bool:
+    """Whether a sampled file is still as its row says: one removed or changed since is the
+    watcher's to refresh (read here, a removed file would come back as an unreadable row)."""
+    try:
+        info = os.lstat(item.path)
+    except OSError:
+        return False
+    return (info.st_size, info.st_mtime_ns, info.st_ino) == (item.size, item.mtime_ns, item.ino)
