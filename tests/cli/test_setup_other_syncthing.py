@@ -20,7 +20,7 @@ from session_roam.engine.syncthing.instance import is_unstarted, mark_unstarted
 from session_roam.engine.syncthing.node import PID_FILE, SyncthingProcess, stop_pid
 from session_roam.engine.syncthing.service import ensure_running
 from session_roam.errors import SyncthingUnreachable
-from tests.support.machine import Machine, new_machine, private_env
+from tests.support.machine import Machine, machine_set_up, new_machine, private_env
 from tests.support.syncthing_bin import SYNCTHING
 
 if TYPE_CHECKING:
@@ -33,16 +33,8 @@ pytestmark = pytest.mark.skipif(SYNCTHING is None, reason="syncthing is not inst
 @pytest.fixture(scope="module")
 def other(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
     """Someone else's Syncthing, running, set up by roam in its own HOME."""
-    made = new_machine(tmp_path_factory.mktemp("other"))
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in private_env(made.root).items():
-            patch.setenv(name, value)
-        try:
-            result = made.setup()
-            assert result.exit_code == 0, result.output
-            yield made
-        finally:
-            stop_pid(made.syncthing_home)
+    with machine_set_up(tmp_path_factory.mktemp("other")) as made:
+        yield made
 
 
 @pytest.fixture

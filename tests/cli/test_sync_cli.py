@@ -17,7 +17,13 @@ from session_roam.cli.app import app
 from session_roam.engine.syncthing.config import generate_config, harden_config
 from session_roam.engine.syncthing.node import stop_pid
 from tests.support.cluster import wait_until
-from tests.support.machine import Machine, fake_device_id, new_machine, private_env
+from tests.support.machine import (
+    Machine,
+    fake_device_id,
+    machine_set_up,
+    new_machine,
+    private_env,
+)
 from tests.support.syncthing_bin import SYNCTHING
 
 if TYPE_CHECKING:
@@ -37,16 +43,8 @@ def machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
     """A machine on which `roam setup` has run once (module-scoped: one node for many tests)."""
     if SYNCTHING is None:
         pytest.skip("syncthing is not installed")
-    made = new_machine(tmp_path_factory.mktemp("machine"))
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in private_env(made.root).items():
-            patch.setenv(name, value)
-        try:
-            result = made.setup()
-            assert result.exit_code == 0, result.output
-            yield made
-        finally:
-            stop_pid(made.syncthing_home)
+    with machine_set_up(tmp_path_factory.mktemp("machine")) as made:
+        yield made
 
 
 @pytest.fixture

@@ -8,10 +8,12 @@ address and GUI), so no test node ever announces itself on the LAN.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from session_roam.cli.app import app
@@ -19,11 +21,13 @@ from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.cluster import free_ports
 from session_roam.engine.syncthing.config import read_config
 from session_roam.engine.syncthing.deviceid import luhn_base32
+from session_roam.engine.syncthing.node import stop_pid
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
-__all__ = ["Machine", "fake_device_id", "new_machine", "private_env"]
+__all__ = ["Machine", "fake_device_id", "machine_set_up", "new_machine", "private_env"]
 
 
 def fake_device_id(seed: str) -> str:
@@ -92,3 +96,19 @@ def private_env(root: Path) -> dict[str, str]:
         "XDG_CACHE_HOME": str(home / ".cache"),
         "ROAM_NO_SYSTEMD": "1",
     }
+
+
+@contextlib.contextmanager
+def machine_set_up(root: Path) -> Iterator[Machine]:
+    """A machine in ``root`` on which `roam setup` has run, in its own HOME and XDG folders
+    (set in the environment while the block runs); its Syncthing is stopped afterwards."""
+    made = new_machine(root)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in private_env(made.root).items():
+            patch.setenv(name, value)
+        try:
+            result = made.setup()
+            assert result.exit_code == 0, result.output
+            yield made
+        finally:
+            stop_pid(made.syncthing_home)
