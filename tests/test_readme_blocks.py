@@ -28,6 +28,7 @@ import pytest
 
 from session_roam.engine.syncthing.cluster import free_ports
 from session_roam.engine.syncthing.config import generate_config, harden_config
+from tests.support.procs import processes_mentioning
 from tests.support.syncthing_bin import SYNCTHING
 
 if TYPE_CHECKING:
@@ -78,15 +79,7 @@ def test_a_not_run_mark_applies_only_to_the_block_right_after_it() -> None:
 
 
 def _pids_under(home: Path) -> list[int]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            argv = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if str(home) in argv and "syncthing" in argv:
-            found.append(int(cmdline.parent.name))
-    return found
+    return [pid for pid, argv in processes_mentioning(str(home)).items() if "syncthing" in argv]
 
 
 def _stop_syncthing_under(home: Path) -> None:

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
+from tests.support.procs import processes_mentioning
 from tests.support.schemas import check_schema
 
-
-def _processes_mentioning(text: str) -> list[str]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            argv = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in argv:
-            found.append(argv)
-    return found
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.mark.e2e
@@ -35,7 +27,7 @@ def test_demo_merges_hands_over_and_stops_every_node() -> None:
     assert {"Write the release notes.", "Fix the flaky test."} <= set(figures["merged_prompts"])
     assert "is held by alpha" in figures["lease_refusal"]
     assert figures["handoff_s"] > 0
-    assert _processes_mentioning("roam-demo-") == []
+    assert list(processes_mentioning("roam-demo-").values()) == []
 
 
 def test_demo_without_syncthing_exits_3_with_install_hint(
