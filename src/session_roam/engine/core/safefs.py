@@ -33,9 +33,11 @@ __all__ = [
     "find_links",
     "has_link_below",
     "is_link",
+    "is_project_name",
     "open_nofollow",
     "read_bytes_nofollow",
     "refuse_links",
+    "shown_name",
 ]
 
 #: ``find_links`` stops after this many: a report, not an inventory of a hostile folder.
@@ -44,6 +46,31 @@ MAX_LINKS_REPORTED: Final = 200
 
 class LinkRefused(InvalidInput):
     """A path in the synced folder is (or goes through) a symlink, so roam will not use it."""
+
+
+def is_project_name(name: str) -> bool:
+    """True when a folder of ``projects/`` may be a project folder, as Claude Code names them.
+
+    Dot folders are not projects: roam's `.roam/` state and Syncthing's `.stversions/` (whose
+    archived names would otherwise look like sessions and conflict copies). Nor is a name that
+    is not UTF-8 (Python hands it over with surrogate escapes): Claude Code writes only letters,
+    digits and ``-`` there, Syncthing never syncs such a name, and SQLite and JSON cannot hold
+    it, so every walk skips it and `roam verify` names it.
+    """
+    if name.startswith("."):
+        return False
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_name(name: str) -> str:
+    """A file name as people can read it: bytes that are not UTF-8 as ``\\xff`` escapes."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def is_link(path: Path) -> bool:

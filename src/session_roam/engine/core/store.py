@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from session_roam.engine.core.atomic import TEMP_PREFIX
-from session_roam.engine.core.safefs import is_link, read_bytes_nofollow
+from session_roam.engine.core.safefs import is_link, is_project_name, read_bytes_nofollow
 from session_roam.errors import InvalidInput, SetupError
 
 __all__ = [
@@ -183,12 +183,10 @@ def list_sessions(project_dir: Path) -> tuple[SessionFiles, ...]:
 
 
 def list_all_sessions(projects_root: Path) -> tuple[SessionFiles, ...]:
-    """Every session of every project folder (dot folders skipped), sorted by project then id."""
+    """Every session of every project folder (``is_project_name``), sorted by project then id."""
     found: list[SessionFiles] = []
     for entry in sorted(scandir_entries(projects_root), key=lambda e: e.name):
-        # Dot folders are not projects: roam's `.roam/` state and Syncthing's `.stversions/`
-        # (whose archived names would otherwise look like sessions and conflict copies).
-        if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+        if entry.is_dir(follow_symlinks=False) and is_project_name(entry.name):
             found.extend(list_sessions(Path(entry.path)))
     return tuple(found)
 

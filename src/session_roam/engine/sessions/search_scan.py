@@ -18,6 +18,7 @@ import stat
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from session_roam.bounds import MAX_RECORD_BYTES
+from session_roam.engine.core.safefs import is_project_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -102,7 +103,7 @@ def scan_session_files(
     except OSError:
         return changed, seen
     for project in projects:
-        if project.name.startswith(".") or not project.is_dir(follow_symlinks=False):
+        if not is_project_name(project.name) or not project.is_dir(follow_symlinks=False):
             continue
         try:
             entries = list(os.scandir(project.path))

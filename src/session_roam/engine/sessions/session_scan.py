@@ -18,7 +18,7 @@ import re
 import stat
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from session_roam.engine.core.safefs import MAX_LINKS_REPORTED
+from session_roam.engine.core.safefs import MAX_LINKS_REPORTED, is_project_name
 from session_roam.engine.core.store import (
     is_conflict_name,
     is_temp_name,
@@ -237,7 +237,7 @@ def walk_projects(
         names = sorted(
             name
             for name in projects
-            if not name.startswith(".")
+            if is_project_name(name)
             and os.path.isdir(path := os.path.join(projects_root, name))
             and not os.path.islink(path)
         )
@@ -249,9 +249,9 @@ def walk_projects(
                     links.append(entry.path)
             elif not entry.is_dir(follow_symlinks=False):
                 continue
-            elif not entry.name.startswith("."):
+            elif is_project_name(entry.name):
                 names.append(entry.name)
-            elif links is not None:
+            elif links is not None and entry.name.startswith("."):
                 _links_below(entry.path, links)
         names.sort()
     for name in names:

@@ -9,11 +9,12 @@ the only trace of what happened, and deleting on one machine is not roam's to de
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from session_roam.bounds import MAX_RECORD_BYTES, MAX_RECORD_DEPTH
-from session_roam.engine.core.safefs import find_links
+from session_roam.engine.core.safefs import find_links, is_project_name, shown_name
 from session_roam.engine.deletions.tombstones import TOMBSTONES_DIR, invalid_tombstones
 from session_roam.engine.syncthing.nodeinfo import NODES_DIR, read_nodes
 from session_roam.engine.verify.base import listed, ok
@@ -55,6 +56,17 @@ def gather_synced_data(
     return links, tuple(sorted(ignored))
 
 
+def odd_project_names(projects: Path) -> tuple[str, ...]:
+    """The folders of ``projects`` that every walk skips because their names are not UTF-8
+    (``is_project_name``), as people can read them; sorted."""
+    try:
+        with os.scandir(projects) as entries:
+            names = [e.name for e in entries if not e.name.startswith(".")]
+    except OSError:
+        return ()
+    return tuple(sorted(shown_name(n) for n in names if not is_project_name(n)))
+
+
 def check_synced_data(snap: Snapshot) -> list[Finding]:
     found: list[Finding] = []
     if snap.links:
@@ -76,6 +88,18 @@ def check_synced_data(snap: Snapshot) -> list[Finding]:
                 f"{len(snap.ignored_state)} roam state file(s) from peers are ignored: "
                 f"{listed(list(snap.ignored_state))}.",
                 fix="Run `roam verify` on the machine that wrote them; a newer roam rewrites them.",
+            )
+        )
+    if snap.odd_names:
+        found.append(
+            Finding(
+                DIMENSION,
+                Status.WARN,
+                f"{len(snap.odd_names)} folder(s) in {snap.projects_dir} have names that are not "
+                f"UTF-8, so roam skips them and Syncthing does not sync them (Claude Code never "
+                f"names a folder so): {listed(list(snap.odd_names))}.",
+                fix="Rename each to a UTF-8 name, or move it out of the projects folder if it is "
+                "not Claude Code's.",
             )
         )
     if snap.unreadable_records:

@@ -36,7 +36,7 @@ from session_roam.engine.syncthing.names import cluster_names, display_name
 from session_roam.engine.syncthing.nodeinfo import claude_version, publish, read_nodes
 from session_roam.engine.syncthing.pending import pending_devices, pending_folders
 from session_roam.engine.verify.base import SESSION_GRACE_S
-from session_roam.engine.verify.checks_synced import gather_synced_data
+from session_roam.engine.verify.checks_synced import gather_synced_data, odd_project_names
 from session_roam.engine.verify.connect import Connection, VerifyRequest, connect
 from session_roam.engine.verify.model import (
     ConflictFacts,
@@ -289,6 +289,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         ),
         sessions_coverage=read.coverage,
         walked_sessions=read.total if read.walked else 0,
+        odd_names=odd_project_names(projects),
         unreadable_files=tuple(
             f"{s.path.relative_to(projects).as_posix()} ({s.unreadable})"
             for s in summaries

@@ -261,6 +261,7 @@ class Snapshot:
     ignored_state: tuple[str, ...] = ()  # peers' state files that failed their schema
     unreadable_records: tuple[str, ...] = ()  # session files with records over the caps
     unreadable_files: tuple[str, ...] = ()  # session files that cannot be opened here
+    odd_names: tuple[str, ...] = ()  # project folders whose names are not UTF-8 (shown escaped)
     sessions_coverage: str = ""  # how many session files verify read ("checked 4 changed + …")
     #: Sessions verify had to stat one by one because no live ``roam watch`` kept roam's
     #: caches current (0 when one did): what ``ls``, ``cf`` and verify each walk first.
