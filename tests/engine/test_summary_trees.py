@@ -5,6 +5,7 @@ a folder changed in the last seconds is never taken as unchanged."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import time
 from typing import TYPE_CHECKING
@@ -136,6 +137,16 @@ def test_a_removed_sibling_folder_is_forgotten(
     (side / "subagents" / "agent-a.jsonl").unlink()
     (side / "subagents").rmdir()
     side.rmdir()
+    cache.sync(root)
+    assert _trees(tmp_path / "s.sqlite") == []
+
+
+def test_the_sibling_folders_of_a_removed_project_are_forgotten(
+    side: Path, root: Path, cache: SummaryCache, tmp_path: Path
+) -> None:
+    cache.sync(root)
+    assert _trees(tmp_path / "s.sqlite") == [str(side)]
+    shutil.rmtree(side.parent)
     cache.sync(root)
     assert _trees(tmp_path / "s.sqlite") == []
 

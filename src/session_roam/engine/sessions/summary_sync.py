@@ -45,6 +45,7 @@ CREATE INDEX IF NOT EXISTS trees_project ON trees (root, project);
 """
 _TREES: Final = "SELECT path, dirs, copies, links FROM trees WHERE root = ? AND project = ?"
 _PUT_TREE: Final = "INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?, ?, ?)"
+_FORGET_TREES: Final = "DELETE FROM trees WHERE root = ? AND project = ?"
 #: A folder changed this recently (ns) may change again in the same clock tick unseen.
 _RACY_NS: Final = 2_000_000_000
 #: A summary row's columns, in the order ``SummaryCache._read`` stores and reads them.
@@ -149,9 +150,9 @@ def sync(
                 unchanged[item.path] = item
         gone += ((path, started) for path in known)  # rows of files the walk did not find
     listed = f"SELECT DISTINCT project FROM summary WHERE {where}"  # noqa: S608 (constants)
-    for (name,) in db.execute(listed, args).fetchall():
-        if name not in walked:  # a project folder that is gone
-            gone += ((path, started) for (path,) in db.execute(_PATHS, (root, name)))
+    vanished = [name for (name,) in db.execute(listed, args).fetchall() if name not in walked]
+    for name in vanished:  # a project folder that is gone
+        gone += ((path, started) for (path,) in db.execute(_PATHS, (root, name)))
     if sample is not None and not full:
         fresh = _bound(candidates, unchanged, sample)
     db.execute("BEGIN")
@@ -160,6 +161,7 @@ def sync(
         # not a row another process (a watcher) wrote after this walk began
         db.executemany("DELETE FROM summary WHERE path = ? AND checked < ?", gone)
         _store_trees(db, root, trees)
+        db.executemany(_FORGET_TREES, [(root, name) for name in vanished])
         record_walk(db, root, projects, kept, started)
         db.execute("COMMIT")
     except BaseException:
