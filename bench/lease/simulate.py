@@ -12,8 +12,11 @@ two machines that are on). ``--rule released`` (roam's default) adds the provisi
 of two-device folders and counts the forks it makes and the turns lost after every fork healed.
 Negative controls, which must show double grants: ``--rule any`` (degraded mode without a
 majority), ``--faults apart --pull never --pull-s 0.5`` (barriers that do not wait for the
-data the peers announced) and ``--control lower-ticket`` (a fast path that wins on "no claim
-ahead of mine" instead of "no other claim": issue 16).
+data the peers announced), ``--control lower-ticket`` (a fast path that wins on "no claim
+ahead of mine" instead of "no other claim": issue 16) and, with ``--wait P`` (the share of
+acquisitions that queue behind the holder, ``roam cr --wait``), ``--control expiry`` (a waiter
+that believes a holder's expiry without a barrier). ``--control fast-queue`` (a waiter that
+queues with its fast ticket, without the doorway) is reported, not required to fail.
 Exit status 1 if any schedule granted a session twice or lost a turn.
 """
 
@@ -97,19 +100,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--control",
-        choices=["none", "lower-ticket"],
+        choices=["none", "lower-ticket", "expiry", "fast-queue"],
         default="none",
-        help="lower-ticket: the fast path wins whenever no claim is ahead (must double-grant)",
+        help="lower-ticket: the fast path wins whenever no claim is ahead (must double-grant); "
+        "expiry: a waiter trusts an expiry without a barrier (must double-grant with --wait); "
+        "fast-queue: a waiter queues with its fast ticket",
+    )
+    parser.add_argument(
+        "--wait", type=float, default=0.0, help="share of acquisitions that queue (cr --wait)"
     )
     args = parser.parse_args(argv)
     if args.control == "lower-ticket":
         lease_protocol.alone = lambda mine, views: True
+    elif args.control == "expiry":
+        lease_protocol._expired_in_the_way = lambda mine, views: False
+    elif args.control == "fast-queue":
+        lease_protocol.WAIT_FROM_DOORWAY = False  # type: ignore[misc]
     mix = functools.partial(
         _MIXES[args.faults], horizon_s=args.horizon, rule=cast("StartRule", args.rule)
     )
 
     def configs(rng: random.Random) -> SimConfig:
-        config = dataclasses.replace(mix(rng), pull=args.pull)
+        config = dataclasses.replace(mix(rng), pull=args.pull, wait_p=args.wait)
         return config if args.pull_s is None else dataclasses.replace(config, pull_s=args.pull_s)
 
     began = time.perf_counter()
@@ -124,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         f"lost races {result.losses} (to an absent machine that never released: "
         f"{result.offline_losses}), refusals without a majority {result.refusals}, "
         f"withdrew as a peer disconnected {result.unreachable}, timeouts {result.timeouts}\n"
+        f"queued behind a holder {result.queued} (then granted {result.queued_grants})\n"
         f"partitions {result.partitions}, machines off {result.offs}, "
         f"crashes {result.crashes}, takeovers after a crash {result.takeovers_after_crash}\n"
         f"provisional grants {result.provisional_grants} (refused {result.provisional_refusals}"

@@ -29,7 +29,7 @@ _TOKENS: Final = (
     *("--json", "--verbose", "-v", "--help", "--version", "--bogus", "--json=1"),
     *("--all", "-a", "--limit", "-n", "5", "0", "-3", "many", "\uff13", "--limit=7"),
     *("--claude-dir", "/tmp/c", "--claude-dir=/tmp/c", "--claude-dir="),
-    *("--force", "-f", "-fv", "--offline", "--no-lease", "--syncthing-home", "/tmp/h"),
+    *("--force", "-f", "-fv", "--offline", "--wait", "--no-lease", "--syncthing-home", "/tmp/h"),
     *("--timeout", "2.5", ".5", "1e3", "nan", "--timeout=3", "--syncthing-home="),
     *("--model", "sonnet", "-p", "--verbose", "--add-dir=/x", "-c", "--resume"),
 )
@@ -45,7 +45,8 @@ _ARGV: Final = st.one_of(
 _ROOT_CHUNKS: Final = (["--json"], ["-v"], ["--claude-dir", "/tmp/c"], ["--claude-dir=/tmp/c"])
 _CF_CHUNKS: Final = (["x"], ["two words"], ["--json"], ["--all"], ["-a"], ["--limit", "5"])
 _CR_CHUNKS: Final = (
-    *(["sess"], ["--force"], ["-f"], ["--offline"], ["--no-lease"], ["--timeout", "2.5"]),
+    *(["sess"], ["--force"], ["-f"], ["--offline"], ["--wait"], ["--no-lease"]),
+    *(["--timeout", "2.5"],),
     *(["--timeout=3"], ["--syncthing-home", "/tmp/h"], ["--", "-p", "hi"], ["--", "--json"]),
     *(["--model", "sonnet"], ["-p", "hi"], ["--dangerously-skip-permissions"], ["--bogus=1"]),
 )
@@ -121,10 +122,11 @@ def test_the_fast_path_accepts_only_argv_the_typer_app_parses_to_the_same_comman
         assert name == "cr"
         assert (root["json_output"], root["verbose"]) == (cr.json, cr.verbose)
         assert params["session"] == cr.query
-        assert (params["force"], params["no_lease"], params["offline"]) == (
+        assert (params["force"], params["no_lease"], params["offline"], params["wait"]) == (
             cr.force,
             cr.no_lease,
             cr.offline,
+            cr.wait,
         )
         assert params["timeout"] == cr.timeout_s
         assert _claude_dir(params["syncthing_home"]) == _claude_dir(cr.syncthing_home)

@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e.cr_support import GATE_SCRIPT, claim_state, executable, run_roam, sent_user_texts
 from tests.support.cluster import reconnect, wait_until
+from tests.support.conversation import conversation_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -81,6 +82,45 @@ def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arri
     assert resumed.returncode == 0, resumed.stderr
     assert time.monotonic() - started < 60
     assert sent_user_texts(fake_api, mark) == ["first", "held back", "on beta"]
+
+
+def test_cr_wait_starts_on_the_other_machine_once_the_holder_is_done(
+    connected: Cluster, roam: Roam, fake_api: FakeMessagesApi, tmp_path: Path
+) -> None:
+    alpha, beta = connected["alpha"], connected["beta"]
+    session = roam.new_session(alpha, "first")
+    gate = tmp_path / "gate"
+    gated = executable(tmp_path / "bin" / "claude", GATE_SCRIPT)
+    writer = roam.start(
+        ["cr", session, "--", "-p", "last on alpha"],
+        roam.env(alpha, gated, ROAM_TEST_GATE=str(gate)),
+    )
+    waiter = None
+    try:
+        wait_until(
+            lambda: claim_state(beta, session, alpha.device_id) == "held",
+            timeout_s=30,
+            what="beta to see alpha holding the lease",
+        )
+        waiter = roam.start(["cr", "--wait", session, "--", "-p", "on beta"], roam.env(beta))
+        wait_until(
+            lambda: claim_state(alpha, session, beta.device_id) == "claiming",
+            timeout_s=30,
+            what="beta to queue behind alpha",
+        )
+        mark = fake_api.mark()
+        gate.touch()
+        _out, err_alpha = writer.communicate(timeout=120)
+        _out, err_beta = waiter.communicate(timeout=120)
+    finally:
+        for process in (writer, waiter):
+            if process is not None and process.poll() is None:
+                process.kill()
+    assert writer.returncode == 0, err_alpha
+    assert waiter.returncode == 0, err_beta
+    assert "Waiting for alpha" in err_beta
+    turns = fake_api.turns_since(mark)
+    assert conversation_of(turns[-1].messages).user_texts == ["first", "last on alpha", "on beta"]
 
 
 def test_cr_with_no_syncthing_warns_and_resumes_locally(

@@ -42,7 +42,16 @@ from typing import TYPE_CHECKING, Any
 
 from session_roam.engine.lease.bakery import has_majority
 from session_roam.engine.lease.model import Claim, ClaimState, ClaimView, make_view
-from session_roam.engine.lease.protocol import Flow, Lost, Publish, Read, Sleep, Won, acquire_flow
+from session_roam.engine.lease.protocol import (
+    Flow,
+    Lost,
+    Publish,
+    Queued,
+    Read,
+    Sleep,
+    Won,
+    acquire_flow,
+)
 from session_roam.engine.lease.rule import LeaseRule, allows_provisional, provisional
 from session_roam.errors import PeerUnreachable, SyncTimeout
 from tests.engine.lease_sim_config import (
@@ -209,11 +218,13 @@ class World(Replicas):
         )
         node.token += 1
         node.force_past_dead = False
-        node.flow = (
-            self.flow_factory(base, poll_s=0.05, absent=absent)
-            if absent
-            else self.flow_factory(base, poll_s=0.05)
-        )
+        options: dict[str, Any] = {"poll_s": 0.05}
+        if absent:
+            options["absent"] = absent
+        if self.config.wait_p and self.rng.random() < self.config.wait_p:
+            options["wait"] = True  # drawn only in schedules with waiters: others keep their seeds
+        node.queued = False
+        node.flow = self.flow_factory(base, **options)
         node.absent = absent
         node.provisional = provisional_grant
         node.required = connected
@@ -229,6 +240,10 @@ class World(Replicas):
             while True:
                 if isinstance(request, Read):
                     request = flow.send(self.views(node))
+                elif isinstance(request, Queued):
+                    self.result.queued += 1
+                    node.queued = True
+                    request = flow.send(None)
                 elif isinstance(request, Publish):
                     # Writing the file and Syncthing's scan take time, during which other
                     # claims keep arriving: the gap between a read and our publish.
@@ -323,6 +338,7 @@ class World(Replicas):
             if n.holding is not None and self.power[n.device] is Power.UP
         ]
         self.result.grants += 1
+        self.result.queued_grants += node.queued
         self.result.degraded_grants += bool(node.absent) and not node.provisional
         self.result.provisional_grants += node.provisional
         provisional_involved = node.provisional or any(self.nodes[o].provisional for o in others)

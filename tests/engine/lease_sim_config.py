@@ -53,6 +53,8 @@ class SimConfig:
     pull: Literal["always", "degraded", "never"] = "always"
     #: DEV0 and DEV1 cannot reach each other for the whole run (both may reach the vaults).
     apart: bool = False
+    #: The share of acquisitions that queue behind a holder (``roam cr --wait``, issue 16).
+    wait_p: float = 0.0
 
 
 @dataclass(slots=True)
@@ -67,6 +69,8 @@ class SimResult:
     refusals: int = 0  # not started: peers missing and no majority (strict: any peer missing)
     unreachable: int = 0  # withdrew: a required peer disconnected during a barrier
     timeouts: int = 0
+    queued: int = 0  # acquisitions that queued behind a holder or a claim ahead (``--wait``)
+    queued_grants: int = 0  # of the grants: after queueing
     takeovers_after_crash: int = 0
     # issue 20: grants without a majority, the forks they cause, and whether the forks healed
     provisional_grants: int = 0
@@ -109,6 +113,7 @@ class Replica:
     pulling: dict[str, int] | None = None  # after the acks: versions the pull still waits for
     announced: dict[str, int] = field(default_factory=dict)  # writer -> newest announced
     holding: Claim | None = None
+    queued: bool = False  # the flow running now queued behind someone (``--wait``)
     force_past_dead: bool = False  # the user saw "offline" naming a machine that is dead
     provisional: bool = False  # the holding was granted without a majority
     written: int = 0  # turns this machine wrote (its own part of the session, issue 20)

@@ -335,3 +335,26 @@ def test_lease_simulation_catches_a_repair_that_keeps_one_side_of_a_fork(
     monkeypatch.setattr(lease_sim, "copy_of", one_side)
     monkeypatch.setattr(lease_sim_session, "copy_of", one_side)
     assert simulate(300, seed=20261206, configs=two_machines).lost_turns > 0
+
+
+# --- roam cr --wait: claimants that queue behind the holder (issue 16) -------------------------
+
+
+def _waiting(rng: random.Random) -> SimConfig:
+    return replace(mixed_faults(rng), wait_p=0.5)
+
+
+def test_lease_simulation_never_grants_twice_when_claimants_wait_for_the_holder() -> None:
+    result = simulate(SCHEDULES // 2, seed=20261207, configs=_waiting)
+    assert result.double_grants == 0
+    assert result.queued_grants > SCHEDULES // 8  # waiters really queued and then won
+
+
+def test_lease_simulation_catches_a_waiter_that_believes_an_expiry_without_a_barrier(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A holder cut off during a long wait stops renewing; by the waiter's clock it expires. A
+    # waiter that wins on that local read alone writes next to a holder that still writes.
+    monkeypatch.setattr(lease_protocol, "_expired_in_the_way", lambda mine, views: False)
+    result = simulate(500, seed=1, configs=_waiting)
+    assert result.double_grants > 0

@@ -26,8 +26,8 @@ __all__ = ["FastCr", "exit_now", "parse_fast_cr", "run_fast_cr"]
 
 @dataclass(frozen=True, slots=True)
 class FastCr:
-    """``[--json] [-v] [--claude-dir D] cr [SESSION] [-f] [--offline] [--timeout S] [--no-lease]
-    [--syncthing-home H] [CLAUDE OPTIONS] [-- CLAUDE ARGS]``."""
+    """``[--json] [-v] [--claude-dir D] cr [SESSION] [-f] [--offline] [--wait] [--timeout S]
+    [--no-lease] [--syncthing-home H] [CLAUDE OPTIONS] [-- CLAUDE ARGS]``."""
 
     json: bool = False
     verbose: int = 0  # how many -v, as the typer app counts them
@@ -39,6 +39,7 @@ class FastCr:
     no_lease: bool = False
     syncthing_home: str | None = None
     offline: bool = False
+    wait: bool = False
 
 
 _SECONDS: Final = re.compile(r"\d+(\.\d*)?|\.\d+")
@@ -75,6 +76,8 @@ def parse_fast_cr(argv: list[str]) -> FastCr | None:
             fields["syncthing_home"] = value
         elif seen_cr and arg == "--offline" and not eq:
             fields["offline"] = True
+        elif seen_cr and arg == "--wait" and not eq:
+            fields["wait"] = True
         elif name == ("--timeout" if seen_cr else "--claude-dir"):
             value = inline if eq else next(items, None)
             if value is None or value == "" or value.startswith("-"):
@@ -99,6 +102,7 @@ def parse_fast_cr(argv: list[str]) -> FastCr | None:
 #: tests/cli/test_fast_parity.py holds the two to the same).
 _CR_OPTIONS: Final = {
     **{"--force": False, "-f": False, "--offline": False, "--no-lease": False, "--help": False},
+    "--wait": False,
     **{"--timeout": True, "--syncthing-home": True},
 }
 
@@ -182,6 +186,7 @@ def run_fast_cr(options: FastCr) -> int:
         syncthing_home=_syncthing_home(options.syncthing_home),
         no_lease=options.no_lease,
         offline=options.offline,
+        wait=options.wait,
     )
     ui = _LazyTerminalUI()
     try:

@@ -132,6 +132,14 @@ def cr(
             "(the choice may not be the newest; the lease is taken without them, on the record).",
         ),
     ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="If another machine holds the session, wait until it is done and then resume "
+            "with its last turn, instead of stopping with exit 5 (Ctrl-C stops waiting).",
+        ),
+    ] = False,
 ) -> None:
     """Resume a Claude Code session here once every machine's turns have arrived.
 
@@ -152,6 +160,7 @@ def cr(
         roam cr shared-notes
         roam cr --model sonnet
         roam cr 3f2a -- -p "summarise where we are"
+        roam cr --wait        # the laptop is still on it: start the moment it is done
     """
     options = launch_options(
         ctx,
@@ -161,6 +170,7 @@ def cr(
         no_lease=no_lease,
         syncthing_home=syncthing_home,
         offline=offline,
+        wait=wait,
     )
     ui = TerminalUI()
     exit_with_outcome(lambda: run_cr(options, ui), ui)
@@ -175,6 +185,7 @@ def launch_options(
     no_lease: bool = False,
     syncthing_home: Path | None = None,
     offline: bool = False,
+    wait: bool = False,
 ) -> CrOptions:
     """The options of a command that launches claude (cr, cn, cfork, crf): here, with the
     global options and whatever came after ``--``."""
@@ -188,6 +199,7 @@ def launch_options(
         syncthing_home=syncthing_home,
         no_lease=no_lease,
         offline=offline,
+        wait=wait,
     )
 
 

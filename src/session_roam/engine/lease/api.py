@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import socket
 from dataclasses import dataclass, replace
@@ -58,6 +59,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from session_roam.engine.lease.engine import LeaseEngine, Quorum
+
+    #: ``acquire(queue=...)``: hears, once, the sentence that says whom the wait is behind.
+    Queue = Callable[[str], None]
 
 __all__ = [
     "DEFAULT_TTL_S",
@@ -187,39 +191,45 @@ def acquire(
     session_file: Path | None = None,
     stamp_timeout_s: float | None = 30.0,
     engine: LeaseEngine | None = None,
+    queue: Queue | None = None,
 ) -> Lease:
     """Become the one writer of ``session_id`` or raise; the Lease is already renewing.
 
     Raises LeaseHeld (another machine, or another roam here, has it), PeerUnreachable (a peer
     is not connected and ``force`` is off), SyncTimeout. With ``session_file`` and
     ``stamp_timeout_s``, it also waits until this machine has the bytes the previous holder
-    released (``wait_for_release_stamp``) before returning.
+    released (``wait_for_release_stamp``) before returning. With ``queue`` it waits behind a
+    connected holder instead of raising LeaseHeld (``roam cr --wait``), for as long as it holds
+    (``timeout_s`` then bounds only a barrier's wait for a peer).
     """
     session = validate_session_id(session_id)
+    wait = _Wait(force, timeout_s, ttl_s, session_file, stamp_timeout_s, queue)
     if engine is not None:
-        return _acquire(
-            session, engine, False, force, timeout_s, ttl_s, session_file, stamp_timeout_s
-        )
+        return _acquire(session, engine, False, wait)
     owned = open_engine()
     try:
-        return _acquire(
-            session, owned, True, force, timeout_s, ttl_s, session_file, stamp_timeout_s
-        )
+        return _acquire(session, owned, True, wait)
     except BaseException:
         owned.close()
         raise
 
 
-def _acquire(
-    session: str,
-    engine: LeaseEngine,
-    owns_engine: bool,
-    force: bool,
-    timeout_s: float,
-    ttl_s: float,
-    session_file: Path | None,
-    stamp_timeout_s: float | None,
-) -> Lease:
+@dataclass(frozen=True, slots=True)
+class _Wait:
+    """How one acquisition waits (``acquire``'s options)."""
+
+    force: bool
+    timeout_s: float
+    ttl_s: float
+    session_file: Path | None
+    stamp_timeout_s: float | None
+    queue: Queue | None
+
+
+def _acquire(session: str, engine: LeaseEngine, owns_engine: bool, how: _Wait) -> Lease:
+    force, ttl_s, session_file, stamp_timeout_s = (
+        how.force, how.ttl_s, how.session_file, how.stamp_timeout_s
+    )  # fmt: skip
     fd = engine.locks.try_lock(session)
     if fd is None:
         raise LeaseHeld(
@@ -231,11 +241,13 @@ def _acquire(
         quorum = engine.quorum(force=force, session=session)
         notes = _check_provisional(engine, session, quorum, session_file)
         notes = (*dead_holder_notes(engine.views(session)), *notes)  # the old cr said so too
+        base = _base_claim(engine, session, ttl_s, quorum.forced)
         result = engine.run(
-            acquire_flow(_base_claim(engine, session, ttl_s, quorum.forced), absent=quorum.absent),
+            acquire_flow(base, absent=quorum.absent, wait=how.queue is not None),
             session=session,
             wait_for=quorum.wait_for,
-            timeout_s=timeout_s,
+            timeout_s=how.timeout_s if how.queue is None else math.inf,
+            on_queued=None if how.queue is None else _queued_note(session, how.queue),
         )
     except BaseException:
         engine.locks.unlock(fd)
@@ -254,6 +266,17 @@ def _acquire(
             lease.release(stamp=False)
             raise
     return lease
+
+
+def _queued_note(session: str, say: Queue) -> Callable[[ClaimView | None], None]:
+    def queued(blocker: ClaimView | None) -> None:
+        who = "a machine whose claim cannot be read" if blocker is None else holder_label(blocker)
+        claim = None if blocker is None else blocker.claim
+        since = f" since {when(claim.since)}" if claim is not None and claim.since else ""
+        doing = "holds" if claim is not None and claim.state is ClaimState.HELD else "is next for"
+        say(f"Waiting for {who}, which {doing} session {session}{since}; Ctrl-C stops waiting.")
+
+    return queued
 
 
 def _check_provisional(

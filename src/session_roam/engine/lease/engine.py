@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from session_roam.engine.lease.bakery import has_majority
 from session_roam.engine.lease.local import LocalLocks, ObservationStore, boot_id
 from session_roam.engine.lease.model import Claim, ClaimView, live_views, make_view
-from session_roam.engine.lease.protocol import Flow, Lost, Publish, Read, Sleep, Won
+from session_roam.engine.lease.protocol import Flow, Lost, Publish, Queued, Read, Sleep, Won
 from session_roam.engine.lease.rule import DEFAULT_RULE, LeaseRule, allows_provisional
 from session_roam.errors import PeerUnreachable, SyncTimeout
 
@@ -236,8 +236,10 @@ class LeaseEngine:
         session: str,
         wait_for: Sequence[str],
         timeout_s: float,
+        on_queued: Callable[[ClaimView | None], None] | None = None,
     ) -> Won | Lost:
         """Drive a flow to its end; on the deadline throw SyncTimeout into it (it withdraws).
+        ``on_queued`` hears whom a waiting flow queues behind (``Queued``).
 
         Every barrier of a flow also pulls what the peers announced before confirming (see
         ``LeaseTransport.publish``): a machine deciding in degraded mode writes only to a
@@ -253,6 +255,10 @@ class LeaseEngine:
                 result: Won | Lost = stop.value
                 return result
             error, reply = None, None
+            if isinstance(step, Queued):
+                if on_queued is not None:
+                    on_queued(step.blocker)
+                continue
             try:
                 reply = self._answer(step, session, wait_for, deadline, timeout_s)
             except BaseException as exc:
@@ -272,7 +278,7 @@ class LeaseEngine:
             if self.clock() + step.seconds > deadline:
                 raise SyncTimeout(
                     f"Gave up after {timeout_s:g} s: another machine is still choosing its "
-                    f"ticket for session {session}.",
+                    f"ticket for session {session}, or still holds it.",
                 )
             self.sleep(step.seconds)
             return None

@@ -43,9 +43,11 @@ from session_roam.errors import PeerUnreachable, SyncTimeout
 
 __all__ = [
     "DEFAULT_POLL_S",
+    "WAIT_FROM_DOORWAY",
     "Flow",
     "Lost",
     "Publish",
+    "Queued",
     "Read",
     "Sleep",
     "Step",
@@ -57,6 +59,9 @@ __all__ = [
 
 #: How often a claimant re-reads while a peer is still choosing its ticket.
 DEFAULT_POLL_S: Final = 0.05
+#: A waiting claimant joins the queue from the doorway (never with its fast ticket). Only the
+#: simulation's negative control turns it off.
+WAIT_FROM_DOORWAY: Final = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +82,14 @@ class Sleep:
     seconds: float
 
 
-Step = Read | Publish | Sleep
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """Said once, answered with nothing: a waiting claimant now queues behind ``blocker``."""
+
+    blocker: ClaimView | None
+
+
+Step = Read | Publish | Sleep | Queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +120,22 @@ def _own(views: Sequence[ClaimView], device: str) -> Claim | None:
 
 
 def acquire_flow(
-    base: Claim, *, poll_s: float = DEFAULT_POLL_S, absent: frozenset[str] = frozenset()
+    base: Claim,
+    *,
+    poll_s: float = DEFAULT_POLL_S,
+    absent: frozenset[str] = frozenset(),
+    wait: bool = False,
 ) -> Flow:
     """Run the bakery for ``base.session`` as ``base.device``; ``base`` carries the metadata.
 
     ``absent``: the machines sharing the folder that are not connected (degraded mode). Their
     unreleased claims make us lose, and every comparison read is a quorum read.
+
+    ``wait`` (``roam cr --wait``): instead of losing to a connected holder or to a claim ahead
+    of ours, queue behind it, as Lamport's bakery does, and win once it has released. The
+    queue is only ever joined from the doorway, with a ticket taken after it: a fast ticket
+    has no doorway behind it, so waiting on one could grant twice (docs/design/lease.md,
+    "Waiting for the holder"). ``Queued`` is yielded once, when the wait begins.
 
     Whatever happens after the first publish (a loss, a timeout thrown in by the driver, an
     interrupt), the flow leaves its claim ``released`` so it never blocks anyone.
@@ -142,22 +164,26 @@ def acquire_flow(
             claim = claim.bump(state=ClaimState.HELD)
             yield Publish(claim, wait=False)
             return Won(claim)
-        if decision.verdict is Verdict.LOSE and _final(decision.blocker, decision.offline):
+        final = decision.verdict is Verdict.LOSE and _final(decision.blocker, decision.offline)
+        if final and (not wait or decision.offline):
             return (yield from _withdraw(claim, decision.blocker, offline=decision.offline))
-        # Someone else is at the counter: withdraw the ticket and run the whole bakery.
-        previous, claim = claim, claim.bump(state=ClaimState.CHOOSING, ticket=0)
-        yield Publish(claim, wait=True)
-        views = yield Read()
-        ticket = _ticket(views, previous)
-        claim = claim.bump(state=ClaimState.CLAIMING, ticket=ticket)
-        yield Publish(claim, wait=True)
+        if WAIT_FROM_DOORWAY or not final:
+            # Someone else is at the counter, or we queue: withdraw the fast ticket and run
+            # the whole bakery from its doorway.
+            previous, claim = claim, claim.bump(state=ClaimState.CHOOSING, ticket=0)
+            yield Publish(claim, wait=True)
+            views = yield Read()
+            ticket = _ticket(views, previous)
+            claim = claim.bump(state=ClaimState.CLAIMING, ticket=ticket)
+            yield Publish(claim, wait=True)
         # Readers expire a claim that has not changed for its TTL, and a claimant that looked
         # expired while still in the race could win next to the node that ignored it. So the
         # claim is rewritten every TTL/3 of waiting (the driver bounds each barrier to TTL/3).
         refresh_every = max(1, int(claim.ttl_s / 3 / poll_s))
         polls = 0
+        queued = recheck = False
         while True:
-            if absent and polls:
+            if (absent and polls) or recheck:
                 # A quorum read: the barrier's peers confirm our new version only after sending
                 # us everything they had before it, so the read below misses no finished write.
                 claim = claim.bump()
@@ -165,11 +191,21 @@ def acquire_flow(
             views = yield Read()
             decision = decide(claim, views, absent=absent)
             if decision.verdict is Verdict.WIN:
+                if queued and not recheck and _expired_in_the_way(claim, views):
+                    # A holder whose renewals stopped arriving during a long wait may be cut
+                    # off, not gone: believe the expiry only after a barrier (a quorum read).
+                    recheck = True
+                    continue
                 claim = claim.bump(state=ClaimState.HELD)
                 yield Publish(claim, wait=False)
                 return Won(claim)
+            recheck = False
             if decision.verdict is Verdict.LOSE:
-                return (yield from _withdraw(claim, decision.blocker, offline=decision.offline))
+                if not wait or decision.offline:
+                    return (yield from _withdraw(claim, decision.blocker, offline=decision.offline))
+                if not queued:  # behind a holder, or a claim ahead of ours: wait our turn
+                    queued = True
+                    yield Queued(decision.blocker)
             polls += 1
             if not absent and polls % refresh_every == 0:
                 claim = claim.bump()
@@ -194,6 +230,18 @@ def alone(mine: Claim, views: Sequence[ClaimView]) -> bool:
     about who came first (the simulation's control shows that rule granting twice).
     """
     return not any(v.device != mine.device for v in live_views(views))
+
+
+def _expired_in_the_way(mine: Claim, views: Sequence[ClaimView]) -> bool:
+    """Another machine's claim that counts as gone only because it stopped changing here."""
+    return any(
+        v.device != mine.device
+        and v.claim is not None
+        and v.claim.active
+        and v.expired
+        and v.superseded_by is None
+        for v in views
+    )
 
 
 def _final(blocker: ClaimView | None, offline: bool) -> bool:

@@ -94,6 +94,8 @@ class CrOptions:
     no_lease: bool = False
     #: With no other machine reachable, resume from this machine's files (engine.choose).
     offline: bool = False
+    #: ``--wait``: queue behind the machine that holds the session instead of stopping.
+    wait: bool = False
 
 
 #: Said when ``--no-lease`` skips the lease, so that nobody uses it without knowing the cost.
@@ -110,6 +112,7 @@ def open_coordinator(
     syncthing_home: Path | None = None,
     no_lease: bool = False,
     sync_timeout_s: float = 60.0,
+    queue: Callable[[str], None] | None = None,
 ) -> SyncthingCoordinator | None:
     """The coordinator for this machine; None with ``no_lease`` or when it is not set up for
     sync. Its Syncthing is started when it is not running; one that cannot be reached raises,
@@ -138,17 +141,21 @@ def open_coordinator(
         raise SyncthingUnreachable(
             exc.message, hint=f"{exc.hint} Then try again, {NO_LEASE_HINT}"
         ) from exc
-    return SyncthingCoordinator.on(engine)
+    return SyncthingCoordinator.on(engine, queue=queue)
 
 
-def coordinator_for(options: CrOptions) -> SyncthingCoordinator | None:
-    """``open_coordinator`` for one launch (cr, cn, cfork, crf)."""
+def coordinator_for(
+    options: CrOptions, queue: Callable[[str], None] | None = None
+) -> SyncthingCoordinator | None:
+    """``open_coordinator`` for one launch (cr, cn, cfork, crf); ``queue`` hears whom a
+    ``--wait`` waits behind."""
     return open_coordinator(
         options.claude_dir,
         force=options.force,
         syncthing_home=options.syncthing_home,
         no_lease=options.no_lease,
         sync_timeout_s=options.sync_timeout_s,
+        queue=queue if options.wait else None,
     )
 
 
@@ -215,7 +222,7 @@ def run_cr(options: CrOptions, ui: ResumeUI, fresh: Fresh | None = None) -> Resu
     and when the person says no to a stale one (without it, those refuse as before)."""
     config = claude_config_dir(options.claude_dir)
     project = project_dir_for(options.cwd, config)
-    coordinator = coordinator_for(options)
+    coordinator = coordinator_for(options, ui.info)
 
     def pick() -> PickedSession:
         try:

@@ -59,6 +59,7 @@ def acquire_lease(
     force: bool = False,
     engine: LeaseEngine | None = None,
     attempts: int = _ACQUIRE_ATTEMPTS,
+    queue: Callable[[str], None] | None = None,
 ) -> lease_api.Lease:
     """``lease.acquire`` that tries again after a transient Syncthing error.
 
@@ -74,6 +75,7 @@ def acquire_lease(
                 session_file=session_file,
                 stamp_timeout_s=None,  # waited for separately, with progress shown
                 engine=engine,
+                queue=queue,
             )
         except SyncthingError as exc:
             if type(exc) is not SyncthingError or attempt == attempts:
@@ -117,9 +119,16 @@ class SyncthingCoordinator:
     """The ``Coordinator`` of ``engine.resume`` on top of ``engine.lease`` and Syncthing's REST."""
 
     def __init__(
-        self, engine: LeaseEngine, client: SyncthingClient, folder_id: str, root: Path
+        self,
+        engine: LeaseEngine,
+        client: SyncthingClient,
+        folder_id: str,
+        root: Path,
+        *,
+        queue: Callable[[str], None] | None = None,
     ) -> None:
         self._engine = engine
+        self._queue = queue  # `roam cr --wait`: queue behind a holder; hears whom, once
         self._client = client
         self._folder = folder_id
         self._root = root
@@ -128,12 +137,14 @@ class SyncthingCoordinator:
         self._offline = False
 
     @classmethod
-    def on(cls, engine: LeaseEngine) -> SyncthingCoordinator:
+    def on(
+        cls, engine: LeaseEngine, *, queue: Callable[[str], None] | None = None
+    ) -> SyncthingCoordinator:
         """The coordinator for an engine whose transport is the real Syncthing one."""
         transport = engine.transport
         if not isinstance(transport, SyncthingTransport):
             raise TypeError("SyncthingCoordinator needs a SyncthingTransport")
-        return cls(engine, transport.client, transport.folder_id, transport.root)
+        return cls(engine, transport.client, transport.folder_id, transport.root, queue=queue)
 
     def acquire(self, session: PickedSession, *, forced: bool) -> HeldLease:
         if forced:
@@ -150,6 +161,7 @@ class SyncthingCoordinator:
                 session.path,
                 force=forced or self._offline,  # offline: past the unreachable, not a steal
                 engine=self._engine,
+                queue=None if forced else self._queue,
             )
         except HolderOffline as exc:
             raise HolderOffline(f"{exc.message} {what_is_here(session)}", hint=exc.hint) from exc
