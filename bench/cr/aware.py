@@ -13,10 +13,7 @@ one ``await_cluster`` once the peer has acknowledged, and the first one on a fre
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +26,7 @@ from tests.support.fake_api import FakeMessagesApi
 from session_roam.engine.resume.awareness import await_cluster
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
-from .run import _load, _p95_ms, _timed
+from .run import _load, _p95_ms, _timed, claude_and_machine
 
 _SPEC: Final = Path(__file__).resolve().parents[2] / "fixtures" / "clusters" / "pair.toml"
 
@@ -48,13 +45,7 @@ def main() -> None:
         "its `roam cr` is timed too, interleaved",
     )
     args = parser.parse_args()
-    claude = os.environ.get("ROAM_CLAUDE_BIN")
-    if not claude:
-        raise SystemExit("Set ROAM_CLAUDE_BIN to the pinned claude binary.")
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} cores, python {sys.version.split()[0]}"
-    )
-    print(f"before: {_load()}")
+    claude = str(claude_and_machine())
     with tempfile.TemporaryDirectory(prefix="roam-bench-aware-") as tmp:
         root = Path(tmp)
         with FakeMessagesApi() as api, Cluster(ClusterSpec.load(_SPEC), root / "c") as cluster:

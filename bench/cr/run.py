@@ -107,6 +107,18 @@ _WARM: Final = (
 )
 
 
+def claude_and_machine() -> Path:
+    """The pinned claude (``ROAM_CLAUDE_BIN``), after printing the machine and its load."""
+    claude = os.environ.get("ROAM_CLAUDE_BIN")
+    if not claude:
+        raise SystemExit("Set ROAM_CLAUDE_BIN to the pinned claude binary.")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, python {sys.version.split()[0]}"
+    )
+    print(f"before: {_load()}")
+    return Path(claude).absolute()
+
+
 def as_installed(env: Mapping[str, str], cache: Path) -> dict[str, str]:
     """``env`` for a roam as pip installs it, its modules' bytecode cached (in ``cache``).
 
@@ -312,13 +324,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--part", type=int, choices=(1, 2), help="only this part")
     args = parser.parse_args()
-    claude = os.environ.get("ROAM_CLAUDE_BIN")
-    if not claude:
-        raise SystemExit("Set ROAM_CLAUDE_BIN to the pinned claude binary.")
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} cores, python {sys.version.split()[0]}"
-    )
-    print(f"before: {_load()}")
+    claude = str(claude_and_machine())
     with tempfile.TemporaryDirectory(prefix="roam-bench-cr-") as tmp:
         root = Path(tmp)
         spec = ClusterSpec.load(_SPEC)

@@ -14,10 +14,7 @@ alpha's last turn.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +26,16 @@ from tests.support.fake_api import FakeMessagesApi
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
-from .run import _GOAL_HANDOFF_MS, _SPEC, Bench, _load, _median_ms, _p95_ms, warm
+from .run import (
+    _GOAL_HANDOFF_MS,
+    _SPEC,
+    Bench,
+    _load,
+    _median_ms,
+    _p95_ms,
+    claude_and_machine,
+    warm,
+)
 
 
 def _start(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -87,17 +93,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    claude = os.environ.get("ROAM_CLAUDE_BIN")
-    if not claude:
-        raise SystemExit("Set ROAM_CLAUDE_BIN to the pinned claude binary.")
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} cores, python {sys.version.split()[0]}"
-    )
-    print(f"before: {_load()}")
+    claude = claude_and_machine()
     with tempfile.TemporaryDirectory(prefix="roam-bench-wait-") as tmp:
         root = Path(tmp)
         with FakeMessagesApi() as api, Cluster(ClusterSpec.load(_SPEC), root / "c") as cluster:
-            bench = Bench(cluster, api, Path(claude).absolute(), root / "work")
+            bench = Bench(cluster, api, claude, root / "work")
             warm(bench.env(cluster["alpha"], bench.instant))
             alpha = cluster["alpha"]
             session = bench.driver.new(home_of(alpha), bench.cwd, "waiting start").session_id

@@ -7,6 +7,7 @@ beta, beta must refuse rather than resume the older copy.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,8 @@ from tests.support.cluster import reconnect, wait_until
 from tests.support.conversation import conversation_of
 
 if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Iterator
     from pathlib import Path
 
     from session_roam.engine.syncthing.cluster import Cluster
@@ -25,6 +28,30 @@ if TYPE_CHECKING:
     from tests.support.fake_api import FakeMessagesApi
 
 pytestmark = pytest.mark.e2e
+
+
+@contextlib.contextmanager
+def _alpha_holding(
+    cluster: Cluster, roam: Roam, session: str, text: str, tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """alpha's ``roam cr SESSION -- -p TEXT`` holding the lease, its claude held at a gate
+    until the test touches it; beta already sees alpha holding."""
+    alpha, beta = cluster["alpha"], cluster["beta"]
+    gate = tmp_path / "gate"
+    gated = executable(tmp_path / "bin" / "claude", GATE_SCRIPT)
+    writer = roam.start(
+        ["cr", session, "--", "-p", text], roam.env(alpha, gated, ROAM_TEST_GATE=str(gate))
+    )
+    try:
+        wait_until(
+            lambda: claim_state(beta, session, alpha.device_id) == "held",
+            timeout_s=30,
+            what="beta to see alpha holding the lease",
+        )
+        yield writer, gate
+    finally:
+        if writer.poll() is None:
+            writer.kill()
 
 
 def test_cr_handoff_resumes_every_turn_made_on_the_other_machine(
@@ -45,16 +72,7 @@ def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arri
 ) -> None:
     alpha, beta = connected["alpha"], connected["beta"]
     session = roam.new_session(alpha, "first")
-    gate = tmp_path / "gate"
-    gated = executable(tmp_path / "bin" / "claude", GATE_SCRIPT)
-    env = roam.env(alpha, gated, ROAM_TEST_GATE=str(gate))
-    writer = roam.start(["cr", session, "--", "-p", "held back"], env)
-    try:
-        wait_until(
-            lambda: claim_state(beta, session, alpha.device_id) == "held",
-            timeout_s=30,
-            what="beta to see alpha holding the lease",
-        )
+    with _alpha_holding(connected, roam, session, "held back", tmp_path) as (writer, gate):
         # The claim is scanned at once, the session file only after the watcher delay: wait
         # for it too, so that what is held back below is the last turn, not the whole session.
         wait_until(
@@ -67,9 +85,6 @@ def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arri
         beta.client.pause(alpha.device_id)
         gate.touch()
         _out, err = writer.communicate(timeout=120)
-    finally:
-        if writer.poll() is None:
-            writer.kill()
     assert writer.returncode == 0, err
     mark = fake_api.mark()
     refused = roam.run(beta, ["cr", session, "--", "-p", "on beta"])
@@ -89,33 +104,21 @@ def test_cr_wait_starts_on_the_other_machine_once_the_holder_is_done(
 ) -> None:
     alpha, beta = connected["alpha"], connected["beta"]
     session = roam.new_session(alpha, "first")
-    gate = tmp_path / "gate"
-    gated = executable(tmp_path / "bin" / "claude", GATE_SCRIPT)
-    writer = roam.start(
-        ["cr", session, "--", "-p", "last on alpha"],
-        roam.env(alpha, gated, ROAM_TEST_GATE=str(gate)),
-    )
-    waiter = None
-    try:
-        wait_until(
-            lambda: claim_state(beta, session, alpha.device_id) == "held",
-            timeout_s=30,
-            what="beta to see alpha holding the lease",
-        )
+    with _alpha_holding(connected, roam, session, "last on alpha", tmp_path) as (writer, gate):
         waiter = roam.start(["cr", "--wait", session, "--", "-p", "on beta"], roam.env(beta))
-        wait_until(
-            lambda: claim_state(alpha, session, beta.device_id) == "claiming",
-            timeout_s=30,
-            what="beta to queue behind alpha",
-        )
-        mark = fake_api.mark()
-        gate.touch()
-        _out, err_alpha = writer.communicate(timeout=120)
-        _out, err_beta = waiter.communicate(timeout=120)
-    finally:
-        for process in (writer, waiter):
-            if process is not None and process.poll() is None:
-                process.kill()
+        try:
+            wait_until(
+                lambda: claim_state(alpha, session, beta.device_id) == "claiming",
+                timeout_s=30,
+                what="beta to queue behind alpha",
+            )
+            mark = fake_api.mark()
+            gate.touch()
+            _out, err_alpha = writer.communicate(timeout=120)
+            _out, err_beta = waiter.communicate(timeout=120)
+        finally:
+            if waiter.poll() is None:
+                waiter.kill()
     assert writer.returncode == 0, err_alpha
     assert waiter.returncode == 0, err_beta
     assert "Waiting for alpha" in err_beta
