@@ -99,6 +99,20 @@ def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arri
     assert sent_user_texts(fake_api, mark) == ["first", "held back", "on beta"]
 
 
+def test_cr_on_a_held_session_exits_5_and_offers_to_wait(
+    connected: Cluster, roam: Roam, tmp_path: Path
+) -> None:
+    alpha, beta = connected["alpha"], connected["beta"]
+    session = roam.new_session(alpha, "first")
+    with _alpha_holding(connected, roam, session, "still on alpha", tmp_path) as (writer, gate):
+        refused = roam.run(beta, ["cr", session, "--", "-p", "on beta"])
+        gate.touch()
+        writer.communicate(timeout=120)
+    assert refused.returncode == 5, refused.stderr
+    assert f"roam cr --wait {session}" in refused.stderr
+    assert "alpha" in refused.stderr
+
+
 def test_cr_wait_starts_on_the_other_machine_once_the_holder_is_done(
     connected: Cluster, roam: Roam, fake_api: FakeMessagesApi, tmp_path: Path
 ) -> None:

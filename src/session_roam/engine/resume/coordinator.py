@@ -170,7 +170,8 @@ class SyncthingCoordinator:
                 raise
             raise LeaseHeld(
                 exc.message,
-                hint="Finish the session on that machine first, or take it over with "
+                hint=f"Run `roam cr --wait {session.session_id}` to start here the moment that "
+                "machine is done, or take it over now with "
                 f"`roam cr --force {session.session_id}` (the takeover is recorded).",
             ) from exc
         if forced or held.notes:  # notes: a provisional grant (lease_rule); both may fork
