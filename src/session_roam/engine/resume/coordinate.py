@@ -147,15 +147,15 @@ def open_coordinator(
 def coordinator_for(
     options: CrOptions, queue: Callable[[str], None] | None = None
 ) -> SyncthingCoordinator | None:
-    """``open_coordinator`` for one launch (cr, cn, cfork, crf); ``queue`` hears whom a
-    ``--wait`` waits behind."""
+    """``open_coordinator`` for one launch (cr, cn, cfork, crf); ``queue`` (with ``--wait``)
+    hears whom the acquisition waits behind."""
     return open_coordinator(
         options.claude_dir,
         force=options.force,
         syncthing_home=options.syncthing_home,
         no_lease=options.no_lease,
         sync_timeout_s=options.sync_timeout_s,
-        queue=queue if options.wait else None,
+        queue=queue,
     )
 
 
@@ -222,7 +222,7 @@ def run_cr(options: CrOptions, ui: ResumeUI, fresh: Fresh | None = None) -> Resu
     and when the person says no to a stale one (without it, those refuse as before)."""
     config = claude_config_dir(options.claude_dir)
     project = project_dir_for(options.cwd, config)
-    coordinator = coordinator_for(options, ui.info)
+    coordinator = coordinator_for(options, ui.info if options.wait else None)
 
     def pick() -> PickedSession:
         try:
