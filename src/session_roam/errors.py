@@ -45,6 +45,7 @@ __all__ = [
     "ApiKeyRejected",
     "ClaudeMissing",
     "ExitCode",
+    "HeldElsewhere",
     "HolderOffline",
     "InvalidInput",
     "LeaseHeld",
@@ -166,6 +167,11 @@ class LeaseHeld(RoamError):
     default_hint = (
         "Finish the session there first, or take it over with `roam lease steal SESSION`."
     )
+
+
+class HeldElsewhere(LeaseHeld):
+    """A connected machine holds the session (or is next for it): ``roam cr --wait`` can queue
+    behind it, and on a terminal ``roam cr`` offers to."""
 
 
 class HolderOffline(LeaseHeld):

@@ -22,7 +22,7 @@ from session_roam.engine.resume.safe import (
 )
 from session_roam.engine.sessions.journal import Journal
 from session_roam.engine.sessions.pick import PickedSession
-from session_roam.errors import HolderOffline, InvalidInput, LeaseHeld, SyncTimeout
+from session_roam.errors import HeldElsewhere, HolderOffline, InvalidInput, LeaseHeld, SyncTimeout
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -57,10 +57,10 @@ class FakeCoordinator:
     calls: list[str] = field(default_factory=list)
     forced: list[bool] = field(default_factory=list)
 
-    def acquire(self, session: PickedSession, *, forced: bool) -> FakeLease:
-        self.calls.append("acquire")
+    def acquire(self, session: PickedSession, *, forced: bool, wait: bool = False) -> FakeLease:
+        self.calls.append("acquire --wait" if wait else "acquire")
         self.forced.append(forced)
-        if self.acquire_error is not None:
+        if self.acquire_error is not None and not wait:
             raise self.acquire_error
         return self.lease
 
@@ -406,7 +406,7 @@ def test_resume_tells_the_hooks_that_roam_cr_holds_the_session(
 class OfflineHolderCoordinator(FakeCoordinator):
     """The machine holding the session is off: only a forced acquisition gets the lease."""
 
-    def acquire(self, session: PickedSession, *, forced: bool) -> FakeLease:
+    def acquire(self, session: PickedSession, *, forced: bool, wait: bool = False) -> FakeLease:
         self.calls.append("acquire")
         self.forced.append(forced)
         if not forced:
@@ -479,3 +479,45 @@ def test_resume_gives_a_fork_no_lease_guard_hook(
     fork = dataclasses.replace(request_, claude_args=("--fork-session",))
     argv = _argv_under_a_guarded_lease(session, journal, fork)
     assert argv == ["/bin/claude", "-r", SID, "--fork-session"]
+
+
+# --- issue 16: a connected machine holds the session; on a terminal roam offers to wait -------
+
+
+def _held_by_beta(session: PickedSession) -> FakeCoordinator:
+    held = HeldElsewhere(f"Session {SID} is held by beta (BBBBBBB) since 14:02.")
+    return FakeCoordinator(FakeLease(session.path), acquire_error=held)
+
+
+def test_resume_offers_on_a_terminal_to_wait_for_a_connected_holder(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    coordinator = _held_by_beta(session)
+    ui = FakeUI(interactive=True, answer=True)
+    _resumer(coordinator, journal, ui, FakeClaude(session.path)).run(session, request_)
+    assert coordinator.calls[:2] == ["acquire", "acquire --wait"]
+    assert ui.questions == [
+        f"Session {SID} is held by beta (BBBBBBB) since 14:02. Wait here and start the moment "
+        "it is done?"
+    ]
+
+
+def test_resume_refuses_a_connected_holder_when_the_answer_is_no(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    coordinator = _held_by_beta(session)
+    with pytest.raises(HeldElsewhere):
+        _resumer(coordinator, journal, FakeUI(interactive=True), FakeClaude(session.path)).run(
+            session, request_
+        )
+    assert coordinator.calls == ["acquire"]
+
+
+def test_resume_refuses_a_connected_holder_without_asking_off_a_terminal(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    coordinator = _held_by_beta(session)
+    ui = FakeUI(interactive=False)
+    with pytest.raises(HeldElsewhere):
+        _resumer(coordinator, journal, ui, FakeClaude(session.path)).run(session, request_)
+    assert ui.questions == []

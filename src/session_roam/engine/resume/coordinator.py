@@ -21,6 +21,7 @@ from session_roam.engine.lease.prompt_guard import Armed, arm
 from session_roam.engine.lease.transport import SyncthingTransport
 from session_roam.engine.resume.choose import what_is_here
 from session_roam.errors import (
+    HeldElsewhere,
     HolderOffline,
     LeaseHeld,
     RoamError,
@@ -85,6 +86,10 @@ def acquire_lease(
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
+def _quietly(_sentence: str) -> None:
+    """A queue that says nothing: the person already chose to wait, knowing for whom."""
+
+
 def merge_pending(session: PickedSession) -> int:
     """Merge the session's conflict copies and take-over forks (this node holds the lease).
 
@@ -146,7 +151,7 @@ class SyncthingCoordinator:
             raise TypeError("SyncthingCoordinator needs a SyncthingTransport")
         return cls(engine, transport.client, transport.folder_id, transport.root, queue=queue)
 
-    def acquire(self, session: PickedSession, *, forced: bool) -> HeldLease:
+    def acquire(self, session: PickedSession, *, forced: bool, wait: bool = False) -> HeldLease:
         if forced:
             taken = lease_api.steal(session.session_id, engine=self._engine)
             if taken is not None:
@@ -161,14 +166,14 @@ class SyncthingCoordinator:
                 session.path,
                 force=forced or self._offline,  # offline: past the unreachable, not a steal
                 engine=self._engine,
-                queue=None if forced else self._queue,
+                queue=None if forced else self._queue or (_quietly if wait else None),
             )
         except HolderOffline as exc:
             raise HolderOffline(f"{exc.message} {what_is_here(session)}", hint=exc.hint) from exc
         except LeaseHeld as exc:
             if exc.hint != LeaseHeld.default_hint:
                 raise
-            raise LeaseHeld(
+            raise HeldElsewhere(
                 exc.message,
                 hint=f"Run `roam cr --wait {session.session_id}` to start here the moment that "
                 "machine is done, or take it over now with "

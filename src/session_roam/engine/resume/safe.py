@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from session_roam.engine.claude.hookrun import CR_SESSION_ENV
 from session_roam.engine.core.bounded import iter_file_lines, load_record
-from session_roam.errors import HolderOffline, InvalidInput
+from session_roam.errors import HeldElsewhere, HolderOffline, InvalidInput
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -92,8 +92,9 @@ class HeldLease(Protocol):
 class Coordinator(Protocol):
     """The cluster as ``roam cr`` needs it (Syncthing + the lease)."""
 
-    def acquire(self, session: PickedSession, *, forced: bool) -> HeldLease:
-        """Raises LeaseHeld (with holder and how to take over) or PeerUnreachable."""
+    def acquire(self, session: PickedSession, *, forced: bool, wait: bool = False) -> HeldLease:
+        """Raises LeaseHeld (with holder and how to take over) or PeerUnreachable; ``wait``
+        queues behind a connected holder instead of raising ``HeldElsewhere``."""
         ...
 
     def wait_in_sync(
@@ -303,6 +304,12 @@ class Resumer:
         on a terminal, ask whether to take it over rather than only refusing."""
         try:
             return coordinator.acquire(session, forced=force), force
+        except HeldElsewhere as held:  # connected: on a terminal, offer to wait for it
+            question = f"{held.message} Wait here and start the moment it is done?"
+            if force or not self._ui.interactive or not self._ui.confirm(question, default=True):
+                raise
+            self._ui.info("Waiting; Ctrl-C stops waiting.")
+            return coordinator.acquire(session, forced=False, wait=True), False
         except HolderOffline as offline:
             question = f"{offline.message} Take it over here (its later turns merge in later)?"
             if force or not self._ui.interactive or not self._ui.confirm(question):
