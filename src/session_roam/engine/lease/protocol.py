@@ -43,6 +43,7 @@ from session_roam.errors import PeerUnreachable, SyncTimeout
 
 __all__ = [
     "DEFAULT_POLL_S",
+    "QUEUED_QUORUM_POLL_S",
     "WAIT_FROM_DOORWAY",
     "Flow",
     "Lost",
@@ -59,6 +60,9 @@ __all__ = [
 
 #: How often a claimant re-reads while a peer is still choosing its ticket.
 DEFAULT_POLL_S: Final = 0.05
+#: How often a claimant queued behind a holder looks again while a machine is off (each look
+#: is then a quorum read, a barrier: a claim rewritten a few times a second for hours is churn).
+QUEUED_QUORUM_POLL_S: Final = 1.0
 #: A waiting claimant joins the queue from the doorway (never with its fast ticket). Only the
 #: simulation's negative control turns it off.
 WAIT_FROM_DOORWAY: Final = True
@@ -210,7 +214,8 @@ def acquire_flow(
             if not absent and polls % refresh_every == 0:
                 claim = claim.bump()
                 yield Publish(claim, wait=False)
-            yield Sleep(poll_s)
+            # queued with a machine off, every look is a barrier: not twenty a second for hours
+            yield Sleep(max(poll_s, QUEUED_QUORUM_POLL_S) if queued and absent else poll_s)
     except GeneratorExit:
         raise
     except BaseException:
