@@ -43,7 +43,9 @@ from session_roam.errors import PeerUnreachable, SyncTimeout
 
 __all__ = [
     "DEFAULT_POLL_S",
+    "QUEUED_FAST_POLLS",
     "QUEUED_QUORUM_POLL_S",
+    "QUEUED_SLOW_POLL_S",
     "WAIT_FROM_DOORWAY",
     "Flow",
     "Lost",
@@ -63,6 +65,10 @@ DEFAULT_POLL_S: Final = 0.05
 #: How often a claimant queued behind a holder looks again while a machine is off (each look
 #: is then a quorum read, a barrier: a claim rewritten a few times a second for hours is churn).
 QUEUED_QUORUM_POLL_S: Final = 1.0
+#: A queued claimant looks every ``poll_s`` for this many looks (the holder is often about to
+#: finish), then every ``QUEUED_SLOW_POLL_S`` (~2 % of a core at 20 looks a second, for hours).
+QUEUED_FAST_POLLS: Final = 200
+QUEUED_SLOW_POLL_S: Final = 0.2
 #: A waiting claimant joins the queue from the doorway (never with its fast ticket). Only the
 #: simulation's negative control turns it off.
 WAIT_FROM_DOORWAY: Final = True
@@ -183,14 +189,16 @@ def acquire_flow(
         # Readers expire a claim that has not changed for its TTL, and a claimant that looked
         # expired while still in the race could win next to the node that ignored it. So the
         # claim is rewritten every TTL/3 of waiting (the driver bounds each barrier to TTL/3).
-        refresh_every = max(1, int(claim.ttl_s / 3 / poll_s))
+        refresh_after = max(1, int(claim.ttl_s / 3 / poll_s)) * poll_s
         polls = 0
+        quiet = 0.0  # seconds slept since our claim was last written
         queued = recheck = False
+        since = 0  # the poll at which we queued
         while True:
             if (absent and polls) or recheck:
                 # A quorum read: the barrier's peers confirm our new version only after sending
                 # us everything they had before it, so the read below misses no finished write.
-                claim = claim.bump()
+                claim, quiet = claim.bump(), 0.0
                 yield Publish(claim, wait=True)
             views = yield Read()
             decision = decide(claim, views, absent=absent)
@@ -208,14 +216,15 @@ def acquire_flow(
                 if not wait or decision.offline:
                     return (yield from _withdraw(claim, decision.blocker, offline=decision.offline))
                 if not queued:  # behind a holder, or a claim ahead of ours: wait our turn
-                    queued = True
+                    queued, since = True, polls
                     yield Queued(decision.blocker)
             polls += 1
-            if not absent and polls % refresh_every == 0:
-                claim = claim.bump()
+            if not absent and quiet >= refresh_after - 1e-9:
+                claim, quiet = claim.bump(), 0.0
                 yield Publish(claim, wait=False)
-            # queued with a machine off, every look is a barrier: not twenty a second for hours
-            yield Sleep(max(poll_s, QUEUED_QUORUM_POLL_S) if queued and absent else poll_s)
+            pause = _queued_poll(poll_s, polls - since if queued else 0, absent=bool(absent))
+            quiet += pause
+            yield Sleep(pause)
     except GeneratorExit:
         raise
     except BaseException:
@@ -235,6 +244,16 @@ def alone(mine: Claim, views: Sequence[ClaimView]) -> bool:
     about who came first (the simulation's control shows that rule granting twice).
     """
     return not any(v.device != mine.device for v in live_views(views))
+
+
+def _queued_poll(poll_s: float, looks: int, *, absent: bool) -> float:
+    """How long a claimant sleeps before its next look, ``looks`` after it queued (0: not
+    queued)."""
+    if looks and absent:
+        return max(poll_s, QUEUED_QUORUM_POLL_S)
+    if looks > QUEUED_FAST_POLLS:
+        return max(poll_s, QUEUED_SLOW_POLL_S)
+    return poll_s
 
 
 def _expired_in_the_way(mine: Claim, views: Sequence[ClaimView]) -> bool:
