@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +122,8 @@ class World(Replicas):
         then every turn must be in every machine's copy (the forks repaired whole)."""
         self.settling = True
         for node in self.nodes.values():
+            if node.flow is not None and node.holding is None:
+                self._kill_process(node)  # a claimant still waiting is stopped with Ctrl-C
             if self.power[node.device] is Power.OFF:
                 self.power_on(node)
             if node.holding is not None and self.power[node.device] is Power.UP:
@@ -228,7 +231,10 @@ class World(Replicas):
         node.absent = absent
         node.provisional = provisional_grant
         node.required = connected
-        node.deadline = self.now + self.config.acquire_timeout_s
+        # ``roam cr --wait`` has no deadline: it waits for as long as the holder holds
+        node.deadline = self.now + (
+            math.inf if "wait" in options else self.config.acquire_timeout_s
+        )
         self.step(node, None)
 
     def step(self, node: Replica, reply: Any, *, throw: BaseException | None = None) -> None:

@@ -358,3 +358,14 @@ def test_lease_simulation_catches_a_waiter_that_believes_an_expiry_without_a_bar
     monkeypatch.setattr(lease_protocol, "_expired_in_the_way", lambda mine, views: False)
     result = simulate(500, seed=1, configs=_waiting)
     assert result.double_grants > 0
+
+
+def test_lease_simulation_never_grants_twice_when_queued_claimants_look_less_often(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # After its first looks a queued claimant looks every 0.2 s; its claim must still be
+    # rewritten every TTL/3 of waiting, or it would look expired to the others.
+    monkeypatch.setattr(lease_protocol, "QUEUED_FAST_POLLS", 5)
+    result = simulate(SCHEDULES // 4, seed=20261208, configs=_waiting)
+    assert result.double_grants == 0
+    assert result.queued_grants > SCHEDULES // 40
