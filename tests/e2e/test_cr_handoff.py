@@ -8,6 +8,7 @@ beta, beta must refuse rather than resume the older copy.
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import time
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,6 @@ from tests.support.cluster import reconnect, wait_until
 from tests.support.conversation import conversation_of
 
 if TYPE_CHECKING:
-    import subprocess
     from collections.abc import Iterator
     from pathlib import Path
 
@@ -48,10 +48,22 @@ def _alpha_holding(
             timeout_s=30,
             what="beta to see alpha holding the lease",
         )
+        # The claim is scanned at once, the session file only after the watcher delay: wait
+        # for it too, so that what is held back is the last turn, not the whole session.
+        wait_until(
+            lambda: any(beta.projects_dir.glob(f"*/{session}.jsonl")),
+            timeout_s=30,
+            what="beta to have the session's first turn",
+        )
         yield writer, gate
     finally:
-        if writer.poll() is None:
-            writer.kill()
+        if writer.poll() is None:  # let the gated claude go, so nothing is left running
+            gate.touch()
+            try:
+                writer.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                writer.kill()
+                writer.communicate(timeout=10)
 
 
 def test_cr_handoff_resumes_every_turn_made_on_the_other_machine(
@@ -73,13 +85,6 @@ def test_cr_refuses_when_the_last_turn_is_held_back_then_resumes_it_once_it_arri
     alpha, beta = connected["alpha"], connected["beta"]
     session = roam.new_session(alpha, "first")
     with _alpha_holding(connected, roam, session, "held back", tmp_path) as (writer, gate):
-        # The claim is scanned at once, the session file only after the watcher delay: wait
-        # for it too, so that what is held back below is the last turn, not the whole session.
-        wait_until(
-            lambda: any(beta.projects_dir.glob(f"*/{session}.jsonl")),
-            timeout_s=30,
-            what="beta to have the session's first turn",
-        )
         # Cut the link while alpha writes: its last turn and its release stay on alpha.
         alpha.client.pause(beta.device_id)
         beta.client.pause(alpha.device_id)
@@ -122,10 +127,14 @@ def test_cr_wait_starts_on_the_other_machine_once_the_holder_is_done(
         waiter = roam.start(["cr", "--wait", session, "--", "-p", "on beta"], roam.env(beta))
         try:
             wait_until(
-                lambda: claim_state(alpha, session, beta.device_id) == "claiming",
+                lambda: (
+                    waiter.poll() is not None
+                    or claim_state(alpha, session, beta.device_id) == "claiming"
+                ),
                 timeout_s=30,
                 what="beta to queue behind alpha",
             )
+            assert waiter.poll() is None, waiter.communicate()[1]
             mark = fake_api.mark()
             gate.touch()
             _out, err_alpha = writer.communicate(timeout=120)
@@ -133,6 +142,7 @@ def test_cr_wait_starts_on_the_other_machine_once_the_holder_is_done(
         finally:
             if waiter.poll() is None:
                 waiter.kill()
+                waiter.communicate()
     assert writer.returncode == 0, err_alpha
     assert waiter.returncode == 0, err_beta
     assert "Waiting for alpha" in err_beta
