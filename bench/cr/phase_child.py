@@ -23,29 +23,23 @@ _CALLS: list[tuple[str, float, float]] = []
 
 
 def _timed(name: str, function: Any) -> Any:
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.time()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            _EVENTS.append((name, started, time.time()))
-
-    return wrapper
+    return _logged(function, lambda *_, **__: name, _EVENTS)
 
 
 def _patch(owner: Any, attribute: str, name: str) -> None:
     setattr(owner, attribute, _timed(name, getattr(owner, attribute)))
 
 
-def _logged(function: Any, describe: Any) -> Any:
+def _logged(function: Any, describe: Any, into: list[tuple[str, float, float]] = _CALLS) -> Any:
+    """``function``, each call recorded in ``into`` as (``describe(*args)``, start, end)."""
+
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         started = time.time()
         try:
             return function(*args, **kwargs)
         finally:
-            _CALLS.append((describe(*args, **kwargs), started, time.time()))
+            into.append((describe(*args, **kwargs), started, time.time()))
 
     return wrapper
 

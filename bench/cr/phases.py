@@ -35,7 +35,7 @@ from tests.support.fake_api import FakeMessagesApi
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
-from .run import as_installed, warm
+from .run import _STAMP_SCRIPT, as_installed, warm
 
 _ROOT: Final = Path(__file__).resolve().parents[2]
 _SPEC: Final = _ROOT / "fixtures" / "clusters" / "pair.toml"
@@ -48,14 +48,6 @@ if [ -n "$ROAM_BENCH_WORK_S" ]; then
     echo '{"type":"system","uuid":"bench-'"$$"'"}' >> "$ROAM_BENCH_SESSION_FILE"
 fi
 date +%s.%N > "$ROAM_BENCH_STAMP.exit"
-"""
-#: With ``--real``: claude itself between the stamps, sent one prompt (``-p``) per run.
-_REAL: Final = """#!/bin/sh
-date +%s.%N > "$ROAM_BENCH_STAMP"
-"$ROAM_BENCH_REAL" "$@"
-code=$?
-date +%s.%N > "$ROAM_BENCH_STAMP.exit"
-exit $code
 """
 
 
@@ -119,7 +111,7 @@ def main() -> None:
             cwd.mkdir()
             session = driver.new(home_of(alpha), cwd, "start").session_id
             cluster.wait_in_sync()
-            stamper = executable(root / "bin" / "claude", _REAL if args.real else _STAMPER)
+            stamper = executable(root / "bin" / "claude", _STAMP_SCRIPT if args.real else _STAMPER)
             env = as_installed(roam_env(driver, alpha, stamper), root / "pycache")
             env["ROAM_BENCH_REAL"] = str(Path(claude).absolute())
             if args.work:

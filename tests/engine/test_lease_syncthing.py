@@ -101,7 +101,7 @@ def test_lease_pull_asks_afresh_after_its_first_look(tmp_path: Path) -> None:
         client.local["ALPHA"] = ["ALPHA:2"]  # it has arrived by the next look
         return found
 
-    client.file_info = arrives  # type: ignore[method-assign]
+    client.file_info = arrives  # type: ignore[method-assign,assignment]
     transport = _transport(client, tmp_path)
     client.asked.clear()
     transport._pull_claims(SESSION, deadline=1e18, timeout_s=10, known={"ME": ours})
