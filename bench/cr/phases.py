@@ -35,6 +35,7 @@ from tests.support.fake_api import FakeMessagesApi
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
+from .netns import in_namespace
 from .run import _STAMP_SCRIPT, as_installed, warm
 
 _ROOT: Final = Path(__file__).resolve().parents[2]
@@ -95,7 +96,11 @@ def main() -> None:
     parser.add_argument("--work", type=float, default=0.0, help="seconds the stand-in works")
     parser.add_argument("--base", help="the src folder of another tree, run interleaved")
     parser.add_argument("--real", action="store_true", help="the real claude, sent -p X")
+    parser.add_argument(
+        "--mtu", type=int, help="in a private namespace, loopback MTU (1500: a LAN)"
+    )
     args = parser.parse_args()
+    in_namespace("bench.cr.phases", args.mtu)
     claude = os.environ.get("ROAM_CLAUDE_BIN")
     if not claude:
         raise SystemExit("Set ROAM_CLAUDE_BIN to the pinned claude binary.")

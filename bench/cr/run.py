@@ -38,6 +38,8 @@ from tests.support.fake_api import FakeMessagesApi
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
+from .netns import in_namespace
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -319,7 +321,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--part", type=int, choices=(1, 2), help="only this part")
+    parser.add_argument(
+        "--mtu", type=int, help="in a private namespace, loopback MTU (1500: a LAN)"
+    )
     args = parser.parse_args()
+    in_namespace("bench.cr.run", args.mtu)
     claude = os.environ.get("ROAM_CLAUDE_BIN")
     if not claude:
         raise SystemExit("Set ROAM_CLAUDE_BIN to the pinned claude binary.")

@@ -25,6 +25,7 @@ from tests.support.fake_api import FakeMessagesApi
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterNode, ClusterSpec
 
+from .netns import in_namespace
 from .run import _SPEC, STAND_IN_S, Bench, _load, _median_ms, _p95_ms, _timed, warm
 
 #: Before each timed roam cr: past Syncthing's 250 ms pause after alpha's last index update
@@ -47,7 +48,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--base", required=True)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--mtu", type=int, help="in a private namespace, loopback MTU (1500: a LAN)"
+    )
     args = parser.parse_args()
+    in_namespace("bench.cr.versus", args.mtu)
     claude = Path(os.environ["ROAM_CLAUDE_BIN"]).absolute()
     print(f"before: {_load()}, Syncthing {os.environ.get('ROAM_SYNCTHING_BIN', 'syncthing')}")
     with tempfile.TemporaryDirectory(prefix="roam-bench-vs-") as tmp:
