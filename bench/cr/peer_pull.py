@@ -3,7 +3,7 @@
 A real pair on 127.0.0.1: alpha appends 200 bytes to a file, scans it, and waits (as the lease
 barrier does: the event stream, then ``/rest/db/file``'s availability) until beta has it. A file
 whose changed block is over 16 KiB waits ~40 ms more on loopback than a small one: Syncthing's
-Nagle setting and the kernel's delayed ACK (``bench.cr.netns``). With ``--mtu 1500`` the same
+Nagle setting and the kernel's delayed ACK (``tests.support.netns``). With ``--mtu 1500`` the same
 runs in a private namespace with a LAN's MTU, where the difference goes away.
 
     .venv/bin/python -m bench.cr.peer_pull [--runs 8] [--size 20000] [--mtu 1500]
@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 from typing import Final
 
+from tests.support.netns import in_namespace
+
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
-from .netns import in_namespace
 from .run import _load
 
 _SPEC: Final = Path(__file__).resolve().parents[2] / "fixtures" / "clusters" / "pair.toml"

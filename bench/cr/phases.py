@@ -32,10 +32,10 @@ from typing import Final
 from tests.e2e.cr_support import executable, home_of, roam_env
 from tests.support.claude import ClaudeDriver
 from tests.support.fake_api import FakeMessagesApi
+from tests.support.netns import in_namespace
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
-from .netns import in_namespace
 from .run import _STAMP_SCRIPT, as_installed, warm
 
 _ROOT: Final = Path(__file__).resolve().parents[2]

@@ -35,10 +35,9 @@ from tests.e2e.cr_support import executable, home_of, roam_argv, roam_env
 from tests.support.claude import ClaudeDriver
 from tests.support.conversation import conversation_of
 from tests.support.fake_api import FakeMessagesApi
+from tests.support.netns import in_namespace
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
-
-from .netns import in_namespace
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

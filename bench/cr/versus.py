@@ -22,10 +22,10 @@ from typing import Final
 
 from tests.e2e.cr_support import home_of, roam_argv
 from tests.support.fake_api import FakeMessagesApi
+from tests.support.netns import in_namespace
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterNode, ClusterSpec
 
-from .netns import in_namespace
 from .run import _SPEC, STAND_IN_S, Bench, _load, _median_ms, _p95_ms, _timed, warm
 
 #: Before each timed roam cr: past Syncthing's 250 ms pause after alpha's last index update
