@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -278,10 +279,13 @@ class SyncthingTransport:
         of ``/rest/db/file`` for some claims, just received, so not asked again.
         """
         behind: dict[str, set[str]] = {}
-        for device in sorted(sharing | set(self.read_claims(session))):
-            info = (known or {}).get(device) or self.client.file_info(
-                self.folder_id, self.relative_claim(session, device)
-            )
+        known = known or {}
+        devices = sorted(sharing | set(self.read_claims(session)))
+        asked = self._file_infos(
+            [self.relative_claim(session, d) for d in devices if d not in known]
+        )
+        for device in devices:
+            info = known[device] if device in known else asked.pop(0)
             if info is None:
                 continue
             glob = info.raw.get("global") or {}
@@ -291,6 +295,29 @@ class SyncthingTransport:
             if glob.get("version") != local.get("version"):
                 behind[device] = set(info.availability)
         return behind
+
+    def _file_infos(self, names: Sequence[str]) -> list[FileInfo | None]:
+        """``/rest/db/file`` of each name, in order. Independent reads, so with several they
+        overlap (a thread each): one round trip for the claims of every peer, not one each."""
+        if len(names) < 2:
+            return [self.client.file_info(self.folder_id, name) for name in names]
+        answers: list[FileInfo | None] = [None] * len(names)
+        failed: list[BaseException] = []
+
+        def ask(index: int) -> None:
+            try:
+                answers[index] = self.client.file_info(self.folder_id, names[index])
+            except BaseException as exc:  # raised in the caller's thread, below
+                failed.append(exc)
+
+        threads = [threading.Thread(target=ask, args=(i,), daemon=True) for i in range(len(names))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failed:
+            raise failed[0]
+        return answers
 
     def _pull_claims(
         self,
