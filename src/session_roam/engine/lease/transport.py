@@ -9,14 +9,15 @@ peer is in the claim's ``availability``: a peer's index update may be about some
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
-import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.atomic import atomic_write
+from session_roam.engine.core.overlap import in_background
 from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
 from session_roam.engine.core.safefs import has_link_below, is_link, refuse_links
 from session_roam.engine.lease.engine import LEASES_DIR, Peer
@@ -301,23 +302,11 @@ class SyncthingTransport:
         overlap (a thread each): one round trip for the claims of every peer, not one each."""
         if len(names) < 2:
             return [self.client.file_info(self.folder_id, name) for name in names]
-        answers: list[FileInfo | None] = [None] * len(names)
-        failed: list[BaseException] = []
+        asked = [in_background(functools.partial(self._file_info, name)) for name in names]
+        return [each.result() for each in asked]
 
-        def ask(index: int) -> None:
-            try:
-                answers[index] = self.client.file_info(self.folder_id, names[index])
-            except BaseException as exc:  # raised in the caller's thread, below
-                failed.append(exc)
-
-        threads = [threading.Thread(target=ask, args=(i,), daemon=True) for i in range(len(names))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if failed:
-            raise failed[0]
-        return answers
+    def _file_info(self, name: str) -> FileInfo | None:
+        return self.client.file_info(self.folder_id, name)
 
     def _pull_claims(
         self,

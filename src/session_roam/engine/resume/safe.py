@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from session_roam.engine.claude.hookrun import CR_SESSION_ENV
 from session_roam.engine.core.bounded import iter_file_lines, load_record
+from session_roam.engine.resume.release_journal import release_and_journal
 from session_roam.errors import HolderOffline, InvalidInput
 
 if TYPE_CHECKING:
@@ -319,15 +320,15 @@ class Resumer:
         launched: bool,
         details: dict[str, object],
     ) -> None:
-        with _signals_blocked():
-            if launched:
-                try:
-                    self._journal.record(session.path, "release", session_id=session.session_id)
-                except OSError as exc:  # the lease matters more than the journal
-                    self._ui.warn(f"Could not journal the session: {exc}.")
-                self._journal.note(session.session_id, "release", **details)
-            if lease is not None:
-                lease.release(wrote=launched)
+        with _signals_blocked():  # the journal records while the release waits (issue 16)
+            release_and_journal(
+                self._journal,
+                session,
+                lease,
+                launched=launched,
+                details=details,
+                warn=self._ui.warn,
+            )
 
     def run(self, session: PickedSession, request: ResumeRequest) -> ResumeOutcome:
         """Check, lease, wait, merge, launch, release; returns claude's exit code."""
