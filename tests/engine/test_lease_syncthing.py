@@ -31,10 +31,6 @@ class _Client:
         self.asked.append("my_id")
         return "ME"
 
-    def subscribe(self, _types: Any) -> Any:
-        self.asked.append("subscribe")
-        return SimpleNamespace(poll=lambda _timeout=0: [])
-
     def devices(self) -> list[Any]:
         return [SimpleNamespace(device_id=d, name=d.lower()) for d in ("ME", "ALPHA", "VAULT")]
 
@@ -170,7 +166,7 @@ def test_lease_peers_asks_for_devices_connections_and_names_at_once(tmp_path: Pa
     ]
 
 
-def test_lease_peers_reads_the_names_and_opens_the_event_cursor_once(tmp_path: Path) -> None:
+def test_lease_peers_reads_the_names_once(tmp_path: Path) -> None:
     client = _Client(online={"ALPHA"}, holders={})
     asked: list[str] = []
     devices = client.devices
@@ -184,4 +180,3 @@ def test_lease_peers_reads_the_names_and_opens_the_event_cursor_once(tmp_path: P
     transport.peers()
     transport.peers()
     assert asked == ["devices"]
-    assert client.asked.count("subscribe") == 1

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.atomic import atomic_write
-from session_roam.engine.core.overlap import Background, in_background
+from session_roam.engine.core.overlap import in_background
 from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
 from session_roam.engine.core.safefs import has_link_below, is_link, refuse_links
 from session_roam.engine.lease.engine import LEASES_DIR, Peer
@@ -120,17 +120,14 @@ class SyncthingTransport:
         return self._name_of(device_id) or device_id[:7]
 
     def peers(self) -> Sequence[Peer]:
-        # Independent reads (the folder's devices, the connections, and once the names and the
-        # event cursor the barriers start from) asked at once: one round trip, not four.
+        # Three independent reads (the folder's devices, the connections, and once the names),
+        # asked at once: one round trip instead of three on cr's path.
         folder = in_background(functools.partial(self.client.folder, self.folder_id))
-        once: list[Background[object]] = (
-            [in_background(self._read_names)] if not self._names else []
-        )
-        once += [in_background(self._events)] if self._subscription is None else []
+        naming = None if self._names else in_background(self._read_names)
         connections = self.client.connections()
         shared = folder.result().device_ids
-        for each in once:
-            each.result()
+        if naming is not None:
+            naming.result()
         self._sharing = set(shared)
         return [
             Peer(
