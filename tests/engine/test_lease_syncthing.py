@@ -151,32 +151,3 @@ def test_lease_pull_raises_what_a_lookup_of_a_peer_raised(tmp_path: Path) -> Non
     client.file_info = refused  # type: ignore[method-assign]
     with pytest.raises(SyncthingError, match="answered 500"):
         _transport(client, tmp_path)._pull_claims(SESSION, deadline=0, timeout_s=0)
-
-
-def test_lease_peers_asks_for_devices_connections_and_names_at_once(tmp_path: Path) -> None:
-    client = _Client(online={"ALPHA"}, holders={})
-    every = threading.Barrier(3, timeout=5)  # broken (and raising) when asked one by one
-    for method in ("folder", "connections", "devices"):
-        answer = getattr(client, method)
-        setattr(client, method, lambda *a, answer=answer: (every.wait(), answer(*a))[1])
-    peers = _transport(client, tmp_path).peers()
-    assert [(p.device_id, p.name, p.connected) for p in peers] == [
-        ("ALPHA", "alpha", True),
-        ("VAULT", "vault", False),
-    ]
-
-
-def test_lease_peers_reads_the_names_once(tmp_path: Path) -> None:
-    client = _Client(online={"ALPHA"}, holders={})
-    asked: list[str] = []
-    devices = client.devices
-
-    def counted() -> list[Any]:
-        asked.append("devices")
-        return devices()
-
-    client.devices = counted  # type: ignore[method-assign]
-    transport = _transport(client, tmp_path)
-    transport.peers()
-    transport.peers()
-    assert asked == ["devices"]

@@ -107,11 +107,8 @@ class SyncthingTransport:
     def _name_of(self, device_id: str) -> str:
         """The machine's one display name, as every command shows it (``syncthing.names``)."""
         if not self._names:
-            self._read_names()
+            self._names = cluster_names(self.client, self.root)
         return self._names.get(device_id, "")
-
-    def _read_names(self) -> None:
-        self._names = cluster_names(self.client, self.root)
 
     def device_name(self) -> str:
         return self._name_of(self._device_id)
@@ -120,15 +117,9 @@ class SyncthingTransport:
         return self._name_of(device_id) or device_id[:7]
 
     def peers(self) -> Sequence[Peer]:
-        # Three independent reads (the folder's devices, the connections, and once the names),
-        # asked at once: one round trip instead of three on cr's path.
-        folder = in_background(functools.partial(self.client.folder, self.folder_id))
-        naming = None if self._names else in_background(self._read_names)
-        connections = self.client.connections()
-        shared = folder.result().device_ids
-        if naming is not None:
-            naming.result()
+        shared = self.client.folder(self.folder_id).device_ids
         self._sharing = set(shared)
+        connections = self.client.connections()
         return [
             Peer(
                 device_id=device,
