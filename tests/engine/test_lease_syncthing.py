@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -120,24 +119,6 @@ def test_lease_transport_asks_for_its_device_id_when_not_given(tmp_path: Path) -
     client = _Client(online=set(), holders={})
     assert _transport(client, tmp_path).device_id == "ME"
     assert client.asked == ["my_id"]
-
-
-def test_lease_pull_asks_for_the_claims_of_every_peer_at_once(tmp_path: Path) -> None:
-    """Independent reads overlap: each answer waits here until all three were asked."""
-    client = _Client(online={"ALPHA", "VAULT"}, holders={"ALPHA": ["ALPHA"], "VAULT": ["VAULT"]})
-    client.local = {"ALPHA": ["ALPHA:2"], "VAULT": ["ALPHA:2"]}
-    every = threading.Barrier(3, timeout=5)
-    answer = client.file_info
-
-    def together(folder: str, name: str) -> FileInfo | None:
-        every.wait()  # raises BrokenBarrierError when asked one after the other
-        return answer(folder, name)
-
-    client.file_info = together  # type: ignore[method-assign,assignment]
-    transport = _transport(client, tmp_path)
-    client.asked.clear()
-    transport._pull_claims(SESSION, deadline=0, timeout_s=0)
-    assert sorted(client.asked) == ["file ALPHA", "file ME", "file VAULT"]
 
 
 def test_lease_pull_raises_what_a_lookup_of_a_peer_raised(tmp_path: Path) -> None:

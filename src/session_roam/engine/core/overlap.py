@@ -1,8 +1,10 @@
 """Independent work done at the same time: a thread per piece, its outcome back in the caller.
 
-For the waits of ``roam cr`` (issue 16): REST reads that do not depend on each other, and local
-bookkeeping that can run while a barrier waits on the network. Nothing here is for CPU-bound
-work (the GIL would serialise it): each piece spends most of its time waiting.
+For ``roam cr``'s release (issue 16): local bookkeeping runs while a barrier waits on the
+network, with the GIL free. Not for REST reads to the local Syncthing: measured, three of them
+at once from threads took p50 4.2-5.7 ms against 2.8 ms one after the other (loopback requests
+cost ~0.5-1 ms, mostly Syncthing's and the client's CPU, and threads add new connections and
+GIL hand-offs on top); nor for CPU-bound work, which the GIL serialises.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ peer is in the claim's ``availability``: a peer's index update may be about some
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import time
@@ -17,7 +16,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.atomic import atomic_write
-from session_roam.engine.core.overlap import in_background
 from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
 from session_roam.engine.core.safefs import has_link_below, is_link, refuse_links
 from session_roam.engine.lease.engine import LEASES_DIR, Peer
@@ -280,13 +278,10 @@ class SyncthingTransport:
         of ``/rest/db/file`` for some claims, just received, so not asked again.
         """
         behind: dict[str, set[str]] = {}
-        known = known or {}
-        devices = sorted(sharing | set(self.read_claims(session)))
-        asked = self._file_infos(
-            [self.relative_claim(session, d) for d in devices if d not in known]
-        )
-        for device in devices:
-            info = known[device] if device in known else asked.pop(0)
+        for device in sorted(sharing | set(self.read_claims(session))):
+            info = (known or {}).get(device) or self.client.file_info(
+                self.folder_id, self.relative_claim(session, device)
+            )
             if info is None:
                 continue
             glob = info.raw.get("global") or {}
@@ -296,17 +291,6 @@ class SyncthingTransport:
             if glob.get("version") != local.get("version"):
                 behind[device] = set(info.availability)
         return behind
-
-    def _file_infos(self, names: Sequence[str]) -> list[FileInfo | None]:
-        """``/rest/db/file`` of each name, in order. Independent reads, so with several they
-        overlap (a thread each): one round trip for the claims of every peer, not one each."""
-        if len(names) < 2:
-            return [self.client.file_info(self.folder_id, name) for name in names]
-        asked = [in_background(functools.partial(self._file_info, name)) for name in names]
-        return [each.result() for each in asked]
-
-    def _file_info(self, name: str) -> FileInfo | None:
-        return self.client.file_info(self.folder_id, name)
 
     def _pull_claims(
         self,
