@@ -18,26 +18,41 @@ from typing import Any
 
 _T_UP = time.time()
 _EVENTS: list[tuple[str, float, float]] = []
+#: Every REST request and every sleep of the run, in order: (what, start, end).
+_CALLS: list[tuple[str, float, float]] = []
 
 
 def _timed(name: str, function: Any) -> Any:
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.time()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            _EVENTS.append((name, started, time.time()))
-
-    return wrapper
+    return _logged(function, lambda *_, **__: name, _EVENTS)
 
 
 def _patch(owner: Any, attribute: str, name: str) -> None:
     setattr(owner, attribute, _timed(name, getattr(owner, attribute)))
 
 
+def _logged(function: Any, describe: Any, into: list[tuple[str, float, float]] = _CALLS) -> Any:
+    """``function``, each call recorded in ``into`` as (``describe(*args)``, start, end)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            into.append((describe(*args, **kwargs), started, time.time()))
+
+    return wrapper
+
+
+def _rest(_client: Any, method: str, path: str, **kwargs: Any) -> str:
+    params = kwargs.get("params")
+    items = params.items() if isinstance(params, dict) else (params or ())
+    shown = "&".join(f"{k}={v}" for k, v in items if k in ("sub", "events", "timeout"))
+    return f"{method} {path}" + (f"?{shown}" if shown else "")
+
+
 def _write() -> None:
-    document = {"up": _T_UP, "exit": time.time(), "events": _EVENTS}
+    document = {"up": _T_UP, "exit": time.time(), "events": _EVENTS, "calls": _CALLS}
     with open(os.environ["ROAM_BENCH_PHASES"], "w", encoding="utf-8") as handle:
         json.dump(document, handle)
 
@@ -80,6 +95,10 @@ def main() -> None:
     _patch(lease_syncthing.SyncthingTransport, "publish", "publish")
     _patch(syncthing.SyncthingClient, "scan", "scan")
     _patch(syncthing.SyncthingClient, "file_info", "file_info")
+    syncthing.SyncthingClient._request = _logged(  # type: ignore[method-assign]
+        syncthing.SyncthingClient._request, _rest
+    )
+    time.sleep = _logged(time.sleep, lambda seconds: f"sleep {seconds:g}")
     sys.argv[0] = "roam"
     from session_roam.cli.fast import main as roam_main
 

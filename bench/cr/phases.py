@@ -32,10 +32,11 @@ from typing import Final
 from tests.e2e.cr_support import executable, home_of, roam_env
 from tests.support.claude import ClaudeDriver
 from tests.support.fake_api import FakeMessagesApi
+from tests.support.netns import in_namespace
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
-from .run import as_installed, warm
+from .run import _STAMP_SCRIPT, as_installed, warm
 
 _ROOT: Final = Path(__file__).resolve().parents[2]
 _SPEC: Final = _ROOT / "fixtures" / "clusters" / "pair.toml"
@@ -49,6 +50,10 @@ if [ -n "$ROAM_BENCH_WORK_S" ]; then
 fi
 date +%s.%N > "$ROAM_BENCH_STAMP.exit"
 """
+
+
+#: The last run's REST requests and sleeps: (what, start relative to claude's start, duration).
+_LAST_CALLS: list[tuple[str, float, float]] = []
 
 
 def _one_run(argv: list[str], cwd: Path, env: dict[str, str], work: Path) -> dict[str, float]:
@@ -79,6 +84,9 @@ def _one_run(argv: list[str], cwd: Path, env: dict[str, str], work: Path) -> dic
     row["== spawn -> claude starts"] = claude_start - spawned
     row["== claude exit -> roam exit"] = ended - claude_exit
     row["interpreter teardown (atexit -> exit)"] = ended - data["exit"]
+    _LAST_CALLS[:] = [
+        (what, start - claude_start, end - start) for what, start, end in data["calls"]
+    ]
     return row
 
 
@@ -87,7 +95,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--work", type=float, default=0.0, help="seconds the stand-in works")
     parser.add_argument("--base", help="the src folder of another tree, run interleaved")
+    parser.add_argument("--real", action="store_true", help="the real claude, sent -p X")
+    parser.add_argument(
+        "--mtu", type=int, help="in a private namespace, loopback MTU (1500: a LAN)"
+    )
     args = parser.parse_args()
+    in_namespace("bench.cr.phases", args.mtu)
     claude = os.environ.get("ROAM_CLAUDE_BIN")
     if not claude:
         raise SystemExit("Set ROAM_CLAUDE_BIN to the pinned claude binary.")
@@ -103,8 +116,9 @@ def main() -> None:
             cwd.mkdir()
             session = driver.new(home_of(alpha), cwd, "start").session_id
             cluster.wait_in_sync()
-            stamper = executable(root / "bin" / "claude", _STAMPER)
+            stamper = executable(root / "bin" / "claude", _STAMP_SCRIPT if args.real else _STAMPER)
             env = as_installed(roam_env(driver, alpha, stamper), root / "pycache")
+            env["ROAM_BENCH_REAL"] = str(Path(claude).absolute())
             if args.work:
                 (session_file,) = alpha.projects_dir.glob(f"*/{session}.jsonl")
                 env.update(
@@ -122,9 +136,11 @@ def main() -> None:
                     # past Syncthing's 250 ms pause after the last run's release: a run started
                     # at once waits it out in its acquisition, the faster start-up the longer
                     time.sleep(_SETTLE_S)
-                    rows[tree].append(_one_run(argv, cwd, tree_env, root))
+                    prompt = ["--", "-p", f"run {len(rows[tree])}"] if args.real else []
+                    rows[tree].append(_one_run(argv + prompt, cwd, tree_env, root))
     names = list(dict.fromkeys(name for runs in rows.values() for row in runs for name in row))
     work = f", working {args.work:g} s" if args.work else ""
+    work += " around the real claude -p X" if args.real else ""
     print(f"roam cr ID, claude = a stamp script{work}, {args.runs} runs; median (min) in ms")
     print(f"  {'':40s} " + " ".join(f"{tree:>16s}" for tree in rows))
     for name in names:
@@ -133,6 +149,9 @@ def main() -> None:
             values = [row.get(name, 0.0) * 1000 for row in runs]
             cells.append(f"{statistics.median(values):7.0f} ({min(values):5.0f})")
         print(f"  {name:40s} " + " ".join(f"{cell:>16s}" for cell in cells))
+    print("The last run's REST requests and sleeps (start ms from claude's start, duration ms):")
+    for what, at, took in _LAST_CALLS:
+        print(f"  {at * 1000:8.1f} {took * 1000:7.1f}  {what}")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 The load on a shared machine moves every figure; only a comparison in the same run says what
 a change did. ``--base DIR`` is the ``src`` folder of the other tree (``git archive REV src``).
 For each round: claude alone, then for each roam its ``cr`` with the real claude (issue 16's
-measure: the median over claude alone), its ``cr`` with a claude that exits at once (roam's
-own work) and its hand-over (alpha's claude exit to beta's claude start). Each timed ``cr``
-starts 0.6 s after the one before, past Syncthing's 250 ms index pause (``_SETTLE_S``).
+measure: the median over claude alone), its ``cr`` with a claude that only sleeps (roam's own
+work, the sleep taken off) and its hand-over (alpha's claude exit to beta's claude start).
+Each timed ``cr`` starts 0.6 s after the one before, past Syncthing's 250 ms index pause
+(``_SETTLE_S``).
 
     ROAM_CLAUDE_BIN=... .venv/bin/python -m bench.cr.versus --base /tmp/base/src [--runs 7]
 """
@@ -21,10 +22,11 @@ from typing import Final
 
 from tests.e2e.cr_support import home_of, roam_argv
 from tests.support.fake_api import FakeMessagesApi
+from tests.support.netns import in_namespace
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterNode, ClusterSpec
 
-from .run import _SPEC, Bench, _load, _median_ms, _p95_ms, _timed, warm
+from .run import _SPEC, STAND_IN_S, Bench, _load, _median_ms, _p95_ms, _timed, warm
 
 #: Before each timed roam cr: past Syncthing's 250 ms pause after alpha's last index update
 #: (a release, or the confirmation of beta's), which a cr started at once would wait out in its
@@ -46,7 +48,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--base", required=True)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--mtu", type=int, help="in a private namespace, loopback MTU (1500: a LAN)"
+    )
     args = parser.parse_args()
+    in_namespace("bench.cr.versus", args.mtu)
     claude = Path(os.environ["ROAM_CLAUDE_BIN"]).absolute()
     print(f"before: {_load()}, Syncthing {os.environ.get('ROAM_SYNCTHING_BIN', 'syncthing')}")
     with tempfile.TemporaryDirectory(prefix="roam-bench-vs-") as tmp:
@@ -105,11 +111,12 @@ def main() -> None:
                     f"+{m - c:.0f} ms over claude alone (goal +150 ms)"
                 )
             for name in ("base", "this"):
-                r, h = _median_ms(took[name]), _median_ms(hand[name])
-                r95 = _p95_ms(took[name])
+                r, h = _median_ms(took[name]) - STAND_IN_S * 1000, _median_ms(hand[name])
+                r95 = _p95_ms(took[name]) - STAND_IN_S * 1000
                 print(
-                    f"{name}: roam cr, claude = true p50 {r:.0f} / p95 {r95:.0f} ms "
-                    f"({r / c:.2f}x claude alone); hand-over p50 {h:.0f} / p95 "
+                    f"{name}: roam cr's own work (claude = sleep {STAND_IN_S:g}, taken off) p50 "
+                    f"{r:.0f} / p95 {r95:.0f} ms ({r / c:.2f}x claude alone); hand-over p50 "
+                    f"{h:.0f} / p95 "
                     f"{_p95_ms(hand[name]):.0f} ms"
                 )
     print(f"after: {_load()}")

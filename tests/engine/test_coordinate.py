@@ -20,6 +20,7 @@ from session_roam.engine.resume.coordinate import (
 from session_roam.engine.resume.coordinator import SyncthingCoordinator, acquire_lease
 from session_roam.engine.sessions.pick import PickedSession
 from session_roam.engine.syncthing.models import Connection, FileInfo, FolderStatus
+from session_roam.engine.syncthing.syncready import SyncHere
 from session_roam.errors import (
     LeaseHeld,
     RoamError,
@@ -90,6 +91,26 @@ def test_open_coordinator_refuses_a_roam_syncthing_home_without_config(
     monkeypatch.setenv("ROAM_SYNCTHING_HOME", str(tmp_path / "typo"))
     with pytest.raises(SetupError, match="given by ROAM_SYNCTHING_HOME"):
         open_coordinator(None, force=False)
+
+
+def test_open_coordinator_gives_the_lease_the_device_id_its_probe_saw(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The probe checked the running node's ID: the lease does not ask Syncthing again."""
+    here = SyncHere(SimpleNamespace(path=tmp_path), folder_id="f", device_id="ME-ID")  # type: ignore[arg-type]
+    monkeypatch.setattr(coordinate_module, "sync_here", lambda *_a, **_k: here)
+    opened: list[dict[str, object]] = []
+
+    def open_engine(_claude_dir: Path | None = None, **kwargs: object) -> object:
+        opened.append(kwargs)
+        return "engine"
+
+    monkeypatch.setattr(lease, "open_engine", open_engine)
+    monkeypatch.setattr(
+        coordinate_module, "SyncthingCoordinator", SimpleNamespace(on=lambda engine, **_: engine)
+    )
+    assert str(open_coordinator(None)) == "engine"
+    assert opened == [{"syncthing_home": tmp_path, "folder_id": "f", "device_id": "ME-ID"}]
 
 
 def test_agent_namespaces_reads_roam_config(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from session_roam.engine.lease.transport import SyncthingTransport
 from session_roam.engine.syncthing.models import Connection, FileInfo
-from session_roam.errors import HolderOffline, SyncTimeout
+from session_roam.errors import HolderOffline, SyncthingError, SyncTimeout
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -24,8 +24,10 @@ class _Client:
         self.online = online
         self.holders = holders
         self.local: dict[str, list[str]] = {}
+        self.asked: list[str] = []  # every request, in order
 
     def my_id(self) -> str:
+        self.asked.append("my_id")
         return "ME"
 
     def devices(self) -> list[Any]:
@@ -39,6 +41,7 @@ class _Client:
 
     def file_info(self, _folder: str, name: str) -> FileInfo | None:
         device = name.rsplit("/", 1)[-1].removesuffix(".json")
+        self.asked.append(f"file {device}")
         if device not in self.holders:
             return None
         return FileInfo.from_json(
@@ -70,3 +73,62 @@ def test_lease_pull_returns_once_every_announced_claim_is_here(tmp_path: Path) -
     client = _Client(online={"VAULT"}, holders={"ALPHA": ["ALPHA", "VAULT"]})
     client.local["ALPHA"] = ["ALPHA:2"]
     _transport(client, tmp_path)._pull_claims(SESSION, deadline=0, timeout_s=0)
+
+
+def test_lease_pull_does_not_ask_again_for_a_claim_it_was_just_told_about(
+    tmp_path: Path,
+) -> None:
+    """The barrier's last answer about our own claim starts the pull: one request less."""
+    client = _Client(online={"ALPHA", "VAULT"}, holders={"ALPHA": ["ALPHA"], "ME": ["ME"]})
+    client.local = {"ALPHA": ["ALPHA:2"], "ME": ["ALPHA:2"]}
+    ours = client.file_info("f", f".roam/leases/{SESSION}/ME.json")
+    assert ours is not None
+    transport = _transport(client, tmp_path)
+    client.asked.clear()
+    transport._pull_claims(SESSION, deadline=0, timeout_s=0, known={"ME": ours})
+    assert client.asked == ["file ALPHA", "file VAULT"]
+
+
+def test_lease_pull_asks_afresh_after_its_first_look(tmp_path: Path) -> None:
+    client = _Client(online={"ALPHA"}, holders={"ALPHA": ["ALPHA"], "ME": ["ME"]})
+    client.local = {"ME": ["ALPHA:2"]}  # ALPHA's claim not here yet: a second look follows
+    ours = client.file_info("f", f".roam/leases/{SESSION}/ME.json")
+    assert ours is not None
+    answer = client.file_info
+
+    def arrives(folder: str, name: str) -> FileInfo | None:
+        found = answer(folder, name)
+        client.local["ALPHA"] = ["ALPHA:2"]  # it has arrived by the next look
+        return found
+
+    client.file_info = arrives  # type: ignore[method-assign,assignment]
+    transport = _transport(client, tmp_path)
+    client.asked.clear()
+    transport._pull_claims(SESSION, deadline=1e18, timeout_s=10, known={"ME": ours})
+    assert client.asked == ["file ALPHA", "file VAULT", "file ALPHA", "file ME", "file VAULT"]
+
+
+def test_lease_transport_takes_a_device_id_it_is_given_without_asking(tmp_path: Path) -> None:
+    client = _Client(online=set(), holders={})
+    transport = SyncthingTransport(client, tmp_path, "f", "ME")  # type: ignore[arg-type]
+    assert transport.device_id == "ME"
+    assert client.asked == []
+
+
+def test_lease_transport_asks_for_its_device_id_when_not_given(tmp_path: Path) -> None:
+    client = _Client(online=set(), holders={})
+    assert _transport(client, tmp_path).device_id == "ME"
+    assert client.asked == ["my_id"]
+
+
+def test_lease_pull_raises_what_a_lookup_of_a_peer_raised(tmp_path: Path) -> None:
+    client = _Client(online={"ALPHA", "VAULT"}, holders={"ALPHA": ["ALPHA"]})
+
+    def refused(_folder: str, name: str) -> FileInfo | None:
+        if name.endswith("VAULT.json"):
+            raise SyncthingError("Syncthing answered 500 to GET /rest/db/file.")
+        return None
+
+    client.file_info = refused  # type: ignore[method-assign]
+    with pytest.raises(SyncthingError, match="answered 500"):
+        _transport(client, tmp_path)._pull_claims(SESSION, deadline=0, timeout_s=0)

@@ -9,17 +9,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 from session_roam.engine.claude.launch import ChildExit, run_child
 from session_roam.engine.lease.api import file_stamp
-from session_roam.engine.resume.safe import (
-    Resumer,
-    ResumeRequest,
-    Terminated,
-)
+from session_roam.engine.resume.safe import Resumer, ResumeRequest
+from session_roam.engine.resume.signals import Terminated
 from session_roam.engine.sessions.journal import Journal
 from session_roam.engine.sessions.pick import PickedSession
 from session_roam.errors import HeldElsewhere, HolderOffline, InvalidInput, LeaseHeld, SyncTimeout
@@ -212,6 +209,59 @@ def test_resume_journals_the_lines_claude_wrote(
         FakeCoordinator(FakeLease(session.path)), journal, FakeUI(), FakeClaude(session.path)
     ).run(session, request_)
     assert [json.loads(line)["uuid"] for line in journal.records(SID)] == ["new"]
+    assert [e["event"] for e in journal.events(SID)] == ["launch", "release"]
+
+
+class _JournalAfterRelease(Journal):
+    """A journal whose release record waits until the lease's release has begun."""
+
+    def __init__(self, folder: Path, releasing: threading.Event) -> None:
+        super().__init__(folder, node="node-a")
+        self.releasing = releasing
+
+    def record(self, session_path: Path, phase: Literal["launch", "release"], **kw: Any) -> Any:
+        if phase == "release":
+            assert self.releasing.wait(5), "the release waited for the journal"
+        return super().record(session_path, phase, **kw)
+
+
+@dataclass
+class _SignallingLease(FakeLease):
+    releasing: threading.Event = field(default_factory=threading.Event)
+
+    def release(self, *, wrote: bool) -> None:
+        self.releasing.set()
+        super().release(wrote=wrote)
+
+
+def test_resume_journals_while_the_lease_is_released_not_before(
+    session: PickedSession, tmp_path: Path, request_: ResumeRequest
+) -> None:
+    lease = _SignallingLease(session.path)
+    journal = _JournalAfterRelease(tmp_path / "journal", lease.releasing)
+    _resumer(FakeCoordinator(lease), journal, FakeUI(), FakeClaude(session.path)).run(
+        session, request_
+    )
+    assert lease.released == [file_stamp(session.path)]
+    assert [json.loads(line)["uuid"] for line in journal.records(SID)] == ["new"]
+    assert [e["event"] for e in journal.events(SID)] == ["launch", "release"]
+
+
+def test_resume_releases_and_warns_when_the_journal_cannot_be_written(
+    session: PickedSession, tmp_path: Path, request_: ResumeRequest
+) -> None:
+    class Broken(Journal):
+        def record(self, session_path: Path, phase: Literal["launch", "release"], **kw: Any) -> Any:
+            if phase == "release":
+                raise OSError("no space left on device")
+            return super().record(session_path, phase, **kw)
+
+    lease = FakeLease(session.path)
+    ui = FakeUI()
+    journal = Broken(tmp_path / "journal", node="node-a")
+    _resumer(FakeCoordinator(lease), journal, ui, FakeClaude(session.path)).run(session, request_)
+    assert lease.released == [file_stamp(session.path)]
+    assert ui.warnings == ["Could not journal the session: no space left on device."]
     assert [e["event"] for e in journal.events(SID)] == ["launch", "release"]
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from session_roam.engine.syncthing import syncready
+from session_roam.engine.syncthing.config import device_id_from_cert
 from session_roam.engine.syncthing.syncready import NO_LEASE_HINT, SyncHere, sync_here
 from session_roam.errors import SetupError, SyncthingMissing, SyncthingUnreachable
 from tests.support.st_home import write_st_config
@@ -61,6 +62,28 @@ def test_sync_here_with_a_config_sharing_the_projects_is_set_up(
     assert found.home.path == home
     assert found.started is None
     assert starts == [home]
+
+
+def test_sync_here_hands_on_the_device_id_of_the_syncthing_that_answered(
+    clean_environ: Path, projects: Path, starts: list[Path]
+) -> None:
+    """The probe checked that the running node has cert.pem's ID: the lease need not ask."""
+    home = write_st_config(clean_environ / ".config" / "syncthing", shares=projects)
+    (home / "cert.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\nc2Vzc2lvbi1yb2Ft\n-----END CERTIFICATE-----\n"
+    )
+    found = sync_here(projects)
+    assert found is not None
+    assert found.device_id == str(device_id_from_cert(home))
+
+
+def test_sync_here_leaves_the_device_id_to_be_asked_without_a_cert(
+    clean_environ: Path, projects: Path, starts: list[Path]
+) -> None:
+    write_st_config(clean_environ / ".config" / "syncthing", shares=projects)
+    found = sync_here(projects)
+    assert found is not None
+    assert found.device_id is None
 
 
 def test_sync_here_reads_a_folder_path_written_with_a_tilde(

@@ -27,10 +27,12 @@ def open_engine(
     *,
     syncthing_home: Path | None = None,
     folder_id: str | None = None,
+    device_id: str | None = None,
 ) -> LeaseEngine:
     """The engine for this machine: its Syncthing (from config.xml, found by the one resolver,
     ``stconfig.locate_syncthing_home``) and Claude's projects folder. ``folder_id``: the
-    folder that shares it, when the caller read it from that config.xml already (else asked)."""
+    folder that shares it, when the caller read it from that config.xml already (else asked);
+    ``device_id``: the node's, when the caller has just seen that Syncthing answer with it."""
     from session_roam.engine.lease.transport import SyncthingTransport
     from session_roam.engine.syncthing.client import SyncthingClient
     from session_roam.engine.syncthing.config import find_syncthing_home, read_config
@@ -39,7 +41,7 @@ def open_engine(
     client = SyncthingClient(config.base_url, config.api_key)
     try:
         transport = SyncthingTransport(
-            client, projects_dir(claude_config_dir(claude_dir)), folder_id
+            client, projects_dir(claude_config_dir(claude_dir)), folder_id, device_id
         )
     except BaseException:
         client.close()

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from session_roam.engine.syncthing.client import SyncthingClient
     from session_roam.engine.syncthing.events import EventSubscription
+    from session_roam.engine.syncthing.models import FileInfo
 
 __all__ = ["SyncthingTransport", "find_folder_id"]
 
@@ -74,11 +75,19 @@ def _has_it(raw: Mapping[str, Any]) -> set[str]:
 class SyncthingTransport:
     """One node: its claim files under ``root/.roam/leases`` and its Syncthing REST API."""
 
-    def __init__(self, client: SyncthingClient, root: Path, folder_id: str | None = None) -> None:
+    def __init__(
+        self,
+        client: SyncthingClient,
+        root: Path,
+        folder_id: str | None = None,
+        device_id: str | None = None,
+    ) -> None:
+        """``device_id``: this node's, when the caller has just checked that the Syncthing
+        answering has it (``syncready.sync_here``); else asked (one request less on cr's path)."""
         self.client = client
         self.root = root
         self.folder_id = folder_id or find_folder_id(client, root)
-        self._device_id = client.my_id()
+        self._device_id = device_id or client.my_id()
         self._names: dict[str, str] = {}
         self._subscription: EventSubscription | None = None
         self._sharing: set[str] | None = None
@@ -217,6 +226,7 @@ class SyncthingTransport:
         deadline = time.monotonic() + timeout_s
         pending = set(wait_for)
         look = True
+        info: FileInfo | None = None
         while True:
             # Confirm with the file's availability, not the event alone: a peer's index update
             # may be about another file. Looked up only when a pending peer sent one.
@@ -225,8 +235,9 @@ class SyncthingTransport:
                 if info is not None:
                     pending -= _has_it(info.raw)
             if not pending:
-                if pull:
-                    self._pull_claims(claim.session, deadline, timeout_s)
+                if pull:  # the pull starts from the answer that confirmed our own claim
+                    known = {claim.device: info} if info is not None else {}
+                    self._pull_claims(claim.session, deadline, timeout_s, known=known)
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -257,15 +268,20 @@ class SyncthingTransport:
             self._subscription = self.client.subscribe(_EVENTS)
         return self._subscription
 
-    def _behind(self, session: str, sharing: set[str]) -> dict[str, set[str]]:
+    def _behind(
+        self, session: str, sharing: set[str], known: Mapping[str, FileInfo] | None = None
+    ) -> dict[str, set[str]]:
         """Claim files of ``session`` whose announced (global) version this node lacks.
 
         Maps the claim's device to the devices that hold that version. ``sharing``: the devices
-        the folder is shared with (a claim of any of them may be on its way).
+        the folder is shared with (a claim of any of them may be on its way). ``known``: answers
+        of ``/rest/db/file`` for some claims, just received, so not asked again.
         """
         behind: dict[str, set[str]] = {}
         for device in sorted(sharing | set(self.read_claims(session))):
-            info = self.client.file_info(self.folder_id, self.relative_claim(session, device))
+            info = (known or {}).get(device) or self.client.file_info(
+                self.folder_id, self.relative_claim(session, device)
+            )
             if info is None:
                 continue
             glob = info.raw.get("global") or {}
@@ -276,7 +292,14 @@ class SyncthingTransport:
                 behind[device] = set(info.availability)
         return behind
 
-    def _pull_claims(self, session: str, deadline: float, timeout_s: float) -> None:
+    def _pull_claims(
+        self,
+        session: str,
+        deadline: float,
+        timeout_s: float,
+        *,
+        known: Mapping[str, FileInfo] | None = None,
+    ) -> None:
         """Wait until this node has every claim version its peers announced (the pull barrier).
 
         A peer sends its index updates in order over one connection, so once it has confirmed
@@ -286,7 +309,8 @@ class SyncthingTransport:
         """
         # The devices the quorum just read (one request less on the hot path), else ask.
         sharing = self._sharing or set(self.client.folder(self.folder_id).device_ids)
-        while behind := self._behind(session, sharing):
+        while behind := self._behind(session, sharing, known):
+            known = None  # asked afresh from the second look on
             online = {d for d, c in self.client.connections().items() if c.connected}
             for device, holders in behind.items():
                 if not holders & online:

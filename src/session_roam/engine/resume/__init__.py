@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from session_roam.engine.resume.coordinate import CrOptions
     from session_roam.engine.resume.coordinator import acquire_lease
     from session_roam.engine.resume.newsession import run_cr, run_fork, run_new
-    from session_roam.engine.resume.safe import ResumeOutcome, ResumeUI, Terminated
+    from session_roam.engine.resume.safe import ResumeOutcome, ResumeUI
+    from session_roam.engine.resume.signals import Terminated
 
 __all__ = [
     "CrOptions",
@@ -36,6 +37,7 @@ __getattr__ = lazy_face(
         "coordinate": ("CrOptions",),
         "coordinator": ("acquire_lease",),
         "newsession": ("run_cr", "run_fork", "run_new"),
-        "safe": ("ResumeOutcome", "ResumeUI", "Terminated"),
+        "safe": ("ResumeOutcome", "ResumeUI"),
+        "signals": ("Terminated",),
     },
 )

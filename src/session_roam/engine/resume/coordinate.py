@@ -135,7 +135,10 @@ def open_coordinator(
         )
     try:
         engine = lease_api.open_engine(
-            claude_dir, syncthing_home=here.home.path, folder_id=here.folder_id
+            claude_dir,
+            syncthing_home=here.home.path,
+            folder_id=here.folder_id,
+            device_id=here.device_id,
         )
     except SyncthingUnreachable as exc:
         raise SyncthingUnreachable(

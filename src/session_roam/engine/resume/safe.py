@@ -25,18 +25,19 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
 from session_roam.engine.claude.hookrun import CR_SESSION_ENV
 from session_roam.engine.core.bounded import iter_file_lines, load_record
+from session_roam.engine.resume.release_journal import release_and_journal
+from session_roam.engine.resume.signals import Terminated, signals_blocked, terminations_raise
 from session_roam.errors import HeldElsewhere, HolderOffline, InvalidInput
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
-    from types import FrameType
+    from collections.abc import Callable, Mapping, Sequence
 
     from session_roam.engine.claude.launch import ChildExit
     from session_roam.engine.sessions.journal import Journal
@@ -53,7 +54,6 @@ __all__ = [
     "ResumeUI",
     "Resumer",
     "StartNewInstead",
-    "Terminated",
     "claude_argv",
     "session_cwd",
 ]
@@ -64,15 +64,6 @@ log = logging.getLogger(__name__)
 AGENT_PREFIX: Final = "agent:"
 #: The seed's threshold: a session last written more than a day ago earns a warning.
 STALE_AFTER_S: Final = 24 * 3600.0
-_TERMINATING: Final = (signal.SIGTERM, signal.SIGHUP)
-
-
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP arrived while roam itself (not claude) was working: unwind and release."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
 
 
 class StartNewInstead(Exception):
@@ -185,32 +176,6 @@ def session_cwd(path: Path) -> Path | None:
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
-
-
-@contextmanager
-def _terminations_raise() -> Iterator[None]:
-    """Outside the child's run, SIGTERM/SIGHUP unwind roam (so ``finally`` releases the lease)."""
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        raise Terminated(signum)
-
-    previous = {signum: signal.signal(signum, handler) for signum in _TERMINATING}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
-@contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Releasing must not be cut short by a second Ctrl-C or SIGTERM; they wait until it is done."""
-    blocked = {signal.SIGINT, *_TERMINATING}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class Resumer:
@@ -326,15 +291,15 @@ class Resumer:
         launched: bool,
         details: dict[str, object],
     ) -> None:
-        with _signals_blocked():
-            if launched:
-                try:
-                    self._journal.record(session.path, "release", session_id=session.session_id)
-                except OSError as exc:  # the lease matters more than the journal
-                    self._ui.warn(f"Could not journal the session: {exc}.")
-                self._journal.note(session.session_id, "release", **details)
-            if lease is not None:
-                lease.release(wrote=launched)
+        with signals_blocked():  # the journal records while the release waits (issue 16)
+            release_and_journal(
+                self._journal,
+                session,
+                lease,
+                launched=launched,
+                details=details,
+                warn=self._ui.warn,
+            )
 
     def run(self, session: PickedSession, request: ResumeRequest) -> ResumeOutcome:
         """Check, lease, wait, merge, launch, release; returns claude's exit code."""
@@ -353,7 +318,7 @@ class Resumer:
         details: dict[str, object] = {"forced": force}
         merged = 0
         warnings: list[str] = []
-        with _terminations_raise():
+        with terminations_raise():
             try:
                 if self._coordinator is not None:
                     lease, force = self._acquire(self._coordinator, session, force)

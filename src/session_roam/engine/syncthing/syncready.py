@@ -18,10 +18,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.syncthing.client import SyncthingClient
-from session_roam.engine.syncthing.config import config_folders, locate_syncthing_home, read_config
+from session_roam.engine.syncthing.config import (
+    config_folders,
+    device_id_from_cert,
+    locate_syncthing_home,
+    read_config,
+)
 from session_roam.engine.syncthing.local import same_path
 from session_roam.engine.syncthing.service import ensure_running, wait_for_peers
-from session_roam.errors import SyncthingUnreachable
+from session_roam.errors import SyncthingConfigMissing, SyncthingUnreachable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,6 +58,9 @@ class SyncHere:
     started_s: float = 0.0
     #: The id of the folder that shares the projects folder, as config.xml says.
     folder_id: str | None = None
+    #: The node's device ID, when the probe saw the running Syncthing answer with it (the one
+    #: in cert.pem), so that the lease need not ask again; None when roam started it.
+    device_id: str | None = None
 
 
 def sync_here(
@@ -82,8 +90,16 @@ def sync_here(
             f"Syncthing is set up here but not running, and roam could not start it: {exc.message}",
             hint=f"Start it and run the command again, {NO_LEASE_HINT}",
         ) from exc
-    if started is None:
-        return SyncHere(home, folder_id=folders[0][0])
+    if started is None:  # it answered with this home's device ID (or the home has no cert)
+        return SyncHere(home, folder_id=folders[0][0], device_id=_device_id(home.path))
     with SyncthingClient(config.base_url, config.api_key) as client:
         wait_for_peers(client, folders[0][0], timeout_s=peer_wait_s)
     return SyncHere(home, started, time.monotonic() - began, folders[0][0])
+
+
+def _device_id(home: Path) -> str | None:
+    """The device ID in ``home``'s cert.pem; None without one (then the lease asks)."""
+    try:
+        return str(device_id_from_cert(home))
+    except SyncthingConfigMissing:
+        return None
