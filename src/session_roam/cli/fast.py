@@ -189,6 +189,14 @@ def main() -> None:
                 ls = parse_fast_ls(argv)
                 if ls is not None:
                     sys.exit(run_fast_ls(ls))
+            if "cr" in argv:  # roam watch's cr server, when there is one (cli.crclient)
+                from session_roam.cli.crclient import served_cr
+
+                served = served_cr(argv)
+                if served is not None:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(served)
             from session_roam.cli.fast_cr import exit_now, parse_fast_cr, run_fast_cr
 
             cr = parse_fast_cr(argv)

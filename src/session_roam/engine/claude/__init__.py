@@ -28,9 +28,11 @@ if TYPE_CHECKING:
         keep,
         report_to_stdout,
     )
+    from session_roam.engine.claude.launch import ChildExit, run_child
 
 __all__ = [
     "HOOK_EVENTS",
+    "ChildExit",
     "HookRunner",
     "HooksChange",
     "ProcessKeeper",
@@ -42,6 +44,7 @@ __all__ = [
     "read_stdin_payload",
     "report_to_stdout",
     "roam_argv",
+    "run_child",
     "settings_path",
     "status_hooks",
     "uninstall_hooks",
@@ -62,5 +65,6 @@ __getattr__ = lazy_face(
             "uninstall_hooks",
         ),
         "keeper": ("ProcessKeeper", "claude_pid_of_hook", "keep", "report_to_stdout"),
+        "launch": ("ChildExit", "run_child"),
     },
 )

@@ -1,0 +1,139 @@
+"""The ``roam cr`` client of the cr server that ``roam watch`` runs (``cli.crserver``).
+
+A served ``roam cr`` costs this process the interpreter and this module (``os``, ``sys``,
+``socket``, ``json``): the server's child, forked from a process that imported everything
+already, does the work with this process's argv, cwd, environment, umask and standard fds.
+claude itself is started here, by the same ``run_child`` as the in-process path: it must be in
+the terminal's foreground process group (job control, SIGWINCH, /dev/tty), which the child,
+in a session of its own, is not.
+
+``served_cr`` returns None whenever the in-process path should run instead: no server, a server
+of other code, a command line the fast path would not take, or any doubt before the child has
+started work. Once it has, the child's exit code is ours. docs/design/cr-server.md.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+
+from session_roam.cli.crwire import DISABLE_ENV, PROTOCOL, Channel, package_dir, socket_path
+
+TYPE_CHECKING = False  # not from typing: every served cr pays for each import
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+    from typing import Any, Final
+
+    from session_roam.engine.claude import ChildExit
+
+__all__ = ["served_cr"]
+
+#: How long a server may take to say whether it serves this command line before roam runs it
+#: in its own process instead; a live server answers in a few milliseconds.
+_ANSWER_S: Final = 2.0
+
+_LOST: Final = "roam: the cr server's process ended without saying how the session ended.\n"
+
+_FORWARDED: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def served_cr(argv: list[str]) -> int | None:
+    """Run ``roam cr`` through the server and return its exit code; None to run it here."""
+    if os.environ.get(DISABLE_ENV, "") == "0":
+        return None
+    path = socket_path(os.environ)
+    if path is None:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        served = _handshake(sock, path, argv)
+        if served is None:
+            return None
+        return _follow(*served)
+    finally:
+        sock.close()
+
+
+def _stdio() -> list[list[str | None]]:
+    return [
+        [getattr(stream, "encoding", None), getattr(stream, "errors", None)]
+        for stream in (sys.stdin, sys.stdout, sys.stderr)
+    ]
+
+
+def _handshake(sock: socket.socket, path: str, argv: list[str]) -> tuple[Channel, int] | None:
+    """The server's child, committed to this command line, and its pid; None when it is not
+    going to serve it (and will not: it runs nothing until it reads our "go")."""
+    sock.settimeout(_ANSWER_S)
+    channel = Channel(sock)
+    hello = {
+        "t": "hello",
+        "protocol": PROTOCOL,
+        "package": package_dir(),
+        "argv": argv,
+        "argv0": sys.argv[0],
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "umask": _umask(),
+        "stdio": _stdio(),
+    }
+    try:
+        sock.connect(path)
+        channel.send(hello, fds=[0, 1, 2])
+        answer, _ = channel.receive()
+        if answer is None or answer.get("t") != "ok":
+            return None
+        pid = int(answer["pid"])
+        channel.send({"t": "go"})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no server, refused, closed, timed out: the in-process path
+    sock.settimeout(None)
+    return channel, pid
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _follow(channel: Channel, child: int) -> int:
+    """Forward our signals to the child (which then does what an in-process roam receiving them
+    does), launch claude when it asks, and return the child's exit code."""
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        try:
+            os.kill(child, signum)
+        except ProcessLookupError:
+            return  # it has ended: its "done" is on the way
+
+    for signum in _FORWARDED:
+        signal.signal(signum, forward)
+    from session_roam.engine.claude import run_child  # now, while the child leases
+
+    while True:
+        try:
+            message, _ = channel.receive()
+        except (OSError, ValueError):
+            message = None
+        if message is None:
+            sys.stderr.write(_LOST)
+            return 1
+        if message.get("t") == "done":
+            return int(message["code"])
+        if message.get("t") == "launch":
+            channel.send(_launch(run_child, message))
+
+
+def _launch(run_child: Callable[..., ChildExit], message: dict[str, Any]) -> dict[str, Any]:
+    """claude, run here exactly as the in-process path runs it (``run_child``)."""
+    from session_roam.errors import ClaudeMissing
+
+    try:
+        done = run_child(message["argv"], env=message["env"], cwd=message.get("cwd"))
+    except ClaudeMissing as missing:
+        return {"t": "missing", "message": missing.message, "hint": missing.hint}
+    return {"t": "exit", "code": done.exit_code, "signals": list(done.signals)}
