@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from session_roam.engine.claude.launch import ChildExit, run_child
 
 __all__ = [
-    "HOOK_EVENTS",
     "ChildExit",
+    "HOOK_EVENTS",
     "HookRunner",
     "HooksChange",
     "ProcessKeeper",
