@@ -113,7 +113,7 @@ def machine(tmp_path: Path, runtime: Path) -> dict[str, str]:
 def _roam(
     args: list[str], env: dict[str, str], cwd: Path, **popen: object
 ) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    process: subprocess.Popen[str] = subprocess.Popen(  # type: ignore[call-overload]
         [sys.executable, "-m", "session_roam", *args],
         cwd=cwd,
         env=env,
@@ -121,8 +121,9 @@ def _roam(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        **popen,  # type: ignore[call-overload]
+        **popen,
     )
+    return process
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, int, str, str]:

@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.cli.fast_cr import parse_fast_cr, run_fast_cr
-from session_roam.engine.claude import ChildExit
+from session_roam.engine.resume import ChildExit
 from session_roam.errors import ClaudeMissing
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any, Final
 
-    from session_roam.engine.claude import ChildExit
+    from session_roam.engine.resume import ChildExit
 
 __all__ = ["served_cr"]
 

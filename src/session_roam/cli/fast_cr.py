@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from session_roam.cli.resume import TerminalUI
-    from session_roam.engine.claude import ChildExit
+    from session_roam.engine.resume import ChildExit
 
 __all__ = ["FastCr", "exit_now", "parse_fast_cr", "run_fast_cr"]
 

@@ -28,10 +28,9 @@ if TYPE_CHECKING:
         keep,
         report_to_stdout,
     )
-    from session_roam.engine.claude.launch import ChildExit, run_child
+    from session_roam.engine.claude.launch import run_child
 
 __all__ = [
-    "ChildExit",
     "HOOK_EVENTS",
     "HookRunner",
     "HooksChange",
@@ -65,6 +64,6 @@ __getattr__ = lazy_face(
             "uninstall_hooks",
         ),
         "keeper": ("ProcessKeeper", "claude_pid_of_hook", "keep", "report_to_stdout"),
-        "launch": ("ChildExit", "run_child"),
+        "launch": ("run_child",),
     },
 )

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NO_LEASE_WARNING",
+    "ChildExit",  # what a ``CrOptions.launcher`` returns, for the face
     "CrOptions",
     "agent_namespaces",
     "coordinator_for",
