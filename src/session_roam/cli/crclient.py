@@ -52,7 +52,17 @@ def served_cr(argv: list[str]) -> int | None:
         served = _handshake(sock, path, argv)
         if served is None:
             return None
-        return _follow(*served)
+        channel, child = served
+        # From "go" on, a signal is the child's to act on: forwarded before it can arrive.
+        previous = {signum: signal.signal(signum, _forwarder(child)) for signum in _FORWARDED}
+        try:
+            channel.send({"t": "go"})
+        except OSError:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            return None  # the child never read "go": it runs nothing, we run it here
+        sock.settimeout(None)
+        return _follow(channel)
     finally:
         sock.close()
 
@@ -65,8 +75,8 @@ def _stdio() -> list[list[str | None]]:
 
 
 def _handshake(sock: socket.socket, path: str, argv: list[str]) -> tuple[Channel, int] | None:
-    """The server's child, committed to this command line, and its pid; None when it is not
-    going to serve it (and will not: it runs nothing until it reads our "go")."""
+    """The server's child, ready to serve this command line, and its pid; None when it is not
+    going to serve it. It runs nothing until it reads our "go"."""
     sock.settimeout(_ANSWER_S)
     channel = Channel(sock)
     hello = {
@@ -87,10 +97,8 @@ def _handshake(sock: socket.socket, path: str, argv: list[str]) -> tuple[Channel
         if answer is None or answer.get("t") != "ok":
             return None
         pid = int(answer["pid"])
-        channel.send({"t": "go"})
     except (OSError, ValueError, KeyError, TypeError):
         return None  # no server, refused, closed, timed out: the in-process path
-    sock.settimeout(None)
     return channel, pid
 
 
@@ -100,9 +108,9 @@ def _umask() -> int:
     return mask
 
 
-def _follow(channel: Channel, child: int) -> int:
-    """Forward our signals to the child (which then does what an in-process roam receiving them
-    does), launch claude when it asks, and return the child's exit code."""
+def _forwarder(child: int) -> Callable[[int, FrameType | None], None]:
+    """A signal handler that passes the signal to the child, which then does what an
+    in-process roam receiving it does (withdraw, release, exit 128 + N)."""
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         try:
@@ -110,8 +118,11 @@ def _follow(channel: Channel, child: int) -> int:
         except ProcessLookupError:
             return  # it has ended: its "done" is on the way
 
-    for signum in _FORWARDED:
-        signal.signal(signum, forward)
+    return forward
+
+
+def _follow(channel: Channel) -> int:
+    """Launch claude when the child asks, and return the child's exit code."""
     from session_roam.engine.claude import run_child  # now, while the child leases
 
     while True:
