@@ -288,6 +288,21 @@ def test_client_killed_while_claude_runs_ends_the_child_at_once(
     process.communicate(timeout=10)
 
 
+def test_client_whose_child_died_says_so_in_one_sentence_and_exits_1(
+    server: subprocess.Popen[bytes], machine: dict[str, str], tmp_path: Path
+) -> None:
+    machine["STANDIN_SLEEP"] = "1"
+    process = _roam(["cr"], machine, tmp_path / "proj")
+    wait_until(lambda: bool(_claude_runs(machine)), timeout_s=30, what="claude to start")
+    [child] = _journal_pids(machine)
+    os.kill(child, signal.SIGKILL)
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert err.splitlines()[-1] == (
+        "roam: the cr server's process ended without saying how the session ended."
+    )
+
+
 def test_sigterm_to_the_client_while_claude_runs_ends_claude_and_exits_143(
     server: subprocess.Popen[bytes], machine: dict[str, str], tmp_path: Path
 ) -> None:

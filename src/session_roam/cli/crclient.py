@@ -136,7 +136,12 @@ def _follow(channel: Channel) -> int:
         if message.get("t") == "done":
             return int(message["code"])
         if message.get("t") == "launch":
-            channel.send(_launch(run_child, message))
+            answer = _launch(run_child, message)
+            try:
+                channel.send(answer)
+            except OSError:
+                sys.stderr.write(_LOST)
+                return 1
 
 
 def _launch(run_child: Callable[..., ChildExit], message: dict[str, Any]) -> dict[str, Any]:
