@@ -274,13 +274,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _while_claude_runs(
+    machine: dict[str, str], cwd: Path, seconds: float
+) -> tuple[subprocess.Popen[str], int]:
+    """A served ``roam cr`` whose claude runs for ``seconds``: the client and the child's pid."""
+    machine["STANDIN_SLEEP"] = str(seconds)
+    process = _roam(["cr"], machine, cwd)
+    wait_until(lambda: bool(_claude_runs(machine)), timeout_s=30, what="claude to start")
+    [child] = _journal_pids(machine)
+    return process, child
+
+
 def test_client_killed_while_claude_runs_ends_the_child_at_once(
     server: subprocess.Popen[bytes], machine: dict[str, str], tmp_path: Path
 ) -> None:
-    machine["STANDIN_SLEEP"] = "30"
-    process = _roam(["cr"], machine, tmp_path / "proj")
-    wait_until(lambda: bool(_claude_runs(machine)), timeout_s=30, what="claude to start")
-    [child] = _journal_pids(machine)
+    process, child = _while_claude_runs(machine, tmp_path / "proj", 30)
     process.kill()
     process.wait(timeout=10)
     wait_until(lambda: not _alive(child), timeout_s=10, what="the served child to end")
@@ -291,10 +299,7 @@ def test_client_killed_while_claude_runs_ends_the_child_at_once(
 def test_client_whose_child_died_says_so_in_one_sentence_and_exits_1(
     server: subprocess.Popen[bytes], machine: dict[str, str], tmp_path: Path
 ) -> None:
-    machine["STANDIN_SLEEP"] = "1"
-    process = _roam(["cr"], machine, tmp_path / "proj")
-    wait_until(lambda: bool(_claude_runs(machine)), timeout_s=30, what="claude to start")
-    [child] = _journal_pids(machine)
+    process, child = _while_claude_runs(machine, tmp_path / "proj", 1)
     os.kill(child, signal.SIGKILL)
     _out, err = process.communicate(timeout=30)
     assert process.returncode == 1
@@ -306,9 +311,7 @@ def test_client_whose_child_died_says_so_in_one_sentence_and_exits_1(
 def test_sigterm_to_the_client_while_claude_runs_ends_claude_and_exits_143(
     server: subprocess.Popen[bytes], machine: dict[str, str], tmp_path: Path
 ) -> None:
-    machine["STANDIN_SLEEP"] = "30"
-    process = _roam(["cr"], machine, tmp_path / "proj")
-    wait_until(lambda: bool(_claude_runs(machine)), timeout_s=30, what="claude to start")
+    process, _child = _while_claude_runs(machine, tmp_path / "proj", 30)
     process.send_signal(signal.SIGTERM)
     _out, err = process.communicate(timeout=30)
     assert process.returncode == 128 + signal.SIGTERM, err
