@@ -318,6 +318,48 @@ def test_sigterm_to_the_client_while_claude_runs_ends_claude_and_exits_143(
     assert not _alive(int(str(_claude_runs(machine)[0]["pid"])))
 
 
+def _signalled_before_claude(machine: dict[str, str], cwd: Path, signum: int) -> int:
+    """``roam cr``'s exit status when ``signum`` reaches it while it reads roam's config (a FIFO
+    that blocks it there), before claude starts."""
+    config = Path(machine["XDG_CONFIG_HOME"], "session-roam", "config.toml")
+    config.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(config)
+    process = _roam(["cr"], machine, cwd)
+    held: list[int] = []
+
+    def reading() -> bool:  # a FIFO opens for writing only once someone reads it
+        with contextlib.suppress(OSError):
+            held.append(os.open(config, os.O_WRONLY | os.O_NONBLOCK))
+        return bool(held)
+
+    try:
+        wait_until(reading, timeout_s=30, what="roam cr to read its config")
+        process.send_signal(signum)
+        process.communicate(timeout=30)
+    finally:
+        for fd in held:
+            os.close(fd)
+        config.unlink()
+    assert _claude_runs(machine) == []
+    return process.returncode
+
+
+@pytest.mark.parametrize(
+    ("signum", "expected"), [(signal.SIGTERM, -signal.SIGTERM), (signal.SIGINT, 130)]
+)
+def test_a_signal_before_claude_starts_ends_a_served_cr_as_an_in_process_one(
+    server: subprocess.Popen[bytes],
+    machine: dict[str, str],
+    tmp_path: Path,
+    signum: int,
+    expected: int,
+) -> None:
+    cwd = tmp_path / "proj"
+    served = _signalled_before_claude(machine, cwd, signum)
+    local = _signalled_before_claude({**machine, "ROAM_CR_SERVER": "0"}, cwd, signum)
+    assert (served, local) == (expected, expected)
+
+
 def test_server_that_finds_its_code_changed_says_stale_and_exits(
     machine: dict[str, str], tmp_path: Path
 ) -> None:

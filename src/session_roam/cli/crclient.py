@@ -54,7 +54,9 @@ def served_cr(argv: list[str]) -> int | None:
             return None
         channel, child = served
         # From "go" on, a signal is the child's to act on: forwarded before it can arrive.
-        previous = {signum: signal.signal(signum, _forwarder(child)) for signum in _FORWARDED}
+        passed: list[int] = []
+        forward = _forwarder(child, passed)
+        previous = {signum: signal.signal(signum, forward) for signum in _FORWARDED}
         try:
             channel.send({"t": "go"})
         except OSError:
@@ -62,7 +64,7 @@ def served_cr(argv: list[str]) -> int | None:
                 signal.signal(signum, handler)
             return None  # the child never read "go": it runs nothing, we run it here
         sock.settimeout(None)
-        return _follow(channel)
+        return _follow(channel, passed)
     finally:
         sock.close()
 
@@ -108,11 +110,12 @@ def _umask() -> int:
     return mask
 
 
-def _forwarder(child: int) -> Callable[[int, FrameType | None], None]:
+def _forwarder(child: int, passed: list[int]) -> Callable[[int, FrameType | None], None]:
     """A signal handler that passes the signal to the child, which then does what an
-    in-process roam receiving it does (withdraw, release, exit 128 + N)."""
+    in-process roam receiving it does (withdraw, release, exit 128 + N), and notes it."""
 
     def forward(signum: int, _frame: FrameType | None) -> None:
+        passed.append(signum)
         try:
             os.kill(child, signum)
         except ProcessLookupError:
@@ -121,7 +124,17 @@ def _forwarder(child: int) -> Callable[[int, FrameType | None], None]:
     return forward
 
 
-def _follow(channel: Channel) -> int:
+def _lost(passed: list[int]) -> int:
+    """The child ended without "done". Ended by a signal we passed on (one it does not catch at
+    that point): end by it too, as the in-process roam that got it would have. Else say so."""
+    if passed:
+        signal.signal(passed[-1], signal.SIG_DFL)
+        os.kill(os.getpid(), passed[-1])
+    sys.stderr.write(_LOST)
+    return 1
+
+
+def _follow(channel: Channel, passed: list[int]) -> int:
     """Launch claude when the child asks, and return the child's exit code."""
     from session_roam.engine.claude import run_child  # now, while the child leases
 
@@ -131,8 +144,7 @@ def _follow(channel: Channel) -> int:
         except (OSError, ValueError):
             message = None
         if message is None:
-            sys.stderr.write(_LOST)
-            return 1
+            return _lost(passed)
         if message.get("t") == "done":
             return int(message["code"])
         if message.get("t") == "launch":
@@ -140,8 +152,7 @@ def _follow(channel: Channel) -> int:
             try:
                 channel.send(answer)
             except OSError:
-                sys.stderr.write(_LOST)
-                return 1
+                return _lost(passed)
 
 
 def _launch(run_child: Callable[..., ChildExit], message: dict[str, Any]) -> dict[str, Any]:
