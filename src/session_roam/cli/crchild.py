@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import io
+import locale
 import logging
 import os
 import signal
@@ -86,14 +87,18 @@ def _refusal(hello: Mapping[str, Any], root: str, protocol: int) -> str | None:
 
 def adopt(hello: Mapping[str, Any], fds: Sequence[int]) -> None:
     """Become the client's process: its standard fds (and text streams in its encodings),
-    environment, time zone, umask and argv. The cwd is already its (``_refusal``)."""
+    environment, time zone, character type locale, umask and argv. The cwd is already its
+    (``_refusal``). Not adopted: resource limits, nice value and cgroup stay the server's (the
+    watch's); claude, started by the client, has the client's."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         if fd > 2:
             os.close(fd)
     os.environ.clear()
-    os.environ.update({str(k): str(v) for k, v in dict(hello["env"]).items()})
+    os.environ.update({str(k): str(v) for k, v in dict(hello["env"]).items()})  # environb too
     time.tzset()
+    with contextlib.suppress(locale.Error):  # as the interpreter set it at the client's start
+        locale.setlocale(locale.LC_CTYPE, "")
     os.umask(int(hello["umask"]))
     sys.argv = [str(hello.get("argv0", "roam")), *hello["argv"]]
     stdio = list(hello.get("stdio") or [])
