@@ -9,6 +9,7 @@ import ast
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -189,3 +190,24 @@ def test_supervisor_starts_the_server_again_when_it_dies_and_stops_it(
         subprocess.run(["rm", "-rf", str(runtime)], check=False)
     assert processes_mentioning(f"crserver --parent {os.getpid()}") == {}
     assert not sock.exists()
+
+
+def test_server_refuses_a_socket_folder_that_is_a_link(tmp_path: Path) -> None:
+    runtime = Path(tempfile.mkdtemp(prefix="roam-rt-"))
+    try:
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        (runtime / "session-roam").symlink_to(elsewhere)
+        done = subprocess.run(
+            [sys.executable, "-m", "session_roam.cli.crserver"],
+            env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == crserver.EXIT_UNSERVED
+        assert "cannot listen at" in done.stderr
+        assert list(elsewhere.iterdir()) == []
+    finally:
+        subprocess.run(["rm", "-rf", str(runtime)], check=False)

@@ -206,7 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     path = socket_path(os.environ)
     if path is None or not hasattr(socket, "SO_PEERCRED"):
         return EXIT_UNSERVED
-    return serve(path, parent)
+    try:
+        return serve(path, parent)
+    except OSError as exc:  # a folder that is not ours, a full disk: say so, do not retry
+        sys.stderr.write(f"cr server: cannot listen at {path}: {exc.strerror or exc}\n")
+        return EXIT_UNSERVED
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ class CrServerSupervisor:
             if self._stopping.is_set():
                 return
             if code == EXIT_UNSERVED:
-                self._report("cr server: not started (no XDG_RUNTIME_DIR, or no SO_PEERCRED)")
+                self._report("cr server: not serving (see the line above, or no SO_PEERCRED)")
                 return
             if code == EXIT_STALE:
                 continue  # roam was upgraded: serve the new code at once
