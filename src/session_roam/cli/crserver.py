@@ -42,6 +42,7 @@ EXIT_UNSERVED: Final = 3
 #: What ``roam cr`` imports on its way, loaded before the first fork (docs/design/cr-server.md;
 #: tests/cli/test_cr_server.py checks that each exists).
 _PRELOAD: Final = (
+    "session_roam.cli.crchild",
     "session_roam.cli.fast_cr",
     "session_roam.cli.claude_args",
     "session_roam.cli.launched",
