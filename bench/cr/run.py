@@ -190,14 +190,14 @@ class Bench:
                 """One timed run: argv and environment (served: through alpha's cr server)."""
                 serve = name.startswith("served")
                 where = {"XDG_RUNTIME_DIR": runtime} if serve else {"ROAM_CR_SERVER": "0"}
-                binary = self.instant if name.endswith("alone") else self.claude
+                if name.endswith("alone"):  # claude = true, stamping when it starts and ends
+                    where["ROAM_BENCH_REAL"] = str(self.instant)
+                    return roam_argv(["cr", session]), {**self.env(alpha, self.stamper), **where}
                 if name == "direct":
                     argv = [str(self.claude), "-r", session, "-p", f"direct {i}"]
-                elif binary == self.instant:
-                    argv = roam_argv(["cr", session])
                 else:
                     argv = roam_argv(["cr", session, "--", "-p", f"{name} {i}"])
-                return argv, {**self.env(alpha, binary), **where}
+                return argv, {**self.env(alpha, self.claude), **where}
 
             names = ("direct", "roam", "served", "alone", "served alone")
             argv, warm_env = case("served alone", 0)
@@ -206,7 +206,15 @@ class Bench:
                 for name in names:
                     argv, run_env = case(name, i)
                     time.sleep(_QUIET_S)
+                    spawned = time.time()
                     times.setdefault(name, []).append(_timed(argv, cwd=self.cwd, env=run_env))
+                    if name.endswith("alone"):
+                        started = float(self.stamp.read_text())
+                        ended = float(Path(f"{self.stamp}.exit").read_text())
+                        times.setdefault(f"{name} start", []).append(started - spawned)
+                        times.setdefault(f"{name} end", []).append(
+                            spawned + times[name][-1] - ended
+                        )
         d = _median_ms(times["direct"])
         print(f"\n1. overhead, in sync, {runs} runs each, interleaved (p50 / p95)")
         print(f"   {'claude -r ID -p X':36s} {d:8.0f} / {_p95_ms(times['direct']):5.0f} ms")
@@ -224,7 +232,11 @@ class Bench:
             ("served alone", "roam cr ID (claude = true), served"),
         ):
             a = _median_ms(times[name])
-            print(f"   {label:36s} {a:8.0f} / {_p95_ms(times[name]):5.0f} ms   roam's own work")
+            print(
+                f"   {label:36s} {a:8.0f} / {_p95_ms(times[name]):5.0f} ms   roam's own work: "
+                f"spawn -> claude starts {_median_ms(times[f'{name} start']):.0f}, "
+                f"claude's exit -> roam's {_median_ms(times[f'{name} end']):.0f}"
+            )
         for name in ("roam", "served"):
             over = _median_ms(times[name]) - d
             verdict = "MET" if over <= _GOAL_OVERHEAD_MS else "NOT met"
