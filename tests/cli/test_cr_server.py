@@ -313,6 +313,18 @@ def test_sigterm_to_the_client_while_claude_runs_ends_claude_and_exits_143(
     assert not _alive(int(str(_claude_runs(machine)[0]["pid"])))
 
 
+def _reading_pipe(fifo: Path) -> bool:
+    """Whether a process (other than this one, its writer) that has ``fifo`` open sleeps in a
+    pipe read."""
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        if fd.parent.parent.name == str(os.getpid()):
+            continue
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) == str(fifo):
+                return "pipe_read" in Path(fd.parent.parent, "wchan").read_text()
+    return False
+
+
 def _signalled_before_claude(machine: dict[str, str], cwd: Path, signum: int) -> int:
     """``roam cr``'s exit status when ``signum`` reaches it while it reads roam's config (a FIFO
     that blocks it there), before claude starts."""
@@ -329,6 +341,9 @@ def _signalled_before_claude(machine: dict[str, str], cwd: Path, signum: int) ->
 
     try:
         wait_until(reading, timeout_s=30, what="roam cr to read its config")
+        # Only once it sleeps in read(2): a signal that lands between Python's last check and
+        # the syscall is handled after it returns (CPython's own race, in-process too).
+        wait_until(lambda: _reading_pipe(config), timeout_s=30, what="roam cr to wait in read")
         process.send_signal(signum)
         process.communicate(timeout=30)
     finally:

@@ -81,18 +81,18 @@ def _handshake(sock: socket.socket, path: str, argv: list[str]) -> tuple[Channel
     going to serve it. It runs nothing until it reads our "go"."""
     sock.settimeout(_ANSWER_S)
     channel = Channel(sock)
-    hello = {
-        "t": "hello",
-        "protocol": PROTOCOL,
-        "package": package_dir(),
-        "argv": argv,
-        "argv0": sys.argv[0],
-        "cwd": os.getcwd(),
-        "env": dict(os.environ),
-        "umask": _umask(),
-        "stdio": _stdio(),
-    }
     try:
+        hello = {
+            "t": "hello",
+            "protocol": PROTOCOL,
+            "package": package_dir(),
+            "argv": argv,
+            "argv0": sys.argv[0],
+            "cwd": os.getcwd(),  # a removed cwd raises: the in-process path then says so
+            "env": dict(os.environ),
+            "umask": _umask(),
+            "stdio": _stdio(),
+        }
         sock.connect(path)
         channel.send(hello, fds=[0, 1, 2])
         answer, _ = channel.receive()
