@@ -123,7 +123,10 @@ def cr_server_running(report: Callable[[str], None]) -> Iterator[CrServerSupervi
         yield None
         return
     if _unit_kills_children():
-        report("cr server: not started; run `roam watch install` again to update the unit")
+        report(
+            "cr server: not started, this unit would kill served `roam cr` on a restart; run "
+            "`roam watch install` again, then `systemctl --user restart roam-watch`"
+        )
         yield None
         return
     supervisor = CrServerSupervisor(report)
