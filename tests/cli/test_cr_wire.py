@@ -211,3 +211,38 @@ def test_server_refuses_a_socket_folder_that_is_a_link(tmp_path: Path) -> None:
         assert list(elsewhere.iterdir()) == []
     finally:
         subprocess.run(["rm", "-rf", str(runtime)], check=False)
+
+
+def _as_systemd_unit(monkeypatch: pytest.MonkeyPatch, kill_mode: str) -> None:
+    """This process as the roam-watch unit of a systemd whose KillMode is ``kill_mode``."""
+    import io
+
+    from session_roam.cli import crsupervise
+
+    cgroup = "0::/user.slice/user@1000.service/app.slice/roam-watch.service\n"
+    monkeypatch.setattr(crsupervise, "open", lambda *_a, **_k: io.StringIO(cgroup), raising=False)
+    shown = subprocess.CompletedProcess([], 0, stdout=kill_mode + "\n", stderr="")
+    monkeypatch.setattr(subprocess, "run", lambda *_a, **_k: shown)
+
+
+def test_watch_under_a_unit_that_kills_children_serves_no_cr(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from session_roam.cli.crsupervise import cr_server_running
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    _as_systemd_unit(monkeypatch, "control-group")
+    said: list[str] = []
+    with cr_server_running(said.append) as supervisor:
+        assert supervisor is None
+    assert "roam watch install" in said[0]
+    assert not (tmp_path / "session-roam").exists()
+
+
+def test_watch_under_a_kill_mode_process_unit_serves_cr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from session_roam.cli.crsupervise import _unit_kills_children
+
+    _as_systemd_unit(monkeypatch, "process")
+    assert not _unit_kills_children()
