@@ -347,6 +347,11 @@ def _signalled_before_claude(machine: dict[str, str], cwd: Path, signum: int) ->
         process.send_signal(signum)
         process.communicate(timeout=30)
     finally:
+        if process.poll() is None:  # it failed: leave nothing behind, its server child neither
+            process.kill()
+            process.communicate(timeout=30)
+        with contextlib.suppress(OSError):  # a reader still waiting in open(2) gets EOF
+            os.close(os.open(config, os.O_RDWR | os.O_NONBLOCK))
         for fd in held:
             os.close(fd)
         config.unlink()
