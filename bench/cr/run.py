@@ -1,7 +1,9 @@
 """What ``roam cr`` costs, on a real Syncthing pair on 127.0.0.1 with the real claude client.
 
 1. Overhead when everything is already in sync: ``roam cr ID -- -p X`` against
-   ``claude -r ID -p X`` launched directly (and roam alone, with a claude that exits at once).
+   ``claude -r ID -p X`` launched directly (and roam alone, with a claude that exits at once),
+   in its own process (``ROAM_CR_SERVER=0``) and served by the cr server of a ``roam watch``
+   running on alpha (docs/design/cr-server.md), interleaved.
 2. Hand-over, from the moment claude exits on alpha to the moment claude starts on beta:
    roam (alpha's release, then beta's lease + wait for the release stamp) against the seed's
    way (Syncthing watcher delay 2 s, then ``cr`` sleeps a fixed 2 s). Each hand-over also
@@ -19,10 +21,12 @@ To compare with another tree under the same load, use ``bench.cr.versus``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,7 +44,7 @@ from tests.support.netns import in_namespace
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from session_roam.engine.syncthing.cluster import ClusterNode
 
@@ -169,49 +173,97 @@ class Bench:
         )
         return as_installed(env, self.pycache)
 
+    @contextlib.contextmanager
+    def served(self) -> Iterator[str]:
+        """``roam watch`` on alpha, its cr server up: the ``XDG_RUNTIME_DIR`` to serve from."""
+        runtime = tempfile.mkdtemp(prefix="roam-rt-")  # short: sun_path holds 107 bytes
+        env = {**self.env(self.cluster["alpha"], self.claude), "XDG_RUNTIME_DIR": runtime}
+        watch = subprocess.Popen(
+            roam_argv(["watch"]),
+            cwd=self.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        sock = Path(runtime, "session-roam", "cr.sock")
+        try:
+            deadline = time.monotonic() + 60
+            while not sock.exists():
+                if time.monotonic() > deadline or watch.poll() is not None:
+                    raise SystemExit("roam watch's cr server did not start")
+                time.sleep(0.05)
+            yield runtime
+        finally:
+            watch.terminate()
+            watch.wait(timeout=30)
+            shutil.rmtree(runtime, ignore_errors=True)
+
     def overhead(self, runs: int) -> None:
         alpha = self.cluster["alpha"]
         session = self.driver.new(home_of(alpha), self.cwd, "start").session_id
         self.cluster.wait_in_sync()
-        direct: list[float] = []
-        roam: list[float] = []
-        roam_alone: list[float] = []
-        for i in range(runs):
-            direct.append(
-                _timed(
-                    [str(self.claude), "-r", session, "-p", f"direct {i}"],
-                    cwd=self.cwd,
-                    env=self.env(alpha, self.claude),
-                )
+        times: dict[str, list[float]] = {}
+        with self.served() as runtime:
+
+            def case(name: str, i: int) -> tuple[list[str], dict[str, str]]:
+                """One timed run: argv and environment (served: through alpha's cr server)."""
+                serve = name.startswith("served")
+                where = {"XDG_RUNTIME_DIR": runtime} if serve else {"ROAM_CR_SERVER": "0"}
+                if name.endswith("alone"):  # claude = sleep 0.3, stamping when it starts and ends
+                    where["ROAM_BENCH_REAL"] = str(self.instant)
+                    return roam_argv(["cr", session]), {**self.env(alpha, self.stamper), **where}
+                if name == "direct":
+                    argv = [str(self.claude), "-r", session, "-p", f"direct {i}"]
+                else:
+                    argv = roam_argv(["cr", session, "--", "-p", f"{name} {i}"])
+                return argv, {**self.env(alpha, self.claude), **where}
+
+            names = ("direct", "roam", "served", "alone", "served alone")
+            argv, warm_env = case("served alone", 0)
+            _timed(argv, cwd=self.cwd, env=warm_env)  # the server's first fork, warmed
+            for i in range(runs):
+                for name in names:
+                    argv, run_env = case(name, i)
+                    time.sleep(_QUIET_S)
+                    spawned = time.time()
+                    times.setdefault(name, []).append(_timed(argv, cwd=self.cwd, env=run_env))
+                    if name.endswith("alone"):
+                        started = float(self.stamp.read_text())
+                        ended = float(Path(f"{self.stamp}.exit").read_text())
+                        times.setdefault(f"{name} start", []).append(started - spawned)
+                        times.setdefault(f"{name} end", []).append(
+                            spawned + times[name][-1] - ended
+                        )
+        d = _median_ms(times["direct"])
+        print(f"\n1. overhead, in sync, {runs} runs each, interleaved (p50 / p95)")
+        print(f"   {'claude -r ID -p X':36s} {d:8.0f} / {_p95_ms(times['direct']):5.0f} ms")
+        for name, label in (
+            ("roam", "roam cr ID -- -p X, in-process"),
+            ("served", "roam cr ID -- -p X, served"),
+        ):
+            r = _median_ms(times[name])
+            print(
+                f"   {label:36s} {r:8.0f} / {_p95_ms(times[name]):5.0f} ms   "
+                f"ratio {r / d:.2f}x  (+{r - d:.0f} ms)"
             )
-            time.sleep(_QUIET_S)
-            roam.append(
-                _timed(
-                    roam_argv(["cr", session, "--", "-p", f"roam {i}"]),
-                    cwd=self.cwd,
-                    env=self.env(alpha, self.claude),
-                )
+        for name, label in (
+            ("alone", "roam cr ID (claude = sleep), in-proc"),
+            ("served alone", "roam cr ID (claude = sleep), served"),
+        ):
+            a, a95 = (f(times[name]) - STAND_IN_S * 1000 for f in (_median_ms, _p95_ms))
+            print(
+                f"   {label:36s} {a:8.0f} / {a95:5.0f} ms   roam's own work (the sleep taken off): "
+                f"spawn -> claude starts {_median_ms(times[f'{name} start']):.0f}, "
+                f"claude's exit -> roam's {_median_ms(times[f'{name} end']):.0f}"
             )
-            time.sleep(_QUIET_S)
-            roam_alone.append(
-                _timed(roam_argv(["cr", session]), cwd=self.cwd, env=self.env(alpha, self.instant))
+        for name in ("roam", "served"):
+            over = _median_ms(times[name]) - d
+            verdict = "MET" if over <= _GOAL_OVERHEAD_MS else "NOT met"
+            print(
+                f"   goal +{_GOAL_OVERHEAD_MS} ms over claude, {name}: +{over:.0f} ms "
+                f"({over / _GOAL_OVERHEAD_MS:.2f}x the allowance) {verdict}"
             )
-        d, r = _median_ms(direct), _median_ms(roam)
-        a, a95 = _median_ms(roam_alone) - STAND_IN_S * 1000, _p95_ms(roam_alone) - STAND_IN_S * 1000
-        print(f"\n1. overhead, in sync, {runs} runs each (p50 / p95)")
-        print(f"   claude -r ID -p X            {d:8.0f} / {_p95_ms(direct):5.0f} ms")
-        print(
-            f"   roam cr ID -- -p X           {r:8.0f} / {_p95_ms(roam):5.0f} ms   "
-            f"ratio {r / d:.2f}x  (+{r - d:.0f} ms)"
-        )
-        print(
-            f"   roam cr ID (claude = sleep)  {a:8.0f} / {a95:5.0f} ms   "
-            f"roam's own work (the stand-in's {STAND_IN_S:g} s taken off)"
-        )
-        print(
-            f"   goal: +{_GOAL_OVERHEAD_MS} ms over claude; now +{r - d:.0f} ms "
-            f"({(r - d) / _GOAL_OVERHEAD_MS:.2f}x the allowance)"
-        )
 
     def _handoff_roam(
         self, session: str, i: int, gap: float

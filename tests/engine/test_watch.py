@@ -150,6 +150,11 @@ def test_watch_systemd_unit_runs_this_python(tmp_path: Path) -> None:
     assert "WantedBy=default.target" in unit
 
 
+def test_watch_systemd_unit_stops_only_the_watch_so_served_crs_live_on() -> None:
+    unit = render_systemd(["/venv/bin/python", "-m", "session_roam", "watch"])
+    assert "KillMode=process\n" in unit
+
+
 def test_watch_launchd_agent_escapes_arguments(tmp_path: Path) -> None:
     plist = render_launchd(["/a&b/python", "watch"], tmp_path / "log")
     assert "<string>/a&amp;b/python</string>" in plist

@@ -10,7 +10,9 @@ anything it does not fully understand) to the full app unchanged. Output and exi
 same as the full command's: ``cf`` runs the same body (``cli.search.run_cf``), ``ls`` too
 (``cli.ls_json``, via ``cli.fast_ls``), ``cr`` the same engine call (``cli.fast_cr``);
 tests/cli/test_fast_parity.py, test_fast_ls.py, test_fast_cr.py and test_warm_cf.py hold them to
-it.
+it. Where ``roam watch`` runs, ``cr`` is first offered to its cr server (``cli.crclient``), whose
+forked child runs that same ``cli.fast_cr`` body with this process's argv, cwd, environment and
+fds; anything in doubt comes back here (docs/design/cr-server.md).
 
 The one search a script repeats, ``cf WORDS --json --all`` with ``roam watch`` keeping the
 index current, is answered first with only ``sqlite3`` and the lookup ``warm_search`` (the same
@@ -189,6 +191,14 @@ def main() -> None:
                 ls = parse_fast_ls(argv)
                 if ls is not None:
                     sys.exit(run_fast_ls(ls))
+            if "cr" in argv:  # roam watch's cr server, when there is one (cli.crclient)
+                from session_roam.cli.crclient import served_cr
+
+                served = served_cr(argv)
+                if served is not None:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(served)
             from session_roam.cli.fast_cr import exit_now, parse_fast_cr, run_fast_cr
 
             cr = parse_fast_cr(argv)

@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 from session_roam.cli.context import SYNC_TIMEOUT_S
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from session_roam.cli.resume import TerminalUI
+    from session_roam.engine.resume import ChildExit
 
 __all__ = ["FastCr", "exit_now", "parse_fast_cr", "run_fast_cr"]
 
@@ -159,8 +162,9 @@ class _LazyTerminalUI:
             self._ui.close()
 
 
-def run_fast_cr(options: FastCr) -> int:
-    """What ``cli.resume.cr`` under ``cli.app``'s root callback and error boundary does."""
+def run_fast_cr(options: FastCr, launcher: Callable[..., ChildExit] | None = None) -> int:
+    """What ``cli.resume.cr`` under ``cli.app``'s root callback and error boundary does;
+    ``launcher`` starts claude when this process should not (``cli.crserver``'s child)."""
     from session_roam.cli.logs import configure_logging
 
     configure_logging(options.verbose)
@@ -187,6 +191,7 @@ def run_fast_cr(options: FastCr) -> int:
         no_lease=options.no_lease,
         offline=options.offline,
         wait=options.wait,
+        launcher=launcher,
     )
     ui = _LazyTerminalUI()
     try:

@@ -47,13 +47,15 @@ def watch_command(
     """Watch the sessions folder and merge each new conflict copy within seconds.
 
     A session whose lease is live (someone is writing it) is left alone until it is released.
-    Stop with Ctrl-C or SIGTERM. Example:
+    While it runs, it also serves `roam cr` from a process that has loaded roam already
+    (ROAM_CR_SERVER=0 turns that off). Stop with Ctrl-C or SIGTERM. Example:
 
         roam watch --verbose
     """
     if ctx.invoked_subcommand is not None:
         return
     # lazily: the lease and watchdog machinery is only needed here, not by every roam command
+    from session_roam.cli.crsupervise import cr_server_running
     from session_roam.engine import lease
     from session_roam.engine.claude import deletion_policy
     from session_roam.engine.conflicts import Watcher, beat, stop_beating
@@ -126,8 +128,13 @@ def watch_command(
         )
         previous = signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
         err_console().print(f"Watching {projects} for conflict copies.", markup=False)
+
+        def say(line: str) -> None:
+            err_console().print(line, markup=False)
+
         try:
-            with contextlib.suppress(KeyboardInterrupt):
+            # the cr server serves `roam cr` while this runs (cli.crsupervise)
+            with contextlib.suppress(KeyboardInterrupt), cr_server_running(say):
                 watcher.run()
         finally:
             signal.signal(signal.SIGTERM, previous)

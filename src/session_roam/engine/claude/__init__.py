@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         keep,
         report_to_stdout,
     )
+    from session_roam.engine.claude.launch import run_child
 
 __all__ = [
     "HOOK_EVENTS",
@@ -42,6 +43,7 @@ __all__ = [
     "read_stdin_payload",
     "report_to_stdout",
     "roam_argv",
+    "run_child",
     "settings_path",
     "status_hooks",
     "uninstall_hooks",
@@ -62,5 +64,6 @@ __getattr__ = lazy_face(
             "uninstall_hooks",
         ),
         "keeper": ("ProcessKeeper", "claude_pid_of_hook", "keep", "report_to_stdout"),
+        "launch": ("run_child",),
     },
 )

@@ -12,13 +12,14 @@ from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
     from session_roam.engine.resume.awareness import cluster_state
-    from session_roam.engine.resume.coordinate import CrOptions
+    from session_roam.engine.resume.coordinate import ChildExit, CrOptions
     from session_roam.engine.resume.coordinator import acquire_lease
     from session_roam.engine.resume.newsession import run_cr, run_fork, run_new
     from session_roam.engine.resume.safe import ResumeOutcome, ResumeUI
     from session_roam.engine.resume.signals import Terminated
 
 __all__ = [
+    "ChildExit",
     "CrOptions",
     "ResumeOutcome",
     "ResumeUI",
@@ -34,7 +35,7 @@ __getattr__ = lazy_face(
     __name__,
     {
         "awareness": ("cluster_state",),
-        "coordinate": ("CrOptions",),
+        "coordinate": ("ChildExit", "CrOptions"),
         "coordinator": ("acquire_lease",),
         "newsession": ("run_cr", "run_fork", "run_new"),
         "safe": ("ResumeOutcome", "ResumeUI"),

@@ -59,8 +59,12 @@ if TYPE_CHECKING:
         ["CrOptions", ResumeUI, SyncthingCoordinator | None, PickedSession], ResumeOutcome
     ]
 
+    #: Runs claude and waits for it: ``run_child``'s signature (``env`` complete, ``cwd``).
+    Launcher = Callable[..., ChildExit]
+
 __all__ = [
     "NO_LEASE_WARNING",
+    "ChildExit",  # what a ``CrOptions.launcher`` returns, for the face
     "CrOptions",
     "agent_namespaces",
     "coordinator_for",
@@ -96,6 +100,9 @@ class CrOptions:
     offline: bool = False
     #: ``--wait``: queue behind the machine that holds the session instead of stopping.
     wait: bool = False
+    #: What starts claude, when not ``run_child`` in this process: the cr server's child has
+    #: its client start it, in the terminal's foreground process group (cli.crserver).
+    launcher: Launcher | None = None
 
 
 #: Said when ``--no-lease`` skips the lease, so that nobody uses it without knowing the cost.
@@ -186,8 +193,8 @@ def agent_namespaces(config_dir: Path | None = None) -> tuple[Path, ...]:
     return tuple(Path(os.path.realpath(Path(str(item)).expanduser())) for item in raw)
 
 
-def _launch(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:
-    return run_child(argv, env={**os.environ, **env})
+def _launch(argv: Sequence[str], env: Mapping[str, str], launcher: Launcher | None) -> ChildExit:
+    return (launcher or run_child)(argv, env={**os.environ, **env})
 
 
 def _known_elsewhere(query: str | None, claude_dir: Path | None) -> str | None:
@@ -262,7 +269,7 @@ def run_cr(options: CrOptions, ui: ResumeUI, fresh: Fresh | None = None) -> Resu
     def launch(argv: Sequence[str], env: Mapping[str, str]) -> ChildExit:
         archive_before_launch(projects_dir(config))  # claude's clean-up runs as it starts
         with companions_around(session.path, config, session.session_id, ui.warn):  # engine.travel
-            return _launch(argv, env)
+            return _launch(argv, env, options.launcher)
 
     resumer = Resumer(
         coordinator=coordinator,

@@ -137,7 +137,8 @@ def _run(
         archive_before_launch(session.project_dir.parent)  # claude's clean-up runs as it starts
         config, sid = session.project_dir.parent.parent, session.session_id  # engine.travel
         with companions_around(session.path, config, sid, ui.warn):
-            return run_child(argv, env={**os.environ, **env}, cwd=options.cwd)
+            run = options.launcher or run_child  # the cr server's child: its client runs it
+            return run(argv, env={**os.environ, **env}, cwd=options.cwd)
 
     new = session.chosen_by == "new"
     if coordinator is None and not opened:

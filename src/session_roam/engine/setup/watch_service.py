@@ -138,7 +138,11 @@ def render_systemd(argv: list[str]) -> str:
         "[Service]\n"
         f"ExecStart={command}\n"
         "Restart=on-failure\n"
-        "RestartSec=5\n\n"
+        "RestartSec=5\n"
+        # A stop or restart signals the watch alone, which stops its cr server itself: a
+        # `roam cr` that server forked must outlive it (its claude may run for hours, and a
+        # killed one would leave its lease claimed by a dead process). docs/design/cr-server.md
+        "KillMode=process\n\n"
         "[Install]\n"
         "WantedBy=default.target\n"
     )

@@ -1,0 +1,102 @@
+"""What the ``roam cr`` client and the cr server (``cli.crserver``) both know: where the socket
+is, how a message is framed, and what makes a server the right one for a client.
+
+Kept to ``os``, ``json`` and ``socket``: the client imports it before anything else on every
+``roam cr``, and must fall back to the in-process path within a few milliseconds when there is
+no server (docs/design/cr-server.md).
+
+A message is a 4-byte big-endian length and that many bytes of JSON (one object with a ``t``
+field naming it). The client's first message carries its standard fds (SCM_RIGHTS).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+TYPE_CHECKING = False  # not from typing: the client pays for every import
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, Final
+
+__all__ = [
+    "DISABLE_ENV",
+    "MAX_MESSAGE",
+    "PROTOCOL",
+    "Channel",
+    "package_dir",
+    "socket_path",
+]
+
+#: Bumped whenever a message changes meaning; a server refuses any other as "not mine".
+PROTOCOL: Final = 1
+
+#: ``ROAM_CR_SERVER=0`` keeps ``roam cr`` in its own process (docs/cli.md).
+DISABLE_ENV: Final = "ROAM_CR_SERVER"
+
+#: The hello holds the whole environment; anything beyond this is not a client of ours.
+MAX_MESSAGE: Final = 8 << 20
+
+#: ``sockaddr_un.sun_path`` is 108 bytes on Linux, the terminating NUL included.
+_SUN_PATH_MAX: Final = 107
+
+
+def socket_path(environ: Mapping[str, str]) -> str | None:
+    """``$XDG_RUNTIME_DIR/session-roam/cr.sock``, or None: no runtime dir (nowhere private
+    enough, by the XDG rules, for a socket that hands out a person's processes), a relative
+    one, or a path too long for ``sun_path``."""
+    runtime = environ.get("XDG_RUNTIME_DIR", "")
+    if not runtime or not os.path.isabs(runtime):
+        return None
+    path = os.path.join(runtime, "session-roam", "cr.sock")
+    return path if len(os.fsencode(path)) <= _SUN_PATH_MAX else None
+
+
+def package_dir() -> str:
+    """The installed package this code runs from: a client is served only by a server that
+    imported the same files (``crserver.fingerprint`` then says whether they changed since)."""
+    return os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+
+
+class Channel:
+    """One connection's messages, read whole whatever the kernel's segments."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buffer = b""
+
+    def send(self, message: Mapping[str, Any], fds: list[int] | None = None) -> None:
+        data = json.dumps(message, separators=(",", ":")).encode()
+        frame = len(data).to_bytes(4, "big") + data
+        if fds:
+            sent = socket.send_fds(self.sock, [frame], fds)
+            frame = frame[sent:]
+        if frame:
+            self.sock.sendall(frame)
+
+    def receive(self, *, max_fds: int = 0) -> tuple[dict[str, Any] | None, list[int]]:
+        """The next message and the fds that came with it; (None, []) at end of stream.
+        Raises OSError (a timeout included) or ValueError (not our framing)."""
+        fds: list[int] = []
+        while True:
+            if len(self._buffer) >= 4:
+                size = int.from_bytes(self._buffer[:4], "big")
+                if size > MAX_MESSAGE:
+                    raise ValueError("message too large")
+                if len(self._buffer) >= 4 + size:
+                    data, self._buffer = self._buffer[4 : 4 + size], self._buffer[4 + size :]
+                    message = json.loads(data)
+                    if not isinstance(message, dict):
+                        raise ValueError("not a message")
+                    return message, fds
+            if max_fds and not fds:
+                chunk, got, _flags, _addr = socket.recv_fds(self.sock, 1 << 16, max_fds)
+                fds = list(got)
+            else:
+                chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                for fd in fds:
+                    os.close(fd)
+                return None, []
+            self._buffer += chunk
