@@ -1,4 +1,4 @@
-"""A first index build alone, timed: wall, writer and worker CPU, and how long the write lock is held.
+"""A first index build alone, timed: wall, writer and worker CPU, and the write lock held.
 
     python bench/search/build.py CLAUDE_DIR [--runs N]   # e.g. a corpus from corpus.py
 
@@ -42,7 +42,10 @@ class _LockClock:
 
 
 def _cpu() -> tuple[float, float]:
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
 
 
