@@ -76,14 +76,16 @@ def test_an_unsynced_first_build_makes_the_index_a_synced_one_makes_and_drops_it
     assert "building" not in _state(tmp_path / "unsynced")
 
 
-def _cut_short(root: Path, cache: Path, after: str) -> None:
-    """In a child process: a first build that commits after every file and dies at ``after``."""
+def _cut_short(root: Path, cache: Path) -> None:
+    """In a child process: a first build that commits after every file and dies at its fifth."""
     search_index._UNSYNCED_BYTES = 0
     search_index._COMMIT_BYTES = 1  # type: ignore[misc]
     real = search_extract.extract
+    read: list[str] = []
 
     def extract(path: str, start: int) -> object:
-        if path == after:
+        read.append(path)
+        if len(read) == 5:
             os._exit(9)  # as if killed
         return real(path, start)
 
@@ -94,12 +96,9 @@ def _cut_short(root: Path, cache: Path, after: str) -> None:
 def test_a_first_build_cut_short_is_built_anew_when_the_index_is_next_opened(
     root: Path, tmp_path: Path
 ) -> None:
-    made = sorted(root.rglob("*.jsonl"))
     cache = tmp_path / "cache"
     cache.mkdir()
-    child = multiprocessing.get_context("fork").Process(
-        target=_cut_short, args=(root, cache, str(made[4]))
-    )
+    child = multiprocessing.get_context("fork").Process(target=_cut_short, args=(root, cache))
     child.start()
     child.join(30)
     assert child.exitcode == 9
@@ -129,10 +128,25 @@ def test_an_index_marked_by_a_build_still_running_is_trusted(root: Path, tmp_pat
         assert index.db.execute("SELECT count(*) FROM files").fetchone()[0] == 6
 
 
+def _content(cache: Path) -> list[tuple[object, ...]]:
+    """Each row's file, time, role and text, whatever ids they were given."""
+    db = sqlite3.connect(cache / "search.sqlite3")
+    try:
+        return sorted(
+            db.execute(
+                "SELECT files.path, files.indexed_to, rows.ts, rows.role, chunks.text FROM rows"
+                " JOIN files ON files.id = rows.file_id JOIN chunks ON chunks.rowid = rows.id"
+            )
+        )
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("other_indexes", ["everything", "one file"])
 def test_a_refresh_overtaken_between_its_transactions_starts_again(
-    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other_indexes: str
 ) -> None:
-    whole = _built(root, tmp_path / "whole")
+    _built(root, tmp_path / "whole")
     cache = tmp_path / "cache"
     cache.mkdir()
     monkeypatch.setattr(search_index, "_COMMIT_BYTES", 1)  # a commit after every file
@@ -142,13 +156,19 @@ def test_a_refresh_overtaken_between_its_transactions_starts_again(
 
     def begin() -> None:
         begun.append(None)
-        if len(begun) == 3:  # between two transactions: another process indexes everything
+        if len(begun) == 3:  # between two transactions: another process writes
             with SearchIndex(cache / "search.sqlite3") as other:
-                other.refresh(root)
+                if other_indexes == "everything":
+                    other.refresh(root)
+                else:  # one the first has not read yet
+                    done = {path for (path,) in other.db.execute("SELECT path FROM files")}
+                    left = [path for path in root.rglob("*.jsonl") if str(path) not in done]
+                    other.refresh_paths(root, left[:1])
         real()
 
     monkeypatch.setattr(index, "_begin", begin)
     stats = index.refresh(root)
     index.close()
-    assert _index_rows(cache) == whole
-    assert stats.files_indexed == 0  # its second pass found the other's work done
+    assert _content(cache) == _content(tmp_path / "whole")
+    if other_indexes == "everything":
+        assert stats.files_indexed == 0  # its second pass found the other's work done

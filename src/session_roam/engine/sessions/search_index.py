@@ -229,15 +229,15 @@ class SearchIndex(CacheDb):
         """Take the write lock; the rows' ids this refresh gives follow the highest one there.
         ``_Overtaken`` (with the lock held) when another process wrote since the last one."""
         self._db.execute("BEGIN IMMEDIATE")
+        self._next_row = int(
+            self._db.execute("SELECT coalesce(max(id), 0) FROM rows").fetchone()[0]
+        )
         version, self._version = (
             self._version,
             self._db.execute("PRAGMA data_version").fetchone()[0],
         )
         if version is not None and version != self._version:
             raise _Overtaken
-        self._next_row = int(
-            self._db.execute("SELECT coalesce(max(id), 0) FROM rows").fetchone()[0]
-        )
 
     def _write(self, work: Callable[[], IndexStats]) -> IndexStats:
         """``work`` in one write transaction taken up front, so two ``roam cf`` running at once
