@@ -376,7 +376,7 @@ class SearchIndex(CacheDb):
             indexed += 1
             done += read
             pending += read
-            if pending >= _COMMIT_BYTES:  # keep progress if interrupted mid-build
+            if pending >= _COMMIT_BYTES:  # FTS5's best batch; another writer may get in
                 self._db.execute("COMMIT")
                 self._begin()  # another refresh may have written in between
                 pending = 0
