@@ -3,7 +3,8 @@
 Both are rebuildable from the sessions, so one that is broken, or written by another version
 of roam, is thrown away and built anew rather than repaired; but only a file roam made: a
 folder or a link in its place is named and left alone (exit 3). The file is created 0600
-without following a link, in WAL mode (readers never wait for the writer).
+without following a link, in WAL mode (readers never wait for the writer), with the
+subclass's ``page_size``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class CacheDb:
 
     what: ClassVar[str] = "cache"
     schema_version: ClassVar[int] = 1
+    page_size: ClassVar[int | None] = None  # SQLite's default (4096) unless a subclass says
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
@@ -43,13 +45,24 @@ class CacheDb:
         if fresh:
             os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
         db = sqlite3.connect(self.db_path, isolation_level=None, timeout=10.0)
+        if fresh and self.page_size is not None:  # only before the first write: WAL is one
+            db.execute(f"PRAGMA page_size = {int(self.page_size)}")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version != self.schema_version:
             self._migrate(db, version, fresh)
             db.execute(f"PRAGMA user_version = {self.schema_version}")
+        try:
+            self._check(db)
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
         return db
+
+    def _check(self, db: sqlite3.Connection) -> None:
+        """Raise ``sqlite3.DatabaseError`` when ``db``, of this schema, cannot be trusted (it
+        is then thrown away and built anew); a subclass says when."""
 
     def _open(self) -> sqlite3.Connection:
         if os.path.isdir(self.db_path) or os.path.islink(self.db_path):
