@@ -246,3 +246,53 @@ def test_watch_under_a_kill_mode_process_unit_serves_cr(
 
     _as_systemd_unit(monkeypatch, "process")
     assert not _unit_kills_children()
+
+
+def _listening_in(folder: Path, mode: int) -> socket.socket:
+    """A socket at ``folder/session-roam/cr.sock`` (the folder made with ``mode``), listening
+    like a server that would read whatever a client sends."""
+    inner = folder / "session-roam"
+    inner.mkdir(mode=0o700)
+    inner.chmod(mode)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(inner / "cr.sock"))
+    listener.listen(1)
+    return listener
+
+
+def _client_tries(folder: Path) -> None:
+    from session_roam.cli.crclient import served_cr
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_RUNTIME_DIR", str(folder))
+        patch.setenv("ROAM_TEST_SECRET", "sk-ant-not-for-strangers")
+        assert served_cr(["cr"]) is None  # nothing served: the in-process path runs it
+
+
+def test_client_sends_nothing_to_a_socket_in_a_folder_others_can_enter(tmp_path: Path) -> None:
+    listener = _listening_in(tmp_path, 0o777)
+    with listener:
+        _client_tries(tmp_path)
+        listener.settimeout(0.2)
+        conn, _ = listener.accept()  # the client connected, then looked, then left
+        with conn:
+            conn.settimeout(1.0)
+            assert conn.recv(65536) == b""
+
+
+def test_peer_uid_is_the_uid_of_the_process_at_the_other_end() -> None:
+    from session_roam.cli.crwire import peer_uid
+
+    mine, theirs = socket.socketpair(socket.AF_UNIX)
+    with mine, theirs:
+        assert peer_uid(mine) == os.geteuid()
+
+
+def test_a_private_folder_and_our_own_listener_are_trusted(tmp_path: Path) -> None:
+    from session_roam.cli.crwire import trusted_server
+
+    listener = _listening_in(tmp_path, 0o700)
+    path = str(tmp_path / "session-roam" / "cr.sock")
+    with listener, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(path)
+        assert trusted_server(sock, path)

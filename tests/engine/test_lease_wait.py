@@ -8,7 +8,7 @@ import pytest
 
 from session_roam.engine.lease import api as lease
 from session_roam.engine.lease.model import ClaimState
-from session_roam.errors import HolderOffline, SyncTimeout
+from session_roam.errors import HolderOffline, LeaseHeld, SyncTimeout
 from tests.engine.test_lease import SESSION, TTL, Trio
 
 if TYPE_CHECKING:
@@ -98,3 +98,15 @@ def test_a_waiting_acquisition_takes_over_an_expired_holder_that_is_still_connec
     taken = trio.acquire("B", queue=lambda _: None)
     assert taken.claim.state is ClaimState.HELD
     taken.release()
+
+
+def test_a_waiting_acquisition_refuses_a_claim_that_cannot_be_read(trio: Trio) -> None:
+    # an unreadable claim never expires: waiting behind it would never end
+    trio.transports["B"].put_raw(SESSION, "A", b"{not a claim")
+
+    def waited_too_long() -> None:
+        raise AssertionError("queued behind a claim that cannot be read")
+
+    _after_sleeps(trio, "B", 50, waited_too_long)
+    with pytest.raises(LeaseHeld):
+        trio.acquire("B", queue=lambda _: None)

@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.cli.fast_cr import parse_fast_cr, run_fast_cr
-from session_roam.engine.resume import ChildExit
+from session_roam.engine.resume import ChildExit, Terminated
 from session_roam.errors import ClaudeMissing
 
 if TYPE_CHECKING:
@@ -152,6 +152,11 @@ class RemoteLauncher:
                 message["cwd"] = str(cwd)
             try:
                 self._channel.send(message)
+            except (OSError, ValueError):
+                # The client is gone and claude never started: unwind as an in-process roam
+                # whose terminal hung up, so the lease is released rather than left held.
+                raise Terminated(signal.SIGHUP) from None
+            try:
                 answer, _ = self._channel.receive()
             except (OSError, ValueError):
                 answer = None

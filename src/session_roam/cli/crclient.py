@@ -19,7 +19,14 @@ import signal
 import socket
 import sys
 
-from session_roam.cli.crwire import DISABLE_ENV, PROTOCOL, Channel, package_dir, socket_path
+from session_roam.cli.crwire import (
+    DISABLE_ENV,
+    PROTOCOL,
+    Channel,
+    package_dir,
+    socket_path,
+    trusted_server,
+)
 
 TYPE_CHECKING = False  # not from typing: every served cr pays for each import
 if TYPE_CHECKING:
@@ -94,6 +101,8 @@ def _handshake(sock: socket.socket, path: str, argv: list[str]) -> tuple[Channel
             "stdio": _stdio(),
         }
         sock.connect(path)
+        if not trusted_server(sock, path):
+            return None  # not ours: it gets nothing, the in-process path runs the command
         channel.send(hello, fds=[0, 1, 2])
         answer, _ = channel.receive()
         if answer is None or answer.get("t") != "ok":

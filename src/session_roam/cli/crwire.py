@@ -1,9 +1,9 @@
 """What the ``roam cr`` client and the cr server (``cli.crserver``) both know: where the socket
 is, how a message is framed, and what makes a server the right one for a client.
 
-Kept to ``os``, ``json`` and ``socket``: the client imports it before anything else on every
-``roam cr``, and must fall back to the in-process path within a few milliseconds when there is
-no server (docs/design/cr-server.md).
+Kept to ``os``, ``json``, ``socket``, ``stat`` and ``sys``: the client imports it before
+anything else on every ``roam cr``, and must fall back to the in-process path within a few
+milliseconds when there is no server (docs/design/cr-server.md).
 
 A message is a 4-byte big-endian length and that many bytes of JSON (one object with a ``t``
 field naming it). The client's first message carries its standard fds (SCM_RIGHTS).
@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
+import sys
 
 TYPE_CHECKING = False  # not from typing: the client pays for every import
 if TYPE_CHECKING:
@@ -26,7 +28,9 @@ __all__ = [
     "PROTOCOL",
     "Channel",
     "package_dir",
+    "peer_uid",
     "socket_path",
+    "trusted_server",
 ]
 
 #: Bumped whenever a message changes meaning; a server refuses any other as "not mine".
@@ -51,6 +55,30 @@ def socket_path(environ: Mapping[str, str]) -> str | None:
         return None
     path = os.path.join(runtime, "session-roam", "cr.sock")
     return path if len(os.fsencode(path)) <= _SUN_PATH_MAX else None
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process at the other end of a connected Unix socket, as the kernel has
+    it (SO_PEERCRED: pid, uid, gid as three ints); None where the kernel cannot say."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    raw = sock.getsockopt(socket.SOL_SOCKET, option, 12)
+    return int.from_bytes(raw[4:8], sys.byteorder, signed=True)
+
+
+def trusted_server(sock: socket.socket, path: str) -> bool:
+    """May a client hand this server its environment and terminal? Only when the socket's
+    folder is a real folder of ours that nobody else can enter, and the process listening is
+    ours: a shared or pre-created runtime dir, or ``sudo -E`` keeping a user's
+    ``XDG_RUNTIME_DIR``, must never make roam send secrets to, or run commands from, someone
+    else's socket."""
+    try:
+        folder = os.lstat(os.path.dirname(path))
+    except OSError:
+        return False
+    private = stat.S_ISDIR(folder.st_mode) and not folder.st_mode & 0o077
+    return private and folder.st_uid == os.geteuid() and peer_uid(sock) == os.geteuid()
 
 
 def package_dir() -> str:

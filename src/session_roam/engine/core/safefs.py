@@ -55,7 +55,8 @@ def is_project_name(name: str) -> bool:
     archived names would otherwise look like sessions and conflict copies). Nor is a name that
     is not UTF-8 (Python hands it over with surrogate escapes): Claude Code writes only letters,
     digits and ``-`` there, Syncthing never syncs such a name, and SQLite and JSON cannot hold
-    it, so every walk skips it and `roam verify` names it.
+    it, so the walks that list and search sessions skip it and `roam verify` names it (the
+    archive's walk still keeps a copy of what it holds).
     """
     if name.startswith("."):
         return False

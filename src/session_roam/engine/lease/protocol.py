@@ -175,7 +175,7 @@ def acquire_flow(
             yield Publish(claim, wait=False)
             return Won(claim)
         final = decision.verdict is Verdict.LOSE and _final(decision.blocker, decision.offline)
-        if final and (not wait or decision.offline):
+        if final and not (wait and _queueable(decision.blocker, decision.offline)):
             return (yield from _withdraw(claim, decision.blocker, offline=decision.offline))
         if WAIT_FROM_DOORWAY or not final:
             # Someone else is at the counter, or we queue: withdraw the fast ticket and run
@@ -213,7 +213,7 @@ def acquire_flow(
                 return Won(claim)
             recheck = False
             if decision.verdict is Verdict.LOSE:
-                if not wait or decision.offline:
+                if not (wait and _queueable(decision.blocker, decision.offline)):
                     return (yield from _withdraw(claim, decision.blocker, offline=decision.offline))
                 if not queued:  # behind a holder, or a claim ahead of ours: wait our turn
                     queued, since = True, polls
@@ -254,6 +254,12 @@ def _queued_poll(poll_s: float, looks: int, *, absent: bool) -> float:
     if looks > QUEUED_FAST_POLLS:
         return max(poll_s, QUEUED_SLOW_POLL_S)
     return poll_s
+
+
+def _queueable(blocker: ClaimView | None, offline: bool) -> bool:
+    """Can a waiting claimant queue behind this? Not a machine that is off (it cannot release
+    while off), nor a claim that cannot be read (it never expires: the wait would not end)."""
+    return not offline and blocker is not None and blocker.claim is not None
 
 
 def _expired_in_the_way(mine: Claim, views: Sequence[ClaimView]) -> bool:

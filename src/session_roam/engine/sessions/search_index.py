@@ -378,6 +378,8 @@ class SearchIndex(CacheDb):
             pending += read
             if pending >= _COMMIT_BYTES:  # FTS5's best batch; another writer may get in
                 self._db.execute("COMMIT")
+                if self._unsynced:  # what the checkpoint copied, the mark too, is on disk
+                    _fsync(str(self.db_path))  # before the next transaction reuses the WAL
                 self._begin()  # another refresh may have written in between
                 pending = 0
             if progress is not None:

@@ -61,7 +61,11 @@ def odd_project_names(projects: Path) -> tuple[str, ...]:
     (``is_project_name``), as people can read them; sorted."""
     try:
         with os.scandir(projects) as entries:
-            names = [e.name for e in entries if not e.name.startswith(".")]
+            names = [
+                e.name
+                for e in entries
+                if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+            ]
     except OSError:
         return ()
     return tuple(sorted(shown_name(n) for n in names if not is_project_name(n)))
