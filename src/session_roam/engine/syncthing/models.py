@@ -95,6 +95,17 @@ class Connection:
     #: not connected). A peer's index arrives over the connection after this moment.
     started_at: str = ""
 
+    @property
+    def started_epoch(self) -> float | None:
+        """``started_at`` in seconds since the epoch; None when not connected (Syncthing's zero
+        time) or unreadable."""
+        if not self.started_at or self.started_at.startswith("0001-"):
+            return None
+        try:
+            return parse_go_time(self.started_at).timestamp()
+        except ValueError:
+            return None
+
     @classmethod
     def from_json(cls, device_id: str, data: Json) -> Connection:
         return cls(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from session_roam.engine.verify.checks_clock import check_clock
 from session_roam.engine.verify.checks_deletions import check_deletions
 from session_roam.engine.verify.checks_identity import check_paths_and_identity
 from session_roam.engine.verify.checks_node import (
     check_backups,
-    check_clock,
     check_disk,
     check_leases,
     check_namespaces,

@@ -12,8 +12,6 @@ from session_roam.engine.lease.rule import DEFAULT_RULE, LeaseRule, allows_provi
 from session_roam.engine.lease.setup import configured_rule
 from session_roam.engine.verify.base import (
     AGENT_PREFIX,
-    CLOCK_FAIL_S,
-    CLOCK_WARN_S,
     DISK_FAIL_BYTES,
     DISK_WARN_BYTES,
     listed,
@@ -29,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_backups",
-    "check_clock",
     "check_disk",
     "check_leases",
     "check_namespaces",
@@ -283,31 +280,6 @@ def _unpublished(peer: PeerFacts, who: str, error: str) -> Finding:
         fix=f"roam setup   # on {who}, if roam has never run there",
         subject=peer.device_id,
     )
-
-
-def check_clock(snap: Snapshot) -> list[Finding]:
-    if not snap.service.reachable:
-        return unchecked("clock", snap)
-    found: list[Finding] = []
-    for peer in snap.peers:
-        node = snap.nodes.get(peer.device_id)
-        offset = None if node is None else node.clock_offset_s
-        if offset is None:
-            continue
-        who = snap.name_of(peer.device_id)
-        size = abs(offset)
-        if size >= CLOCK_WARN_S:
-            ahead = "ahead of" if offset > 0 else "behind"
-            found.append(
-                Finding(
-                    "clock",
-                    Status.FAIL if size >= CLOCK_FAIL_S else Status.WARN,
-                    f"{who}'s clock is about {size:.0f} s {ahead} this machine's.",
-                    fix="timedatectl set-ntp true   # on the machine whose clock is wrong",
-                    subject=peer.device_id,
-                )
-            )
-    return found or ok("clock", f"Peers' clocks agree with this one within {CLOCK_WARN_S:g} s.")
 
 
 def check_paths(snap: Snapshot) -> list[Finding]:

@@ -96,6 +96,7 @@ def _peers(
                 completion=completion,
                 untrusted=bool(device.raw.get("untrusted", False)),
                 encrypted=device.device_id in encrypted,
+                connected_since=state.started_epoch if state and connected else None,
             )
         )
     return tuple(found)

@@ -170,6 +170,8 @@ class PeerFacts:
     #: encryption password (never the password itself).
     untrusted: bool = False
     encrypted: bool = False
+    #: When the current connection to it started (seconds since the epoch, this clock).
+    connected_since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
