@@ -66,7 +66,7 @@ DEFAULT_POLL_S: Final = 0.05
 #: is then a quorum read, a barrier: a claim rewritten a few times a second for hours is churn).
 QUEUED_QUORUM_POLL_S: Final = 1.0
 #: A queued claimant looks every ``poll_s`` for this many looks (the holder is often about to
-#: finish), then every ``QUEUED_SLOW_POLL_S`` (~2 % of a core at 20 looks a second, for hours).
+#: finish), then every ``QUEUED_SLOW_POLL_S`` (20 looks a second cost ~5 % of a core here).
 QUEUED_FAST_POLLS: Final = 200
 QUEUED_SLOW_POLL_S: Final = 0.2
 #: A waiting claimant joins the queue from the doorway (never with its fast ticket). Only the
