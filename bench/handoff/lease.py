@@ -19,9 +19,11 @@ LAN (``tests.support.netns``); ``--mtu 1500`` runs the pair with a LAN's MTU.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -57,7 +59,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     in_namespace("bench.handoff.lease", args.mtu)
-    os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="roam-bench-state-"))
+    if "XDG_STATE_HOME" not in os.environ:  # the leases' local state, removed on the way out
+        os.environ["XDG_STATE_HOME"] = state = tempfile.mkdtemp(prefix="roam-bench-state-")
+        atexit.register(shutil.rmtree, state, True)
     print(
         f"machine: {platform.platform()}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}, "
         f"Syncthing {os.environ.get('ROAM_SYNCTHING_BIN', 'syncthing')} on 127.0.0.1"

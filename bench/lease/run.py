@@ -17,8 +17,10 @@ update for the release, and its claim can only follow 250 ms later.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import threading
@@ -120,7 +122,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--idle", type=float, default=0.6, help="seconds between hand-overs")
     args = parser.parse_args()
-    os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="roam-bench-state-"))
+    if "XDG_STATE_HOME" not in os.environ:  # the leases' local state, removed on the way out
+        os.environ["XDG_STATE_HOME"] = state = tempfile.mkdtemp(prefix="roam-bench-state-")
+        atexit.register(shutil.rmtree, state, True)
     print(
         f"machine: {platform.platform()}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}, "
         f"Syncthing {os.environ.get('ROAM_SYNCTHING_BIN', 'syncthing')} on 127.0.0.1"
