@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from session_roam.engine.core.boot import boot_id
 from session_roam.engine.lease.bakery import has_majority
-from session_roam.engine.lease.local import LocalLocks, ObservationStore, boot_id
+from session_roam.engine.lease.local import LocalLocks, ObservationStore
 from session_roam.engine.lease.model import Claim, ClaimView, live_views, make_view
 from session_roam.engine.lease.protocol import Flow, Lost, Publish, Queued, Read, Sleep, Won
 from session_roam.engine.lease.rule import DEFAULT_RULE, LeaseRule, allows_provisional

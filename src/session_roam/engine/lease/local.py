@@ -1,10 +1,10 @@
 """What this machine keeps for the lease outside the synced folder: the reader's memory, the lock.
 
 A fresh ``roam`` must judge a claim's expiry on its own monotonic clock, so when this reader saw
-each claim change survives the process in ``ObservationStore``; ``boot_id`` tells readings of
-this boot from older ones, since a monotonic clock does not survive a reboot. ``LocalLocks`` is
-one flock per session: a roam holding a session keeps its lock, so a claim left behind by a dead
-roam on this machine is known dead at once. ``LeaseEngine`` (``lease.engine``) uses both.
+each claim change survives the process in ``ObservationStore``; ``core.boot.boot_id`` tells
+readings of this boot from older ones, since a monotonic clock does not survive a reboot.
+``LocalLocks`` is one flock per session: a roam holding a session keeps its lock, so a claim
+left behind by a dead roam on this machine is known dead at once. ``LeaseEngine`` (``lease.engine``) uses both.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import fcntl
 import json
 import os
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from session_roam.engine.core.atomic import atomic_write
@@ -22,15 +21,9 @@ from session_roam.engine.lease.model import Observation
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
-__all__ = ["LocalLocks", "ObservationStore", "boot_id"]
-
-
-def boot_id() -> str:
-    """Identifies this boot, so a monotonic reading from before a reboot is not compared."""
-    with contextlib.suppress(OSError):
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    return ""
+__all__ = ["LocalLocks", "ObservationStore"]
 
 
 class ObservationStore:

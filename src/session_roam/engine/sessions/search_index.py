@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
+from session_roam.engine.core.boot import boot_id
 from session_roam.engine.core.cachedb import CacheDb
 from session_roam.engine.core.safefs import LinkRefused, open_nofollow
 from session_roam.engine.sessions.search_extract import WINDOW, Extract, extracted, window_hash
@@ -93,19 +94,10 @@ class IndexStats(NamedTuple):
     unreadable: tuple[str, ...] = ()  # paths that could not be opened (not links): not searched
 
 
-def _boot() -> str:
-    """This boot's id (Linux), or "" where there is none."""
-    try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
-            return handle.read().strip()
-    except OSError:
-        return ""
-
-
 def _builder() -> str:
     """This process as an unsynced build's mark names it: boot, pid, start; "" unknowable."""
     start = process_start(os.getpid())
-    boot = _boot()
+    boot = boot_id()
     return f"{boot}\t{os.getpid()}\t{start}" if boot and start else ""
 
 
@@ -147,7 +139,7 @@ class SearchIndex(CacheDb):
             return
         boot, pid, start = ([*str(row[0]).split("\t"), "", ""])[:3]
         alive = pid.isdigit() and process_start(int(pid)) == start
-        if not (boot and boot == _boot() and alive):
+        if not (boot and boot == boot_id() and alive):
             raise sqlite3.DatabaseError("a first build was cut short")
 
     def _migrate(self, db: sqlite3.Connection, version: int, fresh: bool) -> None:
