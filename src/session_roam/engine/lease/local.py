@@ -4,7 +4,8 @@ A fresh ``roam`` must judge a claim's expiry on its own monotonic clock, so when
 each claim change survives the process in ``ObservationStore``; ``core.boot.boot_id`` tells
 readings of this boot from older ones, since a monotonic clock does not survive a reboot.
 ``LocalLocks`` is one flock per session: a roam holding a session keeps its lock, so a claim
-left behind by a dead roam on this machine is known dead at once. ``LeaseEngine`` (``lease.engine``) uses both.
+left behind by a dead roam on this machine is known dead at once. ``LeaseEngine``
+(``lease.engine``) uses both.
 """
 
 from __future__ import annotations
