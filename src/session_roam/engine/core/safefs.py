@@ -34,6 +34,7 @@ __all__ = [
     "has_link_below",
     "is_link",
     "is_project_name",
+    "is_utf8_name",
     "open_nofollow",
     "read_bytes_nofollow",
     "refuse_links",
@@ -58,8 +59,12 @@ def is_project_name(name: str) -> bool:
     it, so the walks that list and search sessions skip it and `roam verify` names it (the
     archive's walk still keeps a copy of what it holds).
     """
-    if name.startswith("."):
-        return False
+    return not name.startswith(".") and is_utf8_name(name)
+
+
+def is_utf8_name(name: str) -> bool:
+    """False for a file name whose bytes are not UTF-8 (Python hands it over with surrogate
+    escapes): SQLite's text and JSON cannot hold it."""
     if name.isascii():
         return True
     try:

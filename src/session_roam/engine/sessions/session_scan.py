@@ -18,7 +18,7 @@ import re
 import stat
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from session_roam.engine.core.safefs import MAX_LINKS_REPORTED, is_project_name
+from session_roam.engine.core.safefs import MAX_LINKS_REPORTED, is_project_name, is_utf8_name
 from session_roam.engine.core.store import (
     is_conflict_name,
     is_temp_name,
@@ -135,13 +135,7 @@ def _storable(name: str) -> bool:
     """Whether ``name`` survives the ``trees`` table: its lists are joined with newlines and
     kept as UTF-8 text, so a name with a newline (it would split in two when read back) or
     bytes that are not UTF-8 (the insert would fail) makes the folder be listed every time."""
-    if "\n" in name:
-        return False
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return "\n" not in name and is_utf8_name(name)
 
 
 def _unchanged(dirs: str) -> bool:
