@@ -280,12 +280,12 @@ def test_client_sends_nothing_to_a_socket_in_a_folder_others_can_enter(tmp_path:
             assert conn.recv(65536) == b""
 
 
-def test_peer_uid_is_the_uid_of_the_process_at_the_other_end() -> None:
-    from session_roam.cli.crwire import peer_uid
+def test_peer_credentials_are_the_pid_and_uid_of_the_process_at_the_other_end() -> None:
+    from session_roam.cli.crwire import peer_credentials
 
     mine, theirs = socket.socketpair(socket.AF_UNIX)
     with mine, theirs:
-        assert peer_uid(mine) == os.geteuid()
+        assert peer_credentials(mine) == (os.getpid(), os.geteuid())
 
 
 def test_a_private_folder_and_our_own_listener_are_trusted(tmp_path: Path) -> None:

@@ -23,11 +23,16 @@ import select
 import signal
 import socket
 import stat
-import struct
 import sys
 from typing import TYPE_CHECKING, Final, NoReturn
 
-from session_roam.cli.crwire import PROTOCOL, Channel, package_dir, socket_path
+from session_roam.cli.crwire import (
+    PROTOCOL,
+    Channel,
+    package_dir,
+    peer_credentials,
+    socket_path,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -139,13 +144,6 @@ def listening(path: str) -> Iterator[socket.socket]:
                 os.unlink(path)
 
 
-def _peer(conn: socket.socket) -> tuple[int, int]:
-    """The connecting process's pid and uid, as the kernel has them."""
-    raw = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    pid, uid, _gid = struct.unpack("3i", raw)
-    return pid, uid
-
-
 def _stop(signum: int, _frame: object) -> NoReturn:
     raise SystemExit(0)
 
@@ -169,9 +167,10 @@ def serve(path: str, parent: int) -> int:
             except OSError:
                 continue
             with conn:
-                pid, uid = _peer(conn)
-                if uid != os.getuid():
+                peer = peer_credentials(conn)
+                if peer is None or peer[1] != os.getuid():
                     continue
+                pid = peer[0]
                 if fingerprint(root) != known:
                     with contextlib.suppress(OSError):
                         Channel(conn).send({"t": "stale"})

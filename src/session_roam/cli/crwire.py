@@ -28,7 +28,7 @@ __all__ = [
     "PROTOCOL",
     "Channel",
     "package_dir",
-    "peer_uid",
+    "peer_credentials",
     "socket_path",
     "trusted_server",
 ]
@@ -57,14 +57,15 @@ def socket_path(environ: Mapping[str, str]) -> str | None:
     return path if len(os.fsencode(path)) <= _SUN_PATH_MAX else None
 
 
-def peer_uid(sock: socket.socket) -> int | None:
-    """The uid of the process at the other end of a connected Unix socket, as the kernel has
-    it (SO_PEERCRED: pid, uid, gid as three ints); None where the kernel cannot say."""
+def peer_credentials(sock: socket.socket) -> tuple[int, int] | None:
+    """The pid and uid of the process at the other end of a connected Unix socket, as the
+    kernel has them (SO_PEERCRED: pid, uid, gid as three ints); None where it cannot say."""
     option = getattr(socket, "SO_PEERCRED", None)
     if option is None:
         return None
     raw = sock.getsockopt(socket.SOL_SOCKET, option, 12)
-    return int.from_bytes(raw[4:8], sys.byteorder, signed=True)
+    pid, uid = (int.from_bytes(raw[i : i + 4], sys.byteorder, signed=True) for i in (0, 4))
+    return pid, uid
 
 
 def trusted_server(sock: socket.socket, path: str) -> bool:
@@ -78,7 +79,10 @@ def trusted_server(sock: socket.socket, path: str) -> bool:
     except OSError:
         return False
     private = stat.S_ISDIR(folder.st_mode) and not folder.st_mode & 0o077
-    return private and folder.st_uid == os.geteuid() and peer_uid(sock) == os.geteuid()
+    peer = peer_credentials(sock)
+    return (
+        private and folder.st_uid == os.geteuid() and peer is not None and peer[1] == os.geteuid()
+    )
 
 
 def package_dir() -> str:
