@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.cr_support import GATE_SCRIPT, claim_state, executable, run_roam, sent_user_texts
+from tests.e2e.cr_support import (
+    GATE_SCRIPT,
+    claim_state,
+    executable,
+    roam_argv,
+    run_roam,
+    sent_user_texts,
+)
 from tests.support.cluster import reconnect, wait_until
 from tests.support.conversation import conversation_of
 
@@ -123,26 +130,37 @@ def test_cr_wait_starts_on_the_other_machine_once_the_holder_is_done(
 ) -> None:
     alpha, beta = connected["alpha"], connected["beta"]
     session = roam.new_session(alpha, "first")
-    with _alpha_holding(connected, roam, session, "last on alpha", tmp_path) as (writer, gate):
-        waiter = roam.start(["cr", "--wait", session, "--", "-p", "on beta"], roam.env(beta))
+    said = tmp_path / "beta-stderr"
+    with (
+        _alpha_holding(connected, roam, session, "last on alpha", tmp_path) as (writer, gate),
+        said.open("w") as stderr,
+    ):
+        # stderr to a file: the test waits for the sentence itself, since a claim seen at
+        # alpha may still be beta's first (fast) one, before it queued
+        waiter = subprocess.Popen(
+            roam_argv(["cr", "--wait", session, "--", "-p", "on beta"]),
+            cwd=roam.cwd,
+            env=roam.env(beta),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
         try:
             wait_until(
-                lambda: (
-                    waiter.poll() is not None
-                    or claim_state(alpha, session, beta.device_id) == "claiming"
-                ),
+                lambda: waiter.poll() is not None or "Waiting for alpha" in said.read_text(),
                 timeout_s=30,
                 what="beta to queue behind alpha",
             )
-            assert waiter.poll() is None, waiter.communicate()[1]
+            assert waiter.poll() is None, said.read_text()
             mark = fake_api.mark()
             gate.touch()
             _out, err_alpha = writer.communicate(timeout=120)
-            _out, err_beta = waiter.communicate(timeout=120)
+            waiter.wait(timeout=120)
         finally:
             if waiter.poll() is None:
                 waiter.kill()
-                waiter.communicate()
+                waiter.wait()
+    err_beta = said.read_text()
     assert writer.returncode == 0, err_alpha
     assert waiter.returncode == 0, err_beta
     assert "Waiting for alpha" in err_beta
