@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.paths import validate_session_id
-from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
-from session_roam.engine.core.safefs import has_link_below
+from session_roam.engine.lease.claim_files import read_claim_files
 from session_roam.engine.lease.handover import holder_label, when
 from session_roam.engine.lease.model import Claim, ClaimState, ClaimView, parse_claim
 from session_roam.engine.lease.protocol import overtaken_by
@@ -58,22 +57,15 @@ EXIT_BLOCK: Final = 2
 
 def read_claims(folder: Path, session: str) -> list[ClaimView]:
     """The session's claim files in ``folder`` (``<projects>/.roam/leases/<session>``), read
-    like any peer state: nothing through a link, at most 256 KB each (unreadable: no claim)."""
-    views: list[ClaimView] = []
-    projects = folder.parents[2]
-    if has_link_below(projects, folder):  # `.roam`, `leases` or the folder itself a link
-        return views
+    like any peer state (``lease.claim_files``: nothing through a link, none missed while
+    Syncthing replaces one); an unreadable one is no claim here."""
     try:
-        names = sorted(os.listdir(folder))
+        files = read_claim_files(folder.parents[2], folder)
     except OSError:
-        return views
-    for name in names:
-        if not name.endswith(".json") or name.startswith("."):
-            continue
-        device = name[: -len(".json")]
-        try:
-            raw = read_state_bytes(folder / name, projects)
-        except (OSError, PeerDataError):
+        return []
+    views: list[ClaimView] = []
+    for device, raw in sorted(files.items()):
+        if not raw:
             continue
         try:
             views.append(ClaimView(device, parse_claim(raw, session=session, device=device)))

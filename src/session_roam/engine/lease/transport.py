@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core.atomic import atomic_write
-from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
-from session_roam.engine.core.safefs import has_link_below, is_link, refuse_links
+from session_roam.engine.core.safefs import is_link, refuse_links
+from session_roam.engine.lease.claim_files import read_claim_files
 from session_roam.engine.lease.engine import LEASES_DIR, Peer
 from session_roam.engine.lease.model import Claim, serialize_claim
 from session_roam.engine.syncthing.names import cluster_names
@@ -43,9 +43,6 @@ log = logging.getLogger(__name__)
 
 _EVENTS: Final = ("RemoteIndexUpdated", "DeviceDisconnected")
 _POLL_S: Final = 0.01
-_SWAP_WAIT_S: Final = 2.0
-_ST_TEMP_PREFIX: Final = ".syncthing."
-_CONFLICT: Final = ".sync-conflict-"
 _MTIME_STEP_NS: Final = 1_000_000
 
 
@@ -143,44 +140,9 @@ class SyncthingTransport:
         return []
 
     def read_claims(self, session: str) -> dict[str, bytes]:
-        """Every claim file of ``session`` on disk, read so that none is missed mid-update.
-
-        A Syncthing receiver applies an update by writing ``.syncthing.<name>.tmp``, removing
-        the old file, then renaming the temp into place: for a moment the claim is not there
-        at all. Missing a live claim could grant the session twice, so while such a temp file
-        exists the folder is read again; after ``_SWAP_WAIT_S`` a claim still missing is
-        reported as unreadable (held, fail closed).
-        """
-        folder = self._folder(session)
-        if has_link_below(self.root, folder):
-            return {}  # never read through a link; write_claim refuses it, verify reports it
-        deadline = time.monotonic() + _SWAP_WAIT_S
-        while True:
-            found: dict[str, bytes] = {}
-            swapping: set[str] = set()
-            try:
-                names = os.listdir(folder)
-            except FileNotFoundError:
-                return {}
-            for entry in names:
-                if entry.startswith(_ST_TEMP_PREFIX) and entry.endswith(".json.tmp"):
-                    swapping.add(entry[len(_ST_TEMP_PREFIX) : -len(".json.tmp")])
-                    continue
-                if not entry.endswith(".json") or entry.startswith(".") or _CONFLICT in entry:
-                    continue
-                with contextlib.suppress(FileNotFoundError):
-                    try:  # bounded, never through a link (engine.peer_schema)
-                        found[entry[: -len(".json")]] = read_state_bytes(folder / entry, self.root)
-                    except PeerDataError:
-                        found[entry[: -len(".json")]] = b""  # a link or oversized: held
-            missing = swapping - set(found)
-            if not missing:
-                return found
-            if time.monotonic() > deadline:
-                for device in missing:
-                    found[device] = b""  # unreadable: counts as a live holder
-                return found
-            time.sleep(0.005)
+        """Every claim file of ``session`` on disk, none missed while Syncthing replaces one
+        (``lease.claim_files``: a claim caught mid-swap is read again, then fails closed)."""
+        return read_claim_files(self.root, self._folder(session))
 
     def write_claim(self, claim: Claim) -> None:
         if claim.device != self._device_id:
