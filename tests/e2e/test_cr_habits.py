@@ -59,8 +59,10 @@ def test_cr_after_a_roam_cr_killed_with_9_says_which_holder_it_cleared(
     finally:
         writer.kill()  # SIGKILL: no release, no clean-up
         writer.wait()
+        if ready.exists() and ready.read_text():
+            # its claude too (it outlives roam), before reading roam's pipes: it holds them open
+            os.kill(int(ready.read_text()), signal.SIGKILL)
         writer.communicate()
-    os.kill(int(ready.read_text()), signal.SIGKILL)  # its claude too (it outlives roam)
     mark = fake_api.mark()
     again = roam.run(alpha, ["cr", session, "--", "-p", "after the kill"])
     assert again.returncode == 0, again.stderr

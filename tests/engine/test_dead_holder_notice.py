@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from session_roam.engine.lease.handover import dead_holder_notes
+from session_roam.engine.lease.model import ClaimState
 from session_roam.errors import LeaseHeld
 from tests.engine.test_lease import SESSION, TTL, Trio, trio
 
@@ -41,3 +42,15 @@ def test_a_released_session_is_taken_without_a_note(trio: Trio) -> None:
     taken = trio.acquire("B")
     assert taken.notes == ()
     taken.release()
+
+
+def test_our_own_claim_left_by_a_killed_roam_here_is_cleared_with_a_note(trio: Trio) -> None:
+    held = trio.acquire("A")
+    held.release(stamp=False)
+    # what kill -9 leaves behind: the claim still held, this machine's flock free
+    trio.transports["A"].write_claim(held.claim.bump(state=ClaimState.HELD))
+    again = trio.acquire("A")  # holds the lock now, so the roam that wrote the claim is gone
+    assert len(again.notes) == 1
+    assert again.notes[0].startswith("Cleared the lease a (A)")
+    assert "its roam process on this machine is gone" in again.notes[0]
+    again.release()

@@ -240,7 +240,8 @@ def _acquire(session: str, engine: LeaseEngine, owns_engine: bool, how: _Wait) -
     try:
         quorum = engine.quorum(force=force, session=session)
         notes = _check_provisional(engine, session, quorum, session_file)
-        notes = (*dead_holder_notes(engine.views(session)), *notes)  # the old cr said so too
+        dead = dead_holder_notes(engine.views(session), locked_here=engine.device_id)
+        notes = (*dead, *notes)  # the old cr said so too
         base = _base_claim(engine, session, ttl_s, quorum.forced)
         result = engine.run(
             acquire_flow(base, absent=quorum.absent, wait=how.queue is not None),

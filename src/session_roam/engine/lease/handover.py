@@ -77,15 +77,22 @@ def handover_notes(
     return tuple(notes)
 
 
-def dead_holder_notes(views: Sequence[ClaimView]) -> tuple[str, ...]:
+def dead_holder_notes(
+    views: Sequence[ClaimView], *, locked_here: str | None = None
+) -> tuple[str, ...]:
     """One line per claim an acquisition is about to clear because its holder is gone (a
-    ``kill -9``, a crash): which machine held it, since when, and why it no longer counts."""
+    ``kill -9``, a crash): which machine held it, since when, and why it no longer counts.
+
+    ``locked_here``: this machine's device id once the caller holds its local lock of the
+    session. An active claim of ours then belongs to a roam that is gone (it held that lock
+    while it lived), though the view cannot say so: the lock it probes is now ours.
+    """
     notes: list[str] = []
     for view in views:
         claim = view.claim
         if claim is None or not claim.active or view.superseded_by is not None:
             continue
-        if view.local_dead:
+        if view.local_dead or view.device == locked_here:
             why = "its roam process on this machine is gone"
         elif view.expired:
             why = f"it was not renewed for {view.age_s:.0f} s, so its process is gone"
