@@ -1,7 +1,8 @@
 """A stand-in ``systemctl`` with a user instance, for ``pytest_plugins``.
 
 It keeps the state of the units it was asked to enable and start in a folder of the test's
-own, and logs every call; nothing reaches the developer's service manager. ``fail`` makes the
+own, and logs every call; nothing reaches the developer's service manager. It knows only the
+`roam watch` unit: asked about any other (Syncthing's), it has none. ``fail`` makes the
 calls whose arguments contain a word fail as a broken user manager would.
 """
 
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
+
+from session_roam.engine.setup.watch_service import SYSTEMD_UNIT
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -24,6 +27,9 @@ for word in $(cat "{fail}"); do
   case " $* " in *" $word "*) echo "Failed to $word: Unit failed" >&2; exit 1;; esac
 done
 state="{state}"
+case " $* " in *" {unit} "*|*" show-environment "*|*" daemon-reload "*) ;;
+  *) echo "Unit not found." >&2; exit 1;;
+esac
 case "$2" in
   show-environment) echo "HOME=$HOME";;
   daemon-reload) ;;
@@ -66,7 +72,7 @@ def fake_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSyste
     fake.log.touch()
     fake.failing.touch()
     script = tools / "systemctl"
-    script.write_text(_SCRIPT.format(log=fake.log, fail=fake.failing, state=state))
+    script.write_text(_SCRIPT.format(log=fake.log, fail=fake.failing, state=state, unit=SYSTEMD_UNIT))
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
     return fake
