@@ -72,7 +72,9 @@ def fake_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSyste
     fake.log.touch()
     fake.failing.touch()
     script = tools / "systemctl"
-    script.write_text(_SCRIPT.format(log=fake.log, fail=fake.failing, state=state, unit=SYSTEMD_UNIT))
+    script.write_text(
+        _SCRIPT.format(log=fake.log, fail=fake.failing, state=state, unit=SYSTEMD_UNIT)
+    )
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
     return fake
