@@ -4,7 +4,9 @@ service manager cannot run it. No test here reaches a real service manager."""
 
 from __future__ import annotations
 
+import shutil
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -13,8 +15,6 @@ from session_roam.engine.setup.watch_service import SYSTEMD_UNIT, service_file
 from session_roam.engine.setup.watch_setup import ensure_watch, watch_skipped
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from tests.support.service_manager import FakeSystemctl
 
 pytest_plugins = ["tests.support.service_manager"]
@@ -111,3 +111,10 @@ def test_ensure_watch_under_roam_no_systemd_never_calls_systemctl(
 
 def test_watch_skipped_says_how_to_add_it_later() -> None:
     assert "roam watch install" in watch_skipped().describe()
+
+
+def test_no_test_reaches_the_developers_service_manager(clean_environ: Path) -> None:
+    for tool in ("systemctl", "launchctl"):
+        found = shutil.which(tool)
+        assert found is not None
+        assert Path(found).parent == clean_environ.parent / "no-service-manager"
