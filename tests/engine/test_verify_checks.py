@@ -312,7 +312,7 @@ def test_verify_warns_when_no_roam_watch_runs_and_names_its_install() -> None:
 
 
 def test_verify_is_ok_when_roam_watch_runs() -> None:
-    snap = dataclasses.replace(healthy(), watch=WatchFacts("installed", running=True))
+    snap = dataclasses.replace(healthy(), watch=WatchFacts("running", running=True))
     assert statuses(snap)["watch"] == "ok"
 
 

@@ -190,7 +190,7 @@ def manager_problem(platform: Platform | None = None) -> str | None:
     if chosen == "systemd":
         answer = _ask(["systemctl", "--user", "show-environment"])
         if answer is None or answer[0] != 0:
-            return "systemd has no user instance here (`systemctl --user` fails)"
+            return "systemd has no user instance here, `systemctl --user` fails"
     return None
 
 

@@ -37,7 +37,7 @@ WATCH_PURPOSE: Final = (
     "merges conflict copies as they arrive, keeps the index current, starts `roam cr` faster"
 )
 _BY_HAND: Final = (
-    "run `roam watch` in a terminal, or enable systemd user services and run `roam watch install`"
+    "Run `roam watch` in a terminal, or enable systemd user services and run `roam watch install`"
 )
 
 
@@ -59,15 +59,17 @@ class WatchSetup:
         """The one plain warning setup prints when the watch could not be set up, else None."""
         if self.state != "unavailable":
             return None
-        return f"roam watch is not running ({self.detail}); to run it, {_BY_HAND}."
+        return f"roam watch is not running: {self.detail}. {_BY_HAND}."
 
     def describe(self) -> str:
         """Setup's line about the service (its warning, if any, is printed apart)."""
-        if self.state == "skipped":
-            return "roam watch: not installed (--no-watch); add it later with `roam watch install`"
-        if self.state == "unavailable":
-            return "roam watch: not installed (this machine's service manager cannot run it)"
-        return f"roam watch ({WATCH_PURPOSE}): {self.state}, runs at login ({self.path})"
+        said = {
+            "installed": f"installed, runs at login ({self.path})",
+            "already installed": f"already installed, runs at login ({self.path})",
+            "skipped": "not installed (--no-watch); add it later with `roam watch install`",
+            "unavailable": "not installed: this machine's service manager cannot run it",
+        }[self.state]
+        return f"roam watch ({WATCH_PURPOSE}): {said}"
 
 
 def watch_skipped() -> WatchSetup:

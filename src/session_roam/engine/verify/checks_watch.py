@@ -30,7 +30,7 @@ def check_watch(snap: Snapshot) -> list[Finding]:
     if facts is None:  # not gathered (a hand-made snapshot): nothing to say either way
         return ok(DIMENSION, "roam watch was not looked at.")
     if facts.running:
-        return ok(DIMENSION, f"roam watch runs here (service: {facts.service}).")
+        return ok(DIMENSION, f"roam watch runs here (its login service: {facts.service}).")
     walk = (
         f"; and `roam ls`, `roam cf` and `roam verify` each check all "
         f"{snap.walked_sessions:,} session files before they answer (about a second at 50,000)"
@@ -41,8 +41,8 @@ def check_watch(snap: Snapshot) -> list[Finding]:
         Finding(
             DIMENSION,
             Status.WARN,
-            f"No `roam watch` runs here (service: {facts.service}): conflict copies wait for "
-            f"the next roam command to merge them, and `roam cr` starts slower{walk}.",
+            f"No `roam watch` runs here (its login service: {facts.service}): conflict copies "
+            f"wait for the next roam command to merge them, and `roam cr` starts slower{walk}.",
             fix="roam watch install",
         )
     ]

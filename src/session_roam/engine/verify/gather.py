@@ -245,7 +245,10 @@ def _deleted_elsewhere(
 
 def _watch(home: Path, *, live: bool) -> WatchFacts:
     service = watch_status(home)
-    return WatchFacts(service.describe(), service.running or live)
+    state = (
+        "running" if service.running else "not running" if service.installed else "not installed"
+    )
+    return WatchFacts(state, service.running or live)
 
 
 def _read_stignore(projects: Path) -> str | None:

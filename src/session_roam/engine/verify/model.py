@@ -235,9 +235,9 @@ class DeletionFacts:
 
 @dataclass(frozen=True, slots=True)
 class WatchFacts:
-    """This machine's `roam watch`: the login service as the platform reports it (``describe``
-    of ``WatchService``), and whether a watch runs at all (that service, or a live one started
-    by hand that keeps roam's caches current)."""
+    """This machine's `roam watch`: its login service (``running``, ``not running`` or ``not
+    installed``), and whether a watch runs at all (that service, or a live one started by hand
+    that keeps roam's caches current)."""
 
     service: str
     running: bool
