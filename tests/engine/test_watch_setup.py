@@ -118,3 +118,21 @@ def test_no_test_reaches_the_developers_service_manager(clean_environ: Path) -> 
         found = shutil.which(tool)
         assert found is not None
         assert Path(found).parent == clean_environ.parent / "no-service-manager"
+
+
+def test_ensure_watch_restarts_a_running_service_whose_file_it_changed(
+    clean_environ: Path, fake_systemctl: FakeSystemctl, tmp_path: Path
+) -> None:
+    ensure_watch(clean_environ, clean_environ / ".claude")
+    done = ensure_watch(clean_environ, tmp_path / "claude")  # the unit now names this one
+    assert done.state == "installed"
+    assert fake_systemctl.calls()[-1] == f"--user restart {SYSTEMD_UNIT}"
+
+
+def test_ensure_watch_does_not_restart_a_service_it_left_unchanged(
+    clean_environ: Path, fake_systemctl: FakeSystemctl
+) -> None:
+    ensure_watch(clean_environ, clean_environ / ".claude")
+    fake_systemctl.stop()
+    ensure_watch(clean_environ, clean_environ / ".claude")
+    assert not [call for call in fake_systemctl.calls() if "restart" in call]

@@ -33,6 +33,7 @@ __all__ = [
     "manager_problem",
     "render_launchd",
     "render_systemd",
+    "restart_service",
     "service_file",
     "service_state",
     "uninstall_service",
@@ -248,6 +249,17 @@ def install_service(
             if not ServiceChange(chosen, path, changed, activated).activation_failed:
                 activated = _run(["systemctl", "--user", "enable", "--now", SYSTEMD_UNIT])
     return ServiceChange(chosen, path, changed, activated)
+
+
+def restart_service(home: Path, *, platform: Platform | None = None) -> str:
+    """Restart a running service so that it runs what its rewritten file says (``enable --now``
+    leaves a running unit as it is); the platform tool's words, as ``_run`` gives them."""
+    chosen = platform or _platform()
+    if chosen == "launchd":
+        path = str(service_file(chosen, home))
+        _run(["launchctl", "unload", path])
+        return _run(["launchctl", "load", "-w", path])
+    return _run(["systemctl", "--user", "restart", SYSTEMD_UNIT])
 
 
 def uninstall_service(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from session_roam.engine.setup.watch_service import (
     install_service,
     manager_problem,
+    restart_service,
     watch_status,
 )
 
@@ -45,7 +46,8 @@ _BY_HAND: Final = (
 class WatchSetup:
     """What setup did about the `roam watch` service (``watch`` in ``roam.setup/1``).
 
-    ``state``: ``installed`` (written or changed, and started), ``already installed`` (the same
+    ``state``: ``installed`` (written or changed, and started; restarted when it ran an older
+    file), ``already installed`` (the same
     file, enabled and running: nothing done), ``skipped`` (``--no-watch``) or ``unavailable``
     (the service manager cannot run it; nothing written). ``path`` is the unit or agent file
     when one is in place; ``detail`` is what the platform tool said, or why it was not used."""
@@ -99,4 +101,7 @@ def ensure_watch(home: Path, claude_dir: Path, *, platform: Platform | None = No
             with contextlib.suppress(FileNotFoundError):
                 change.path.unlink()
         return WatchSetup("unavailable", str(change.path) if existed else None, change.activated)
+    if dry.changed and before.running:  # a new file (another Python, another Claude dir)
+        restarted = restart_service(home, platform=platform)
+        return WatchSetup("installed", str(change.path), f"{change.activated}; {restarted}")
     return WatchSetup("installed", str(change.path), change.activated)
