@@ -1,7 +1,11 @@
 """Fixtures shared by every test.
 
 The autouse ``clean_environ`` moves HOME, the XDG folders and CLAUDE_CONFIG_DIR into the test's
-tmp_path, so no test can read or write the developer's real ~/.claude or roam state.
+tmp_path, so no test can read or write the developer's real ~/.claude or roam state. It also
+puts a ``systemctl`` and a ``launchctl`` first on PATH that answer like a machine without a
+service manager (a container), so that no test, and no roam a test starts, ever reaches the
+developer's own systemd or launchd: `roam setup` installs the `roam watch` service by default.
+A test that means to see a service installed puts its own stand-in before these.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 _LEAKY_PREFIXES = ("CLAUDE", "ANTHROPIC", "STGUIAPIKEY", "ROAM_", "XDG_")
+#: What ``systemctl --user`` says in a container; exit 1 like it.
+_NO_SERVICE_MANAGER = "#!/bin/sh\necho 'Failed to connect to bus: No medium found' >&2\nexit 1\n"
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +38,12 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("NO_COLOR", "1")
+    tools = tmp_path / "no-service-manager"
+    tools.mkdir()
+    for tool in ("systemctl", "launchctl"):
+        (tools / tool).write_text(_NO_SERVICE_MANAGER)
+        (tools / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ.get('PATH', '')}")
     return home
 
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
+
+if TYPE_CHECKING:
+    from tests.support.service_manager import FakeSystemctl
+
+pytest_plugins = ["tests.support.service_manager"]
 
 
 def test_watch_install_no_start_writes_unit_and_says_where() -> None:
@@ -30,3 +38,23 @@ def test_watch_without_syncthing_fails_with_setup_code() -> None:
     )
     assert result.exit_code == 3
     assert "syncthing" in result.output.lower()
+
+
+def test_watch_install_names_a_claude_dir_given_to_roam(tmp_path: Path) -> None:
+    claude = tmp_path / "claude"
+    argv = ["--claude-dir", str(claude), "watch", "install", "--no-start", "--json"]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    unit = Path(json.loads(result.output)["path"]).read_text()
+    assert f"--claude-dir {claude} watch" in unit
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="systemd is Linux's")
+def test_watch_install_under_roam_no_systemd_never_calls_systemctl(
+    fake_systemctl: FakeSystemctl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROAM_NO_SYSTEMD", "1")
+    result = CliRunner().invoke(app, ["watch", "install"])
+    assert result.exit_code == 3
+    assert "ROAM_NO_SYSTEMD is set" in result.output
+    assert fake_systemctl.calls() == []

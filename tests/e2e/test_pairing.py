@@ -145,7 +145,11 @@ def _assert_both_verify_clean(a: Machine, b: Machine) -> None:
     )
     for made in (a, b):
         result = _verify(made)
-        bad = [f for f in _json(result)["findings"] if f["status"] in ("fail", "warn")]
+        bad = [  # no roam watch runs here: its one warning is not what this is about
+            f
+            for f in _json(result)["findings"]
+            if f["status"] in ("fail", "warn") and f["dimension"] != "watch"
+        ]
         assert result.exit_code == 0, bad
         assert bad == []
 

@@ -91,7 +91,11 @@ def test_ten_nodes_verify_exits_0_with_nothing_to_warn_about(
     node = ten[name]
     result = run_roam(["--json", "verify"], cwd=project_cwd, env=roam_env(claude, node, claude_bin))
     doc = json.loads(result.stdout)
-    bad = [f["message"] for f in doc["findings"] if f["status"] in ("fail", "warn")]
+    bad = [  # no roam watch runs on a test node: its one warning is not what this is about
+        f["message"]
+        for f in doc["findings"]
+        if f["status"] in ("fail", "warn") and f["dimension"] != "watch"
+    ]
     assert result.returncode == 0, bad
     assert bad == []
     peers = [f["message"] for f in doc["findings"] if f["dimension"] == "peers"]

@@ -26,6 +26,7 @@ from session_roam.engine.verify.model import (
     Snapshot,
     Status,
     VerifyReport,
+    WatchFacts,
 )
 
 ME = "AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA"
@@ -301,13 +302,30 @@ def test_verify_low_disk_fails() -> None:
     assert only_failing(snap) == {"disk"}
 
 
-def test_fifty_thousand_sessions_without_roam_watch_advise_installing_it() -> None:
-    snap = dataclasses.replace(healthy(), walked_sessions=50_000)
-    advice = [f for f in run_checks(snap) if f.status is Status.ADVICE]
-    assert [(f.dimension, f.fix) for f in advice] == [("synced-data", "roam watch install")]
-    assert "50,000 session files" in advice[0].message
+def test_verify_warns_when_no_roam_watch_runs_and_names_its_install() -> None:
+    snap = dataclasses.replace(healthy(), watch=WatchFacts("not installed", running=False))
+    warned = [f for f in run_checks(snap) if f.status is not Status.OK]
+    assert [(f.dimension, f.status, f.fix) for f in warned] == [
+        ("watch", Status.WARN, "roam watch install")
+    ]
+    assert "conflict copies wait" in warned[0].message
 
 
-def test_a_few_thousand_sessions_without_roam_watch_need_no_advice() -> None:
-    snap = dataclasses.replace(healthy(), walked_sessions=9_999)
+def test_verify_is_ok_when_roam_watch_runs() -> None:
+    snap = dataclasses.replace(healthy(), watch=WatchFacts("running", running=True))
+    assert statuses(snap)["watch"] == "ok"
+
+
+def test_fifty_thousand_sessions_without_roam_watch_name_the_walk_in_its_warning() -> None:
+    watch = WatchFacts("not installed", running=False)
+    snap = dataclasses.replace(healthy(), walked_sessions=50_000, watch=watch)
+    [finding] = CHECKS["watch"](snap)
+    assert "50,000 session files" in finding.message
+
+
+def test_a_few_thousand_sessions_without_roam_watch_leave_the_walk_unnamed() -> None:
+    watch = WatchFacts("not installed", running=False)
+    snap = dataclasses.replace(healthy(), walked_sessions=9_999, watch=watch)
+    [finding] = CHECKS["watch"](snap)
+    assert "session files" not in finding.message
     assert statuses(snap)["synced-data"] == "ok"

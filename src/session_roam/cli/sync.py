@@ -123,13 +123,22 @@ def setup_command(
             help="A name to show for the always-on node (default for a new one: always-on).",
         ),
     ] = None,
+    no_watch: Annotated[
+        bool,
+        typer.Option(
+            "--no-watch",
+            help="Do not install the `roam watch` login service (add it later with "
+            "`roam watch install`).",
+        ),
+    ] = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Make Syncthing share ~/.claude/projects with your other machines. Safe to run again.
 
     Starts Syncthing if needed, creates the shared folder (watcher delay 1 s, unlimited
-    conflict copies), installs .stignore, and pairs the machines you name. Run it on each
-    machine with the other's device ID. Example:
+    conflict copies), installs .stignore, pairs the machines you name, and runs `roam watch`
+    at login (it merges conflict copies as they arrive and starts `roam cr` faster; --no-watch
+    skips it). Run it on each machine with the other's device ID. Example:
 
         roam setup --device-id ABCDEF1-... --address tcp://laptop.local:22000
 
@@ -158,6 +167,7 @@ def setup_command(
             password_file=password_file,
             always_on_address=always_on_address,
             always_on_name=always_on_name,
+            watch=not no_watch,
         )
     )
     if settings.wants_json(json_flag):
@@ -187,6 +197,7 @@ def _render_setup(result: SetupResult) -> None:
             "shared encrypted (it stores your sessions but cannot read them).",
             markup=False,
         )
+    out.print(result.watch.describe(), markup=False)
     for warning in result.warnings:
         err_console().print(f"warning: {warning}", markup=False)
     if result.pairing is not None:

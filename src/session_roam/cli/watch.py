@@ -13,7 +13,12 @@ from session_roam.cli.context import settings_of
 from session_roam.cli.options import JsonFlag, SyncthingHome
 from session_roam.cli.output import console, emit_json, err_console
 from session_roam.engine.core import LinkRefused, claude_config_dir, projects_dir
-from session_roam.engine.setup import ServiceChange, install_service, uninstall_service
+from session_roam.engine.setup import (
+    ServiceChange,
+    install_service,
+    uninstall_service,
+    unit_claude_dir,
+)
 from session_roam.errors import RoamError, SetupError, SyncthingConfigMissing
 
 if TYPE_CHECKING:
@@ -175,7 +180,9 @@ def install_command(
 
         roam watch install
     """
-    change = install_service(Path.home(), activate=not no_start)
+    home = Path.home()
+    claude_dir = unit_claude_dir(claude_config_dir(settings_of(ctx).claude_dir), home)
+    change = install_service(home, activate=not no_start, claude_dir=claude_dir)
     _report(ctx, change, json_flag, "installed")
 
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         install_service,
         uninstall_service,
     )
+    from session_roam.engine.setup.watch_setup import WatchSetup, unit_claude_dir
 
 __all__ = [
     "SHORTCUTS",
@@ -57,6 +58,7 @@ __all__ = [
     "ToolChecks",
     "UninstallRequest",
     "UninstallResult",
+    "WatchSetup",
     "check_requirements",
     "detect_shell",
     "install_service",
@@ -70,6 +72,7 @@ __all__ = [
     "uninstall_service",
     "uninstall_shell",
     "uninstall_shortcuts",
+    "unit_claude_dir",
 ]
 
 __getattr__ = lazy_face(
@@ -89,5 +92,6 @@ __getattr__ = lazy_face(
         "shell_aliases": ("ShortcutFound",),
         "uninstall": ("UninstallRequest", "UninstallResult", "roam_folder_shared", "run_uninstall"),
         "watch_service": ("ServiceChange", "install_service", "uninstall_service"),
+        "watch_setup": ("WatchSetup", "unit_claude_dir"),
     },
 )

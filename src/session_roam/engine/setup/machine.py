@@ -11,12 +11,16 @@ folder exists, through ``engine.untrusted.add_untrusted_peer``: it is never list
 without its encryption password, so it never receives a plain-text byte. Its password file is
 read before Syncthing is touched (a bad file fails fast, nothing half done), and the result
 names the node, never the password.
+
+Last, when asked (``watch``: the CLI asks unless ``--no-watch``; other callers never), the
+``roam watch`` login service is installed and started (``engine.setup.watch_setup``).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.claude.cleanup import ensure_safe_cleanup
@@ -25,6 +29,7 @@ from session_roam.engine.deletions.repair import needs_repair, repair_folder
 from session_roam.engine.deletions.restore import heal
 from session_roam.engine.setup.always_on import AlwaysOnNode, check_always_on, ensure_always_on
 from session_roam.engine.setup.pairing import Pairing, pairing_state, publish_self
+from session_roam.engine.setup.watch_setup import WatchSetup, ensure_watch, watch_skipped
 from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.config import (
     CONFIG_NAME,
@@ -65,7 +70,6 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from pathlib import Path
 
     from session_roam.engine.syncthing.untrusted import EncryptionPassword
 
@@ -103,6 +107,8 @@ class SetupRequest:
     password_file: Path | None = None
     always_on_address: str | None = None
     always_on_name: str | None = None
+    #: Install and start the `roam watch` login service (off by default: tests, scripts).
+    watch: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +127,7 @@ class SetupResult:
     always_on: AlwaysOnNode | None = None
     #: This machine's pairing after setup: real listen addresses, peers, who is knocking.
     pairing: Pairing | None = None
+    watch: WatchSetup = field(default_factory=watch_skipped)
 
 
 def _check_request(request: SetupRequest) -> EncryptionPassword | None:
@@ -282,6 +289,8 @@ def run_setup(request: SetupRequest) -> SetupResult:
         publish_self(client, request.projects_dir, str(version))
         pairing = pairing_state(client, request.projects_dir)
     warnings += _record_home(home)
+    watch = ensure_watch(Path.home(), request.projects_dir.parent) if request.watch else None
+    warnings += [watch.warning] if watch is not None and watch.warning else []
     return SetupResult(
         device_id=my_id,
         folder_id=folder_id,
@@ -296,6 +305,7 @@ def run_setup(request: SetupRequest) -> SetupResult:
         next_step=pairing.next_step,
         always_on=always_on,
         pairing=pairing,
+        watch=watch or watch_skipped(),
     )
 
 

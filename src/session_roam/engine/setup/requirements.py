@@ -92,7 +92,11 @@ class ToolChecks:
         if not self.set_up:
             return [
                 ("roam demo", "watch a session travel between three machines (~15 s)"),
-                ("roam setup", "set this machine up for real (then on your other machine)"),
+                (
+                    "roam setup",
+                    "set this machine up for real, `roam watch` at login included (then on "
+                    "your other machine)",
+                ),
             ]
         steps = [("roam status", "this machine's sync and its peers")]
         if self.claude.usable:

@@ -4,6 +4,11 @@ The unit runs this very Python with ``-m session_roam watch``, so it keeps worki
 way roam was installed (pipx, a venv, a checkout) and never picks up another ``roam`` on PATH.
 Installing writes the file (0600) and, when asked, enables and starts it with the platform's
 own tool; uninstalling stops it and removes exactly that file.
+
+``ROAM_NO_SYSTEMD`` (Linux) and ``ROAM_NO_LAUNCHD`` (macOS) keep the platform's tool out of
+it, as they do for Syncthing (``engine.syncthing.service``): the file is still written, nothing
+is asked to start it. Tests and scripted clusters set them so that no run ever reaches the
+user's own service manager.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ __all__ = [
     "ServiceChange",
     "WatchService",
     "install_service",
+    "manager_problem",
     "render_launchd",
     "render_systemd",
+    "restart_service",
     "service_file",
     "service_state",
     "uninstall_service",
@@ -54,8 +61,14 @@ class ServiceChange:
         return bool(self.activated) and not self.activated.startswith("ran ")
 
 
-def _argv(extra: tuple[str, ...] = ()) -> list[str]:
-    return [sys.executable, "-m", "session_roam", "watch", *extra]
+def _argv(claude_dir: Path | None = None) -> list[str]:
+    """The unit's command; a Claude dir other than the default is named in it, since a service
+    starts without the shell's ``CLAUDE_CONFIG_DIR``."""
+    chosen = ["--claude-dir", str(claude_dir)] if claude_dir is not None else []
+    return [sys.executable, "-m", "session_roam", *chosen, "watch"]
+
+
+_GUARDS: Final[dict[Platform, str]] = {"systemd": "ROAM_NO_SYSTEMD", "launchd": "ROAM_NO_LAUNCHD"}
 
 
 def _platform() -> Platform:
@@ -111,8 +124,8 @@ def watch_status(home: Path, *, platform: Platform | None = None) -> WatchServic
 
 
 def _ask(argv: list[str]) -> tuple[int, str] | None:
-    """The tool's exit status and stripped stdout; None when it cannot run."""
-    if shutil.which(argv[0]) is None:
+    """The tool's exit status and stripped stdout; None when it cannot run or may not be asked."""
+    if _guarded(argv[0]) or shutil.which(argv[0]) is None:
         return None
     try:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
@@ -164,7 +177,33 @@ def render_launchd(argv: list[str], log_path: Path) -> str:
     )
 
 
+def manager_problem(platform: Platform | None = None) -> str | None:
+    """Why the platform's service manager cannot run `roam watch` here, or None when it can.
+
+    A systemd without a user instance (containers, WSL1, CI machines) answers no
+    ``systemctl --user`` call; that is asked before anything is written."""
+    chosen = platform or _platform()
+    tool = "launchctl" if chosen == "launchd" else "systemctl"
+    if guard := _guarded(tool):
+        return f"{guard} is set"
+    if shutil.which(tool) is None:
+        return f"{tool} is not available"
+    if chosen == "systemd":
+        answer = _ask(["systemctl", "--user", "show-environment"])
+        if answer is None or answer[0] != 0:
+            return "systemd has no user instance here, `systemctl --user` fails"
+    return None
+
+
+def _guarded(tool: str) -> str | None:
+    """The ``ROAM_NO_*`` variable that keeps ``tool`` (systemctl, launchctl) unasked, if set."""
+    guard = _GUARDS["launchd" if tool == "launchctl" else "systemd"]
+    return guard if os.environ.get(guard) else None
+
+
 def _run(argv: list[str]) -> str:
+    if guard := _guarded(argv[0]):
+        return f"{guard} is set; start it yourself"
     if shutil.which(argv[0]) is None:
         return f"{argv[0]} is not available; start it yourself"
     try:
@@ -182,14 +221,18 @@ def install_service(
     activate: bool = True,
     platform: Platform | None = None,
     log_path: Path | None = None,
+    claude_dir: Path | None = None,
 ) -> ServiceChange:
-    """Write the unit/agent (unchanged bytes are not rewritten); with ``activate``, start it."""
+    """Write the unit/agent (unchanged bytes are not rewritten); with ``activate``, start it.
+
+    ``claude_dir``: the Claude dir the watch serves when it is not the default one."""
     chosen = platform or _platform()
     path = service_file(chosen, home)
+    argv = _argv(claude_dir)
     if chosen == "launchd":
-        text = render_launchd(_argv(), log_path or home / "Library" / "Logs" / "roam-watch.log")
+        text = render_launchd(argv, log_path or home / "Library" / "Logs" / "roam-watch.log")
     else:
-        text = render_systemd(_argv())
+        text = render_systemd(argv)
     try:
         changed = path.read_text(encoding="utf-8") != text
     except OSError:
@@ -206,6 +249,17 @@ def install_service(
             if not ServiceChange(chosen, path, changed, activated).activation_failed:
                 activated = _run(["systemctl", "--user", "enable", "--now", SYSTEMD_UNIT])
     return ServiceChange(chosen, path, changed, activated)
+
+
+def restart_service(home: Path, *, platform: Platform | None = None) -> str:
+    """Restart a running service so that it runs what its rewritten file says (``enable --now``
+    leaves a running unit as it is); the platform tool's words, as ``_run`` gives them."""
+    chosen = platform or _platform()
+    if chosen == "launchd":
+        path = str(service_file(chosen, home))
+        _run(["launchctl", "unload", path])
+        return _run(["launchctl", "load", "-w", path])
+    return _run(["systemctl", "--user", "restart", SYSTEMD_UNIT])
 
 
 def uninstall_service(

@@ -32,6 +32,7 @@ from session_roam.engine.verify.checks_sync import (
 )
 from session_roam.engine.verify.checks_synced import check_synced_data
 from session_roam.engine.verify.checks_untrusted import check_encryption
+from session_roam.engine.verify.checks_watch import check_watch
 from session_roam.engine.verify.model import DIMENSIONS
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ CHECKS: Final[dict[str, Callable[[Snapshot], list[Finding]]]] = {
     "backups": check_backups,
     "deletions": check_deletions,
     "synced-data": check_synced_data,
+    "watch": check_watch,
 }
 assert tuple(CHECKS) == DIMENSIONS  # noqa: S101 - a module invariant, not input validation
 

@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["DIMENSION", "check_synced_data", "gather_synced_data"]
 
 DIMENSION: Final = "synced-data"
-#: From this many sessions a walk of them all is worth a note (~0.2 s at 10,000, ~1 s at
-#: 50,000 on a 2-core VM, bench/scale): `roam watch` lets every reader skip it.
-WATCH_ADVISED_FROM: Final = 10_000
 
 
 def gather_synced_data(
@@ -126,17 +123,6 @@ def check_synced_data(snap: Snapshot) -> list[Finding]:
                 f"{len(snap.unreadable_files)} session file(s) cannot be read here: "
                 f"{listed(list(snap.unreadable_files))}.",
                 fix="Give your user read access to them (chmod u+r FILE, or chown to yourself).",
-            )
-        )
-    if snap.walked_sessions >= WATCH_ADVISED_FROM:  # fast enough without; much faster with
-        found.append(
-            Finding(
-                DIMENSION,
-                Status.ADVICE,
-                f"No `roam watch` runs here, so `roam ls`, `roam cf` and `roam verify` each "
-                f"check all {snap.walked_sessions:,} session files before they answer "
-                "(about a second at 50,000).",
-                fix="roam watch install",
             )
         )
     coverage = f" ({snap.sessions_coverage})" if snap.sessions_coverage else ""

@@ -28,6 +28,7 @@ from session_roam.engine.lease.transport import SyncthingTransport
 from session_roam.engine.sessions.listing import foreign_cwds, suggest_mapping
 from session_roam.engine.sessions.pathmap import PathMap, load_pathmap
 from session_roam.engine.setup.shell import BEGIN_MARKER, detect_shell, rc_file
+from session_roam.engine.setup.watch_service import watch_status
 from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.folder import folder_drift
 from session_roam.engine.syncthing.ignore import STIGNORE, template_text
@@ -49,6 +50,7 @@ from session_roam.engine.verify.model import (
     SessionCopyFacts,
     ShortcutFacts,
     Snapshot,
+    WatchFacts,
 )
 from session_roam.engine.verify.sessions_check import NEWEST, read_sessions
 from session_roam.errors import RoamError
@@ -241,6 +243,14 @@ def _deleted_elsewhere(
     return replace(facts, deleted_elsewhere=len(found.announced))
 
 
+def _watch(home: Path, *, live: bool) -> WatchFacts:
+    service = watch_status(home)
+    state = (
+        "running" if service.running else "not running" if service.installed else "not installed"
+    )
+    return WatchFacts(state, service.running or live)
+
+
 def _read_stignore(projects: Path) -> str | None:
     try:
         return (projects / STIGNORE).read_text(encoding="utf-8")
@@ -290,6 +300,7 @@ def gather(request: VerifyRequest, *, publish_self: bool = True) -> Snapshot:
         ),
         sessions_coverage=read.coverage,
         walked_sessions=read.total if read.walked else 0,
+        watch=_watch(request.user_home, live=not read.walked),
         odd_names=odd_project_names(projects),
         unreadable_files=tuple(
             f"{s.path.relative_to(projects).as_posix()} ({s.unreadable})"

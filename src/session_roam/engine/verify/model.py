@@ -34,6 +34,7 @@ __all__ = [
     "Snapshot",
     "Status",
     "VerifyReport",
+    "WatchFacts",
 ]
 
 SCHEMA: Final = "roam.verify/1"
@@ -58,6 +59,7 @@ DIMENSIONS: Final = (
     "backups",
     "deletions",
     "synced-data",
+    "watch",
 )
 
 
@@ -232,6 +234,16 @@ class DeletionFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchFacts:
+    """This machine's `roam watch`: its login service (``running``, ``not running`` or ``not
+    installed``), and whether a watch runs at all (that service, or a live one started by hand
+    that keeps roam's caches current)."""
+
+    service: str
+    running: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the checks read. A ``None`` field was not gathered; ``skipped`` says why."""
 
@@ -268,6 +280,7 @@ class Snapshot:
     #: Sessions verify had to stat one by one because no live ``roam watch`` kept roam's
     #: caches current (0 when one did): what ``ls``, ``cf`` and verify each walk first.
     walked_sessions: int = 0
+    watch: WatchFacts | None = None
     skipped: str = ""
     #: Machines asking to pair, folders peers offer that this machine does not share back.
     pending: tuple[PendingDevice, ...] = ()

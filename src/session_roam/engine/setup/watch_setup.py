@@ -1,0 +1,107 @@
+"""`roam setup`'s last step: run `roam watch` at login, the way a user expects of a sync tool.
+
+The watch merges conflict copies as they arrive, keeps the summary cache current and serves
+`roam cr` from a process that has loaded roam already (docs/design/cr-server.md). Setup
+installs it through ``install_service``, so a later `roam watch install` or `roam uninstall`
+sees exactly the same file.
+
+Where the platform's service manager cannot run it (no systemd user instance in a container,
+WSL1 or a CI machine; ``ROAM_NO_SYSTEMD`` / ``ROAM_NO_LAUNCHD`` set) nothing is written and
+setup still succeeds, with one warning saying how to run the watch instead. A unit written now
+whose start then fails is removed again: what is left is either a working service or nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal
+
+from session_roam.engine.setup.watch_service import (
+    install_service,
+    manager_problem,
+    restart_service,
+    watch_status,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from session_roam.engine.setup.watch_service import Platform
+
+__all__ = ["WATCH_PURPOSE", "WatchSetup", "ensure_watch", "unit_claude_dir", "watch_skipped"]
+
+WatchState = Literal["installed", "already installed", "skipped", "unavailable"]
+
+#: What the service is for, in setup's one line about it.
+WATCH_PURPOSE: Final = (
+    "merges conflict copies as they arrive, keeps the index current, starts `roam cr` faster"
+)
+_BY_HAND: Final = (
+    "Run `roam watch` in a terminal, or enable systemd user services and run `roam watch install`"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSetup:
+    """What setup did about the `roam watch` service (``watch`` in ``roam.setup/1``).
+
+    ``state``: ``installed`` (written or changed, and started; restarted when it ran an older
+    file), ``already installed`` (the same
+    file, enabled and running: nothing done), ``skipped`` (``--no-watch``) or ``unavailable``
+    (the service manager cannot run it; nothing written). ``path`` is the unit or agent file
+    when one is in place; ``detail`` is what the platform tool said, or why it was not used."""
+
+    state: WatchState
+    path: str | None
+    detail: str
+
+    @property
+    def warning(self) -> str | None:
+        """The one plain warning setup prints when the watch could not be set up, else None."""
+        if self.state != "unavailable":
+            return None
+        return f"roam watch is not running: {self.detail}. {_BY_HAND}."
+
+    def describe(self) -> str:
+        """Setup's line about the service (its warning, if any, is printed apart)."""
+        said = {
+            "installed": f"installed, runs at login ({self.path})",
+            "already installed": f"already installed, runs at login ({self.path})",
+            "skipped": "not installed (--no-watch); add it later with `roam watch install`",
+            "unavailable": "not installed: this machine's service manager cannot run it",
+        }[self.state]
+        return f"roam watch ({WATCH_PURPOSE}): {said}"
+
+
+def watch_skipped() -> WatchSetup:
+    return WatchSetup("skipped", None, "not asked to (--no-watch)")
+
+
+def unit_claude_dir(claude_dir: Path, home: Path) -> Path | None:
+    """The Claude dir a unit must name: None for the default ``~/.claude``, which a service
+    finds by itself; any other (``--claude-dir``, ``CLAUDE_CONFIG_DIR``) it would not."""
+    return None if claude_dir == home / ".claude" else claude_dir
+
+
+def ensure_watch(home: Path, claude_dir: Path, *, platform: Platform | None = None) -> WatchSetup:
+    """Install and start the `roam watch` service, idempotently; see the module docstring."""
+    problem = manager_problem(platform)
+    if problem is not None:
+        return WatchSetup("unavailable", None, problem)
+    named = unit_claude_dir(claude_dir, home)
+    before = watch_status(home, platform=platform)
+    existed = before.installed
+    dry = install_service(home, activate=False, platform=platform, claude_dir=named)
+    if existed and not dry.changed and before.enabled and before.running:
+        return WatchSetup("already installed", str(dry.path), "enabled and running")
+    change = install_service(home, platform=platform, claude_dir=named)
+    if change.activation_failed:
+        if not existed:  # never leave a unit behind that nothing started
+            with contextlib.suppress(FileNotFoundError):
+                change.path.unlink()
+        return WatchSetup("unavailable", str(change.path) if existed else None, change.activated)
+    if dry.changed and before.running:  # a new file (another Python, another Claude dir)
+        restarted = restart_service(home, platform=platform)
+        return WatchSetup("installed", str(change.path), f"{change.activated}; {restarted}")
+    return WatchSetup("installed", str(change.path), change.activated)
