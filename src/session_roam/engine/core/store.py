@@ -6,7 +6,9 @@ stacks markers (``name.sync-conflict-A.sync-conflict-B.ext``). Stripping every m
 file the copy belongs to, which works even when that file no longer exists.
 
 A Syncthing receiver replaces a file by delete + rename, so a path can vanish for a few
-milliseconds: reads retry on ENOENT before giving up.
+milliseconds: reads retry on ENOENT before giving up, and ``being_replaced`` tells a path that
+is missing for that moment (Syncthing's temporary file of it is there, being written) from one
+that is gone.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from session_roam.errors import InvalidInput, SetupError
 __all__ = [
     "ConflictCopy",
     "SessionFiles",
+    "being_replaced",
     "conflict_stamps",
     "find_session_files",
     "is_conflict_name",
@@ -35,12 +38,19 @@ __all__ = [
     "read_bytes",
     "read_bytes_if_present",
     "scandir_entries",
+    "syncthing_temp",
 ]
 
 _MARKER_RE: Final = re.compile(r"\.sync-conflict-(\d{8}-\d{6}-[A-Z0-9]{7})")
 _SESSION_FILE_RE: Final = re.compile(
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl"
 )
+#: Syncthing's temp name of a file (``lib/fs/tempname.go``): a longer name is hashed.
+_ST_TEMP_PREFIX: Final = ".syncthing."
+_ST_MAX_NAME: Final = 160 - len(_ST_TEMP_PREFIX) - len(".tmp")
+#: A temp written to this recently is a delivery under way; an older one is a pull that failed
+#: and left its temp for reuse (Syncthing keeps those for a day), not a file about to appear.
+_DELIVERING_S: Final = 10.0
 _SESSION_DIR_RE: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -68,6 +78,29 @@ def is_temp_name(name: str) -> bool:
     return (name.startswith(".syncthing.") and name.endswith(".tmp")) or name.startswith(
         TEMP_PREFIX
     )
+
+
+def syncthing_temp(path: Path) -> Path:
+    """Where Syncthing writes the next version of ``path`` before renaming it into place."""
+    name = path.name
+    if len(os.fsencode(name)) > _ST_MAX_NAME:  # never a session's name: hashlib only then
+        import hashlib
+
+        name = hashlib.sha256(os.fsencode(name)).hexdigest()
+    return path.with_name(f"{_ST_TEMP_PREFIX}{name}.tmp")
+
+
+def being_replaced(path: Path, *, now: float | None = None) -> bool:
+    """True while Syncthing is delivering a version of ``path``: its temporary file was written
+    in the last seconds. Syncthing removes the old file before it renames the temp into place
+    (``performFinish``), so a missing ``path`` is then missing only for that moment: it is not
+    lost, not deleted, and nothing may be written in its place (the rename would replace it).
+    """
+    try:
+        written = os.lstat(syncthing_temp(path)).st_mtime
+    except OSError:
+        return False
+    return (time.time() if now is None else now) - written < _DELIVERING_S
 
 
 @dataclass(frozen=True, slots=True)
