@@ -30,7 +30,9 @@ from session_roam.engine.core.store import (
     syncthing_temp,
 )
 from session_roam.engine.deletions.archive import lost_files, refresh_archive
+from session_roam.engine.deletions.reassert import held_files
 from session_roam.engine.deletions.restore import journaled_only
+from session_roam.engine.deletions.tombstones import TOMBSTONES_DIR, apply_tombstones
 from session_roam.engine.sessions import pick
 from session_roam.engine.sessions.journal import Journal
 from session_roam.engine.sessions.pick import pick_session
@@ -45,6 +47,7 @@ T = TypeVar("T")
 
 PICK = "session_roam.engine.sessions.pick"
 FORKS = "session_roam.engine.conflicts.forks"
+STONES = "session_roam.engine.deletions.tombstones"
 NEWER = FROM_B + row(u(9), u(4), "arrived meanwhile")
 OLDER_ID = "aaaaaaaa-1111-4111-8111-111111111111"
 NEWEST_ID = "bbbbbbbb-2222-4222-8222-222222222222"
@@ -68,13 +71,13 @@ def _finish_swap_on_sleep(monkeypatch: pytest.MonkeyPatch, module: str, path: Pa
     monkeypatch.setattr(f"{module}.time.sleep", lambda _seconds: _swap_ends(path))
 
 
-def _then_swap(real: Callable[[Path], T], path: Path, new: bytes) -> Callable[[Path], T]:
+def _then_swap(real: Callable[..., T], path: Path, new: bytes) -> Callable[..., T]:
     """``real``, after whose first call the swap of ``path`` begins (the exposed moment)."""
     calls = 0
 
-    def wrapped(argument: Path) -> T:
+    def wrapped(*args: Any, **kwargs: Any) -> T:
         nonlocal calls
-        answer = real(argument)
+        answer = real(*args, **kwargs)
         calls += 1
         if calls == 1:
             _swap_begins(path, new)
@@ -195,6 +198,24 @@ def test_a_journaled_session_missing_only_mid_swap_is_not_offered_for_restore(
     journal.record(path, "release", session_id=SID)
     _swap_begins(path, FROM_B)
     assert journaled_only(projects, set()) == []
+
+
+def test_a_tombstone_applied_while_a_file_of_its_session_is_mid_swap_takes_it_next_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects = tmp_path / "projects"
+    transcript = projects / "-p" / f"{SID}.jsonl"
+    transcript.parent.mkdir(parents=True)
+    transcript.write_bytes(FROM_A)
+    (projects / TOMBSTONES_DIR).mkdir(parents=True)
+    stone = {"schema": "roam.tombstone/1", "session": SID}
+    (projects / TOMBSTONES_DIR / f"{SID}.json").write_text(json.dumps(stone))
+    walk = _then_swap(lambda *a, **k: list(held_files(*a, **k)), transcript, FROM_B)
+    monkeypatch.setattr(f"{STONES}.held_files", walk)
+    assert apply_tombstones(projects)[0].paths == ()  # no FileNotFoundError out of `roam watch`
+    _swap_ends(transcript)
+    assert [removal.paths for removal in apply_tombstones(projects)] == [(f"-p/{SID}.jsonl",)]
+    assert not transcript.exists()
 
 
 # -- which session `roam cr` resumes ----------------------------------------------------------
