@@ -22,6 +22,7 @@ from session_roam.engine.conflicts.forks import TAKEOVER_NEEDLE, mark_fork_point
 from session_roam.engine.conflicts.merging import merge_session
 from session_roam.engine.core.backup import create_backup
 from session_roam.engine.core.paths import claude_config_dir
+from session_roam.engine.core.peer_schema import read_state_bytes
 from session_roam.engine.core.store import (
     being_replaced,
     find_session_files,
@@ -36,6 +37,7 @@ from session_roam.engine.deletions.tombstones import TOMBSTONES_DIR, apply_tombs
 from session_roam.engine.sessions import pick
 from session_roam.engine.sessions.journal import Journal
 from session_roam.engine.sessions.pick import pick_session
+from session_roam.engine.syncthing.nodeinfo import info_path, publish, read_nodes
 from session_roam.errors import MergeError
 from tests.engine.sessiontree import FROM_A, FROM_B, SID, STAMP_A, Tree, row, u
 
@@ -48,6 +50,8 @@ T = TypeVar("T")
 PICK = "session_roam.engine.sessions.pick"
 FORKS = "session_roam.engine.conflicts.forks"
 STONES = "session_roam.engine.deletions.tombstones"
+NODES = "session_roam.engine.syncthing.nodeinfo"
+STORE = "session_roam.engine.core.store"
 NEWER = FROM_B + row(u(9), u(4), "arrived meanwhile")
 OLDER_ID = "aaaaaaaa-1111-4111-8111-111111111111"
 NEWEST_ID = "bbbbbbbb-2222-4222-8222-222222222222"
@@ -71,15 +75,19 @@ def _finish_swap_on_sleep(monkeypatch: pytest.MonkeyPatch, module: str, path: Pa
     monkeypatch.setattr(f"{module}.time.sleep", lambda _seconds: _swap_ends(path))
 
 
-def _then_swap(real: Callable[..., T], path: Path, new: bytes) -> Callable[..., T]:
-    """``real``, after whose first call the swap of ``path`` begins (the exposed moment)."""
+def _then_swap(
+    real: Callable[..., T], path: Path, new: bytes, *, before: bool = False
+) -> Callable[..., T]:
+    """``real``, after (or ``before``) whose first call the swap of ``path`` begins."""
     calls = 0
 
     def wrapped(*args: Any, **kwargs: Any) -> T:
         nonlocal calls
-        answer = real(*args, **kwargs)
         calls += 1
-        if calls == 1:
+        if before and calls == 1:
+            _swap_begins(path, new)
+        answer = real(*args, **kwargs)
+        if not before and calls == 1:
             _swap_begins(path, new)
         return answer
 
@@ -262,6 +270,22 @@ def test_a_session_being_delivered_for_the_first_time_delays_the_pick_only_bound
     _swap_begins(newest, b"{}\n")  # a new file on its way: no old one, the temp being written
     monkeypatch.setattr(pick, "SWAP_WAIT_S", 0.02)
     assert pick_session(here, here.parent).session_id == OLDER_ID
+
+
+# -- what verify reads of the peers' node files -----------------------------------------------
+
+
+def test_a_node_file_replaced_between_the_listing_and_its_read_is_read_not_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    device = "AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA"
+    publish(tmp_path, device_id=device, name="alpha", syncthing_version="v1", claude="2.0")
+    path = info_path(tmp_path, device)
+    swap = _then_swap(read_state_bytes, path, path.read_bytes(), before=True)
+    monkeypatch.setattr(f"{NODES}.read_state_bytes", swap)
+    _finish_swap_on_sleep(monkeypatch, STORE, path)
+    found = read_nodes(tmp_path)[device]
+    assert (found.error, found.info is not None) == ("", True)
 
 
 # -- the take-over line -----------------------------------------------------------------------

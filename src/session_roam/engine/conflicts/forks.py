@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.paths import validate_session_id
 from session_roam.engine.core.safefs import LinkRefused, has_link_below
-from session_roam.engine.core.store import being_replaced, read_bytes_if_present
+from session_roam.engine.core.store import (
+    SWAP_RETRY_S,
+    SWAP_WAIT_S,
+    being_replaced,
+    read_bytes_if_present,
+)
 from session_roam.errors import RoamError
 
 if TYPE_CHECKING:
@@ -42,9 +47,6 @@ log = logging.getLogger(__name__)
 #: The bytes every take-over line holds (``merge.forks.TAKEOVER_TYPE``). Spelled out here so that
 #: ``roam cr``, which checks every session it resumes, imports the merge only when it must.
 TAKEOVER_NEEDLE: Final = b'"type":"roam-takeover"'
-#: How long a take-over line is tried again while Syncthing replaces the file it went into.
-SWAP_WAIT_S: Final = 1.0
-_RETRY_S: Final = 0.005
 
 
 def mark_fork_point(path: Path, session_id: str, device: str) -> str | None:
@@ -65,7 +67,7 @@ def mark_fork_point(path: Path, session_id: str, device: str) -> str | None:
         point, landed = _append_mark(path, session_id, device)
         if landed or time.monotonic() > deadline:
             break
-        time.sleep(_RETRY_S)  # Syncthing was replacing the file: mark its new version
+        time.sleep(SWAP_RETRY_S)  # Syncthing was replacing the file: mark its new version
     if point is not None and landed:
         log.info("session %s: take-over from row %s recorded", session_id, point)
     elif point is not None:

@@ -18,13 +18,18 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from session_roam.engine.core.atomic import TEMP_PREFIX
 from session_roam.engine.core.safefs import is_link, is_project_name, read_bytes_nofollow
 from session_roam.errors import InvalidInput, SetupError
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = [
+    "SWAP_RETRY_S",
+    "SWAP_WAIT_S",
     "ConflictCopy",
     "SessionFiles",
     "being_replaced",
@@ -37,10 +42,12 @@ __all__ = [
     "original_name",
     "read_bytes",
     "read_bytes_if_present",
+    "read_settled",
     "scandir_entries",
     "syncthing_temp",
 ]
 
+_T = TypeVar("_T")
 _MARKER_RE: Final = re.compile(r"\.sync-conflict-(\d{8}-\d{6}-[A-Z0-9]{7})")
 _SESSION_FILE_RE: Final = re.compile(
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl"
@@ -51,6 +58,10 @@ _ST_MAX_NAME: Final = 160 - len(_ST_TEMP_PREFIX) - len(".tmp")
 #: A temp written to this recently is a delivery under way; an older one is a pull that failed
 #: and left its temp for reuse (Syncthing keeps those for a day), not a file about to appear.
 _DELIVERING_S: Final = 10.0
+#: How long a reader waits for a file Syncthing is replacing: the swap takes about a
+#: millisecond (bench/lease/swap_window.py: 0.5 ms median, 16 ms at most, under load).
+SWAP_WAIT_S: Final = 1.0
+SWAP_RETRY_S: Final = 0.005
 _SESSION_DIR_RE: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -101,6 +112,20 @@ def being_replaced(path: Path, *, now: float | None = None) -> bool:
     except OSError:
         return False
     return (time.time() if now is None else now) - written < _DELIVERING_S
+
+
+def read_settled(read: Callable[[Path], _T], path: Path) -> _T:
+    """``read(path)``, again while it raises FileNotFoundError and ``path`` is being replaced,
+    for at most ``SWAP_WAIT_S``: a file caught in Syncthing's swap is read once its new version
+    is in place; one that is simply gone raises at once."""
+    deadline = time.monotonic() + SWAP_WAIT_S
+    while True:
+        try:
+            return read(path)
+        except FileNotFoundError:
+            if not being_replaced(path) or time.monotonic() > deadline:
+                raise
+        time.sleep(SWAP_RETRY_S)
 
 
 @dataclass(frozen=True, slots=True)

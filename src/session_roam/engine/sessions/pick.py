@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Final
 from session_roam.engine.core.bounded import iter_file_lines, load_record
 from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
 from session_roam.engine.core.store import (
+    SWAP_RETRY_S,
+    SWAP_WAIT_S,
     SessionFiles,
     being_replaced,
     list_all_sessions,
@@ -49,10 +51,6 @@ _MAIN_NAME_RE: Final = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl"
 )
 _ST_TEMP: Final = (".syncthing.", ".jsonl.tmp")
-#: How long the newest pick waits for a session file Syncthing is replacing (removed, its new
-#: version not renamed in yet) before it picks among the others: a swap takes milliseconds.
-SWAP_WAIT_S: Final = 1.0
-_RETRY_S: Final = 0.005
 _MAX_LISTED: Final = 8
 _CONVERSATION_TYPES: Final = frozenset({"user", "assistant"})
 
@@ -191,7 +189,7 @@ def _newest(project_dir: Path, markers: tuple[str, ...]) -> PickedSession:
         try:
             return _newest_once(project_dir, markers, settled=time.monotonic() > deadline)
         except _MidSwap:
-            time.sleep(_RETRY_S)
+            time.sleep(SWAP_RETRY_S)
 
 
 def _newest_once(project_dir: Path, markers: tuple[str, ...], *, settled: bool) -> PickedSession:
