@@ -226,6 +226,23 @@ def test_a_tombstone_applied_while_a_file_of_its_session_is_mid_swap_takes_it_ne
     assert not transcript.exists()
 
 
+def test_a_journal_checkpoint_is_not_set_at_a_session_file_missing_mid_swap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "projects" / "-p" / f"{SID}.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(FROM_A)
+    journal = Journal()
+    journal.record(path, "launch")
+    journal.record(path, "release")
+    _swap_begins(path, FROM_B)  # the peers' rows arrive while this node launches again
+    _finish_swap_on_sleep(monkeypatch, STORE, path)
+    journal.record(path, "launch")
+    _swap_ends(path)  # (done already if the launch waited for it)
+    # nothing written here since: no peer row may be journaled as this node's own
+    assert journal.record(path, "release").appended == 0
+
+
 # -- which session `roam cr` resumes ----------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from session_roam.engine.core.atomic import atomic_write
 from session_roam.engine.core.bounded import load_record
 from session_roam.engine.core.paths import validate_session_id
 from session_roam.engine.core.safefs import LinkRefused, read_bytes_nofollow
+from session_roam.engine.core.store import read_settled
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -125,9 +126,14 @@ def record_uuids(data: bytes) -> set[str]:
 
 
 def _session_bytes(path: Path) -> bytes:
-    """The synced session file's bytes; empty when it is missing or a symlink (safefs)."""
+    """The synced session file's bytes; empty when it is missing or a symlink (safefs).
+
+    Missing only while Syncthing renames its new version in, it is read once that is in place
+    (``read_settled``): a checkpoint at an empty file would count every row synced in from the
+    peers as this node's own at the next ``record``.
+    """
     try:
-        return read_bytes_nofollow(path)
+        return read_settled(read_bytes_nofollow, path)
     except (FileNotFoundError, LinkRefused):
         return b""
 
