@@ -21,6 +21,7 @@ from session_roam.engine.conflicts import plan as plan_module
 from session_roam.engine.conflicts.forks import TAKEOVER_NEEDLE, mark_fork_point
 from session_roam.engine.conflicts.merging import merge_session
 from session_roam.engine.core.backup import create_backup
+from session_roam.engine.core.bounded import iter_file_lines
 from session_roam.engine.core.paths import claude_config_dir
 from session_roam.engine.core.peer_schema import read_state_bytes
 from session_roam.engine.core.store import (
@@ -122,6 +123,16 @@ def test_the_temp_of_a_long_name_is_named_by_its_hash_as_syncthing_does(tmp_path
     name = "x" * 150 + ".json"
     expected = f".syncthing.{hashlib.sha256(name.encode()).hexdigest()}.tmp"
     assert syncthing_temp(tmp_path / name).name == expected
+
+
+def test_a_session_read_row_by_row_mid_swap_is_read_once_its_new_version_is_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # iter_file_lines: the cwd of the agent-namespace guard, agent marks, titles, companions
+    path = tmp_path / f"{SID}.jsonl"
+    _swap_begins(path, FROM_B)
+    _finish_swap_on_sleep(monkeypatch, STORE, path)
+    assert b"".join(line + b"\n" for line in iter_file_lines(path)) == FROM_B
 
 
 # -- merging conflict copies ------------------------------------------------------------------

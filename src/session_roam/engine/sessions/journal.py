@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import socket
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,16 +126,10 @@ def record_uuids(data: bytes) -> set[str]:
 
 
 def _session_bytes(path: Path) -> bytes:
-    """The synced session file's bytes; empty when it is missing or a symlink (safefs).
-
-    Missing only while Syncthing renames its new version in, it is read once that is in place
-    (``read_settled``): a checkpoint at an empty file would count every row synced in from the
-    peers as this node's own at the next ``record``.
-    """
-    try:
+    """The synced file's bytes, once a Syncthing swap is done; empty if missing or a link."""
+    with suppress(FileNotFoundError, LinkRefused):
         return read_settled(read_bytes_nofollow, path)
-    except (FileNotFoundError, LinkRefused):
-        return b""
+    return b""
 
 
 def _complete_end(data: bytes) -> int:
