@@ -25,6 +25,7 @@ from session_roam.engine.core.store import (
     SWAP_WAIT_S,
     being_replaced,
     read_bytes_if_present,
+    read_settled,
 )
 from session_roam.errors import RoamError
 
@@ -146,8 +147,8 @@ def _has_mark(data: bytes, point: str) -> bool:
 
 def _holds_needle(path: Path, chunk: int = 1 << 20) -> bool:
     """True when ``path`` (a regular file, not followed) holds ``TAKEOVER_NEEDLE``."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:  # a transcript caught in Syncthing's swap is opened once its new version is in
+        fd = read_settled(lambda p: os.open(p, os.O_RDONLY | os.O_NOFOLLOW), path)
     except OSError:
         return False
     with os.fdopen(fd, "rb") as handle:
