@@ -13,13 +13,17 @@ from session_roam.engine.conflicts.forks import (
     mark_stolen_session,
     needs_repair,
 )
-from session_roam.engine.core.store import find_session_files
+from session_roam.engine.core.store import find_session_files, syncthing_temp
+from session_roam.engine.resume.coordinator import merge_pending
+from session_roam.engine.sessions.pick import PickedSession
 from session_roam.merge import resume_chain
 from session_roam.merge.forks import TAKEOVER_TYPE, takeover_line
 from tests.merge.sessions import SessionWriter
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pytest
 
 SID = "5e55a0e0-0000-4000-8000-000000000000"
 
@@ -148,3 +152,19 @@ def test_mark_stolen_session_writes_nothing_through_a_symlinked_project_folder(
     projects.mkdir()
     (projects / "-linked").symlink_to(outside)
     assert (mark_stolen_session(projects, SID, "BETA"), target.read_bytes()) == ([], before)
+
+
+def test_roam_cr_repairs_a_fork_whose_transcript_syncthing_is_renaming_in(
+    tmp_path: Path, clean_environ: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "-p"
+    project.mkdir()
+    path = _forked(project)
+    # the late turn arrives: Syncthing wrote its temp and removed the old file
+    path.rename(syncthing_temp(path))
+    monkeypatch.setattr(
+        "session_roam.engine.core.store.time.sleep", lambda _s: syncthing_temp(path).rename(path)
+    )
+    merge_pending(PickedSession(SID, path, None, "id"))
+    assert path.exists()
+    assert not file_has_fork(path)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from session_roam.engine.core.store import syncthing_temp
 from session_roam.engine.travel.carry import (
     carry,
     carry_for_hook,
@@ -66,6 +67,13 @@ def _other_machine(tmp_path: Path, session: Path, config: Path) -> tuple[Path, P
     shutil.copy2(session, moved)
     shutil.copytree(session.with_suffix(""), moved.with_suffix(""))
     return there, moved
+
+
+def _handed_over(session: Path, config: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """This machine's companions carried out, and the session as another machine receives it."""
+    _companions(config, session.stem)
+    carry(session, config, session.stem)
+    return _other_machine(tmp_path, session, config)
 
 
 def _plan_edited_there(
@@ -221,9 +229,7 @@ def test_with_plain_claude_and_roams_hooks_companions_go_out_and_come_back(
 def test_the_hook_leaves_placing_to_roam_cr_when_cr_launched_claude(
     session: Path, config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _companions(config_dir, session.stem)
-    carry(session, config_dir, session.stem)
-    there, moved = _other_machine(tmp_path, session, config_dir)
+    there, moved = _handed_over(session, config_dir, tmp_path)
     monkeypatch.setenv("ROAM_CR_SESSION", session.stem)
     place_for_hook(moved, session.stem, print)
     assert not (there / "tasks").exists()
@@ -282,3 +288,20 @@ def test_place_and_carry_write_no_state_when_nothing_changed(
     (config_dir / "plans" / "bright-pelican.md").write_bytes(b"# The plan, edited\n")
     carry(session, config_dir, session.stem)
     assert state.stat().st_mtime_ns != before - 10**9
+
+
+def test_a_companion_syncthing_is_renaming_in_is_placed_once_it_is_there(
+    session: Path, config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    there, moved = _handed_over(session, config_dir, tmp_path)
+    place(moved, there, session.stem)
+    carried = carried_dir(moved) / "plans" / "bright-pelican.md"
+    # the plan's next version is arriving: Syncthing wrote its temp, removed the old file
+    syncthing_temp(carried).write_bytes(b"# The plan, v2\n")
+    carried.unlink()
+    monkeypatch.setattr(
+        "session_roam.engine.core.store.time.sleep",
+        lambda _s: syncthing_temp(carried).rename(carried),
+    )
+    place(moved, there, session.stem)
+    assert (there / "plans" / "bright-pelican.md").read_bytes() == b"# The plan, v2\n"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from session_roam.engine.core.paths import project_dir_for
+from session_roam.engine.core.store import syncthing_temp
 from session_roam.engine.travel.bundle import export_session
 from session_roam.engine.travel.carry import carry
 from session_roam.engine.travel.files import sha256
@@ -276,3 +277,18 @@ def test_a_member_larger_than_the_bound_is_refused_before_it_is_read(
     monkeypatch.setattr(unbundle, "MAX_MEMBER_BYTES", 10)
     with pytest.raises(InvalidInput, match="larger than roam accepts"):
         read_bundle(exported)
+
+
+def test_an_import_over_a_session_syncthing_is_renaming_in_imports_nothing(
+    exported: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    project = project_dir_for(tmp_path, elsewhere)
+    project.mkdir(parents=True)
+    bundle = read_bundle(exported)
+    target = project / f"{bundle.session_id}.jsonl"
+    # Syncthing wrote its temp and removed the old file: the rename would replace an import
+    syncthing_temp(target).write_bytes(b'{"type": "user"}\n')
+    with pytest.raises(MergeError, match="arriving here from Syncthing"):
+        import_session(bundle, project, elsewhere)
+    assert not target.exists()

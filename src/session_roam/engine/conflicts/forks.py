@@ -14,12 +14,19 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.paths import validate_session_id
 from session_roam.engine.core.safefs import LinkRefused, has_link_below
-from session_roam.engine.core.store import read_bytes_if_present
+from session_roam.engine.core.store import (
+    SWAP_RETRY_S,
+    SWAP_WAIT_S,
+    being_replaced,
+    read_bytes_if_present,
+    read_settled,
+)
 from session_roam.errors import RoamError
 
 if TYPE_CHECKING:
@@ -56,37 +63,62 @@ def mark_fork_point(path: Path, session_id: str, device: str) -> str | None:
     if has_link_below(path.parents[1], path):
         log.warning("session %s: not marking the take-over through a symbolic link", session_id)
         return None
+    deadline = time.monotonic() + SWAP_WAIT_S
+    while True:
+        point, landed = _append_mark(path, session_id, device)
+        if landed or time.monotonic() > deadline:
+            break
+        time.sleep(SWAP_RETRY_S)  # Syncthing was replacing the file: mark its new version
+    if point is not None and landed:
+        log.info("session %s: take-over from row %s recorded", session_id, point)
+    elif point is not None:
+        log.warning("session %s: could not record the take-over point", session_id)
+        return None
+    return point
+
+
+def _append_mark(path: Path, session_id: str, device: str) -> tuple[str | None, bool]:
+    """One try of ``mark_fork_point``: (the row, whether the line is in the file at ``path``).
+
+    Not landed: the file was missing while Syncthing replaced it (``being_replaced``), or it
+    was replaced after the line went into the old one (that inode is no longer the file's).
+    """
     try:
         data = read_bytes_if_present(path)
     except LinkRefused:
-        return None
+        return None, True
     if not data:
-        return None
+        return None, data is not None or not being_replaced(path)
     from session_roam.merge.forks import takeover_line
     from session_roam.merge.resume import resume_chain
 
     chain = resume_chain(data)
     if not chain:
-        return None
+        return None, True
     point = chain[-1]
     if _has_mark(data, point):
-        return point
+        return point, True
     stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     line = takeover_line(session_id, point, device, stamp) + b"\n"
     if not data.endswith(b"\n"):
         line = b"\n" + line  # never glue the line to a torn last line
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
-    except OSError as exc:  # a symlink (never followed in the synced folder), or it vanished
+    except FileNotFoundError:
+        return point, False  # removed since it was read: Syncthing is replacing it
+    except OSError as exc:  # a symlink (never followed in the synced folder)
         log.warning("session %s: could not record the take-over point: %s", session_id, exc)
-        return None
+        return None, True
     try:
         os.write(fd, line)
         os.fsync(fd)
+        written = os.fstat(fd).st_ino
     finally:
         os.close(fd)
-    log.info("session %s: take-over from row %s recorded", session_id, point)
-    return point
+    try:
+        return point, os.lstat(path).st_ino == written
+    except FileNotFoundError:
+        return point, False
 
 
 def mark_stolen_session(projects: Path, session_id: str, device: str) -> list[str]:
@@ -97,7 +129,11 @@ def mark_stolen_session(projects: Path, session_id: str, device: str) -> list[st
     """
     session = validate_session_id(session_id)
     points: list[str] = []
-    for path in sorted(projects.glob(f"[!.]*/{session}.jsonl")):
+    paths = set(projects.glob(f"[!.]*/{session}.jsonl"))
+    for temp in projects.glob(f"[!.]*/.syncthing.{session}.jsonl.tmp"):  # missing mid-swap
+        if being_replaced(main := temp.with_name(f"{session}.jsonl")):
+            paths.add(main)
+    for path in sorted(paths):
         point = mark_fork_point(path, session, device)
         if point is not None:
             points.append(point)
@@ -111,8 +147,8 @@ def _has_mark(data: bytes, point: str) -> bool:
 
 def _holds_needle(path: Path, chunk: int = 1 << 20) -> bool:
     """True when ``path`` (a regular file, not followed) holds ``TAKEOVER_NEEDLE``."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:  # a transcript caught in Syncthing's swap is opened once its new version is in
+        fd = read_settled(lambda p: os.open(p, os.O_RDONLY | os.O_NOFOLLOW), path)
     except OSError:
         return False
     with os.fdopen(fd, "rb") as handle:

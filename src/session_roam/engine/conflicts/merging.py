@@ -43,6 +43,7 @@ from session_roam.engine.core.paths import ensure_inside, validate_session_id
 from session_roam.engine.core.safefs import has_link_below, refuse_links
 from session_roam.engine.core.store import (
     SessionFiles,
+    being_replaced,
     find_session_files,
     read_bytes,
     read_bytes_if_present,
@@ -138,15 +139,25 @@ def _still_as_read(path: Path, original: Original) -> bool | None:
 def _check_still_as_read(plan: SessionPlan, created: Sequence[str]) -> None:
     """Refuse to write if Syncthing changed or delivered a file since it was read.
 
+    Syncthing replaces a file by removing it and renaming its new version into place, so a file
+    the merge replaces may be missing for a moment: missing now, or missing when planned and
+    there now (or its Syncthing temp file is being written), it is refused too, or the merge
+    would be renamed over (its lines lost) or write over a version it never read.
     This shrinks the window to milliseconds; closing it is the lease's job (one writer).
     """
     session = plan.session
-    moved = [
-        original.relative
-        for original in plan.originals
-        if _still_as_read(session.project_dir / original.relative, original) is False
+    targets = {file.relative for file in plan.files if file.result is not None}
+    moved: list[str] = []
+    for original in plan.originals:
+        now = _still_as_read(session.project_dir / original.relative, original)
+        if now is False or (now is None and original.relative in targets):
+            moved.append(original.relative)  # a copy gone meanwhile is only left out (below)
+        targets.discard(original.relative)
+    moved += [
+        rel
+        for rel in sorted(targets | set(created))  # targets left: missing when planned
+        if (session.project_dir / rel).exists() or being_replaced(session.project_dir / rel)
     ]
-    moved += [rel for rel in created if (session.project_dir / rel).exists()]
     if moved:
         raise MergeError(
             f"{moved[0]} changed while roam was merging session {session.session_id}; "

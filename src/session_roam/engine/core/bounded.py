@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from session_roam.bounds import MAX_RECORD_BYTES, record_problem
 from session_roam.engine.core.safefs import LinkRefused, open_nofollow
+from session_roam.engine.core.store import read_settled
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -102,10 +103,11 @@ def iter_file_lines(path: Path, skipped: Skipped | None = None) -> Iterator[byte
     """``iter_lines`` of the regular file ``path``, opened without following a symlink.
 
     A link, a FIFO or a file that cannot be opened yields nothing: to a reader of the synced
-    folder it is not a session (``roam verify`` reports the link).
+    folder it is not a session (``roam verify`` reports the link). A file missing only while
+    Syncthing renames its new version in is opened once that is in place (``read_settled``).
     """
     try:
-        fd = open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = read_settled(lambda p: open_nofollow(p, os.O_RDONLY | os.O_NONBLOCK), path)
     except (LinkRefused, OSError):
         return
     with os.fdopen(fd, "rb") as handle:

@@ -6,7 +6,9 @@ stacks markers (``name.sync-conflict-A.sync-conflict-B.ext``). Stripping every m
 file the copy belongs to, which works even when that file no longer exists.
 
 A Syncthing receiver replaces a file by delete + rename, so a path can vanish for a few
-milliseconds: reads retry on ENOENT before giving up.
+milliseconds: reads retry on ENOENT before giving up, and ``being_replaced`` tells a path that
+is missing for that moment (Syncthing's temporary file of it is there, being written) from one
+that is gone.
 """
 
 from __future__ import annotations
@@ -16,15 +18,21 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from session_roam.engine.core.atomic import TEMP_PREFIX
 from session_roam.engine.core.safefs import is_link, is_project_name, read_bytes_nofollow
 from session_roam.errors import InvalidInput, SetupError
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = [
+    "SWAP_RETRY_S",
+    "SWAP_WAIT_S",
     "ConflictCopy",
     "SessionFiles",
+    "being_replaced",
     "conflict_stamps",
     "find_session_files",
     "is_conflict_name",
@@ -34,13 +42,26 @@ __all__ = [
     "original_name",
     "read_bytes",
     "read_bytes_if_present",
+    "read_settled",
     "scandir_entries",
+    "syncthing_temp",
 ]
 
+_T = TypeVar("_T")
 _MARKER_RE: Final = re.compile(r"\.sync-conflict-(\d{8}-\d{6}-[A-Z0-9]{7})")
 _SESSION_FILE_RE: Final = re.compile(
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl"
 )
+#: Syncthing's temp name of a file (``lib/fs/tempname.go``): a longer name is hashed.
+_ST_TEMP_PREFIX: Final = ".syncthing."
+_ST_MAX_NAME: Final = 160 - len(_ST_TEMP_PREFIX) - len(".tmp")
+#: A temp written to this recently is a delivery under way; an older one is a pull that failed
+#: and left its temp for reuse (Syncthing keeps those for a day), not a file about to appear.
+_DELIVERING_S: Final = 10.0
+#: How long a reader waits for a file Syncthing is replacing: the swap takes about a
+#: millisecond (bench/lease/swap_window.py: 0.5 ms median, 16 ms at most, under load).
+SWAP_WAIT_S: Final = 1.0
+SWAP_RETRY_S: Final = 0.005
 _SESSION_DIR_RE: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -68,6 +89,43 @@ def is_temp_name(name: str) -> bool:
     return (name.startswith(".syncthing.") and name.endswith(".tmp")) or name.startswith(
         TEMP_PREFIX
     )
+
+
+def syncthing_temp(path: Path) -> Path:
+    """Where Syncthing writes the next version of ``path`` before renaming it into place."""
+    name = path.name
+    if len(os.fsencode(name)) > _ST_MAX_NAME:  # never a session's name: hashlib only then
+        import hashlib
+
+        name = hashlib.sha256(os.fsencode(name)).hexdigest()
+    return path.with_name(f"{_ST_TEMP_PREFIX}{name}.tmp")
+
+
+def being_replaced(path: Path, *, now: float | None = None) -> bool:
+    """True while Syncthing is delivering a version of ``path``: its temporary file was written
+    in the last seconds. Syncthing removes the old file before it renames the temp into place
+    (``performFinish``), so a missing ``path`` is then missing only for that moment: it is not
+    lost, not deleted, and nothing may be written in its place (the rename would replace it).
+    """
+    try:
+        written = os.lstat(syncthing_temp(path)).st_mtime
+    except OSError:
+        return False
+    return (time.time() if now is None else now) - written < _DELIVERING_S
+
+
+def read_settled(read: Callable[[Path], _T], path: Path) -> _T:
+    """``read(path)``, again while it raises FileNotFoundError and ``path`` is being replaced,
+    for at most ``SWAP_WAIT_S``: a file caught in Syncthing's swap is read once its new version
+    is in place; one that is simply gone raises at once."""
+    deadline = time.monotonic() + SWAP_WAIT_S
+    while True:
+        try:
+            return read(path)
+        except FileNotFoundError:
+            if not being_replaced(path) or time.monotonic() > deadline:
+                raise
+        time.sleep(SWAP_RETRY_S)
 
 
 @dataclass(frozen=True, slots=True)

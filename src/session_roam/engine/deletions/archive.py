@@ -29,7 +29,7 @@ from session_roam.engine.core import xdg
 from session_roam.engine.core.atomic import TEMP_PREFIX, atomic_write, fsync_dir, make_private_dirs
 from session_roam.engine.core.paths import ensure_inside
 from session_roam.engine.core.safefs import LinkRefused, read_bytes_nofollow, refuse_links
-from session_roam.engine.core.store import is_conflict_name
+from session_roam.engine.core.store import being_replaced, is_conflict_name
 from session_roam.engine.deletions.reassert import SKIP_PREFIXES, held_files, session_of
 
 if TYPE_CHECKING:
@@ -265,7 +265,8 @@ def lost_files(
     *,
     is_tombstoned: Callable[[str], bool] = lambda _session: False,
 ) -> list[LostFile]:
-    """Archived files whose synced path is gone, except sessions removed on purpose."""
+    """Archived files whose synced path is gone, except sessions removed on purpose, and
+    files Syncthing is replacing (missing only for the moment of its rename: ``being_replaced``)."""
     root = archive if archive is not None else archive_dir()
     lost: list[LostFile] = []
     synced = str(projects_dir)
@@ -273,6 +274,8 @@ def lost_files(
         session = session_of(relpath)
         # a string, not a Path: the archive holds every session file (87,000 at 50,000)
         if os.path.lexists(f"{synced}/{relpath}") or is_tombstoned(session):
+            continue
+        if being_replaced(projects_dir / relpath):
             continue
         size = (root / relpath).stat().st_size
         lost.append(LostFile(relpath=relpath, session=session, size=size))

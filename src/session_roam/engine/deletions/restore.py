@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from session_roam.engine.core.paths import validate_session_id
 from session_roam.engine.core.safefs import has_link_below
-from session_roam.engine.core.store import is_conflict_name
+from session_roam.engine.core.store import being_replaced, is_conflict_name
 from session_roam.engine.deletions.archive import lost_files, refresh_archive, restore_files
 from session_roam.engine.deletions.journal_restore import restore_journal
 from session_roam.engine.deletions.reassert import reassert, session_of
@@ -184,8 +184,8 @@ def journaled_only(projects_dir: Path, known: set[str]) -> list[LostSession]:
         if session in known or session in stones:
             continue
         path = journal.status(session).session_path
-        if path is None or os.path.lexists(path):
-            continue
+        if path is None or os.path.lexists(path) or being_replaced(path):
+            continue  # here, or missing only while Syncthing renames its new version in
         if has_link_below(path.parents[1], path):
             continue  # its project folder is a link now (a peer's?): never written through
         base = Path(os.path.realpath(projects_dir))

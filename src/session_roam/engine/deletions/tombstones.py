@@ -141,9 +141,15 @@ def _remove_local(
 ) -> Removal:
     if paths is None:
         paths = session_paths(projects_dir, session)
+    data: dict[str, bytes] = {}
+    for relpath in paths:
+        try:
+            data[relpath] = read_bytes_nofollow(projects_dir / relpath, projects_dir)
+        except FileNotFoundError:
+            continue  # gone since the walk, or Syncthing is replacing it: the next pass sees it
+    paths = [relpath for relpath in paths if relpath in data]
     if not paths:
         return Removal(session, (), 0, None)
-    data = {relpath: read_bytes_nofollow(projects_dir / relpath, projects_dir) for relpath in paths}
     size = sum(len(b) for b in data.values())
     if dry_run:
         return Removal(session, tuple(paths), size, None)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.conflicts.forks import mark_fork_point, needs_repair
 from session_roam.engine.core import xdg
-from session_roam.engine.core.store import find_session_files
+from session_roam.engine.core.store import SessionFiles, find_session_files, read_settled
 from session_roam.engine.lease import api as lease_api
 from session_roam.engine.lease.prompt_guard import Armed, arm
 from session_roam.engine.lease.transport import SyncthingTransport
@@ -95,13 +95,24 @@ def merge_pending(session: PickedSession) -> int:
 
     Returns how many conflict copies were merged.
     """
-    files = find_session_files(session.project_dir, session.session_id)
+    try:  # its transcript caught in Syncthing's swap (its late turn arriving): once it is in
+        files = read_settled(_with_transcript, session.path)
+    except FileNotFoundError:
+        files = find_session_files(session.project_dir, session.session_id)
     if not needs_repair(files):
         return 0
     from session_roam.engine.conflicts.merging import merge_session  # rare: off the hot path
 
     result = merge_session(files)
     return len(result.removed)
+
+
+def _with_transcript(path: Path) -> SessionFiles:
+    """The session's files, FileNotFoundError when its transcript is not among them."""
+    files = find_session_files(path.parent, path.stem)
+    if not files.main_exists:
+        raise FileNotFoundError(path)
+    return files
 
 
 class HeldLease:

@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import socket
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from session_roam.engine.core.atomic import atomic_write
 from session_roam.engine.core.bounded import load_record
 from session_roam.engine.core.paths import validate_session_id
 from session_roam.engine.core.safefs import LinkRefused, read_bytes_nofollow
+from session_roam.engine.core.store import read_settled
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -125,11 +126,10 @@ def record_uuids(data: bytes) -> set[str]:
 
 
 def _session_bytes(path: Path) -> bytes:
-    """The synced session file's bytes; empty when it is missing or a symlink (safefs)."""
-    try:
-        return read_bytes_nofollow(path)
-    except (FileNotFoundError, LinkRefused):
-        return b""
+    """The synced file's bytes, once a Syncthing swap is done; empty if missing or a link."""
+    with suppress(FileNotFoundError, LinkRefused):
+        return read_settled(read_bytes_nofollow, path)
+    return b""
 
 
 def _complete_end(data: bytes) -> int:

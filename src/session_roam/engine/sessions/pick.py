@@ -10,13 +10,23 @@ in Claude Code). Anything unknown or ambiguous is refused with the candidates li
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.bounded import iter_file_lines, load_record
 from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
-from session_roam.engine.core.store import SessionFiles, list_all_sessions, list_sessions
+from session_roam.engine.core.store import (
+    SWAP_RETRY_S,
+    SWAP_WAIT_S,
+    SessionFiles,
+    being_replaced,
+    list_all_sessions,
+    list_sessions,
+)
 from session_roam.engine.sessions.agentmark import agent_mark, agent_markers
 from session_roam.errors import SessionNotFound
 
@@ -37,6 +47,10 @@ _FULL_ID_RE: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 _PREFIX_RE: Final = re.compile(r"[0-9a-fA-F-]{4,36}")
+_MAIN_NAME_RE: Final = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl"
+)
+_ST_TEMP: Final = (".syncthing.", ".jsonl.tmp")
 _MAX_LISTED: Final = 8
 _CONVERSATION_TYPES: Final = frozenset({"user", "assistant"})
 
@@ -129,15 +143,63 @@ def _main_files(sessions: Iterable[SessionFiles]) -> list[tuple[str, Path]]:
     return [(session.session_id, session.main) for session in sessions if session.main_exists]
 
 
+class _MidSwap(Exception):
+    """A session file of the folder was missing while Syncthing replaced it: look again."""
+
+
+def _appeared(project_dir: Path, listed: set[str]) -> bool:
+    """Whether a session file is in the folder now that the listing did not have, or is
+    missing while Syncthing writes its temp file (it removes the old file before the rename)."""
+    try:
+        names = os.listdir(project_dir)
+    except OSError:
+        return False
+    for name in names:
+        if name.startswith(_ST_TEMP[0]) and name.endswith(_ST_TEMP[1]):
+            main = name[len(_ST_TEMP[0]) : -len(".tmp")]
+            if main not in listed and being_replaced(project_dir / main):
+                return True
+        elif name not in listed and _MAIN_NAME_RE.fullmatch(name):
+            try:  # a link or folder under that name is never a session (list_sessions)
+                if stat.S_ISREG(os.lstat(project_dir / name).st_mode):
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def _by_mtime(project_dir: Path, *, settled: bool) -> list[tuple[str, Path]]:
+    """The folder's session files, newest first; ``_MidSwap`` unless ``settled`` when one was
+    listed and then missing, or missing from the listing while Syncthing was replacing it."""
+    stamped = [(_mtime(path), sid, path) for sid, path in _main_files(list_sessions(project_dir))]
+    if not settled and (
+        any(mtime == float("-inf") for mtime, _, _ in stamped)
+        or _appeared(project_dir, {path.name for _, _, path in stamped})
+    ):
+        raise _MidSwap
+    return [(sid, path) for _, sid, path in sorted(stamped, key=lambda s: s[0], reverse=True)]
+
+
 def _newest(project_dir: Path, markers: tuple[str, ...]) -> PickedSession:
+    """``_newest_once`` from a listing no swap of Syncthing's was in the middle of (at most
+    ``SWAP_WAIT_S``, then from what is there): the newest session must not be passed over for
+    an older one because its new version was being renamed into place."""
+    deadline = time.monotonic() + SWAP_WAIT_S
+    while True:
+        try:
+            return _newest_once(project_dir, markers, settled=time.monotonic() > deadline)
+        except _MidSwap:
+            time.sleep(SWAP_RETRY_S)
+
+
+def _newest_once(project_dir: Path, markers: tuple[str, ...], *, settled: bool) -> PickedSession:
     """What ``claude -c`` would pick, passing over agents' sessions (``engine.agentmark``) for
     the newest person's one; only agents' sessions: the newest of them, marked as such."""
-    candidates = sorted(
-        _main_files(list_sessions(project_dir)), key=lambda item: _mtime(item[1]), reverse=True
-    )
     agents: list[PickedSession] = []
-    for session_id, path in candidates:
+    for session_id, path in _by_mtime(project_dir, settled=settled):
         if not _has_conversation(path):
+            if not settled and not os.path.lexists(path):
+                raise _MidSwap  # removed since the listing: Syncthing is replacing it
             continue
         title = custom_title(path)
         why = agent_mark(path, title, markers)

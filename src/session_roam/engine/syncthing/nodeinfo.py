@@ -36,6 +36,7 @@ from session_roam.engine.core.peer_schema import (
     text_field,
 )
 from session_roam.engine.core.safefs import is_link, refuse_links
+from session_roam.engine.core.store import being_replaced, read_settled
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -213,6 +214,14 @@ def publish(
     return info
 
 
+def _replaced_by(temp: Path) -> Path | None:
+    """The node file Syncthing's temp file ``temp`` is the next version of, if it is one."""
+    name = temp.name
+    if name.startswith(".syncthing.") and name.endswith(".json.tmp"):
+        return temp.with_name(name[len(".syncthing.") : -len(".tmp")])
+    return None
+
+
 def read_nodes(projects_dir: Path) -> dict[str, PeerNodeInfo]:
     """Every node file here, by device id (file name), unreadable ones included with the reason."""
     folder = projects_dir / NODES_DIR
@@ -221,13 +230,17 @@ def read_nodes(projects_dir: Path) -> dict[str, PeerNodeInfo]:
         entries = sorted(folder.iterdir())
     except OSError:
         return found
+    # a node file missing while Syncthing renames its new version in is read once it is there
+    entries += [main for main in map(_replaced_by, entries) if main and main not in entries]
     for path in entries:
-        if path.suffix != ".json" or not (path.is_file() or is_link(path)):
+        if path.suffix != ".json" or not (path.is_file() or is_link(path) or being_replaced(path)):
             continue
         device = path.stem
         try:
-            arrived = path.lstat().st_ctime
-            info = NodeInfo.from_json(load_state(read_state_bytes(path, projects_dir)))
+            arrived, raw = read_settled(
+                lambda p: (p.lstat().st_ctime, read_state_bytes(p, projects_dir)), path
+            )
+            info = NodeInfo.from_json(load_state(raw))
             if info.device_id != device:
                 raise PeerDataError("its device id does not match its file name")
         except (OSError, ValueError) as exc:  # PeerDataError is a ValueError: reported, unused

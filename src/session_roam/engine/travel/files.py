@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from session_roam.engine.core.atomic import atomic_write, make_private_dirs
 from session_roam.engine.core.safefs import LinkRefused, has_link_below, read_bytes_nofollow
+from session_roam.engine.core.store import being_replaced, read_settled
 from session_roam.engine.travel.kinds import (
     KINDS,
     MAX_COMPANION_BYTES,
@@ -71,6 +72,14 @@ def _regular_names(folder: Path) -> list[str]:
             continue
         if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_COMPANION_BYTES:
             names.append(entry.name)
+    # a companion missing while Syncthing renames its new version in is one (read_companion
+    # waits for it): skipped, its old text would be carried out over the new one at the exit
+    for entry in entries:
+        if not (entry.name.startswith(".syncthing.") and entry.name.endswith(".tmp")):
+            continue
+        main = entry.name[len(".syncthing.") : -len(".tmp")]
+        if main not in names and being_replaced(folder / main):
+            names.append(main)
     return sorted(names)
 
 
@@ -115,7 +124,7 @@ def carried_files(carried: Path, root: Path) -> dict[CompanionKey, Path]:
 def read_companion(path: Path, root: Path) -> bytes | None:
     """The bytes of one companion, or None when it is a link, too large or unreadable."""
     try:
-        data = read_bytes_nofollow(path, root)
+        data = read_settled(lambda p: read_bytes_nofollow(p, root), path)
     except (LinkRefused, OSError):
         return None
     return data if len(data) <= MAX_COMPANION_BYTES else None

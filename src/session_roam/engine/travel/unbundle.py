@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from session_roam.engine.core.atomic import atomic_write, make_private_dirs
 from session_roam.engine.core.paths import validate_session_id
 from session_roam.engine.core.safefs import has_link_below, read_bytes_nofollow
+from session_roam.engine.core.store import being_replaced
 from session_roam.engine.travel.bundle import (
     EXPORT_FORMAT,
     MANIFEST,
@@ -203,6 +204,11 @@ def import_session(
         raise InvalidInput(f"{session_file} is or lies under a symbolic link; nothing imported.")
     data = bundle.members[SESSION_MEMBER]
     outcome = "imported"
+    if not session_file.exists() and being_replaced(session_file):
+        raise MergeError(  # missing only while Syncthing renames its version in: over ours
+            f"Session {session_id} is arriving here from Syncthing right now; nothing imported.",
+            hint="Run `roam import --merge FILE` again in a moment to join both.",
+        )
     if session_file.exists():
         try:
             here = read_bytes_nofollow(session_file, root)
