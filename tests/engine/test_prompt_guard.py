@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
@@ -157,3 +158,17 @@ def test_guard_reads_no_claim_file_that_is_a_link(node: Node, tmp_path: Path) ->
     decoy.write_bytes(serialize_claim(_claim(BETA, 6, ClaimState.HELD)))
     (node.folder / f"{BETA}.json").symlink_to(decoy)
     assert [view.device for view in read_claims(node.folder, SID)] == [ALPHA]
+
+
+def test_guard_checks_a_take_over_claim_that_syncthing_is_still_swapping_in(node: Node) -> None:
+    # Syncthing has written its temp and removed the old claim; the rename comes a moment later
+    stolen = _claim(BETA, 6, ClaimState.HELD, stolen_from=ALPHA, stolen_below=6)
+    temp = node.folder / f".syncthing.{BETA}.json.tmp"
+    temp.write_bytes(serialize_claim(stolen))
+    renamed = threading.Timer(0.05, temp.rename, args=(node.folder / f"{BETA}.json",))
+    renamed.start()
+    try:
+        done = node.prompt()
+    finally:
+        renamed.join()
+    assert done.returncode == EXIT_BLOCK

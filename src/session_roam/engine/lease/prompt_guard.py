@@ -150,7 +150,9 @@ def arm(session: str, device: str, projects: Path, state: Path) -> Armed:
     slow = [sys.executable, "-I", "-m", __name__]
     slow += ["--session", session, "--device", device, "--folder", str(folder), "--ref", str(ref)]
     fast = (
-        f"[ -z \"$(find {shlex.quote(str(folder))} -maxdepth 1 -name '*.json' "
+        # a claim Syncthing is replacing is for a moment only its temp (lease.claim_files)
+        f'[ -z "$(find {shlex.quote(str(folder))} -maxdepth 1 '
+        "\\( -name '*.json' -o -name '.syncthing.*.json.tmp' \\) "
         f"! -name {shlex.quote(device + '.json')} -cnewer {shlex.quote(str(ref))} "
         '2>/dev/null)" ] && exit 0; exec ' + shlex.join(slow)
     )
