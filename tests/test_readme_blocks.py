@@ -112,6 +112,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         "TERM": "dumb",
         "NO_COLOR": "1",
         "ROAM_NO_SYSTEMD": "1",  # never a unit in the real user's systemd
+        "ROAM_NO_LAUNCHD": "1",  # nor an agent in their launchd
         "ROAM_SYNCTHING_BIN": SYNCTHING,
     }
     for literal in _SCRATCH_PATHS:

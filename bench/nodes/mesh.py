@@ -102,6 +102,7 @@ def node_env(home: Path, syncthing_home: Path, claude_bin: Path, cache: Path) ->
         STHOMEDIR=str(syncthing_home),
         ROAM_CLAUDE_BIN=str(claude_bin),
         ROAM_NO_SYSTEMD="1",
+        ROAM_NO_LAUNCHD="1",
         PYTHONPYCACHEPREFIX=str(cache),
     )
     return env

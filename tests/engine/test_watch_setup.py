@@ -136,3 +136,51 @@ def test_ensure_watch_does_not_restart_a_service_it_left_unchanged(
     fake_systemctl.stop()
     ensure_watch(clean_environ, clean_environ / ".claude")
     assert not [call for call in fake_systemctl.calls() if "restart" in call]
+
+
+def test_ensure_watch_reloads_systemd_before_restarting_a_changed_running_unit(
+    clean_environ: Path, fake_systemctl: FakeSystemctl, tmp_path: Path
+) -> None:
+    ensure_watch(clean_environ, clean_environ / ".claude")
+    calls = len(fake_systemctl.calls())
+    ensure_watch(clean_environ, tmp_path / "claude")
+    after = fake_systemctl.calls()[calls:]
+    assert after.index("--user daemon-reload") < after.index(f"--user restart {SYSTEMD_UNIT}")
+
+
+def test_ensure_watch_names_a_relative_claude_dir_by_its_absolute_path(
+    clean_environ: Path, fake_systemctl: FakeSystemctl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(clean_environ)
+    ensure_watch(clean_environ, Path("work") / "claude")
+    assert (
+        f"--claude-dir {clean_environ / 'work' / 'claude'} watch"
+        in _unit(clean_environ).read_text()
+    )
+
+
+def test_ensure_watch_that_cannot_write_its_unit_warns_instead_of_failing_setup(
+    clean_environ: Path, fake_systemctl: FakeSystemctl
+) -> None:
+    _unit(clean_environ).parent.parent.mkdir(parents=True, exist_ok=True)
+    _unit(clean_environ).parent.write_text("a file where the unit folder goes")
+    done = ensure_watch(clean_environ, clean_environ / ".claude")
+    assert (done.state, done.path) == ("unavailable", None)
+    assert done.warning is not None
+
+
+def test_ensure_watch_refuses_a_claude_dir_with_a_control_character_with_a_warning(
+    clean_environ: Path, fake_systemctl: FakeSystemctl, tmp_path: Path
+) -> None:
+    done = ensure_watch(clean_environ, tmp_path / "x\nExecStartPre=/bin/true")
+    assert done.state == "unavailable"
+    assert "control character" in done.detail
+    assert not _unit(clean_environ).exists()
+
+
+def test_ensure_watch_whose_start_fails_disables_what_it_enabled(
+    clean_environ: Path, fake_systemctl: FakeSystemctl
+) -> None:
+    fake_systemctl.fail("restart", "--now")  # enable --now fails after enabling, as systemd may
+    ensure_watch(clean_environ, clean_environ / ".claude")
+    assert any(call.startswith("--user disable") for call in fake_systemctl.calls())

@@ -20,9 +20,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
-from xml.sax.saxutils import escape
 
 from session_roam.engine.core.atomic import atomic_write, make_private_dirs
+from session_roam.engine.setup.service_text import (
+    LAUNCHD_LABEL,
+    render_launchd,
+    render_systemd,
+    service_env,
+)
 
 __all__ = [
     "LAUNCHD_LABEL",
@@ -42,7 +47,6 @@ __all__ = [
 
 Platform = Literal["systemd", "launchd"]
 SYSTEMD_UNIT: Final = "roam-watch.service"
-LAUNCHD_LABEL: Final = "dev.session-roam.watch"
 _TIMEOUT_S: Final = 30.0
 
 
@@ -65,7 +69,8 @@ def _argv(claude_dir: Path | None = None) -> list[str]:
     """The unit's command; a Claude dir other than the default is named in it, since a service
     starts without the shell's ``CLAUDE_CONFIG_DIR``."""
     chosen = ["--claude-dir", str(claude_dir)] if claude_dir is not None else []
-    return [sys.executable, "-m", "session_roam", *chosen, "watch"]
+    # -P: the service starts in the home folder, which must not come first on sys.path
+    return [sys.executable, "-P", "-m", "session_roam", *chosen, "watch"]
 
 
 _GUARDS: Final[dict[Platform, str]] = {"systemd": "ROAM_NO_SYSTEMD", "launchd": "ROAM_NO_LAUNCHD"}
@@ -142,41 +147,6 @@ def service_state(home: Path, *, platform: Platform | None = None) -> str:
     return "running" if found.running else "installed"
 
 
-def render_systemd(argv: list[str]) -> str:
-    command = " ".join(f'"{a}"' if " " in a else a for a in argv)
-    return (
-        "[Unit]\n"
-        "Description=session-roam: merge Syncthing conflict copies of Claude Code sessions\n"
-        "After=syncthing.service\n\n"
-        "[Service]\n"
-        f"ExecStart={command}\n"
-        "Restart=on-failure\n"
-        "RestartSec=5\n"
-        # A stop or restart signals the watch alone, which stops its cr server itself: a
-        # `roam cr` that server forked must outlive it (its claude may run for hours, and a
-        # killed one would leave its lease claimed by a dead process). docs/design/cr-server.md
-        "KillMode=process\n\n"
-        "[Install]\n"
-        "WantedBy=default.target\n"
-    )
-
-
-def render_launchd(argv: list[str], log_path: Path) -> str:
-    args = "\n".join(f"    <string>{escape(a)}</string>" for a in argv)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" '
-        '"http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n'
-        '<plist version="1.0">\n<dict>\n'
-        f"  <key>Label</key><string>{LAUNCHD_LABEL}</string>\n"
-        f"  <key>ProgramArguments</key>\n  <array>\n{args}\n  </array>\n"
-        "  <key>RunAtLoad</key><true/>\n"
-        "  <key>KeepAlive</key><true/>\n"
-        f"  <key>StandardErrorPath</key><string>{escape(str(log_path))}</string>\n"
-        "</dict>\n</plist>\n"
-    )
-
-
 def manager_problem(platform: Platform | None = None) -> str | None:
     """Why the platform's service manager cannot run `roam watch` here, or None when it can.
 
@@ -229,10 +199,12 @@ def install_service(
     chosen = platform or _platform()
     path = service_file(chosen, home)
     argv = _argv(claude_dir)
+    env = service_env(os.environ)
     if chosen == "launchd":
-        text = render_launchd(argv, log_path or home / "Library" / "Logs" / "roam-watch.log")
+        log = log_path or home / "Library" / "Logs" / "roam-watch.log"
+        text = render_launchd(argv, log, env)
     else:
-        text = render_systemd(argv)
+        text = render_systemd(argv, env)
     try:
         changed = path.read_text(encoding="utf-8") != text
     except OSError:
@@ -259,7 +231,13 @@ def restart_service(home: Path, *, platform: Platform | None = None) -> str:
         path = str(service_file(chosen, home))
         _run(["launchctl", "unload", path])
         return _run(["launchctl", "load", "-w", path])
-    return _run(["systemctl", "--user", "restart", SYSTEMD_UNIT])
+    said = ""
+    # the rewritten file is read only on a reload; enable in case it ran without being enabled
+    for step in (["daemon-reload"], ["enable", SYSTEMD_UNIT], ["restart", SYSTEMD_UNIT]):
+        said = _run(["systemctl", "--user", *step])
+        if not said.startswith("ran "):
+            break
+    return said
 
 
 def uninstall_service(

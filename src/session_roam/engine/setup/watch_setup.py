@@ -13,7 +13,7 @@ whose start then fails is removed again: what is left is either a working servic
 
 from __future__ import annotations
 
-import contextlib
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -21,8 +21,10 @@ from session_roam.engine.setup.watch_service import (
     install_service,
     manager_problem,
     restart_service,
+    uninstall_service,
     watch_status,
 )
+from session_roam.errors import SetupError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,9 +39,11 @@ WatchState = Literal["installed", "already installed", "skipped", "unavailable"]
 WATCH_PURPOSE: Final = (
     "merges conflict copies as they arrive, keeps the index current, starts `roam cr` faster"
 )
-_BY_HAND: Final = (
-    "Run `roam watch` in a terminal, or enable systemd user services and run `roam watch install`"
-)
+_BY_HAND: Final = {
+    "linux": "Run `roam watch` in a terminal, or enable systemd user services and run "
+    "`roam watch install`",
+    "darwin": "Run `roam watch` in a terminal, or `roam watch install` once launchctl works",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,8 @@ class WatchSetup:
         """The one plain warning setup prints when the watch could not be set up, else None."""
         if self.state != "unavailable":
             return None
-        return f"roam watch is not running: {self.detail}. {_BY_HAND}."
+        by_hand = _BY_HAND["darwin" if sys.platform == "darwin" else "linux"]
+        return f"roam watch is not running: {self.detail}. {by_hand}."
 
     def describe(self) -> str:
         """Setup's line about the service (its warning, if any, is printed apart)."""
@@ -81,27 +86,39 @@ def watch_skipped() -> WatchSetup:
 def unit_claude_dir(claude_dir: Path, home: Path) -> Path | None:
     """The Claude dir a unit must name: None for the default ``~/.claude``, which a service
     finds by itself; any other (``--claude-dir``, ``CLAUDE_CONFIG_DIR``) it would not."""
-    return None if claude_dir == home / ".claude" else claude_dir
+    absolute = claude_dir.absolute()  # a service starts in the home folder, not here
+    return None if absolute == (home / ".claude").absolute() else absolute
 
 
 def ensure_watch(home: Path, claude_dir: Path, *, platform: Platform | None = None) -> WatchSetup:
-    """Install and start the `roam watch` service, idempotently; see the module docstring."""
+    """Install and start the `roam watch` service, idempotently; see the module docstring.
+
+    Never raises for the service's sake: setup's real work is done by now, so a folder it
+    cannot write or a path the unit cannot hold becomes the ``unavailable`` warning."""
     problem = manager_problem(platform)
     if problem is not None:
         return WatchSetup("unavailable", None, problem)
-    named = unit_claude_dir(claude_dir, home)
+    try:
+        return _install(home, unit_claude_dir(claude_dir, home), platform)
+    except (OSError, SetupError) as exc:
+        return WatchSetup("unavailable", None, str(exc).rstrip("."))
+
+
+def _install(home: Path, named: Path | None, platform: Platform | None) -> WatchSetup:
     before = watch_status(home, platform=platform)
     existed = before.installed
     dry = install_service(home, activate=False, platform=platform, claude_dir=named)
     if existed and not dry.changed and before.enabled and before.running:
         return WatchSetup("already installed", str(dry.path), "enabled and running")
+    if dry.changed and before.running:  # a new file (another Python, another Claude dir)
+        # enable --now (or launchctl load) leaves a running service as it was: restart it
+        restarted = restart_service(home, platform=platform)
+        if not restarted.startswith("ran "):
+            return WatchSetup("unavailable", str(dry.path), restarted)
+        return WatchSetup("installed", str(dry.path), restarted)
     change = install_service(home, platform=platform, claude_dir=named)
     if change.activation_failed:
-        if not existed:  # never leave a unit behind that nothing started
-            with contextlib.suppress(FileNotFoundError):
-                change.path.unlink()
+        if not existed:  # never leave a unit behind that nothing started, nor its links
+            uninstall_service(home, platform=platform)
         return WatchSetup("unavailable", str(change.path) if existed else None, change.activated)
-    if dry.changed and before.running:  # a new file (another Python, another Claude dir)
-        restarted = restart_service(home, platform=platform)
-        return WatchSetup("installed", str(change.path), f"{change.activated}; {restarted}")
     return WatchSetup("installed", str(change.path), change.activated)
