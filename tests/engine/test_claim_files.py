@@ -103,3 +103,14 @@ def test_conflict_copies_and_other_files_are_not_claims(folder: Path) -> None:
 
 def test_a_missing_claim_folder_has_no_claims(tmp_path: Path) -> None:
     assert read_claim_files(tmp_path, tmp_path / ".roam" / "leases" / SESSION) == {}
+
+
+def test_a_conflict_copy_on_its_way_keeps_no_reader_waiting(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_sleep(_seconds: float) -> None:
+        raise AssertionError("a conflict copy's temp is not a claim being swapped in")
+
+    monkeypatch.setattr(f"{MODULE}.time.sleep", no_sleep)
+    (folder / ".syncthing.C.sync-conflict-20261207-010203-ABCDEFG.json.tmp").write_bytes(NEW)
+    assert set(read_claim_files(folder.parents[2], folder)) == {"A", "B"}

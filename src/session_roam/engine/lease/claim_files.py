@@ -64,6 +64,8 @@ def read_claim_files(
             return {}
         for entry in names:
             if entry.startswith(_ST_TEMP_PREFIX) and entry.endswith(_ST_TEMP_SUFFIX):
+                if _CONFLICT in entry:
+                    continue  # a conflict copy on its way: never a claim (read below either)
                 unsettled.add(entry[len(_ST_TEMP_PREFIX) : -len(_ST_TEMP_SUFFIX)])
                 continue
             if not entry.endswith(".json") or entry.startswith(".") or _CONFLICT in entry:
