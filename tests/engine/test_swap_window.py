@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
@@ -115,7 +116,23 @@ def test_a_path_whose_temp_was_left_by_a_failed_pull_long_ago_is_not_being_repla
 ) -> None:
     path = tmp_path / f"{SID}.jsonl"
     _swap_begins(path, b"new\n")
-    os.utime(syncthing_temp(path), (1000, 1000))
+    assert not being_replaced(path, now=time.time() + 3600)  # an hour on, nothing renamed
+
+
+def test_a_temp_syncthing_made_by_renaming_an_older_local_file_is_being_replaced(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / f"{SID}.jsonl"
+    _swap_begins(path, b"new\n")
+    os.utime(syncthing_temp(path), (1000, 1000))  # renameFile keeps the old mtime, not ctime
+    assert being_replaced(path)
+
+
+def test_a_temp_stamped_ahead_of_the_clock_is_not_being_replaced(tmp_path: Path) -> None:
+    path = tmp_path / f"{SID}.jsonl"
+    _swap_begins(path, b"new\n")
+    ahead = time.time() + 3600  # left while the clock ran an hour fast
+    os.utime(syncthing_temp(path), (ahead, ahead))
     assert not being_replaced(path)
 
 
@@ -192,7 +209,7 @@ def test_a_merge_planned_mid_swap_never_writes_over_the_version_renamed_in_since
 
 
 def test_a_file_missing_only_while_syncthing_renames_its_new_version_in_is_not_lost(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     projects, archive = tmp_path / "projects", tmp_path / "archive"
     transcript = projects / "-p" / f"{SID}.jsonl"
@@ -201,7 +218,8 @@ def test_a_file_missing_only_while_syncthing_renames_its_new_version_in_is_not_l
     refresh_archive(projects, archive)
     _swap_begins(transcript, FROM_B)
     assert lost_files(projects, archive) == []
-    os.utime(syncthing_temp(transcript), (1000, 1000))  # no swap after all: a failed pull's
+    later = time.time() + 3600  # an hour on and never renamed: a failed pull's temp
+    monkeypatch.setattr("session_roam.engine.core.store.time.time", lambda: later)
     assert [lost.relpath for lost in lost_files(projects, archive)] == [f"-p/{SID}.jsonl"]
 
 
@@ -298,6 +316,18 @@ def test_a_session_being_delivered_for_the_first_time_delays_the_pick_only_bound
     _swap_begins(newest, b"{}\n")  # a new file on its way: no old one, the temp being written
     monkeypatch.setattr(pick, "SWAP_WAIT_S", 0.02)
     assert pick_session(here, here.parent).session_id == OLDER_ID
+
+
+def test_a_conflict_copy_on_its_way_never_delays_the_pick(
+    here: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_sleep(_seconds: float) -> None:
+        raise AssertionError("a conflict copy's temp is not the newest session arriving")
+
+    copy = here / f"{OLDER_ID}.sync-conflict-20261207-010203-ABCDEFG.jsonl"
+    _swap_begins(copy, b"{}\n")
+    monkeypatch.setattr(f"{PICK}.time.sleep", no_sleep)
+    assert pick_session(here, here.parent).session_id == NEWEST_ID
 
 
 # -- what verify reads of the peers' node files -----------------------------------------------

@@ -58,6 +58,7 @@ _ST_MAX_NAME: Final = 160 - len(_ST_TEMP_PREFIX) - len(".tmp")
 #: A temp written to this recently is a delivery under way; an older one is a pull that failed
 #: and left its temp for reuse (Syncthing keeps those for a day), not a file about to appear.
 _DELIVERING_S: Final = 10.0
+_CLOCK_SLACK_S: Final = 2.0
 #: How long a reader waits for a file Syncthing is replacing: the swap takes about a
 #: millisecond (bench/lease/swap_window.py: 0.5 ms median, 16 ms at most, under load).
 SWAP_WAIT_S: Final = 1.0
@@ -106,12 +107,18 @@ def being_replaced(path: Path, *, now: float | None = None) -> bool:
     in the last seconds. Syncthing removes the old file before it renames the temp into place
     (``performFinish``), so a missing ``path`` is then missing only for that moment: it is not
     lost, not deleted, and nothing may be written in its place (the rename would replace it).
+
+    The newer of mtime and ctime: Syncthing may make the temp by renaming another local file
+    with the same blocks (``renameFile``), which keeps that file's old mtime but sets the
+    ctime, and a ctime cannot be set back. A time ahead of the clock (a temp left while the
+    clock ran fast) is not "now": only the window of the last seconds counts.
     """
     try:
-        written = os.lstat(syncthing_temp(path)).st_mtime
+        found = os.lstat(syncthing_temp(path))
     except OSError:
         return False
-    return (time.time() if now is None else now) - written < _DELIVERING_S
+    age = (time.time() if now is None else now) - max(found.st_mtime, found.st_ctime)
+    return -_CLOCK_SLACK_S < age < _DELIVERING_S
 
 
 def read_settled(read: Callable[[Path], _T], path: Path) -> _T:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.bounded import iter_file_lines, load_record
 from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
+from session_roam.engine.core.safefs import is_link
 from session_roam.engine.core.store import (
     SWAP_RETRY_S,
     SWAP_WAIT_S,
@@ -149,7 +150,10 @@ class _MidSwap(Exception):
 
 def _appeared(project_dir: Path, listed: set[str]) -> bool:
     """Whether a session file is in the folder now that the listing did not have, or is
-    missing while Syncthing writes its temp file (it removes the old file before the rename)."""
+    missing while Syncthing writes its temp file (it removes the old file before the rename).
+    Only a session's main file counts (not a conflict copy on its way), never through a link."""
+    if is_link(project_dir):
+        return False
     try:
         names = os.listdir(project_dir)
     except OSError:
@@ -157,6 +161,8 @@ def _appeared(project_dir: Path, listed: set[str]) -> bool:
     for name in names:
         if name.startswith(_ST_TEMP[0]) and name.endswith(_ST_TEMP[1]):
             main = name[len(_ST_TEMP[0]) : -len(".tmp")]
+            if not _MAIN_NAME_RE.fullmatch(main):
+                continue
             if main not in listed and being_replaced(project_dir / main):
                 return True
         elif name not in listed and _MAIN_NAME_RE.fullmatch(name):
