@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 _ROOT: Final = Path(__file__).resolve().parents[2]
+_GOAL_MS: Final = 150
 #: A scan's ``sub``, cut to its first segment (a session's folder, or ``.roam``): the same
 #: step has the same name in every run and every pair.
 _SUB: Final = re.compile(r"sub=(\.roam|)[^&]*")
@@ -215,6 +216,31 @@ def _versions(given: list[str] | None) -> dict[str, str]:
     return found
 
 
+_DIRECT: Final = "claude -r ID -p X alone (spawn -> exit)"
+_TOTAL: Final = "total (client spawn -> client exit)"
+
+
+def _paired(rows: Mapping[str, list[Row]]) -> None:
+    """Issue 16's measure from the same rounds, each served run less the claude alone run
+    just after it: the median of those differences is steadier than the difference of the
+    medians when claude's own time wanders by ±150 ms. Split into roam's own time (before
+    claude starts and after it exits) and how much longer claude ran under roam."""
+    print("\nserved roam cr over claude alone, per round (paired), median ms:")
+    for name, runs in rows.items():
+        over = [row[_TOTAL] - row[_DIRECT] for row in runs]
+        own = [
+            row["== client spawn -> claude starts"] + row["== claude exit -> client exit"]
+            for row in runs
+        ]
+        slower = [row["claude (start -> exit)"] - row["its claude (start -> exit)"] for row in runs]
+        ms = [statistics.median(values) * 1000 for values in (over, own, slower)]
+        verdict = "MET" if ms[0] <= _GOAL_MS else "NOT met"
+        print(
+            f"  {name:10s} +{ms[0]:.0f} ms ({verdict}, goal +{_GOAL_MS}): roam's own "
+            f"{ms[1]:.0f} ms, claude under roam ran {ms[2]:+.0f} ms longer than alone"
+        )
+
+
 def _print(rows: Mapping[str, list[Row]], calls: Mapping[str, list[Calls]]) -> None:
     names = list(dict.fromkeys(n for runs in rows.values() for row in runs for n in row))
     print(f"  {'median (min) ms':46s} " + " ".join(f"{v:>14s}" for v in rows))
@@ -254,6 +280,14 @@ def main() -> None:
         "--work", type=float, default=0.0, help="seconds the stand-in works, then appends a row"
     )
     parser.add_argument("--mtu", type=int, help="in a private namespace, loopback MTU")
+    parser.add_argument(
+        "--reconnect",
+        action="append",
+        default=[],
+        help="NAME: that pair's connection cut and made again before the runs (one "
+        "ClusterConfig each way, as after a restart); a NAME may be given twice in --version",
+    )
+    parser.add_argument("--dump", help="write every run's phases (JSON) to this file")
     parser.add_argument("--logs", help="copy every node's Syncthing log here (with STTRACE set)")
     args = parser.parse_args()
     in_namespace("bench.cr.served_phases", args.mtu)
@@ -276,6 +310,9 @@ def main() -> None:
                 cwd = root / name / "proj"
                 cwd.mkdir()
                 session = driver.new(home_of(alpha), cwd, "start").session_id
+                if name in args.reconnect:
+                    cluster.pause("alpha")
+                    cluster.resume("alpha")
                 cluster.wait_in_sync()
                 env = as_installed(roam_env(driver, alpha, stamper), root / "pycache")
                 env["ROAM_BENCH_REAL"] = str(Path(claude).absolute())
@@ -302,7 +339,7 @@ def main() -> None:
                     served = {**env, "XDG_RUNTIME_DIR": runtime}
                     row, run_calls = _one_run(argv, cwd, served, root / name, pids)
                     told = root / name / "stamp.argv"
-                    if not i and told.exists():
+                    if not i and told.exists() and args.logs:
                         print(f"{name}: roam ran claude with {told.read_text().split()}")
                     if args.real:
                         time.sleep(_QUIET_S)
@@ -316,6 +353,10 @@ def main() -> None:
     kind += f" working {args.work:g} s" if args.work and not args.real else ""
     print(f"\nserved roam cr ID, claude = {kind}, {args.runs} runs per version, interleaved")
     _print(rows, calls)
+    if args.dump:
+        Path(args.dump).write_text(json.dumps({"rows": rows, "calls": calls}))
+    if args.real:
+        _paired(rows)
     if args.logs:  # to read beside the Syncthing logs, whose clock is the local time
         for name, last in _LAST.items():
             print(f"\n{name}, the last run's requests (local time, ms):")
