@@ -179,14 +179,16 @@ def _one_run(
     row["claude (start -> exit)"] = claude_exit - claude_start
     row["Syncthing CPU, both nodes"] = syncthing_cpu
     row["claude's CPU"] = _claude_cpu(stamp)
-    cpu = {name: start for name, start, _ in data["events"] if name.startswith("cpu: ")}
-    if cpu:
+    used = {name: start for name, start, _ in data["events"] if name.startswith("cpu: ")}
+    if used:
         row["Syncthing CPU, cr start -> launch"] = (
-            cpu["cpu: launch start"] - cpu["cpu: run_fast_cr start"]
+            used["cpu: launch start"] - used["cpu: run_fast_cr start"]
         )
-        row["Syncthing CPU, while claude runs"] = cpu["cpu: launch end"] - cpu["cpu: launch start"]
+        row["Syncthing CPU, while claude runs"] = (
+            used["cpu: launch end"] - used["cpu: launch start"]
+        )
         row["Syncthing CPU, claude exit -> cr end"] = (
-            cpu["cpu: run_fast_cr end"] - cpu["cpu: launch end"]
+            used["cpu: run_fast_cr end"] - used["cpu: launch end"]
         )
     _LAST[work.name] = [(what, start, end) for what, start, end in data["calls"]]
     seen: dict[str, int] = defaultdict(int)
@@ -253,15 +255,15 @@ def _print(rows: Mapping[str, list[Row]], calls: Mapping[str, list[Calls]]) -> N
     print("\nThe child's REST requests and sleeps: median start from the child's first moment")
     print("(ms) / median duration (ms), in how many runs it happened")
     keys: dict[str, float] = {}
-    for runs in calls.values():
-        for run in runs:
-            for key, (at, _) in run.items():
-                keys.setdefault(key, at)
+    for timed in calls.values():
+        for run in timed:
+            for key, (first, _) in run.items():
+                keys.setdefault(key, first)
     print(f"  {'':52s} " + " ".join(f"{v:>22s}" for v in calls))
     for key in sorted(keys, key=keys.__getitem__):
         cells = []
-        for runs in calls.values():
-            got = [run[key] for run in runs if key in run]
+        for timed in calls.values():
+            got = [run[key] for run in timed if key in run]
             if not got:
                 cells.append(f"{'-':>22s}")
                 continue
@@ -316,7 +318,13 @@ def main() -> None:
                 cluster.wait_in_sync()
                 env = as_installed(roam_env(driver, alpha, stamper), root / "pycache")
                 env["ROAM_BENCH_REAL"] = str(Path(claude).absolute())
-                pids = members(tuple(node.process.pid for node in cluster.nodes if node.process))
+                pids = members(
+                    tuple(
+                        node.process.pid
+                        for node in cluster.nodes
+                        if node.process and node.process.pid
+                    )
+                )
                 env["ROAM_BENCH_PIDS"] = ",".join(map(str, pids))
                 if args.work:  # a short turn: the release has new bytes to stamp and publish
                     (session_file,) = alpha.projects_dir.glob(f"*/{session}.jsonl")

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.cr.phase_child import _CALLS, _EVENTS, _patch, instrument
+from .phase_child import _CALLS, _EVENTS, _patch, instrument
 
 
 def members(groups: tuple[int, ...]) -> tuple[int, ...]:
@@ -95,20 +95,24 @@ def _marked(name: str, function: Any) -> Any:
     return wrapper
 
 
+def _around(owner: Any, attribute: str, wrap: Any) -> None:
+    """``owner.attribute`` replaced by ``wrap(owner.attribute)``."""
+    setattr(owner, attribute, wrap(getattr(owner, attribute)))
+
+
 def main() -> None:
     instrument()
     from session_roam.cli import crchild, crserver
 
-    crserver.peer_credentials = _first_of_request(crserver.peer_credentials)  # type: ignore[assignment]
+    _around(crserver, "peer_credentials", _first_of_request)
     _patch(crserver, "fingerprint", "server: fingerprint")
     _patch(os, "fork", "server: fork")  # in the child, its end is the child's first moment
-    crchild.serve_client = _marked("child: serve_client", crchild.serve_client)  # type: ignore[assignment]
+    _around(crchild, "serve_client", functools.partial(_marked, "child: serve_client"))
     _patch(crchild, "adopt", "child: adopt")
     _patch(crchild, "run_fast_cr", "child: run_fast_cr")
-    crchild.run_fast_cr = _with_cpu("run_fast_cr", crchild.run_fast_cr)  # type: ignore[assignment]
+    _around(crchild, "run_fast_cr", functools.partial(_with_cpu, "run_fast_cr"))
     _patch(crchild.RemoteLauncher, "__call__", "child: launch (client runs claude)")
-    launch = _with_cpu("launch", crchild.RemoteLauncher.__call__)
-    crchild.RemoteLauncher.__call__ = launch  # type: ignore[method-assign]
+    _around(crchild.RemoteLauncher, "__call__", functools.partial(_with_cpu, "launch"))
     sys.exit(crserver.main(sys.argv[1:]))
 
 
