@@ -10,9 +10,14 @@ is a stand-in that records when it started and exited (``--real``: the real clau
     ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.served_phases [--runs 9]
         [--version 1.19.2=/usr/bin/syncthing --version 1.29.5=/path/to/syncthing] [--mtu 1500]
 
-The first table has the median (min) of each phase in ms; the second each REST request and
-sleep of the child (numbered by occurrence): median start, from the child's first moment, and
-median duration.
+The first table has the median (min) of each phase in ms, with both nodes' Syncthing CPU per
+phase; the second each REST request and sleep of the child (numbered by occurrence): median
+start, from the child's first moment, and median duration. With ``--real`` each round also
+runs ``claude -r ID -p X`` alone, and issue 16's measure is printed paired per round, split
+into roam's own time and how much longer claude ran under roam. ``--work S``: the stand-in
+works S seconds, then appends a row (the release has bytes to publish). ``--reconnect NAME``:
+that pair's connection is cut and made again first. ``--logs DIR`` (with ``STTRACE=model``):
+both nodes' Syncthing logs are kept. ``--dump FILE``: every run's phases as JSON.
 """
 
 from __future__ import annotations
