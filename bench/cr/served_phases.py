@@ -136,6 +136,28 @@ def _direct(argv: list[str], cwd: Path, env: dict[str, str], pids: tuple[int, ..
     }
 
 
+@contextlib.contextmanager
+def _watching(env: Mapping[str, str], cwd: Path) -> Iterator[None]:
+    """``roam watch`` on this node, its own cr server off: the watcher, heal and heartbeat
+    a served ``roam cr`` runs beside."""
+    watch = subprocess.Popen(
+        roam_argv(["watch"]),
+        cwd=cwd,
+        env={**env, "ROAM_CR_SERVER": "0"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(3)  # started and watching
+        if watch.poll() is not None:
+            raise SystemExit(f"roam watch ended at once ({watch.returncode})")
+        yield
+    finally:
+        watch.terminate()
+        watch.wait(timeout=30)
+
+
 def _one_run(
     argv: list[str], cwd: Path, env: dict[str, str], work: Path, pids: tuple[int, ...]
 ) -> tuple[Row, Calls]:
@@ -294,6 +316,11 @@ def main() -> None:
         help="NAME: that pair's connection cut and made again before the runs (one "
         "ClusterConfig each way, as after a restart); a NAME may be given twice in --version",
     )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="a roam watch (not serving: ROAM_CR_SERVER=0) on each alpha, as bench.cr.run has",
+    )
     parser.add_argument("--dump", help="write every run's phases (JSON) to this file")
     parser.add_argument("--logs", help="copy every node's Syncthing log here (with STTRACE set)")
     args = parser.parse_args()
@@ -337,6 +364,8 @@ def main() -> None:
                         ROAM_BENCH_WORK_S=str(args.work), ROAM_BENCH_SESSION_FILE=str(session_file)
                     )
                 cases[name] = (session, cwd, env, pids)
+                if args.watch:
+                    stack.enter_context(_watching(env, cwd))
                 if args.logs:
                     stack.callback(_keep_logs, cluster, Path(args.logs) / name)
             first_env = next(iter(cases.values()))[2]
