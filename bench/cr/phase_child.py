@@ -52,12 +52,17 @@ def _rest(_client: Any, method: str, path: str, **kwargs: Any) -> str:
 
 
 def _write() -> None:
+    target = os.environ.get("ROAM_BENCH_PHASES")
+    if not target:  # bench.cr.served_phases's server itself: only its children report
+        return
     document = {"up": _T_UP, "exit": time.time(), "events": _EVENTS, "calls": _CALLS}
-    with open(os.environ["ROAM_BENCH_PHASES"], "w", encoding="utf-8") as handle:
+    with open(target, "w", encoding="utf-8") as handle:
         json.dump(document, handle)
 
 
-def main() -> None:
+def instrument() -> None:
+    """Import the engine and wrap its steps, its REST requests and its sleeps; the record is
+    written at exit to ``ROAM_BENCH_PHASES``."""
     atexit.register(_write)
     started = time.time()
     gc.disable()  # as cli.fast_cr imports the engine: frozen after, never walked
@@ -99,6 +104,10 @@ def main() -> None:
         syncthing.SyncthingClient._request, _rest
     )
     time.sleep = _logged(time.sleep, lambda seconds: f"sleep {seconds:g}")
+
+
+def main() -> None:
+    instrument()
     sys.argv[0] = "roam"
     from session_roam.cli.fast import main as roam_main
 
