@@ -516,11 +516,29 @@ def _argv_under_a_guarded_lease(
     return claude.argv
 
 
-def test_resume_gives_claude_the_lease_guard_hook(
+def test_resume_gives_an_interactive_claude_the_lease_guard_hook(
     session: PickedSession, journal: Journal, request_: ResumeRequest
 ) -> None:
-    argv = _argv_under_a_guarded_lease(session, journal, request_)
-    assert argv == ["/bin/claude", "-r", SID, "--settings", "{}", "-p", "hi"]
+    interactive = dataclasses.replace(request_, claude_args=("--model", "sonnet"))
+    argv = _argv_under_a_guarded_lease(session, journal, interactive)
+    assert argv == ["/bin/claude", "-r", SID, "--settings", "{}", "--model", "sonnet"]
+
+
+def test_resume_gives_a_one_prompt_print_run_no_lease_guard_hook(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    argv = _argv_under_a_guarded_lease(session, journal, request_)  # -p hi
+    assert argv == ["/bin/claude", "-r", SID, "-p", "hi"]
+
+
+def test_resume_guards_a_print_run_that_reads_more_prompts_from_stdin(
+    session: PickedSession, journal: Journal, request_: ResumeRequest
+) -> None:
+    args = ("-p", "--input-format", "stream-json", "--output-format", "stream-json")
+    argv = _argv_under_a_guarded_lease(
+        session, journal, dataclasses.replace(request_, claude_args=args)
+    )
+    assert argv == ["/bin/claude", "-r", SID, "--settings", "{}", *args]
 
 
 def test_resume_gives_a_fork_no_lease_guard_hook(

@@ -49,6 +49,7 @@ __all__ = [
     "overtaker",
     "read_claims",
     "sentence",
+    "takes_later_prompts",
 ]
 
 #: What Claude Code takes from a UserPromptSubmit hook as "stop this prompt, show stderr".
@@ -72,6 +73,25 @@ def read_claims(folder: Path, session: str) -> list[ClaimView]:
         except ValueError as exc:
             views.append(ClaimView(device, None, error=str(exc)))
     return views
+
+
+def takes_later_prompts(claude_args: Sequence[str]) -> bool:
+    """Can this claude be given a prompt after it has started (the guard's only moment)?
+
+    Not ``-p PROMPT``: its one prompt is submitted as it starts, right after roam won the
+    lease, so the hook would check a grant a few milliseconds old (and cost the run ~20 ms:
+    a shell, ``find``, measured against the real client). ``-p --input-format stream-json``
+    reads further prompts from stdin: those are guarded like a terminal's.
+    """
+    args = list(claude_args)
+    if not any(arg in ("-p", "--print") for arg in args):
+        return True
+    streamed = any(
+        arg == "--input-format=stream-json"
+        or (arg == "--input-format" and args[i + 1 : i + 2] == ["stream-json"])
+        for i, arg in enumerate(args)
+    )
+    return streamed
 
 
 def overtaker(mine: Claim, views: Sequence[ClaimView]) -> ClaimView | None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from session_roam.engine.claude.hookrun import CR_SESSION_ENV
 from session_roam.engine.core.bounded import iter_file_lines, load_record
+from session_roam.engine.lease.prompt_guard import takes_later_prompts
 from session_roam.engine.resume.release_journal import release_and_journal
 from session_roam.engine.resume.signals import Terminated, signals_blocked, terminations_raise
 from session_roam.errors import HeldElsewhere, HolderOffline, InvalidInput
@@ -342,9 +343,11 @@ class Resumer:
                     by="roam cr",
                 )
                 launched = True
-                # engine.prompt_guard; a fork writes a new session, which nobody can take over
+                # engine.prompt_guard; a fork writes a new session, which nobody can take over,
+                # and `-p PROMPT` submits its one prompt as it starts (takes_later_prompts)
                 fork = "--fork-session" in request.claude_args
-                guard = () if fork else tuple(getattr(lease, "claude_args", ()))
+                guarded = not fork and takes_later_prompts(request.claude_args)
+                guard = tuple(getattr(lease, "claude_args", ())) if guarded else ()
                 result = self._launch(
                     claude_argv(
                         request.claude_bin, session.session_id, (*guard, *request.claude_args)
