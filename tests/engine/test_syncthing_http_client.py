@@ -34,8 +34,6 @@ class _Api(http.server.BaseHTTPRequestHandler):
 
     def _reply(self, status: int, body: bytes) -> None:
         self.send_response(status)
-        if self.server.names_itself:  # as Syncthing's withDetailsMiddleware does
-            self.send_header("X-Syncthing-ID", ME)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -69,7 +67,6 @@ class _Server(http.server.ThreadingHTTPServer):
         self.seen: list[tuple[str, str, str | None, bytes]] = []
         self.connections = 0
         self.clients: list[SyncthingClient] = []
-        self.names_itself = False
 
     def get_request(self) -> tuple[socket.socket, Any]:
         self.connections += 1
@@ -110,12 +107,6 @@ def test_a_plain_http_client_loads_no_certificates(
 def test_a_get_sends_the_api_key_and_reads_json(api: _Server) -> None:
     assert _client(api).my_id() == ME
     assert api.seen[-1][:3] == ("GET", "/rest/system/status", KEY)
-
-
-def test_my_id_is_read_off_a_pings_header_without_asking_for_the_status(api: _Server) -> None:
-    api.names_itself = True
-    assert _client(api).my_id() == ME
-    assert [path for _, path, _, _ in api.seen] == ["/rest/system/ping"]
 
 
 def test_a_json_body_arrives_as_json(api: _Server) -> None:

@@ -16,7 +16,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from session_roam.engine.syncthing.deviceid import parse_device_id
 from session_roam.engine.syncthing.events import EventSubscription
 from session_roam.engine.syncthing.http import (
     HttpReply,
@@ -38,7 +37,10 @@ from session_roam.engine.syncthing.models import (
     SystemStatus,
     parse_go_time,
 )
-from session_roam.errors import InvalidInput, SyncthingError, SyncthingUnreachable
+from session_roam.errors import (
+    SyncthingError,
+    SyncthingUnreachable,
+)
 
 if TYPE_CHECKING:
     import datetime
@@ -198,13 +200,7 @@ class SyncthingClient:
         return SystemStatus.from_json(self._object("GET", "/rest/system/status"))
 
     def my_id(self) -> str:
-        """From a ping's ``X-Syncthing-ID`` (every REST answer has it, 1.19-2.x): the status
-        reads Go's memory statistics, ~5 ms of ``roam cr``'s start. Else from the status."""
-        reply = self._request("GET", "/rest/system/ping")
-        try:
-            return str(parse_device_id(reply.headers.get("X-Syncthing-ID", "")))
-        except InvalidInput:
-            return self.system_status().my_id
+        return self.system_status().my_id
 
     def connections(self) -> dict[str, Connection]:
         """Every configured device by ID, this node included (as not connected)."""

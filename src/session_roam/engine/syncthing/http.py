@@ -44,9 +44,6 @@ class HttpReply(Protocol):
     @property
     def text(self) -> str: ...
 
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
     def json(self) -> Any: ...
 
 
