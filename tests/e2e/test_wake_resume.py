@@ -185,11 +185,11 @@ def test_wake_with_no_machine_reachable_says_so_and_offline_resumes_the_local_co
     cluster.stop("beta")
     cluster.vault_client.pause(beta.device_id)  # the vault will not talk to beta
     mark = fake_api.mark()
-    refused = _wake_and_resume(cluster, roam, tmp_path, ["cr", "--timeout", "5"])
+    refused = _wake_and_resume(cluster, roam, tmp_path, ["cr", "--timeout", "2"])
     assert refused.returncode == 4, refused.stderr
     errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, refused.stderr
-    assert "No other machine could be reached within 5 s" in errors[0]
+    assert "No other machine could be reached within 2 s" in errors[0]
     assert f"it would resume {session}" in errors[0]
     assert "--offline" in refused.stderr
     assert "Traceback" not in refused.stderr
@@ -198,7 +198,7 @@ def test_wake_with_no_machine_reachable_says_so_and_offline_resumes_the_local_co
     assert listed.returncode == 0, listed.stderr
     assert "note:" in listed.stderr
     assert "may not be everything" in listed.stderr
-    offline = roam.run(beta, ["cr", "--offline", "--timeout", "5", "--", "-p", ON_BETA])
+    offline = roam.run(beta, ["cr", "--offline", "--timeout", "2", "--", "-p", ON_BETA])
     assert offline.returncode == 0, offline.stderr
     assert "may not be the newest" in offline.stderr
     assert sent_user_texts(fake_api, mark) == [OLD, ON_BETA]
