@@ -44,6 +44,7 @@ __all__ = [
     "read_bytes_if_present",
     "read_settled",
     "scandir_entries",
+    "syncthing_target",
     "syncthing_temp",
 ]
 
@@ -54,7 +55,8 @@ _SESSION_FILE_RE: Final = re.compile(
 )
 #: Syncthing's temp name of a file (``lib/fs/tempname.go``): a longer name is hashed.
 _ST_TEMP_PREFIX: Final = ".syncthing."
-_ST_MAX_NAME: Final = 160 - len(_ST_TEMP_PREFIX) - len(".tmp")
+_ST_TEMP_SUFFIX: Final = ".tmp"
+_ST_MAX_NAME: Final = 160 - len(_ST_TEMP_PREFIX) - len(_ST_TEMP_SUFFIX)
 #: A temp written to this recently is a delivery under way; an older one is a pull that failed
 #: and left its temp for reuse (Syncthing keeps those for a day), not a file about to appear.
 _DELIVERING_S: Final = 10.0
@@ -87,9 +89,16 @@ def conflict_stamps(name: str) -> tuple[str, ...]:
 
 def is_temp_name(name: str) -> bool:
     """Half-written files: Syncthing's ``.syncthing.*.tmp`` and roam's own ``.roam-tmp-*``."""
-    return (name.startswith(".syncthing.") and name.endswith(".tmp")) or name.startswith(
-        TEMP_PREFIX
-    )
+    return syncthing_target(name) is not None or name.startswith(TEMP_PREFIX)
+
+
+def syncthing_target(name: str) -> str | None:
+    """The file name whose next version Syncthing's temp file ``name`` holds (``syncthing_temp``
+    read backwards); None when ``name`` is no such temp. A long name's temp is its hash, which
+    no caller's pattern of names matches."""
+    if name.startswith(_ST_TEMP_PREFIX) and name.endswith(_ST_TEMP_SUFFIX):
+        return name[len(_ST_TEMP_PREFIX) : -len(_ST_TEMP_SUFFIX)]
+    return None
 
 
 def syncthing_temp(path: Path) -> Path:
@@ -99,7 +108,7 @@ def syncthing_temp(path: Path) -> Path:
         import hashlib
 
         name = hashlib.sha256(os.fsencode(name)).hexdigest()
-    return path.with_name(f"{_ST_TEMP_PREFIX}{name}.tmp")
+    return path.with_name(f"{_ST_TEMP_PREFIX}{name}{_ST_TEMP_SUFFIX}")
 
 
 def being_replaced(path: Path, *, now: float | None = None) -> bool:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.peer_schema import PeerDataError, read_state_bytes
 from session_roam.engine.core.safefs import has_link_below
+from session_roam.engine.core.store import SWAP_RETRY_S, syncthing_target
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,10 +34,7 @@ __all__ = ["SWAP_WAIT_S", "read_claim_files"]
 
 #: How long a listing caught mid-swap is retried before the missing claim counts as unreadable.
 SWAP_WAIT_S: Final = 2.0
-_ST_TEMP_PREFIX: Final = ".syncthing."
-_ST_TEMP_SUFFIX: Final = ".json.tmp"
 _CONFLICT: Final = ".sync-conflict-"
-_RETRY_S: Final = 0.005
 
 
 def read_claim_files(
@@ -63,10 +61,10 @@ def read_claim_files(
         except FileNotFoundError:
             return {}
         for entry in names:
-            if entry.startswith(_ST_TEMP_PREFIX) and entry.endswith(_ST_TEMP_SUFFIX):
-                if _CONFLICT in entry:
-                    continue  # a conflict copy on its way: never a claim (read below either)
-                unsettled.add(entry[len(_ST_TEMP_PREFIX) : -len(_ST_TEMP_SUFFIX)])
+            if (target := syncthing_target(entry)) is not None:
+                # a conflict copy on its way is never a claim (nor is it read below)
+                if target.endswith(".json") and _CONFLICT not in target:
+                    unsettled.add(target[: -len(".json")])
                 continue
             if not entry.endswith(".json") or entry.startswith(".") or _CONFLICT in entry:
                 continue
@@ -82,4 +80,4 @@ def read_claim_files(
             return found
         if clock() > deadline:
             return found | dict.fromkeys(missing, b"")
-        time.sleep(_RETRY_S)
+        time.sleep(SWAP_RETRY_S)

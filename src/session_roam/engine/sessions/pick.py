@@ -27,6 +27,7 @@ from session_roam.engine.core.store import (
     being_replaced,
     list_all_sessions,
     list_sessions,
+    syncthing_target,
 )
 from session_roam.engine.sessions.agentmark import agent_mark, agent_markers
 from session_roam.errors import SessionNotFound
@@ -51,7 +52,6 @@ _PREFIX_RE: Final = re.compile(r"[0-9a-fA-F-]{4,36}")
 _MAIN_NAME_RE: Final = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl"
 )
-_ST_TEMP: Final = (".syncthing.", ".jsonl.tmp")
 _MAX_LISTED: Final = 8
 _CONVERSATION_TYPES: Final = frozenset({"user", "assistant"})
 
@@ -159,8 +159,7 @@ def _appeared(project_dir: Path, listed: set[str]) -> bool:
     except OSError:
         return False
     for name in names:
-        if name.startswith(_ST_TEMP[0]) and name.endswith(_ST_TEMP[1]):
-            main = name[len(_ST_TEMP[0]) : -len(".tmp")]
+        if (main := syncthing_target(name)) is not None:
             if not _MAIN_NAME_RE.fullmatch(main):
                 continue
             if main not in listed and being_replaced(project_dir / main):

@@ -36,7 +36,7 @@ from session_roam.engine.core.peer_schema import (
     text_field,
 )
 from session_roam.engine.core.safefs import is_link, refuse_links
-from session_roam.engine.core.store import being_replaced, read_settled
+from session_roam.engine.core.store import being_replaced, read_settled, syncthing_target
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -216,10 +216,8 @@ def publish(
 
 def _replaced_by(temp: Path) -> Path | None:
     """The node file Syncthing's temp file ``temp`` is the next version of, if it is one."""
-    name = temp.name
-    if name.startswith(".syncthing.") and name.endswith(".json.tmp"):
-        return temp.with_name(name[len(".syncthing.") : -len(".tmp")])
-    return None
+    target = syncthing_target(temp.name)
+    return temp.with_name(target) if target is not None and target.endswith(".json") else None
 
 
 def read_nodes(projects_dir: Path) -> dict[str, PeerNodeInfo]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from session_roam.engine.core.atomic import atomic_write, make_private_dirs
 from session_roam.engine.core.safefs import LinkRefused, has_link_below, read_bytes_nofollow
-from session_roam.engine.core.store import being_replaced, read_settled
+from session_roam.engine.core.store import being_replaced, read_settled, syncthing_target
 from session_roam.engine.travel.kinds import (
     KINDS,
     MAX_COMPANION_BYTES,
@@ -75,10 +75,8 @@ def _regular_names(folder: Path) -> list[str]:
     # a companion missing while Syncthing renames its new version in is one (read_companion
     # waits for it): skipped, its old text would be carried out over the new one at the exit
     for entry in entries:
-        if not (entry.name.startswith(".syncthing.") and entry.name.endswith(".tmp")):
-            continue
-        main = entry.name[len(".syncthing.") : -len(".tmp")]
-        if main not in names and being_replaced(folder / main):
+        main = syncthing_target(entry.name)
+        if main is not None and main not in names and being_replaced(folder / main):
             names.append(main)
     return sorted(names)
 
