@@ -41,6 +41,7 @@ __all__ = [
     "restart_service",
     "service_file",
     "service_state",
+    "tool_failed",
     "uninstall_service",
     "watch_status",
 ]
@@ -48,6 +49,8 @@ __all__ = [
 Platform = Literal["systemd", "launchd"]
 SYSTEMD_UNIT: Final = "roam-watch.service"
 _TIMEOUT_S: Final = 30.0
+#: How ``_run`` begins its words when the tool did what it was asked.
+_RAN: Final = "ran "
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,12 @@ class ServiceChange:
     @property
     def activation_failed(self) -> bool:
         """The platform tool was asked to (un)load the service and did not (``_run``'s words)."""
-        return bool(self.activated) and not self.activated.startswith("ran ")
+        return tool_failed(self.activated)
+
+
+def tool_failed(said: str) -> bool:
+    """Whether ``_run``'s words say the platform tool failed ("": it was not asked)."""
+    return bool(said) and not said.startswith(_RAN)
 
 
 def _argv(claude_dir: Path | None = None) -> list[str]:
@@ -182,7 +190,17 @@ def _run(argv: list[str]) -> str:
         return f"{' '.join(argv)} failed ({exc})"
     if done.returncode != 0:
         return f"{' '.join(argv)} failed: {(done.stderr or done.stdout).strip()}"
-    return f"ran {' '.join(argv)}"
+    return f"{_RAN}{' '.join(argv)}"
+
+
+def _systemctl(*steps: list[str]) -> str:
+    """``systemctl --user`` with each step in turn, up to the first that fails; its words."""
+    said = ""
+    for step in steps:
+        said = _run(["systemctl", "--user", *step])
+        if tool_failed(said):
+            break
+    return said
 
 
 def install_service(
@@ -217,9 +235,7 @@ def install_service(
         if chosen == "launchd":
             activated = _run(["launchctl", "load", "-w", str(path)])
         else:
-            activated = _run(["systemctl", "--user", "daemon-reload"])
-            if not ServiceChange(chosen, path, changed, activated).activation_failed:
-                activated = _run(["systemctl", "--user", "enable", "--now", SYSTEMD_UNIT])
+            activated = _systemctl(["daemon-reload"], ["enable", "--now", SYSTEMD_UNIT])
     return ServiceChange(chosen, path, changed, activated)
 
 
@@ -231,13 +247,8 @@ def restart_service(home: Path, *, platform: Platform | None = None) -> str:
         path = str(service_file(chosen, home))
         _run(["launchctl", "unload", path])
         return _run(["launchctl", "load", "-w", path])
-    said = ""
     # the rewritten file is read only on a reload; enable in case it ran without being enabled
-    for step in (["daemon-reload"], ["enable", SYSTEMD_UNIT], ["restart", SYSTEMD_UNIT]):
-        said = _run(["systemctl", "--user", *step])
-        if not said.startswith("ran "):
-            break
-    return said
+    return _systemctl(["daemon-reload"], ["enable", SYSTEMD_UNIT], ["restart", SYSTEMD_UNIT])
 
 
 def uninstall_service(

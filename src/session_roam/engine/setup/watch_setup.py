@@ -21,6 +21,7 @@ from session_roam.engine.setup.watch_service import (
     install_service,
     manager_problem,
     restart_service,
+    tool_failed,
     uninstall_service,
     watch_status,
 )
@@ -113,7 +114,7 @@ def _install(home: Path, named: Path | None, platform: Platform | None) -> Watch
     if dry.changed and before.running:  # a new file (another Python, another Claude dir)
         # enable --now (or launchctl load) leaves a running service as it was: restart it
         restarted = restart_service(home, platform=platform)
-        if not restarted.startswith("ran "):
+        if tool_failed(restarted):
             return WatchSetup("unavailable", str(dry.path), restarted)
         return WatchSetup("installed", str(dry.path), restarted)
     change = install_service(home, platform=platform, claude_dir=named)
