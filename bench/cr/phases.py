@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from tests.e2e.cr_support import executable, home_of, roam_env
 from tests.support.claude import ClaudeDriver
@@ -37,6 +37,9 @@ from tests.support.netns import in_namespace
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
 from .run import _STAMP_SCRIPT, as_installed, warm
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 _ROOT: Final = Path(__file__).resolve().parents[2]
 _SPEC: Final = _ROOT / "fixtures" / "clusters" / "pair.toml"
@@ -90,6 +93,20 @@ def _one_run(argv: list[str], cwd: Path, env: dict[str, str], work: Path) -> dic
     return row
 
 
+def print_medians(
+    rows: Mapping[str, list[dict[str, float]]], *, width: int, cell: str, cell_width: int
+) -> None:
+    """One line per phase (seconds in ``rows``), in order of first appearance: its median and
+    minimum in ms (``cell`` formats the two) for each column of ``rows``."""
+    names = list(dict.fromkeys(name for runs in rows.values() for row in runs for name in row))
+    for name in names:
+        cells = []
+        for runs in rows.values():
+            values = [row.get(name, 0.0) * 1000 for row in runs]
+            cells.append(cell.format(statistics.median(values), min(values)))
+        print(f"  {name:{width}s} " + " ".join(f"{c:>{cell_width}s}" for c in cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -138,17 +155,11 @@ def main() -> None:
                     time.sleep(_SETTLE_S)
                     prompt = ["--", "-p", f"run {len(rows[tree])}"] if args.real else []
                     rows[tree].append(_one_run(argv + prompt, cwd, tree_env, root))
-    names = list(dict.fromkeys(name for runs in rows.values() for row in runs for name in row))
     work = f", working {args.work:g} s" if args.work else ""
     work += " around the real claude -p X" if args.real else ""
     print(f"roam cr ID, claude = a stamp script{work}, {args.runs} runs; median (min) in ms")
     print(f"  {'':40s} " + " ".join(f"{tree:>16s}" for tree in rows))
-    for name in names:
-        cells = []
-        for runs in rows.values():
-            values = [row.get(name, 0.0) * 1000 for row in runs]
-            cells.append(f"{statistics.median(values):7.0f} ({min(values):5.0f})")
-        print(f"  {name:40s} " + " ".join(f"{cell:>16s}" for cell in cells))
+    print_medians(rows, width=40, cell="{:7.0f} ({:5.0f})", cell_width=16)
     print("The last run's REST requests and sleeps (start ms from claude's start, duration ms):")
     for what, at, took in _LAST_CALLS:
         print(f"  {at * 1000:8.1f} {took * 1000:7.1f}  {what}")

@@ -44,7 +44,7 @@ from tests.support.netns import in_namespace
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
-from .phases import _STAMPER
+from .phases import _STAMPER, print_medians
 from .run import _QUIET_S, _SPEC, _load, as_installed, warm
 from .served_server import cpu_s, members
 
@@ -271,14 +271,8 @@ def _paired(rows: Mapping[str, list[Row]]) -> None:
 
 
 def _print(rows: Mapping[str, list[Row]], calls: Mapping[str, list[Calls]]) -> None:
-    names = list(dict.fromkeys(n for runs in rows.values() for row in runs for n in row))
     print(f"  {'median (min) ms':46s} " + " ".join(f"{v:>14s}" for v in rows))
-    for name in names:
-        cells = []
-        for runs in rows.values():
-            values = [row.get(name, 0.0) * 1000 for row in runs]
-            cells.append(f"{statistics.median(values):6.1f} ({min(values):5.1f})")
-        print(f"  {name:46s} " + " ".join(f"{cell:>14s}" for cell in cells))
+    print_medians(rows, width=46, cell="{:6.1f} ({:5.1f})", cell_width=14)
     print("\nThe child's REST requests and sleeps: median start from the child's first moment")
     print("(ms) / median duration (ms), in how many runs it happened")
     keys: dict[str, float] = {}
