@@ -16,6 +16,7 @@ import logging
 import os
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.paths import validate_session_id
@@ -26,12 +27,11 @@ from session_roam.engine.core.store import (
     being_replaced,
     read_bytes_if_present,
     read_settled,
+    syncthing_temp,
 )
 from session_roam.errors import RoamError
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from session_roam.engine.core.store import SessionFiles
 
 __all__ = [
@@ -130,8 +130,9 @@ def mark_stolen_session(projects: Path, session_id: str, device: str) -> list[st
     session = validate_session_id(session_id)
     points: list[str] = []
     paths = set(projects.glob(f"[!.]*/{session}.jsonl"))
-    for temp in projects.glob(f"[!.]*/.syncthing.{session}.jsonl.tmp"):  # missing mid-swap
-        if being_replaced(main := temp.with_name(f"{session}.jsonl")):
+    temp = syncthing_temp(Path(f"{session}.jsonl")).name
+    for found in projects.glob(f"[!.]*/{temp}"):  # its transcript missing mid-swap
+        if being_replaced(main := found.with_name(f"{session}.jsonl")):
             paths.add(main)
     for path in sorted(paths):
         point = mark_fork_point(path, session, device)

@@ -86,12 +86,11 @@ def takes_later_prompts(claude_args: Sequence[str]) -> bool:
     args = list(claude_args)
     if not any(arg in ("-p", "--print") for arg in args):
         return True
-    streamed = any(
+    return any(
         arg == "--input-format=stream-json"
         or (arg == "--input-format" and args[i + 1 : i + 2] == ["stream-json"])
         for i, arg in enumerate(args)
     )
-    return streamed
 
 
 def overtaker(mine: Claim, views: Sequence[ClaimView]) -> ClaimView | None:
