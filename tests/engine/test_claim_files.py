@@ -46,6 +46,15 @@ def _finish_swap_on_sleep(monkeypatch: pytest.MonkeyPatch, folder: Path, device:
     monkeypatch.setattr(f"{MODULE}.time.sleep", sleep)
 
 
+def _forbid_a_second_look(monkeypatch: pytest.MonkeyPatch, why: str) -> None:
+    """The reader fails the test if it pauses to list the folder again."""
+
+    def no_sleep(_seconds: float) -> None:
+        raise AssertionError(why)
+
+    monkeypatch.setattr(f"{MODULE}.time.sleep", no_sleep)
+
+
 def test_a_claim_removed_between_the_listing_and_its_read_is_read_again(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -84,10 +93,7 @@ def test_a_claim_still_missing_at_the_deadline_reads_as_unreadable(folder: Path)
 def test_a_settled_folder_is_read_in_one_listing(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_sleep(_seconds: float) -> None:
-        raise AssertionError("a settled folder needs no second look")
-
-    monkeypatch.setattr(f"{MODULE}.time.sleep", no_sleep)
+    _forbid_a_second_look(monkeypatch, "a settled folder needs no second look")
     assert read_claim_files(folder.parents[2], folder) == {
         "A": OLD,
         "B": b'{"state": "released"}',
@@ -108,9 +114,6 @@ def test_a_missing_claim_folder_has_no_claims(tmp_path: Path) -> None:
 def test_a_conflict_copy_on_its_way_keeps_no_reader_waiting(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_sleep(_seconds: float) -> None:
-        raise AssertionError("a conflict copy's temp is not a claim being swapped in")
-
-    monkeypatch.setattr(f"{MODULE}.time.sleep", no_sleep)
+    _forbid_a_second_look(monkeypatch, "a conflict copy's temp is not a claim being swapped in")
     (folder / ".syncthing.C.sync-conflict-20261207-010203-ABCDEFG.json.tmp").write_bytes(NEW)
     assert set(read_claim_files(folder.parents[2], folder)) == {"A", "B"}
