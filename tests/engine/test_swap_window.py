@@ -40,7 +40,7 @@ from session_roam.engine.sessions import pick
 from session_roam.engine.sessions.journal import Journal
 from session_roam.engine.sessions.pick import pick_session
 from session_roam.engine.syncthing.nodeinfo import info_path, publish, read_nodes
-from session_roam.errors import MergeError
+from session_roam.errors import MergeError, MergeRaced
 from tests.engine.sessiontree import FROM_A, FROM_B, SID, STAMP_A, Tree, row, u
 
 if TYPE_CHECKING:
@@ -203,6 +203,28 @@ def test_a_merge_planned_mid_swap_never_writes_over_the_version_renamed_in_since
     with pytest.raises(MergeError, match=f"{SID}.jsonl changed while roam was merging"):
         merge_session(find_session_files(tree.project(), SID))
     assert (main.read_bytes(), copy.read_bytes()) == (NEWER, FROM_A)
+
+
+def test_a_merge_whose_file_syncthing_replaced_since_the_plan_is_refused_before_any_backup(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main = tree.conflicted_session()
+    real = plan_module.plan_session
+
+    def plan_then_swap(*args: Any, **kwargs: Any) -> Any:
+        planned = real(*args, **kwargs)
+        _swap_begins(main, NEWER)
+        _swap_ends(main)
+        return planned
+
+    def no_backup(**_kwargs: Any) -> Any:
+        raise AssertionError("a backup was made for a merge refused before it")
+
+    monkeypatch.setattr(plan_module, "plan_session", plan_then_swap)
+    monkeypatch.setattr("session_roam.engine.conflicts.merging.create_backup", no_backup)
+    with pytest.raises(MergeRaced, match=f"{SID}.jsonl changed while roam was merging"):
+        merge_session(find_session_files(tree.project(), SID))
+    assert main.read_bytes() == NEWER
 
 
 # -- the archive and `roam restore` -----------------------------------------------------------
