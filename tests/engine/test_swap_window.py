@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from session_roam.engine.conflicts import forks
 from session_roam.engine.conflicts import plan as plan_module
 from session_roam.engine.conflicts.forks import TAKEOVER_NEEDLE, mark_fork_point
 from session_roam.engine.conflicts.merging import merge_session
@@ -29,7 +30,6 @@ from session_roam.engine.core.store import (
     being_replaced,
     find_session_files,
     list_sessions,
-    read_bytes_if_present,
     syncthing_temp,
 )
 from session_roam.engine.deletions.archive import lost_files, refresh_archive
@@ -371,14 +371,38 @@ def test_a_node_file_replaced_between_the_listing_and_its_read_is_read_not_repor
 # -- the take-over line -----------------------------------------------------------------------
 
 
-def test_a_take_over_line_goes_into_the_version_syncthing_renamed_in_meanwhile(
-    tree: Tree, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _mark_while_syncthing_swaps(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, seam: str, tmp_path: Path
+) -> tuple[Path, Path]:
+    """``mark_fork_point`` with Syncthing's swap beginning after its first call of ``seam``;
+    the transcript, and a link to the version it replaced."""
     main = tree.write(f"{SID}.jsonl", FROM_B)
-    monkeypatch.setattr(
-        f"{FORKS}.read_bytes_if_present", _then_swap(read_bytes_if_present, main, NEWER)
-    )
+    old = tmp_path / "replaced-version"
+    os.link(main, old)
+    monkeypatch.setattr(f"{FORKS}.{seam}", _then_swap(getattr(forks, seam), main, NEWER))
     _finish_swap_on_sleep(monkeypatch, FORKS, main)
     assert mark_fork_point(main, SID, "BETA") is not None
+    return main, old
+
+
+def test_a_take_over_line_goes_into_the_version_syncthing_renamed_in_after_the_read(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    main, _old = _mark_while_syncthing_swaps(tree, monkeypatch, "_read_all", tmp_path)
     assert main.read_bytes().startswith(NEWER)
     assert TAKEOVER_NEEDLE in main.read_bytes()
+
+
+def test_a_take_over_line_is_not_written_to_a_version_replaced_after_the_read(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _main, old = _mark_while_syncthing_swaps(tree, monkeypatch, "_read_all", tmp_path)
+    assert old.read_bytes() == FROM_B
+
+
+def test_a_take_over_line_goes_into_the_version_syncthing_renamed_in_after_the_write(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    main, _old = _mark_while_syncthing_swaps(tree, monkeypatch, "_append", tmp_path)
+    assert main.read_bytes().startswith(NEWER)
+    assert main.read_bytes().count(TAKEOVER_NEEDLE) == 1
