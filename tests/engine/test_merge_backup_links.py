@@ -87,6 +87,13 @@ def _after_backup(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object])
     monkeypatch.setattr("session_roam.engine.conflicts.merging.create_backup", backup_then)
 
 
+def _assert_the_last_backup_shares_no_synced_file(main: Path) -> None:
+    synced = {_inode(main), _inode(main.with_name(COPY))}
+    saved = list((list_backups(SID)[-1].path / "files").iterdir())
+    assert saved
+    assert all(_inode(path) not in synced for path in saved)
+
+
 def _refused_after_the_backup(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A merge that Syncthing's write to the conflict copy stops after its backup was made."""
     main = tree.conflicted_session()
@@ -125,6 +132,17 @@ def test_a_merge_refused_after_its_backup_keeps_what_an_earlier_backup_stored(
     assert (earlier.path / "files" / COPY).stat().st_nlink == 2  # still one object, shared
 
 
+def test_a_refused_merge_whose_backup_cannot_be_removed_keeps_it_sharing_no_synced_file(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stuck(_backup: object) -> None:
+        raise OSError(16, "Device or resource busy")
+
+    monkeypatch.setattr("session_roam.engine.conflicts.settled.discard_backup", stuck)
+    main = _refused_after_the_backup(tree, monkeypatch)
+    _assert_the_last_backup_shares_no_synced_file(main)
+
+
 def test_a_merge_whose_write_is_refused_keeps_a_backup_sharing_no_synced_file(
     tree: Tree, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -136,10 +154,7 @@ def test_a_merge_whose_write_is_refused_keeps_a_backup_sharing_no_synced_file(
     monkeypatch.setattr("session_roam.engine.conflicts.merging.atomic_write", refused)
     with pytest.raises(MergeError, match="the originals are in the backup"):
         merge_session(find_session_files(tree.project(), SID))
-    synced = {_inode(main), _inode(main.with_name(COPY))}
-    saved = list((list_backups(SID)[-1].path / "files").iterdir())
-    assert saved
-    assert all(_inode(path) not in synced for path in saved)
+    _assert_the_last_backup_shares_no_synced_file(main)
 
 
 def test_a_copy_on_another_file_system_is_backed_up_by_a_copy(

@@ -143,6 +143,18 @@ def _unshare_all(plan: SessionPlan, backup: Path, relatives: Sequence[str]) -> N
             unshare(target, original.data, digest, original.identity)
 
 
+def _discard(plan: SessionPlan, backup: Backup) -> None:
+    """``discard`` the backup of a merge refused before it wrote; should that fail, the backup
+    stays, sharing no synced file, and the refusal is still what the caller sees."""
+    try:
+        discard(plan, backup)
+    except OSError as exc:
+        _log.warning(
+            "could not remove the backup %s of a merge that wrote nothing: %s", backup.path, exc
+        )
+        _unshare_all(plan, backup.path, [o.relative for o in plan.originals])
+
+
 def _seal(plan: SessionPlan, backup: Path) -> None:
     """Backup files that were hard links to synced files (now replaced or removed) get 0600."""
     for original in plan.originals:
@@ -176,7 +188,7 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
         for relative in written:
             refuse_links(session.project_dir, session.project_dir / relative)
     except BaseException:  # nothing written: the backup would list a merge that never happened
-        discard(plan, backup)
+        _discard(plan, backup)
         raise
     try:
         _write_all(plan, written, backup.path)

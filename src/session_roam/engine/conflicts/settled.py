@@ -116,9 +116,11 @@ def discard(plan: SessionPlan, backup: Backup) -> None:
     are unlinked, so that no later backup links to a file that stays in place and may be
     appended to.
     """
-    discard_backup(backup)
     by_relative = {original.relative: original for original in plan.originals}
-    for item in backup.files:
-        original = by_relative.get(item.relative)
-        if original is not None and original.identity is not None:
-            drop_source_link(item.sha256, original.identity)
+    try:
+        discard_backup(backup)
+    finally:
+        for item in backup.files:
+            original = by_relative.get(item.relative)
+            if original is not None and original.identity is not None:
+                drop_source_link(item.sha256, original.identity)
