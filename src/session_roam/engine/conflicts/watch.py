@@ -367,6 +367,7 @@ class Watcher:
 
     def handle(self, key: SessionKey) -> WatchEvent | None:
         """Merge one session now if nobody holds it; None when there was nothing to merge."""
+        tries = self._races.pop(key, 0)  # merges Syncthing raced in a row, until now
         main = self.projects / key.project / f"{key.session_id}.jsonl"
         refresh_search_index(self.projects, [main])  # warm `roam cf` then skips its walk
         try:
@@ -375,7 +376,6 @@ class Watcher:
             return None
         if not files.has_conflicts and not self._took_over.took_over(files.main):
             return None  # an append to a transcript no machine ever took over
-        tries = self._races.pop(key, 0)
         try:
             if self.is_live(key.session_id):
                 return WatchEvent(key, "waiting", "a live lease holds it")
