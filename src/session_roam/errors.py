@@ -21,6 +21,7 @@ Exception tree and exit codes (scripts branch on these, so they never change mea
       LeaseHeld                  exit 5  another node is writing this session
         HolderOffline            exit 5  its last holder is off and never released it
       MergeError                 exit 6  could not reconcile; originals kept aside
+        MergeRaced               exit 6  a file changed while it was merged; nothing was changed
       NoMatch                    exit 8  ``roam cf`` found no session that matches
     VerifyFailed (a result)      exit 7  ``roam verify`` found failures (advice never exits 7)
     claude's own status          exit 9  claude ended with a non-zero status (``roam cr``, ``cn``
@@ -50,6 +51,7 @@ __all__ = [
     "InvalidInput",
     "LeaseHeld",
     "MergeError",
+    "MergeRaced",
     "NoMatch",
     "PeerUnreachable",
     "RoamError",
@@ -189,6 +191,14 @@ class MergeError(RoamError):
 
     exit_code = ExitCode.MERGE
     default_hint = "The originals are untouched; report this with `roam conflicts show SESSION`."
+
+
+class MergeRaced(MergeError):
+    """Syncthing changed or delivered a file of the session while roam merged it, so nothing
+    was changed: the same merge, tried again once Syncthing settles, normally succeeds
+    (``roam watch`` retries it by itself, a bounded number of times)."""
+
+    default_hint = "Wait for Syncthing to settle, then run `roam conflicts merge` again."
 
 
 class NoMatch(RoamError):

@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from session_roam.cli.app import app
+from session_roam.engine.conflicts import plan as plan_module
+from session_roam.engine.core.backup import list_backups
 from session_roam.engine.core.paths import claude_config_dir, project_slug
 from tests.engine.sessiontree import BASE, FROM_A, SID, SID2, STAMP_A, Tree
 from tests.merge.sessions import late_reply_fork
@@ -254,6 +256,35 @@ def test_show_of_an_ambiguous_prefix_lists_candidates(tree: Tree) -> None:
     tree.write(f"{SID}.jsonl", BASE, slug="-a")
     tree.write(f"{SID}.jsonl", BASE, slug="-b")
     _fails_cleanly(roam("conflicts", "show", SID[:4]), 2, "matches 2 sessions")
+
+
+def _syncthing_writes_after_the_plan(monkeypatch: pytest.MonkeyPatch, main: Path) -> None:
+    real = plan_module.plan_session
+
+    def plan_then_syncthing_writes(*args: Any, **kwargs: Any) -> Any:
+        planned = real(*args, **kwargs)
+        with main.open("ab") as handle:
+            handle.write(b'{"type":"user","uuid":"late","parentUuid":null}\n')
+        return planned
+
+    monkeypatch.setattr(plan_module, "plan_session", plan_then_syncthing_writes)
+
+
+def test_merge_that_syncthing_races_exits_6_saying_to_run_the_merge_again(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _syncthing_writes_after_the_plan(monkeypatch, tree.conflicted_session(SID))
+    result = roam("conflicts", "merge", SID)
+    _fails_cleanly(result, 6, "changed while roam was merging")
+    assert "then run `roam conflicts merge` again" in result.output
+
+
+def test_merge_that_syncthing_races_leaves_no_backup(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _syncthing_writes_after_the_plan(monkeypatch, tree.conflicted_session(SID))
+    assert roam("conflicts", "merge", SID).exit_code == 6
+    assert list_backups(SID) == ()
 
 
 def test_merge_of_an_unreadable_copy_exits_2_and_changes_nothing(

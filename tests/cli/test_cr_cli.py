@@ -3,12 +3,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
+from session_roam.engine.conflicts import plan as plan_module
 from session_roam.engine.core.paths import project_slug
 from session_roam.engine.sessions.journal import Journal
 
@@ -89,6 +90,31 @@ def test_cr_resumes_the_newest_session_with_claude_args(
     assert result.exit_code == 9  # claude's 3 is reported, never passed through as roam's 3
     assert "claude exited with status 3" in result.output
     assert json.loads(stand_in.read_text()) == {"argv": ["-r", SID, "-p", "hello"], "cr": SID}
+
+
+@pytest.mark.parametrize(("argv", "command"), [(["cr"], "roam cr"), (["cfork", SID], "roam cfork")])
+def test_a_launch_refused_by_a_merge_syncthing_raced_says_to_run_that_launch_again(
+    project: Path, stand_in: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], command: str
+) -> None:
+    main = _session(project)
+    (project / f"{SID}.sync-conflict-20261207-010203-ABCDEFG.jsonl").write_text(
+        main.read_text() + json.dumps({"type": "user", "uuid": "u2", "parentUuid": "u1"}) + "\n"
+    )
+    real = plan_module.plan_session
+
+    def plan_then_syncthing_writes(*args: Any, **kwargs: Any) -> Any:
+        planned = real(*args, **kwargs)
+        with main.open("a") as handle:  # a peer's row lands while roam merges
+            handle.write(json.dumps({"type": "user", "uuid": "u3", "parentUuid": "u1"}) + "\n")
+        return planned
+
+    monkeypatch.setattr(plan_module, "plan_session", plan_then_syncthing_writes)
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 6, result.output
+    assert "changed while roam was merging" in result.output
+    assert f"then run `{command}` again" in result.output
+    assert "roam conflicts merge" not in result.output
+    assert not stand_in.exists()
 
 
 def test_cr_warns_that_it_cannot_coordinate_without_syncthing(

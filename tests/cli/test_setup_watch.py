@@ -113,3 +113,33 @@ def test_setup_without_a_service_manager_warns_and_succeeds(machine: Machine) ->
 def test_setup_without_a_service_manager_json_says_unavailable(machine: Machine) -> None:
     watch = _watch(machine.setup(before=("--json",)))
     assert (watch["state"], watch["path"]) == ("unavailable", None)
+
+
+def test_setup_run_again_after_watch_uninstall_says_you_removed_it(
+    machine: Machine, fake_systemctl: FakeSystemctl
+) -> None:
+    assert machine.setup().exit_code == 0
+    assert machine.roam("watch", "uninstall").exit_code == 0
+    again = machine.setup()
+    assert again.exit_code == 0, again.output
+    assert "not installed: you removed it; `roam watch install` brings it back" in again.output
+    assert not _unit(machine).exists()
+
+
+def test_setup_watch_installs_the_service_you_removed(
+    machine: Machine, fake_systemctl: FakeSystemctl
+) -> None:
+    assert machine.setup().exit_code == 0
+    assert machine.roam("watch", "uninstall").exit_code == 0
+    watch = _watch(machine.setup("--watch", before=("--json",)))
+    assert (watch["state"], watch["path"]) == ("installed", str(_unit(machine)))
+
+
+def test_setup_run_again_leaves_a_watch_unit_you_edited_and_says_so(
+    machine: Machine, fake_systemctl: FakeSystemctl
+) -> None:
+    assert machine.setup().exit_code == 0
+    _unit(machine).write_text("[Service]\nExecStart=/usr/bin/env roam watch\n")
+    watch = _watch(machine.setup(before=("--json",)))
+    assert (watch["state"], watch["path"]) == ("edited", str(_unit(machine)))
+    assert _unit(machine).read_text() == "[Service]\nExecStart=/usr/bin/env roam watch\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING
 
 from session_roam.engine.conflicts.forks import (
@@ -87,6 +88,14 @@ def test_mark_fork_point_does_not_follow_a_symlink(tmp_path: Path) -> None:
     link.symlink_to(target)
     before = target.read_bytes()
     assert (mark_fork_point(link, SID, "BETA"), target.read_bytes()) == (None, before)
+
+
+def test_mark_fork_point_writes_nothing_to_a_fifo_planted_as_the_transcript(
+    tmp_path: Path,
+) -> None:
+    fifo = tmp_path / f"{SID}.jsonl"
+    os.mkfifo(fifo)
+    assert mark_fork_point(fifo, SID, "BETA") is None  # returns: never blocks on it
 
 
 def test_file_has_fork_sees_two_writers_after_a_take_over(tmp_path: Path) -> None:

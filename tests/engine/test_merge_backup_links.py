@@ -3,7 +3,8 @@
 The backup then costs no copy of the bytes: the old inode of a replaced transcript and the inode
 of a removed conflict copy simply move into the backup store. A file left in the synced folder
 (which Claude Code may append to later) loses nothing and is not backed up; the files of a merge
-that stopped half way are copies, never links to files that stay.
+that stopped half way are copies, never links to files that stay, and a merge refused
+before it wrote anything leaves no backup at all.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from session_roam.engine.conflicts.merging import merge_session
-from session_roam.engine.core.backup import create_backup, list_backups
+from session_roam.engine.core.backup import Original, create_backup, list_backups
+from session_roam.engine.core.backup_store import backups_root, objects_root
 from session_roam.engine.core.paths import claude_config_dir
 from session_roam.engine.core.store import find_session_files
-from session_roam.errors import MergeError
+from session_roam.errors import MergeError, MergeRaced
 from tests.engine.sessiontree import BASE, FROM_A, FROM_B, SID, STAMP_A, Tree, row, u
 
 if TYPE_CHECKING:
@@ -85,19 +87,74 @@ def _after_backup(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object])
     monkeypatch.setattr("session_roam.engine.conflicts.merging.create_backup", backup_then)
 
 
-def test_a_stopped_merge_leaves_no_backup_sharing_a_synced_file(
-    tree: Tree, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    main = tree.conflicted_session()
-    _after_backup(monkeypatch, lambda: tree.write(COPY, FROM_A + row(u(9), u(4), "meanwhile")))
-    with pytest.raises(MergeError, match="changed while roam was merging"):
-        merge_session(find_session_files(tree.project(), SID))
+def _assert_the_last_backup_shares_no_synced_file(main: Path) -> None:
     synced = {_inode(main), _inode(main.with_name(COPY))}
     saved = list((list_backups(SID)[-1].path / "files").iterdir())
     assert saved
     assert all(_inode(path) not in synced for path in saved)
-    assert _backup_file(main.name).read_bytes() == main.read_bytes()
-    assert _backup_file(COPY).read_bytes() == FROM_A  # the bytes read, not the ones written
+
+
+def _refused_after_the_backup(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A merge that Syncthing's write to the conflict copy stops after its backup was made."""
+    main = tree.conflicted_session()
+    _after_backup(monkeypatch, lambda: tree.write(COPY, FROM_A + row(u(9), u(4), "meanwhile")))
+    with pytest.raises(MergeRaced, match="changed while roam was merging"):
+        merge_session(find_session_files(tree.project(), SID))
+    return main
+
+
+def test_a_merge_refused_after_its_backup_leaves_no_backup(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _refused_after_the_backup(tree, monkeypatch)
+    assert list_backups(SID) == ()
+    assert [p.name for p in (backups_root() / SID).iterdir()] == []
+
+
+def test_a_merge_refused_after_its_backup_leaves_no_stored_object_sharing_a_synced_file(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main = _refused_after_the_backup(tree, monkeypatch)
+    synced = {_inode(main), _inode(main.with_name(COPY))}
+    stored = [path for path in objects_root().rglob("*") if path.is_file()]
+    assert all(_inode(path) not in synced for path in stored)
+
+
+def test_a_merge_refused_after_its_backup_keeps_what_an_earlier_backup_stored(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    earlier = create_backup(
+        session_id=SID, project_dir=tree.project(), originals=[Original(COPY, FROM_A)]
+    )
+    _refused_after_the_backup(tree, monkeypatch)
+    assert list_backups(SID) == (earlier,)
+    assert (earlier.path / "files" / COPY).read_bytes() == FROM_A
+    assert (earlier.path / "files" / COPY).stat().st_nlink == 2  # still one object, shared
+
+
+def test_a_refused_merge_whose_backup_cannot_be_removed_keeps_it_sharing_no_synced_file(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stuck(_backup: object) -> None:
+        raise OSError(16, "Device or resource busy")
+
+    monkeypatch.setattr("session_roam.engine.conflicts.settled.discard_backup", stuck)
+    main = _refused_after_the_backup(tree, monkeypatch)
+    _assert_the_last_backup_shares_no_synced_file(main)
+
+
+def test_a_merge_whose_write_is_refused_keeps_a_backup_sharing_no_synced_file(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main = tree.conflicted_session()
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("session_roam.engine.conflicts.merging.atomic_write", refused)
+    with pytest.raises(MergeError, match="the originals are in the backup"):
+        merge_session(find_session_files(tree.project(), SID))
+    _assert_the_last_backup_shares_no_synced_file(main)
 
 
 def test_a_copy_on_another_file_system_is_backed_up_by_a_copy(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 from typing import TYPE_CHECKING
 
 import pytest
 
+from session_roam.engine.core.store import syncthing_temp
 from session_roam.engine.syncthing.nodeinfo import NodeInfo, info_path, publish, read_nodes
+from session_roam.engine.verify.checks_synced import gather_synced_data
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,6 +47,38 @@ def test_read_nodes_reports_unreadable_file(tmp_path: Path) -> None:
     found = read_nodes(tmp_path)[DEVICE]
     assert found.info is None
     assert found.error
+
+
+def _first_version_downloading(projects: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Syncthing writes its temp of a peer's first node file; nothing renamed in yet."""
+    path = info_path(projects, DEVICE)
+    path.parent.mkdir(parents=True)
+    syncthing_temp(path).write_bytes(b'{"schema": "roam.node/1"')
+    monkeypatch.setattr("session_roam.engine.core.store.SWAP_WAIT_S", 0.01)
+
+
+def test_read_nodes_reports_a_first_node_file_still_downloading_as_arriving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _first_version_downloading(tmp_path, monkeypatch)
+    found = read_nodes(tmp_path)[DEVICE]
+    assert (found.arriving, found.error, found.info) == (True, "", None)
+
+
+def test_verify_does_not_list_a_node_file_still_downloading_as_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _first_version_downloading(tmp_path, monkeypatch)
+    assert gather_synced_data(tmp_path) == ((), ())
+
+
+def test_read_nodes_leaves_out_a_temp_syncthing_left_long_ago(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _first_version_downloading(tmp_path, monkeypatch)
+    later = time.time() + 3600  # an hour on and never renamed: a failed pull's temp
+    monkeypatch.setattr("session_roam.engine.core.store.time.time", lambda: later)
+    assert read_nodes(tmp_path) == {}
 
 
 def test_read_nodes_without_folder_is_empty(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from session_roam.engine.conflicts import forks
 from session_roam.engine.conflicts import plan as plan_module
 from session_roam.engine.conflicts.forks import TAKEOVER_NEEDLE, mark_fork_point
 from session_roam.engine.conflicts.merging import merge_session
@@ -29,7 +30,6 @@ from session_roam.engine.core.store import (
     being_replaced,
     find_session_files,
     list_sessions,
-    read_bytes_if_present,
     syncthing_temp,
 )
 from session_roam.engine.deletions.archive import lost_files, refresh_archive
@@ -40,7 +40,7 @@ from session_roam.engine.sessions import pick
 from session_roam.engine.sessions.journal import Journal
 from session_roam.engine.sessions.pick import pick_session
 from session_roam.engine.syncthing.nodeinfo import info_path, publish, read_nodes
-from session_roam.errors import MergeError
+from session_roam.errors import MergeError, MergeRaced
 from tests.engine.sessiontree import FROM_A, FROM_B, SID, STAMP_A, Tree, row, u
 
 if TYPE_CHECKING:
@@ -205,6 +205,28 @@ def test_a_merge_planned_mid_swap_never_writes_over_the_version_renamed_in_since
     assert (main.read_bytes(), copy.read_bytes()) == (NEWER, FROM_A)
 
 
+def test_a_merge_whose_file_syncthing_replaced_since_the_plan_is_refused_before_any_backup(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main = tree.conflicted_session()
+    real = plan_module.plan_session
+
+    def plan_then_swap(*args: Any, **kwargs: Any) -> Any:
+        planned = real(*args, **kwargs)
+        _swap_begins(main, NEWER)
+        _swap_ends(main)
+        return planned
+
+    def no_backup(**_kwargs: Any) -> Any:
+        raise AssertionError("a backup was made for a merge refused before it")
+
+    monkeypatch.setattr(plan_module, "plan_session", plan_then_swap)
+    monkeypatch.setattr("session_roam.engine.conflicts.merging.create_backup", no_backup)
+    with pytest.raises(MergeRaced, match=f"{SID}.jsonl changed while roam was merging"):
+        merge_session(find_session_files(tree.project(), SID))
+    assert main.read_bytes() == NEWER
+
+
 # -- the archive and `roam restore` -----------------------------------------------------------
 
 
@@ -349,14 +371,38 @@ def test_a_node_file_replaced_between_the_listing_and_its_read_is_read_not_repor
 # -- the take-over line -----------------------------------------------------------------------
 
 
-def test_a_take_over_line_goes_into_the_version_syncthing_renamed_in_meanwhile(
-    tree: Tree, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _mark_while_syncthing_swaps(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, seam: str, tmp_path: Path
+) -> tuple[Path, Path]:
+    """``mark_fork_point`` with Syncthing's swap beginning after its first call of ``seam``;
+    the transcript, and a link to the version it replaced."""
     main = tree.write(f"{SID}.jsonl", FROM_B)
-    monkeypatch.setattr(
-        f"{FORKS}.read_bytes_if_present", _then_swap(read_bytes_if_present, main, NEWER)
-    )
+    old = tmp_path / "replaced-version"
+    os.link(main, old)
+    monkeypatch.setattr(f"{FORKS}.{seam}", _then_swap(getattr(forks, seam), main, NEWER))
     _finish_swap_on_sleep(monkeypatch, FORKS, main)
     assert mark_fork_point(main, SID, "BETA") is not None
+    return main, old
+
+
+def test_a_take_over_line_goes_into_the_version_syncthing_renamed_in_after_the_read(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    main, _old = _mark_while_syncthing_swaps(tree, monkeypatch, "_read_all", tmp_path)
     assert main.read_bytes().startswith(NEWER)
     assert TAKEOVER_NEEDLE in main.read_bytes()
+
+
+def test_a_take_over_line_is_not_written_to_a_version_replaced_after_the_read(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _main, old = _mark_while_syncthing_swaps(tree, monkeypatch, "_read_all", tmp_path)
+    assert old.read_bytes() == FROM_B
+
+
+def test_a_take_over_line_goes_into_the_version_syncthing_renamed_in_after_the_write(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    main, _old = _mark_while_syncthing_swaps(tree, monkeypatch, "_append", tmp_path)
+    assert main.read_bytes().startswith(NEWER)
+    assert main.read_bytes().count(TAKEOVER_NEEDLE) == 1

@@ -80,6 +80,14 @@ def test_an_unreadable_node_file_still_warns() -> None:
     assert "not JSON" in finding.message
 
 
+def test_a_node_file_still_downloading_is_info_that_it_is_arriving() -> None:
+    from session_roam.engine.syncthing.nodeinfo import PeerNodeInfo
+
+    arriving = {PEER: PeerNodeInfo(PEER, None, 0.0, arriving=True)}
+    (finding,) = _findings(dataclasses.replace(healthy(), nodes=arriving), "versions")
+    assert (finding.status, "is arriving" in finding.message) == (Status.INFO, True)
+
+
 def test_info_findings_count_in_the_summary_and_do_not_fail() -> None:
     report = VerifyReport(run_checks(dataclasses.replace(healthy(), nodes={})))
     assert report.to_json()["summary"]["info"] == 1

@@ -7,6 +7,7 @@ import shutil
 import stat
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from watchdog.events import (
@@ -16,6 +17,7 @@ from watchdog.events import (
     FileSystemEvent,
 )
 
+from session_roam.engine.conflicts.merging import MergeResult, merge_session
 from session_roam.engine.conflicts.watch import (
     SessionKey,
     Watcher,
@@ -29,8 +31,14 @@ from session_roam.engine.setup.watch_service import (
     render_systemd,
     uninstall_service,
 )
+from session_roam.errors import MergeRaced
 from tests.merge.sessions import late_reply_fork
 from tests.support.cluster import wait_until
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from session_roam.engine.core.store import SessionFiles
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "examples" / "conflicts" / "projects"
 SESSION = "3f2a9c4e-1b7d-4e8a-9c3f-5d6e7f8a9b0c"
@@ -117,6 +125,83 @@ def test_watch_handle_ignores_an_append_to_a_transcript_never_taken_over(
     for copy in (projects / "-tmp-demo").rglob("*.sync-conflict-*"):
         copy.unlink()
     assert watcher.handle(KEY) is None
+
+
+def _raced_then_merged(races: int) -> Callable[[SessionFiles, Callable[[str], bool]], MergeResult]:
+    """A merge that Syncthing races ``races`` times, then the real one."""
+    calls = 0
+
+    def merge(files: SessionFiles, locked: Callable[[str], bool]) -> MergeResult:
+        nonlocal calls
+        calls += 1
+        if calls <= races:
+            raise MergeRaced(f"{files.session_id}.jsonl changed while roam was merging")
+        return merge_session(files, is_locked=locked)
+
+    return merge
+
+
+def test_watch_handle_reports_a_merge_syncthing_raced_as_settling(projects: Path) -> None:
+    watcher = Watcher(projects, is_live=lambda _s: False, merge=_raced_then_merged(1))
+    event = watcher.handle(KEY)
+    assert (event is not None and event.action) == "settling"
+    assert list((projects / "-tmp-demo").rglob("*.sync-conflict-*"))
+
+
+def test_watch_reports_a_merge_raced_every_time_as_failed_after_its_bound(projects: Path) -> None:
+    watcher = Watcher(
+        projects, is_live=lambda _s: False, merge=_raced_then_merged(99), settle_tries=3
+    )
+    actions = [event.action for event in map(watcher.handle, [KEY] * 3) if event is not None]
+    assert actions == ["settling", "settling", "failed"]
+
+
+def test_watch_counts_the_races_again_after_reporting_a_merge_failed(projects: Path) -> None:
+    watcher = Watcher(
+        projects, is_live=lambda _s: False, merge=_raced_then_merged(99), settle_tries=2
+    )
+    actions = [event.action for event in map(watcher.handle, [KEY] * 4) if event is not None]
+    assert actions == ["settling", "failed", "settling", "failed"]
+
+
+def test_watch_tries_a_raced_merge_again_with_no_file_event(
+    projects: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[WatchEvent] = []
+    watcher = Watcher(
+        projects,
+        is_live=lambda _s: False,
+        debounce_s=0.1,
+        retry_s=0.1,
+        on_event=events.append,
+        merge=_raced_then_merged(2),
+    )
+    monkeypatch.setattr(watcher, "_observe", _NoEvents)  # no file event will come
+    thread = threading.Thread(target=watcher.run)
+    thread.start()
+    try:
+        wait_until(
+            lambda: [e.action for e in events] == ["settling", "settling", "merged"],
+            timeout_s=10,
+            what="the merge tried again",
+        )
+    finally:
+        watcher.stop()
+        thread.join(timeout=10)
+    assert not list((projects / "-tmp-demo").rglob("*.sync-conflict-*"))
+
+
+class _NoEvents:
+    """An observer that hears nothing: only the watcher's own retries can merge."""
+
+    def is_alive(self) -> bool:
+        return True
+
+    def stop(self) -> None:
+        pass
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
 
 
 @pytest.mark.parametrize(

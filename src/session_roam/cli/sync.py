@@ -123,14 +123,15 @@ def setup_command(
             help="A name to show for the always-on node (default for a new one: always-on).",
         ),
     ] = None,
-    no_watch: Annotated[
-        bool,
+    watch: Annotated[
+        bool | None,
         typer.Option(
-            "--no-watch",
-            help="Do not install the `roam watch` login service (add it later with "
+            "--watch/--no-watch",
+            help="Install the `roam watch` login service even if you removed it or edited its "
+            "file (default: install it unless you did) / do not install it (add it later with "
             "`roam watch install`).",
         ),
-    ] = False,
+    ] = None,
     json_flag: JsonFlag = False,
 ) -> None:
     """Make Syncthing share ~/.claude/projects with your other machines. Safe to run again.
@@ -138,7 +139,8 @@ def setup_command(
     Starts Syncthing if needed, creates the shared folder (watcher delay 1 s, unlimited
     conflict copies), installs .stignore, pairs the machines you name, and runs `roam watch`
     at login (it merges conflict copies as they arrive and starts `roam cr` faster; --no-watch
-    skips it). Run it on each machine with the other's device ID. Example:
+    skips it; a service you removed or edited is left so, unless --watch). Run it on each
+    machine with the other's device ID. Example:
 
         roam setup --device-id ABCDEF1-... --address tcp://laptop.local:22000
 
@@ -167,7 +169,8 @@ def setup_command(
             password_file=password_file,
             always_on_address=always_on_address,
             always_on_name=always_on_name,
-            watch=not no_watch,
+            watch=watch is not False,
+            force_watch=watch is True,
         )
     )
     if settings.wants_json(json_flag):

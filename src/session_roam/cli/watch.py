@@ -176,6 +176,8 @@ def install_command(
 ) -> None:
     """Run `roam watch` at login: a systemd user unit on Linux, a launchd agent on macOS.
 
+    Writes roam's file even over one you edited (`roam setup` leaves an edited one alone).
+
     Example:
 
         roam watch install
@@ -190,13 +192,14 @@ def install_command(
 def uninstall_command(
     ctx: typer.Context, no_start: NoStart = False, json_flag: JsonFlag = False
 ) -> None:
-    """Stop running `roam watch` at login and remove its unit or agent.
+    """Stop running `roam watch` at login and remove its unit or agent; a later `roam setup`
+    leaves it out (until `roam watch install` or `roam setup --watch`).
 
     Example:
 
         roam watch uninstall
     """
-    change = uninstall_service(Path.home(), activate=not no_start)
+    change = uninstall_service(Path.home(), activate=not no_start, remember=True)
     _report(ctx, change, json_flag, "removed")
 
 

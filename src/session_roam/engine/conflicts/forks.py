@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core.paths import validate_session_id
-from session_roam.engine.core.safefs import LinkRefused, has_link_below
+from session_roam.engine.core.safefs import LinkRefused, has_link_below, open_nofollow
 from session_roam.engine.core.store import (
     SWAP_RETRY_S,
     SWAP_WAIT_S,
     being_replaced,
+    read_bytes,
     read_bytes_if_present,
     read_settled,
     syncthing_temp,
@@ -80,45 +82,75 @@ def mark_fork_point(path: Path, session_id: str, device: str) -> str | None:
 def _append_mark(path: Path, session_id: str, device: str) -> tuple[str | None, bool]:
     """One try of ``mark_fork_point``: (the row, whether the line is in the file at ``path``).
 
-    Not landed: the file was missing while Syncthing replaced it (``being_replaced``), or it
-    was replaced after the line went into the old one (that inode is no longer the file's).
+    One descriptor reads the file and appends to it, so the point is computed from the very
+    file the line goes into (two opens could each meet another version while Syncthing
+    replaces it). Not landed: the file was missing while Syncthing replaced it
+    (``being_replaced``), or the path names another file by the time of the write, or after
+    it (the line then went into the old one, which is no longer the session's).
     """
     try:
-        data = read_bytes_if_present(path)
+        fd = open_nofollow(path, os.O_RDWR | os.O_APPEND | os.O_NONBLOCK)
     except LinkRefused:
         return None, True
-    if not data:
-        return None, data is not None or not being_replaced(path)
+    except FileNotFoundError:
+        return None, not being_replaced(path)
+    except OSError as exc:
+        if isinstance(exc, PermissionError):
+            read_bytes(path)  # unreadable: the one-sentence InvalidInput; readable: read-only
+        log.warning("session %s: could not record the take-over point: %s", session_id, exc)
+        return None, True
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            log.warning("session %s: not marking the take-over in %s", session_id, path)
+            return None, True
+        point, line = _mark_for(_read_all(fd), session_id, device)
+        if line and _names(path, info):
+            _append(fd, line)
+        elif line:
+            return point, False  # replaced since it was opened: mark its new version
+    finally:
+        os.close(fd)
+    return point, line is None or _names(path, info)
+
+
+def _mark_for(data: bytes, session_id: str, device: str) -> tuple[str | None, bytes | None]:
+    """The row a take-over in ``data`` resumes from, and the line to append (None: none)."""
     from session_roam.merge.forks import takeover_line
     from session_roam.merge.resume import resume_chain
 
-    chain = resume_chain(data)
+    chain = resume_chain(data) if data else []
     if not chain:
-        return None, True
+        return None, None
     point = chain[-1]
     if _has_mark(data, point):
-        return point, True
+        return point, None
     stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     line = takeover_line(session_id, point, device, stamp) + b"\n"
     if not data.endswith(b"\n"):
         line = b"\n" + line  # never glue the line to a torn last line
+    return point, line
+
+
+def _read_all(fd: int) -> bytes:
+    """The whole file open at ``fd``, from its first byte."""
+    with os.fdopen(fd, "rb", closefd=False) as handle:
+        return handle.read()
+
+
+def _append(fd: int, line: bytes) -> None:
+    """One write of one whole line (O_APPEND), fsynced, as Claude Code appends."""
+    os.write(fd, line)
+    os.fsync(fd)
+
+
+def _names(path: Path, info: os.stat_result) -> bool:
+    """Whether ``path`` (not followed) is still the file ``info`` was taken of."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+        now = os.lstat(path)
     except FileNotFoundError:
-        return point, False  # removed since it was read: Syncthing is replacing it
-    except OSError as exc:  # a symlink (never followed in the synced folder)
-        log.warning("session %s: could not record the take-over point: %s", session_id, exc)
-        return None, True
-    try:
-        os.write(fd, line)
-        os.fsync(fd)
-        written = os.fstat(fd).st_ino
-    finally:
-        os.close(fd)
-    try:
-        return point, os.lstat(path).st_ino == written
-    except FileNotFoundError:
-        return point, False
+        return False
+    return (now.st_dev, now.st_ino) == (info.st_dev, info.st_ino)
 
 
 def mark_stolen_session(projects: Path, session_id: str, device: str) -> list[str]:

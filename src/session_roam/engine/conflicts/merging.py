@@ -5,7 +5,9 @@ Which sessions have copies, and which one a person means, is ``conflicts.find``.
 The order of a merge is what makes it safe:
 
 1. plan: read every version once and merge in memory (nothing written; a dry run stops here);
-2. refuse if another node holds the session's lease (``is_locked``), unless forced;
+2. refuse if another node holds the session's lease (``is_locked``), unless forced, or if
+   Syncthing changed a file since it was read (``MergeRaced``; checked again at the last
+   moment, after the backup, which such a late refusal removes: ``settled``);
 3. back up every file the merge replaces or removes (a hard link where it can: the synced file
    is only ever renamed over or unlinked), fsynced, outside the synced folder; a file it
    leaves as it is needs no backup;
@@ -27,6 +29,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from session_roam.engine.conflicts.settled import (
+    check_still_as_read,
+    check_writable,
+    discard,
+    still_as_read,
+    unchanged,
+)
 from session_roam.engine.core.atomic import atomic_write, fsync_dir, make_private_dirs
 from session_roam.engine.core.backup import (
     Backup,
@@ -38,18 +47,12 @@ from session_roam.engine.core.backup import (
     restore_file,
     sha256_hex,
 )
-from session_roam.engine.core.backup_store import file_identity, unshare
+from session_roam.engine.core.backup_store import unshare
 from session_roam.engine.core.paths import ensure_inside, validate_session_id
 from session_roam.engine.core.safefs import has_link_below, refuse_links
-from session_roam.engine.core.store import (
-    SessionFiles,
-    being_replaced,
-    find_session_files,
-    read_bytes,
-    read_bytes_if_present,
-)
+from session_roam.engine.core.store import SessionFiles, find_session_files, read_bytes
 from session_roam.engine.core.temps import sweep_dead_temps
-from session_roam.errors import InvalidInput, LeaseHeld, MergeError, SetupError
+from session_roam.errors import InvalidInput, LeaseHeld, MergeError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -115,77 +118,6 @@ class UndoResult:
 # -- merging ----------------------------------------------------------------------------------
 
 
-def _unchanged(path: Path, sha256: str) -> bool | None:
-    """True if ``path`` still holds the bytes with ``sha256``; None if it is gone."""
-    data = read_bytes_if_present(path)
-    return None if data is None else sha256_hex(data) == sha256
-
-
-def _still_as_read(path: Path, original: Original) -> bool | None:
-    """True if ``path`` still holds the bytes read; None if it is gone.
-
-    A file read while nothing changed it is compared by (inode, size, mtime), the check
-    Syncthing itself relies on: Syncthing replaces files by a rename and Claude Code appends,
-    both of which change one of them. Only a file that moved while it was read is hashed again.
-    """
-    if original.identity is None:
-        return _unchanged(path, original.sha256 or sha256_hex(original.data))
-    now = file_identity(path)
-    if now is None and not os.path.lexists(path):
-        return None
-    return now == original.identity
-
-
-def _check_still_as_read(plan: SessionPlan, created: Sequence[str]) -> None:
-    """Refuse to write if Syncthing changed or delivered a file since it was read.
-
-    Syncthing replaces a file by removing it and renaming its new version into place, so a file
-    the merge replaces may be missing for a moment: missing now, or missing when planned and
-    there now (or its Syncthing temp file is being written), it is refused too, or the merge
-    would be renamed over (its lines lost) or write over a version it never read.
-    This shrinks the window to milliseconds; closing it is the lease's job (one writer).
-    """
-    session = plan.session
-    targets = {file.relative for file in plan.files if file.result is not None}
-    moved: list[str] = []
-    for original in plan.originals:
-        now = _still_as_read(session.project_dir / original.relative, original)
-        if now is False or (now is None and original.relative in targets):
-            moved.append(original.relative)  # a copy gone meanwhile is only left out (below)
-        targets.discard(original.relative)
-    moved += [
-        rel
-        for rel in sorted(targets | set(created))  # targets left: missing when planned
-        if (session.project_dir / rel).exists() or being_replaced(session.project_dir / rel)
-    ]
-    if moved:
-        raise MergeError(
-            f"{moved[0]} changed while roam was merging session {session.session_id}; "
-            "nothing in the synced folder was changed.",
-            hint="Wait for Syncthing to settle, then run `roam conflicts merge` again.",
-        )
-
-
-def _check_writable(plan: SessionPlan, written: Sequence[str]) -> None:
-    """Refuse, before any backup is made, when a folder the merge writes in is read-only.
-
-    Otherwise the write fails after the backup, leaving a backup of a merge that never happened.
-    """
-    project_dir = plan.session.project_dir
-    removed = [rel for f in plan.files for rel, _digest in f.removes]
-    for relative in [*written, *removed]:
-        folder = (project_dir / relative).parent
-        while not folder.exists() and folder != project_dir:
-            folder = folder.parent  # make_private_dirs creates it inside the nearest one there
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise SetupError(
-                f"Cannot merge session {plan.session.session_id}: the folder {folder} is "
-                "read-only for you, so nothing was changed.",
-                hint=f"Give your user write access to it (see `ls -ld {folder}`), then run "
-                "`roam conflicts merge` again.",
-            )
-
-
 def _write_all(plan: SessionPlan, written: Mapping[str, bytes], backup: Path) -> None:
     """Write the merged files; a write refused half way is a ``MergeError`` naming the backup."""
     for relative, data in written.items():
@@ -211,6 +143,18 @@ def _unshare_all(plan: SessionPlan, backup: Path, relatives: Sequence[str]) -> N
             unshare(target, original.data, digest, original.identity)
 
 
+def _discard(plan: SessionPlan, backup: Backup) -> None:
+    """``discard`` the backup of a merge refused before it wrote; should that fail, the backup
+    stays, sharing no synced file, and the refusal is still what the caller sees."""
+    try:
+        discard(plan, backup)
+    except OSError as exc:
+        _log.warning(
+            "could not remove the backup %s of a merge that wrote nothing: %s", backup.path, exc
+        )
+        _unshare_all(plan, backup.path, [o.relative for o in plan.originals])
+
+
 def _seal(plan: SessionPlan, backup: Path) -> None:
     """Backup files that were hard links to synced files (now replaced or removed) get 0600."""
     for original in plan.originals:
@@ -225,7 +169,8 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
     session = plan.session
     written = written_files(plan.files)
     created = [rel for rel in written if not (session.project_dir / rel).exists()]
-    _check_writable(plan, list(written))
+    check_writable(plan, list(written))
+    check_still_as_read(plan, created)  # most refusals: before there is a backup to remove
     set_aside = [line for f in plan.files if f.outcome for line in f.outcome.set_aside]
     backup = create_backup(
         session_id=session.session_id,
@@ -238,10 +183,14 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
         details={"kind": "merge", "plan": plan.to_dict()},
         now=now,
     )
-    try:
-        _check_still_as_read(plan, created)
-        for relative in written:  # again at the last moment: a peer may have swapped in a link
+    try:  # again at the last moment: Syncthing may have swapped a file, a peer planted a link
+        check_still_as_read(plan, created)
+        for relative in written:
             refuse_links(session.project_dir, session.project_dir / relative)
+    except BaseException:  # nothing written: the backup would list a merge that never happened
+        _discard(plan, backup)
+        raise
+    try:
         _write_all(plan, written, backup.path)
     except BaseException:  # the synced files stay: the backup must not share their inodes
         _unshare_all(plan, backup.path, [o.relative for o in plan.originals])
@@ -252,7 +201,7 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
     for file_plan in plan.files:
         for relative, _digest in file_plan.removes:
             copy = session.project_dir / relative
-            if not has_link_below(session.project_dir, copy.parent) and _still_as_read(
+            if not has_link_below(session.project_dir, copy.parent) and still_as_read(
                 copy, by_relative[relative]
             ):
                 copy.unlink()
@@ -337,7 +286,7 @@ def merge_sessions(
 def _check_untouched(backup: Backup, project_dir: Path) -> list[str]:
     changed = []
     for relative, digest in backup.written.items():
-        if _unchanged(project_dir / relative, digest) is False:
+        if unchanged(project_dir / relative, digest) is False:
             changed.append(relative)
     return changed
 

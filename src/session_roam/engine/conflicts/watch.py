@@ -52,7 +52,7 @@ from session_roam.engine.core.store import find_session_files, is_conflict_name
 from session_roam.engine.sessions import refresh_search_index
 from session_roam.engine.sessions.session_scan import scan_sessions
 from session_roam.engine.sessions.summary_cache import SummaryCache, open_cache, withdraw_trust
-from session_roam.errors import LeaseHeld, RoamError
+from session_roam.errors import LeaseHeld, MergeRaced, RoamError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -82,6 +82,8 @@ _WRITES: Final = (
     DirMovedEvent,
 )
 DEFAULT_RETRY_S: Final = 2.0
+#: Merges raced by Syncthing (``MergeRaced``) in a row, after pauses of n x ``retry_s``.
+DEFAULT_SETTLE_TRIES: Final = 5
 #: The safety net behind file events: one walk of the folder every half hour.
 DEFAULT_RESCAN_S: Final = 1800.0
 #: How often the file-event thread's health is checked, and the heal pass may run after events.
@@ -96,7 +98,8 @@ class SessionKey:
 
 @dataclass(frozen=True, slots=True)
 class WatchEvent:
-    """What the watcher did about one session: ``merged``, ``waiting`` (leased) or ``failed``."""
+    """What the watcher did about one session: ``merged``, ``waiting`` (leased), ``settling``
+    (Syncthing changed a file mid-merge; nothing changed, tried again shortly) or ``failed``."""
 
     session: SessionKey
     action: str
@@ -164,6 +167,7 @@ class Watcher:
         on_beat: Callable[[], None] | None = None,
         check_s: float = DEFAULT_CHECK_S,
         beat_s: float = HEARTBEAT_S,
+        settle_tries: int = DEFAULT_SETTLE_TRIES,
     ) -> None:
         self.projects = projects
         self.is_live = is_live
@@ -175,6 +179,8 @@ class Watcher:
         self._inbox: queue.Queue[SessionKey] = queue.Queue()
         self._took_over = TakeoverScan()
         self._due: dict[SessionKey, float] = {}
+        self.settle_tries = settle_tries
+        self._races: dict[SessionKey, int] = {}
         self._stop = threading.Event()
         #: Runs at every rescan: the deletion policy's heal pass (``engine.restore.heal``).
         self._on_rescan = on_rescan or (lambda: None)
@@ -356,9 +362,12 @@ class Watcher:
                 self.on_event(event)
                 if event.action == "waiting":
                     self._due[key] = time.monotonic() + self.retry_s
+                elif event.action == "settling":  # no file event may come: Syncthing is done
+                    self._due[key] = time.monotonic() + self.retry_s * self._races[key]
 
     def handle(self, key: SessionKey) -> WatchEvent | None:
         """Merge one session now if nobody holds it; None when there was nothing to merge."""
+        tries = self._races.pop(key, 0)  # merges Syncthing raced in a row, until now
         main = self.projects / key.project / f"{key.session_id}.jsonl"
         refresh_search_index(self.projects, [main])  # warm `roam cf` then skips its walk
         try:
@@ -373,6 +382,13 @@ class Watcher:
             result = self._merge(files, self.is_live)
         except LeaseHeld as exc:
             return WatchEvent(key, "waiting", exc.message)
+        except MergeRaced as exc:  # nothing changed: tried again after a pause, boundedly
+            if tries + 1 < self.settle_tries:
+                self._races[key] = tries + 1
+                return WatchEvent(key, "settling", exc.message)
+            detail = f"{exc.message} It was still changing after {tries + 1} tries."
+            log.warning("Could not merge session %s: %s", key.session_id, detail)
+            return WatchEvent(key, "failed", detail)  # tried again when it changes next
         except RoamError as exc:
             log.warning("Could not merge session %s: %s", key.session_id, exc.message)
             return WatchEvent(key, "failed", exc.message)

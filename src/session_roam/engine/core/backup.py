@@ -35,6 +35,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ __all__ = [
     "backed_up_sessions",
     "backups_root",
     "create_backup",
+    "discard_backup",
     "latest_backup",
     "list_backups",
     "load_backup",
@@ -355,6 +357,16 @@ def latest_backup(session_id: str) -> Backup:
             hint=f"Lines the merge set aside stay in {found[-1].path}/set_aside.jsonl.",
         )
     return found[-1]
+
+
+def discard_backup(backup: Backup) -> None:
+    """Remove ``backup`` whole: first renamed into a temp-named folder, so that no half of it
+    ever looks like a complete backup (a kill in between leaves a temp the next backup of the
+    session sweeps). Objects only it linked to become garbage for ``backup_bound``."""
+    doomed = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=backup.path.parent))
+    backup.path.rename(doomed / "backup")
+    fsync_dir(backup.path.parent)
+    shutil.rmtree(doomed)
 
 
 def mark_undone(backup: Backup, when: str) -> None:

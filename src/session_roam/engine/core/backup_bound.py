@@ -28,7 +28,6 @@ import logging
 import os
 import shutil
 import stat
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -36,11 +35,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from session_roam.engine.core import xdg
-from session_roam.engine.core.atomic import atomic_write, fsync_dir
-from session_roam.engine.core.backup import Backup, list_backups
+from session_roam.engine.core.atomic import atomic_write
+from session_roam.engine.core.backup import Backup, discard_backup, list_backups
 from session_roam.engine.core.backup_store import adopt_into_store, backups_root, objects_root
 from session_roam.engine.core.roamconfig import read_roam_config
-from session_roam.engine.core.temps import sweep_dead_temps, temp_prefix
+from session_roam.engine.core.temps import sweep_dead_temps
 from session_roam.errors import InvalidInput, RoamError
 
 if TYPE_CHECKING:
@@ -311,10 +310,7 @@ def _remove(backup: Backup, now: datetime) -> None:
         for sub in ("files", "with"):
             shutil.rmtree(backup.path / sub, ignore_errors=True)
         return
-    doomed = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=backup.path.parent))
-    backup.path.rename(doomed / "backup")
-    fsync_dir(backup.path.parent)
-    shutil.rmtree(doomed)
+    discard_backup(backup)
 
 
 def _adopt_older_backups() -> None:

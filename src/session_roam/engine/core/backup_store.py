@@ -35,6 +35,7 @@ __all__ = [
     "Identity",
     "adopt_into_store",
     "backups_root",
+    "drop_source_link",
     "file_identity",
     "objects_root",
     "store_file",
@@ -162,6 +163,20 @@ def unshare(target: Path, data: bytes, digest: str, identity: Identity) -> None:
     os.link(obj, temp)
     os.replace(temp, target)
     fsync_dir(target.parent)
+
+
+def drop_source_link(digest: str, identity: Identity) -> None:
+    """Remove the object of ``digest`` if it is the synced file ``identity`` names (hard-linked
+    by ``store_file`` for a backup that is then discarded): the synced file stays, so the name
+    holds no byte of its own, and no later backup may link to a file Claude Code can append to.
+    Another backup linked to it meanwhile keeps its own link (``store_file`` copies instead
+    when the object is gone)."""
+    obj = _object_path(digest)
+    now = file_identity(obj)
+    if now is not None and now[:2] == identity[:2]:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(obj)
+        fsync_dir(obj.parent)
 
 
 def adopt_into_store(path: Path) -> bool:

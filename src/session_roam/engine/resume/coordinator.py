@@ -24,6 +24,7 @@ from session_roam.errors import (
     HeldElsewhere,
     HolderOffline,
     LeaseHeld,
+    MergeRaced,
     RoamError,
     SyncthingError,
     SyncTimeout,
@@ -90,10 +91,11 @@ def _quietly(_sentence: str) -> None:
     """A queue that says nothing: the person already chose to wait, knowing for whom."""
 
 
-def merge_pending(session: PickedSession) -> int:
+def merge_pending(session: PickedSession, *, command: str = "roam cr") -> int:
     """Merge the session's conflict copies and take-over forks (this node holds the lease).
 
-    Returns how many conflict copies were merged.
+    Returns how many conflict copies were merged. ``command`` is the launch that merges them
+    first: a merge Syncthing raced names it in its hint, since running it again is the fix.
     """
     try:  # its transcript caught in Syncthing's swap (its late turn arriving): once it is in
         files = read_settled(_with_transcript, session.path)
@@ -103,7 +105,14 @@ def merge_pending(session: PickedSession) -> int:
         return 0
     from session_roam.engine.conflicts.merging import merge_session  # rare: off the hot path
 
-    result = merge_session(files)
+    try:
+        result = merge_session(files)
+    except MergeRaced as exc:
+        raise MergeRaced(
+            exc.message,
+            hint=f"Wait a moment for Syncthing to settle, then run `{command}` again: it merges "
+            "the session's copies before claude starts.",
+        ) from exc
     return len(result.removed)
 
 

@@ -114,12 +114,13 @@ def _run(
     ui: ResumeUI,
     *,
     claude_args: tuple[str, ...],
-    merge: bool,
+    merge: str | None,
     name: str | None = None,
     coordinator: SyncthingCoordinator | None = None,
     opened: bool = False,
 ) -> ResumeOutcome:
     """One launch through ``Resumer`` (a ``new_session`` is started with ``--session-id``);
+    ``merge``: the command run, which merges pending copies before claude starts (None: none);
     ``opened``: ``coordinator`` is the one to use, even None (no second look for Syncthing)."""
     from session_roam.engine.claude.launch import find_claude, run_child
     from session_roam.engine.deletions.archive import archive_before_launch
@@ -147,7 +148,9 @@ def _run(
         coordinator=coordinator,
         journal=Journal(),
         ui=ui,
-        merge_conflicts=merge_pending if merge else (lambda _session: 0),
+        merge_conflicts=(
+            (lambda picked: merge_pending(picked, command=merge)) if merge else (lambda _session: 0)
+        ),
         launch=_named_launch(name, launch) if new else launch,
     )
     request = ResumeRequest(
@@ -173,7 +176,7 @@ def run_new(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
     # No title on the picked session: the agent check is for resuming someone else's session,
     # and a session being created is nobody else's yet.
     session = new_session(project)
-    return _run(session, options, ui, claude_args=options.claude_args, merge=False, name=name)
+    return _run(session, options, ui, claude_args=options.claude_args, merge=None, name=name)
 
 
 def run_fresh(
@@ -186,7 +189,7 @@ def run_fresh(
     conversation, leased first, as the bash version's ``claude -c`` started one."""
     args = options.claude_args  # the coordinator is engine.coordinate's (None: no sync here)
     return _run(
-        session, options, ui, claude_args=args, merge=False, coordinator=coordinator, opened=True
+        session, options, ui, claude_args=args, merge=None, coordinator=coordinator, opened=True
     )
 
 
@@ -233,6 +236,6 @@ def run_fork(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
         options,
         ui,
         claude_args=fork_argv_args(options.claude_args),
-        merge=True,
+        merge="roam crf" if options.query is None else "roam cfork",
         coordinator=coordinator,
     )

@@ -109,6 +109,8 @@ class SetupRequest:
     always_on_name: str | None = None
     #: Install and start the `roam watch` login service (off by default: tests, scripts).
     watch: bool = False
+    #: Also when the person removed it or edited its file (`roam setup --watch`).
+    force_watch: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +291,11 @@ def run_setup(request: SetupRequest) -> SetupResult:
         publish_self(client, request.projects_dir, str(version))
         pairing = pairing_state(client, request.projects_dir)
     warnings += _record_home(home)
-    watch = ensure_watch(Path.home(), request.projects_dir.parent) if request.watch else None
+    watch = (
+        ensure_watch(Path.home(), request.projects_dir.parent, force=request.force_watch)
+        if request.watch
+        else None
+    )
     warnings += [watch.warning] if watch is not None and watch.warning else []
     return SetupResult(
         device_id=my_id,

@@ -28,6 +28,7 @@ from session_roam.engine.setup.service_text import (
     render_systemd,
     service_env,
 )
+from session_roam.engine.setup.watch_record import remember_removal, remember_written
 
 __all__ = [
     "LAUNCHD_LABEL",
@@ -88,7 +89,9 @@ def _platform() -> Platform:
     return "launchd" if sys.platform == "darwin" else "systemd"
 
 
-def service_file(platform: Platform, home: Path) -> Path:
+def service_file(platform: Platform | None, home: Path) -> Path:
+    """The unit (systemd) or agent (launchd) file; ``platform`` None: this machine's."""
+    platform = platform or _platform()
     if platform == "launchd":
         return home / "Library" / "LaunchAgents" / f"{LAUNCHD_LABEL}.plist"
     config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
@@ -230,6 +233,7 @@ def install_service(
     if changed:
         make_private_dirs(path.parent)
         atomic_write(path, text.encode("utf-8"))
+    remember_written(path, text)  # roam's own, installed: `roam setup` may rewrite it
     activated = ""
     if activate:
         if chosen == "launchd":
@@ -252,9 +256,12 @@ def restart_service(home: Path, *, platform: Platform | None = None) -> str:
 
 
 def uninstall_service(
-    home: Path, *, activate: bool = True, platform: Platform | None = None
+    home: Path, *, activate: bool = True, platform: Platform | None = None, remember: bool = False
 ) -> ServiceChange:
-    """Stop and remove the unit/agent; nothing to do when it is not installed."""
+    """Stop and remove the unit/agent; nothing to do when it is not installed. ``remember``:
+    the person asked for it (`roam watch uninstall`), so `roam setup` does not bring it back."""
+    if remember:
+        remember_removal()
     chosen = platform or _platform()
     path = service_file(chosen, home)
     if not path.exists():

@@ -9,6 +9,10 @@ Where the platform's service manager cannot run it (no systemd user instance in 
 WSL1 or a CI machine; ``ROAM_NO_SYSTEMD`` / ``ROAM_NO_LAUNCHD`` set) nothing is written and
 setup still succeeds, with one warning saying how to run the watch instead. A unit written now
 whose start then fails is removed again: what is left is either a working service or nothing.
+
+A re-run respects what the person did to it (``watch_record``): a service removed with
+`roam watch uninstall` stays removed, a unit or agent file edited by hand is left as it is;
+setup says so, with `roam watch install` (or `roam setup --watch`) to override either.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
+from session_roam.engine.setup.watch_record import edited_by_hand, read_record
 from session_roam.engine.setup.watch_service import (
     install_service,
     manager_problem,
     restart_service,
+    service_file,
     tool_failed,
     uninstall_service,
     watch_status,
@@ -34,7 +40,9 @@ if TYPE_CHECKING:
 
 __all__ = ["WATCH_PURPOSE", "WatchSetup", "ensure_watch", "unit_claude_dir", "watch_skipped"]
 
-WatchState = Literal["installed", "already installed", "skipped", "unavailable"]
+WatchState = Literal[
+    "installed", "already installed", "skipped", "unavailable", "removed", "edited"
+]
 
 #: What the service is for, in setup's one line about it.
 WATCH_PURPOSE: Final = (
@@ -53,8 +61,10 @@ class WatchSetup:
 
     ``state``: ``installed`` (written or changed, and started; restarted when it ran an older
     file), ``already installed`` (the same
-    file, enabled and running: nothing done), ``skipped`` (``--no-watch``) or ``unavailable``
-    (the service manager cannot run it; nothing written). ``path`` is the unit or agent file
+    file, enabled and running: nothing done), ``skipped`` (``--no-watch``), ``unavailable``
+    (the service manager cannot run it; nothing written), ``removed`` (the person removed it
+    with `roam watch uninstall`; nothing done) or ``edited`` (its file differs from what roam
+    last wrote; left as it is). ``path`` is the unit or agent file
     when one is in place; ``detail`` is what the platform tool said, or why it was not used."""
 
     state: WatchState
@@ -76,6 +86,9 @@ class WatchSetup:
             "already installed": f"already installed, runs at login ({self.path})",
             "skipped": "not installed (--no-watch); add it later with `roam watch install`",
             "unavailable": "not installed: this machine's service manager cannot run it",
+            "removed": "not installed: you removed it; `roam watch install` brings it back",
+            "edited": f"left as you edited it ({self.path}); `roam watch install` writes "
+            "roam's version again",
         }[self.state]
         return f"roam watch ({WATCH_PURPOSE}): {said}"
 
@@ -91,11 +104,20 @@ def unit_claude_dir(claude_dir: Path, home: Path) -> Path | None:
     return None if absolute == (home / ".claude").absolute() else absolute
 
 
-def ensure_watch(home: Path, claude_dir: Path, *, platform: Platform | None = None) -> WatchSetup:
+def ensure_watch(
+    home: Path, claude_dir: Path, *, platform: Platform | None = None, force: bool = False
+) -> WatchSetup:
     """Install and start the `roam watch` service, idempotently; see the module docstring.
 
+    ``force`` (`roam setup --watch`): also when the person removed it or edited its file.
     Never raises for the service's sake: setup's real work is done by now, so a folder it
     cannot write or a path the unit cannot hold becomes the ``unavailable`` warning."""
+    if not force:
+        record, unit = read_record(), service_file(platform, home)
+        if record.removed:
+            return WatchSetup("removed", None, "removed with `roam watch uninstall`")
+        if edited_by_hand(unit, record):
+            return WatchSetup("edited", str(unit), "changed since roam wrote it")
     problem = manager_problem(platform)
     if problem is not None:
         return WatchSetup("unavailable", None, problem)

@@ -137,12 +137,17 @@ def _devices(value: Any) -> tuple[str, ...] | None:
 
 @dataclass(frozen=True, slots=True)
 class PeerNodeInfo:
-    """A node file as read here: its content (or why not) and when it arrived on this clock."""
+    """A node file as read here: its content (or why not) and when it arrived on this clock.
+
+    ``arriving``: not here yet, while Syncthing writes its temp file (its first version on
+    its way): no content and no error, the next read finds it.
+    """
 
     device_id: str
     info: NodeInfo | None
     arrived: float
     error: str = ""
+    arriving: bool = False
 
     @property
     def clock_offset_s(self) -> float | None:
@@ -221,7 +226,8 @@ def _replaced_by(temp: Path) -> Path | None:
 
 
 def read_nodes(projects_dir: Path) -> dict[str, PeerNodeInfo]:
-    """Every node file here, by device id (file name), unreadable ones included with the reason."""
+    """Every node file here, by device id (file name), unreadable ones included with the reason,
+    and those still arriving (``arriving``)."""
     folder = projects_dir / NODES_DIR
     found: dict[str, PeerNodeInfo] = {}
     try:
@@ -241,6 +247,10 @@ def read_nodes(projects_dir: Path) -> dict[str, PeerNodeInfo]:
             info = NodeInfo.from_json(load_state(raw))
             if info.device_id != device:
                 raise PeerDataError("its device id does not match its file name")
+        except FileNotFoundError:
+            if being_replaced(path):  # still downloading: not unreadable, only not here yet
+                found[device] = PeerNodeInfo(device, None, 0.0, arriving=True)
+            continue  # otherwise removed since it was listed
         except (OSError, ValueError) as exc:  # PeerDataError is a ValueError: reported, unused
             found[device] = PeerNodeInfo(device, None, 0.0, error=str(exc))
             continue

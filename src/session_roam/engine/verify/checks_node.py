@@ -23,6 +23,7 @@ from session_roam.engine.verify.model import Finding, Status
 from session_roam.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from session_roam.engine.syncthing.nodeinfo import PeerNodeInfo
     from session_roam.engine.verify.model import PeerFacts, Snapshot
 
 __all__ = [
@@ -210,7 +211,7 @@ def check_versions(snap: Snapshot) -> list[Finding]:
         node = snap.nodes.get(peer.device_id)
         who = snap.name_of(peer.device_id)
         if node is None or node.info is None:
-            found.append(_unpublished(peer, who, node.error if node else ""))
+            found.append(_unpublished(peer, who, node))
             continue
         info = node.info
         if info.roam_version != snap.roam_version:
@@ -260,15 +261,24 @@ def check_versions(snap: Snapshot) -> list[Finding]:
     )
 
 
-def _unpublished(peer: PeerFacts, who: str, error: str) -> Finding:
-    """No node file from a peer (no roam run there since pairing, or not arrived yet) is info;
-    an unreadable one warns."""
-    if error:
+def _unpublished(peer: PeerFacts, who: str, node: PeerNodeInfo | None) -> Finding:
+    """No node file from a peer (no roam run there since pairing, or not arrived yet) is info,
+    and so is one Syncthing is still downloading; an unreadable one warns."""
+    if node is not None and node.error:
         return Finding(
             "versions",
             Status.WARN,
-            f"{who}'s versions cannot be read ({error}).",
+            f"{who}'s versions cannot be read ({node.error}).",
             fix=f"roam verify   # on {who}: writes its node file again",
+            subject=peer.device_id,
+        )
+    if node is not None and node.arriving:
+        return Finding(
+            "versions",
+            Status.INFO,
+            f"{who}'s node file is arriving (Syncthing is still downloading it), so its roam "
+            "versions are not known yet.",
+            fix="roam verify   # again in a moment",
             subject=peer.device_id,
         )
     state = "" if peer.connected else " (it is not connected)"

@@ -48,7 +48,7 @@ def gather_synced_data(
     ignored += [
         f"{(NODES_DIR / f'{device}.json').as_posix()} ({node.error})"
         for device, node in read_nodes(projects).items()
-        if node.info is None
+        if node.info is None and not node.arriving
     ]
     return links, tuple(sorted(ignored))
 
