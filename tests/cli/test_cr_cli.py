@@ -112,7 +112,7 @@ def test_a_launch_refused_by_a_merge_syncthing_raced_says_to_run_that_launch_aga
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 6, result.output
     assert "changed while roam was merging" in result.output
-    assert f"then run `{command}` again" in result.output
+    assert f"then run `{command} {SID}` again" in result.output  # this session, not the newest
     assert "roam conflicts merge" not in result.output
     assert not stand_in.exists()
 

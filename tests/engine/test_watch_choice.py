@@ -148,3 +148,27 @@ def test_setup_reads_a_damaged_watch_record_as_none(
 def test_the_watch_record_is_private(clean_environ: Path, fake_systemctl: FakeSystemctl) -> None:
     _setup(clean_environ)
     assert stat.S_IMODE((xdg.state_dir() / WATCH_RECORD).stat().st_mode) == 0o600
+
+
+def test_a_removed_watch_service_whose_unit_is_back_is_not_reported_removed(
+    removed: Path, fake_systemctl: FakeSystemctl
+) -> None:
+    _unit(removed).parent.mkdir(parents=True, exist_ok=True)
+    _unit(removed).write_text(EDITED)  # put back by hand (dotfiles): setup judges the file
+    done = _setup(removed)
+    assert (done.state, done.path) == ("edited", str(_unit(removed)))
+
+
+def test_watch_uninstall_that_cannot_remove_the_unit_records_no_removal(
+    clean_environ: Path, fake_systemctl: FakeSystemctl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setup(clean_environ)
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr("pathlib.Path.unlink", refuse)
+    with pytest.raises(PermissionError):
+        uninstall_service(clean_environ, remember=True)
+    monkeypatch.undo()
+    assert _setup(clean_environ).state != "removed"

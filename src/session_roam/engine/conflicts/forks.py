@@ -139,8 +139,11 @@ def _read_all(fd: int) -> bytes:
 
 
 def _append(fd: int, line: bytes) -> None:
-    """One write of one whole line (O_APPEND), fsynced, as Claude Code appends."""
-    os.write(fd, line)
+    """One write of one whole line (O_APPEND), fsynced, as Claude Code appends; a short write
+    (a disk nearly full) is finished, never left as half a line."""
+    rest = memoryview(line)
+    while rest:
+        rest = rest[os.write(fd, rest) :]
     os.fsync(fd)
 
 

@@ -109,8 +109,9 @@ def discard(plan: SessionPlan, backup: Backup) -> None:
 
     It holds only what the merge read, none of which roam changed: the files it was about to
     replace or remove (still in the synced folder, or replaced or removed there by Syncthing,
-    not by roam), the ``--with`` versions (still where they were given; the merge never
-    removes them), the lines it would have set aside (taken from those) and its manifest; no
+    not by roam), the ``--with`` versions (the merge never removes them: a person's file stays
+    where it was given; the temp file of a journal restore or a bundle is rebuilt by running
+    that command again), the lines it would have set aside (taken from those) and its manifest; no
     file was created yet. So removing it loses nothing, while keeping it would list a merge
     that never happened. Stored objects that are hard links to the synced files themselves
     are unlinked, so that no later backup links to a file that stays in place and may be

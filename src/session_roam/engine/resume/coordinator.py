@@ -95,7 +95,8 @@ def merge_pending(session: PickedSession, *, command: str = "roam cr") -> int:
     """Merge the session's conflict copies and take-over forks (this node holds the lease).
 
     Returns how many conflict copies were merged. ``command`` is the launch that merges them
-    first: a merge Syncthing raced names it in its hint, since running it again is the fix.
+    first: a merge Syncthing raced names it with this session in its hint, since running it
+    again on the same session is the fix (a bare `roam cr` might pick a newer one).
     """
     try:  # its transcript caught in Syncthing's swap (its late turn arriving): once it is in
         files = read_settled(_with_transcript, session.path)
@@ -110,8 +111,9 @@ def merge_pending(session: PickedSession, *, command: str = "roam cr") -> int:
     except MergeRaced as exc:
         raise MergeRaced(
             exc.message,
-            hint=f"Wait a moment for Syncthing to settle, then run `{command}` again: it merges "
-            "the session's copies before claude starts.",
+            hint="Wait a moment for Syncthing to settle, then run "
+            f"`{command} {session.session_id}` again: it merges the session's copies before "
+            "claude starts.",
         ) from exc
     return len(result.removed)
 

@@ -236,6 +236,6 @@ def run_fork(options: CrOptions, ui: ResumeUI) -> ResumeOutcome:
         options,
         ui,
         claude_args=fork_argv_args(options.claude_args),
-        merge="roam crf" if options.query is None else "roam cfork",
+        merge="roam cfork",  # `roam cfork ID` forks the same session again, as crf did
         coordinator=coordinator,
     )

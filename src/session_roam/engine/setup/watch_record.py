@@ -83,7 +83,10 @@ def remember_written(path: Path, text: str) -> None:
 def remember_removal() -> None:
     """`roam watch uninstall` ran: `roam setup` must not bring the service back by itself."""
     known = read_record()
-    _write(WatchRecord(known.path, known.sha256, removed=True))
+    try:
+        _write(WatchRecord(known.path, known.sha256, removed=True))
+    except OSError as exc:  # the service is removed all the same; setup may bring it back
+        log.warning("Could not record that the watch service was removed: %s", exc)
 
 
 def edited_by_hand(path: Path, record: WatchRecord) -> bool:

@@ -260,11 +260,11 @@ def uninstall_service(
 ) -> ServiceChange:
     """Stop and remove the unit/agent; nothing to do when it is not installed. ``remember``:
     the person asked for it (`roam watch uninstall`), so `roam setup` does not bring it back."""
-    if remember:
-        remember_removal()
     chosen = platform or _platform()
     path = service_file(chosen, home)
     if not path.exists():
+        if remember:
+            remember_removal()
         return ServiceChange(chosen, path, False)
     activated = ""
     if activate:
@@ -273,4 +273,6 @@ def uninstall_service(
         else:
             activated = _run(["systemctl", "--user", "disable", "--now", SYSTEMD_UNIT])
     path.unlink()
+    if remember:  # only once it is gone: a record saying "removed" beside a unit would lie
+        remember_removal()
     return ServiceChange(chosen, path, True, activated)

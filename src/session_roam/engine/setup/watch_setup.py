@@ -114,7 +114,7 @@ def ensure_watch(
     cannot write or a path the unit cannot hold becomes the ``unavailable`` warning."""
     if not force:
         record, unit = read_record(), service_file(platform, home)
-        if record.removed:
+        if record.removed and not unit.exists():  # one back in place (dotfiles) is judged below
             return WatchSetup("removed", None, "removed with `roam watch uninstall`")
         if edited_by_hand(unit, record):
             return WatchSetup("edited", str(unit), "changed since roam wrote it")
