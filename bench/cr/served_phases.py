@@ -2,10 +2,11 @@
 
 ``bench.cr.phases`` times ``roam cr`` in its own process; this one times the cr server's child
 (``cli.crserver``, as ``roam watch`` runs it), whose engine ``bench.cr.served_server`` wraps
-before the server preloads it. One server serves every version: for each version a pair of
-its own (alpha and beta on 127.0.0.1, a session written by the real claude on alpha, in sync),
-and the runs are interleaved, version after version, so the load moves all alike. The claude
-is a stand-in that records when it started and exited (``--real``: the real claude, ``-p X``).
+before the server preloads it. For each version a pair of its own (alpha and beta on
+127.0.0.1, a session written by the real claude on alpha, in sync) and a server started in
+alpha's environment, as alpha's ``roam watch`` would start it; the runs are interleaved,
+version after version, so the load moves all alike. The claude is a stand-in that records
+when it started and exited (``--real``: the real claude, ``-p X``).
 
     ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.served_phases [--runs 9]
         [--version 1.19.2=/usr/bin/syncthing --version 1.29.5=/path/to/syncthing] [--mtu 1500]
@@ -362,9 +363,10 @@ def main() -> None:
                     stack.enter_context(_watching(env, cwd))
                 if args.logs:
                     stack.callback(_keep_logs, cluster, Path(args.logs) / name)
-            first_env = next(iter(cases.values()))[2]
-            warm(first_env)
-            runtime = stack.enter_context(_server(first_env))
+            warm(next(iter(cases.values()))[2])
+            # each pair's alpha its own server, in its environment, as its roam watch would be
+            # (the server keeps a connection to the Syncthing that environment names)
+            runtimes = {name: stack.enter_context(_server(case[2])) for name, case in cases.items()}
             rows: dict[str, list[Row]] = {name: [] for name in cases}
             calls: dict[str, list[Calls]] = {name: [] for name in cases}
             for i in range(args.runs + 1):  # the first round warms the server's first forks
@@ -372,7 +374,7 @@ def main() -> None:
                     time.sleep(_QUIET_S)  # past the watcher and Syncthing's 250 ms index pause
                     prompt = ["--", "-p", f"run {i}"] if args.real else []
                     argv = roam_argv(["cr", session, *prompt])
-                    served = {**env, "XDG_RUNTIME_DIR": runtime}
+                    served = {**env, "XDG_RUNTIME_DIR": runtimes[name]}
                     row, run_calls = _one_run(argv, cwd, served, root / name, pids)
                     told = root / name / "stamp.argv"
                     if not i and told.exists() and args.logs:
