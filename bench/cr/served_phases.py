@@ -10,6 +10,7 @@ when it started and exited (``--real``: the real claude, ``-p X``).
 
     ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.served_phases [--runs 9]
         [--version 1.19.2=/usr/bin/syncthing --version 1.29.5=/path/to/syncthing] [--mtu 1500]
+        [--code base=/tmp/base/src]
 
 The first table has the median (min) of each phase in ms, with both nodes' Syncthing CPU per
 phase; the second each REST request and sleep of the child (numbered by occurrence): median
@@ -18,7 +19,9 @@ runs ``claude -r ID -p X`` alone, and issue 16's measure is printed paired per r
 into roam's own time and how much longer claude ran under roam. ``--work S``: the stand-in
 works S seconds, then appends a row (the release has bytes to publish). ``--reconnect NAME``:
 that pair's connection is cut and made again first. ``--logs DIR`` (with ``STTRACE=model``):
-both nodes' Syncthing logs are kept. ``--dump FILE``: every run's phases as JSON.
+both nodes' Syncthing logs are kept. ``--dump FILE``: every run's phases as JSON. ``--code
+NAME=SRC`` (e.g. ``git archive BASE src | tar -x -C /tmp/base``): the session_roam under SRC,
+client and server, as one more column per version, and roam's own time compared per round.
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ Calls = dict[str, tuple[float, float]]
 def _server(env: Mapping[str, str]) -> Iterator[str]:
     """The timed cr server, listening: the ``XDG_RUNTIME_DIR`` its clients need."""
     runtime = tempfile.mkdtemp(prefix="roam-rt-")  # short: sun_path holds 107 bytes
-    server_env = {**env, "XDG_RUNTIME_DIR": runtime, "PYTHONPATH": str(_ROOT)}
+    path = os.pathsep.join(filter(None, (env.get("PYTHONPATH"), str(_ROOT))))  # --code first
+    server_env = {**env, "XDG_RUNTIME_DIR": runtime, "PYTHONPATH": path}
     server_env.pop("ROAM_BENCH_PHASES", None)
     argv = [sys.executable, "-m", "bench.cr.served_server", "--parent", str(os.getpid())]
     process = subprocess.Popen(argv, cwd=_ROOT, env=server_env, stdin=subprocess.DEVNULL)
@@ -246,8 +250,48 @@ def _versions(given: list[str] | None) -> dict[str, str]:
     return found
 
 
+def _cases(versions: Mapping[str, str], codes: list[str] | None) -> list[tuple[str, str, str]]:
+    """(column, Syncthing binary, PYTHONPATH for roam): each version, with the code installed
+    here, and then with each ``--code NAME=SRC`` (column ``VERSION:NAME``)."""
+    found = [(name, binary, "") for name, binary in versions.items()]
+    for item in codes or ():
+        code, _, source = item.partition("=")
+        if not Path(source, "session_roam", "__init__.py").is_file():
+            raise SystemExit(f"--code {item}: {source} holds no session_roam package")
+        found += [
+            (f"{name}:{code}", binary, str(Path(source).resolve()))
+            for name, binary in versions.items()
+        ]
+    return found
+
+
 _DIRECT: Final = "claude -r ID -p X alone (spawn -> exit)"
 _TOTAL: Final = "total (client spawn -> client exit)"
+
+
+def _own(row: Row) -> float:
+    """Roam's own time in a run: before claude starts and after it exits."""
+    return row["== client spawn -> claude starts"] + row["== claude exit -> client exit"]
+
+
+#: What a ``--code`` comparison looks for (issue 16, session 8): roam's own time cut by 40 ms.
+_CUT_GOAL_MS: Final = 40
+
+
+def _against(rows: Mapping[str, list[Row]]) -> None:
+    """Each version's roam's own time against the same version's under ``--code NAME``: the
+    median of the per-round differences (the runs of one round are adjacent)."""
+    for name, runs in rows.items():
+        version, _, code = name.partition(":")
+        if not code or version not in rows:
+            continue
+        cut = statistics.median(_own(b) - _own(a) for a, b in zip(rows[version], runs, strict=True))
+        cut *= 1000
+        verdict = "MET" if cut >= _CUT_GOAL_MS else "NOT met"
+        print(
+            f"  {version:10s} roam's own time {cut:.0f} ms shorter here than under {code} "
+            f"per round ({verdict}, goal {_CUT_GOAL_MS} ms)"
+        )
 
 
 def _paired(rows: Mapping[str, list[Row]]) -> None:
@@ -258,10 +302,7 @@ def _paired(rows: Mapping[str, list[Row]]) -> None:
     print("\nserved roam cr over claude alone, per round (paired), median ms:")
     for name, runs in rows.items():
         over = [row[_TOTAL] - row[_DIRECT] for row in runs]
-        own = [
-            row["== client spawn -> claude starts"] + row["== claude exit -> client exit"]
-            for row in runs
-        ]
+        own = [_own(row) for row in runs]
         slower = [row["claude (start -> exit)"] - row["its claude (start -> exit)"] for row in runs]
         ms = [statistics.median(values) * 1000 for values in (over, own, slower)]
         verdict = "MET" if ms[0] <= _GOAL_MS else "NOT met"
@@ -316,6 +357,12 @@ def main() -> None:
         action="store_true",
         help="a roam watch (not serving: ROAM_CR_SERVER=0) on each alpha, as bench.cr.run has",
     )
+    parser.add_argument(
+        "--code",
+        action="append",
+        help="NAME=SRC: also run the session_roam package under SRC (e.g. an older commit's "
+        "src, from git archive), as its own column per version, interleaved; repeatable",
+    )
     parser.add_argument("--dump", help="write every run's phases (JSON) to this file")
     parser.add_argument("--logs", help="copy every node's Syncthing log here (with STTRACE set)")
     args = parser.parse_args()
@@ -331,7 +378,7 @@ def main() -> None:
         stamper = executable(root / "bin" / "claude", _STAMP_TIMES if args.real else _STAMPER)
         with contextlib.ExitStack() as stack:
             cases = {}
-            for name, binary in versions.items():
+            for name, binary, source in _cases(versions, args.code):
                 cluster = stack.enter_context(
                     Cluster(ClusterSpec.load(_SPEC), root / name / "cluster", binary=binary)
                 )
@@ -345,6 +392,8 @@ def main() -> None:
                 cluster.wait_in_sync()
                 env = as_installed(roam_env(driver, alpha, stamper), root / "pycache")
                 env["ROAM_BENCH_REAL"] = str(Path(claude).absolute())
+                if source:
+                    env["PYTHONPATH"] = source
                 pids = members(
                     tuple(
                         node.process.pid
@@ -363,7 +412,8 @@ def main() -> None:
                     stack.enter_context(_watching(env, cwd))
                 if args.logs:
                     stack.callback(_keep_logs, cluster, Path(args.logs) / name)
-            warm(next(iter(cases.values()))[2])
+            for case in cases.values():
+                warm(case[2])
             # each pair's alpha its own server, in its environment, as its roam watch would be
             # (the server keeps a connection to the Syncthing that environment names)
             runtimes = {name: stack.enter_context(_server(case[2])) for name, case in cases.items()}
@@ -395,6 +445,7 @@ def main() -> None:
         Path(args.dump).write_text(json.dumps({"rows": rows, "calls": calls}))
     if args.real:
         _paired(rows)
+    _against(rows)
     if args.logs:  # to read beside the Syncthing logs, whose clock is the local time
         for name, last in _LAST.items():
             print(f"\n{name}, the last run's requests (local time, ms):")
