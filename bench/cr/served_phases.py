@@ -48,6 +48,7 @@ from tests.support.netns import in_namespace
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
+from .paired import against, paired
 from .phases import _STAMPER, print_medians
 from .run import _QUIET_S, _SPEC, _load, as_installed, warm
 from .served_server import cpu_s, members
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 _ROOT: Final = Path(__file__).resolve().parents[2]
-_GOAL_MS: Final = 150
 #: A scan's ``sub``, cut to its first segment (a session's folder, or ``.roam``): the same
 #: step has the same name in every run and every pair.
 _SUB: Final = re.compile(r"sub=(\.roam|)[^&]*")
@@ -265,53 +265,6 @@ def _cases(versions: Mapping[str, str], codes: list[str] | None) -> list[tuple[s
     return found
 
 
-_DIRECT: Final = "claude -r ID -p X alone (spawn -> exit)"
-_TOTAL: Final = "total (client spawn -> client exit)"
-
-
-def _own(row: Row) -> float:
-    """Roam's own time in a run: before claude starts and after it exits."""
-    return row["== client spawn -> claude starts"] + row["== claude exit -> client exit"]
-
-
-#: What a ``--code`` comparison looks for (issue 16, session 8): roam's own time cut by 40 ms.
-_CUT_GOAL_MS: Final = 40
-
-
-def _against(rows: Mapping[str, list[Row]]) -> None:
-    """Each version's roam's own time against the same version's under ``--code NAME``: the
-    median of the per-round differences (the runs of one round are adjacent)."""
-    for name, runs in rows.items():
-        version, _, code = name.partition(":")
-        if not code or version not in rows:
-            continue
-        cut = statistics.median(_own(b) - _own(a) for a, b in zip(rows[version], runs, strict=True))
-        cut *= 1000
-        verdict = "MET" if cut >= _CUT_GOAL_MS else "NOT met"
-        print(
-            f"  {version:10s} roam's own time {cut:.0f} ms shorter here than under {code} "
-            f"per round ({verdict}, goal {_CUT_GOAL_MS} ms)"
-        )
-
-
-def _paired(rows: Mapping[str, list[Row]]) -> None:
-    """Issue 16's measure from the same rounds, each served run less the claude alone run
-    just after it: the median of those differences is steadier than the difference of the
-    medians when claude's own time wanders by ±150 ms. Split into roam's own time (before
-    claude starts and after it exits) and how much longer claude ran under roam."""
-    print("\nserved roam cr over claude alone, per round (paired), median ms:")
-    for name, runs in rows.items():
-        over = [row[_TOTAL] - row[_DIRECT] for row in runs]
-        own = [_own(row) for row in runs]
-        slower = [row["claude (start -> exit)"] - row["its claude (start -> exit)"] for row in runs]
-        ms = [statistics.median(values) * 1000 for values in (over, own, slower)]
-        verdict = "MET" if ms[0] <= _GOAL_MS else "NOT met"
-        print(
-            f"  {name:10s} +{ms[0]:.0f} ms ({verdict}, goal +{_GOAL_MS}): roam's own "
-            f"{ms[1]:.0f} ms, claude under roam ran {ms[2]:+.0f} ms longer than alone"
-        )
-
-
 def _print(rows: Mapping[str, list[Row]], calls: Mapping[str, list[Calls]]) -> None:
     print(f"  {'median (min) ms':46s} " + " ".join(f"{v:>14s}" for v in rows))
     print_medians(rows, width=46, cell="{:6.1f} ({:5.1f})", cell_width=14)
@@ -444,8 +397,8 @@ def main() -> None:
     if args.dump:
         Path(args.dump).write_text(json.dumps({"rows": rows, "calls": calls}))
     if args.real:
-        _paired(rows)
-    _against(rows)
+        paired(rows)
+    against(rows)
     if args.logs:  # to read beside the Syncthing logs, whose clock is the local time
         for name, last in _LAST.items():
             print(f"\n{name}, the last run's requests (local time, ms):")
