@@ -35,12 +35,17 @@ def against(rows: Mapping[str, list[Row]]) -> None:
         version, _, code = name.partition(":")
         if not code or version not in rows:
             continue
-        cut = statistics.median(_own(b) - _own(a) for a, b in zip(rows[version], runs, strict=True))
-        cut *= 1000
+        pairs = list(zip(rows[version], runs, strict=True))
+        cut = statistics.median(_own(b) - _own(a) for a, b in pairs) * 1000
+        start, end = (
+            statistics.median(b[key] - a[key] for a, b in pairs) * 1000
+            for key in ("== client spawn -> claude starts", "== claude exit -> client exit")
+        )
         verdict = "MET" if cut >= _CUT_GOAL_MS else "NOT met"
         print(
             f"  {version:10s} roam's own time {cut:.0f} ms shorter here than under {code} "
-            f"per round ({verdict}, goal {_CUT_GOAL_MS} ms)"
+            f"per round ({verdict}, goal {_CUT_GOAL_MS} ms): before claude {start:.0f}, "
+            f"after it {end:.0f}"
         )
 
 
