@@ -7,15 +7,23 @@ behaviours are about; the served path with real Syncthing is tests/e2e/test_cr_s
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from session_roam.cli.crwire import socket_path
 from session_roam.engine.syncthing import kept
 from session_roam.engine.syncthing.client import SyncthingClient
+from tests.support.cluster import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,6 +35,7 @@ class _Counting(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.connections = 0
+        self.open = 0
         self.sockets: list[socket.socket] = []
 
     @property
@@ -42,7 +51,14 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         assert isinstance(server, _Counting)
         server.connections += 1
+        server.open += 1
         server.sockets.append(self.connection)
+
+    def finish(self) -> None:
+        super().finish()
+        server = self.server
+        assert isinstance(server, _Counting)
+        server.open -= 1
 
     def do_GET(self) -> None:
         body = b'{"myID": "X"}'
@@ -115,3 +131,32 @@ def test_a_kept_connection_the_server_closed_meanwhile_is_replaced_not_failed(
     with SyncthingClient(server.url, "key") as client:
         assert client.my_id() == "X"
     assert server.connections == 2
+
+
+def test_the_cr_server_hands_its_connection_to_one_child_and_keeps_no_copy(
+    server: _Counting, tmp_path: Path
+) -> None:
+    """The server connects to the Syncthing its environment names; after a fork only the child
+    holds that connection (it closes when the child ends), and the server makes a new one."""
+    home = tmp_path / "syncthing"
+    home.mkdir()
+    address = server.url.removeprefix("http://")
+    (home / "config.xml").write_text(
+        f"<configuration><gui><address>{address}</address><apikey>k</apikey></gui></configuration>"
+    )
+    runtime = Path(tempfile.mkdtemp(prefix="roam-rt-"))
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "STHOMEDIR": str(home)}
+    env.pop("ROAM_SYNCTHING_HOME", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "session_roam.cli.crserver"], env=env, start_new_session=True
+    )
+    try:
+        wait_until(lambda: server.open == 1, timeout_s=30, what="the server's connection")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.connect(socket_path(env) or "")  # and leaves: its child ends at once
+        wait_until(lambda: server.connections == 2, timeout_s=10, what="a new connection")
+        wait_until(lambda: server.open == 1, timeout_s=10, what="the first one closed")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(runtime, ignore_errors=True)
