@@ -8,6 +8,9 @@ one here, connected ahead of each fork (``keep_connected``), so that its child's
 skips the TCP and HTTP set-up. The child inherits it; the server then closes its own copy of
 the socket (``forget_kept``) and never touches it again: one process alone reads each socket.
 
+A process that forks and then talks to Syncthing on both sides must call ``forget_kept`` on
+one of them, as the cr server does (the search index's fork workers never talk to it).
+
 At most one pool per URL waits here. One whose connection is gone (Syncthing closes an idle
 one after its 15 s ReadTimeout; the pool itself drops one idle for ``_IDLE_S``) connects again:
 httpcore checks an idle connection before it reuses it.
