@@ -2,13 +2,15 @@
 
 ``bench.cr.phases`` times ``roam cr`` in its own process; this one times the cr server's child
 (``cli.crserver``, as ``roam watch`` runs it), whose engine ``bench.cr.served_server`` wraps
-before the server preloads it. One server serves every version: for each version a pair of
-its own (alpha and beta on 127.0.0.1, a session written by the real claude on alpha, in sync),
-and the runs are interleaved, version after version, so the load moves all alike. The claude
-is a stand-in that records when it started and exited (``--real``: the real claude, ``-p X``).
+before the server preloads it. For each version a pair of its own (alpha and beta on
+127.0.0.1, a session written by the real claude on alpha, in sync) and a server started in
+alpha's environment, as alpha's ``roam watch`` would start it; the runs are interleaved,
+version after version, so the load moves all alike. The claude is a stand-in that records
+when it started and exited (``--real``: the real claude, ``-p X``).
 
     ROAM_CLAUDE_BIN=/path/to/claude .venv/bin/python -m bench.cr.served_phases [--runs 9]
         [--version 1.19.2=/usr/bin/syncthing --version 1.29.5=/path/to/syncthing] [--mtu 1500]
+        [--code base=/tmp/base/src]
 
 The first table has the median (min) of each phase in ms, with both nodes' Syncthing CPU per
 phase; the second each REST request and sleep of the child (numbered by occurrence): median
@@ -17,7 +19,9 @@ runs ``claude -r ID -p X`` alone, and issue 16's measure is printed paired per r
 into roam's own time and how much longer claude ran under roam. ``--work S``: the stand-in
 works S seconds, then appends a row (the release has bytes to publish). ``--reconnect NAME``:
 that pair's connection is cut and made again first. ``--logs DIR`` (with ``STTRACE=model``):
-both nodes' Syncthing logs are kept. ``--dump FILE``: every run's phases as JSON.
+both nodes' Syncthing logs are kept. ``--dump FILE``: every run's phases as JSON. ``--code
+NAME=SRC`` (e.g. ``git archive BASE src | tar -x -C /tmp/base``): the session_roam under SRC,
+client and server, as one more column per version, and roam's own time compared per round.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from tests.support.netns import in_namespace
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
 
+from .paired import against, paired
 from .phases import _STAMPER, print_medians
 from .run import _QUIET_S, _SPEC, _load, as_installed, warm
 from .served_server import cpu_s, members
@@ -52,7 +57,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 _ROOT: Final = Path(__file__).resolve().parents[2]
-_GOAL_MS: Final = 150
 #: A scan's ``sub``, cut to its first segment (a session's folder, or ``.roam``): the same
 #: step has the same name in every run and every pair.
 _SUB: Final = re.compile(r"sub=(\.roam|)[^&]*")
@@ -85,7 +89,8 @@ Calls = dict[str, tuple[float, float]]
 def _server(env: Mapping[str, str]) -> Iterator[str]:
     """The timed cr server, listening: the ``XDG_RUNTIME_DIR`` its clients need."""
     runtime = tempfile.mkdtemp(prefix="roam-rt-")  # short: sun_path holds 107 bytes
-    server_env = {**env, "XDG_RUNTIME_DIR": runtime, "PYTHONPATH": str(_ROOT)}
+    path = os.pathsep.join(filter(None, (env.get("PYTHONPATH"), str(_ROOT))))  # --code first
+    server_env = {**env, "XDG_RUNTIME_DIR": runtime, "PYTHONPATH": path}
     server_env.pop("ROAM_BENCH_PHASES", None)
     argv = [sys.executable, "-m", "bench.cr.served_server", "--parent", str(os.getpid())]
     process = subprocess.Popen(argv, cwd=_ROOT, env=server_env, stdin=subprocess.DEVNULL)
@@ -245,29 +250,19 @@ def _versions(given: list[str] | None) -> dict[str, str]:
     return found
 
 
-_DIRECT: Final = "claude -r ID -p X alone (spawn -> exit)"
-_TOTAL: Final = "total (client spawn -> client exit)"
-
-
-def _paired(rows: Mapping[str, list[Row]]) -> None:
-    """Issue 16's measure from the same rounds, each served run less the claude alone run
-    just after it: the median of those differences is steadier than the difference of the
-    medians when claude's own time wanders by ±150 ms. Split into roam's own time (before
-    claude starts and after it exits) and how much longer claude ran under roam."""
-    print("\nserved roam cr over claude alone, per round (paired), median ms:")
-    for name, runs in rows.items():
-        over = [row[_TOTAL] - row[_DIRECT] for row in runs]
-        own = [
-            row["== client spawn -> claude starts"] + row["== claude exit -> client exit"]
-            for row in runs
+def _cases(versions: Mapping[str, str], codes: list[str] | None) -> list[tuple[str, str, str]]:
+    """(column, Syncthing binary, PYTHONPATH for roam): each version, with the code installed
+    here, and then with each ``--code NAME=SRC`` (column ``VERSION:NAME``)."""
+    found = [(name, binary, "") for name, binary in versions.items()]
+    for item in codes or ():
+        code, _, source = item.partition("=")
+        if not Path(source, "session_roam", "__init__.py").is_file():
+            raise SystemExit(f"--code {item}: {source} holds no session_roam package")
+        found += [
+            (f"{name}:{code}", binary, str(Path(source).resolve()))
+            for name, binary in versions.items()
         ]
-        slower = [row["claude (start -> exit)"] - row["its claude (start -> exit)"] for row in runs]
-        ms = [statistics.median(values) * 1000 for values in (over, own, slower)]
-        verdict = "MET" if ms[0] <= _GOAL_MS else "NOT met"
-        print(
-            f"  {name:10s} +{ms[0]:.0f} ms ({verdict}, goal +{_GOAL_MS}): roam's own "
-            f"{ms[1]:.0f} ms, claude under roam ran {ms[2]:+.0f} ms longer than alone"
-        )
+    return found
 
 
 def _print(rows: Mapping[str, list[Row]], calls: Mapping[str, list[Calls]]) -> None:
@@ -315,6 +310,12 @@ def main() -> None:
         action="store_true",
         help="a roam watch (not serving: ROAM_CR_SERVER=0) on each alpha, as bench.cr.run has",
     )
+    parser.add_argument(
+        "--code",
+        action="append",
+        help="NAME=SRC: also run the session_roam package under SRC (e.g. an older commit's "
+        "src, from git archive), as its own column per version, interleaved; repeatable",
+    )
     parser.add_argument("--dump", help="write every run's phases (JSON) to this file")
     parser.add_argument("--logs", help="copy every node's Syncthing log here (with STTRACE set)")
     args = parser.parse_args()
@@ -330,7 +331,7 @@ def main() -> None:
         stamper = executable(root / "bin" / "claude", _STAMP_TIMES if args.real else _STAMPER)
         with contextlib.ExitStack() as stack:
             cases = {}
-            for name, binary in versions.items():
+            for name, binary, source in _cases(versions, args.code):
                 cluster = stack.enter_context(
                     Cluster(ClusterSpec.load(_SPEC), root / name / "cluster", binary=binary)
                 )
@@ -344,6 +345,8 @@ def main() -> None:
                 cluster.wait_in_sync()
                 env = as_installed(roam_env(driver, alpha, stamper), root / "pycache")
                 env["ROAM_BENCH_REAL"] = str(Path(claude).absolute())
+                if source:
+                    env["PYTHONPATH"] = source
                 pids = members(
                     tuple(
                         node.process.pid
@@ -362,9 +365,11 @@ def main() -> None:
                     stack.enter_context(_watching(env, cwd))
                 if args.logs:
                     stack.callback(_keep_logs, cluster, Path(args.logs) / name)
-            first_env = next(iter(cases.values()))[2]
-            warm(first_env)
-            runtime = stack.enter_context(_server(first_env))
+            for case in cases.values():
+                warm(case[2])
+            # each pair's alpha its own server, in its environment, as its roam watch would be
+            # (the server keeps a connection to the Syncthing that environment names)
+            runtimes = {name: stack.enter_context(_server(case[2])) for name, case in cases.items()}
             rows: dict[str, list[Row]] = {name: [] for name in cases}
             calls: dict[str, list[Calls]] = {name: [] for name in cases}
             for i in range(args.runs + 1):  # the first round warms the server's first forks
@@ -372,7 +377,7 @@ def main() -> None:
                     time.sleep(_QUIET_S)  # past the watcher and Syncthing's 250 ms index pause
                     prompt = ["--", "-p", f"run {i}"] if args.real else []
                     argv = roam_argv(["cr", session, *prompt])
-                    served = {**env, "XDG_RUNTIME_DIR": runtime}
+                    served = {**env, "XDG_RUNTIME_DIR": runtimes[name]}
                     row, run_calls = _one_run(argv, cwd, served, root / name, pids)
                     told = root / name / "stamp.argv"
                     if not i and told.exists() and args.logs:
@@ -392,7 +397,8 @@ def main() -> None:
     if args.dump:
         Path(args.dump).write_text(json.dumps({"rows": rows, "calls": calls}))
     if args.real:
-        _paired(rows)
+        paired(rows)
+    against(rows)
     if args.logs:  # to read beside the Syncthing logs, whose clock is the local time
         for name, last in _LAST.items():
             print(f"\n{name}, the last run's requests (local time, ms):")

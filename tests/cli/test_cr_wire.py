@@ -296,3 +296,39 @@ def test_a_private_folder_and_our_own_listener_are_trusted(tmp_path: Path) -> No
     with listener, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(path)
         assert trusted_server(sock, path)
+
+
+@given(st.dictionaries(st.text(), _JSON))
+def test_channel_frames_are_what_json_writes_and_reads(message: dict[str, object]) -> None:
+    import json
+
+    from session_roam.cli.crwire import decode, encode
+
+    assert encode(message) == json.dumps(message, separators=(",", ":")).encode()
+    assert decode(encode(message)) == json.loads(encode(message)) == message
+
+
+def test_channel_hands_over_the_fds_sent_with_a_message(tmp_path: Path) -> None:
+    left, right = socket.socketpair()
+    handed = tmp_path / "handed"
+    with left, right, handed.open("w") as sent:
+        Channel(left).send({"t": "hello"}, fds=[sent.fileno()])
+        message, fds = Channel(right).receive(max_fds=3)
+        assert message == {"t": "hello"}
+        assert len(fds) == 1
+        with os.fdopen(fds[0], "w") as received:
+            received.write("through the socket")
+    assert handed.read_text() == "through the socket"
+
+
+def test_the_client_loads_nothing_that_brings_enum_json_or_re_before_it_is_served() -> None:
+    """What a served cr's client imports before "go" is paid on every roam cr (issue 16)."""
+    heavy = ("enum", "json", "re", "signal", "socket", "typing")
+    probe = (
+        "import sys; import session_roam.cli.fast, session_roam.cli.crclient; "
+        f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert loaded == []

@@ -17,7 +17,7 @@ from session_roam.engine.lease.model import Claim, serialize_claim
 from session_roam.errors import SyncTimeout
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
 
@@ -93,12 +93,13 @@ class FakeTransport:
         self,
         claim: Claim,
         *,
-        wait_for: Sequence[str],
+        wait_for: Sequence[str] | Callable[[], Sequence[str]],
         timeout_s: float,
         extra: Sequence[str] = (),
         pull: bool = False,
     ) -> None:
         # Delivery is instant, so there is never anything left to pull.
+        wait_for = wait_for() if callable(wait_for) else wait_for
         self.published.append(claim)
         raw = self.claims[claim.session][claim.device]
         for device, node in self.net.nodes.items():

@@ -132,3 +132,46 @@ def test_lease_pull_raises_what_a_lookup_of_a_peer_raised(tmp_path: Path) -> Non
     client.file_info = refused  # type: ignore[method-assign]
     with pytest.raises(SyncthingError, match="answered 500"):
         _transport(client, tmp_path)._pull_claims(SESSION, deadline=0, timeout_s=0)
+
+
+class _Scanning(_Client):
+    def scan(self, _folder: str, subs: list[str]) -> None:
+        self.asked.append("scan")
+
+    def subscribe(self, _events: object) -> Any:
+        self.asked.append("subscribe")
+        return SimpleNamespace(poll=lambda _timeout: [])
+
+
+def _release_like(client: _Scanning, transport: SyncthingTransport) -> None:
+    """A publish that names whom it waits for only when asked, as the lease's release does."""
+
+    def connected() -> list[str]:
+        client.asked.append("peers")
+        return []
+
+    claim = SimpleNamespace(session=SESSION, device="ME")
+    transport.publish(claim, wait_for=connected, timeout_s=1.0)  # type: ignore[arg-type]
+
+
+def test_a_release_asks_which_peers_to_wait_for_once_its_scan_is_asked_for(
+    tmp_path: Path,
+) -> None:
+    """The peers receive the release while it asks whom to wait for: off the hand-over's path."""
+    client = _Scanning(online=set(), holders={})
+    transport = _transport(client, tmp_path)
+    transport._subscription = client.subscribe(())  # the acquisition's, still open
+    client.asked.clear()
+    _release_like(client, transport)
+    assert client.asked == ["scan", "peers"]
+
+
+def test_a_release_without_a_subscription_asks_whom_to_wait_for_before_its_scan(
+    tmp_path: Path,
+) -> None:
+    """Without one, an event of a peer's confirmation could come before it subscribed."""
+    client = _Scanning(online=set(), holders={})
+    transport = _transport(client, tmp_path)
+    client.asked.clear()
+    _release_like(client, transport)
+    assert client.asked == ["peers", "scan"]

@@ -1,8 +1,9 @@
 """The ``roam cr`` client of the cr server that ``roam watch`` runs (``cli.crserver``).
 
 A served ``roam cr`` costs this process the interpreter and this module (``os``, ``sys``,
-``socket``, ``json``): the server's child, forked from a process that imported everything
-already, does the work with this process's argv, cwd, environment, umask and standard fds.
+``_signal``, ``_socket``, and ``crwire``, which keeps to C modules too): the server's child,
+forked from a process that imported everything already, does the work with this process's
+argv, cwd, environment, umask and standard fds.
 claude itself is started here, by the same ``run_child`` as the in-process path: it must be in
 the terminal's foreground process group (job control, SIGWINCH, /dev/tty), which the child,
 in a session of its own, is not.
@@ -14,9 +15,8 @@ started work. Once it has, the child's exit code is ours. docs/design/cr-server.
 
 from __future__ import annotations
 
+import _socket as socket  # not socket, nor signal: each would load enum (crwire says why)
 import os
-import signal
-import socket
 import sys
 
 from session_roam.cli.crwire import (
@@ -30,11 +30,15 @@ from session_roam.cli.crwire import (
 
 TYPE_CHECKING = False  # not from typing: every served cr pays for each import
 if TYPE_CHECKING:
+    import signal
+    from _socket import socket as Socket
     from collections.abc import Callable
     from types import FrameType
     from typing import Any, Final
 
     from session_roam.engine.resume import ChildExit
+else:
+    import _signal as signal  # the same functions and numbers; typeshed has no stub of its own
 
 __all__ = ["served_cr"]
 
@@ -83,7 +87,7 @@ def _stdio() -> list[list[str | None]]:
     ]
 
 
-def _handshake(sock: socket.socket, path: str, argv: list[str]) -> tuple[Channel, int] | None:
+def _handshake(sock: Socket, path: str, argv: list[str]) -> tuple[Channel, int] | None:
     """The server's child, ready to serve this command line, and its pid; None when it is not
     going to serve it. It runs nothing until it reads our "go"."""
     sock.settimeout(_ANSWER_S)

@@ -24,6 +24,7 @@ import signal
 import socket
 import stat
 import sys
+import time
 from typing import TYPE_CHECKING, Final, NoReturn
 
 from session_roam.cli.crwire import (
@@ -33,6 +34,7 @@ from session_roam.cli.crwire import (
     peer_credentials,
     socket_path,
 )
+from session_roam.engine.syncthing import forget_kept, keep_local_connected
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -77,6 +79,12 @@ _PRELOAD: Final = (
 )
 
 _POLL_S: Final = 1.0
+#: The connection to Syncthing left for the next child (``engine.syncthing.kept``) is made
+#: again this long after the last one went to a child, so not while that child starts, and
+#: used (kept alive) this often: under the 12 s its pool keeps an idle connection.
+_SPARE_AFTER_FORK_S: Final = 0.3
+_SPARE_EVERY_S: Final = 10.0
+_SPARE_TIMEOUT_S: Final = 0.5
 
 
 def fingerprint(root: str) -> tuple[tuple[str, int, int], ...]:
@@ -106,6 +114,10 @@ def preload() -> None:
             importlib.import_module(name)
         except ImportError:  # a dependency gone from the path: the child imports what it needs
             continue
+    with contextlib.suppress(ImportError):  # its first one initialises SSL (~1 ms of a child)
+        import httpx
+
+        httpx.HTTPTransport(verify=False).close()
     gc.collect()
     gc.freeze()
 
@@ -148,6 +160,27 @@ def _stop(signum: int, _frame: object) -> NoReturn:
     raise SystemExit(0)
 
 
+class _Spare:
+    """When to leave a connection to this environment's Syncthing for the next child (the
+    watch's environment is the person's: ``roam cr`` there talks to the same Syncthing)."""
+
+    def __init__(self) -> None:
+        self.due = time.monotonic()
+
+    def wait_s(self) -> float:
+        return min(_POLL_S, max(0.0, self.due - time.monotonic()))
+
+    def refresh(self) -> None:
+        if time.monotonic() >= self.due:
+            keep_local_connected(timeout_s=_SPARE_TIMEOUT_S)
+            self.due = time.monotonic() + _SPARE_EVERY_S
+
+    def handed(self) -> None:
+        """A child has it now: close this process's copy, make the next one later."""
+        forget_kept()
+        self.due = time.monotonic() + _SPARE_AFTER_FORK_S
+
+
 def serve(path: str, parent: int) -> int:
     """Accept and fork until told to stop, the parent (the watch) is gone, or the installed
     code changed (``EXIT_STALE``)."""
@@ -157,10 +190,12 @@ def serve(path: str, parent: int) -> int:
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(signum, _stop)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    spare = _Spare()
     with listening(path) as listener:
         while os.getppid() == parent:
-            ready, _, _ = select.select([listener], [], [], _POLL_S)
+            ready, _, _ = select.select([listener], [], [], spare.wait_s())
             if not ready:
+                spare.refresh()
                 continue
             try:
                 conn, _ = listener.accept()
@@ -177,6 +212,7 @@ def serve(path: str, parent: int) -> int:
                     return EXIT_STALE
                 if os.fork() == 0:
                     _in_child(conn, listener, pid)
+                spare.handed()
     return 0
 
 

@@ -92,7 +92,7 @@ class LeaseTransport(Protocol):
         self,
         claim: Claim,
         *,
-        wait_for: Sequence[str],
+        wait_for: Sequence[str] | Callable[[], Sequence[str]],
         timeout_s: float,
         extra: Sequence[str] = (),
         pull: bool = False,
@@ -100,7 +100,9 @@ class LeaseTransport(Protocol):
         """Have Syncthing scan ``extra`` (folder-relative), then our claim, at once.
 
         Then, for each device in ``wait_for``, block until it announced our claim's new version
-        (SyncTimeout after ``timeout_s``; PeerUnreachable when one disconnects meanwhile). With
+        (SyncTimeout after ``timeout_s``; PeerUnreachable when one disconnects meanwhile).
+        ``wait_for`` may be a function that names them, which a transport may call once the
+        scan is asked for (while the peers already receive the claim), never later. With
         ``pull``, then also until this node has every version of the session's claim files that
         those peers announced (they announced them before ours, on the same connection).
         """

@@ -138,10 +138,13 @@ class Lease:
                     # the sibling folder (companions carried there at exit, engine.travel) too
                     sibling = self.session_file.with_suffix("")
                     extra += (_relative(sibling, transport),) if sibling.is_dir() else ()
-                peers = [p.device_id for p in transport.peers() if p.connected]
+
+                def connected() -> list[str]:  # asked once the release is on its way to them
+                    return [p.device_id for p in transport.peers() if p.connected]
+
                 try:
                     transport.publish(
-                        self.claim, wait_for=peers, timeout_s=RELEASE_WAIT_S, extra=extra
+                        self.claim, wait_for=connected, timeout_s=RELEASE_WAIT_S, extra=extra
                     )
                 except (SyncTimeout, PeerUnreachable) as exc:
                     log.warning(

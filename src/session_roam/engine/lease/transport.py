@@ -30,7 +30,7 @@ from session_roam.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from session_roam.engine.syncthing.client import SyncthingClient
@@ -171,19 +171,23 @@ class SyncthingTransport:
         self,
         claim: Claim,
         *,
-        wait_for: Sequence[str],
+        wait_for: Sequence[str] | Callable[[], Sequence[str]],
         timeout_s: float,
         extra: Sequence[str] = (),
         pull: bool = False,
     ) -> None:
         name = self.relative_claim(claim.session, claim.device)
+        if callable(wait_for) and self._subscription is None:
+            wait_for = wait_for()  # no subscription to wake us yet: whom to wait for decides
         # Subscribed before the scan: events from before a subscription are never replayed.
-        subscription = self._events() if wait_for else None
+        subscription = self._events() if callable(wait_for) or wait_for else None
         # One scan for the session file and the claim: both leave in one index update, so a
         # peer that has the claim with its release stamp has been told about those bytes too.
         # (Two calls cost a second update, sent only after Syncthing's fixed 250 ms pause.)
         self.client.scan(self.folder_id, [*extra, name])
-        if subscription is None:
+        if callable(wait_for):  # asked while the peers already receive it (the release)
+            wait_for = wait_for()
+        if subscription is None or not wait_for:
             return
         deadline = time.monotonic() + timeout_s
         pending = set(wait_for)

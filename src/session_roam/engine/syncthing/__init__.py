@@ -12,6 +12,7 @@ from session_roam.engine.face import lazy_face
 
 if TYPE_CHECKING:
     from session_roam.engine.syncthing.deviceid import parse_device_id
+    from session_roam.engine.syncthing.kept import forget_kept, keep_local_connected
     from session_roam.engine.syncthing.local import connect_local, find_roam_folder
     from session_roam.engine.syncthing.names import cluster_names, display_name, machine_names
     from session_roam.engine.syncthing.node import find_syncthing_binary
@@ -47,6 +48,8 @@ __all__ = [
     "display_name",
     "find_roam_folder",
     "find_syncthing_binary",
+    "forget_kept",
+    "keep_local_connected",
     "list_peers",
     "machine_names",
     "parse_device_id",
@@ -62,6 +65,7 @@ __getattr__ = lazy_face(
     __name__,
     {
         "deviceid": ("parse_device_id",),
+        "kept": ("forget_kept", "keep_local_connected"),
         "local": ("connect_local", "find_roam_folder"),
         "names": ("cluster_names", "display_name", "machine_names"),
         "node": ("find_syncthing_binary",),

@@ -93,10 +93,15 @@ def open_session(
     base_url: str, headers: Mapping[str, str], timeout: float, transport: Any = None
 ) -> tuple[HttpSession, tuple[type[BaseException], ...]]:
     """The httpx client for ``base_url`` (imported only now) and the errors worth retrying a
-    GET for. No SSL context for plain ``http://``: there is no TLS to verify."""
+    GET for. No SSL context for plain ``http://``: there is no TLS to verify. A plain one's
+    connection pool is kept for this process's next client of the same URL (``kept``)."""
     import httpx
 
     plain = base_url.startswith("http://")
+    if plain and transport is None:
+        from session_roam.engine.syncthing.kept import parked
+
+        transport = parked(base_url)
     client = httpx.Client(
         base_url=base_url,
         headers=headers,
