@@ -122,6 +122,10 @@ def test_keep_connected_says_false_when_nothing_answers() -> None:
     assert not kept.keep_connected(url, timeout_s=1.0)
 
 
+def test_keep_connected_says_false_for_an_address_httpx_rejects() -> None:
+    assert kept.keep_connected("http://exa\u00dfmple..com:1", timeout_s=0.2) is False
+
+
 def test_a_kept_connection_the_server_closed_meanwhile_is_replaced_not_failed(
     server: _Counting,
 ) -> None:

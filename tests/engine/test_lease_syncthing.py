@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from session_roam.engine.lease.transport import SyncthingTransport
-from session_roam.engine.syncthing.models import Connection, FileInfo
-from session_roam.errors import HolderOffline, SyncthingError, SyncTimeout
+from session_roam.engine.syncthing.models import Connection, Event, FileInfo
+from session_roam.errors import HolderOffline, PeerUnreachable, SyncthingError, SyncTimeout
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -175,3 +175,45 @@ def test_a_release_without_a_subscription_asks_whom_to_wait_for_before_its_scan(
     client.asked.clear()
     _release_like(client, transport)
     assert client.asked == ["peers", "scan"]
+
+
+def _backlog(client: _Scanning) -> Any:
+    """The acquisition's subscription, its backlog holding ALPHA's disconnect of hours ago; the
+    poll after it delivers ALPHA's confirmation of the release."""
+    polls = [
+        [Event(1, 1, "DeviceDisconnected", "", {"id": "ALPHA"})],
+        [Event(2, 2, "RemoteIndexUpdated", "", {"device": "ALPHA"})],
+    ]
+
+    def poll(_timeout: float) -> list[Event]:
+        if not polls:
+            return []
+        if len(polls) == 1:
+            client.holders["ME"] = ["ME", "ALPHA"]
+        return polls.pop(0)
+
+    return SimpleNamespace(poll=poll)
+
+
+def _release_to_alpha(client: _Scanning, tmp_path: Path) -> None:
+    client.holders["ME"] = ["ME"]
+    transport = _transport(client, tmp_path)
+    transport._subscription = _backlog(client)
+    claim = SimpleNamespace(session=SESSION, device="ME")
+    transport.publish(claim, wait_for=lambda: ["ALPHA"], timeout_s=2.0)  # type: ignore[arg-type]
+
+
+def test_a_release_waits_for_a_peer_whose_old_disconnect_is_in_the_backlog_but_is_back(
+    tmp_path: Path,
+) -> None:
+    client = _Scanning(online={"ALPHA"}, holders={})
+    _release_to_alpha(client, tmp_path)
+    assert client.holders["ME"] == ["ME", "ALPHA"]  # returned on ALPHA's confirmation
+
+
+def test_a_release_stops_waiting_for_a_peer_that_disconnected_and_is_still_off(
+    tmp_path: Path,
+) -> None:
+    client = _Scanning(online=set(), holders={})
+    with pytest.raises(PeerUnreachable, match="disconnected"):
+        _release_to_alpha(client, tmp_path)

@@ -217,7 +217,11 @@ class SyncthingTransport:
             events = subscription.poll(1.0) if remaining >= 1.0 else subscription.poll(0)
             for event in events:
                 device = event.data.get("device", event.data.get("id"))
-                if event.type == "DeviceDisconnected" and device in pending:
+                if (
+                    event.type == "DeviceDisconnected"
+                    and device in pending
+                    and not self._connected_now(str(device))
+                ):
                     raise PeerUnreachable(
                         f"{self.peer_name(str(device))} disconnected while "
                         "confirming this machine's lease claim."
@@ -226,6 +230,13 @@ class SyncthingTransport:
             if remaining < 1.0 and not look:
                 time.sleep(_POLL_S)
                 look = True
+
+    def _connected_now(self, device: str) -> bool:
+        """Whether ``device`` is connected now. A disconnect event may be hours old: a release
+        reads the backlog of a subscription opened at the acquisition, and a peer that dropped
+        and came back meanwhile is connected, gets the release in its reconnect's index
+        exchange, and is worth waiting for (asked only when such an event comes)."""
+        return any(p.device_id == device and p.connected for p in self.peers())
 
     def _events(self) -> EventSubscription:
         """One event subscription for this transport's life: its cursor only moves forward, so

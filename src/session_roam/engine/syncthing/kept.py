@@ -69,7 +69,8 @@ def keep_connected(base_url: str, *, timeout_s: float) -> bool:
     try:
         with httpx.Client(base_url=base_url, transport=parked(base_url), timeout=timeout_s) as c:
             c.get("/rest/noauth/health")
-    except httpx.HTTPError:
+    except Exception:  # a spare is only a saving: any failure (an address httpx
+        # rejects, too) means none, never an end of the cr server that asked for it
         pool = _WAITING.pop(base_url, None)
         if pool is not None:
             pool.close()
@@ -86,9 +87,12 @@ def keep_local_connected(*, timeout_s: float) -> bool:
 
     try:
         home = locate_syncthing_home(None)
-        base_url = read_config(home.path).base_url.rstrip("/") if home is not None else ""
+        config = read_config(home.path) if home is not None else None
     except (RoamError, OSError, ValueError):
         return False
+    if config is None or not config.gui_on_loopback:  # a far GUI would stall the accept loop
+        return False
+    base_url = config.base_url.rstrip("/")
     return base_url.startswith("http://") and keep_connected(base_url, timeout_s=timeout_s)
 
 
