@@ -25,6 +25,7 @@ from tests.e2e.cr_support import (
     run_roam,
     sent_user_texts,
 )
+from tests.support.cluster import discard_pid
 from tests.support.st_home import FAILING_SYNCTHING
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def own_cluster(make_cluster: MakeCluster) -> Iterator[Callable[[str], Cluster]]
     yield make
     for node in (node for cluster in made for node in cluster.nodes):
         if node.process is None:
-            stop_pid(node.syncthing_home)
+            discard_pid(node.syncthing_home)
 
 
 @pytest.fixture
