@@ -25,7 +25,7 @@ from tests.e2e.cr_support import (
     run_roam,
     sent_user_texts,
 )
-from tests.support.cluster import discard_pid
+from tests.support.cluster import discard_pid, stop_when_started
 from tests.support.st_home import FAILING_SYNCTHING
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def _env(claude: ClaudeDriver, node: ClusterNode, claude_bin: Path, **extra: str
 def _stop_own_syncthing(node: ClusterNode) -> None:
     """Stop the node's Syncthing as a reboot or `kill` would: it is configured, not running."""
     assert node.process is not None
-    node.process.stop()
+    stop_when_started(node.process)
     node.process = None
 
 
