@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from session_roam.cli.app import app
-from session_roam.engine.syncthing.node import stop_pid
+from tests.support.cluster import discard_pid
 from tests.support.machine import Machine, fake_device_id, new_machine, private_env
 from tests.support.schemas import SCHEMAS, check_schema
 from tests.support.syncthing_bin import SYNCTHING
@@ -251,7 +251,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Machine, An
             assert result.exit_code == 0, result.output
             yield made, json.loads(result.stdout)
         finally:
-            stop_pid(made.syncthing_home)
+            discard_pid(made.syncthing_home)
 
 
 @pytest.mark.e2e

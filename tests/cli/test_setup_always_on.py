@@ -21,10 +21,10 @@ from typer.testing import CliRunner, Result
 from session_roam.cli.app import app
 from session_roam.engine.syncthing.cluster import free_ports
 from session_roam.engine.syncthing.config import generate_config, harden_config
-from session_roam.engine.syncthing.node import SyncthingProcess, stop_pid
+from session_roam.engine.syncthing.node import SyncthingProcess
 from session_roam.engine.syncthing.peers import ensure_peer
 from session_roam.engine.syncthing.untrusted import serve_encrypted_folder
-from tests.support.cluster import wait_until
+from tests.support.cluster import discard, discard_pid, wait_until
 from tests.support.machine import Machine, fake_device_id, new_machine, private_env
 from tests.support.syncthing_bin import SYNCTHING
 
@@ -206,7 +206,7 @@ def set_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SetUp]:
         try:
             yield SetUp(made, password, first, again, "\n".join(collect.lines))
         finally:
-            stop_pid(made.syncthing_home)
+            discard_pid(made.syncthing_home)
 
 
 @pytest.mark.e2e
@@ -413,5 +413,5 @@ def test_setup_always_on_node_stores_sessions_it_cannot_read(
                 if path.is_file():
                     assert needle.encode() not in path.read_bytes(), f"{needle!r} in {path}"
     finally:
-        vault.stop()
-        stop_pid(made.syncthing_home)
+        discard(vault)
+        discard_pid(made.syncthing_home)

@@ -17,9 +17,10 @@ from session_roam.engine.syncthing.config import (
     read_config,
 )
 from session_roam.engine.syncthing.instance import is_unstarted, mark_unstarted
-from session_roam.engine.syncthing.node import PID_FILE, SyncthingProcess, stop_pid
+from session_roam.engine.syncthing.node import PID_FILE, SyncthingProcess
 from session_roam.engine.syncthing.service import ensure_running
 from session_roam.errors import SyncthingUnreachable
+from tests.support.cluster import discard_pid
 from tests.support.machine import Machine, machine_set_up, new_machine, private_env
 from tests.support.syncthing_bin import SYNCTHING
 
@@ -45,7 +46,7 @@ def mine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Machine]:
     try:
         yield made
     finally:
-        stop_pid(made.syncthing_home)
+        discard_pid(made.syncthing_home)
 
 
 def _config_on(made: Machine, gui: str, *, by_roam: bool) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from session_roam.engine.setup.watch_service import SYSTEMD_UNIT, service_file
-from session_roam.engine.syncthing.node import stop_pid
+from tests.support.cluster import discard_pid
 from tests.support.machine import Machine, new_machine, private_env
 from tests.support.schemas import check_schema
 from tests.support.syncthing_bin import SYNCTHING
@@ -43,7 +43,7 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Machine
     try:
         yield made
     finally:
-        stop_pid(made.syncthing_home)
+        discard_pid(made.syncthing_home)
 
 
 def _unit(made: Machine) -> Path:

@@ -15,8 +15,7 @@ from typer.testing import CliRunner
 
 from session_roam.cli.app import app
 from session_roam.engine.syncthing.config import generate_config, harden_config
-from session_roam.engine.syncthing.node import stop_pid
-from tests.support.cluster import wait_until
+from tests.support.cluster import discard_pid, wait_until
 from tests.support.machine import (
     Machine,
     fake_device_id,
@@ -64,7 +63,7 @@ def make_machine(
         yield make
     finally:
         for each in made:
-            stop_pid(each.syncthing_home)
+            discard_pid(each.syncthing_home)
 
 
 def _json(result: Result) -> dict[str, Any]:

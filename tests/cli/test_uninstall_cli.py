@@ -16,6 +16,7 @@ from session_roam.cli.app import app
 from session_roam.engine.core.procs import pid_alive
 from session_roam.engine.syncthing.config import config_folders
 from session_roam.engine.syncthing.node import PID_FILE, SyncthingProcess, stop_pid
+from tests.support.cluster import discard_pid
 from tests.support.machine import Machine, new_machine, private_env
 from tests.support.schemas import check_schema
 from tests.support.syncthing_bin import SYNCTHING
@@ -44,7 +45,7 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Machine
             assert result.exit_code == 0, result.output
         yield made
     finally:
-        stop_pid(made.syncthing_home)
+        discard_pid(made.syncthing_home)
 
 
 def _uninstall(made: Machine, *extra: str) -> tuple[int, dict[str, Any]]:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from session_roam.cli.app import app
 from session_roam.engine.syncthing.cluster import Cluster
-from tests.support.cluster import load_spec, wait_until
+from tests.support.cluster import connections_started, load_spec, running, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -259,11 +259,22 @@ def test_cluster_stops_every_process_even_when_the_test_fails(
     seen: list[int] = []
 
     def failing_test_body() -> None:
-        with Cluster(load_spec("pair"), tmp_path, binary=syncthing_bin):
+        with Cluster(load_spec("pair"), tmp_path, binary=syncthing_bin) as cluster:
             seen.extend(_processes_serving(tmp_path))
+            for node in cluster.nodes:  # else 1.29.5's stop waits 10 s: see connections_started
+                connections_started(node.client)
             raise RuntimeError("test body failed")
 
     with pytest.raises(RuntimeError, match="test body failed"):
         failing_test_body()
     assert len(seen) == 4  # a monitor and a node process per node
+    assert _processes_serving(tmp_path) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_a_fixture_cluster_leaves_no_process_once_its_block_ends(
+    tmp_path: Path, syncthing_bin: str
+) -> None:
+    with running(load_spec("pair"), tmp_path, syncthing_bin):
+        assert len(_processes_serving(tmp_path)) == 4
     assert _processes_serving(tmp_path) == []

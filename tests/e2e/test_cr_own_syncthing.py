@@ -25,6 +25,7 @@ from tests.e2e.cr_support import (
     run_roam,
     sent_user_texts,
 )
+from tests.support.cluster import discard_pid, stop_when_started
 from tests.support.st_home import FAILING_SYNCTHING
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def own_cluster(make_cluster: MakeCluster) -> Iterator[Callable[[str], Cluster]]
     yield make
     for node in (node for cluster in made for node in cluster.nodes):
         if node.process is None:
-            stop_pid(node.syncthing_home)
+            discard_pid(node.syncthing_home)
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def _env(claude: ClaudeDriver, node: ClusterNode, claude_bin: Path, **extra: str
 def _stop_own_syncthing(node: ClusterNode) -> None:
     """Stop the node's Syncthing as a reboot or `kill` would: it is configured, not running."""
     assert node.process is not None
-    node.process.stop()
+    stop_when_started(node.process)
     node.process = None
 
 

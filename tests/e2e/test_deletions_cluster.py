@@ -27,7 +27,7 @@ from session_roam.cli.app import app
 from session_roam.engine.deletions.restore import heal
 from session_roam.engine.deletions.tombstones import TOMBSTONES_DIR
 from session_roam.engine.syncthing.folder import DEFAULT_FOLDER_ID
-from tests.support.cluster import wait_until
+from tests.support.cluster import reconnect, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -230,7 +230,7 @@ def test_restore_works_from_the_archive_while_the_peer_is_off(make_cluster: Make
     assert result.exit_code == 0, result.output
     assert holds(alpha, files)
     beta.process.start()
-    cluster.wait_connected()
+    reconnect(cluster)
     cluster.wait_in_sync()
     assert holds(beta, files)
     assert holds(alpha, files)
@@ -246,7 +246,7 @@ def test_a_deletion_made_while_the_peer_is_off_leaves_the_peer_whole(
     claude_cleanup(alpha)
     settle(alpha)
     beta.process.start()
-    cluster.wait_connected()
+    reconnect(cluster)
     time.sleep(3)  # alpha's deletions reach beta, which ignores them
     assert holds(beta, files)
     heal_on(beta)

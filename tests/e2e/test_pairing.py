@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from session_roam.engine.syncthing.node import stop_pid
-from tests.support.cluster import wait_until
+from tests.support.cluster import discard_pid, wait_until
 from tests.support.machine import Machine, new_machine, private_env
 from tests.support.schemas import check_schema
 from tests.support.syncthing_bin import SYNCTHING
@@ -52,8 +51,8 @@ def knocked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[M
         assert b.setup("--device-id", id_a, "--address", a.listen).exit_code == 0
         yield a, b
     finally:
-        stop_pid(a.syncthing_home)
-        stop_pid(b.syncthing_home)
+        discard_pid(a.syncthing_home)
+        discard_pid(b.syncthing_home)
 
 
 def _id(made: Machine) -> str:

@@ -8,6 +8,8 @@ before pytest registers it, or its asserts are not rewritten).
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
@@ -16,18 +18,36 @@ import pytest
 import tenacity
 
 from session_roam.engine.syncthing.cluster import Cluster, ClusterSpec
+from session_roam.engine.syncthing.node import PID_FILE, stop_pid
 from session_roam.errors import SyncTimeout
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ["CLUSTER_SPECS", "MakeCluster", "load_spec", "reconnect", "running", "wait_until"]
+    from session_roam.engine.syncthing.client import SyncthingClient
+    from session_roam.engine.syncthing.node import SyncthingProcess
+
+__all__ = [
+    "CLUSTER_SPECS",
+    "MakeCluster",
+    "connections_started",
+    "discard",
+    "discard_cluster",
+    "discard_pid",
+    "load_spec",
+    "reconnect",
+    "running",
+    "stop_when_started",
+    "wait_until",
+]
 
 CLUSTER_SPECS = Path(__file__).resolve().parents[2] / "fixtures" / "clusters"
 #: How long a dialler gets to reconnect on its own before it is nudged again: past the test
 #: clusters' reconnectionIntervalS (1 s), so a nudge always finds the dial due.
 _NUDGE_EVERY_S: Final = 2.0
 _RECONNECT_S: Final = 30.0
+#: Bound on ``stop_when_started``'s wait (1.29.5 starts a connection ~1 s after it is made).
+_STARTING_S: Final = 5.0
 
 
 class MakeCluster(Protocol):
@@ -55,8 +75,73 @@ def load_spec(spec: str | ClusterSpec) -> ClusterSpec:
 
 @contextlib.contextmanager
 def running(spec: ClusterSpec, root: Path, binary: str) -> Iterator[Cluster]:
+    """The cluster, running for the block; its nodes are discarded (``discard``) afterwards."""
     with Cluster(spec, root, binary=binary) as cluster:
-        yield cluster
+        try:
+            yield cluster
+        finally:
+            discard_cluster(cluster)
+
+
+def connections_started(client: SyncthingClient, timeout_s: float = _STARTING_S) -> bool:
+    """Wait (bounded) until every connection of ``client``'s node has started; False if not.
+
+    1.29.5 lists a new connection as connected with a zero ``startedAt`` for about 1 s (1.19.2
+    starts it at once); a node shut down in that window waits out the protocol's 10 s close
+    timeout before it exits (measured: 10.01 s every time, 0.6-0.9 s once started).
+    """
+    deadline = time.monotonic() + timeout_s
+    while any(c.connected and c.started_epoch is None for c in client.connections().values()):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def stop_when_started(process: SyncthingProcess) -> None:
+    """``process.stop()``, the graceful stop of a machine going off, once its connections have
+    started (``connections_started``): the same stop, without 1.29.5's 10 s close timeout."""
+    connections_started(process.client)
+    process.stop()
+
+
+def discard(process: SyncthingProcess | None) -> None:
+    """End a node the test is done with at once: SIGKILL to its process group, then reap it.
+
+    For fixture finalisers only, where nothing reads the node or its folder again. A graceful
+    stop (REST shutdown) takes 0.2-1 s, and on 1.29.5 10 s when a connection is under ~1 s
+    old (it waits out the protocol's close timeout); tests that are about stopping keep using
+    ``SyncthingProcess.stop``, which this still calls to reap and close the log.
+    """
+    if process is None:
+        return
+    if process.pid is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.stop()
+
+
+def discard_cluster(cluster: Cluster) -> None:
+    """``discard`` every node of ``cluster`` (``Cluster.stop`` then has nothing left to do)."""
+    for node in cluster.nodes:
+        discard(node.process)
+
+
+def discard_pid(home: Path) -> None:
+    """``discard`` for a node ``roam`` started in the background (its PID in ``home``), then
+    ``stop_pid`` to reap it and remove the PID file. Only a live syncthing serving ``home``
+    (its command line says so) is killed: a stale PID file may name another process now."""
+    try:
+        pid = int((home / PID_FILE).read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        command = []
+    if f"--home={home}".encode() in command:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):  # ours when roam ran in this process
+            os.waitpid(pid, 0)
+    stop_pid(home)
 
 
 def reconnect(cluster: Cluster, timeout_s: float = _RECONNECT_S) -> None:

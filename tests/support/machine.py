@@ -21,7 +21,7 @@ from session_roam.engine.syncthing.client import SyncthingClient
 from session_roam.engine.syncthing.cluster import free_ports
 from session_roam.engine.syncthing.config import read_config
 from session_roam.engine.syncthing.deviceid import luhn_base32
-from session_roam.engine.syncthing.node import stop_pid
+from tests.support.cluster import discard_pid
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -101,7 +101,7 @@ def private_env(root: Path) -> dict[str, str]:
 @contextlib.contextmanager
 def machine_set_up(root: Path) -> Iterator[Machine]:
     """A machine in ``root`` on which `roam setup` has run, in its own HOME and XDG folders
-    (set in the environment while the block runs); its Syncthing is stopped afterwards."""
+    (set in the environment while the block runs); its Syncthing is discarded afterwards."""
     made = new_machine(root)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in private_env(made.root).items():
@@ -111,4 +111,4 @@ def machine_set_up(root: Path) -> Iterator[Machine]:
             assert result.exit_code == 0, result.output
             yield made
         finally:
-            stop_pid(made.syncthing_home)
+            discard_pid(made.syncthing_home)

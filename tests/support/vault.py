@@ -37,7 +37,7 @@ from session_roam.engine.syncthing.untrusted import (
     serve_encrypted_folder,
     share_encrypted,
 )
-from tests.support.cluster import wait_until
+from tests.support.cluster import discard, discard_cluster, stop_when_started, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -167,7 +167,7 @@ class Vaulted:
         """Shut ``name``'s Syncthing down, as a machine that is switched off. Idempotent."""
         node = self.cluster[name]
         if node.process is not None:
-            node.process.stop()
+            stop_when_started(node.process)
             node.process = None
 
     def start(self, name: str) -> None:
@@ -251,6 +251,9 @@ def running_vaulted(root: Path, binary: str, *, direct: bool = True) -> Iterator
             vaulted = Vaulted(cluster, vault, vault_id, vault_dir, password, direct=direct)
             for node in trusted:
                 vaulted.wait_connected(node.name)
-            yield vaulted
+            try:
+                yield vaulted
+            finally:
+                discard_cluster(cluster)
     finally:
-        vault.stop()
+        discard(vault)
