@@ -115,10 +115,42 @@ def discard(process: SyncthingProcess | None) -> None:
     """
     if process is None:
         return
-    if process.pid is not None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+    groups = _kill_groups(process.pid) if process.pid is not None else set()
     process.stop()
+    _wait_groups_gone(groups)
+
+
+def _kill_groups(monitor: int) -> set[int]:
+    """SIGKILL ``monitor``'s process group and its children's: Syncthing's monitor starts the
+    node in a process group of its own, which a signal to the monitor's group never reaches
+    (the node then outlives the test, until it notices its monitor is gone)."""
+    groups = {monitor} | {pgrp for _pid, _state, ppid, pgrp in _processes() if ppid == monitor}
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+    return groups
+
+
+def _wait_groups_gone(groups: set[int], timeout_s: float = 10.0) -> None:
+    """Wait until no live process of ``groups`` is left (a killed process may still be ending a
+    write); a zombie (state Z) is gone for good."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and any(
+        pgrp in groups and state != "Z" for _pid, state, _ppid, pgrp in _processes()
+    ):
+        time.sleep(0.01)
+
+
+def _processes() -> list[tuple[int, str, int, int]]:
+    """(pid, state, ppid, process group) of every process, from /proc (empty without it)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+            found.append((int(stat.parent.name), state, int(ppid), int(pgrp)))
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def discard_cluster(cluster: Cluster) -> None:
@@ -137,10 +169,10 @@ def discard_pid(home: Path) -> None:
     except (OSError, ValueError):
         command = []
     if f"--home={home}".encode() in command:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
+        groups = _kill_groups(pid)
         with contextlib.suppress(ChildProcessError):  # ours when roam ran in this process
             os.waitpid(pid, 0)
+        _wait_groups_gone(groups)
     stop_pid(home)
 
 
