@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -217,3 +218,21 @@ def test_a_release_stops_waiting_for_a_peer_that_disconnected_and_is_still_off(
     client = _Scanning(online=set(), holders={})
     with pytest.raises(PeerUnreachable, match="disconnected"):
         _release_to_alpha(client, tmp_path)
+
+
+def test_a_release_whose_events_never_come_still_sees_the_confirmation_after_a_quiet_poll(
+    tmp_path: Path,
+) -> None:
+    """A Syncthing restarted since the acquisition numbers its events below the old cursor."""
+    client = _Scanning(online={"ALPHA"}, holders={"ME": ["ME"]})
+
+    def quiet(_timeout: float) -> list[Event]:
+        client.holders["ME"] = ["ME", "ALPHA"]  # ALPHA has the release; no event says so
+        return []
+
+    transport = _transport(client, tmp_path)
+    transport._subscription = SimpleNamespace(poll=quiet)  # type: ignore[assignment]
+    claim = SimpleNamespace(session=SESSION, device="ME")
+    started = time.monotonic()
+    transport.publish(claim, wait_for=lambda: ["ALPHA"], timeout_s=5.0)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 1.0  # not at the last second's polling

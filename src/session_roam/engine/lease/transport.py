@@ -227,6 +227,10 @@ class SyncthingTransport:
                         "confirming this machine's lease claim."
                     )
                 look = look or (event.type == "RemoteIndexUpdated" and device in pending)
+            # A quiet second: look anyway. A Syncthing restarted since the subscription was
+            # opened (a release's is the acquisition's, hours old) numbers its events anew,
+            # below our cursor, so no event would ever wake us.
+            look = look or (not events and remaining >= 1.0)  # (the last second: polled below)
             if remaining < 1.0 and not look:
                 time.sleep(_POLL_S)
                 look = True
