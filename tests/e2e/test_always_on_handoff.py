@@ -99,7 +99,9 @@ def _session_text(node: ClusterNode, cwd: Path, session: str) -> str:
 
 def _seen_since(node: ClusterNode, device_id: str, since: datetime.datetime) -> bool:
     """Whether ``node`` had a connection to ``device_id`` at or after ``since``, from Syncthing's
-    API (``/rest/stats/device``), not from its log, whose wording differs between versions."""
+    API (``/rest/stats/device``), not from its log, whose wording differs between versions.
+    Syncthing keeps that time in whole seconds (lib/stats/device.go ``WasSeen``): ``since``
+    must be too, or a connection made in the same second looks older."""
     seen = node.client.device_last_seen().get(device_id)
     return seen is not None and seen >= since
 
@@ -124,7 +126,8 @@ def test_always_on_resumes_on_beta_the_turn_alpha_left_on_the_vault_before_going
     assert on_alpha.returncode == 0, on_alpha.stderr
     online.push_to_vault("alpha")  # alpha's last turn and its release stamp are on the vault
     online.stop("alpha")
-    since = datetime.datetime.now(datetime.UTC)
+    # whole seconds: Syncthing stores a device's last-seen time truncated to the second
+    since = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     online.start("beta")
     online.wait_connected("beta")  # to the vault: alpha is off
     mark = fake_api.mark()
