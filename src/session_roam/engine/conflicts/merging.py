@@ -47,7 +47,7 @@ from session_roam.engine.core.backup import (
     restore_file,
     sha256_hex,
 )
-from session_roam.engine.core.backup_store import unshare
+from session_roam.engine.core.backup_store import file_identity, unshare
 from session_roam.engine.core.paths import ensure_inside, validate_session_id
 from session_roam.engine.core.safefs import has_link_below, refuse_links
 from session_roam.engine.core.store import SessionFiles, find_session_files, read_bytes
@@ -135,12 +135,19 @@ def _write_all(plan: SessionPlan, written: Mapping[str, bytes], backup: Path) ->
 
 
 def _unshare_all(plan: SessionPlan, backup: Path, relatives: Sequence[str]) -> None:
-    """Make the backup's hard links to synced files that stay in place copies of their own."""
+    """Make the backup's hard links to synced files that stay in place (``relatives``, or
+    any original still at its path) copies of their own: every file of the backup is compared
+    with every one of them, since originals with the same bytes share one stored object."""
+    synced: dict[tuple[int, int], tuple[bytes, str]] = {}
     for original in plan.originals:
-        if original.relative in relatives and original.identity is not None:
-            target = backup / "files" / original.relative
+        if original.identity is None:
+            continue
+        now = file_identity(plan.session.project_dir / original.relative)
+        if original.relative in relatives or (now is not None and now[:2] == original.identity[:2]):
             digest = original.sha256 or sha256_hex(original.data)
-            unshare(target, original.data, digest, original.identity)
+            synced[original.identity[:2]] = (original.data, digest)
+    if synced:
+        unshare(backup, synced)
 
 
 def _discard(plan: SessionPlan, backup: Backup) -> None:
