@@ -40,7 +40,7 @@ ever contains an API key: the client that holds a key never formats it into anyt
 from __future__ import annotations
 
 import enum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 __all__ = [
     "ApiKeyRejected",
@@ -91,6 +91,8 @@ class RoamError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint if hint is not None else self.default_hint
+        #: Further fields of the ``roam.error/1`` envelope (documented in its schema).
+        self.details: dict[str, Any] = {}
 
     def __str__(self) -> str:
         return self.message

@@ -14,6 +14,7 @@ from session_roam.engine.core.backup import list_backups
 from session_roam.engine.core.paths import claude_config_dir, project_slug
 from tests.engine.sessiontree import BASE, FROM_A, SID, SID2, STAMP_A, Tree
 from tests.merge.sessions import late_reply_fork
+from tests.support.schemas import check_schema
 
 
 @pytest.fixture
@@ -285,6 +286,69 @@ def test_merge_that_syncthing_races_leaves_no_backup(
     _syncthing_writes_after_the_plan(monkeypatch, tree.conflicted_session(SID))
     assert roam("conflicts", "merge", SID).exit_code == 6
     assert list_backups(SID) == ()
+
+
+SID3 = "5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
+
+
+def _syncthing_writes_during_the_second_merge(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """Three sessions with copies are merged in turn; Syncthing appends to the second one's
+    transcript just after roam read it. Returns the session ids in the order they were planned."""
+    for sid, slug in ((SID, "-a"), (SID2, "-b"), (SID3, "-c")):
+        tree.conflicted_session(sid, slug=slug)
+    real = plan_module.plan_session
+    planned: list[str] = []
+
+    def plan_then_syncthing_writes(session: Any, *args: Any, **kwargs: Any) -> Any:
+        plan = real(session, *args, **kwargs)
+        planned.append(session.session_id)
+        if len(planned) == 2:
+            with session.main.open("ab") as handle:
+                handle.write(b'{"type":"user","uuid":"late","parentUuid":null}\n')
+        return plan
+
+    monkeypatch.setattr(plan_module, "plan_session", plan_then_syncthing_writes)
+    return planned
+
+
+def test_merge_all_raced_on_its_second_session_names_the_one_merged_before_it(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned = _syncthing_writes_during_the_second_merge(tree, monkeypatch)
+    result = roam("conflicts", "merge", "--all")
+    _fails_cleanly(result, 6, f"merging session {planned[1]}; none of its files")
+    message = " ".join(result.output.split())
+    assert f"1 session(s) merged before it stay merged ({planned[0]})" in message
+    assert "1 session(s) after it were not tried" in message
+    assert "nothing in the synced folder was changed" not in message
+    assert len(list_backups(planned[0])) == 1
+    assert list_backups(planned[1]) == ()
+
+
+def test_merge_all_raced_on_its_second_session_lists_both_in_the_json_envelope(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned = _syncthing_writes_during_the_second_merge(tree, monkeypatch)
+    result = roam("--json", "conflicts", "merge", "--all")
+    assert result.exit_code == 6
+    error = json.loads(result.stdout)["error"]
+    (merged,) = error["merged_before"]
+    (last,) = {SID, SID2, SID3} - set(planned)
+    assert (merged["session_id"], error["not_tried"]) == (planned[0], [last])
+    assert Path(merged["backup"], "manifest.json").is_file()
+    check_schema(json.loads(result.stdout), "roam.error-1")
+
+
+def test_merge_of_one_raced_session_adds_nothing_to_its_message(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _syncthing_writes_after_the_plan(monkeypatch, tree.conflicted_session(SID))
+    result = roam("--json", "conflicts", "merge", SID)
+    error = json.loads(result.stdout)["error"]
+    assert error["message"].endswith("none of its files in the synced folder was changed.")
+    assert "merged_before" not in error
 
 
 def test_merge_of_an_unreadable_copy_exits_2_and_changes_nothing(

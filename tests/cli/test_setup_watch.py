@@ -126,6 +126,18 @@ def test_setup_run_again_after_watch_uninstall_says_you_removed_it(
     assert not _unit(machine).exists()
 
 
+def test_setup_run_again_after_the_unit_was_deleted_by_hand_says_so_and_leaves_it(
+    machine: Machine, fake_systemctl: FakeSystemctl
+) -> None:
+    assert machine.setup().exit_code == 0
+    _unit(machine).unlink()
+    again = machine.setup()
+    assert again.exit_code == 0, again.output
+    said = " ".join(again.output.split())
+    assert "not installed: its file was deleted, not by roam; `roam watch install` brings" in said
+    assert not _unit(machine).exists()
+
+
 def test_setup_watch_installs_the_service_you_removed(
     machine: Machine, fake_systemctl: FakeSystemctl
 ) -> None:

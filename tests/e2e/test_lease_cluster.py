@@ -19,13 +19,17 @@ import pytest
 
 from session_roam.engine.lease import api as lease
 from session_roam.engine.lease.transport import SyncthingTransport
+from session_roam.engine.syncthing.client import SyncthingClient
+from session_roam.engine.syncthing.node import SyncthingProcess
 from session_roam.errors import LeaseHeld, PeerUnreachable
+from tests.support.cluster import reconnect, stop_when_started, wait_until
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from session_roam.engine.lease.engine import LeaseEngine
     from session_roam.engine.syncthing.cluster import Cluster, ClusterNode
+    from session_roam.engine.syncthing.models import Event
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +39,7 @@ TTL_S: Final = 3.0
 #: Races run five lanes at once on two cores: barriers stay well inside RACE_TTL_S / 3.
 RACE_TTL_S: Final = 10.0
 ACQUIRE_TIMES: dict[int, list[float]] = {}
+_INDEX: Final = "RemoteIndexUpdated"
 
 
 def engine(cluster: Cluster, node: ClusterNode) -> LeaseEngine:
@@ -244,3 +249,42 @@ def test_lease_cluster_next_writer_waits_for_the_released_bytes(pair: Cluster) -
         assert there.read_bytes() == here.read_bytes()
     finally:
         following.release()
+
+
+def test_lease_cluster_release_after_a_syncthing_restart_sees_the_new_events(
+    connected: Cluster,
+) -> None:
+    """Alpha's Syncthing restarts while alpha holds a session: it numbers its events from 1
+    again, below the cursor of the subscription the acquisition opened. The release follows it
+    to the new stream: beta's confirmation is an event it sees (it woke the wait, or the first
+    look found beta already there and the event is next in the stream)."""
+    alpha, beta = connected.nodes
+    client = SyncthingClient(alpha.gui_url, alpha.api_key)  # outlives the restart, as roam's
+    transport = SyncthingTransport(client, alpha.projects_dir, connected.spec.folder_id)
+    held = lease.acquire(str(uuid.uuid4()), engine=lease.engine_for(transport), ttl_s=60.0)
+    acquired = time.monotonic()
+    seen: list[str] = []
+    try:
+        assert alpha.process is not None
+        stop_when_started(alpha.process)
+        alpha.process = SyncthingProcess(
+            alpha.syncthing_home, binary=connected.binary, env={"HOME": str(alpha.home)}
+        ).start()
+        reconnect(connected)
+        time.sleep(max(0.0, acquired + 6.0 - time.monotonic()))  # a barrier long after the last
+        subscription = transport._subscription  # the acquisition's
+        assert subscription is not None
+        poll = subscription.poll
+
+        def recorded(timeout_s: float = 0.0) -> list[Event]:
+            events = poll(timeout_s)
+            seen.extend(str(e.data.get("device")) for e in events if e.type == _INDEX)
+            return events
+
+        subscription.poll = recorded  # type: ignore[method-assign]
+        held.release()
+        wait_until(lambda: beta.device_id in seen or bool(recorded(0)), what="beta's event")
+    finally:
+        held.release()
+        transport.close()
+    assert beta.device_id in seen

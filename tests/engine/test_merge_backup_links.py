@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from session_roam.engine.conflicts.merging import merge_session
+from session_roam.engine.conflicts.settled import still_as_read
 from session_roam.engine.core.backup import Original, create_backup, list_backups
 from session_roam.engine.core.backup_store import backups_root, objects_root
 from session_roam.engine.core.paths import claude_config_dir
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 COPY = f"{SID}.sync-conflict-{STAMP_A}.jsonl"
+MERGING = "session_roam.engine.conflicts.merging"
 
 
 @pytest.fixture
@@ -172,3 +174,81 @@ def test_a_copy_on_another_file_system_is_backed_up_by_a_copy(
     assert saved.read_bytes() == FROM_A
     assert _inode(saved) != copy_inode
     assert os.path.exists(main)
+
+
+COPY_B = f"{SID}.sync-conflict-20261125-140000-7VA6ENF.jsonl"
+
+
+def _synced_inodes(project: Path) -> set[tuple[int, int]]:
+    return {(p.stat().st_dev, p.stat().st_ino) for p in project.rglob("*") if p.is_file()}
+
+
+def _backup_inodes(backup: Path) -> set[tuple[int, int]]:
+    return {(p.stat().st_dev, p.stat().st_ino) for p in backup.rglob("*") if p.is_file()}
+
+
+def _two_identical_copies_write_refused(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two conflict copies with the same bytes (one stored object), and a merge whose write is
+    refused: every synced file stays where it was."""
+    tree.conflicted_session()
+    tree.write(COPY_B, FROM_A)
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("session_roam.engine.conflicts.merging.atomic_write", refused)
+    with pytest.raises(MergeError, match="the originals are in the backup"):
+        merge_session(find_session_files(tree.project(), SID))
+    return list_backups(SID)[-1].path
+
+
+def test_two_identical_copies_kept_after_a_refused_write_share_no_inode_with_the_synced_folder(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backup = _two_identical_copies_write_refused(tree, monkeypatch)
+    assert _backup_inodes(backup).isdisjoint(_synced_inodes(tree.project()))
+    stored = {(p.stat().st_dev, p.stat().st_ino) for p in objects_root().rglob("*") if p.is_file()}
+    assert stored.isdisjoint(_synced_inodes(tree.project()))
+
+
+def test_two_identical_copies_kept_after_a_refused_write_keep_their_bytes(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backup = _two_identical_copies_write_refused(tree, monkeypatch)
+    assert (backup / "files" / COPY).read_bytes() == FROM_A
+    assert (backup / "files" / COPY_B).read_bytes() == FROM_A
+
+
+def test_a_copy_left_in_place_shares_no_inode_with_the_backup_of_its_identical_twin(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree.conflicted_session()
+    tree.write(COPY_B, FROM_A)
+
+    def first_copy_changed_after_the_backup(path: Path, original: Original) -> bool | None:
+        return False if path.name == COPY else still_as_read(path, original)
+
+    # the removal's own look (the checks before the write use settled.still_as_read)
+    monkeypatch.setattr(f"{MERGING}.still_as_read", first_copy_changed_after_the_backup)
+    merge_session(find_session_files(tree.project(), SID))
+    assert tree.project().joinpath(COPY).exists()
+    backup = list_backups(SID)[-1].path
+    assert _backup_inodes(backup).isdisjoint(_synced_inodes(tree.project()))
+
+
+def test_a_with_version_identical_to_a_copy_shares_no_inode_with_it_after_a_refused_write(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    tree.conflicted_session()
+    extra = tmp_path / "recovered.jsonl"
+    extra.write_bytes(FROM_A)
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("session_roam.engine.conflicts.merging.atomic_write", refused)
+    with pytest.raises(MergeError, match="the originals are in the backup"):
+        merge_session(find_session_files(tree.project(), SID), extras=(extra,))
+    backup = list_backups(SID)[-1].path
+    assert (backup / "with").is_dir()
+    assert _backup_inodes(backup).isdisjoint(_synced_inodes(tree.project()))

@@ -58,13 +58,15 @@ def edited(clean_environ: Path, fake_systemctl: FakeSystemctl) -> Path:
     return clean_environ
 
 
-def test_setup_leaves_a_watch_service_removed_with_watch_uninstall_removed(
-    removed: Path, fake_systemctl: FakeSystemctl
+@pytest.mark.parametrize("how", ["removed", "deleted"])  # watch uninstall, or by hand
+def test_setup_leaves_a_watch_service_the_person_removed_removed(
+    how: str, request: pytest.FixtureRequest, fake_systemctl: FakeSystemctl
 ) -> None:
+    home: Path = request.getfixturevalue(how)
     calls = len(fake_systemctl.calls())
-    done = _setup(removed)
+    done = _setup(home)
     assert (done.state, done.path) == ("removed", None)
-    assert not _unit(removed).exists()
+    assert not _unit(home).exists()
     assert START not in fake_systemctl.calls()[calls:]
 
 
@@ -172,3 +174,43 @@ def test_watch_uninstall_that_cannot_remove_the_unit_records_no_removal(
         uninstall_service(clean_environ, remember=True)
     monkeypatch.undo()
     assert _setup(clean_environ).state != "removed"
+
+
+@pytest.fixture
+def deleted(clean_environ: Path, fake_systemctl: FakeSystemctl) -> Path:
+    """A home whose watch unit setup installed, then the person deleted by hand."""
+    _setup(clean_environ)
+    _unit(clean_environ).unlink()
+    return clean_environ
+
+
+def test_setup_says_a_watch_unit_was_deleted_and_how_to_bring_it_back(deleted: Path) -> None:
+    said = _setup(deleted).describe()
+    assert "not installed: its file was deleted, not by roam; `roam watch install` brings" in said
+
+
+def test_a_watch_unit_deleted_by_hand_stays_removed_on_every_later_setup(deleted: Path) -> None:
+    _setup(deleted)
+    assert _setup(deleted).state == "removed"
+
+
+def test_setup_forced_installs_a_watch_unit_deleted_by_hand(deleted: Path) -> None:
+    assert _setup(deleted, force=True).state == "installed"
+    assert _unit(deleted).is_file()
+
+
+def test_watch_install_after_a_deletion_by_hand_lets_setup_keep_the_service(
+    deleted: Path,
+) -> None:
+    install_service(deleted)
+    assert _setup(deleted).state == "already installed"
+
+
+def test_a_watch_unit_roam_removed_after_its_start_failed_is_installed_by_the_next_setup(
+    clean_environ: Path, fake_systemctl: FakeSystemctl
+) -> None:
+    fake_systemctl.fail("enable")
+    assert _setup(clean_environ).state == "unavailable"
+    assert not _unit(clean_environ).exists()
+    fake_systemctl.fail()
+    assert _setup(clean_environ).state == "installed"

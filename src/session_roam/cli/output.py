@@ -105,9 +105,11 @@ def error_envelope(kind: str, exit_code: int, message: str, hint: str) -> dict[s
 def print_error(error: RoamError, *, as_json: bool) -> None:
     """The sentence and the hint; never a traceback for a foreseeable error."""
     if as_json:
-        emit_json(
-            error_envelope(type(error).__name__, int(error.exit_code), error.message, error.hint)
+        envelope = error_envelope(
+            type(error).__name__, int(error.exit_code), error.message, error.hint
         )
+        envelope["error"] |= error.details
+        emit_json(envelope)
         return
     err = err_console()
     err.print(Text("error: ", style="bold red") + Text(plain(error.message, newlines=True)))

@@ -47,12 +47,12 @@ from session_roam.engine.core.backup import (
     restore_file,
     sha256_hex,
 )
-from session_roam.engine.core.backup_store import unshare
+from session_roam.engine.core.backup_store import file_identity, unshare
 from session_roam.engine.core.paths import ensure_inside, validate_session_id
 from session_roam.engine.core.safefs import has_link_below, refuse_links
 from session_roam.engine.core.store import SessionFiles, find_session_files, read_bytes
 from session_roam.engine.core.temps import sweep_dead_temps
-from session_roam.errors import InvalidInput, LeaseHeld, MergeError
+from session_roam.errors import InvalidInput, LeaseHeld, MergeError, RoamError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -135,12 +135,19 @@ def _write_all(plan: SessionPlan, written: Mapping[str, bytes], backup: Path) ->
 
 
 def _unshare_all(plan: SessionPlan, backup: Path, relatives: Sequence[str]) -> None:
-    """Make the backup's hard links to synced files that stay in place copies of their own."""
+    """Make the backup's hard links to synced files that stay in place (``relatives``, or
+    any original still at its path) copies of their own: every file of the backup is compared
+    with every one of them, since originals with the same bytes share one stored object."""
+    synced: dict[tuple[int, int], tuple[bytes, str]] = {}
     for original in plan.originals:
-        if original.relative in relatives and original.identity is not None:
-            target = backup / "files" / original.relative
+        if original.identity is None:
+            continue
+        now = file_identity(plan.session.project_dir / original.relative)
+        if original.relative in relatives or (now is not None and now[:2] == original.identity[:2]):
             digest = original.sha256 or sha256_hex(original.data)
-            unshare(target, original.data, digest, original.identity)
+            synced[original.identity[:2]] = (original.data, digest)
+    if synced:
+        unshare(backup, synced)
 
 
 def _discard(plan: SessionPlan, backup: Backup) -> None:
@@ -272,12 +279,42 @@ def merge_sessions(
         )
     results: list[MergeResult] = []
     for done, session in enumerate(sessions, start=1):
-        results.append(
-            merge_session(session, extras=extras, dry_run=dry_run, is_locked=is_locked, force=force)
-        )
+        try:
+            result = merge_session(
+                session, extras=extras, dry_run=dry_run, is_locked=is_locked, force=force
+            )
+        except RoamError as exc:  # its message speaks of this session: add what came before
+            _say_what_was_merged(exc, results, sessions[done:])
+            raise
+        results.append(result)
         if on_progress is not None:
             on_progress(done, len(sessions), session.session_id)
     return tuple(results)
+
+
+def _say_what_was_merged(
+    exc: RoamError, before: Sequence[MergeResult], after: Sequence[SessionFiles]
+) -> None:
+    """Add to a refusal of one session of several what the others became: the sessions merged
+    before it stay merged (each with its backup), the ones after it were not tried. In the
+    message and, as ``merged_before`` and ``not_tried``, in the JSON error envelope."""
+    merged = [result for result in before if result.status == "merged"]
+    if not merged and not after:
+        return
+    exc.details["merged_before"] = [
+        {
+            "session_id": result.plan.session.session_id,
+            "project_dir": str(result.plan.session.project_dir),
+            "backup": str(result.backup),
+        }
+        for result in merged
+    ]
+    exc.details["not_tried"] = [session.session_id for session in after]
+    ids = ", ".join(result.plan.session.session_id for result in merged)
+    said = [f"{len(merged)} session(s) merged before it stay merged ({ids})" if merged else ""]
+    said.append(f"{len(after)} session(s) after it were not tried" if after else "")
+    exc.message = f"{exc.message} {'; '.join(part for part in said if part)}."
+    exc.args = (exc.message,)
 
 
 # -- undo -------------------------------------------------------------------------------------

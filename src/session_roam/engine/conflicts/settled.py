@@ -3,9 +3,10 @@
 Syncthing may replace or deliver a file of the session while roam merges it. The merge checks
 twice: before it makes its backup (so a refusal, the common case, leaves no backup of a merge
 that never happened) and again at the last moment before it writes (the window is then
-milliseconds). A refusal is ``MergeRaced``: nothing was changed, and the same merge tried once
-Syncthing settles normally succeeds (``roam watch`` retries it, a bounded number of times). A
-backup made before the late refusal is removed again (``discard``).
+milliseconds). A refusal is ``MergeRaced``: nothing of that session was changed (``merge
+--all`` names the sessions it merged before it: ``merging.merge_sessions``), and the same merge
+tried once Syncthing settles normally succeeds (``roam watch`` retries it, a bounded number of
+times). A backup made before the late refusal is removed again (``discard``).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def check_still_as_read(plan: SessionPlan, created: Sequence[str]) -> None:
     if moved:
         raise MergeRaced(
             f"{moved[0]} changed while roam was merging session {session.session_id}; "
-            "nothing in the synced folder was changed."
+            "none of its files in the synced folder was changed."
         )
 
 

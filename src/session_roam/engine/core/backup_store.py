@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import os
 import stat
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from session_roam.engine.core import xdg
@@ -28,7 +29,7 @@ from session_roam.engine.core.atomic import FILE_MODE, atomic_write, fsync_dir, 
 from session_roam.engine.core.temps import temp_prefix
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from collections.abc import Mapping
 
 __all__ = [
     "OBJECTS",
@@ -151,18 +152,35 @@ def store_file(
     return digest, linked
 
 
-def unshare(target: Path, data: bytes, digest: str, identity: Identity) -> None:
-    """If ``target`` (a backup file) is still the synced file ``identity`` names, hard-linked by
-    ``store_file``, make it and its object a copy of ``data``: the synced file stays in place
-    (a merge that stopped, or a copy that changed) and may be written to."""
-    if file_identity(target) is None or os.lstat(target).st_ino != identity[1]:
-        return
-    obj = _object_path(digest)
-    atomic_write(obj, data, mode=FILE_MODE)
-    temp = target.with_name(f"{temp_prefix()}{digest[:12]}")
-    os.link(obj, temp)
-    os.replace(temp, target)
-    fsync_dir(target.parent)
+def unshare(folder: Path, synced: Mapping[tuple[int, int], tuple[bytes, str]]) -> None:
+    """Make every file under ``folder`` (a backup) that is a hard link to one of the ``synced``
+    files, named by (device, inode) with the bytes and sha256 read from them, a copy of its own,
+    and every object of theirs too: those synced files stay in place (a merge that stopped, a
+    copy that changed) and may be written to or removed by Syncthing.
+
+    Two synced files with the same bytes have one object, a hard link to the first of them: the
+    second one's backup file is a link to the first synced file, not to its own. So each file
+    is compared with every synced file, not only with the one it was saved from.
+    """
+    for data, digest in synced.values():
+        held = file_identity(_object_path(digest))
+        if held is not None and held[:2] in synced:
+            atomic_write(_object_path(digest), data, mode=FILE_MODE)
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            target = Path(root) / name
+            now = file_identity(target)
+            if now is None or now[:2] not in synced:
+                continue
+            data, digest = synced[now[:2]]
+            obj = _object_path(digest)
+            if not _object_holds(obj, digest, len(data)):
+                make_private_dirs(obj.parent)
+                atomic_write(obj, data, mode=FILE_MODE)
+            temp = target.with_name(f"{temp_prefix()}{digest[:12]}")
+            os.link(obj, temp)
+            os.replace(temp, target)
+            fsync_dir(target.parent)
 
 
 def drop_source_link(digest: str, identity: Identity) -> None:

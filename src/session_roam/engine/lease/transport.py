@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 _EVENTS: Final = ("RemoteIndexUpdated", "DeviceDisconnected")
 _POLL_S: Final = 0.01
 _MTIME_STEP_NS: Final = 1_000_000
+#: A barrier this long after the last asks whether Syncthing was restarted in between.
+_IDLE_S: Final = 5.0
 
 
 def find_folder_id(client: SyncthingClient, root: Path) -> str:
@@ -87,6 +89,7 @@ class SyncthingTransport:
         self._device_id = device_id or client.my_id()
         self._names: dict[str, str] = {}
         self._subscription: EventSubscription | None = None
+        self._used = time.monotonic()  # when a barrier last used the subscription
         self._sharing: set[str] | None = None
 
     def close(self) -> None:
@@ -227,9 +230,9 @@ class SyncthingTransport:
                         "confirming this machine's lease claim."
                     )
                 look = look or (event.type == "RemoteIndexUpdated" and device in pending)
-            # A quiet second: look anyway. A Syncthing restarted since the subscription was
-            # opened (a release's is the acquisition's, hours old) numbers its events anew,
-            # below our cursor, so no event would ever wake us.
+            # A quiet second: look anyway. A Syncthing restarted meanwhile numbers its events
+            # anew; the poll follows it to the new stream, but that stream starts only at our
+            # first request to it, so a confirmation that came before is no event here.
             look = look or (not events and remaining >= 1.0)  # (the last second: polled below)
             if remaining < 1.0 and not look:
                 time.sleep(_POLL_S)
@@ -244,9 +247,19 @@ class SyncthingTransport:
 
     def _events(self) -> EventSubscription:
         """One event subscription for this transport's life: its cursor only moves forward, so
-        a later barrier misses nothing and pays no request to open a new one."""
+        a later barrier misses nothing and pays no request to open a new one.
+
+        A barrier long after the last (a release, hours after the acquisition) first follows a
+        Syncthing restarted meanwhile to its new event stream (``follow_restart``, one request):
+        its events are numbered from 1 again, and the old cursor would wake for none of them.
+        The events only wake the wait (availability is the proof), so this changes no answer,
+        only how soon it comes; a wait that a restart interrupts follows it the same way.
+        """
         if self._subscription is None:
             self._subscription = self.client.subscribe(_EVENTS)
+        elif time.monotonic() - self._used > _IDLE_S and self._subscription.follow_restart():
+            log.info("Syncthing was restarted since the last lease barrier; following its events")
+        self._used = time.monotonic()
         return self._subscription
 
     def _behind(

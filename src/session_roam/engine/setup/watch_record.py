@@ -7,6 +7,11 @@ service was removed with `roam watch uninstall` since. A re-run of `roam setup` 
 removed service removed and a file the person edited as it is (saying so, with the command
 that overrides either); `roam watch install` (an explicit request) writes it again, and so
 does `roam setup --watch`. A file written before this record existed counts as roam's own.
+
+A file roam wrote that is gone, with no removal recorded, was deleted by someone else (the
+person, by hand): that is a removal too (``deleted_by_hand``). So roam forgets the file when it
+removes one itself without it being the person's choice (`roam uninstall`, a unit whose start
+failed: ``forget_written``), and the next setup installs it again.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ if TYPE_CHECKING:
 __all__ = [
     "WATCH_RECORD",
     "WatchRecord",
+    "deleted_by_hand",
     "edited_by_hand",
+    "forget_written",
     "read_record",
     "remember_removal",
     "remember_written",
@@ -87,6 +94,23 @@ def remember_removal() -> None:
         _write(WatchRecord(known.path, known.sha256, removed=True))
     except OSError as exc:  # the service is removed all the same; setup may bring it back
         log.warning("Could not record that the watch service was removed: %s", exc)
+
+
+def forget_written() -> None:
+    """roam removed the file itself, not at the person's asking (`roam uninstall`, a unit whose
+    start failed): nothing of roam's is in place, and its absence is no choice to keep."""
+    if read_record() == WatchRecord():
+        return
+    try:
+        _write(WatchRecord())
+    except OSError as exc:  # setup would then take the absent file for a removal by hand
+        log.warning("Could not record that roam removed the watch service itself: %s", exc)
+
+
+def deleted_by_hand(path: Path, record: WatchRecord) -> bool:
+    """Whether roam wrote the file at ``path`` and it is gone, with no removal recorded: not
+    `roam watch uninstall` nor roam itself (which forgets what it removes) deleted it."""
+    return bool(record.sha256) and record.path == str(path) and not path.exists()
 
 
 def edited_by_hand(path: Path, record: WatchRecord) -> bool:

@@ -28,7 +28,11 @@ from session_roam.engine.setup.service_text import (
     render_systemd,
     service_env,
 )
-from session_roam.engine.setup.watch_record import remember_removal, remember_written
+from session_roam.engine.setup.watch_record import (
+    forget_written,
+    remember_removal,
+    remember_written,
+)
 
 __all__ = [
     "LAUNCHD_LABEL",
@@ -275,4 +279,6 @@ def uninstall_service(
     path.unlink()
     if remember:  # only once it is gone: a record saying "removed" beside a unit would lie
         remember_removal()
+    else:  # roam's own removal (`roam uninstall`, a failed start): not one setup must keep
+        forget_written()
     return ServiceChange(chosen, path, True, activated)

@@ -11,8 +11,9 @@ setup still succeeds, with one warning saying how to run the watch instead. A un
 whose start then fails is removed again: what is left is either a working service or nothing.
 
 A re-run respects what the person did to it (``watch_record``): a service removed with
-`roam watch uninstall` stays removed, a unit or agent file edited by hand is left as it is;
-setup says so, with `roam watch install` (or `roam setup --watch`) to override either.
+`roam watch uninstall`, or whose file roam wrote was deleted by hand, stays removed; a unit or
+agent file edited by hand is left as it is; setup says so, with `roam watch install` (or
+`roam setup --watch`) to override either.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
-from session_roam.engine.setup.watch_record import edited_by_hand, read_record
+from session_roam.engine.setup.watch_record import deleted_by_hand, edited_by_hand, read_record
 from session_roam.engine.setup.watch_service import (
     install_service,
     manager_problem,
@@ -48,6 +49,8 @@ WatchState = Literal[
 WATCH_PURPOSE: Final = (
     "merges conflict copies as they arrive, keeps the index current, starts `roam cr` faster"
 )
+#: The ``detail`` of a service whose file roam wrote and someone deleted (``deleted_by_hand``).
+DELETED: Final = "its file was deleted, not with `roam watch uninstall`: taken as a removal"
 _BY_HAND: Final = {
     "linux": "Run `roam watch` in a terminal, or enable systemd user services and run "
     "`roam watch install`",
@@ -63,8 +66,8 @@ class WatchSetup:
     file), ``already installed`` (the same
     file, enabled and running: nothing done), ``skipped`` (``--no-watch``), ``unavailable``
     (the service manager cannot run it; nothing written), ``removed`` (the person removed it
-    with `roam watch uninstall`; nothing done) or ``edited`` (its file differs from what roam
-    last wrote; left as it is). ``path`` is the unit or agent file
+    with `roam watch uninstall`, or deleted the file roam wrote; nothing done) or ``edited``
+    (its file differs from what roam last wrote; left as it is). ``path`` is the unit or agent file
     when one is in place; ``detail`` is what the platform tool said, or why it was not used."""
 
     state: WatchState
@@ -86,7 +89,9 @@ class WatchSetup:
             "already installed": f"already installed, runs at login ({self.path})",
             "skipped": "not installed (--no-watch); add it later with `roam watch install`",
             "unavailable": "not installed: this machine's service manager cannot run it",
-            "removed": "not installed: you removed it; `roam watch install` brings it back",
+            "removed": "not installed: "
+            + ("its file was deleted, not by roam" if self.detail == DELETED else "you removed it")
+            + "; `roam watch install` brings it back",
             "edited": f"left as you edited it ({self.path}); `roam watch install` writes "
             "roam's version again",
         }[self.state]
@@ -116,6 +121,8 @@ def ensure_watch(
         record, unit = read_record(), service_file(platform, home)
         if record.removed and not unit.exists():  # one back in place (dotfiles) is judged below
             return WatchSetup("removed", None, "removed with `roam watch uninstall`")
+        if deleted_by_hand(unit, record):
+            return WatchSetup("removed", None, DELETED)
         if edited_by_hand(unit, record):
             return WatchSetup("edited", str(unit), "changed since roam wrote it")
     problem = manager_problem(platform)

@@ -45,11 +45,36 @@ class EventSubscription:
         return f"EventSubscription({self._client.base_url!r}, {self._mask!r})"
 
     def poll(self, timeout_s: float = 0.0) -> list[Event]:
-        """Events after the cursor, waiting up to ``timeout_s`` for the first one."""
-        events = self._client.fetch_events(self._mask, self._since, max(0, math.ceil(timeout_s)))
+        """Events after the cursor, waiting up to ``timeout_s`` for the first one.
+
+        A long poll that ends with none asks whether Syncthing was restarted meanwhile
+        (``follow_restart``); if so, the new stream's events are returned at once.
+        """
+        wait = max(0, math.ceil(timeout_s))
+        events = self._client.fetch_events(self._mask, self._since, wait)
         if events:
             self._since = max(e.id for e in events)
+        elif wait and self.follow_restart():
+            return self.poll(0)
         return events
+
+    def follow_restart(self) -> bool:
+        """Move the cursor to the start of a restarted Syncthing's event stream; True if it did.
+
+        A restarted Syncthing numbers the events of a mask from 1 again, and a long poll
+        ``since`` an id it has not reached yet waits until it does (``Since`` in its
+        lib/events): our cursor, ahead of the new stream, would sleep through every event of
+        it. The sign is its newest event below the cursor, or none at all (one request, no
+        wait). Every event of the new stream came after the restart, so after all that was
+        read: the cursor goes back to 0 and misses none the stream still holds.
+        """
+        if self._since == 0:
+            return False
+        newest = self._client.fetch_events(self._mask, since=0, timeout_s=0, limit=1)
+        if max((e.id for e in newest), default=0) >= self._since:
+            return False
+        self._since = 0
+        return True
 
     def wait_for(
         self, predicate: Callable[[Event], bool], *, timeout_s: float, what: str = "an event"
