@@ -320,7 +320,8 @@ def test_merge_all_raced_on_its_second_session_names_the_one_merged_before_it(
     result = roam("conflicts", "merge", "--all")
     _fails_cleanly(result, 6, f"merging session {planned[1]}; none of its files")
     message = " ".join(result.output.split())
-    assert f"1 session(s) merged before it stay merged ({planned[0]})" in message
+    assert f"Stopped at session {planned[1]}: 1 session(s) merged before it stay merged" in message
+    assert f"stay merged ({planned[0]})" in message
     assert "1 session(s) after it were not tried" in message
     assert "nothing in the synced folder was changed" not in message
     assert len(list_backups(planned[0])) == 1
@@ -337,6 +338,7 @@ def test_merge_all_raced_on_its_second_session_lists_both_in_the_json_envelope(
     (merged,) = error["merged_before"]
     (last,) = {SID, SID2, SID3} - set(planned)
     assert (merged["session_id"], error["not_tried"]) == (planned[0], [last])
+    assert error["stopped_at"] == planned[1]
     assert Path(merged["backup"], "manifest.json").is_file()
     check_schema(json.loads(result.stdout), "roam.error-1")
 
@@ -349,6 +351,7 @@ def test_merge_of_one_raced_session_adds_nothing_to_its_message(
     error = json.loads(result.stdout)["error"]
     assert error["message"].endswith("none of its files in the synced folder was changed.")
     assert "merged_before" not in error
+    assert "stopped_at" not in error
 
 
 def test_merge_of_an_unreadable_copy_exits_2_and_changes_nothing(

@@ -101,6 +101,15 @@ def test_a_removal_by_roam_uninstall_is_not_remembered_as_a_choice(
     assert _setup(clean_environ).state == "installed"
 
 
+def test_roam_uninstall_after_the_unit_was_deleted_by_hand_lets_setup_install_it_again(
+    clean_environ: Path, fake_systemctl: FakeSystemctl
+) -> None:
+    _setup(clean_environ)
+    _unit(clean_environ).unlink()
+    uninstall_service(clean_environ)  # `roam uninstall`: a fresh start, whatever came before
+    assert _setup(clean_environ).state == "installed"
+
+
 def test_setup_leaves_a_watch_unit_edited_by_hand_as_it_is(edited: Path) -> None:
     done = _setup(edited)
     assert (done.state, done.path) == ("edited", str(_unit(edited)))

@@ -134,16 +134,20 @@ def _write_all(plan: SessionPlan, written: Mapping[str, bytes], backup: Path) ->
             ) from exc
 
 
-def _unshare_all(plan: SessionPlan, backup: Path, relatives: Sequence[str]) -> None:
-    """Make the backup's hard links to synced files that stay in place (``relatives``, or
-    any original still at its path) copies of their own: every file of the backup is compared
-    with every one of them, since originals with the same bytes share one stored object."""
+def _unshare_all(plan: SessionPlan, backup: Path) -> None:
+    """Make the backup's hard links to synced files still in place copies of their own: every
+    file of the backup is compared with every original still at its path as it was read (a copy
+    left, a merge that stopped, a transcript Claude Code may append to), since originals with
+    the same bytes share one stored object. An original gone from its path, or replaced there,
+    is left out: no synced name links its inode any more, and once nothing does, the system may
+    give that inode number to a file ``unshare`` itself writes, which would then be taken for
+    it."""
     synced: dict[tuple[int, int], tuple[bytes, str]] = {}
     for original in plan.originals:
         if original.identity is None:
             continue
         now = file_identity(plan.session.project_dir / original.relative)
-        if original.relative in relatives or (now is not None and now[:2] == original.identity[:2]):
+        if now is not None and now[:2] == original.identity[:2]:
             digest = original.sha256 or sha256_hex(original.data)
             synced[original.identity[:2]] = (original.data, digest)
     if synced:
@@ -159,7 +163,7 @@ def _discard(plan: SessionPlan, backup: Backup) -> None:
         _log.warning(
             "could not remove the backup %s of a merge that wrote nothing: %s", backup.path, exc
         )
-        _unshare_all(plan, backup.path, [o.relative for o in plan.originals])
+        _unshare_all(plan, backup.path)
 
 
 def _seal(plan: SessionPlan, backup: Path) -> None:
@@ -200,11 +204,10 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
     try:
         _write_all(plan, written, backup.path)
     except BaseException:  # the synced files stay: the backup must not share their inodes
-        _unshare_all(plan, backup.path, [o.relative for o in plan.originals])
+        _unshare_all(plan, backup.path)
         raise
     by_relative = {original.relative: original for original in plan.originals}
     removed: list[str] = []
-    left: list[str] = []
     for file_plan in plan.files:
         for relative, _digest in file_plan.removes:
             copy = session.project_dir / relative
@@ -215,9 +218,8 @@ def _apply(plan: SessionPlan, now: datetime | None) -> MergeResult:
                 fsync_dir(copy.parent)
                 removed.append(relative)
             else:
-                left.append(relative)
                 _log.warning("left %s: it changed or vanished after it was read", copy)
-    _unshare_all(plan, backup.path, left)
+    _unshare_all(plan, backup.path)
     _seal(plan, backup.path)
     after = find_session_files(session.project_dir, session.session_id)
     remaining = tuple(os.path.relpath(c.path, session.project_dir) for c in after.conflict_copies)
@@ -284,7 +286,7 @@ def merge_sessions(
                 session, extras=extras, dry_run=dry_run, is_locked=is_locked, force=force
             )
         except RoamError as exc:  # its message speaks of this session: add what came before
-            _say_what_was_merged(exc, results, sessions[done:])
+            _say_what_was_merged(exc, session.session_id, results, sessions[done:])
             raise
         results.append(result)
         if on_progress is not None:
@@ -293,14 +295,20 @@ def merge_sessions(
 
 
 def _say_what_was_merged(
-    exc: RoamError, before: Sequence[MergeResult], after: Sequence[SessionFiles]
+    exc: RoamError,
+    refused: str,
+    before: Sequence[MergeResult],
+    after: Sequence[SessionFiles],
 ) -> None:
-    """Add to a refusal of one session of several what the others became: the sessions merged
-    before it stay merged (each with its backup), the ones after it were not tried. In the
-    message and, as ``merged_before`` and ``not_tried``, in the JSON error envelope."""
+    """Add to a refusal of one session of several where it stopped and what the others became:
+    the sessions merged before it stay merged (each with its backup), the ones after it were not
+    tried. In the message (which may not name the session: Syncthing not answering, a file that
+    cannot be read) and, as ``stopped_at``, ``merged_before`` and ``not_tried``, in the JSON
+    error envelope."""
     merged = [result for result in before if result.status == "merged"]
     if not merged and not after:
         return
+    exc.details["stopped_at"] = refused
     exc.details["merged_before"] = [
         {
             "session_id": result.plan.session.session_id,
@@ -313,7 +321,9 @@ def _say_what_was_merged(
     ids = ", ".join(result.plan.session.session_id for result in merged)
     said = [f"{len(merged)} session(s) merged before it stay merged ({ids})" if merged else ""]
     said.append(f"{len(after)} session(s) after it were not tried" if after else "")
-    exc.message = f"{exc.message} {'; '.join(part for part in said if part)}."
+    exc.message = (
+        f"{exc.message} Stopped at session {refused}: {'; '.join(part for part in said if part)}."
+    )
     exc.args = (exc.message,)
 
 

@@ -99,7 +99,7 @@ def check_writable(plan: SessionPlan, written: Sequence[str]) -> None:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise SetupError(
                 f"Cannot merge session {plan.session.session_id}: the folder {folder} is "
-                "read-only for you, so nothing was changed.",
+                "read-only for you, so none of its files was changed.",
                 hint=f"Give your user write access to it (see `ls -ld {folder}`), then run "
                 "`roam conflicts merge` again.",
             )

@@ -266,9 +266,11 @@ def uninstall_service(
     the person asked for it (`roam watch uninstall`), so `roam setup` does not bring it back."""
     chosen = platform or _platform()
     path = service_file(chosen, home)
-    if not path.exists():
+    if not path.exists():  # already gone (deleted by hand): record what was asked all the same
         if remember:
             remember_removal()
+        else:
+            forget_written()
         return ServiceChange(chosen, path, False)
     activated = ""
     if activate:
