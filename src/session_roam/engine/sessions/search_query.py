@@ -31,6 +31,8 @@ SCHEMA_VERSION: Final = 3
 _CANDIDATES: Final = 4000
 _BATCH: Final = 100
 _SPARE_FILES: Final = 4
+_SMALL_SCOPE: Final = 16
+_RECENT_ROWS: Final = 2048
 _MARK_START: Final = "\x02"
 _MARK_END: Final = "\x03"
 _SNIPPET_TOKENS: Final = 20
@@ -128,29 +130,81 @@ def _split_snippet(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     return text, tuple(spans)
 
 
+def _scope_filter(
+    db: sqlite3.Connection, scope: frozenset[str]
+) -> tuple[str, tuple[Any, ...]] | None:
+    """The SQL condition (after ``chunks MATCH ?``) that keeps the rows of ``scope``'s projects,
+    with its parameters; None when no file is in scope.
+
+    A condition FTS5 cannot use is tested once per matching row, so what it costs a row
+    matters: whole scope, none; a scope of at most 1/``_SMALL_SCOPE`` of the files, a probe of
+    the set of its row ids (built once: cheap, as the scope is small), within the span of rows
+    its files hold (FTS5 seeks to it); a larger one, the row's file (a key lookup), below the
+    scope's newest row (found among the newest ``_RECENT_ROWS`` rows, else file by file).
+    """
+    projects = sorted(scope)
+    marks = ",".join("?" * len(projects))
+    files, inside = db.execute(
+        f"SELECT count(*), total(project IN ({marks})) FROM files",  # noqa: S608  # "?" marks
+        projects,
+    ).fetchone()
+    if not inside:
+        return None
+    if inside == files:
+        return "", ()
+    in_scope = f"SELECT id FROM files WHERE project IN ({marks})"  # noqa: S608  # "?" marks
+    span = (
+        "SELECT min((SELECT min(id) FROM rows WHERE file_id = f.id)),"  # noqa: S608  # "?" marks
+        " max((SELECT max(id) FROM rows WHERE file_id = f.id))"
+        f" FROM files AS f WHERE f.project IN ({marks})"
+    )
+    if inside * _SMALL_SCOPE <= files:
+        low, high = db.execute(span, projects).fetchone()
+        if low is None:
+            return None
+        return (
+            f" AND +c.rowid IN (SELECT id FROM rows WHERE file_id IN ({in_scope}))"  # noqa: S608
+            " AND c.rowid BETWEEN ? AND ?",
+            (*projects, low, high),
+        )
+    (high,) = db.execute(
+        "SELECT max(r.id) FROM (SELECT id, file_id FROM rows ORDER BY id DESC LIMIT ?) AS r"  # noqa: S608
+        f" WHERE r.file_id IN ({in_scope})",
+        (_RECENT_ROWS, *projects),
+    ).fetchone()
+    if high is None:
+        high = db.execute(span, projects).fetchone()[1]
+        if high is None:
+            return None
+    return f" AND r.file_id IN ({in_scope}) AND c.rowid <= ?", (*projects, high)
+
+
 def _candidates(
     db: sqlite3.Connection, query: str, scope: frozenset[str] | None, limit: int
 ) -> list[tuple[Any, ...]]:
-    """(rowid, score, file_id, ts, role) of matching rows.
+    """(rowid, score, file_id, ts, role) of matching rows of ``scope`` (None: every project).
 
-    Across every project, matching rows are read (and scored) newest first only until ``limit``
-    sessions, plus a few spare, are covered or ``_CANDIDATES`` rows were read: a word in every
-    session would otherwise be scored millions of times (bm25 costs ~25 µs a row).
+    Matching rows are read (and scored) newest first only until ``limit`` sessions, plus a few
+    spare, are covered or ``_CANDIDATES`` rows were read: a word in every session would
+    otherwise be scored millions of times (bm25 costs microseconds a row). Rows outside the
+    scope are passed over inside SQLite, unscored (``_scope_filter``): bm25 runs on the rows
+    returned alone.
     """
+    condition: str = ""
+    parameters: tuple[Any, ...] = ()
     if scope is not None:
-        marks = ",".join("?" * len(scope))
-        sql = (
-            "SELECT chunks.rowid, bm25(chunks), r.file_id, r.ts, r.role FROM chunks"  # noqa: S608  # only "?" marks are formatted in
-            " JOIN rows AS r ON r.id = chunks.rowid JOIN files AS f ON f.id = r.file_id"
-            f" WHERE chunks MATCH ? AND f.project IN ({marks})"
-        )
-        return db.execute(sql, (query, *sorted(scope))).fetchall()
+        where = _scope_filter(db, scope)
+        if where is None:
+            return []
+        condition, parameters = where
     # Rows come newest first and lazily from the cursor, so scoring stops where reading stops.
     # (FTS5 seeks on "rowid = ?" but scores a whole common-word match for "rowid IN (...)", so
     # scoring a chosen few rows afterwards would cost more than this single pass.)
     cursor = db.execute(
-        "SELECT rowid, bm25(chunks) FROM chunks WHERE chunks MATCH ? ORDER BY rowid DESC LIMIT ?",
-        (query, _CANDIDATES),
+        "SELECT c.rowid, bm25(chunks), r.file_id, r.ts, r.role"  # noqa: S608  # "?" marks
+        " FROM chunks AS c CROSS JOIN rows AS r ON r.id = c.rowid"
+        f" WHERE chunks MATCH ?{condition} ORDER BY c.rowid DESC LIMIT ?",
+        (query, *parameters, _CANDIDATES),
     )
     found: list[tuple[Any, ...]] = []
     files: set[int] = set()
@@ -158,14 +212,8 @@ def _candidates(
         batch = cursor.fetchmany(_BATCH)
         if not batch:
             break
-        scores = dict(batch)
-        marks = ",".join("?" * len(batch))
-        for rowid, file_id, ts, role in db.execute(
-            f"SELECT id, file_id, ts, role FROM rows WHERE id IN ({marks})",  # noqa: S608  # "?" marks
-            list(scores),
-        ):
-            found.append((rowid, scores[rowid], file_id, ts, role))
-            files.add(file_id)
+        found.extend(batch)
+        files.update(item[2] for item in batch)
     cursor.close()
     return found
 
