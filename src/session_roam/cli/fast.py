@@ -14,9 +14,12 @@ it. Where ``roam watch`` runs, ``cr`` is first offered to its cr server (``cli.c
 forked child runs that same ``cli.fast_cr`` body with this process's argv, cwd, environment and
 fds; anything in doubt comes back here (docs/design/cr-server.md).
 
-The one search a script repeats, ``cf WORDS --json --all`` with ``roam watch`` keeping the
+The one search a script repeats, ``cf WORDS --json [--all]`` with ``roam watch`` keeping the
 index current, is answered first with only ``sqlite3`` and the lookup ``warm_search`` (the same
-function the full ``cf`` ends in): this module imports nothing but ``os`` and ``sys`` at the
+function the full ``cf`` ends in; without ``--all`` the scope is this directory's project
+folder, from ``warm_scope`` where ``os`` alone can tell it, as it can but with path mappings, a
+fixed project folder name or a case-insensitive file system): this module imports nothing but
+``os`` and ``sys`` at the
 top, and writes the JSON itself (``dumps``, checked against ``json.dumps`` by a property
 test), because ``typing`` and ``json`` (with ``re``) each cost more milliseconds than the
 lookup.
@@ -151,21 +154,30 @@ def dumps(value: Any, indent: str = "") -> str:
     return "[\n" + ",\n".join(inner + dumps(item, inner) for item in value) + "\n" + indent + "]"
 
 
+def _xdg(variable: str, default: str) -> str:
+    """An XDG base folder: the variable when it holds an absolute path, else ~/``default``."""
+    value = os.environ.get(variable, "")
+    return value if os.path.isabs(value) else os.path.join(os.path.expanduser("~"), default)
+
+
 def _warm_cf(options: dict[str, Any]) -> int | None:
     """The lookup alone, when ``roam watch`` keeps the index current (``warm_search``; None
     when it cannot be trusted as it stands, and ``run_fast_cf`` then answers the usual way)."""
-    if not options["all"] or options["claude_dir"] is not None:
+    if options["claude_dir"] is not None:
         return None
     config = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
-    cache = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(cache):
-        cache = os.path.join(os.path.expanduser("~"), ".cache")
+    root = os.path.join(os.path.expanduser(config), "projects")
+    scope = None
+    if not options["all"]:  # this directory's sessions, when os alone can tell which they are
+        from session_roam.engine.sessions import warm_scope
+
+        scope = warm_scope(root, os.path.join(_xdg("XDG_CONFIG_HOME", ".config"), "session-roam"))
+        if scope is None:
+            return None
     from session_roam.engine.sessions import warm_search
 
-    root = os.path.join(os.path.expanduser(config), "projects")
-    matches = warm_search(
-        os.path.join(cache, "session-roam"), root, options["words"], options["limit"]
-    )
+    cache = os.path.join(_xdg("XDG_CACHE_HOME", ".cache"), "session-roam")
+    matches = warm_search(cache, root, options["words"], options["limit"], scope)
     if matches is None:
         return None
     sys.stdout.write(dumps([match.as_json() for match in matches]) + "\n")

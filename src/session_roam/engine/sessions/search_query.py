@@ -272,10 +272,15 @@ def is_query_error(error: sqlite3.OperationalError) -> bool:
 
 
 def warm_search(
-    cache_dir: str, projects_root: str, words: list[str], limit: int
+    cache_dir: str,
+    projects_root: str,
+    words: list[str],
+    limit: int,
+    scope: frozenset[str] | None = None,
 ) -> list[Match] | None:
-    """The best ``limit`` sessions of every project from the index in ``cache_dir`` (the file
-    ``search_index`` writes, ``INDEX_NAME``) that ``roam watch`` keeps current, with no refresh;
+    """The best ``limit`` sessions of ``scope``'s projects (None: every project) from the index
+    in ``cache_dir`` (the file ``search_index`` writes, ``INDEX_NAME``) that ``roam watch``
+    keeps current, with no refresh;
     None when that cannot be trusted (no index, another schema, no live watcher of
     ``projects_root``: ``search_fresh``), or the words are not a plain query. The caller then
     runs the full ``search_sessions``, which answers the same for a current index.
@@ -300,11 +305,11 @@ def warm_search(
         if not Freshness(db).kept_fresh(projects_root):
             return None
         try:
-            return run_query(db, text, None, limit)
+            return run_query(db, text, scope, limit)
         except OperationalError as error:
             if not is_query_error(error):
                 return None
-            return run_query(db, quoted_query(words), None, limit)
+            return run_query(db, quoted_query(words), scope, limit)
     except Error:
         return None
     finally:
