@@ -92,6 +92,7 @@ def test_scoped_search_finds_every_match_of_the_scope_among_other_projects(
     recent_rows: int,
 ) -> None:
     monkeypatch.setattr(search_query, "_RECENT_ROWS", recent_rows)
+    monkeypatch.setattr(search_query, "_SHORT_MATCH", 1)  # as for a common word
     first = writer.write(project, [("the parser fails", "ok")])
     for _ in range(others // 2):
         writer.write(project, [("nothing to see", "ok")])
@@ -166,13 +167,14 @@ _ROWS = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     rows=_ROWS,
     projects=st.integers(1, 40),
     chosen=st.sets(st.integers(0, 39), min_size=1, max_size=40),
     limit=st.integers(1, 6),
     recent_rows=st.sampled_from([1, 8, 2048]),
+    short_match=st.sampled_from([1, 16, 1024]),
 )
 def test_scoped_candidates_are_the_scopes_newest_matching_rows(
     tmp_path_factory: pytest.TempPathFactory,
@@ -181,6 +183,7 @@ def test_scoped_candidates_are_the_scopes_newest_matching_rows(
     chosen: set[int],
     limit: int,
     recent_rows: int,
+    short_match: int,
 ) -> None:
     """Files are spread over ``projects`` projects; rows of files come in any order."""
     index = SearchIndex(tmp_path_factory.mktemp("index") / INDEX_NAME)
@@ -195,7 +198,10 @@ def test_scoped_candidates_are_the_scopes_newest_matching_rows(
             db.execute("INSERT INTO rows VALUES (?, ?, ?, 'user')", (rowid, file_id, f"t{rowid}"))
             db.execute("INSERT INTO chunks(rowid, text) VALUES (?, ?)", (rowid, text))
         scope = frozenset(f"p{number % projects}" for number in chosen)
-        with mock.patch.object(search_query, "_RECENT_ROWS", recent_rows):
+        with (
+            mock.patch.object(search_query, "_RECENT_ROWS", recent_rows),
+            mock.patch.object(search_query, "_SHORT_MATCH", short_match),
+        ):
             found = search_query._candidates(db, "parser", scope, limit)
         assert found == _specified(db, "parser", scope, limit)
     finally:
