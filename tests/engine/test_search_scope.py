@@ -206,3 +206,22 @@ def test_scoped_candidates_are_the_scopes_newest_matching_rows(
         assert found == _specified(db, "parser", scope, limit)
     finally:
         index.close()
+
+
+@pytest.mark.parametrize(
+    "span", [0, 32768], ids=["rows-looked-up-one-by-one", "one-pass-over-span"]
+)
+def test_every_match_shown_has_its_snippet(
+    writer: SessionWriter,
+    project: Path,
+    config_dir: Path,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    span: int,
+) -> None:
+    monkeypatch.setattr(search_query, "_SNIPPET_SPAN", span)
+    for number in range(3):
+        writer.write(project, [(f"parser number {number}", "ok"), ("filler", "more filler")])
+    result = search_sessions(["parser"], projects_root=projects_dir(config_dir), cache_dir=cache)
+    shown = sorted(match.snippet[slice(*match.highlights[0])] for match in result.matches)
+    assert (len(result.matches), shown) == (3, ["parser"] * 3)
