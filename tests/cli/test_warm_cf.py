@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from session_roam.cli import fast
 from session_roam.cli.fast import dumps, parse_fast_cf
 from session_roam.engine.core import xdg
 from session_roam.engine.core.paths import claude_config_dir, projects_dir
@@ -31,6 +32,17 @@ _JSON = st.recursive(
 @given(_JSON)
 def test_dumps_writes_what_json_dumps_writes(value: object) -> None:
     assert dumps(value) == json.dumps(value, indent=2, sort_keys=True)
+
+
+def test_dumps_escapes_every_character_as_json_dumps_does() -> None:
+    every = [chr(code) for code in range(0x110000)]
+    assert dumps(every) == json.dumps(every, indent=2, sort_keys=True)
+
+
+def test_an_astral_character_does_not_change_how_a_later_one_is_escaped() -> None:
+    table = fast._Escapes()  # a fresh cache: U+10398 is filed under its own code, not U+0398's
+    text = "\U00010398\u0398"
+    assert text.translate(table) == json.dumps(text)[1:-1]
 
 
 @pytest.mark.parametrize(
