@@ -306,10 +306,10 @@ def warm_search(
 ) -> list[Match] | None:
     """The best ``limit`` sessions of ``scope``'s projects (None: every project) from the index
     in ``cache_dir`` (the file ``search_index`` writes, ``INDEX_NAME``) that ``roam watch``
-    keeps current, with no refresh;
-    None when that cannot be trusted (no index, another schema, no live watcher of
-    ``projects_root``: ``search_fresh``), or the words are not a plain query. The caller then
-    runs the full ``search_sessions``, which answers the same for a current index.
+    keeps current, with no refresh; None when that cannot be trusted (no index, another schema,
+    no live watcher of ``projects_root``: ``search_fresh``), or the words are not a plain
+    query. The caller then runs the full ``search_sessions``, which answers the same for a
+    current index.
     """
     sqlite = _sqlite_module()
     Error, OperationalError, connect = sqlite.Error, sqlite.OperationalError, sqlite.connect
