@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from session_roam.engine.core.paths import project_slug
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -166,20 +168,31 @@ def _rows(rng: random.Random, sid: str, cwd: str, paragraphs: list[str], turns: 
     return b"".join(out)
 
 
-def generate(root: Path, *, sessions: int, target_bytes: int, seed: int = 7) -> Corpus:
-    """Write ``sessions`` files totalling about ``target_bytes`` under ``root/projects``."""
+def generate(
+    root: Path,
+    *,
+    sessions: int,
+    target_bytes: int,
+    seed: int = 7,
+    projects: int | None = None,
+    code: str = "/home/bench/code",
+) -> Corpus:
+    """Write ``sessions`` files totalling about ``target_bytes`` under ``root/projects``, in
+    turn over ``projects`` projects (one per 50 sessions when None) whose working directories
+    are ``code``/project-NNN."""
     rng = random.Random(seed)
     words = _vocabulary(rng, 20_000)
     paragraphs = _paragraphs(rng, words, 4000)
     per_session = target_bytes // sessions
-    projects = [f"/home/bench/code/project-{n:03d}" for n in range(max(1, sessions // 50))]
+    count = projects if projects is not None else max(1, sessions // 50)
+    cwds = [f"{code}/project-{n:03d}" for n in range(count)]
     rare_every = max(1, sessions // 5)
     files: list[Path] = []
     total = 0
     rare = 0
     for index in range(sessions):
-        cwd = projects[index % len(projects)]
-        folder = root / "projects" / cwd.replace("/", "-")
+        cwd = cwds[index % len(cwds)]
+        folder = root / "projects" / project_slug(cwd)
         folder.mkdir(parents=True, exist_ok=True)
         sid = str(uuid.UUID(int=rng.getrandbits(128)))
         data = b""

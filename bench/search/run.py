@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import COMMON_WORD, RARE_WORD, append_turns, generate
 
+from session_roam.engine.core.paths import project_slug
 from session_roam.engine.sessions import search_extract
 from session_roam.engine.sessions.search import search_sessions
 from session_roam.engine.sessions.search_index import INDEX_NAME, SearchIndex
@@ -65,24 +67,49 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=1024)
     parser.add_argument("--sessions", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--projects",
+        type=int,
+        help="Projects the sessions are spread over (one per 50 when unset).",
+    )
     parser.add_argument("--keep", action="store_true", help="Leave the temp dir behind.")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="roam-bench-search-"))
     try:
-        _bench(work, args.mb, args.sessions, args.runs)
+        _bench(work, args.mb, args.sessions, args.runs, args.projects)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
+def _before_scoped(db: sqlite3.Connection, word: str, scope: frozenset[str] | None, _: int) -> int:
+    """The scoped query before issue 16's fix: every matching row of the scope scored."""
+    assert scope is not None
+    return len(
+        db.execute(
+            "SELECT chunks.rowid, bm25(chunks), r.file_id, r.ts, r.role FROM chunks"
+            " JOIN rows AS r ON r.id = chunks.rowid JOIN files AS f ON f.id = r.file_id"
+            " WHERE chunks MATCH ? AND f.project IN (?)",
+            (word, *scope),
+        ).fetchall()
+    )
+
+
+def _bench(work: Path, mb: int, sessions: int, runs: int, projects: int | None) -> None:
     config, cache = work / "claude", work / "cache" / "session-roam"
     cache.mkdir(parents=True)
+    code = (work / "code").resolve()
+    here = code / "project-000"  # where the scoped `roam cf` runs: the first project
+    here.mkdir(parents=True)
+    scope = frozenset({project_slug(str(here))})
     start = time.perf_counter()
-    corpus = generate(config, sessions=sessions, target_bytes=mb * 1024 * 1024)
+    corpus = generate(
+        config, sessions=sessions, target_bytes=mb * 1024 * 1024, projects=projects, code=str(code)
+    )
+    held = sum(1 for path in corpus.files if path.parent.name in scope)
     print(
         f"corpus: {len(corpus.files)} sessions, {corpus.total_bytes / 2**20:.0f} MB, "
-        f"{corpus.rare_sessions} with the rare word "
+        f"{corpus.rare_sessions} with the rare word, {held} in the scoped search's project "
         f"(generated in {time.perf_counter() - start:.0f} s)"
     )
     root = config / "projects"
@@ -152,21 +179,31 @@ def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
     # What the `roam` console script runs (cli/fast.py), without `-m`'s runpy on top.
     warm = "import sys; from session_roam.cli.fast import main; sys.argv[0] = 'roam'; main()"
     warm_argv = [sys.executable, "-c", warm, "cf", "--json", "--all"]
+    scoped_argv = [sys.executable, "-c", warm, "cf", "--json"]  # this directory's sessions
     app = "import sys; from session_roam.cli.app import main; sys.argv[0] = 'roam'; main()"
     full_argv = [sys.executable, "-c", app, "cf", "--json", "--all"]
     for label, word in (("rare", RARE_WORD), ("common", COMMON_WORD)):
         inproc = []
-        query_only = []
+        query_only: list[float] = []
+        scoped: list[float] = []
+        before: list[float] = []
         index = SearchIndex(cache / INDEX_NAME)
         for _ in range(runs * 2):
             t0 = time.perf_counter()
             search_sessions([word], projects_root=root, cache_dir=cache, limit=20)
             inproc.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            run_query(index.db, word, None, 20)
-            query_only.append(time.perf_counter() - t0)
+            for samples, query, where in (
+                (query_only, run_query, None),
+                (scoped, run_query, scope),
+                (before, _before_scoped, scope),
+            ):
+                t0 = time.perf_counter()
+                query(index.db, word, where, 20)
+                samples.append(time.perf_counter() - t0)
         index.close()
         print(f"{label:6} query only (in process)              {_fmt(query_only)}")
+        print(f"{label:6} scoped query only (in process)       {_fmt(scoped)}")
+        print(f"{label:6} scoped, before issue 16's fix        {_fmt(before)}")
         print(f"{label:6} walk + query (in process)            {_fmt(inproc)}")
         walking = _time_process([*fast_argv, word], env, work, runs)
         print(f"{label:6} roam cf --json, fast path, walking    {_fmt(walking)}")
@@ -176,12 +213,13 @@ def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
             "python -c pass": [sys.executable, "-c", "pass"],
             "python -c 'import _sqlite3'": [sys.executable, "-c", "import _sqlite3"],
             "roam cf --json, warm": [*warm_argv, word],
+            "roam cf --json, warm, scoped": [*scoped_argv, word],
             "rg -l -F": ["rg", "-l", "-F", word, str(root)],
         }
         with _watcher(root, cache, corpus.files[0], env):
             search_sessions([word], projects_root=root, cache_dir=cache, limit=1)  # one walk
             load = os.getloadavg()[0]
-            times = _interleaved(commands, env, work, runs)  # in turn: the same load for all
+            times = _interleaved(commands, env, here, runs)  # in turn: the same load for all
         for name, samples in times.items():
             print(f"{label:6} {name:<36} {_fmt(samples)}  (interleaved, load {load:.1f})")
         bare, cf, rg = (
@@ -192,6 +230,12 @@ def _bench(work: Path, mb: int, sessions: int, runs: int) -> None:
             f"(goal <= 1.5x: {'met' if cf <= 1.5 * bare else 'missed'}), rg -l / cf {rg / cf:.2f}x "
             f"(goal > 1: {'met' if rg > cf else 'missed'}); walking cf "
             f"{_pct(walking, 0.5) / bare:.1f}x, full app {_pct(full, 0.5) / bare:.1f}x"
+        )
+        near = _pct(times["roam cf --json, warm, scoped"], 0.5)
+        print(
+            f"{label:6} warm scoped cf (this directory's {held} sessions), p50 of interleaved "
+            f"runs: {near / bare:.2f}x python -c pass (goal <= 1.5x: "
+            f"{'met' if near <= 1.5 * bare else 'missed'}); {near / cf:.2f}x the warm --all"
         )
 
 

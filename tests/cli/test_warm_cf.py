@@ -1,4 +1,4 @@
-"""The warm `roam cf --json --all`: the lookup alone behind `roam watch`, the same output."""
+"""The warm `roam cf --json [--all]`: the lookup alone behind `roam watch`, the same output."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from session_roam.cli import fast
 from session_roam.cli.fast import dumps, parse_fast_cf
 from session_roam.engine.core import xdg
 from session_roam.engine.core.paths import claude_config_dir, projects_dir
@@ -33,10 +34,20 @@ def test_dumps_writes_what_json_dumps_writes(value: object) -> None:
     assert dumps(value) == json.dumps(value, indent=2, sort_keys=True)
 
 
+def test_dumps_escapes_every_character_as_json_dumps_does() -> None:
+    every = [chr(code) for code in range(0x110000)]
+    assert dumps(every) == json.dumps(every, indent=2, sort_keys=True)
+
+
+def test_an_astral_character_does_not_change_how_a_later_one_is_escaped() -> None:
+    table = fast._Escapes()  # a fresh cache: U+10398 is filed under its own code, not U+0398's
+    text = "\U00010398\u0398"
+    assert text.translate(table) == json.dumps(text)[1:-1]
+
+
 @pytest.mark.parametrize(
     "argv",
     [
-        ["cf", "--json", "word"],  # every project only: scope needs the path mappings
         ["cf", "--all", "word"],  # for a person
         ["--claude-dir", "/elsewhere", "cf", "--json", "--all", "word"],  # not the cache's
         ["cf", "--json", "--all", "--", "word"],
@@ -49,7 +60,7 @@ def test_the_warm_search_leaves_other_command_lines_to_the_rest_of_the_fast_path
     argv: list[str],
 ) -> None:
     options = parse_fast_cf(argv)
-    assert options is None or not options["all"] or options["claude_dir"] is not None
+    assert options is None or options["claude_dir"] is not None
 
 
 def test_the_warm_search_reads_words_and_limit() -> None:
@@ -102,3 +113,55 @@ def test_warm_cf_loads_no_typing_json_datetime_or_indexer(
         "datetime",  # sqlite3's adapters: the warm search uses the C module alone
         "session_roam.engine.sessions.search_index",
     }
+
+
+def _watched_projects(home: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A project directory and its session, another project's session, an index built by the
+    full app and a watcher's mark on it: the warm search trusts it from now on."""
+    writer = SessionWriter(home / ".claude")
+    cwd, other = tmp_path / "proj", tmp_path / "other"
+    cwd.mkdir()
+    other.mkdir()
+    made = writer.write(cwd.resolve(), [("a pelican", "ok")])
+    writer.write(other.resolve(), [("a pelican too", "ok")])
+    _roam(_FAST, ["cf", "--json", "--all", "pelican"], cwd)  # builds the index
+    assert refresh_search_index(projects_dir(claude_config_dir()), [made], xdg.cache_dir())
+    _roam(_FAST, ["cf", "--json", "--all", "pelican"], cwd)  # the walk after the watcher's mark
+    return cwd, made
+
+
+@pytest.mark.parametrize("word", ["pelican", "absent", '"unbalanced'])
+def test_warm_scoped_cf_prints_what_the_full_app_prints(
+    clean_environ: Path, tmp_path: Path, word: str
+) -> None:
+    cwd, _ = _watched_projects(clean_environ, tmp_path)
+    full = _roam(_FAST, ["cf", "--json", word], cwd)
+    warm = _roam(_WARM, ["cf", "--json", word], cwd)
+    assert (warm.returncode, warm.stdout) == (full.returncode, full.stdout)
+
+
+def test_warm_scoped_cf_is_the_lookup_alone(clean_environ: Path, tmp_path: Path) -> None:
+    cwd, made = _watched_projects(clean_environ, tmp_path)
+    script = "import sys; from session_roam.cli.fast import main; sys.argv[0] = 'roam'; main()"
+    warm = _roam(("-X", "importtime", "-c", script), ["cf", "--json", "pelican"], cwd)
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in warm.stderr.splitlines()}
+    assert [match["session_id"] for match in json.loads(warm.stdout)] == [made.stem]
+    assert not loaded & {"typing", "json", "session_roam.engine.sessions.pathmap"}
+
+
+def test_scoped_cf_with_path_mappings_is_left_to_the_full_search(
+    clean_environ: Path, tmp_path: Path
+) -> None:
+    cwd, made = _watched_projects(clean_environ, tmp_path)
+    folder = clean_environ / ".config" / "session-roam"
+    folder.mkdir(parents=True, exist_ok=True)
+    mapped = tmp_path / "elsewhere"
+    (folder / "paths.json").write_text(
+        json.dumps({"paths": [{"from": str(mapped), "to": str(cwd)}]})
+    )
+    mine = SessionWriter(clean_environ / ".claude").write(mapped, [("a pelican", "ok")], exact=True)
+    assert refresh_search_index(projects_dir(claude_config_dir()), [mine], xdg.cache_dir())
+    warm = _roam(_WARM, ["cf", "--json", "pelican"], cwd)
+    assert sorted(match["session_id"] for match in json.loads(warm.stdout)) == sorted(
+        [made.stem, mine.stem]
+    )

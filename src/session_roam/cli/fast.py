@@ -14,9 +14,12 @@ it. Where ``roam watch`` runs, ``cr`` is first offered to its cr server (``cli.c
 forked child runs that same ``cli.fast_cr`` body with this process's argv, cwd, environment and
 fds; anything in doubt comes back here (docs/design/cr-server.md).
 
-The one search a script repeats, ``cf WORDS --json --all`` with ``roam watch`` keeping the
+The one search a script repeats, ``cf WORDS --json [--all]`` with ``roam watch`` keeping the
 index current, is answered first with only ``sqlite3`` and the lookup ``warm_search`` (the same
-function the full ``cf`` ends in): this module imports nothing but ``os`` and ``sys`` at the
+function the full ``cf`` ends in; without ``--all`` the scope is this directory's project
+folder, from ``warm_scope`` where ``os`` alone can tell it, as it can but with path mappings, a
+fixed project folder name or a case-insensitive file system): this module imports nothing but
+``os`` and ``sys`` at the
 top, and writes the JSON itself (``dumps``, checked against ``json.dumps`` by a property
 test), because ``typing`` and ``json`` (with ``re``) each cost more milliseconds than the
 lookup.
@@ -109,14 +112,13 @@ _NO_MATCH = 8  # errors.ExitCode.NO_MATCH, not imported: errors loads enum and t
 
 
 class _Escapes(dict[int, str]):
-    """``str.translate`` table of ``json.dumps``' escapes (``ensure_ascii``), filled on use."""
+    """``str.translate`` table of ``json.dumps``' escapes (``ensure_ascii``), filled on use
+    (printable ASCII maps to itself: a miss would raise KeyError, ~0.4 µs a character)."""
 
     def __missing__(self, code: int) -> str:
-        if 0x20 <= code < 0x7F:  # printable ASCII but '"' and '\\', which are in the table
-            raise KeyError(code)  # translate leaves the character as it is
         if code >= 0x10000:  # a surrogate pair, as json writes it
-            code -= 0x10000
-            escape = f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"
+            high, low = divmod(code - 0x10000, 0x400)
+            escape = f"\\u{0xD800 | high:04x}\\u{0xDC00 | low:04x}"
         else:
             escape = f"\\u{code:04x}"
         self[code] = escape
@@ -124,7 +126,8 @@ class _Escapes(dict[int, str]):
 
 
 _ESCAPES = _Escapes(
-    {0x22: '\\"', 0x5C: "\\\\", 0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+    {code: chr(code) for code in range(0x20, 0x7F)}
+    | {0x22: '\\"', 0x5C: "\\\\", 0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
 )
 
 
@@ -133,6 +136,8 @@ def dumps(value: Any, indent: str = "") -> str:
     None, bool, int, float, lists and dicts of them), without importing ``json``."""
     inner = indent + "  "
     if isinstance(value, str):
+        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+            return '"' + value + '"'  # nothing to escape: most of what a match holds
         return '"' + value.translate(_ESCAPES) + '"'
     if value is None or isinstance(value, bool):
         return {None: "null", True: "true", False: "false"}[value]
@@ -151,21 +156,30 @@ def dumps(value: Any, indent: str = "") -> str:
     return "[\n" + ",\n".join(inner + dumps(item, inner) for item in value) + "\n" + indent + "]"
 
 
+def _xdg(variable: str, default: str) -> str:
+    """An XDG base folder: the variable when it holds an absolute path, else ~/``default``."""
+    value = os.environ.get(variable, "")
+    return value if os.path.isabs(value) else os.path.join(os.path.expanduser("~"), default)
+
+
 def _warm_cf(options: dict[str, Any]) -> int | None:
     """The lookup alone, when ``roam watch`` keeps the index current (``warm_search``; None
     when it cannot be trusted as it stands, and ``run_fast_cf`` then answers the usual way)."""
-    if not options["all"] or options["claude_dir"] is not None:
+    if options["claude_dir"] is not None:
         return None
     config = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
-    cache = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(cache):
-        cache = os.path.join(os.path.expanduser("~"), ".cache")
+    root = os.path.join(os.path.expanduser(config), "projects")
+    scope = None
+    if not options["all"]:  # this directory's sessions, when os alone can tell which they are
+        from session_roam.engine.sessions import warm_scope
+
+        scope = warm_scope(root, os.path.join(_xdg("XDG_CONFIG_HOME", ".config"), "session-roam"))
+        if scope is None:
+            return None
     from session_roam.engine.sessions import warm_search
 
-    root = os.path.join(os.path.expanduser(config), "projects")
-    matches = warm_search(
-        os.path.join(cache, "session-roam"), root, options["words"], options["limit"]
-    )
+    cache = os.path.join(_xdg("XDG_CACHE_HOME", ".cache"), "session-roam")
+    matches = warm_search(cache, root, options["words"], options["limit"], scope)
     if matches is None:
         return None
     sys.stdout.write(dumps([match.as_json() for match in matches]) + "\n")

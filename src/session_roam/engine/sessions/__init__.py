@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     )
     from session_roam.engine.sessions.search import Match, refresh_search_index, search_sessions
     from session_roam.engine.sessions.search_query import warm_search
+    from session_roam.engine.sessions.search_scope import warm_scope
     from session_roam.engine.sessions.summary_list import (
         list_summaries,
         stream_json_texts,
@@ -59,6 +60,7 @@ __all__ = [
     "suggest_for_cwd",
     "suggest_mapping",
     "unmap_path",
+    "warm_scope",
     "warm_search",
     "with_lease_facts",
 ]
@@ -80,6 +82,7 @@ __getattr__ = lazy_face(
         "pathmap": ("PathMap", "load_pathmap", "local_project_dirs", "map_path", "unmap_path"),
         "search": ("Match", "refresh_search_index", "search_sessions"),
         "search_query": ("warm_search",),
+        "search_scope": ("warm_scope",),
         "summary_list": ("list_summaries", "stream_json_texts", "stream_summaries"),
     },
 )

@@ -5,10 +5,12 @@ and a plain list of words when it does not: a stray quote or ``foo-bar`` must ne
 search, so a query SQLite rejects is retried with every word quoted (all words must appear).
 
 Ranking is bm25 over single rows (one user prompt, one assistant reply), each session shown once
-with its best row, and newer rows first when scores tie. With ``--all`` a very common word could
-match millions of rows; matching rows are then ranked newest first, in batches, only until
-enough sessions are covered (at most ``_CANDIDATES`` rows), which keeps a query in milliseconds
-and favours what was said recently.
+with its best row, and newer rows first when scores tie. A very common word could match millions
+of rows, so the matching rows of the scope (this directory's projects, or every project with
+``--all``) are read newest first, in batches, only until enough sessions are covered (at most
+``_CANDIDATES`` rows), and only those are ranked: a query then costs milliseconds whatever the
+size of the index and of the scope, and favours what was said recently. Rows of other projects
+are passed over inside SQLite and never scored (``search_query._scope_filter``).
 
 Every query refreshes the index first (a ``stat`` per session file, plus reading whatever was
 appended), so results are never stale, unless ``roam watch`` keeps it current: then a warm

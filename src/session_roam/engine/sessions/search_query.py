@@ -31,9 +31,13 @@ SCHEMA_VERSION: Final = 3
 _CANDIDATES: Final = 4000
 _BATCH: Final = 100
 _SPARE_FILES: Final = 4
+_SMALL_SCOPE: Final = 16
+_SHORT_MATCH: Final = 1024
+_RECENT_ROWS: Final = 2048
 _MARK_START: Final = "\x02"
 _MARK_END: Final = "\x03"
 _SNIPPET_TOKENS: Final = 20
+_SNIPPET_SPAN: Final = 32768
 
 
 class Match:
@@ -128,29 +132,92 @@ def _split_snippet(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     return text, tuple(spans)
 
 
+def _scope_filter(
+    db: sqlite3.Connection, query: str, scope: frozenset[str]
+) -> tuple[str, tuple[Any, ...]] | None:
+    """The SQL (after ``chunks MATCH ?``) that keeps the rows of ``scope``'s projects, with its
+    parameters; None when no file is in scope.
+
+    A condition FTS5 cannot use is tested once per matching row, so what it costs a row
+    matters, against what it costs to set up (a look at every file, ~0.2 µs each): fewer than
+    ``_SHORT_MATCH`` matching rows, the row's project (two key lookups: no set-up); whole scope,
+    none; a scope of at most 1/``_SMALL_SCOPE`` of the files, a probe of the set of its row ids
+    (built once: cheap, as the scope is small), within the span of rows its files hold (FTS5
+    seeks to it); a larger one, the row's file (a key lookup), below the scope's newest row
+    (found among the newest ``_RECENT_ROWS`` rows, else file by file).
+    """
+    projects = sorted(scope)
+    marks = ",".join("?" * len(projects))
+    (short,) = db.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM chunks WHERE chunks MATCH ? LIMIT ?)",
+        (query, _SHORT_MATCH),
+    ).fetchone()
+    if short < _SHORT_MATCH:
+        return (
+            f" AND (SELECT project FROM files WHERE id = r.file_id) IN ({marks})",  # noqa: S608
+            tuple(projects),
+        )
+    files, inside = db.execute(
+        f"SELECT count(*), total(project IN ({marks})) FROM files",  # noqa: S608  # "?" marks
+        projects,
+    ).fetchone()
+    if not inside:
+        return None
+    if inside == files:
+        return "", ()
+    in_scope = f"SELECT id FROM files WHERE project IN ({marks})"  # noqa: S608  # "?" marks
+    span = (
+        "SELECT min((SELECT min(id) FROM rows WHERE file_id = f.id)),"  # noqa: S608  # "?" marks
+        " max((SELECT max(id) FROM rows WHERE file_id = f.id))"
+        f" FROM files AS f WHERE f.project IN ({marks})"
+    )
+    if inside * _SMALL_SCOPE <= files:
+        low, high = db.execute(span, projects).fetchone()
+        if low is None:
+            return None
+        return (
+            f" AND +c.rowid IN (SELECT id FROM rows WHERE file_id IN ({in_scope}))"  # noqa: S608
+            " AND c.rowid BETWEEN ? AND ?",
+            (*projects, low, high),
+        )
+    (high,) = db.execute(
+        "SELECT max(r.id) FROM (SELECT id, file_id FROM rows ORDER BY id DESC LIMIT ?) AS r"  # noqa: S608
+        f" WHERE r.file_id IN ({in_scope})",
+        (_RECENT_ROWS, *projects),
+    ).fetchone()
+    if high is None:
+        high = db.execute(span, projects).fetchone()[1]
+        if high is None:
+            return None
+    return f" AND r.file_id IN ({in_scope}) AND c.rowid <= ?", (*projects, high)
+
+
 def _candidates(
     db: sqlite3.Connection, query: str, scope: frozenset[str] | None, limit: int
 ) -> list[tuple[Any, ...]]:
-    """(rowid, score, file_id, ts, role) of matching rows.
+    """(rowid, score, file_id, ts, role) of matching rows of ``scope`` (None: every project).
 
-    Across every project, matching rows are read (and scored) newest first only until ``limit``
-    sessions, plus a few spare, are covered or ``_CANDIDATES`` rows were read: a word in every
-    session would otherwise be scored millions of times (bm25 costs ~25 µs a row).
+    Matching rows are read (and scored) newest first only until ``limit`` sessions, plus a few
+    spare, are covered or ``_CANDIDATES`` rows were read: a word in every session would
+    otherwise be scored millions of times (bm25 costs microseconds a row). Rows outside the
+    scope are passed over inside SQLite, unscored (``_scope_filter``): bm25 runs on the rows
+    returned alone.
     """
+    condition: str = ""
+    parameters: tuple[Any, ...] = ()
     if scope is not None:
-        marks = ",".join("?" * len(scope))
-        sql = (
-            "SELECT chunks.rowid, bm25(chunks), r.file_id, r.ts, r.role FROM chunks"  # noqa: S608  # only "?" marks are formatted in
-            " JOIN rows AS r ON r.id = chunks.rowid JOIN files AS f ON f.id = r.file_id"
-            f" WHERE chunks MATCH ? AND f.project IN ({marks})"
-        )
-        return db.execute(sql, (query, *sorted(scope))).fetchall()
+        where = _scope_filter(db, query, scope)
+        if where is None:
+            return []
+        condition, parameters = where
     # Rows come newest first and lazily from the cursor, so scoring stops where reading stops.
     # (FTS5 seeks on "rowid = ?" but scores a whole common-word match for "rowid IN (...)", so
     # scoring a chosen few rows afterwards would cost more than this single pass.)
     cursor = db.execute(
-        "SELECT rowid, bm25(chunks) FROM chunks WHERE chunks MATCH ? ORDER BY rowid DESC LIMIT ?",
-        (query, _CANDIDATES),
+        "SELECT c.rowid, bm25(chunks), r.file_id, r.ts, r.role"  # noqa: S608  # "?" marks
+        " FROM chunks AS c CROSS JOIN rows AS r ON r.id = c.rowid"
+        f" WHERE chunks MATCH ?{condition} ORDER BY c.rowid DESC LIMIT ?",
+        (query, *parameters, _CANDIDATES),
     )
     found: list[tuple[Any, ...]] = []
     files: set[int] = set()
@@ -158,14 +225,8 @@ def _candidates(
         batch = cursor.fetchmany(_BATCH)
         if not batch:
             break
-        scores = dict(batch)
-        marks = ",".join("?" * len(batch))
-        for rowid, file_id, ts, role in db.execute(
-            f"SELECT id, file_id, ts, role FROM rows WHERE id IN ({marks})",  # noqa: S608  # "?" marks
-            list(scores),
-        ):
-            found.append((rowid, scores[rowid], file_id, ts, role))
-            files.add(file_id)
+        found.extend(batch)
+        files.update(item[2] for item in batch)
     cursor.close()
     return found
 
@@ -189,13 +250,6 @@ def run_query(
     if not chosen:
         return []
     marks = ",".join("?" * len(chosen))
-    snippets = dict(
-        db.execute(
-            f"SELECT rowid, snippet(chunks, 0, ?, ?, '…', {_SNIPPET_TOKENS}) FROM chunks"  # noqa: S608  # "?" marks, a constant
-            f" WHERE chunks MATCH ? AND rowid IN ({marks})",
-            (_MARK_START, _MARK_END, query, *(item[0] for item in chosen)),
-        ).fetchall()
-    )
     files = {
         row[0]: row
         for row in db.execute(
@@ -203,17 +257,37 @@ def run_query(
             tuple(item[2] for item in chosen),
         )
     }
-    matches: list[Match] = []
-    for rowid, score, file_id, ts, role in chosen:
-        info = files.get(file_id)
+    shown: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
+    for item in chosen:
+        info = files.get(item[2])
         if info is None or not os.path.exists(info[1]):
             continue  # removed since the refresh: never show a session that is gone
+        shown.append((item, info))
+        if len(shown) >= limit:
+            break
+    if not shown:
+        return []
+    rowids = [item[0] for item, _ in shown]
+    low, high = min(rowids), max(rowids)
+    # Snippets of the rows shown alone (each costs ~25 µs: its row is tokenised). "rowid IN"
+    # seeks the word's rows once per snippet (~60 µs each for a word in most rows); one pass
+    # over their span costs ~35 ns per matching row in it, so it is taken when the span is short.
+    span, bounds = (
+        ("rowid BETWEEN ? AND ? AND +", (low, high)) if high - low < _SNIPPET_SPAN else ("", ())
+    )
+    snippets = dict(
+        db.execute(
+            f"SELECT rowid, snippet(chunks, 0, ?, ?, '…', {_SNIPPET_TOKENS}) FROM chunks"  # noqa: S608  # "?" marks, constants
+            f" WHERE chunks MATCH ? AND {span}rowid IN ({','.join('?' * len(rowids))})",
+            (_MARK_START, _MARK_END, query, *bounds, *rowids),
+        ).fetchall()
+    )
+    matches: list[Match] = []
+    for (rowid, score, _, ts, role), info in shown:
         text, spans = _split_snippet(snippets.get(rowid, ""))
         matches.append(
             Match(info[3], info[1], info[2], info[4], info[5], ts, role, text, spans, score)
         )
-        if len(matches) >= limit:
-            break
     return matches
 
 
@@ -224,13 +298,18 @@ def is_query_error(error: sqlite3.OperationalError) -> bool:
 
 
 def warm_search(
-    cache_dir: str, projects_root: str, words: list[str], limit: int
+    cache_dir: str,
+    projects_root: str,
+    words: list[str],
+    limit: int,
+    scope: frozenset[str] | None = None,
 ) -> list[Match] | None:
-    """The best ``limit`` sessions of every project from the index in ``cache_dir`` (the file
-    ``search_index`` writes, ``INDEX_NAME``) that ``roam watch`` keeps current, with no refresh;
-    None when that cannot be trusted (no index, another schema, no live watcher of
-    ``projects_root``: ``search_fresh``), or the words are not a plain query. The caller then
-    runs the full ``search_sessions``, which answers the same for a current index.
+    """The best ``limit`` sessions of ``scope``'s projects (None: every project) from the index
+    in ``cache_dir`` (the file ``search_index`` writes, ``INDEX_NAME``) that ``roam watch``
+    keeps current, with no refresh; None when that cannot be trusted (no index, another schema,
+    no live watcher of ``projects_root``: ``search_fresh``), or the words are not a plain
+    query. The caller then runs the full ``search_sessions``, which answers the same for a
+    current index.
     """
     sqlite = _sqlite_module()
     Error, OperationalError, connect = sqlite.Error, sqlite.OperationalError, sqlite.connect
@@ -252,11 +331,11 @@ def warm_search(
         if not Freshness(db).kept_fresh(projects_root):
             return None
         try:
-            return run_query(db, text, None, limit)
+            return run_query(db, text, scope, limit)
         except OperationalError as error:
             if not is_query_error(error):
                 return None
-            return run_query(db, quoted_query(words), None, limit)
+            return run_query(db, quoted_query(words), scope, limit)
     except Error:
         return None
     finally:
