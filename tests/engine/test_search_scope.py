@@ -6,6 +6,7 @@ projects passed over unscored, whatever share of the index the scope holds (issu
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
@@ -143,7 +144,8 @@ def test_a_scope_of_every_project_ranks_as_all_does(
 
 
 # The candidates' specification: every matching row, newest first, those of the scope kept,
-# read in batches until ``limit`` + spare sessions are covered (at most ``_CANDIDATES`` rows).
+# read in batches until ``limit`` + spare sessions are covered; after every ``_CANDIDATES`` rows
+# that cover too few, on below them with the sessions covered passed over.
 
 
 def _specified(db: sqlite3.Connection, query: str, scope: frozenset[str], limit: int) -> list[Any]:
@@ -153,11 +155,20 @@ def _specified(db: sqlite3.Connection, query: str, scope: frozenset[str], limit:
         " JOIN rows AS r ON r.id = c.rowid WHERE chunks MATCH ? ORDER BY c.rowid DESC",
         (query,),
     ).fetchall()
-    kept = [row for row in every if project[row[2]] in scope][: search_query._CANDIDATES]
+    rest = [row for row in every if project[row[2]] in scope]
     found: list[Any] = []
-    while len({row[2] for row in found}) < limit + search_query._SPARE_FILES and kept[len(found) :]:
-        found += kept[len(found) : len(found) + search_query._BATCH]
-    return found
+    files: set[int] = set()
+    while True:
+        window = rest[: search_query._CANDIDATES]
+        read = 0
+        while len(files) < limit + search_query._SPARE_FILES and window[read:]:
+            batch = window[read : read + search_query._BATCH]
+            read += len(batch)
+            found += batch
+            files.update(row[2] for row in batch)
+        if len(files) >= limit + search_query._SPARE_FILES or read < search_query._CANDIDATES:
+            return found
+        rest = [row for row in rest if row[0] < found[-1][0] and row[2] not in files]
 
 
 _ROWS = st.lists(
@@ -175,6 +186,7 @@ _ROWS = st.lists(
     limit=st.integers(1, 6),
     recent_rows=st.sampled_from([1, 8, 2048]),
     short_match=st.sampled_from([1, 16, 1024]),
+    candidates=st.sampled_from([2, 7, 4000]),
 )
 def test_scoped_candidates_are_the_scopes_newest_matching_rows(
     tmp_path_factory: pytest.TempPathFactory,
@@ -184,6 +196,7 @@ def test_scoped_candidates_are_the_scopes_newest_matching_rows(
     limit: int,
     recent_rows: int,
     short_match: int,
+    candidates: int,
 ) -> None:
     """Files are spread over ``projects`` projects; rows of files come in any order."""
     index = SearchIndex(tmp_path_factory.mktemp("index") / INDEX_NAME)
@@ -201,11 +214,50 @@ def test_scoped_candidates_are_the_scopes_newest_matching_rows(
         with (
             mock.patch.object(search_query, "_RECENT_ROWS", recent_rows),
             mock.patch.object(search_query, "_SHORT_MATCH", short_match),
+            mock.patch.object(search_query, "_CANDIDATES", candidates),
         ):
             found = search_query._candidates(db, "parser", scope, limit)
-        assert found == _specified(db, "parser", scope, limit)
+            specified = _specified(db, "parser", scope, limit)
+        assert found == specified
     finally:
         index.close()
+
+
+@pytest.mark.parametrize("scoped", [True, False], ids=["scoped", "all"])
+def test_an_older_session_is_found_behind_long_sessions_that_fill_the_candidate_rows(
+    writer: SessionWriter,
+    project: Path,
+    config_dir: Path,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    scoped: bool,
+) -> None:
+    monkeypatch.setattr(search_query, "_CANDIDATES", 20)
+    old = writer.write(project, [("how do we deploy this", "ok")])
+    big = writer.write(project, [(f"deploy step {n}", f"deploy done {n}") for n in range(30)])
+    found = _search(config_dir, cache, "deploy", old.parent if scoped else None)
+    assert sorted(found) == sorted([old.stem, big.stem])
+
+
+def test_a_first_index_numbers_rows_in_the_order_sessions_were_written(
+    writer: SessionWriter, project: Path, config_dir: Path, cache: Path
+) -> None:
+    paths = [writer.write(project, [(f"parser {n}", "ok")]) for n in range(6)]
+    for age, path in enumerate(paths):  # on disk, the first written is the newest
+        os.utime(path, ns=(1_700_000_000_000_000_000 - age * 10**9,) * 2)
+    _search(config_dir, cache, "parser", None)
+    index = SearchIndex(cache / INDEX_NAME)
+    try:
+        order = [
+            path
+            for (path,) in index.db.execute(
+                "SELECT f.path FROM files AS f JOIN rows AS r ON r.file_id = f.id"
+                " GROUP BY f.id ORDER BY min(r.id)"
+            )
+        ]
+    finally:
+        index.close()
+    assert order == [str(path) for path in reversed(paths)]
 
 
 @pytest.mark.parametrize(

@@ -336,7 +336,9 @@ class SearchIndex(CacheDb):
         rows: dict[str, tuple[Any, ...]],
         progress: Progress | None,
     ) -> IndexStats:
-        work = [(item, rows.get(item.path)) for item in changed]
+        # Oldest first: "newest first" in a query follows row ids, so on a first build (or a
+        # rebuild) they must follow time, not the order a directory happens to list its files.
+        work = [(item, rows.get(item.path)) for item in sorted(changed, key=_by_mtime)]
         total = sum(item.size - (row[3] if row else 0) for item, row in work)
         self._go_unsynced(total)
         done = indexed = rewritten = 0
@@ -380,3 +382,7 @@ class SearchIndex(CacheDb):
 
     def files(self) -> Iterator[tuple[Any, ...]]:
         yield from self._db.execute("SELECT path, session_id, cwd, title, indexed_to FROM files")
+
+
+def _by_mtime(item: Disk) -> tuple[int, str]:
+    return item.mtime_ns, item.path

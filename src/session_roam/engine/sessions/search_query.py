@@ -198,8 +198,10 @@ def _candidates(
     """(rowid, score, file_id, ts, role) of matching rows of ``scope`` (None: every project).
 
     Matching rows are read (and scored) newest first only until ``limit`` sessions, plus a few
-    spare, are covered or ``_CANDIDATES`` rows were read: a word in every session would
-    otherwise be scored millions of times (bm25 costs microseconds a row). Rows outside the
+    spare, are covered: a word in every session would otherwise be scored millions of times
+    (bm25 costs microseconds a row). A session's best row is its best among the rows read;
+    after every ``_CANDIDATES`` rows that cover too few sessions, the sessions covered are
+    passed over. Rows outside the
     scope are passed over inside SQLite, unscored (``_scope_filter``): bm25 runs on the rows
     returned alone.
     """
@@ -213,22 +215,36 @@ def _candidates(
     # Rows come newest first and lazily from the cursor, so scoring stops where reading stops.
     # (FTS5 seeks on "rowid = ?" but scores a whole common-word match for "rowid IN (...)", so
     # scoring a chosen few rows afterwards would cost more than this single pass.)
-    cursor = db.execute(
+    sql = (
         "SELECT c.rowid, bm25(chunks), r.file_id, r.ts, r.role"  # noqa: S608  # "?" marks
         " FROM chunks AS c CROSS JOIN rows AS r ON r.id = c.rowid"
-        f" WHERE chunks MATCH ?{condition} ORDER BY c.rowid DESC LIMIT ?",
-        (query, *parameters, _CANDIDATES),
+        f" WHERE chunks MATCH ?{condition}"
     )
     found: list[tuple[Any, ...]] = []
     files: set[int] = set()
-    while len(files) < limit + _SPARE_FILES:
-        batch = cursor.fetchmany(_BATCH)
-        if not batch:
-            break
-        found.extend(batch)
-        files.update(item[2] for item in batch)
-    cursor.close()
-    return found
+    wanted = limit + _SPARE_FILES
+    more, after = "", ()
+    while True:
+        cursor = db.execute(
+            f"{sql}{more} ORDER BY c.rowid DESC LIMIT ?", (query, *parameters, *after, _CANDIDATES)
+        )
+        read = 0
+        while len(files) < wanted:
+            batch = cursor.fetchmany(_BATCH)
+            if not batch:
+                break
+            read += len(batch)
+            found.extend(batch)
+            files.update(item[2] for item in batch)
+        cursor.close()
+        if len(files) >= wanted or read < _CANDIDATES:
+            return found
+        # ``_CANDIDATES`` rows held too few sessions (a few long ones say the word thousands of
+        # times): go on below them, past the sessions covered, so that an older session that
+        # says it once is still found. Each round covers at least one more session.
+        covered = sorted(files)
+        more = f" AND c.rowid < ? AND r.file_id NOT IN ({','.join('?' * len(covered))})"
+        after = (found[-1][0], *covered)
 
 
 def run_query(
@@ -330,6 +346,9 @@ def warm_search(
             return None
         if not Freshness(db).kept_fresh(projects_root):
             return None
+        # One snapshot for the scope's set-up statements and the query: the watcher may
+        # commit between them.
+        db.execute("BEGIN")
         try:
             return run_query(db, text, scope, limit)
         except OperationalError as error:
