@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import struct
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
 _NANO: Final = 0xA1B23C4D
 _MICRO: Final = 0xA1B2C3D4
 _FLAGS: Final = "FSRPAUEC"
+#: A Syncthing debug line (``STTRACE=protocol``): local time, then what it wrote.
+_LOGGED: Final = re.compile(
+    r"^\[\w+\] (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)(\.\d+) \S+ DEBUG: (Writing .*|wrote \d+ bytes)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,19 @@ def describe(segs: list[Segment], ports: tuple[int, int], zero: float) -> Iterat
         )
 
 
+def writes(log: Path, name: str) -> list[tuple[float, str]]:
+    """What the node's Syncthing wrote on its connections, with epoch times (``STTRACE=protocol``;
+    Syncthing logs the local time)."""
+    found: list[tuple[float, str]] = []
+    if not log.exists():
+        return found
+    for line in log.read_text(errors="replace").splitlines():
+        if match := _LOGGED.match(line):
+            stamp = time.mktime(time.strptime(match[1], "%Y/%m/%d %H:%M:%S")) + float(match[2])
+            found.append((stamp, f"{name}: {match[3]}"))
+    return found
+
+
 def stalls(pcap: Path, found: dict[str, Any], over_ms: float, limit: int) -> list[str]:
     """The segments of the first ``limit`` stalled rounds (their scan to their barrier's end)."""
     segs = list(segments(pcap))
@@ -101,7 +120,19 @@ def stalls(pcap: Path, found: dict[str, Any], over_ms: float, limit: int) -> lis
         limit -= 1
         lines.append(f"round {number}: scan {mark['scan_start']:.6f}, 0 = the scan's answer")
         window = [s for s in segs if mark["scan_start"] - 0.002 <= s.time <= mark["end"]]
-        lines.extend(describe(window, ports, mark["scan_end"]))
+        logged = [
+            (t, f"{(t - mark['scan_end']) * 1000:8.2f} ms          log {what}")
+            for t, what in sorted(
+                w
+                for n in ("alpha", "beta")
+                for w in writes(pcap.with_suffix(f".{n}.log"), n)
+                if mark["scan_start"] - 0.002 <= w[0] <= mark["end"]
+            )
+        ]
+        wire = list(
+            zip((s.time for s in window), describe(window, ports, mark["scan_end"]), strict=True)
+        )
+        lines.extend(line for _, line in sorted(wire + logged))
     return lines
 
 
