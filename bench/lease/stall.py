@@ -11,11 +11,17 @@ by ``tcpdump -i lo`` (inside the namespace with ``--mtu``) into ``DIR/NAME-N.pca
 ``DIR/NAME-N.json`` (every round's epoch times and the pair's ports), and the stalled rounds
 are printed segment by segment (``bench.lease.pcap``).
 
-    .venv/bin/python -m bench.lease.stall --mtu 1500 --pairs 4 --runs 15 --pcap /tmp/cap
-        [--version 1.29.5=/path/to/syncthing ...] [--append 20000]
+    STTRACE=model .venv/bin/python -m bench.lease.stall --mtu 1500 --pairs 4 --runs 15
+        [--pcap /tmp/cap] [--version 1.29.5=/path/to/syncthing ...] [--reconnects K]
+        [--append 20000] [--quickack]
 
-``--append N``: between the acquisition and the release, N bytes are appended to a session
-file (as claude does), so the release publishes a changed session with its claim.
+``--reconnects K``: each pair's connection is cut and made again K times (``Cluster.pause`` and
+``resume`` of beta), with ``--runs`` rounds on each: the index handlers start anew with every
+connection, so this is a quicker reproducer than fresh pairs. ``--append N``: between the
+acquisition and the release, N bytes are appended to a session file (as claude does), so the
+release publishes a changed session with its claim.
+``--quickack`` (with ``--mtu``): the namespace's route to 127.0.0.1 gets ``quickack 1``, so no
+receiver delays an ACK (a finding: roam may not change the machine's TCP).
 """
 
 from __future__ import annotations
@@ -96,7 +102,36 @@ def _capture(path: Path | None, ports: tuple[int, int]) -> Iterator[None]:
         proc.wait(timeout=10)
 
 
-def _pair(binary: str, runs: int, gap_s: float, append: int, pcap: Path | None) -> dict[str, Any]:
+def _rounds(
+    transport: _Timed, session_file: Path, runs: int, gap_s: float, append: int
+) -> list[dict[str, Any]]:
+    """``runs`` acquisitions and releases of the session on alpha, each barrier stamped."""
+    engine = lease.engine_for(transport)
+    rounds: list[dict[str, Any]] = []
+    for _ in range(runs):
+        time.sleep(gap_s)
+        first = len(transport.marks)
+        began = time.time()
+        held = lease.acquire(session_file.stem, engine=engine, ttl_s=30, session_file=session_file)
+        acquired = time.time()
+        if append:
+            with session_file.open("ab") as handle:
+                handle.write(b"x" * (append - 1) + b"\n")
+        held.release()
+        rounds.append(
+            {
+                "start": began,
+                "acquired": acquired,
+                "end": time.time(),
+                "barriers": transport.marks[first:],
+            }
+        )
+    return rounds
+
+
+def _pair(binary: str, args: argparse.Namespace, pcap: Path | None) -> dict[str, Any]:
+    """One fresh pair: its connections (``--reconnects`` more after the first), each with its
+    rounds and each node's live index handlers."""
     spec = ClusterSpec.load(_SPEC)
     with tempfile.TemporaryDirectory(prefix="roam-bench-stall-") as tmp:
         cluster = Cluster(spec, Path(tmp), binary=binary)
@@ -105,35 +140,23 @@ def _pair(binary: str, runs: int, gap_s: float, append: int, pcap: Path | None) 
             cluster.wait_in_sync()
             alpha = cluster["alpha"]
             transport = _Timed(alpha.client, alpha.projects_dir, spec.folder_id)
-            engine = lease.engine_for(transport)
-            session = str(uuid.uuid4())
-            session_file = alpha.projects_dir / "-bench" / f"{session}.jsonl"
+            session_file = alpha.projects_dir / "-bench" / f"{uuid.uuid4()}.jsonl"
             session_file.parent.mkdir(parents=True, exist_ok=True)
             session_file.write_bytes(b"{}\n")
-            rounds: list[dict[str, Any]] = []
-            for _ in range(runs):
-                time.sleep(gap_s)
-                first = len(transport.marks)
-                began = time.time()
-                held = lease.acquire(session, engine=engine, ttl_s=30, session_file=session_file)
-                acquired = time.time()
-                if append:
-                    with session_file.open("ab") as handle:
-                        handle.write(b"x" * (append - 1) + b"\n")
-                held.release()
-                rounds.append(
-                    {
-                        "start": began,
-                        "acquired": acquired,
-                        "end": time.time(),
-                        "barriers": transport.marks[first:],
-                    }
-                )
-            handlers = {
-                n.name: _keep_log(n.syncthing_home / "syncthing.log", pcap, n.name)
-                for n in cluster.nodes
-            }
-    return {"ports": ports, "binary": binary, "rounds": rounds, "handlers": handlers}
+            connections: list[dict[str, Any]] = []
+            for number in range(args.reconnects + 1):
+                if number:  # a new connection: its index handlers start anew
+                    cluster.pause("beta")
+                    cluster.resume("beta")
+                    cluster.wait_in_sync()
+                rounds = _rounds(transport, session_file, args.runs, args.gap, args.append)
+                handlers = {
+                    n.name: _keep_log(n.syncthing_home / "syncthing.log", pcap, n.name)
+                    for n in cluster.nodes
+                }
+                connections.append({"rounds": rounds, "handlers": handlers})
+    rounds = [r for c in connections for r in c["rounds"]]
+    return {"ports": ports, "binary": binary, "rounds": rounds, "connections": connections}
 
 
 def _keep_log(log: Path, pcap: Path | None, name: str) -> int:
@@ -157,15 +180,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--version", action="append", help="NAME=SYNCTHING_BINARY, repeatable")
     parser.add_argument("--pairs", type=int, default=3, help="fresh pairs per version")
-    parser.add_argument("--runs", type=int, default=15, help="acquisitions per pair")
+    parser.add_argument("--runs", type=int, default=15, help="acquisitions per connection")
+    parser.add_argument("--reconnects", type=int, default=0, help="new connections per pair")
     parser.add_argument("--gap", type=float, default=1.5, help="seconds between acquisitions")
     parser.add_argument("--append", type=int, default=0, help="bytes appended while held")
     parser.add_argument("--mtu", type=int, help="in a private namespace with this loopback MTU")
     parser.add_argument("--pcap", type=Path, help="capture each pair's connection into DIR")
+    parser.add_argument(
+        "--quickack",
+        action="store_true",
+        help="(with --mtu) the namespace's route to 127.0.0.1 gets `quickack 1`: no delayed ACK",
+    )
     args = parser.parse_args()
     if args.pcap is not None and shutil.which("tcpdump") is None:
         raise SystemExit("--pcap needs tcpdump (apt-get install tcpdump); run without it.")
+    if args.quickack and args.mtu is None:
+        raise SystemExit("--quickack changes a route: only inside the namespace, with --mtu.")
     in_namespace("bench.lease.stall", args.mtu)
+    if args.quickack:  # a finding, not a fix: roam may not change the machine's TCP
+        route = "route change table local local 127.0.0.1 dev lo scope host src 127.0.0.1"
+        subprocess.run(["ip", *route.split(" "), "quickack", "1"], check=True)
+        print("route: 127.0.0.1 with quickack 1 (the receiver ACKs every segment at once)")
     if "XDG_STATE_HOME" not in os.environ:  # the leases' local state, removed on the way out
         os.environ["XDG_STATE_HOME"] = state = tempfile.mkdtemp(prefix="roam-bench-state-")
         atexit.register(shutil.rmtree, state, True)
@@ -178,22 +213,23 @@ def main() -> None:
         for name, binary in versions.items():
             label = f"{name}-{number}"
             pcap = args.pcap / f"{label}.pcap" if args.pcap else None
-            found = _pair(binary, args.runs, args.gap, args.append, pcap)
-            waits = [_wait_ms(r) for r in found["rounds"]]
-            slow = sum(w > _STALL_MS for w in waits)
-            total += 1
-            stalled += slow > len(waits) // 2
-            print(
-                f"  {label:12s} median {statistics.median(waits):5.1f} min {min(waits):5.1f} "
-                f"max {max(waits):5.1f}; over {_STALL_MS:g} ms in {slow} of {len(waits)}"
-                f"{'  STALLED' if slow > len(waits) // 2 else ''} "
-                f"(load {os.getloadavg()[0]:.2f}; index handlers {found['handlers']})"
-            )
+            found = _pair(binary, args, pcap)
+            for index, connection in enumerate(found["connections"]):
+                waits = [_wait_ms(r) for r in connection["rounds"]]
+                slow = sum(w > _STALL_MS for w in waits)
+                total += 1
+                stalled += slow > len(waits) // 2
+                print(
+                    f"  {label}/{index} median {statistics.median(waits):5.1f} "
+                    f"min {min(waits):5.1f} max {max(waits):5.1f}; over {_STALL_MS:g} ms in "
+                    f"{slow} of {len(waits)}{'  STALLED' if slow > len(waits) // 2 else ''} "
+                    f"(load {os.getloadavg()[0]:.2f}; index handlers {connection['handlers']})"
+                )
             if pcap is not None:
                 pcap.with_suffix(".json").write_text(json.dumps(found, indent=1))
                 for line in stalls(pcap, found, _STALL_MS, limit=2):
                     print(f"    {line}")
-    print(f"stalled pairs: {stalled} of {total}")
+    print(f"stalled connections: {stalled} of {total}")
 
 
 if __name__ == "__main__":
