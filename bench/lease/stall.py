@@ -16,8 +16,9 @@ are printed segment by segment (``bench.lease.pcap``).
         [--append 20000] [--quickack]
 
 ``--reconnects K``: each pair's connection is cut and made again K times (``Cluster.pause`` and
-``resume`` of beta), with ``--runs`` rounds on each: the index handlers start anew with every
-connection, so this is a quicker reproducer than fresh pairs. ``--append N``: between the
+``resume`` of beta), with ``--runs`` rounds on each. Not a quicker reproducer: on a new
+connection of a pair each side handled one ClusterConfig, not the two of a fresh pair's first,
+and none of 16 ran two index handlers. ``--append N``: between the
 acquisition and the release, N bytes are appended to a session file (as claude does), so the
 release publishes a changed session with its claim.
 ``--quickack`` (with ``--mtu``): the namespace's route to 127.0.0.1 gets ``quickack 1``, so no
