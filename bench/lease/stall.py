@@ -21,8 +21,10 @@ connection of a pair each side handled one ClusterConfig, not the two of a fresh
 and none of 16 ran two index handlers. ``--append N``: between the
 acquisition and the release, N bytes are appended to a session file (as claude does), so the
 release publishes a changed session with its claim.
-``--quickack`` (with ``--mtu``): the namespace's route to 127.0.0.1 gets ``quickack 1``, so no
-receiver delays an ACK (a finding: roam may not change the machine's TCP).
+``--both``: beta claims too (its own session, after alpha's rounds on each connection), so a
+duplicate handler on either node shows. ``--quickack`` (with ``--mtu``): the namespace's route
+to 127.0.0.1 gets ``quickack 1``, so no receiver delays an ACK (a finding: roam may not change
+the machine's TCP).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class _Timed(SyncthingTransport):
         scan = self.client.scan
 
         def timed_scan(*a: Any, **k: Any) -> Any:
+            if not self.marks or "end" in self.marks[-1]:  # not a barrier's (the client's shared)
+                return scan(*a, **k)
             self.marks[-1]["scan_start"] = time.time()
             try:
                 return scan(*a, **k)
@@ -139,23 +143,37 @@ def _pair(binary: str, args: argparse.Namespace, pcap: Path | None) -> dict[str,
         ports = (cluster.nodes[0].listen_port, cluster.nodes[1].listen_port)
         with _capture(pcap, ports), cluster:
             cluster.wait_in_sync()
-            alpha = cluster["alpha"]
-            transport = _Timed(alpha.client, alpha.projects_dir, spec.folder_id)
-            session_file = alpha.projects_dir / "-bench" / f"{uuid.uuid4()}.jsonl"
-            session_file.parent.mkdir(parents=True, exist_ok=True)
-            session_file.write_bytes(b"{}\n")
+            claims = {}  # each claiming node's transport and session file
+            for name in ("alpha", "beta") if args.both else ("alpha",):
+                node = cluster[name]
+                session_file = node.projects_dir / f"-bench-{name}" / f"{uuid.uuid4()}.jsonl"
+                session_file.parent.mkdir(parents=True, exist_ok=True)
+                session_file.write_bytes(b"{}\n")
+                claims[name] = (
+                    _Timed(node.client, node.projects_dir, spec.folder_id),
+                    session_file,
+                )
+            cluster.wait_in_sync()
             connections: list[dict[str, Any]] = []
             for number in range(args.reconnects + 1):
                 if number:  # a new connection: its index handlers start anew
                     cluster.pause("beta")
                     cluster.resume("beta")
                     cluster.wait_in_sync()
-                rounds = _rounds(transport, session_file, args.runs, args.gap, args.append)
+                done = {
+                    name: _rounds(transport, session_file, args.runs, args.gap, args.append)
+                    for name, (transport, session_file) in claims.items()
+                }
+                # Counted after the rounds: 1.29.5 starts a new connection's handlers only
+                # when it promotes the connection, which may come after it is in sync.
                 handlers = {
                     n.name: _keep_log(n.syncthing_home / "syncthing.log", pcap, n.name)
                     for n in cluster.nodes
                 }
-                connections.append({"rounds": rounds, "handlers": handlers})
+                connections.extend(
+                    {"connection": number, "claimer": name, "rounds": rounds, "handlers": handlers}
+                    for name, rounds in done.items()
+                )
     rounds = [r for c in connections for r in c["rounds"]]
     return {"ports": ports, "binary": binary, "rounds": rounds, "connections": connections}
 
@@ -185,6 +203,7 @@ def main() -> None:
     parser.add_argument("--reconnects", type=int, default=0, help="new connections per pair")
     parser.add_argument("--gap", type=float, default=1.5, help="seconds between acquisitions")
     parser.add_argument("--append", type=int, default=0, help="bytes appended while held")
+    parser.add_argument("--both", action="store_true", help="beta claims too, after alpha")
     parser.add_argument("--mtu", type=int, help="in a private namespace with this loopback MTU")
     parser.add_argument("--pcap", type=Path, help="capture each pair's connection into DIR")
     parser.add_argument(
@@ -215,13 +234,14 @@ def main() -> None:
             label = f"{name}-{number}"
             pcap = args.pcap / f"{label}.pcap" if args.pcap else None
             found = _pair(binary, args, pcap)
-            for index, connection in enumerate(found["connections"]):
+            for connection in found["connections"]:
                 waits = [_wait_ms(r) for r in connection["rounds"]]
                 slow = sum(w > _STALL_MS for w in waits)
                 total += 1
                 stalled += slow > len(waits) // 2
                 print(
-                    f"  {label}/{index} median {statistics.median(waits):5.1f} "
+                    f"  {label}/{connection['connection']} {connection['claimer']:5s} "
+                    f"median {statistics.median(waits):5.1f} "
                     f"min {min(waits):5.1f} max {max(waits):5.1f}; over {_STALL_MS:g} ms in "
                     f"{slow} of {len(waits)}{'  STALLED' if slow > len(waits) // 2 else ''} "
                     f"(load {os.getloadavg()[0]:.2f}; index handlers {connection['handlers']})"
