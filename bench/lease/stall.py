@@ -16,7 +16,8 @@ are printed segment by segment (``bench.lease.pcap``).
         [--append 20000] [--quickack]
 
 ``--reconnects K``: each pair's connection is cut and made again K times (``Cluster.pause`` and
-``resume`` of beta), with ``--runs`` rounds on each. Not a quicker reproducer: on a new
+``resume`` of beta; ``--renew restart``: alpha's Syncthing stopped and started, as after a
+reboot), with ``--runs`` rounds on each. Not a quicker reproducer: on a new
 connection of a pair each side handled one ClusterConfig, not the two of a fresh pair's first,
 and none of 16 ran two index handlers. ``--append N``: between the
 acquisition and the release, N bytes are appended to a session file (as claude does), so the
@@ -134,40 +135,59 @@ def _rounds(
     return rounds
 
 
+def _renew(cluster: Cluster, how: str) -> dict[str, int]:
+    """A new connection for the pair: beta paused and resumed, or alpha's Syncthing restarted
+    (as after a reboot). The nodes' log sizes before it starts: its handlers are counted after."""
+    if how == "restart":
+        process = cluster["alpha"].process
+        assert process is not None
+        process.stop()
+        since = _log_sizes(cluster)
+        process.start()
+        cluster.wait_connected()
+    else:
+        cluster.pause("beta")
+        since = _log_sizes(cluster)
+        cluster.resume("beta")
+    cluster.wait_in_sync()
+    return since
+
+
+def _log_sizes(cluster: Cluster) -> dict[str, int]:
+    return {n.name: (n.syncthing_home / "syncthing.log").stat().st_size for n in cluster.nodes}
+
+
 def _pair(binary: str, args: argparse.Namespace, pcap: Path | None) -> dict[str, Any]:
     """One fresh pair: its connections (``--reconnects`` more after the first), each with its
     rounds and each node's live index handlers."""
     spec = ClusterSpec.load(_SPEC)
+    claimers = ("alpha", "beta") if args.both else ("alpha",)
     with tempfile.TemporaryDirectory(prefix="roam-bench-stall-") as tmp:
         cluster = Cluster(spec, Path(tmp), binary=binary)
         ports = (cluster.nodes[0].listen_port, cluster.nodes[1].listen_port)
         with _capture(pcap, ports), cluster:
             cluster.wait_in_sync()
-            claims = {}  # each claiming node's transport and session file
-            for name in ("alpha", "beta") if args.both else ("alpha",):
+            files = {}  # each claiming node's session
+            for name in claimers:
                 node = cluster[name]
-                session_file = node.projects_dir / f"-bench-{name}" / f"{uuid.uuid4()}.jsonl"
-                session_file.parent.mkdir(parents=True, exist_ok=True)
-                session_file.write_bytes(b"{}\n")
-                claims[name] = (
-                    _Timed(node.client, node.projects_dir, spec.folder_id),
-                    session_file,
-                )
+                files[name] = node.projects_dir / f"-bench-{name}" / f"{uuid.uuid4()}.jsonl"
+                files[name].parent.mkdir(parents=True, exist_ok=True)
+                files[name].write_bytes(b"{}\n")
             cluster.wait_in_sync()
             connections: list[dict[str, Any]] = []
+            since = {n.name: 0 for n in cluster.nodes}
             for number in range(args.reconnects + 1):
                 if number:  # a new connection: its index handlers start anew
-                    cluster.pause("beta")
-                    cluster.resume("beta")
-                    cluster.wait_in_sync()
-                done = {
-                    name: _rounds(transport, session_file, args.runs, args.gap, args.append)
-                    for name, (transport, session_file) in claims.items()
-                }
+                    since = _renew(cluster, args.renew)
+                done = {}
+                for name, session_file in files.items():
+                    node = cluster[name]  # a transport per connection: a restart ends a client
+                    transport = _Timed(node.client, node.projects_dir, spec.folder_id)
+                    done[name] = _rounds(transport, session_file, args.runs, args.gap, args.append)
                 # Counted after the rounds: 1.29.5 starts a new connection's handlers only
                 # when it promotes the connection, which may come after it is in sync.
                 handlers = {
-                    n.name: _keep_log(n.syncthing_home / "syncthing.log", pcap, n.name)
+                    n.name: _keep_log(n.syncthing_home / "syncthing.log", pcap, n.name, since)
                     for n in cluster.nodes
                 }
                 connections.extend(
@@ -178,10 +198,11 @@ def _pair(binary: str, args: argparse.Namespace, pcap: Path | None) -> dict[str,
     return {"ports": ports, "binary": binary, "rounds": rounds, "connections": connections}
 
 
-def _keep_log(log: Path, pcap: Path | None, name: str) -> int:
-    """How many index handlers for the folder the node runs (started less exited; -1: not
-    logged, needs ``STTRACE=model``); the log kept beside the capture."""
-    text = log.read_text(errors="replace")
+def _keep_log(log: Path, pcap: Path | None, name: str, since: dict[str, int]) -> int:
+    """How many index handlers for the folder the node runs on this connection (started less
+    exited in its log from ``since[name]``; -1: not logged, needs ``STTRACE=model``); the log
+    kept beside the capture."""
+    text = log.read_bytes()[since[name] :].decode(errors="replace")
     if pcap is not None:
         shutil.copyfile(log, pcap.with_suffix(f".{name}.log"))
     if "DEBUG" not in text:
@@ -201,6 +222,12 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3, help="fresh pairs per version")
     parser.add_argument("--runs", type=int, default=15, help="acquisitions per connection")
     parser.add_argument("--reconnects", type=int, default=0, help="new connections per pair")
+    parser.add_argument(
+        "--renew",
+        choices=("pause", "restart"),
+        default="pause",
+        help="how a new connection is made: beta paused and resumed, or alpha restarted",
+    )
     parser.add_argument("--gap", type=float, default=1.5, help="seconds between acquisitions")
     parser.add_argument("--append", type=int, default=0, help="bytes appended while held")
     parser.add_argument("--both", action="store_true", help="beta claims too, after alpha")
