@@ -19,7 +19,7 @@ are printed segment by segment (``bench.lease.pcap``).
 ``resume`` of beta; ``--renew restart``: alpha's Syncthing stopped and started, as after a
 reboot), with ``--runs`` rounds on each. Not a quicker reproducer: on a new
 connection of a pair each side handled one ClusterConfig, not the two of a fresh pair's first,
-and none of 16 ran two index handlers. ``--append N``: between the
+and none of 28 ran two index handlers. ``--append N``: between the
 acquisition and the release, N bytes are appended to a session file (as claude does), so the
 release publishes a changed session with its claim.
 ``--both``: beta claims too (its own session, after alpha's rounds on each connection), so a
