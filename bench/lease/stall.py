@@ -11,21 +11,21 @@ by ``tcpdump -i lo`` (inside the namespace with ``--mtu``) into ``DIR/NAME-N.pca
 ``DIR/NAME-N.json`` (every round's epoch times and the pair's ports), and the stalled rounds
 are printed segment by segment (``bench.lease.pcap``).
 
-    STTRACE=model .venv/bin/python -m bench.lease.stall --mtu 1500 --pairs 4 --runs 15
-        [--pcap /tmp/cap] [--version 1.29.5=/path/to/syncthing ...] [--reconnects K]
-        [--append 20000] [--quickack]
+    STTRACE=model .venv/bin/python -m bench.lease.stall --mtu 1500 --pairs 8 --runs 4
+        [--pcap /tmp/cap] [--version 1.29.5=/path/to/syncthing ...] [--both]
+        [--reconnects K [--renew restart]] [--append 20000] [--quickack]
 
-``--reconnects K``: each pair's connection is cut and made again K times (``Cluster.pause`` and
+A round stalls when the claiming node's Syncthing runs two index handlers for the folder on its
+connection (``STTRACE=model`` counts them; docs/design/cr-server.md). ``--both``: beta claims
+too (its own session, after alpha's rounds on each connection), so a duplicate on either node
+shows. ``--reconnects K``: each pair's connection is made again K times (``Cluster.pause`` and
 ``resume`` of beta; ``--renew restart``: alpha's Syncthing stopped and started, as after a
-reboot), with ``--runs`` rounds on each. Not a quicker reproducer: on a new
-connection of a pair each side handled one ClusterConfig, not the two of a fresh pair's first,
-and none of 28 ran two index handlers. ``--append N``: between the
-acquisition and the release, N bytes are appended to a session file (as claude does), so the
-release publishes a changed session with its claim.
-``--both``: beta claims too (its own session, after alpha's rounds on each connection), so a
-duplicate handler on either node shows. ``--quickack`` (with ``--mtu``): the namespace's route
-to 127.0.0.1 gets ``quickack 1``, so no receiver delays an ACK (a finding: roam may not change
-the machine's TCP).
+reboot), with ``--runs`` rounds on each. Not a quicker reproducer: a new connection exchanges
+one ClusterConfig each way, not the two of a fresh pair's first, and none of 44 ran two
+handlers. ``--append N``: between the acquisition and the release, N bytes are appended to a
+session file (as claude does), so the release publishes a changed session with its claim.
+``--quickack`` (with ``--mtu``): the namespace's route to 127.0.0.1 gets ``quickack 1``, so no
+receiver delays an ACK (a finding: roam may not change the machine's TCP).
 """
 
 from __future__ import annotations
