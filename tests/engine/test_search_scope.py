@@ -144,8 +144,8 @@ def test_a_scope_of_every_project_ranks_as_all_does(
 
 
 # The candidates' specification: every matching row, newest first, those of the scope kept,
-# read in batches until ``limit`` + spare sessions are covered; after every ``_CANDIDATES`` rows
-# that cover too few, on below them with the sessions covered passed over.
+# read in batches until ``limit`` + spare sessions are covered (at most ``_CANDIDATES`` rows);
+# when those rows cover too few, the newest row below them of each further session, until enough.
 
 
 def _specified(db: sqlite3.Connection, query: str, scope: frozenset[str], limit: int) -> list[Any]:
@@ -155,20 +155,22 @@ def _specified(db: sqlite3.Connection, query: str, scope: frozenset[str], limit:
         " JOIN rows AS r ON r.id = c.rowid WHERE chunks MATCH ? ORDER BY c.rowid DESC",
         (query,),
     ).fetchall()
-    rest = [row for row in every if project[row[2]] in scope]
+    kept = [row for row in every if project[row[2]] in scope]
+    wanted = limit + search_query._SPARE_FILES
+    window = kept[: search_query._CANDIDATES]
     found: list[Any] = []
-    files: set[int] = set()
-    while True:
-        window = rest[: search_query._CANDIDATES]
-        read = 0
-        while len(files) < limit + search_query._SPARE_FILES and window[read:]:
-            batch = window[read : read + search_query._BATCH]
-            read += len(batch)
-            found += batch
-            files.update(row[2] for row in batch)
-        if len(files) >= limit + search_query._SPARE_FILES or read < search_query._CANDIDATES:
-            return found
-        rest = [row for row in rest if row[0] < found[-1][0] and row[2] not in files]
+    while len({row[2] for row in found}) < wanted and window[len(found) :]:
+        found += window[len(found) : len(found) + search_query._BATCH]
+    files = {row[2] for row in found}
+    if len(files) >= wanted or len(found) < search_query._CANDIDATES:
+        return found
+    for row in kept[len(found) :]:
+        if len(files) >= wanted:
+            break
+        if row[2] not in files:
+            files.add(row[2])
+            found.append(row)
+    return found
 
 
 _ROWS = st.lists(
@@ -239,7 +241,7 @@ def test_an_older_session_is_found_behind_long_sessions_that_fill_the_candidate_
     assert sorted(found) == sorted([old.stem, big.stem])
 
 
-def test_a_first_index_numbers_rows_in_the_order_sessions_were_written(
+def test_a_first_index_numbers_rows_in_the_order_of_the_sessions_modification_times(
     writer: SessionWriter, project: Path, config_dir: Path, cache: Path
 ) -> None:
     paths = [writer.write(project, [(f"parser {n}", "ok")]) for n in range(6)]

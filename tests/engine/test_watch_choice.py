@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from session_roam.engine.core import xdg
+from session_roam.engine.setup.uninstall import UninstallRequest, run_uninstall
 from session_roam.engine.setup.watch_record import WATCH_RECORD
 from session_roam.engine.setup.watch_service import (
     SYSTEMD_UNIT,
@@ -106,7 +107,7 @@ def test_roam_uninstall_after_the_unit_was_deleted_by_hand_lets_setup_install_it
 ) -> None:
     _setup(clean_environ)
     _unit(clean_environ).unlink()
-    uninstall_service(clean_environ)  # `roam uninstall`: a fresh start, whatever came before
+    run_uninstall(UninstallRequest(user_home=clean_environ))  # a fresh start, whatever came before
     assert _setup(clean_environ).state == "installed"
 
 

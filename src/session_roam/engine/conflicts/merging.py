@@ -305,9 +305,9 @@ def _say_what_was_merged(
     tried. In the message (which may not name the session: Syncthing not answering, a file that
     cannot be read) and, as ``stopped_at``, ``merged_before`` and ``not_tried``, in the JSON
     error envelope."""
+    if not before and not after:
+        return  # one session: its message says it all
     merged = [result for result in before if result.status == "merged"]
-    if not merged and not after:
-        return
     exc.details["stopped_at"] = refused
     exc.details["merged_before"] = [
         {
@@ -321,6 +321,8 @@ def _say_what_was_merged(
     ids = ", ".join(result.plan.session.session_id for result in merged)
     said = [f"{len(merged)} session(s) merged before it stay merged ({ids})" if merged else ""]
     said.append(f"{len(after)} session(s) after it were not tried" if after else "")
+    if not merged and not after:
+        said = ["no session before it was merged"]
     exc.message = (
         f"{exc.message} Stopped at session {refused}: {'; '.join(part for part in said if part)}."
     )

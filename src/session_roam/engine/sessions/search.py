@@ -7,13 +7,14 @@ search, so a query SQLite rejects is retried with every word quoted (all words m
 Ranking is bm25 over single rows (one user prompt, one assistant reply), each session shown once
 with its best row, and newer rows first when scores tie. A very common word could match millions
 of rows, so the matching rows of the scope (this directory's projects, or every project with
-``--all``) are read newest first, in batches, only until enough sessions are covered (when a
-few long sessions fill ``_CANDIDATES`` rows, reading goes on past them, so an older session
-that says the word once is still found), and only those are ranked: a query then costs
-milliseconds whatever the size of the index and of the scope, and favours what was said
-recently. Rows of other projects are passed over inside SQLite and never scored
-(``search_query._scope_filter``). A first index writes sessions oldest first, so that row
-order follows time from the start.
+``--all``) are read newest first, in batches, only until enough sessions are covered (at most
+``_CANDIDATES`` rows; when a few long sessions fill them, the sessions further down are found
+unscored and each is ranked on its newest matching row, so an older session that says the
+word once is still shown), and only those are ranked: a query then costs milliseconds, or
+tens of them for a common word in long sessions, whatever the size of the index and of the
+scope, and favours what was said recently. Rows of other projects are passed over inside
+SQLite and never scored (``search_query._scope_filter``). A first index writes sessions oldest
+first, so that row order follows time from the start.
 
 Every query refreshes the index first (a ``stat`` per session file, plus reading whatever was
 appended), so results are never stale, unless ``roam watch`` keeps it current: then a warm

@@ -30,6 +30,7 @@ INDEX_NAME: Final = "search.sqlite3"
 SCHEMA_VERSION: Final = 3
 _CANDIDATES: Final = 4000
 _BATCH: Final = 100
+_SCAN_BATCH: Final = 1000
 _SPARE_FILES: Final = 4
 _SMALL_SCOPE: Final = 16
 _SHORT_MATCH: Final = 1024
@@ -200,10 +201,9 @@ def _candidates(
     Matching rows are read (and scored) newest first only until ``limit`` sessions, plus a few
     spare, are covered: a word in every session would otherwise be scored millions of times
     (bm25 costs microseconds a row). A session's best row is its best among the rows read;
-    after every ``_CANDIDATES`` rows that cover too few sessions, the sessions covered are
-    passed over. Rows outside the
-    scope are passed over inside SQLite, unscored (``_scope_filter``): bm25 runs on the rows
-    returned alone.
+    when ``_CANDIDATES`` rows cover too few sessions, each further session is scored on its
+    newest matching row. Rows outside the scope are passed over inside SQLite, unscored
+    (``_scope_filter``): bm25 runs on the rows returned alone.
     """
     condition: str = ""
     parameters: tuple[Any, ...] = ()
@@ -213,38 +213,54 @@ def _candidates(
             return []
         condition, parameters = where
     # Rows come newest first and lazily from the cursor, so scoring stops where reading stops.
-    # (FTS5 seeks on "rowid = ?" but scores a whole common-word match for "rowid IN (...)", so
-    # scoring a chosen few rows afterwards would cost more than this single pass.)
-    sql = (
-        "SELECT c.rowid, bm25(chunks), r.file_id, r.ts, r.role"  # noqa: S608  # "?" marks
-        " FROM chunks AS c CROSS JOIN rows AS r ON r.id = c.rowid"
-        f" WHERE chunks MATCH ?{condition}"
+    joined = " FROM chunks AS c CROSS JOIN rows AS r ON r.id = c.rowid WHERE chunks MATCH ?"
+    cursor = db.execute(
+        f"SELECT c.rowid, bm25(chunks), r.file_id, r.ts, r.role{joined}{condition}"  # "?" marks
+        " ORDER BY c.rowid DESC LIMIT ?",
+        (query, *parameters, _CANDIDATES),
     )
     found: list[tuple[Any, ...]] = []
     files: set[int] = set()
     wanted = limit + _SPARE_FILES
-    more, after = "", ()
-    while True:
-        cursor = db.execute(
-            f"{sql}{more} ORDER BY c.rowid DESC LIMIT ?", (query, *parameters, *after, _CANDIDATES)
-        )
-        read = 0
-        while len(files) < wanted:
-            batch = cursor.fetchmany(_BATCH)
-            if not batch:
-                break
-            read += len(batch)
-            found.extend(batch)
-            files.update(item[2] for item in batch)
-        cursor.close()
-        if len(files) >= wanted or read < _CANDIDATES:
-            return found
-        # ``_CANDIDATES`` rows held too few sessions (a few long ones say the word thousands of
-        # times): go on below them, past the sessions covered, so that an older session that
-        # says it once is still found. Each round covers at least one more session.
-        covered = sorted(files)
-        more = f" AND c.rowid < ? AND r.file_id NOT IN ({','.join('?' * len(covered))})"
-        after = (found[-1][0], *covered)
+    read = 0
+    while len(files) < wanted:
+        batch = cursor.fetchmany(_BATCH)
+        if not batch:
+            break
+        read += len(batch)
+        found.extend(batch)
+        files.update(item[2] for item in batch)
+    cursor.close()
+    if len(files) >= wanted or read < _CANDIDATES:
+        return found
+    # A few long sessions filled them. Further down, unscored, the newest matching row of each
+    # session not covered, until enough are; those alone are scored then, in one statement (a
+    # statement with bm25 counts the word's rows again). The bound first: FTS5 seeks on it.
+    newest: dict[int, int] = {}
+    cursor = db.execute(
+        f"SELECT c.rowid, r.file_id{joined} AND c.rowid < ?{condition} ORDER BY c.rowid DESC",
+        (query, found[-1][0], *parameters),
+    )
+    while len(files) + len(newest) < wanted:
+        batch = cursor.fetchmany(_SCAN_BATCH)
+        if not batch:
+            break
+        for rowid, file_id in batch:
+            if file_id not in files and file_id not in newest:
+                newest[file_id] = rowid
+                if len(files) + len(newest) >= wanted:
+                    break
+    cursor.close()
+    if newest:
+        # "+rowid IN": given "rowid IN", FTS5 seeks (and counts for bm25, ~12 ms) per value.
+        chosen = sorted(newest.values())
+        found += db.execute(
+            f"SELECT c.rowid, bm25(chunks), r.file_id, r.ts, r.role{joined}"  # "?" marks
+            f" AND c.rowid BETWEEN ? AND ? AND +c.rowid IN ({','.join('?' * len(chosen))})"
+            " ORDER BY c.rowid DESC",
+            (query, chosen[0], chosen[-1], *chosen),
+        ).fetchall()
+    return found
 
 
 def run_query(

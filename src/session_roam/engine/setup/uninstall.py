@@ -122,6 +122,8 @@ def run_uninstall(request: UninstallRequest) -> UninstallResult:
 def _watch(request: UninstallRequest) -> Step:
     path = service_file("launchd" if sys.platform == "darwin" else "systemd", request.user_home)
     if not path.exists():
+        if not request.dry_run:  # deleted by hand: a fresh start all the same (setup installs it)
+            uninstall_service(request.user_home, activate=False)
         return Step("watch service", NOTHING, f"no roam watch service ({path})")
     if request.dry_run:
         return Step("watch service", WOULD, f"would stop and remove {path}")
