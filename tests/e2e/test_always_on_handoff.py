@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -100,10 +101,22 @@ def _session_text(node: ClusterNode, cwd: Path, session: str) -> str:
 def _seen_since(node: ClusterNode, device_id: str, since: datetime.datetime) -> bool:
     """Whether ``node`` had a connection to ``device_id`` at or after ``since``, from Syncthing's
     API (``/rest/stats/device``), not from its log, whose wording differs between versions.
-    Syncthing keeps that time in whole seconds (lib/stats/device.go ``WasSeen``): ``since``
-    must be too, or a connection made in the same second looks older."""
+    Syncthing keeps that time in whole seconds: ``since`` must be on a second's boundary
+    (``_next_whole_second``)."""
     seen = node.client.device_last_seen().get(device_id)
     return seen is not None and seen >= since
+
+
+def _next_whole_second() -> datetime.datetime:
+    """The next whole second, once it has come. Syncthing keeps a device's last-seen time
+    truncated to the second (lib/stats/device.go ``WasSeen``), so only a mark on a second's
+    boundary tells apart a connection before it (an earlier second) and one after it (that
+    second or a later one): a mark taken mid-second made a later connection look older, and
+    its truncation made an earlier one look newer."""
+    now = datetime.datetime.now(datetime.UTC)
+    boundary = now.replace(microsecond=0) + datetime.timedelta(seconds=1)
+    time.sleep((boundary - now).total_seconds())
+    return boundary
 
 
 def test_always_on_resumes_on_beta_the_turn_alpha_left_on_the_vault_before_going_off(
@@ -126,8 +139,7 @@ def test_always_on_resumes_on_beta_the_turn_alpha_left_on_the_vault_before_going
     assert on_alpha.returncode == 0, on_alpha.stderr
     online.push_to_vault("alpha")  # alpha's last turn and its release stamp are on the vault
     online.stop("alpha")
-    # whole seconds: Syncthing stores a device's last-seen time truncated to the second
-    since = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    since = _next_whole_second()
     online.start("beta")
     online.wait_connected("beta")  # to the vault: alpha is off
     mark = fake_api.mark()
