@@ -203,6 +203,7 @@ CASES: Final = {
     "paths-unmap-unknown": Case(("paths", "unmap", "/never/mapped"), _INVALID, "No mapping"),
     "cf-negative-limit": Case(("cf", "--limit", "-3", "x"), _INVALID, "--limit"),
     "cf-zero-limit": Case(("cf", "--limit", "0", "x"), _INVALID, "--limit"),
+    "cf-huge-limit": Case(("cf", "--limit", "20000", "x"), _INVALID, "at most 10,000"),
     "cf-nothing-to-search": Case(("cf", ""), _INVALID, "Nothing to search for"),
     # usage errors: the invalid-input code
     "unknown-command": Case(("nosuch",), _INVALID, "nosuch"),

@@ -203,7 +203,9 @@ def cf(
         bool, typer.Option("--all", "-a", help="Search every project, not just this one.")
     ] = False,
     json_output: JsonFlag = False,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many sessions.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="At most this many sessions (1 to 10,000).")
+    ] = 20,
 ) -> None:
     """Find sessions that mention something, best match first (exit 8 when none does).
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from session_roam.engine.sessions.search_index import IndexStats, Progress, SearchIndex
 from session_roam.engine.sessions.search_query import (
     INDEX_NAME,
+    MAX_LIMIT,
     Match,
     is_query_error,
     quoted_query,
@@ -94,6 +95,10 @@ def search_sessions(
     """
     if limit < 1:
         raise InvalidInput(f"--limit must be at least 1, not {limit}.", hint="Try --limit 20.")
+    if limit > MAX_LIMIT:  # past it, a query's "?" marks could pass SQLite's limit of 32,766
+        raise InvalidInput(
+            f"--limit must be at most {MAX_LIMIT:,}, not {limit:,}.", hint="Try --limit 1000."
+        )
     query = fts_query(words)
     index = SearchIndex(cache_dir / INDEX_NAME)
     try:

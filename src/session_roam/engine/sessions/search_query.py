@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INDEX_NAME",
+    "MAX_LIMIT",
     "SCHEMA_VERSION",
     "Match",
     "is_query_error",
@@ -28,6 +29,7 @@ __all__ = [
 
 INDEX_NAME: Final = "search.sqlite3"
 SCHEMA_VERSION: Final = 3
+MAX_LIMIT: Final = 10_000  # sessions a query may ask for (twice as many "?" marks, at most)
 _CANDIDATES: Final = 4000
 _BATCH: Final = 100
 _SCAN_BATCH: Final = 1000
@@ -350,7 +352,7 @@ def warm_search(
 
     text = " ".join(word.strip() for word in words).strip()
     db_path = os.path.join(cache_dir, INDEX_NAME)
-    if not text or limit < 1 or not os.path.isfile(db_path):
+    if not text or not 1 <= limit <= MAX_LIMIT or not os.path.isfile(db_path):
         return None
     # Read-only: closing the last connection then neither checkpoints nor deletes the WAL.
     try:
@@ -378,13 +380,10 @@ def warm_search(
 
 
 def _sqlite_module() -> Any:
-    """SQLite's C module ``_sqlite3``, loaded as cheaply as it can be on a warm start.
-
-    Not ``sqlite3``: it adds ``datetime`` and the default adapters (~3 ms). (Loading it without
-    ``functools`` too would save ~2 ms more, but only by putting a stand-in module in the
-    interpreter's table while it loads: not a trick to play on users' machines.) Where the C
-    module cannot be loaded on its own, the usual import.
-    """
+    """SQLite's C module ``_sqlite3``, not ``sqlite3``, which adds ``datetime`` and the default
+    adapters (~3 ms); the usual import where the C module cannot be loaded on its own. (Without
+    ``functools`` too, ~2 ms more, only by a stand-in module in the interpreter's table while it
+    loads: not a trick to play on users' machines.)"""
     try:
         import _sqlite3
     except ImportError:
