@@ -318,14 +318,14 @@ def _say_what_was_merged(
         for result in merged
     ]
     exc.details["not_tried"] = [session.session_id for session in after]
-    ids = ", ".join(result.plan.session.session_id for result in merged)
-    said = [f"{len(merged)} session(s) merged before it stay merged ({ids})" if merged else ""]
-    said.append(f"{len(after)} session(s) after it were not tried" if after else "")
-    if not merged and not after:
-        said = ["no session before it was merged"]
-    exc.message = (
-        f"{exc.message} Stopped at session {refused}: {'; '.join(part for part in said if part)}."
-    )
+    said = []
+    if merged:
+        ids = ", ".join(result.plan.session.session_id for result in merged)
+        said.append(f"{len(merged)} session(s) merged before it stay merged ({ids})")
+    if after:
+        said.append(f"{len(after)} session(s) after it were not tried")
+    rest = "; ".join(said) or "no session before it was merged"
+    exc.message = f"{exc.message} Stopped at session {refused}: {rest}."
     exc.args = (exc.message,)
 
 
